@@ -1,0 +1,14 @@
+export {
+  createPgSqlDatabase,
+  createPgliteSqlDatabase,
+  wrapPgPool,
+  wrapPglite,
+} from './sql-database';
+export type {
+  PgSqlDatabaseOptions,
+  PgliteSqlDatabaseOptions,
+  QueryResult,
+  SqlConnection,
+  SqlDatabase,
+  SqlExecutor,
+} from './sql-database';

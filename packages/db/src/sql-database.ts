@@ -1,0 +1,199 @@
+/**
+ * A minimal SQL executor over either node-postgres (`pg.Pool`) or PGlite, so the event store
+ * and the kysely read models run unchanged on a server and in the embedded default.
+ *
+ * PGlite is one Postgres session in WebAssembly. Two callers interleaving statements on it
+ * would share a transaction, so every use of a PGlite database goes through one lock:
+ * `acquire()` hands out the session exclusively until `release()`.
+ */
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface QueryResult<R> {
+  rows: R[];
+  /** Rows inserted, updated or deleted; 0 for a SELECT. */
+  rowCount: number;
+}
+
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+/** A connection held exclusively until `release()`. */
+export interface SqlConnection extends SqlExecutor {
+  release(): void;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  readonly kind: 'pg' | 'pglite';
+  /** Checks out a connection (a pool client, or the PGlite session under its lock). */
+  acquire(): Promise<SqlConnection>;
+  /** Runs `fn` in a transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs several `;`-separated statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Idempotent; closes the pool or PGlite instance only if this object owns it. */
+  close(): Promise<void>;
+}
+
+// int8 is returned as a decimal string by both drivers: positions exceed 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export interface PgSqlDatabaseOptions {
+  connectionString: string;
+  /** Pool size; defaults to 20. */
+  max?: number;
+  applicationName?: string;
+}
+
+/** Opens a `pg.Pool`; the returned database owns it. */
+export function createPgSqlDatabase(options: PgSqlDatabaseOptions): SqlDatabase {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 20,
+    application_name: options.applicationName ?? 'quorum',
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a listener
+  // the process would crash. The next checkout gets a fresh client.
+  pool.on('error', (err) => {
+    process.emitWarning(`postgres pool client error: ${err.message}`);
+  });
+  return wrapPgPool(pool, true);
+}
+
+/** Wraps an existing pool; `close()` ends it only when `owns` is true. */
+export function wrapPgPool(pool: pg.Pool, owns: boolean): SqlDatabase {
+  let closed = false;
+  const toResult = <R>(r: pg.QueryResult): QueryResult<R> => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 });
+  return {
+    kind: 'pg',
+    async query<R>(text: string, params?: readonly unknown[]) {
+      return toResult<R>(await pool.query(text, params as unknown[] | undefined));
+    },
+    async acquire() {
+      const client = await pool.connect();
+      return {
+        async query<R>(text: string, params?: readonly unknown[]) {
+          return toResult<R>(await client.query(text, params as unknown[] | undefined));
+        },
+        release: () => client.release(),
+      };
+    },
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      const tx: SqlExecutor = {
+        async query<R>(text: string, params?: readonly unknown[]) {
+          return toResult<R>(await client.query(text, params as unknown[] | undefined));
+        },
+      };
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = true;
+          process.emitWarning(`rollback failed, discarding connection: ${(rollbackErr as Error).message}`);
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owns) await pool.end();
+    },
+  };
+}
+
+/** A FIFO lock: one holder at a time. */
+class Lock {
+  private tail: Promise<void> = Promise.resolve();
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const ready = this.tail.then(() => release);
+    this.tail = this.tail.then(() => next);
+    return ready;
+  }
+}
+
+export interface PgliteSqlDatabaseOptions {
+  /** A directory for the data files; in memory when omitted. */
+  dataDir?: string;
+}
+
+/** Opens a PGlite database; the returned object owns it. */
+export async function createPgliteSqlDatabase(options: PgliteSqlDatabaseOptions = {}): Promise<SqlDatabase> {
+  const db = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    parsers: { [pgliteTypes.INT8]: (v: string) => v },
+  });
+  return wrapPglite(db, true);
+}
+
+export function wrapPglite(db: PGlite, owns: boolean): SqlDatabase {
+  const lock = new Lock();
+  let closed = false;
+  const run = async <R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
+    const r = await db.query<R>(text, params as unknown[] | undefined);
+    return { rows: r.rows, rowCount: r.affectedRows ?? 0 };
+  };
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const release = await lock.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
+  return {
+    kind: 'pglite',
+    query: (text, params) => exclusive(() => run(text, params)),
+    async acquire() {
+      const release = await lock.acquire();
+      let released = false;
+      return {
+        query: (text, params) => run(text, params),
+        release: () => {
+          if (released) return;
+          released = true;
+          release();
+        },
+      };
+    },
+    transaction: (fn) =>
+      exclusive(async () => {
+        await db.exec('BEGIN');
+        try {
+          const result = await fn({ query: (text, params) => run(text, params) });
+          await db.exec('COMMIT');
+          return result;
+        } catch (err) {
+          await db.exec('ROLLBACK');
+          throw err;
+        }
+      }),
+    exec: (sql) =>
+      exclusive(async () => {
+        await db.exec(sql);
+      }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Waits for the current holder so an in-flight transaction is not cut off.
+      await exclusive(async () => {
+        if (owns) await db.close();
+      });
+    },
+  };
+}

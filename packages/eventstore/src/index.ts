@@ -1,0 +1,17 @@
+export type {
+  Actor,
+  AllSubscription,
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeToAllOptions,
+} from './event-store';
+export { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from './errors';
+export { ChangeNotifier, createCatchUpSubscription } from './catch-up-subscription';
+export type { CatchUpSubscriptionOptions } from './catch-up-subscription';

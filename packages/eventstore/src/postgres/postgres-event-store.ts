@@ -1,0 +1,244 @@
+import type { SqlDatabase } from '@quorum/db';
+import { ChangeNotifier, createCatchUpSubscription } from '../catch-up-subscription';
+import { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from '../errors';
+import type {
+  AllSubscription,
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeToAllOptions,
+} from '../event-store';
+import {
+  DUPLICATE_EVENT_ID_SQLSTATE,
+  EVENT_STORE_SCHEMA_SQL,
+  MAX_EVENTS_PER_APPEND,
+  WRONG_EXPECTED_REVISION_SQLSTATE,
+} from './schema';
+
+export interface PostgresEventStoreOptions {
+  /** Runs the schema migration on create (idempotent). Defaults to true. */
+  migrate?: boolean;
+  /** How often a caught-up subscription looks for appends made by other processes. */
+  pollIntervalMs?: number;
+  /** Events per read while catching up. */
+  subscriptionBatchSize?: number;
+}
+
+interface EventRow {
+  position: string;
+  event_id: string;
+  stream_id: string;
+  revision: string;
+  type: string;
+  version: number;
+  data: unknown;
+  metadata: EventMetadata;
+  occurred_at: Date;
+}
+
+const EVENT_COLUMNS = 'position, event_id, stream_id, revision, type, version, data, metadata, occurred_at';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    version: row.version,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    revision: BigInt(row.revision),
+    position: BigInt(row.position),
+    occurredAt: row.occurred_at instanceof Date ? row.occurred_at : new Date(row.occurred_at),
+  };
+}
+
+function sqlStateOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function expectedToText(expected: ExpectedRevision): string {
+  if (typeof expected === 'bigint') {
+    if (expected < 0n) throw new InvalidAppendError(`expected revision must be >= 0, got ${expected}`);
+    return expected.toString();
+  }
+  return expected;
+}
+
+/**
+ * The PostgreSQL adapter of the `EventStore` port, on node-postgres or PGlite.
+ * See `schema.ts` for why positions are derived from transaction ids.
+ */
+export class PostgresEventStore implements EventStore {
+  private closed = false;
+  private readonly subscriptions = new Set<AllSubscription>();
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly notifier: ChangeNotifier,
+    private readonly batchSize: number,
+  ) {}
+
+  static async create(db: SqlDatabase, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
+    if (options.migrate ?? true) await PostgresEventStore.migrate(db);
+    // In the embedded default every append comes through this object, so polling is only
+    // a fallback; against a shared server other processes append too.
+    const poll = options.pollIntervalMs ?? (db.kind === 'pglite' ? 1_000 : 20);
+    return new PostgresEventStore(db, new ChangeNotifier(poll), options.subscriptionBatchSize ?? 500);
+  }
+
+  /** Creates or updates the event store's tables and functions. */
+  static async migrate(db: SqlDatabase): Promise<void> {
+    // Concurrent migrations (several services starting together) would race on CREATE
+    // FUNCTION; a transaction-scoped advisory lock serializes them.
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quorum:es_migrate'))`);
+      for (const statement of splitStatements(EVENT_STORE_SCHEMA_SQL)) await tx.query(statement);
+    });
+  }
+
+  async appendToStream(streamId: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.assertOpen();
+    if (!streamId || streamId.length > 200) throw new InvalidAppendError('stream id must be 1 to 200 characters');
+    if (events.length === 0) throw new InvalidAppendError('an append needs at least one event');
+    if (events.length > MAX_EVENTS_PER_APPEND) throw new InvalidAppendError(`at most ${MAX_EVENTS_PER_APPEND} events per append`);
+    for (const e of events) {
+      if (!UUID.test(e.id)) throw new InvalidAppendError(`event id must be a uuid, got ${JSON.stringify(e.id)}`);
+      if (!e.type) throw new InvalidAppendError('event type must not be empty');
+    }
+    const expected = options.expectedRevision ?? 'any';
+    const payload = JSON.stringify(
+      events.map((e) => ({ id: e.id, type: e.type, version: e.version, data: e.data ?? null, metadata: e.metadata })),
+    );
+    const attempt = async () => {
+      const { rows } = await this.db.query<{ next_revision: string; last_position: string; appended: boolean }>(
+        'SELECT next_revision, last_position, appended FROM es_append($1, $2, $3::jsonb)',
+        [streamId, expectedToText(expected), payload],
+      );
+      const row = rows[0];
+      if (!row) throw new Error('es_append returned no row');
+      if (row.appended) this.notifier.notify();
+      return { nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
+    };
+    try {
+      return await attempt();
+    } catch (err) {
+      const state = sqlStateOf(err);
+      if (state === WRONG_EXPECTED_REVISION_SQLSTATE) {
+        const detail = (err as { detail?: string }).detail;
+        throw new WrongExpectedRevisionError(
+          streamId,
+          expected,
+          detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail),
+        );
+      }
+      if (state === DUPLICATE_EVENT_ID_SQLSTATE) throw new DuplicateEventIdError(streamId, events.map((e) => e.id));
+      // Two identical appends racing: the loser hits the unique event id; once the winner
+      // has committed, the same call answers idempotently.
+      if (state === '23505') return attempt();
+      throw err;
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const backwards = options.direction === 'backwards';
+    const params: unknown[] = [streamId];
+    let where = 'stream_id = $1';
+    if (options.fromRevision !== undefined) {
+      params.push(options.fromRevision.toString());
+      where += backwards ? ` AND revision <= $2` : ` AND revision >= $2`;
+    }
+    params.push(options.maxCount ?? 2_147_483_647);
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events WHERE ${where} ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const params: unknown[] = [(options.fromPosition ?? -1n).toString(), options.maxCount ?? 1_000];
+    let typeFilter = '';
+    if (options.types) {
+      if (options.types.length === 0) return [];
+      const placeholders = options.types.map((t) => {
+        params.push(t);
+        return `$${params.length}`;
+      });
+      typeFilter = ` AND type IN (${placeholders.join(', ')})`;
+    }
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events
+        WHERE position > $1 AND position < es_visible_horizon()${typeFilter}
+        ORDER BY position LIMIT $2`,
+      params,
+    );
+    return rows.map(toRecorded);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
+    this.assertOpen();
+    const types = options.types;
+    const inner = createCatchUpSubscription({
+      fromPosition: options.fromPosition ?? -1n,
+      batchSize: this.batchSize,
+      read: (from, maxCount) => this.readAll({ fromPosition: from, maxCount, ...(types ? { types } : {}) }),
+      waitForChange: (signal) => this.notifier.wait(signal),
+    });
+    const subscription: AllSubscription = {
+      [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await inner.close();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async headPosition(): Promise<bigint> {
+    this.assertOpen();
+    const { rows } = await this.db.query<{ head: string | null }>(
+      'SELECT max(position) AS head FROM es_events WHERE position < es_visible_horizon()',
+    );
+    return rows[0]?.head == null ? 0n : BigInt(rows[0].head);
+  }
+
+  /** Closes subscriptions; the database belongs to the caller. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('event store is closed');
+  }
+}
+
+/** Splits the schema script into statements, keeping `$$` bodies whole. */
+function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    if (line.trimStart().startsWith('--') && !inBody) continue;
+    current += `${line}\n`;
+    const dollars = line.split('$$').length - 1;
+    if (dollars % 2 === 1) inBody = !inBody;
+    if (!inBody && line.trimEnd().endsWith(';')) {
+      out.push(current.trim());
+      current = '';
+    }
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}

@@ -1,0 +1,120 @@
+/**
+ * Tables and the append function of the PostgreSQL event store.
+ *
+ * Why positions are not a `bigserial`: sequence numbers are taken before commit, so a
+ * transaction that commits later can hold a smaller number, and a reader that already moved
+ * past it would skip that event forever. Instead an event's position is
+ * `xid8 * 2^20 + index in its append`. Readers only return rows whose transaction id is below
+ * `pg_snapshot_xmin(pg_current_snapshot())`: every transaction below that horizon has ended,
+ * and every transaction that can still commit has an id at or above it, so anything that
+ * becomes visible later sorts after everything already read. Appends stay concurrent; a
+ * reader waits at most for the oldest open writing transaction.
+ *
+ * Appending is one statement (`es_append`), so it costs one round trip and is atomic in
+ * autocommit.
+ */
+
+/** Events per append are limited by the index bits of a position. */
+export const POSITION_INDEX_BITS = 20n;
+export const MAX_EVENTS_PER_APPEND = 1 << 20;
+
+/** Raised by `es_append` when the stream is not at the expected revision. */
+export const WRONG_EXPECTED_REVISION_SQLSTATE = 'QE001';
+/** Raised by `es_append` when some of the event ids are already stored. */
+export const DUPLICATE_EVENT_ID_SQLSTATE = 'QE002';
+
+export const EVENT_STORE_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS es_streams (
+  stream_id text PRIMARY KEY,
+  revision  bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS es_events (
+  position    bigint PRIMARY KEY,
+  event_id    uuid NOT NULL UNIQUE,
+  stream_id   text NOT NULL,
+  revision    bigint NOT NULL,
+  type        text NOT NULL,
+  version     integer NOT NULL,
+  data        jsonb NOT NULL,
+  metadata    jsonb NOT NULL,
+  occurred_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (stream_id, revision)
+);
+
+CREATE INDEX IF NOT EXISTS es_events_type_position ON es_events (type, position);
+
+-- The position horizon: positions below it belong to ended transactions only.
+CREATE OR REPLACE FUNCTION es_visible_horizon() RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${POSITION_INDEX_BITS}
+$$;
+
+-- p_expected: 'any' | 'no_stream' | 'stream_exists' | a decimal revision.
+-- p_events: a JSON array of {id, type, version, data, metadata}.
+CREATE OR REPLACE FUNCTION es_append(p_stream_id text, p_expected text, p_events jsonb)
+RETURNS TABLE (next_revision bigint, last_position bigint, appended boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  n        integer := jsonb_array_length(p_events);
+  v_found  integer;
+  v_other  integer;
+  v_rev    bigint;
+  v_pos    bigint;
+  v_actual bigint;
+  v_base   bigint;
+BEGIN
+  -- Idempotency: the same ids appended again append nothing and answer the stored result.
+  SELECT count(*), count(*) FILTER (WHERE e.stream_id <> p_stream_id), max(e.revision), max(e.position)
+    INTO v_found, v_other, v_rev, v_pos
+    FROM es_events e
+   WHERE e.event_id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(p_events) x);
+  IF v_found > 0 THEN
+    IF v_found = n AND v_other = 0 THEN
+      RETURN QUERY SELECT v_rev, v_pos, false;
+      RETURN;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = '${DUPLICATE_EVENT_ID_SQLSTATE}',
+      MESSAGE = 'some event ids are already stored';
+  END IF;
+
+  v_rev := NULL;
+  IF p_expected = 'any' THEN
+    INSERT INTO es_streams AS s (stream_id, revision) VALUES (p_stream_id, n - 1)
+      ON CONFLICT (stream_id) DO UPDATE SET revision = s.revision + n
+      RETURNING s.revision INTO v_rev;
+  ELSIF p_expected = 'no_stream' THEN
+    INSERT INTO es_streams (stream_id, revision) VALUES (p_stream_id, n - 1)
+      ON CONFLICT (stream_id) DO NOTHING
+      RETURNING revision INTO v_rev;
+  ELSIF p_expected = 'stream_exists' THEN
+    UPDATE es_streams SET revision = revision + n WHERE stream_id = p_stream_id
+      RETURNING revision INTO v_rev;
+  ELSE
+    UPDATE es_streams SET revision = revision + n
+     WHERE stream_id = p_stream_id AND revision = p_expected::bigint
+      RETURNING revision INTO v_rev;
+  END IF;
+
+  IF v_rev IS NULL THEN
+    SELECT revision INTO v_actual FROM es_streams WHERE stream_id = p_stream_id;
+    RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_REVISION_SQLSTATE}',
+      MESSAGE = 'wrong expected revision', DETAIL = coalesce(v_actual::text, 'no_stream');
+  END IF;
+
+  v_base := pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS};
+  INSERT INTO es_events (position, event_id, stream_id, revision, type, version, data, metadata)
+  SELECT v_base + x.ord - 1,
+         (x.e->>'id')::uuid,
+         p_stream_id,
+         v_rev - n + x.ord,
+         x.e->>'type',
+         (x.e->>'version')::integer,
+         x.e->'data',
+         x.e->'metadata'
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, ord);
+
+  RETURN QUERY SELECT v_rev, v_base + n - 1, true;
+END
+$$;
+`;
