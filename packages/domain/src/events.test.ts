@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from './errors';
+import {
+  EVENT_SCHEMAS,
+  createEventParser,
+  currentVersionOf,
+  isDomainEventType,
+  parseEvent,
+  parseEventData,
+  type DomainEventType,
+  type EventDataOf,
+  type EventRegistry,
+} from './events';
+import type { OrganizationEventType } from './organization/organization.events';
+import type { SeatsEventType } from './seats/seats.events';
+import { categoryOf, streamIds } from './streams';
+
+const ORG = '00000000-0000-4000-8000-00000000000a';
+const USER = '00000000-0000-4000-8000-000000000001';
+const INV = '00000000-0000-4000-8000-0000000000f1';
+
+// One valid sample per event type of each union; the mapped types make a missing type a
+// compile error, so these lists are the unions spelled out.
+const organizationSamples: { [T in OrganizationEventType]: EventDataOf<T> } = {
+  'organization.created': { orgId: ORG, name: 'Acme', plan: 'pro', ownerUserId: USER, ownerEmail: 'o@acme.test', trialEndsAt: '2025-01-15T00:00:00.000Z' },
+  'organization.plan_changed': { from: 'pro', to: 'business' },
+  'organization.activated': {},
+  'organization.marked_past_due': {},
+  'organization.suspended': { reason: 'chargeback' },
+  'organization.reactivated': {},
+  'organization.closed': {},
+  'member.invited': { invitationId: INV, email: 'n@acme.test', role: 'member', invitedBy: USER, expiresAt: '2025-01-08T00:00:00.000Z' },
+  'member.joined': { userId: USER, email: 'n@acme.test', role: 'member', invitationId: null },
+  'member.role_changed': { userId: USER, from: 'member', to: 'admin' },
+  'member.removed': { userId: USER },
+};
+const seatsSamples: { [T in SeatsEventType]: EventDataOf<T> } = {
+  'seats.purchased': { quantity: 2, total: 2 },
+  'seats.released': { quantity: 1, total: 1 },
+  'seat.assigned': { userId: USER },
+  'seat.unassigned': { userId: USER, reason: 'member_removed' },
+};
+
+function refusal(fn: () => unknown): AppError | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('EVENT_SCHEMAS', () => {
+  it('covers every event type of both unions, and nothing else', () => {
+    expect(Object.keys(EVENT_SCHEMAS).sort()).toEqual([...Object.keys(organizationSamples), ...Object.keys(seatsSamples)].sort());
+  });
+
+  it("puts each union's events in its stream category", () => {
+    for (const type of Object.keys(organizationSamples) as DomainEventType[]) {
+      expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.organization(ORG)));
+    }
+    for (const type of Object.keys(seatsSamples) as DomainEventType[]) {
+      expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.seats(ORG)));
+    }
+  });
+
+  it('names events in dotted past tense and describes each in one sentence', () => {
+    for (const [type, entry] of Object.entries(EVENT_SCHEMAS)) {
+      // dotted, with a past-tense verb (`seat.assigned`, `organization.marked_past_due`)
+      expect(type).toMatch(/^[a-z]+\.([a-z]+_)?[a-z]+ed(_[a-z]+)*$/);
+      expect(entry.description).toMatch(/^[A-Z].*\.$/);
+      expect(entry.version).toBeGreaterThanOrEqual(1);
+      expect(currentVersionOf(type as DomainEventType)).toBe(entry.version);
+    }
+  });
+
+  it('accepts a valid sample of every event type', () => {
+    for (const [type, data] of Object.entries({ ...organizationSamples, ...seatsSamples })) {
+      expect(isDomainEventType(type)).toBe(true);
+      expect(parseEvent({ type, version: 1, data })).toEqual({ type, data });
+    }
+  });
+});
+
+describe('parseEventData', () => {
+  it('refuses an unknown type, an unsupported version and invalid data (BAD_REQUEST)', () => {
+    expect(refusal(() => parseEvent({ type: 'seat.polished', version: 1, data: {} }))).toMatchObject({ code: 'BAD_REQUEST', reason: 'events.unknown_type' });
+    expect(refusal(() => parseEventData('seat.assigned', 2, { userId: USER }))).toMatchObject({ reason: 'events.unsupported_version' });
+    expect(refusal(() => parseEventData('seat.assigned', 0, { userId: USER }))).toMatchObject({ reason: 'events.unsupported_version' });
+    expect(refusal(() => parseEventData('seats.purchased', 1, { quantity: -1, total: 0 }))).toMatchObject({ reason: 'events.invalid_data' });
+  });
+
+  it('upcasts older versions step by step before validating', () => {
+    // A registry where seat.assigned is at v3; v1 stored `user`, v2 stored `holder`.
+    const registry: EventRegistry = { ...EVENT_SCHEMAS, 'seat.assigned': { ...EVENT_SCHEMAS['seat.assigned'], version: 3 } };
+    const parse = createEventParser(registry, {
+      'seat.assigned': {
+        1: (data) => ({ holder: (data as { user: string }).user }),
+        2: (data) => ({ userId: (data as { holder: string }).holder }),
+      },
+    });
+    expect(parse('seat.assigned', 1, { user: USER })).toEqual({ userId: USER });
+    expect(parse('seat.assigned', 2, { holder: USER })).toEqual({ userId: USER });
+    expect(parse('seat.assigned', 3, { userId: USER })).toEqual({ userId: USER });
+    expect(refusal(() => createEventParser(registry, {})('seat.assigned', 1, { user: USER }))).toMatchObject({ reason: 'events.missing_upcaster' });
+  });
+});

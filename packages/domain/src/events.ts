@@ -1,0 +1,215 @@
+/**
+ * The event registry: every event type the domain emits, with its current schema version,
+ * its data schema, a one-sentence description for the event catalog, and its stream
+ * category. Readers call {@link parseEventData} (or {@link parseEvent}) on stored events: it
+ * upcasts older versions step by step with {@link UPCASTERS} and then validates against the
+ * current schema, so deciders and projections only ever see current shapes.
+ *
+ * To change an event's data incompatibly: bump `version`, replace `schema` with the new
+ * shape, and add `UPCASTERS[type][oldVersion]` turning old data into the next version.
+ */
+import type { z } from 'zod';
+import { badRequest } from './errors';
+import {
+  ORGANIZATION_EVENT_DATA_SCHEMAS,
+  type OrganizationEvent,
+} from './organization/organization.events';
+import { SEATS_EVENT_DATA_SCHEMAS, type SeatsEvent } from './seats/seats.events';
+
+/** Any event of any aggregate. */
+export type DomainEvent = OrganizationEvent | SeatsEvent;
+/** Any event type. */
+export type DomainEventType = DomainEvent['type'];
+/** The current data shape of event type `T`. */
+export type EventDataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
+
+/** Stream categories that hold domain events from this package. */
+export type EventCategory = 'organization' | 'seats';
+
+/** Registry entry of one event type. */
+export interface EventRegistration<T extends DomainEventType = DomainEventType> {
+  /** Current schema version; new events are appended with it. */
+  readonly version: number;
+  /** Schema of the current version's data. */
+  readonly schema: z.ZodType<EventDataOf<T>>;
+  /** One sentence for the event catalog. */
+  readonly description: string;
+  /** Category of the stream the event is appended to. */
+  readonly category: EventCategory;
+}
+
+/** A registry: one entry per event type. */
+export type EventRegistry = { readonly [T in DomainEventType]: EventRegistration<T> };
+
+const org = ORGANIZATION_EVENT_DATA_SCHEMAS;
+const seats = SEATS_EVENT_DATA_SCHEMAS;
+
+/** Every domain event type with its current version, schema, description and category. */
+export const EVENT_SCHEMAS: EventRegistry = {
+  'organization.created': {
+    version: 1,
+    schema: org['organization.created'],
+    description: 'An organization was created on a plan, with its founding owner and a trial end date.',
+    category: 'organization',
+  },
+  'organization.plan_changed': {
+    version: 1,
+    schema: org['organization.plan_changed'],
+    description: 'The organization moved from one plan to another.',
+    category: 'organization',
+  },
+  'organization.activated': {
+    version: 1,
+    schema: org['organization.activated'],
+    description: 'A paid subscription started or recovered, so the organization is active.',
+    category: 'organization',
+  },
+  'organization.marked_past_due': {
+    version: 1,
+    schema: org['organization.marked_past_due'],
+    description: 'A payment failed or the trial ran out without one, so the organization is past due.',
+    category: 'organization',
+  },
+  'organization.suspended': {
+    version: 1,
+    schema: org['organization.suspended'],
+    description: 'The organization was suspended, with the reason given.',
+    category: 'organization',
+  },
+  'organization.reactivated': {
+    version: 1,
+    schema: org['organization.reactivated'],
+    description: 'A suspended organization was made active again.',
+    category: 'organization',
+  },
+  'organization.closed': {
+    version: 1,
+    schema: org['organization.closed'],
+    description: 'The organization was closed for good and accepts no further commands.',
+    category: 'organization',
+  },
+  'member.invited': {
+    version: 1,
+    schema: org['member.invited'],
+    description: 'Someone was invited by email to join the organization with a role, until the invitation expires.',
+    category: 'organization',
+  },
+  'member.joined': {
+    version: 1,
+    schema: org['member.joined'],
+    description: 'A user became a member with a role, by accepting an invitation or by founding the organization.',
+    category: 'organization',
+  },
+  'member.role_changed': {
+    version: 1,
+    schema: org['member.role_changed'],
+    description: "A member's role changed.",
+    category: 'organization',
+  },
+  'member.removed': {
+    version: 1,
+    schema: org['member.removed'],
+    description: 'A member was removed from the organization.',
+    category: 'organization',
+  },
+  'seats.purchased': {
+    version: 1,
+    schema: seats['seats.purchased'],
+    description: 'The organization bought more seats; total is the new number of purchased seats.',
+    category: 'seats',
+  },
+  'seats.released': {
+    version: 1,
+    schema: seats['seats.released'],
+    description: 'The organization gave back unassigned seats; total is the new number of purchased seats.',
+    category: 'seats',
+  },
+  'seat.assigned': {
+    version: 1,
+    schema: seats['seat.assigned'],
+    description: 'A member was given one of the purchased seats.',
+    category: 'seats',
+  },
+  'seat.unassigned': {
+    version: 1,
+    schema: seats['seat.unassigned'],
+    description: 'A seat was taken back from its holder, by an admin or because the member was removed.',
+    category: 'seats',
+  },
+};
+
+/** Turns data of version `n` (the key) into data of version `n + 1`. */
+export type Upcaster = (data: unknown) => unknown;
+/** Upcasters per event type, keyed by the version they upgrade from. */
+export type Upcasters = { readonly [T in DomainEventType]?: Readonly<Record<number, Upcaster>> };
+
+/**
+ * Upcasters of the live registry. Empty: every event is still at version 1. The mechanism is
+ * exercised by tests through {@link createEventParser}.
+ */
+export const UPCASTERS: Upcasters = {};
+
+/** Parses stored event data of any version into the current shape. */
+export type EventDataParser = <T extends DomainEventType>(type: T, version: number, data: unknown) => EventDataOf<T>;
+
+/** Whether `type` is a domain event type this package knows. */
+export function isDomainEventType(type: string): type is DomainEventType {
+  return Object.hasOwn(EVENT_SCHEMAS, type);
+}
+
+/**
+ * Builds a parser over a registry and its upcasters. Refusals are `BAD_REQUEST` with reasons
+ * `events.unknown_type`, `events.unsupported_version`, `events.missing_upcaster` and
+ * `events.invalid_data` (details carry the zod issues).
+ */
+export function createEventParser(registry: EventRegistry, upcasters: Upcasters): EventDataParser {
+  return <T extends DomainEventType>(type: T, version: number, data: unknown): EventDataOf<T> => {
+    if (!Object.hasOwn(registry, type)) {
+      throw badRequest('events.unknown_type', `Unknown event type "${type}".`, { type });
+    }
+    const entry: EventRegistration<T> = registry[type];
+    if (!Number.isInteger(version) || version < 1 || version > entry.version) {
+      throw badRequest(
+        'events.unsupported_version',
+        `Event ${type} has version ${version}; this code reads versions 1 to ${entry.version}.`,
+        { type, version, current: entry.version },
+      );
+    }
+    let current = data;
+    for (let v = version; v < entry.version; v++) {
+      const upcast = upcasters[type]?.[v];
+      if (upcast === undefined) {
+        throw badRequest('events.missing_upcaster', `No upcaster for ${type} from version ${v} to ${v + 1}.`, {
+          type,
+          from: v,
+        });
+      }
+      current = upcast(current);
+    }
+    const parsed = entry.schema.safeParse(current);
+    if (!parsed.success) {
+      throw badRequest('events.invalid_data', `Event ${type} v${version} has invalid data: ${parsed.error.message}`, {
+        type,
+        version,
+        issues: parsed.error.issues,
+      });
+    }
+    return parsed.data;
+  };
+}
+
+/** Validates stored data of `type` at `version`, upcasting it to the current version. */
+export const parseEventData: EventDataParser = createEventParser(EVENT_SCHEMAS, UPCASTERS);
+
+/** Parses a stored `{ type, version, data }` into a current-version {@link DomainEvent}. */
+export function parseEvent(stored: { type: string; version: number; data: unknown }): DomainEvent {
+  if (!isDomainEventType(stored.type)) {
+    throw badRequest('events.unknown_type', `Unknown event type "${stored.type}".`, { type: stored.type });
+  }
+  return { type: stored.type, data: parseEventData(stored.type, stored.version, stored.data) } as DomainEvent;
+}
+
+/** Current schema version of `type`, to stamp on appended events. */
+export function currentVersionOf(type: DomainEventType): number {
+  return EVENT_SCHEMAS[type].version;
+}

@@ -1,0 +1,167 @@
+/**
+ * `@quorum/domain`: commands, events (zod, versioned) and deciders of Quorum. Pure: no I/O,
+ * no framework; time, ids and facts from other streams are passed in by the caller.
+ */
+
+export { assertUnreachable } from './util/assert-unreachable';
+export {
+  APP_ERROR_CODES,
+  AppError,
+  badRequest,
+  conflict,
+  forbidden,
+  isAppError,
+  notFound,
+  preconditionFailed,
+  tooManyRequests,
+  unauthorized,
+  type AppErrorCode,
+  type AppErrorDetails,
+} from './errors';
+export {
+  ENTITLEMENTS,
+  PLANS,
+  PlanSchema,
+  TRIAL_DAYS,
+  TRIAL_MS,
+  comparePlans,
+  entitlementsFor,
+  type Entitlements,
+  type Plan,
+} from './plans';
+export { ROLES, RoleSchema, type Role } from './roles';
+export {
+  ACTIONS,
+  PERMISSIONS,
+  UNGATED_ACTIONS,
+  assertCan,
+  assertCanAssignRole,
+  can,
+  type Action,
+  type UngatedAction,
+} from './permissions';
+export { STREAM_CATEGORIES, categoryOf, streamIds, usagePeriodOf, type StreamCategory } from './streams';
+export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema } from './schemas';
+export { foldEvents, type Decider } from './decider';
+export {
+  EVENT_SCHEMAS,
+  UPCASTERS,
+  createEventParser,
+  currentVersionOf,
+  isDomainEventType,
+  parseEvent,
+  parseEventData,
+  type DomainEvent,
+  type DomainEventType,
+  type EventCategory,
+  type EventDataOf,
+  type EventDataParser,
+  type EventRegistration,
+  type EventRegistry,
+  type Upcaster,
+  type Upcasters,
+} from './events';
+
+// Organization aggregate
+export {
+  MemberInvitedDataSchema,
+  MemberJoinedDataSchema,
+  MemberRemovedDataSchema,
+  MemberRoleChangedDataSchema,
+  ORGANIZATION_EVENT_DATA_SCHEMAS,
+  OrganizationActivatedDataSchema,
+  OrganizationClosedDataSchema,
+  OrganizationCreatedDataSchema,
+  OrganizationMarkedPastDueDataSchema,
+  OrganizationPlanChangedDataSchema,
+  OrganizationReactivatedDataSchema,
+  OrganizationStatusSchema,
+  OrganizationSuspendedDataSchema,
+  type OrganizationEvent,
+  type OrganizationEventType,
+  type OrganizationStatus,
+} from './organization/organization.events';
+export type {
+  AcceptInvitation,
+  ActivateSubscription,
+  ChangeMemberRole,
+  ChangePlan,
+  CloseOrganization,
+  CreateOrganization,
+  InviteMember,
+  MarkPastDue,
+  OrganizationCommand,
+  ReactivateOrganization,
+  RemoveMember,
+  SuspendOrganization,
+} from './organization/organization.commands';
+export {
+  AcceptInvitationInputSchema,
+  ChangeMemberRoleInputSchema,
+  ChangePlanInputSchema,
+  CreateOrganizationInputSchema,
+  InviteMemberInputSchema,
+  OrgIdInputSchema,
+  RemoveMemberInputSchema,
+  type AcceptInvitationInput,
+  type ChangeMemberRoleInput,
+  type ChangePlanInput,
+  type CreateOrganizationInput,
+  type InviteMemberInput,
+  type OrgIdInput,
+  type RemoveMemberInput,
+} from './organization/organization.schema';
+export {
+  INVITATION_TTL_DAYS,
+  effectiveStatus,
+  findInvitation,
+  initialOrganizationState,
+  invitationStatus,
+  isMember,
+  memberByEmail,
+  organizationDecider,
+  ownerCount,
+  pendingInvitationFor,
+  roleOf,
+  type Invitation,
+  type Member,
+  type Organization,
+  type OrganizationState,
+} from './organization/organization.decider';
+
+// Seats aggregate
+export {
+  SEATS_EVENT_DATA_SCHEMAS,
+  SeatAssignedDataSchema,
+  SeatUnassignReasonSchema,
+  SeatUnassignedDataSchema,
+  SeatsPurchasedDataSchema,
+  SeatsReleasedDataSchema,
+  type SeatUnassignReason,
+  type SeatsEvent,
+  type SeatsEventType,
+} from './seats/seats.events';
+export type { AssignSeat, PurchaseSeats, ReleaseSeats, SeatsCommand, UnassignSeat } from './seats/seats.commands';
+export {
+  AssignSeatInputSchema,
+  MAX_SEATS_PER_REQUEST,
+  PurchaseSeatsInputSchema,
+  ReleaseSeatsInputSchema,
+  UnassignSeatInputSchema,
+  type AssignSeatInput,
+  type PurchaseSeatsInput,
+  type ReleaseSeatsInput,
+  type UnassignSeatInput,
+} from './seats/seats.schema';
+export {
+  assignedSeats,
+  freeSeats,
+  holdsSeat,
+  initialSeatsState,
+  purchasedSeats,
+  seatsDecider,
+  type SeatsState,
+} from './seats/seats.decider';
+
+// Cross-aggregate
+export { removeMemberPlan, type RemoveMemberPlan } from './remove-member';

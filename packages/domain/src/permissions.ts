@@ -1,0 +1,90 @@
+/**
+ * Role-based authorization, as data. Action names are the gateway's tRPC procedure names so
+ * the gateway can check `assertCan(role, path)` in one middleware and docs can render the
+ * table by walking {@link PERMISSIONS}.
+ *
+ * Decisions:
+ * - Money (plan, buying and releasing seats) is owner + billing; admins cannot spend.
+ * - People, seat assignment and API keys are owner + admin.
+ * - Everyone may read the organization, its seats and its member list.
+ * - The raw event log (`events.list`) is owner + admin + billing.
+ * - `members.accept` is not role-gated: the caller holds an invitation, not a role
+ *   (see {@link UNGATED_ACTIONS}); the decider checks the invitation instead.
+ * - Only an owner may grant the owner role or change/remove an owner
+ *   ({@link assertCanAssignRole}), on top of the table.
+ */
+import { forbidden } from './errors';
+import { ROLES, type Role } from './roles';
+
+const ALL: readonly Role[] = ROLES;
+const OWNER_ADMIN: readonly Role[] = ['owner', 'admin'];
+const OWNER_BILLING: readonly Role[] = ['owner', 'billing'];
+
+/** Which roles may perform each role-gated action. */
+export const PERMISSIONS = {
+  'org.get': ALL,
+  'org.changePlan': OWNER_BILLING,
+  'members.invite': OWNER_ADMIN,
+  'members.changeRole': OWNER_ADMIN,
+  'members.remove': OWNER_ADMIN,
+  'members.list': ALL,
+  'seats.purchase': OWNER_BILLING,
+  'seats.release': OWNER_BILLING,
+  'seats.assign': OWNER_ADMIN,
+  'seats.unassign': OWNER_ADMIN,
+  'seats.get': ALL,
+  'apiKeys.create': OWNER_ADMIN,
+  'apiKeys.list': OWNER_ADMIN,
+  'apiKeys.revoke': OWNER_ADMIN,
+  'events.list': ['owner', 'admin', 'billing'],
+} as const satisfies Record<string, readonly Role[]>;
+
+/** A role-gated action (a gateway procedure name). */
+export type Action = keyof typeof PERMISSIONS;
+
+/** Every role-gated action, in table order. */
+export const ACTIONS = Object.keys(PERMISSIONS) as Action[];
+
+/**
+ * Procedures any authenticated user may call without a role in the organization; the
+ * decider enforces their own rule (for `members.accept`: holding a matching invitation).
+ */
+export const UNGATED_ACTIONS = ['members.accept'] as const;
+/** An action that is deliberately not role-gated. */
+export type UngatedAction = (typeof UNGATED_ACTIONS)[number];
+
+/** Whether `role` may perform `action`. */
+export function can(role: Role, action: Action): boolean {
+  return (PERMISSIONS[action] as readonly Role[]).includes(role);
+}
+
+/** Throws `FORBIDDEN` (`auth.forbidden`) unless `role` may perform `action`. */
+export function assertCan(role: Role, action: Action): void {
+  if (!can(role, action)) {
+    const allowed = PERMISSIONS[action] as readonly Role[];
+    throw forbidden(
+      'auth.forbidden',
+      `The ${role} role may not perform ${action}; it requires ${allowed.join(' or ')}.`,
+      { role, action, allowed },
+    );
+  }
+}
+
+/**
+ * Throws `FORBIDDEN` (`members.owner_requires_owner`) when a non-owner touches the owner
+ * role: granting it (`to: 'owner'`), or changing or removing someone who holds it
+ * (`from: 'owner'`). `from: null` is a new member (invitation); `to: null` is a removal.
+ */
+export function assertCanAssignRole(actorRole: Role, change: { from: Role | null; to: Role | null }): void {
+  if (actorRole === 'owner') return;
+  if (change.to === 'owner') {
+    throw forbidden('members.owner_requires_owner', 'Only an owner may grant the owner role.', { actorRole });
+  }
+  if (change.from === 'owner') {
+    throw forbidden(
+      'members.owner_requires_owner',
+      change.to === null ? 'Only an owner may remove an owner.' : "Only an owner may change an owner's role.",
+      { actorRole },
+    );
+  }
+}
