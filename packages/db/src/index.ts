@@ -12,3 +12,12 @@ export type {
   SqlDatabase,
   SqlExecutor,
 } from './sql-database';
+export { createKysely } from './kysely';
+export {
+  PUBLIC_SCHEMA_SQL,
+  migratePublicSchema,
+  migrateReadModelSchema,
+  readModelSchema,
+  readModelSchemaSql,
+} from './schema';
+export type * from './schema';

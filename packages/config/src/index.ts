@@ -1,0 +1,43 @@
+/**
+ * Env parsing shared by the services. Each service declares one zod schema (its `env.ts`)
+ * and parses it once at start-up with `parseEnv`, which fails listing every bad field.
+ * This package is the only code that reads `process.env`.
+ */
+import { z } from 'zod';
+
+export class EnvError extends Error {
+  override readonly name = 'EnvError';
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid environment:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+  }
+}
+
+/** Parses `source` (default: `process.env`) with `schema`; empty strings count as unset. */
+export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new EnvError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** Fields every Quorum process understands. */
+export const CommonEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PostgreSQL for the event store and read models; PGlite under DATA_DIR when unset. */
+  DATABASE_URL: z.string().url().optional(),
+  /** EventStoreDB as the event store (read models stay in Postgres/PGlite). */
+  ESDB_URL: z.string().min(1).optional(),
+  /** NATS JetStream as the bus; in-process when unset. */
+  NATS_URL: z.string().min(1).optional(),
+  /** Redis for shared live state; in-process when unset. */
+  REDIS_URL: z.string().url().optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+});
+export type CommonEnv = z.infer<typeof CommonEnvSchema>;
+
+export { z };

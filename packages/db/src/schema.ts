@@ -1,0 +1,316 @@
+/**
+ * Table types (kysely) and DDL. Gateway-owned tables (users, tokens, API keys) and
+ * projection bookkeeping live in `public`; read models live in a schema per projection
+ * version (`rm_v1`, `rm_v2`, ...) so a rebuild can fill a new version beside the live one.
+ */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** int8 columns arrive as decimal strings. */
+type Int8 = ColumnType<string, string | bigint | number, string | bigint | number>;
+
+export interface UserTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  created_at: Generated<Timestamp>;
+}
+export interface RefreshTokenTable {
+  id: string;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+export interface ApiKeyTable {
+  id: string;
+  org_id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  created_by: string;
+  created_at: Generated<Timestamp>;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+export interface ProjectionCheckpointTable {
+  projection: string;
+  version: number;
+  position: Int8;
+  updated_at: Generated<Timestamp>;
+}
+export interface ProjectionActiveTable {
+  projection: string;
+  version: number;
+  switched_at: Generated<Timestamp>;
+}
+export interface DeadLetterTable {
+  id: Generated<Int8>;
+  projection: string;
+  version: number;
+  event_id: string;
+  position: Int8;
+  type: string;
+  error: string;
+  attempts: number;
+  created_at: Generated<Timestamp>;
+  resolved_at: Timestamp | null;
+  resolution: 'retried' | 'skipped' | null;
+}
+export interface RelayCheckpointTable {
+  name: string;
+  position: Int8;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface OrganizationTable {
+  org_id: string;
+  name: string;
+  plan: string;
+  status: string;
+  trial_ends_at: Timestamp | null;
+  owner_user_id: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+export interface EntitlementTable {
+  org_id: string;
+  plan: string;
+  max_seats: number;
+  max_participants_per_meeting: number;
+  meeting_minutes_per_month: number | null;
+  recording: boolean;
+  api_access: boolean;
+}
+export interface MemberTable {
+  org_id: string;
+  user_id: string;
+  email: string;
+  role: string;
+  joined_at: Timestamp;
+}
+export interface InvitationTable {
+  invitation_id: string;
+  org_id: string;
+  email: string;
+  role: string;
+  status: 'pending' | 'accepted';
+  invited_by: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+export interface SeatTable {
+  org_id: string;
+  purchased: number;
+  assigned: number;
+}
+export interface SeatAssignmentTable {
+  org_id: string;
+  user_id: string;
+  assigned_at: Timestamp;
+}
+export interface EventLogTable {
+  org_id: string;
+  position: Int8;
+  event_id: string;
+  type: string;
+  stream_id: string;
+  revision: Int8;
+  data: unknown;
+  metadata: unknown;
+  occurred_at: Timestamp;
+}
+
+export interface Database {
+  users: UserTable;
+  refresh_tokens: RefreshTokenTable;
+  api_keys: ApiKeyTable;
+  projection_checkpoints: ProjectionCheckpointTable;
+  projection_active: ProjectionActiveTable;
+  projection_dead_letters: DeadLetterTable;
+  relay_checkpoints: RelayCheckpointTable;
+  organizations: OrganizationTable;
+  entitlements: EntitlementTable;
+  members: MemberTable;
+  invitations: InvitationTable;
+  seats: SeatTable;
+  seat_assignments: SeatAssignmentTable;
+  event_log: EventLogTable;
+}
+
+export type UserRow = Selectable<UserTable>;
+export type NewUser = Insertable<UserTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type RefreshTokenRow = Selectable<RefreshTokenTable>;
+export type OrganizationRow = Selectable<OrganizationTable>;
+export type EntitlementRow = Selectable<EntitlementTable>;
+export type MemberRow = Selectable<MemberTable>;
+export type InvitationRow = Selectable<InvitationTable>;
+export type SeatRow = Selectable<SeatTable>;
+export type SeatAssignmentRow = Selectable<SeatAssignmentTable>;
+export type EventLogRow = Selectable<EventLogTable>;
+export type DeadLetterRow = Selectable<DeadLetterTable>;
+
+export const PUBLIC_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS users (
+  id uuid PRIMARY KEY,
+  email text NOT NULL UNIQUE,
+  name text NOT NULL,
+  password_hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  id uuid PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES users(id),
+  family_id uuid NOT NULL,
+  token_hash text NOT NULL UNIQUE,
+  expires_at timestamptz NOT NULL,
+  used_at timestamptz,
+  revoked_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id uuid PRIMARY KEY,
+  org_id uuid NOT NULL,
+  name text NOT NULL,
+  role text NOT NULL,
+  secret_hash text NOT NULL,
+  created_by uuid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
+CREATE TABLE IF NOT EXISTS projection_checkpoints (
+  projection text NOT NULL,
+  version integer NOT NULL,
+  position bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (projection, version)
+);
+CREATE TABLE IF NOT EXISTS projection_active (
+  projection text PRIMARY KEY,
+  version integer NOT NULL,
+  switched_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS projection_dead_letters (
+  id bigserial PRIMARY KEY,
+  projection text NOT NULL,
+  version integer NOT NULL,
+  event_id uuid NOT NULL,
+  position bigint NOT NULL,
+  type text NOT NULL,
+  error text NOT NULL,
+  attempts integer NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  resolved_at timestamptz,
+  resolution text,
+  UNIQUE (projection, version, event_id)
+);
+CREATE TABLE IF NOT EXISTS relay_checkpoints (
+  name text PRIMARY KEY,
+  position bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+/** Schema name of a read-model version. */
+export function readModelSchema(version: number): string {
+  if (!Number.isInteger(version) || version < 1) throw new Error(`invalid read model version ${version}`);
+  return `rm_v${version}`;
+}
+
+/** DDL of one read-model version, in its own schema. */
+export function readModelSchemaSql(version: number): string {
+  const s = readModelSchema(version);
+  return `
+CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE IF NOT EXISTS ${s}.organizations (
+  org_id uuid PRIMARY KEY,
+  name text NOT NULL,
+  plan text NOT NULL,
+  status text NOT NULL,
+  trial_ends_at timestamptz,
+  owner_user_id uuid NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.entitlements (
+  org_id uuid PRIMARY KEY,
+  plan text NOT NULL,
+  max_seats integer NOT NULL,
+  max_participants_per_meeting integer NOT NULL,
+  meeting_minutes_per_month integer,
+  recording boolean NOT NULL,
+  api_access boolean NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.members (
+  org_id uuid NOT NULL,
+  user_id uuid NOT NULL,
+  email text NOT NULL,
+  role text NOT NULL,
+  joined_at timestamptz NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS members_user ON ${s}.members (user_id);
+CREATE TABLE IF NOT EXISTS ${s}.invitations (
+  invitation_id uuid PRIMARY KEY,
+  org_id uuid NOT NULL,
+  email text NOT NULL,
+  role text NOT NULL,
+  status text NOT NULL,
+  invited_by uuid NOT NULL,
+  expires_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invitations_org ON ${s}.invitations (org_id);
+CREATE TABLE IF NOT EXISTS ${s}.seats (
+  org_id uuid PRIMARY KEY,
+  purchased integer NOT NULL,
+  assigned integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.seat_assignments (
+  org_id uuid NOT NULL,
+  user_id uuid NOT NULL,
+  assigned_at timestamptz NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS ${s}.event_log (
+  org_id uuid NOT NULL,
+  position bigint NOT NULL,
+  event_id uuid NOT NULL,
+  type text NOT NULL,
+  stream_id text NOT NULL,
+  revision bigint NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  occurred_at timestamptz NOT NULL,
+  PRIMARY KEY (org_id, position)
+);
+CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
+`;
+}
+
+/** Creates the public tables; safe to run concurrently from several processes. */
+export async function migratePublicSchema(sql: { transaction<T>(fn: (tx: { query(t: string): Promise<unknown> }) => Promise<T>): Promise<T> }): Promise<void> {
+  await sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quorum:public_migrate'))`);
+    for (const statement of PUBLIC_SCHEMA_SQL.split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+  });
+}
+
+/** Creates one read-model version's schema and tables. */
+export async function migrateReadModelSchema(
+  sql: { transaction<T>(fn: (tx: { query(t: string): Promise<unknown> }) => Promise<T>): Promise<T> },
+  version: number,
+): Promise<void> {
+  await sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quorum:rm_migrate'))`);
+    for (const statement of readModelSchemaSql(version).split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+  });
+}
