@@ -15,3 +15,5 @@ export type {
 export { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from './errors';
 export { ChangeNotifier, createCatchUpSubscription } from './catch-up-subscription';
 export type { CatchUpSubscriptionOptions } from './catch-up-subscription';
+export { parseWireEvent, streamCategory, toWireEvent } from './wire';
+export type { WireEvent } from './wire';
