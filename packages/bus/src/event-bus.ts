@@ -1,0 +1,138 @@
+/**
+ * The `EventBus` port: how the relay hands committed events to consumers (projector, billing,
+ * webhooks, SFU). Delivery is at least once; consumers get exactly-once effects themselves
+ * (checkpoints, effects tables), so handlers must tolerate a repeat.
+ */
+import { BusError } from './bus-error';
+import { assertPublishSubject, type DUPLICATE_WINDOW_MS } from './subject';
+import { MessageIdSchema } from './codec';
+
+/** One event as the bus sees it. */
+export interface BusMessage {
+  /** Event id; the bus deduplicates on it (`Nats-Msg-Id`) within {@link DUPLICATE_WINDOW_MS}. */
+  readonly id: string;
+  /** `evt.<orgId>.<category>.<type>`, see `eventSubject`. */
+  readonly subject: string;
+  /** Global position in the event store. */
+  readonly position: bigint;
+  /** Any JSON-serializable value (the event envelope). */
+  readonly payload: unknown;
+}
+
+/** A message handed to a consumer's handler. */
+export interface DeliveredMessage extends BusMessage {
+  /** 1 on first delivery, 2 on the first redelivery, and so on. */
+  readonly deliveryCount: number;
+}
+
+/**
+ * Outcome of publishing one message. `publish` returns one per input message, in input order.
+ * Messages are stored in input order and publishing stops at the first failure (the rest are
+ * `NOT_ATTEMPTED`), so the stream never holds a later position before an earlier one of the
+ * same batch. {@link lastContiguousPosition} gives the position a relay may checkpoint.
+ */
+export type PublishAck =
+  | { readonly ok: true; readonly id: string; readonly position: bigint; readonly duplicate: boolean }
+  | { readonly ok: false; readonly id: string; readonly position: bigint; readonly duplicate: false; readonly error: BusError };
+
+export interface ConsumeOptions {
+  /** Durable consumer name: letters, digits, `-` and `_`. Its position survives `close()`. */
+  readonly durableName: string;
+  /**
+   * Subjects to receive (wildcards allowed); all of `evt.>` when omitted. Fixed when the durable
+   * is first created: reopening it with other filters fails with `CONFLICT`.
+   */
+  readonly filterSubjects?: readonly string[];
+  /** Most messages delivered but not yet acknowledged. Default 1,000. `1` gives strict order even across failures. */
+  readonly maxAckPending?: number;
+  /**
+   * Called once per delivery. Resolving acknowledges the message; throwing asks for a redelivery
+   * (after `redeliveryDelayMs`). Messages already delivered behind a failed one may be handled
+   * before its redelivery unless `maxAckPending` is 1.
+   */
+  readonly handler: (message: DeliveredMessage) => Promise<void>;
+  /** Delay before redelivering a failed message, by its delivery count. Default 100 ms doubling to 30 s. */
+  readonly redeliveryDelayMs?: (deliveryCount: number) => number;
+  /**
+   * Errors the consumer cannot throw to anyone: undecodable messages (terminated, never
+   * redelivered) and lost server contact (retried). Default: `console.warn`.
+   */
+  readonly onError?: (error: BusError) => void;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  /** Stops fetching, waits for the handler in progress to finish and acknowledge. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface EventBus {
+  /** Creates the `EVENTS` stream (`evt.>`, 2-minute duplicate window) if missing. Idempotent. */
+  ensureStream(): Promise<void>;
+  /**
+   * Publishes in order and reports one {@link PublishAck} per message.
+   * @throws {BusError} `INVALID` (before sending anything) for a bad id, subject or payload;
+   *   `CLOSED` after `close()`. Server failures are reported in the acks, not thrown.
+   */
+  publish(messages: readonly BusMessage[]): Promise<PublishAck[]>;
+  /** Starts a durable consumer (created on first use). */
+  consume(options: ConsumeOptions): Promise<Consumer>;
+  /** Closes every consumer, then the connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Highest position up to which every message of `acks` (in publish order) was acknowledged,
+ * duplicates included; `undefined` if the first one failed. This is what a relay checkpoints.
+ */
+export function lastContiguousPosition(acks: readonly PublishAck[]): bigint | undefined {
+  let last: bigint | undefined;
+  for (const ack of acks) {
+    if (!ack.ok) break;
+    last = ack.position;
+  }
+  return last;
+}
+
+/** Default backoff: 100 ms, 200 ms, 400 ms, ... capped at 30 s. */
+export function defaultRedeliveryDelayMs(deliveryCount: number): number {
+  return Math.min(100 * 2 ** Math.max(0, deliveryCount - 1), 30_000);
+}
+
+const DURABLE_NAME = /^[A-Za-z0-9_-]{1,200}$/;
+
+/** @throws {BusError} `INVALID` for a durable name NATS would refuse. */
+export function assertDurableName(name: string): void {
+  if (!DURABLE_NAME.test(name)) {
+    throw new BusError('INVALID', `durable name must match ${DURABLE_NAME.source}: ${JSON.stringify(name)}`);
+  }
+}
+
+/** Shared by adapters: validates a whole batch before anything is sent. */
+export function assertPublishable(messages: readonly BusMessage[]): void {
+  for (const message of messages) {
+    const id = MessageIdSchema.safeParse(message.id);
+    if (!id.success) throw new BusError('INVALID', `bad message id ${JSON.stringify(message.id)}: ${id.error.message}`);
+    assertPublishSubject(message.subject);
+    if (typeof message.position !== 'bigint' || message.position < 0n) {
+      throw new BusError('INVALID', `message ${message.id}: position must be a non-negative bigint`);
+    }
+  }
+}
+
+export function failedAck(message: BusMessage, error: BusError): PublishAck {
+  return { ok: false, id: message.id, position: message.position, duplicate: false, error };
+}
+
+export function notAttempted(message: BusMessage, cause: BusError): PublishAck {
+  return failedAck(
+    message,
+    new BusError('NOT_ATTEMPTED', `not sent: an earlier message of the batch failed (${cause.message})`, { cause }),
+  );
+}
+
+/** Default `onError` sink; libraries take no logger dependency here. */
+export function warnBusError(error: BusError): void {
+  console.warn(`[@quorum/bus] ${error.code}: ${error.message}`);
+}
+

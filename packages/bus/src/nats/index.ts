@@ -1,0 +1,1 @@
+export { NatsBus, POSITION_HEADER, type NatsBusOptions } from './nats-bus';

@@ -1,0 +1,439 @@
+/**
+ * JetStream adapter of the `EventBus` port (nats.js 2.29, server 2.9 or newer).
+ *
+ * - Publish: sequential `js.publish` with `msgID` = event id; the server's duplicate window
+ *   turns a relay's retry into `PubAck.duplicate`. Sequential so a failure never leaves a later
+ *   position stored before an earlier one (see `PublishAck`).
+ * - Consume: durable pull consumers driven by bounded `fetch` batches rather than `consume()`.
+ *   `consume()` keeps pulls outstanding and drops messages that arrive after it is closed; those
+ *   stay pending on the server until `ack_wait` (30 s) expires, so a reopened durable would stall.
+ *   With `fetch`, closing lets the current batch finish, naks what was not handled (immediately
+ *   redeliverable) and never leaves a pull behind, at the cost of closing taking up to
+ *   `fetchExpiresMs`.
+ * - Server 2.9 has no `filter_subjects`: more than one filter needs 2.10 (`UNSUPPORTED`).
+ */
+import {
+  AckPolicy,
+  connect,
+  DeliverPolicy,
+  ErrorCode,
+  headers as natsHeaders,
+  nanos,
+  NatsError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
+import { z } from 'zod';
+import { BusError } from '../bus-error';
+import { decodePayload, encodePayload, MessageIdSchema, PositionStringSchema } from '../codec';
+import {
+  assertDurableName,
+  assertPublishable,
+  defaultRedeliveryDelayMs,
+  failedAck,
+  notAttempted,
+  warnBusError,
+  type BusMessage,
+  type ConsumeOptions,
+  type Consumer,
+  type DeliveredMessage,
+  type EventBus,
+  type PublishAck,
+} from '../event-bus';
+import { assertFilterSubject, DUPLICATE_WINDOW_MS, EVENTS_STREAM, EVENTS_SUBJECTS } from '../subject';
+
+/** Header carrying the event's global position next to `Nats-Msg-Id`. */
+export const POSITION_HEADER = 'Quorum-Position';
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+const ACK_WAIT_MS = 30_000;
+const DEFAULT_MAX_ACK_PENDING = 1_000;
+const MAX_FETCH_BATCH = 256;
+
+// JetStream API error codes (server/errors.json).
+const JS_STREAM_NOT_FOUND = 10059;
+const JS_CONSUMER_NOT_FOUND = 10014;
+
+export interface NatsBusOptions {
+  /** e.g. `nats://127.0.0.1:4222`. */
+  readonly servers: string | readonly string[];
+  /** Default `EVENTS`. */
+  readonly streamName?: string;
+  /** Subjects of the stream; default `evt.>`. */
+  readonly streamSubjects?: readonly string[];
+  /** Connection name shown in NATS monitoring. */
+  readonly name?: string;
+  /** Connect and JetStream API timeout. Default 5,000 ms. */
+  readonly timeoutMs?: number;
+  /** How long one fetch waits for messages; bounds `Consumer.close()` latency. Default 1,000 ms (the client's minimum). */
+  readonly fetchExpiresMs?: number;
+  /**
+   * Durables unused this long are deleted by the server. Default: never. Test suites set it so
+   * their uniquely named durables do not pile up.
+   */
+  readonly consumerInactiveThresholdMs?: number;
+}
+
+const DeliveredHeadersSchema = z.object({ id: MessageIdSchema, position: PositionStringSchema });
+
+/** `EventBus` over NATS JetStream. */
+export class NatsBus implements EventBus {
+  private readonly consumers = new Set<NatsConsumer>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly options: Required<Omit<NatsBusOptions, 'name' | 'consumerInactiveThresholdMs'>> &
+      Pick<NatsBusOptions, 'consumerInactiveThresholdMs'>,
+  ) {}
+
+  /**
+   * Connects and checks that JetStream is enabled. Does not create the stream: call
+   * {@link NatsBus.ensureStream}.
+   * @throws {BusError} `UNAVAILABLE` when the server cannot be reached or has no JetStream.
+   */
+  static async create(options: NatsBusOptions): Promise<NatsBus> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const servers = typeof options.servers === 'string' ? options.servers : [...options.servers];
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers, name: options.name, timeout: timeoutMs, maxReconnectAttempts: -1 });
+    } catch (error) {
+      throw new BusError('UNAVAILABLE', `cannot connect to NATS at ${String(servers)}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: timeoutMs });
+      const js = nc.jetstream({ timeout: timeoutMs });
+      return new NatsBus(nc, js, jsm, {
+        servers,
+        streamName: options.streamName ?? EVENTS_STREAM,
+        streamSubjects: options.streamSubjects ?? [EVENTS_SUBJECTS],
+        timeoutMs,
+        fetchExpiresMs: Math.max(1_000, options.fetchExpiresMs ?? 1_000),
+        consumerInactiveThresholdMs: options.consumerInactiveThresholdMs,
+      });
+    } catch (error) {
+      await nc.close();
+      throw new BusError('UNAVAILABLE', `JetStream is not available at ${String(servers)}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async ensureStream(): Promise<void> {
+    this.assertOpen();
+    const { streamName, streamSubjects } = this.options;
+    const duplicateWindow = nanos(DUPLICATE_WINDOW_MS);
+    try {
+      const info = await this.jsm.streams.info(streamName).catch((error: unknown) => {
+        if (apiErrorCode(error) === JS_STREAM_NOT_FOUND) return undefined;
+        throw error;
+      });
+      if (!info) {
+        await this.jsm.streams.add({
+          name: streamName,
+          subjects: [...streamSubjects],
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          duplicate_window: duplicateWindow,
+        });
+        return;
+      }
+      const missing = streamSubjects.filter((subject) => !info.config.subjects.includes(subject));
+      if (missing.length > 0 || info.config.duplicate_window !== duplicateWindow) {
+        await this.jsm.streams.update(streamName, {
+          ...info.config,
+          subjects: [...info.config.subjects, ...missing],
+          duplicate_window: duplicateWindow,
+        });
+      }
+    } catch (error) {
+      throw translate(error, `ensure stream ${streamName}`);
+    }
+  }
+
+  async publish(messages: readonly BusMessage[]): Promise<PublishAck[]> {
+    this.assertOpen();
+    assertPublishable(messages);
+    const encoded = messages.map((message) => encodePayload(message.payload, message.id));
+    const acks: PublishAck[] = [];
+    let failure: BusError | undefined;
+    for (const [index, message] of messages.entries()) {
+      if (failure) {
+        acks.push(notAttempted(message, failure));
+        continue;
+      }
+      const headers = natsHeaders();
+      headers.set(POSITION_HEADER, message.position.toString());
+      try {
+        const ack = await this.js.publish(message.subject, encoded[index], {
+          msgID: message.id,
+          headers,
+          timeout: this.options.timeoutMs,
+        });
+        if (ack.stream !== this.options.streamName) {
+          failure = new BusError('REJECTED', `subject ${message.subject} is captured by stream ${ack.stream}, not ${this.options.streamName}`);
+          acks.push(failedAck(message, failure));
+          continue;
+        }
+        acks.push({ ok: true, id: message.id, position: message.position, duplicate: ack.duplicate });
+      } catch (error) {
+        failure = translate(error, `publish ${message.id} on ${message.subject}`);
+        acks.push(failedAck(message, failure));
+      }
+    }
+    return acks;
+  }
+
+  async consume(options: ConsumeOptions): Promise<Consumer> {
+    this.assertOpen();
+    assertDurableName(options.durableName);
+    const filters = options.filterSubjects?.length ? [...options.filterSubjects] : [];
+    filters.forEach(assertFilterSubject);
+    const maxAckPending = options.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
+    if (!Number.isInteger(maxAckPending) || maxAckPending < 1) {
+      throw new BusError('INVALID', `maxAckPending must be a positive integer, got ${maxAckPending}`);
+    }
+    await this.ensureConsumer(options.durableName, filters, maxAckPending);
+    let consumer;
+    try {
+      consumer = await this.js.consumers.get(this.options.streamName, options.durableName);
+    } catch (error) {
+      throw translate(error, `open consumer ${options.durableName}`);
+    }
+    const natsConsumer = new NatsConsumer(
+      consumer,
+      options,
+      Math.min(maxAckPending, MAX_FETCH_BATCH),
+      this.options.fetchExpiresMs,
+      () => this.consumers.delete(natsConsumer),
+    );
+    this.consumers.add(natsConsumer);
+    natsConsumer.start();
+    return natsConsumer;
+  }
+
+  /** Closes every consumer (each finishes its handler), flushes acks, then closes the connection. */
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.consumers].map((consumer) => consumer.close()));
+      if (!this.nc.isClosed()) await this.nc.drain();
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing || this.nc.isClosed()) throw new BusError('CLOSED', 'NATS bus is closed');
+  }
+
+  /** Creates the durable, or checks an existing one matches; only `max_ack_pending` may change. */
+  private async ensureConsumer(durable: string, filters: string[], maxAckPending: number): Promise<void> {
+    const stream = this.options.streamName;
+    const multiFilter = filters.length > 1;
+    if (multiFilter && !this.serverAtLeast(2, 10)) {
+      throw new BusError(
+        'UNSUPPORTED',
+        `consumer ${durable}: ${filters.length} filter subjects need nats-server 2.10+ (filter_subjects); server is ${this.nc.info?.version ?? 'unknown'}`,
+      );
+    }
+    try {
+      const existing = await this.jsm.consumers.info(stream, durable).catch((error: unknown) => {
+        if (apiErrorCode(error) === JS_CONSUMER_NOT_FOUND) return undefined;
+        throw error;
+      });
+      if (existing) {
+        const current = existing.config.filter_subjects?.length
+          ? existing.config.filter_subjects
+          : existing.config.filter_subject
+            ? [existing.config.filter_subject]
+            : [];
+        if (!sameFilters(current, filters)) {
+          throw new BusError(
+            'CONFLICT',
+            `durable ${durable} filters [${current.join(', ')}], not [${filters.join(', ')}]; use a new durable name`,
+          );
+        }
+        if (existing.config.max_ack_pending !== maxAckPending) {
+          await this.jsm.consumers.update(stream, durable, { max_ack_pending: maxAckPending });
+        }
+        return;
+      }
+      const config: Partial<ConsumerConfig> = {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ACK_WAIT_MS),
+        // Unlimited: the projector counts attempts and dead-letters poison events itself.
+        max_deliver: -1,
+        max_ack_pending: maxAckPending,
+      };
+      if (multiFilter) config.filter_subjects = filters;
+      else if (filters[0] !== undefined) config.filter_subject = filters[0];
+      if (this.options.consumerInactiveThresholdMs !== undefined) {
+        config.inactive_threshold = nanos(this.options.consumerInactiveThresholdMs);
+      }
+      await this.jsm.consumers.add(stream, config);
+    } catch (error) {
+      throw translate(error, `ensure consumer ${durable}`);
+    }
+  }
+
+  private serverAtLeast(major: number, minor: number): boolean {
+    const [maj = 0, min = 0] = (this.nc.info?.version ?? '0.0.0').split('.').map((part) => Number.parseInt(part, 10));
+    return maj > major || (maj === major && min >= minor);
+  }
+}
+
+type PullConsumer = Awaited<ReturnType<JetStreamClient['consumers']['get']>>;
+
+class NatsConsumer implements Consumer {
+  private closing = false;
+  private loop: Promise<void> | undefined;
+  private cancelPause: (() => void) | undefined;
+  private readonly redeliveryDelayMs: (deliveryCount: number) => number;
+  private readonly onError: (error: BusError) => void;
+
+  constructor(
+    private readonly consumer: PullConsumer,
+    private readonly options: ConsumeOptions,
+    private readonly batchSize: number,
+    private readonly fetchExpiresMs: number,
+    private readonly onClosed: () => void,
+  ) {
+    this.redeliveryDelayMs = options.redeliveryDelayMs ?? defaultRedeliveryDelayMs;
+    this.onError = options.onError ?? warnBusError;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.cancelPause?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    try {
+      while (!this.closing) {
+        try {
+          const batch = await this.consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
+          for await (const msg of batch) {
+            if (this.closing) {
+              // Fetched but not handled: hand it back now rather than after ack_wait.
+              msg.nak();
+              continue;
+            }
+            await this.handle(msg);
+          }
+          failures = 0;
+        } catch (error) {
+          failures += 1;
+          this.onError(translate(error, `fetch for consumer ${this.options.durableName}`));
+          await this.pause(Math.min(250 * 2 ** failures, 5_000));
+        }
+      }
+    } finally {
+      this.onClosed();
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    let message: DeliveredMessage;
+    try {
+      message = decode(msg);
+    } catch (error) {
+      // Not something this bus wrote: redelivering cannot help, so stop it for good.
+      msg.term();
+      this.onError(error instanceof BusError ? error : new BusError('DECODE', describe(error), { cause: error }));
+      return;
+    }
+    // A slow handler must not lose its message to ack_wait: tell the server we are on it.
+    const keepAlive = setInterval(() => msg.working(), ACK_WAIT_MS / 3);
+    try {
+      await this.options.handler(message);
+      msg.ack();
+    } catch {
+      // The handler owns its error (logs, dead-letters); the bus's part is the redelivery.
+      msg.nak(this.redeliveryDelayMs(message.deliveryCount));
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.cancelPause = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.cancelPause = undefined;
+  }
+}
+
+function decode(msg: JsMsg): DeliveredMessage {
+  const parsed = DeliveredHeadersSchema.safeParse({
+    id: msg.headers?.get(MSG_ID_HEADER),
+    position: msg.headers?.get(POSITION_HEADER),
+  });
+  if (!parsed.success) {
+    throw new BusError('DECODE', `message seq ${msg.seq} on ${msg.subject} lacks valid ${MSG_ID_HEADER}/${POSITION_HEADER} headers`);
+  }
+  return {
+    id: parsed.data.id,
+    subject: msg.subject,
+    position: BigInt(parsed.data.position),
+    payload: decodePayload(msg.data, parsed.data.id),
+    deliveryCount: msg.info.deliveryCount,
+  };
+}
+
+function apiErrorCode(error: unknown): number | undefined {
+  return error instanceof NatsError ? error.api_error?.err_code : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Driver errors to `BusError`, once, here at the edge. */
+function translate(error: unknown, action: string): BusError {
+  if (error instanceof BusError) return error;
+  const message = `${action}: ${describe(error)}`;
+  if (!(error instanceof NatsError)) return new BusError('REJECTED', message, { cause: error });
+  switch (error.code) {
+    case ErrorCode.Timeout:
+    case ErrorCode.JetStream408RequestTimeout:
+      return new BusError('TIMEOUT', message, { cause: error });
+    case ErrorCode.NoResponders:
+      // On publish: no stream captures the subject. On API calls: JetStream is not enabled.
+      return new BusError(action.startsWith('publish') ? 'REJECTED' : 'UNAVAILABLE', message, { cause: error });
+    case ErrorCode.ConnectionClosed:
+    case ErrorCode.ConnectionDraining:
+      return new BusError('CLOSED', message, { cause: error });
+    case ErrorCode.Disconnect:
+    case ErrorCode.ConnectionRefused:
+    case ErrorCode.ConnectionTimeout:
+      return new BusError('UNAVAILABLE', message, { cause: error });
+    default:
+      return new BusError('REJECTED', message, { cause: error });
+  }
+}
+
+function sameFilters(a: readonly string[], b: readonly string[]): boolean {
+  const sortedB = [...b].sort();
+  return a.length === b.length && [...a].sort().every((value, index) => value === sortedB[index]);
+}
