@@ -3,9 +3,11 @@
  * projection bookkeeping live in `public`; read models live in a schema per projection
  * version (`rm_v1`, `rm_v2`, ...) so a rebuild can fill a new version beside the live one.
  */
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Insertable, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default. */
+type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /** int8 columns arrive as decimal strings. */
 type Int8 = ColumnType<string, string | bigint | number, string | bigint | number>;
 
@@ -14,7 +16,7 @@ export interface UserTable {
   email: string;
   name: string;
   password_hash: string;
-  created_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
 }
 export interface RefreshTokenTable {
   id: string;
@@ -24,7 +26,7 @@ export interface RefreshTokenTable {
   expires_at: Timestamp;
   used_at: Timestamp | null;
   revoked_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
 }
 export interface ApiKeyTable {
   id: string;
@@ -33,7 +35,7 @@ export interface ApiKeyTable {
   role: string;
   secret_hash: string;
   created_by: string;
-  created_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
 }
@@ -41,15 +43,15 @@ export interface ProjectionCheckpointTable {
   projection: string;
   version: number;
   position: Int8;
-  updated_at: Generated<Timestamp>;
+  updated_at: GeneratedTimestamp;
 }
 export interface ProjectionActiveTable {
   projection: string;
   version: number;
-  switched_at: Generated<Timestamp>;
+  switched_at: GeneratedTimestamp;
 }
 export interface DeadLetterTable {
-  id: Generated<Int8>;
+  id: ColumnType<string, never, never>;
   projection: string;
   version: number;
   event_id: string;
@@ -57,14 +59,14 @@ export interface DeadLetterTable {
   type: string;
   error: string;
   attempts: number;
-  created_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
   resolved_at: Timestamp | null;
   resolution: 'retried' | 'skipped' | null;
 }
 export interface RelayCheckpointTable {
   name: string;
   position: Int8;
-  updated_at: Generated<Timestamp>;
+  updated_at: GeneratedTimestamp;
 }
 
 export interface OrganizationTable {

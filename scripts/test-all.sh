@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README's test command (`npm test`) runs it:
+#   1. installs npm dependencies when node_modules is missing or stale,
+#   2. installs (from Debian's packages) and starts Postgres, NATS JetStream and Redis on 127.0.0.1,
+#   3. typechecks every workspace,
+#   4. runs the unit tier, then the integration tier against those real servers.
+# A missing service fails the run; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "[test] installing npm dependencies"
+  npm ci --no-audit --no-fund
+fi
+
+echo "[test] starting backing services"
+scripts/services.sh start
+eval "$(scripts/services.sh env)"
+export DATABASE_URL="${TEST_DATABASE_URL:-postgres://quorum:quorum@127.0.0.1:5432/quorum_test}"
+export NATS_URL REDIS_URL
+
+echo "[test] typecheck"
+npx turbo run typecheck --output-logs=errors-only
+
+echo "[test] unit tier"
+npx vitest run --project unit
+
+echo "[test] integration tier (Postgres, NATS, Redis)"
+npx vitest run --project int

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { publicProcedure, router, userProcedure, type Context } from '../trpc';
+import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema } from './auth.schema';
+import type { Session } from './auth.service';
+
+export const ACCESS_COOKIE = 'quorum_access';
+export const REFRESH_COOKIE = 'quorum_refresh';
+
+/** The web app keeps its session in HttpOnly cookies; API clients use the body. */
+function setSessionCookies(ctx: Context, s: Session) {
+  ctx.setCookie(ACCESS_COOKIE, s.accessToken, { maxAgeSeconds: ctx.deps.accessTokenTtlSeconds, path: '/' });
+  ctx.setCookie(REFRESH_COOKIE, s.refreshToken, { maxAgeSeconds: ctx.deps.refreshTokenTtlSeconds, path: '/trpc', sameSite: 'Strict' });
+}
+
+export const authRouter = router({
+  signUp: publicProcedure.input(SignUpInputSchema).mutation(async ({ ctx, input }) => {
+    const session = await ctx.deps.auth.signUp(input);
+    setSessionCookies(ctx, session);
+    return session;
+  }),
+  login: publicProcedure.input(LoginInputSchema).mutation(async ({ ctx, input }) => {
+    const session = await ctx.deps.auth.login(input);
+    setSessionCookies(ctx, session);
+    return session;
+  }),
+  refresh: publicProcedure.input(RefreshInputSchema).mutation(async ({ ctx, input }) => {
+    const token = input.refreshToken ?? ctx.cookies[REFRESH_COOKIE];
+    const session = await ctx.deps.auth.refresh(token ?? '');
+    setSessionCookies(ctx, session);
+    return session;
+  }),
+  logout: publicProcedure.input(RefreshInputSchema).mutation(async ({ ctx, input }) => {
+    await ctx.deps.auth.logout(input.refreshToken ?? ctx.cookies[REFRESH_COOKIE]);
+    ctx.setCookie(ACCESS_COOKIE, '', { maxAgeSeconds: 0, path: '/' });
+    ctx.setCookie(REFRESH_COOKIE, '', { maxAgeSeconds: 0, path: '/trpc', sameSite: 'Strict' });
+    return { loggedOut: true as const };
+  }),
+  me: userProcedure.input(z.object({}).optional()).query(({ ctx }) => ctx.deps.auth.me(ctx.principal.userId)),
+});

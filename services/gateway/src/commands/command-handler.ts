@@ -1,0 +1,113 @@
+/**
+ * Runs a decider against the event store: read the stream, fold it, decide, append with
+ * optimistic concurrency on the revision read. A conflict (another writer got there first)
+ * is retried a bounded number of times with fresh state, then answered with CONFLICT.
+ *
+ * With an `Idempotency-Key`, event ids are derived from the key, so a retried command whose
+ * first attempt was stored appends nothing and answers the stored position.
+ */
+import { AppError, parseEvent, type Decider, type DomainEvent, currentVersionOf } from '@quorum/domain';
+import {
+  WrongExpectedRevisionError,
+  type Actor,
+  type EventStore,
+  type ExpectedRevision,
+  type RecordedEvent,
+} from '@quorum/eventstore';
+import type { IdSource } from './ids';
+
+export interface CommandMeta {
+  orgId: string;
+  actor: Actor;
+  correlationId: string;
+  traceparent?: string;
+  ids: IdSource;
+}
+
+export interface Loaded<State> {
+  state: State;
+  expected: ExpectedRevision;
+  events: RecordedEvent[];
+}
+
+export interface AppendOutcome {
+  position: bigint;
+  /** True when the command had already been applied (idempotent retry). */
+  replayed: boolean;
+}
+
+const MAX_ATTEMPTS = 4;
+
+export class CommandHandler {
+  constructor(private readonly store: EventStore) {}
+
+  async load<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, streamId: string): Promise<Loaded<S>> {
+    const events = await this.store.readStream(streamId);
+    let state = decider.initialState;
+    for (const e of events) state = decider.evolve(state, parseEvent({ type: e.type, version: e.version, data: e.data }) as E);
+    const last = events.at(-1);
+    return { state, expected: last ? last.revision : 'no_stream', events };
+  }
+
+  /**
+   * Decides against the current state of `streamId` and appends the result.
+   * `decide` may throw an `AppError`; it is called again after a conflict.
+   */
+  async execute<C, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    streamId: string,
+    meta: CommandMeta,
+    decide: (state: S, loaded: Loaded<S>) => E[],
+  ): Promise<AppendOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.load(decider, streamId);
+      const replay = this.findReplay(loaded.events, streamId, meta);
+      if (replay) return replay;
+      const events = decide(loaded.state, loaded);
+      try {
+        const position = await this.append(streamId, events, loaded.expected, meta);
+        return { position, replayed: false };
+      } catch (err) {
+        if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) continue;
+        if (err instanceof WrongExpectedRevisionError) {
+          throw new AppError('CONFLICT', 'command.conflict', `Another change to ${streamId} happened at the same time; try again.`);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Appends already-decided events (the caller did its own load). */
+  async append(streamId: string, events: readonly DomainEvent[], expected: ExpectedRevision, meta: CommandMeta): Promise<bigint> {
+    const result = await this.store.appendToStream(
+      streamId,
+      events.map((e, i) => ({
+        id: meta.ids.eventId(streamId, i),
+        type: e.type,
+        version: currentVersionOf(e.type),
+        data: e.data,
+        metadata: {
+          orgId: meta.orgId,
+          actor: meta.actor,
+          correlationId: meta.correlationId,
+          causationId: null,
+          ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+        },
+      })),
+      { expectedRevision: expected },
+    );
+    return result.position;
+  }
+
+  /** With an idempotency key, finds the first event this command would have written. */
+  findReplay(events: readonly RecordedEvent[], streamId: string, meta: CommandMeta): AppendOutcome | undefined {
+    if (!meta.ids.idempotent) return undefined;
+    const firstId = meta.ids.eventId(streamId, 0);
+    const first = events.findIndex((e) => e.id === firstId);
+    if (first < 0) return undefined;
+    // The position of the last event of that append answers the retry.
+    let last = events[first]!;
+    for (let i = first + 1; i < events.length && events[i]!.id === meta.ids.eventId(streamId, i - first); i++) last = events[i]!;
+    return { position: last.position, replayed: true };
+  }
+}

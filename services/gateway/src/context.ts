@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { currentTraceparent } from '@quorum/telemetry';
+import { TRPCError } from '@trpc/server';
+import { ACCESS_COOKIE } from './auth/auth.router';
+import type { GatewayDeps } from './deps';
+import { parseCookies, serializeCookie } from './http/cookies';
+import type { Context, Principal } from './trpc';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** Credentials a caller presents: a Bearer access token, an API key, or the session cookie. */
+async function authenticate(deps: GatewayDeps, bearer: string | undefined, apiKey: string | undefined, cookie: string | undefined): Promise<Principal | null> {
+  if (apiKey) {
+    const key = await deps.apiKeys.authenticate(apiKey);
+    return key ? { kind: 'apiKey', keyId: key.keyId, orgId: key.orgId, role: key.role } : null;
+  }
+  const token = bearer ?? cookie;
+  if (!token) return null;
+  const claims = deps.auth.verifyAccess(token);
+  return claims ? { kind: 'user', userId: claims.sub, email: claims.email } : null;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function createRequestContext(
+  deps: GatewayDeps,
+  req: IncomingMessage,
+  res: ServerResponse | undefined,
+  connectionParams?: Record<string, string | undefined> | null,
+): Promise<Context> {
+  const cookies = parseCookies(header(req, 'cookie'));
+  const authorization = header(req, 'authorization');
+  const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : connectionParams?.token;
+  const apiKey = header(req, 'x-api-key') ?? connectionParams?.apiKey;
+  const principal = await authenticate(deps, bearer, apiKey, cookies[ACCESS_COOKIE]);
+  const rawKey = header(req, 'idempotency-key');
+  if (rawKey !== undefined && !IDEMPOTENCY_KEY.test(rawKey)) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'Idempotency-Key must be 1 to 200 printable ASCII characters.' });
+  }
+  const requestId = header(req, 'x-request-id') ?? randomUUID();
+  const setCookies: string[] = [];
+  return {
+    deps,
+    principal,
+    idempotencyKey: rawKey,
+    requestId,
+    traceparent: currentTraceparent(),
+    cookies,
+    setCookie(name, value, options) {
+      if (!res || res.headersSent) return;
+      setCookies.push(serializeCookie(name, value, { ...options, secure: deps.secureCookies }));
+      res.setHeader('Set-Cookie', setCookies);
+    },
+    log: deps.logger.child({ requestId, principal: principal ? (principal.kind === 'user' ? principal.userId : principal.keyId) : null }),
+  };
+}

@@ -1,0 +1,29 @@
+import type { EventStore } from '@quorum/eventstore';
+import type { Logger } from 'pino';
+import type { ApiKeysService } from './api-keys/api-keys.service';
+import type { AuthService } from './auth/auth.service';
+import type { CommandHandler } from './commands/command-handler';
+import type { ReadModels } from './read/read-models.repository';
+
+export interface HealthReport {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: unknown }>;
+}
+
+/** Everything the procedures use; `main.ts` composes it. */
+export interface GatewayDeps {
+  store: EventStore;
+  commands: CommandHandler;
+  auth: AuthService;
+  apiKeys: ApiKeysService;
+  read: ReadModels;
+  now: () => Date;
+  logger: Logger;
+  /** How long a query waits for `minPosition` before answering TIMEOUT. */
+  readWaitTimeoutMs: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Whether cookies get the `Secure` flag (behind TLS). */
+  secureCookies: boolean;
+  health(): Promise<HealthReport>;
+}

@@ -1,0 +1,52 @@
+import type { WireEvent } from '@quorum/eventstore';
+import { IdSchema } from '@quorum/domain';
+import { z } from 'zod';
+import { authorizeQuery, awaitPosition } from '../access';
+import { MinPositionSchema, type Context, type Principal } from '../trpc';
+
+const Position = z.string().regex(/^\d{1,19}$/, 'must be a decimal position');
+
+export const ListEventsInputSchema = z.object({
+  orgId: IdSchema,
+  /** Events strictly after this position (ascending pages). */
+  after: Position.optional(),
+  /** Events strictly before this position (descending pages, newest first). */
+  before: Position.optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  limit: z.number().int().min(1).max(500).default(100),
+  types: z.array(z.string().min(1).max(100)).max(50).optional(),
+  minPosition: MinPositionSchema,
+});
+export type ListEventsInput = z.infer<typeof ListEventsInputSchema>;
+
+export async function listEvents(ctx: Context & { principal: Principal }, input: ListEventsInput) {
+  await awaitPosition(ctx, input.minPosition);
+  await authorizeQuery(ctx, input.orgId, 'events.list');
+  const rows = await ctx.deps.read.events(input.orgId, {
+    ...(input.after ? { after: BigInt(input.after) } : {}),
+    ...(input.before ? { before: BigInt(input.before) } : {}),
+    order: input.order,
+    limit: input.limit,
+    ...(input.types ? { types: input.types } : {}),
+  });
+  const events: WireEvent[] = rows.map((r) => {
+    const m = r.metadata as { orgId: string; actor: WireEvent['actor']; correlationId: string; causationId: string | null; traceparent?: string };
+    return {
+      id: r.event_id,
+      type: r.type,
+      version: (r.metadata as { version?: number }).version ?? 1,
+      streamId: r.stream_id,
+      revision: String(r.revision),
+      position: String(r.position),
+      occurredAt: new Date(r.occurred_at).toISOString(),
+      orgId: m.orgId,
+      actor: m.actor,
+      correlationId: m.correlationId,
+      causationId: m.causationId,
+      traceparent: m.traceparent ?? null,
+      data: r.data,
+    };
+  });
+  const last = events.at(-1);
+  return { events, next: events.length === input.limit && last ? last.position : null };
+}

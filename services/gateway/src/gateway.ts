@@ -1,0 +1,76 @@
+/**
+ * Builds the gateway from its dependencies; `main.ts` (standalone) and the all-in-one
+ * process (`services/quorum`) both use it.
+ */
+import { createKysely, type Database, type SqlDatabase } from '@quorum/db';
+import type { EventStore } from '@quorum/eventstore';
+import type { Logger } from 'pino';
+import { ApiKeysRepository } from './api-keys/api-keys.repository';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { AuthRepository } from './auth/auth.repository';
+import { AuthService } from './auth/auth.service';
+import { CommandHandler } from './commands/command-handler';
+import type { GatewayDeps, HealthReport } from './deps';
+import { createGatewayServer, type GatewayServer } from './http/server';
+import { ReadModels } from './read/read-models.repository';
+
+export interface GatewayOptions {
+  sql: SqlDatabase;
+  store: EventStore;
+  logger: Logger;
+  /** HMAC key of access tokens; at least 32 characters. */
+  authSecret: string;
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
+  readWaitTimeoutMs?: number;
+  secureCookies?: boolean;
+  /** Built web app to serve at `/`. */
+  staticDir?: string;
+  /** Extra readiness checks (projector, bus) merged into `/health/ready`. */
+  readiness?: () => Promise<HealthReport['checks']>;
+  now?: () => Date;
+}
+
+export interface Gateway {
+  deps: GatewayDeps;
+  http: GatewayServer;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  if (options.authSecret.length < 32) throw new Error('authSecret must have at least 32 characters');
+  const now = options.now ?? (() => new Date());
+  const db = createKysely<Database>(options.sql);
+  const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 900;
+  const refreshTokenTtlSeconds = options.refreshTokenTtlSeconds ?? 30 * 86_400;
+  const read = new ReadModels(db);
+  const deps: GatewayDeps = {
+    store: options.store,
+    commands: new CommandHandler(options.store),
+    auth: new AuthService(new AuthRepository(db), { secret: options.authSecret, accessTokenTtlSeconds, refreshTokenTtlSeconds }, now),
+    apiKeys: new ApiKeysService(new ApiKeysRepository(db), now),
+    read,
+    now,
+    logger: options.logger,
+    readWaitTimeoutMs: options.readWaitTimeoutMs ?? 5_000,
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    secureCookies: options.secureCookies ?? false,
+    async health() {
+      const checks: HealthReport['checks'] = {};
+      try {
+        await read.ping();
+        checks.database = { ok: true };
+      } catch (err) {
+        checks.database = { ok: false, detail: (err as Error).message };
+      }
+      try {
+        checks.eventStore = { ok: true, detail: { head: (await options.store.headPosition()).toString() } };
+      } catch (err) {
+        checks.eventStore = { ok: false, detail: (err as Error).message };
+      }
+      if (options.readiness) Object.assign(checks, await options.readiness());
+      return { ready: Object.values(checks).every((c) => c.ok), checks };
+    },
+  };
+  return { deps, http: createGatewayServer(deps, options.staticDir ? { staticDir: options.staticDir } : {}) };
+}

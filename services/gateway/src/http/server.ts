@@ -1,0 +1,140 @@
+/**
+ * The gateway's HTTP server: tRPC over HTTP and WebSocket at `/trpc` (plain JSON, no
+ * transformer, so any HTTP client can call it), `/health`, `/health/ready`, and optionally
+ * static files (the web app) for everything else.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve } from 'node:path';
+import { context as otelContext, trace, SpanKind, SpanStatusCode, propagation } from '@opentelemetry/api';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { WebSocketServer } from 'ws';
+import { createRequestContext } from '../context';
+import type { GatewayDeps } from '../deps';
+import { appRouter } from '../router';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface GatewayServer {
+  server: Server;
+  listen(port: number, host: string): Promise<{ port: number }>;
+  /** Stops accepting, closes WebSockets, waits for in-flight requests; idempotent. */
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: string } = {}): GatewayServer {
+  const tracer = trace.getTracer('quorum.gateway');
+  const trpcHandler = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: MAX_BODY_BYTES,
+    createContext: ({ req, res }) => createRequestContext(deps, req, res),
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
+    },
+  });
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  async function serveStatic(req: IncomingMessage, res: ServerResponse, root: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = resolve(join(root, rel));
+    if (!file.startsWith(resolve(root))) return json(res, 404, { error: 'not found' });
+    const info = await stat(file).catch(() => undefined);
+    // Client-side routes fall back to the app shell.
+    if (!info || info.isDirectory()) file = join(root, 'index.html');
+    const shell = await stat(file).catch(() => undefined);
+    if (!shell) return json(res, 404, { error: 'not found' });
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  }
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/health') return json(res, 200, { status: 'ok' });
+    if (path === '/health/ready') {
+      deps.health().then(
+        (report) => json(res, report.ready ? 200 : 503, report),
+        (err: Error) => json(res, 503, { ready: false, error: err.message }),
+      );
+      return;
+    }
+    if (path.startsWith('/trpc/')) {
+      const parent = propagation.extract(otelContext.active(), req.headers);
+      const span = tracer.startSpan(`trpc ${path.slice(6)}`, { kind: SpanKind.SERVER, attributes: { 'http.method': req.method ?? '' } }, parent);
+      res.on('finish', () => {
+        span.setAttribute('http.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      });
+      otelContext.with(trace.setSpan(parent, span), () => trpcHandler(req, res));
+      return;
+    }
+    if (options.staticDir && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveStatic(req, res, options.staticDir).catch((err: Error) => {
+        deps.logger.error({ err }, 'static file failed');
+        if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      });
+      return;
+    }
+    json(res, 404, { error: 'not found' });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  const wsHandler = applyWSSHandler({
+    wss,
+    router: appRouter,
+    createContext: ({ req, info }) => createRequestContext(deps, req, undefined, info.connectionParams),
+    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '').split('?')[0] !== '/trpc') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolveListen, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolveListen({ port: typeof address === 'object' && address ? address.port : port });
+        });
+      }),
+    close() {
+      closing ??= (async () => {
+        wsHandler.broadcastReconnectNotification();
+        for (const client of wss.clients) client.close(1001, 'server shutting down');
+        await new Promise<void>((r) => wss.close(() => r()));
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeIdleConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Queries over the projector's read models. Reads go to the active projection version's
+ * schema, so a rebuild switches them atomically. `waitForPosition` gives read-your-writes:
+ * a mutation answers its position, and a query passing it as `minPosition` waits (bounded)
+ * until the projection has applied it.
+ */
+import { readModelSchema, type Database } from '@quorum/db';
+import { sql, type Kysely } from 'kysely';
+
+export const PROJECTION = 'core';
+
+export class ReadModels {
+  private active: { version: number; readAt: number } | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: { activeVersionTtlMs?: number } = {},
+  ) {}
+
+  /** The active read-model version (cached briefly; a rebuild switches it rarely). */
+  async activeVersion(): Promise<number> {
+    const ttl = this.options.activeVersionTtlMs ?? 1_000;
+    if (this.active && Date.now() - this.active.readAt < ttl) return this.active.version;
+    const row = await this.db.selectFrom('projection_active').select('version').where('projection', '=', PROJECTION).executeTakeFirst();
+    this.active = { version: row?.version ?? 1, readAt: Date.now() };
+    return this.active.version;
+  }
+
+  async checkpoint(): Promise<bigint> {
+    const version = await this.activeVersion();
+    const row = await this.db
+      .selectFrom('projection_checkpoints')
+      .select('position')
+      .where('projection', '=', PROJECTION)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row ? BigInt(row.position) : 0n;
+  }
+
+  /** True once the active projection has applied `position`; false after `timeoutMs`. */
+  async waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 2;
+    for (;;) {
+      if ((await this.checkpoint()) >= position) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 25);
+    }
+  }
+
+  private async rm(): Promise<Kysely<Database>> {
+    return this.db.withSchema(readModelSchema(await this.activeVersion()));
+  }
+
+  async memberRole(orgId: string, userId: string): Promise<string | undefined> {
+    const db = await this.rm();
+    const row = await db.selectFrom('members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    return row?.role;
+  }
+
+  async organization(orgId: string) {
+    const db = await this.rm();
+    return db
+      .selectFrom('organizations as o')
+      .innerJoin('entitlements as e', 'e.org_id', 'o.org_id')
+      .select([
+        'o.org_id',
+        'o.name',
+        'o.plan',
+        'o.status',
+        'o.trial_ends_at',
+        'o.owner_user_id',
+        'o.created_at',
+        'o.updated_at',
+        'e.max_seats',
+        'e.max_participants_per_meeting',
+        'e.meeting_minutes_per_month',
+        'e.recording',
+        'e.api_access',
+      ])
+      .where('o.org_id', '=', orgId)
+      .executeTakeFirst();
+  }
+
+  async organizationsOf(userId: string) {
+    const db = await this.rm();
+    return db
+      .selectFrom('members as m')
+      .innerJoin('organizations as o', 'o.org_id', 'm.org_id')
+      .select(['o.org_id', 'o.name', 'o.plan', 'o.status', 'm.role'])
+      .where('m.user_id', '=', userId)
+      .orderBy('o.name')
+      .execute();
+  }
+
+  async members(orgId: string) {
+    const db = await this.rm();
+    const [members, invitations] = await Promise.all([
+      db
+        .selectFrom('members as m')
+        .leftJoin('seat_assignments as s', (j) => j.onRef('s.org_id', '=', 'm.org_id').onRef('s.user_id', '=', 'm.user_id'))
+        .select(['m.user_id', 'm.email', 'm.role', 'm.joined_at', 's.assigned_at'])
+        .where('m.org_id', '=', orgId)
+        .orderBy('m.joined_at')
+        .execute(),
+      db.selectFrom('invitations').selectAll().where('org_id', '=', orgId).where('status', '=', 'pending').orderBy('created_at').execute(),
+    ]);
+    return { members, invitations };
+  }
+
+  async seats(orgId: string) {
+    const db = await this.rm();
+    const [seats, assignments, entitlements] = await Promise.all([
+      db.selectFrom('seats').selectAll().where('org_id', '=', orgId).executeTakeFirst(),
+      db
+        .selectFrom('seat_assignments as s')
+        .innerJoin('members as m', (j) => j.onRef('m.org_id', '=', 's.org_id').onRef('m.user_id', '=', 's.user_id'))
+        .select(['s.user_id', 'm.email', 's.assigned_at'])
+        .where('s.org_id', '=', orgId)
+        .orderBy('s.assigned_at')
+        .execute(),
+      db.selectFrom('entitlements').select(['plan', 'max_seats']).where('org_id', '=', orgId).executeTakeFirst(),
+    ]);
+    return { seats, assignments, entitlements };
+  }
+
+  async events(orgId: string, q: { after?: bigint; before?: bigint; order: 'asc' | 'desc'; limit: number; types?: readonly string[] }) {
+    const db = await this.rm();
+    let query = db
+      .selectFrom('event_log')
+      .select(['position', 'event_id', 'type', 'stream_id', 'revision', 'data', 'metadata', 'occurred_at'])
+      .where('org_id', '=', orgId);
+    if (q.after !== undefined) query = query.where('position', '>', q.after.toString());
+    if (q.before !== undefined) query = query.where('position', '<', q.before.toString());
+    if (q.types && q.types.length > 0) query = query.where('type', 'in', [...q.types]);
+    return query.orderBy('position', q.order).limit(q.limit).execute();
+  }
+
+  /** For readiness: the read-model schema answers. */
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
+  }
+}

@@ -1,0 +1,19 @@
+import { apiKeysRouter } from './api-keys/api-keys.router';
+import { authRouter } from './auth/auth.router';
+import { eventsRouter } from './events/events.router';
+import { membersRouter } from './members/members.router';
+import { orgRouter } from './orgs/org.router';
+import { seatsRouter } from './seats/seats.router';
+import { router } from './trpc';
+
+export const appRouter = router({
+  auth: authRouter,
+  org: orgRouter,
+  members: membersRouter,
+  seats: seatsRouter,
+  apiKeys: apiKeysRouter,
+  events: eventsRouter,
+});
+
+/** The API's type, for typed clients (`@quorum/api`). */
+export type AppRouter = typeof appRouter;

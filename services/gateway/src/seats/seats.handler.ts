@@ -1,0 +1,93 @@
+import {
+  AppError,
+  isMember,
+  organizationDecider,
+  seatsDecider,
+  streamIds,
+  type Action,
+  type AssignSeatInput,
+  type PurchaseSeatsInput,
+  type ReleaseSeatsInput,
+  type SeatsCommand,
+  type UnassignSeatInput,
+} from '@quorum/domain';
+import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
+import { assertOrganizationOpen } from '../orgs/org.handler';
+import type { Context, Principal } from '../trpc';
+
+type Authed = Context & { principal: Principal };
+
+/**
+ * Seat commands decide on the seats stream with facts from the organization stream (plan,
+ * membership, the caller's role), read just before. Membership facts can change between the
+ * two reads; the seats stream's own revision still serializes every seat change.
+ */
+async function runSeatsCommand(
+  ctx: Authed,
+  orgId: string,
+  action: Action,
+  procedure: string,
+  command: (org: Extract<Awaited<ReturnType<typeof loadOrg>>['state'], { exists: true }>) => SeatsCommand,
+) {
+  const meta = commandMeta(ctx, orgId, procedure);
+  const org = await loadOrg(ctx, orgId);
+  authorizeCommand(ctx.principal, orgId, org.state, action);
+  assertOrganizationOpen(org.state, ctx.deps.now());
+  if (!org.state.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
+  const cmd = command(org.state);
+  const outcome = await ctx.deps.commands.execute(seatsDecider, streamIds.seats(orgId), meta, (state) => seatsDecider.decide(cmd, state));
+  return { position: outcome.position.toString() };
+}
+
+function loadOrg(ctx: Authed, orgId: string) {
+  return ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
+}
+
+export const purchaseSeats = (ctx: Authed, input: PurchaseSeatsInput) =>
+  runSeatsCommand(ctx, input.orgId, 'seats.purchase', 'seats.purchase', (org) => ({
+    type: 'PurchaseSeats',
+    orgId: input.orgId,
+    quantity: input.quantity,
+    plan: org.plan,
+    at: ctx.deps.now(),
+  }));
+
+export const releaseSeats = (ctx: Authed, input: ReleaseSeatsInput) =>
+  runSeatsCommand(ctx, input.orgId, 'seats.release', 'seats.release', () => ({
+    type: 'ReleaseSeats',
+    orgId: input.orgId,
+    quantity: input.quantity,
+    at: ctx.deps.now(),
+  }));
+
+export const assignSeat = (ctx: Authed, input: AssignSeatInput) =>
+  runSeatsCommand(ctx, input.orgId, 'seats.assign', 'seats.assign', (org) => ({
+    type: 'AssignSeat',
+    orgId: input.orgId,
+    userId: input.userId,
+    isMember: isMember(org, input.userId),
+    at: ctx.deps.now(),
+  }));
+
+export const unassignSeat = (ctx: Authed, input: UnassignSeatInput) =>
+  runSeatsCommand(ctx, input.orgId, 'seats.unassign', 'seats.unassign', () => ({
+    type: 'UnassignSeat',
+    orgId: input.orgId,
+    userId: input.userId,
+    reason: 'unassigned',
+    at: ctx.deps.now(),
+  }));
+
+export async function getSeats(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
+  await awaitPosition(ctx, input.minPosition);
+  await authorizeQuery(ctx, input.orgId, 'seats.get');
+  const { seats, assignments, entitlements } = await ctx.deps.read.seats(input.orgId);
+  return {
+    purchased: seats?.purchased ?? 0,
+    assigned: seats?.assigned ?? 0,
+    free: (seats?.purchased ?? 0) - (seats?.assigned ?? 0),
+    planCap: entitlements?.max_seats ?? 0,
+    plan: entitlements?.plan ?? null,
+    assignments: assignments.map((a) => ({ userId: a.user_id, email: a.email, assignedAt: new Date(a.assigned_at).toISOString() })),
+  };
+}

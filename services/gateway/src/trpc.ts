@@ -1,0 +1,110 @@
+/**
+ * tRPC set-up: context, the error mapping (AppError → tRPC code, once), and the procedure
+ * builders. Procedures are only the delivery layer: `.input(schema)` plus a handler call.
+ */
+import { AppError, type AppErrorCode } from '@quorum/domain';
+import { WrongExpectedRevisionError } from '@quorum/eventstore';
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { Logger } from 'pino';
+import { z, ZodError } from 'zod';
+import type { GatewayDeps } from './deps';
+
+export type Principal =
+  | { kind: 'user'; userId: string; email: string }
+  | { kind: 'apiKey'; keyId: string; orgId: string; role: import('@quorum/domain').Role };
+
+export interface CookieOptions {
+  maxAgeSeconds: number;
+  path?: string;
+  sameSite?: 'Lax' | 'Strict';
+}
+
+export interface Context {
+  deps: GatewayDeps;
+  principal: Principal | null;
+  idempotencyKey: string | undefined;
+  requestId: string;
+  traceparent: string | undefined;
+  cookies: Readonly<Record<string, string>>;
+  /** Sets a cookie on the HTTP response; a no-op over WebSocket. */
+  setCookie(name: string, value: string, options: CookieOptions): void;
+  log: Logger;
+}
+
+const CODE_MAP: Record<AppErrorCode, TRPCError['code']> = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+};
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+function fieldErrorsOf(error: ZodError): FieldError[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(input)', message: i.message }));
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    const fieldErrors = cause instanceof ZodError ? fieldErrorsOf(cause) : undefined;
+    const reason = cause instanceof AppError ? cause.reason : undefined;
+    return {
+      ...shape,
+      message: fieldErrors ? `Invalid input: ${fieldErrors.map((f) => `${f.path}: ${f.message}`).join('; ')}` : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        ...(fieldErrors ? { fieldErrors } : {}),
+        ...(reason ? { reason } : {}),
+      },
+    };
+  },
+});
+
+/** Maps domain and adapter errors to tRPC errors; anything unexpected is logged and hidden. */
+const errorMapping = t.middleware(async ({ ctx, next, path }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const err = result.error;
+  const cause = err.cause;
+  if (cause instanceof AppError) {
+    throw new TRPCError({ code: CODE_MAP[cause.code], message: cause.message, cause });
+  }
+  if (cause instanceof WrongExpectedRevisionError) {
+    throw new TRPCError({ code: 'CONFLICT', message: 'Another change happened at the same time; try again.', cause });
+  }
+  if (err.code === 'INTERNAL_SERVER_ERROR') {
+    ctx.log.error({ err: cause ?? err, path }, 'procedure failed');
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Internal error (request ${ctx.requestId}).` });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(errorMapping);
+
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.principal) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in, or send a Bearer access token or an x-api-key.' });
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+export const userProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.principal.kind !== 'user') throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a user session, not an API key.' });
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+/** A decimal position from a previous mutation; the query waits for its projection. */
+export const MinPositionSchema = z
+  .string()
+  .regex(/^\d{1,19}$/, 'minPosition must be a decimal position')
+  .optional();
+
+export const createCallerFactory = t.createCallerFactory;

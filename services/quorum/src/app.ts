@@ -1,0 +1,134 @@
+/**
+ * Quorum in one process: gateway, relay and projector over shared adapters. With no
+ * environment it runs on PGlite under DATA_DIR and the in-process bus (the embedded
+ * default); DATABASE_URL, NATS_URL and ESDB_URL switch each port to its server.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createMemoryBus, type EventBus } from '@quorum/bus';
+import { NatsBus } from '@quorum/bus/nats';
+import { createPgSqlDatabase, createPgliteSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
+import type { EventStore } from '@quorum/eventstore';
+import { EsdbEventStore } from '@quorum/eventstore/esdb';
+import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { createGateway, type Gateway } from '@quorum/gateway/gateway';
+import { Projector } from '@quorum/projector/projector';
+import { Relay } from '@quorum/relay/relay';
+import type { Logger } from 'pino';
+import type { QuorumEnv } from './env';
+
+export interface QuorumApp {
+  gateway: Gateway;
+  relay: Relay;
+  projector: Projector;
+  store: EventStore;
+  bus: EventBus;
+  sql: SqlDatabase;
+  /** The port the gateway listens on. */
+  port: number;
+  /** Drains servers, then consumers, then the bus, the store and the database; idempotent. */
+  close(): Promise<void>;
+}
+
+async function authSecret(env: QuorumEnv, logger: Logger): Promise<string> {
+  if (env.AUTH_SECRET) return env.AUTH_SECRET;
+  const file = join(env.DATA_DIR, 'auth-secret');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  await mkdir(env.DATA_DIR, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  await writeFile(file, secret, { mode: 0o600 });
+  await chmod(file, 0o600);
+  logger.info({ file }, 'generated an auth secret for this data directory');
+  return secret;
+}
+
+export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<QuorumApp> {
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    let sql: SqlDatabase;
+    if (env.DATABASE_URL) {
+      sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, max: 40, applicationName: 'quorum' });
+      logger.info('database: PostgreSQL (DATABASE_URL)');
+    } else {
+      const dataDir = resolve(env.DATA_DIR, 'pgdata');
+      await mkdir(dataDir, { recursive: true });
+      sql = await createPgliteSqlDatabase({ dataDir });
+      logger.info({ dataDir }, 'database: embedded PGlite');
+    }
+    closers.push(() => sql.close());
+    await migratePublicSchema(sql);
+
+    let store: EventStore;
+    if (env.ESDB_URL) {
+      store = await EsdbEventStore.create({ connectionString: env.ESDB_URL });
+      logger.info('event store: EventStoreDB (ESDB_URL)');
+    } else {
+      store = await PostgresEventStore.create(sql);
+      logger.info('event store: PostgreSQL adapter');
+    }
+    closers.push(() => store.close());
+
+    let bus: EventBus;
+    if (env.NATS_URL) {
+      bus = await NatsBus.create({ servers: env.NATS_URL });
+      logger.info('bus: NATS JetStream (NATS_URL)');
+    } else {
+      bus = createMemoryBus();
+      logger.info('bus: in-process');
+    }
+    closers.push(() => bus.close());
+    await bus.ensureStream();
+
+    const relay = await Relay.create({ store, bus, sql, logger: logger.child({ component: 'relay' }) });
+    closers.push(() => relay.close());
+    relay.start();
+
+    const projector = await Projector.create({ sql, bus, store, logger: logger.child({ component: 'projector' }) });
+    closers.push(() => projector.close());
+    await projector.start();
+
+    const webDist = env.WEB_DIST ?? resolve('web/dist');
+    const gateway = createGateway({
+      sql,
+      store,
+      logger: logger.child({ component: 'gateway' }),
+      authSecret: await authSecret(env, logger),
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
+      readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,
+      secureCookies: env.SECURE_COOKIES,
+      ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
+      readiness: async () => {
+        const p = await projector.status();
+        const r = relay.status();
+        return {
+          projector: {
+            ok: !p.degraded,
+            detail: { version: p.version, checkpoint: p.checkpoint.toString(), lag: p.lagPositions.toString(), deadLetters: p.deadLetters },
+          },
+          relay: { ok: true, detail: { leader: r.leader, checkpoint: r.checkpoint.toString() } },
+        };
+      },
+    });
+    const { port } = await gateway.http.listen(env.PORT, env.HOST);
+    closers.push(() => gateway.http.close());
+    logger.info({ url: `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${port}` }, 'Quorum is listening');
+
+    let closing: Promise<void> | undefined;
+    return { gateway, relay, projector, store, bus, sql, port, close: () => (closing ??= closeAll()) };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,19 @@
+import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+
+export const QuorumEnvSchema = CommonEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** HMAC key for access tokens; generated once and kept in DATA_DIR when unset. */
+  AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must have at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
+  READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
+  SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Built web app to serve at `/`; `web/dist` when it exists. */
+  WEB_DIST: z.string().min(1).optional(),
+});
+export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
+
+export function loadEnv(): QuorumEnv {
+  return parseEnv(QuorumEnvSchema);
+}
