@@ -44,6 +44,8 @@ export interface PgSqlDatabaseOptions {
   /** Pool size; defaults to 20. */
   max?: number;
   applicationName?: string;
+  /** Where connection failures are reported; default `process.emitWarning`. */
+  onConnectionError?: (err: Error) => void;
 }
 
 /** Opens a `pg.Pool`; the returned database owns it. */
@@ -55,8 +57,13 @@ export function createPgSqlDatabase(options: PgSqlDatabaseOptions): SqlDatabase 
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener
   // the process would crash. The next checkout gets a fresh client.
-  pool.on('error', (err) => {
-    process.emitWarning(`postgres pool client error: ${err.message}`);
+  const report = options.onConnectionError ?? ((err: Error) => process.emitWarning(`postgres connection failed: ${err.message}`));
+  pool.on('error', report);
+  // A checked-out client whose server connection dies (restart, failover,
+  // pg_terminate_backend) also emits 'error'; unheard, that kills the process. Heard, its
+  // next query fails and the holder recovers. Every client gets a listener for its life.
+  pool.on('connect', (client) => {
+    client.on('error', report);
   });
   return wrapPgPool(pool, true);
 }
@@ -65,22 +72,31 @@ export function createPgSqlDatabase(options: PgSqlDatabaseOptions): SqlDatabase 
 export function wrapPgPool(pool: pg.Pool, owns: boolean): SqlDatabase {
   let closed = false;
   const toResult = <R>(r: pg.QueryResult): QueryResult<R> => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 });
+  const checkout = () => pool.connect();
   return {
     kind: 'pg',
     async query<R>(text: string, params?: readonly unknown[]) {
       return toResult<R>(await pool.query(text, params as unknown[] | undefined));
     },
     async acquire() {
-      const client = await pool.connect();
+      const client = await checkout();
+      let broken = false;
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       return {
         async query<R>(text: string, params?: readonly unknown[]) {
           return toResult<R>(await client.query(text, params as unknown[] | undefined));
         },
-        release: () => client.release(),
+        release: () => {
+          client.off('error', onError);
+          client.release(broken);
+        },
       };
     },
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const client = await checkout();
       const tx: SqlExecutor = {
         async query<R>(text: string, params?: readonly unknown[]) {
           return toResult<R>(await client.query(text, params as unknown[] | undefined));

@@ -35,7 +35,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     textMapPropagator: new W3CTraceContextPropagator(),
-    ...(options.otlpEndpoint ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) } : {}),
+    // Without an endpoint, spans still carry context through events but go nowhere (the SDK
+    // would otherwise default to an OTLP exporter on localhost).
+    ...(options.otlpEndpoint
+      ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) }
+      : { spanProcessors: [] }),
     instrumentations: [],
   });
   sdk.start();

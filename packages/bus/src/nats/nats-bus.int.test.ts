@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { runEventBusContract } from '../contract/event-bus.contract';
 import { NatsBus } from './nats-bus';
 
@@ -21,4 +23,32 @@ runEventBusContract('nats', async () => {
       { cause: error },
     );
   }
+});
+
+describe('NatsBus namespace', () => {
+  it('keeps two namespaces apart on one server and hides the prefix from callers', async () => {
+    const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+    const a = await NatsBus.create({ servers: url, namespace: `nsa${randomUUID().slice(0, 8)}`, consumerInactiveThresholdMs: 60_000 });
+    const b = await NatsBus.create({ servers: url, namespace: `nsb${randomUUID().slice(0, 8)}`, consumerInactiveThresholdMs: 60_000 });
+    try {
+      await a.ensureStream();
+      await b.ensureStream();
+      const id = randomUUID();
+      const acks = await a.publish([{ id, subject: 'evt.org1.organization.created', position: 1n, payload: { n: 1 } }]);
+      expect(acks[0]).toMatchObject({ ok: true, duplicate: false });
+      const seenA: string[] = [];
+      const seenB: string[] = [];
+      const ca = await a.consume({ durableName: `d${randomUUID().slice(0, 8)}`, handler: async (m) => void seenA.push(m.subject) });
+      const cb = await b.consume({ durableName: `d${randomUUID().slice(0, 8)}`, handler: async (m) => void seenB.push(m.subject) });
+      const deadline = Date.now() + 5_000;
+      while (seenA.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await ca.close();
+      await cb.close();
+      expect(seenA).toEqual(['evt.org1.organization.created']);
+      expect(seenB).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -66,6 +66,12 @@ export interface NatsBusOptions {
   readonly streamName?: string;
   /** Subjects of the stream; default `evt.>`. */
   readonly streamSubjects?: readonly string[];
+  /**
+   * Isolates one Quorum deployment on a shared server: subjects get the prefix `<namespace>.`
+   * on the server (stripped again on delivery, so callers never see it) and the stream is
+   * named `EVENTS_<namespace>`. Letters, digits, `-` and `_`.
+   */
+  readonly namespace?: string;
   /** Connection name shown in NATS monitoring. */
   readonly name?: string;
   /** Connect and JetStream API timeout. Default 5,000 ms. */
@@ -90,7 +96,7 @@ export class NatsBus implements EventBus {
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly options: Required<Omit<NatsBusOptions, 'name' | 'consumerInactiveThresholdMs'>> &
+    private readonly options: Required<Omit<NatsBusOptions, 'name' | 'consumerInactiveThresholdMs' | 'namespace'>> & { subjectPrefix: string } &
       Pick<NatsBusOptions, 'consumerInactiveThresholdMs'>,
   ) {}
 
@@ -113,10 +119,16 @@ export class NatsBus implements EventBus {
     try {
       const jsm = await nc.jetstreamManager({ timeout: timeoutMs });
       const js = nc.jetstream({ timeout: timeoutMs });
+      const ns = options.namespace;
+      if (ns !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(ns)) {
+        throw new BusError('INVALID', `namespace must be 1 to 64 letters, digits, - or _: ${JSON.stringify(ns)}`);
+      }
+      const prefix = ns ? `${ns}.` : '';
       return new NatsBus(nc, js, jsm, {
         servers,
-        streamName: options.streamName ?? EVENTS_STREAM,
-        streamSubjects: options.streamSubjects ?? [EVENTS_SUBJECTS],
+        subjectPrefix: prefix,
+        streamName: options.streamName ?? (ns ? `${EVENTS_STREAM}_${ns}` : EVENTS_STREAM),
+        streamSubjects: (options.streamSubjects ?? [EVENTS_SUBJECTS]).map((s) => prefix + s),
         timeoutMs,
         fetchExpiresMs: Math.max(1_000, options.fetchExpiresMs ?? 1_000),
         consumerInactiveThresholdMs: options.consumerInactiveThresholdMs,
@@ -175,7 +187,7 @@ export class NatsBus implements EventBus {
       const headers = natsHeaders();
       headers.set(POSITION_HEADER, message.position.toString());
       try {
-        const ack = await this.js.publish(message.subject, encoded[index], {
+        const ack = await this.js.publish(this.options.subjectPrefix + message.subject, encoded[index], {
           msgID: message.id,
           headers,
           timeout: this.options.timeoutMs,
@@ -203,7 +215,7 @@ export class NatsBus implements EventBus {
     if (!Number.isInteger(maxAckPending) || maxAckPending < 1) {
       throw new BusError('INVALID', `maxAckPending must be a positive integer, got ${maxAckPending}`);
     }
-    await this.ensureConsumer(options.durableName, filters, maxAckPending);
+    await this.ensureConsumer(options.durableName, filters.map((f) => this.options.subjectPrefix + f), maxAckPending);
     let consumer;
     try {
       consumer = await this.js.consumers.get(this.options.streamName, options.durableName);
@@ -213,6 +225,7 @@ export class NatsBus implements EventBus {
     const natsConsumer = new NatsConsumer(
       consumer,
       options,
+      this.options.subjectPrefix,
       Math.min(maxAckPending, MAX_FETCH_BATCH),
       this.options.fetchExpiresMs,
       () => this.consumers.delete(natsConsumer),
@@ -305,6 +318,7 @@ class NatsConsumer implements Consumer {
   constructor(
     private readonly consumer: PullConsumer,
     private readonly options: ConsumeOptions,
+    private readonly subjectPrefix: string,
     private readonly batchSize: number,
     private readonly fetchExpiresMs: number,
     private readonly onClosed: () => void,
@@ -352,7 +366,7 @@ class NatsConsumer implements Consumer {
   private async handle(msg: JsMsg): Promise<void> {
     let message: DeliveredMessage;
     try {
-      message = decode(msg);
+      message = decode(msg, this.subjectPrefix);
     } catch (error) {
       // Not something this bus wrote: redelivering cannot help, so stop it for good.
       msg.term();
@@ -384,7 +398,7 @@ class NatsConsumer implements Consumer {
   }
 }
 
-function decode(msg: JsMsg): DeliveredMessage {
+function decode(msg: JsMsg, subjectPrefix: string): DeliveredMessage {
   const parsed = DeliveredHeadersSchema.safeParse({
     id: msg.headers?.get(MSG_ID_HEADER),
     position: msg.headers?.get(POSITION_HEADER),
@@ -394,7 +408,7 @@ function decode(msg: JsMsg): DeliveredMessage {
   }
   return {
     id: parsed.data.id,
-    subject: msg.subject,
+    subject: subjectPrefix && msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
     position: BigInt(parsed.data.position),
     payload: decodePayload(msg.data, parsed.data.id),
     deliveryCount: msg.info.deliveryCount,
