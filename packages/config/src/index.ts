@@ -32,6 +32,8 @@ export const CommonEnvSchema = z.object({
   ESDB_URL: z.string().min(1).optional(),
   /** NATS JetStream as the bus; in-process when unset. */
   NATS_URL: z.string().min(1).optional(),
+  /** Keeps one deployment's subjects and stream apart on a shared NATS (`<ns>.evt.>`, `EVENTS_<ns>`). */
+  NATS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - or _').optional(),
   /** Redis for shared live state; in-process when unset. */
   REDIS_URL: z.string().url().optional(),
   DATA_DIR: z.string().min(1).default('.data'),

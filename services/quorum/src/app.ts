@@ -81,7 +81,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
 
     let bus: EventBus;
     if (env.NATS_URL) {
-      bus = await NatsBus.create({ servers: env.NATS_URL });
+      bus = await NatsBus.create({ servers: env.NATS_URL, name: 'quorum', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
       logger.info('bus: NATS JetStream (NATS_URL)');
     } else {
       bus = createMemoryBus();
