@@ -48,9 +48,19 @@ export interface ConsumeOptions {
   /**
    * Called once per delivery. Resolving acknowledges the message; throwing asks for a redelivery
    * (after `redeliveryDelayMs`). Messages already delivered behind a failed one may be handled
-   * before its redelivery unless `maxAckPending` is 1.
+   * before its redelivery unless `maxAckPending` is 1. Give this or `batchHandler`.
    */
-  readonly handler: (message: DeliveredMessage) => Promise<void>;
+  readonly handler?: (message: DeliveredMessage) => Promise<void>;
+  /**
+   * Called with the messages already delivered and waiting (at least one, at most `maxBatch`),
+   * in stream order, without waiting for more: a lone message is handed over at once, a burst
+   * arrives as one batch. Resolving acknowledges them all; throwing asks for all of them again.
+   * A consumer that must never see a later message before an earlier one (the projector)
+   * retries inside the handler instead of throwing.
+   */
+  readonly batchHandler?: (messages: readonly DeliveredMessage[]) => Promise<void>;
+  /** Largest batch given to `batchHandler`. Default 500. */
+  readonly maxBatch?: number;
   /** Delay before redelivering a failed message, by its delivery count. Default 100 ms doubling to 30 s. */
   readonly redeliveryDelayMs?: (deliveryCount: number) => number;
   /**
@@ -107,6 +117,18 @@ export function assertDurableName(name: string): void {
     throw new BusError('INVALID', `durable name must match ${DURABLE_NAME.source}: ${JSON.stringify(name)}`);
   }
 }
+
+/** Exactly one of `handler` and `batchHandler`, and a sane `maxBatch`. */
+export function assertHandlers(options: ConsumeOptions): void {
+  if (!options.handler === !options.batchHandler) {
+    throw new BusError('INVALID', `consumer ${options.durableName}: give exactly one of handler and batchHandler`);
+  }
+  if (options.maxBatch !== undefined && (!Number.isInteger(options.maxBatch) || options.maxBatch < 1)) {
+    throw new BusError('INVALID', `maxBatch must be a positive integer, got ${options.maxBatch}`);
+  }
+}
+
+export const DEFAULT_MAX_BATCH = 500;
 
 /** Shared by adapters: validates a whole batch before anything is sent. */
 export function assertPublishable(messages: readonly BusMessage[]): void {

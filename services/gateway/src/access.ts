@@ -42,7 +42,7 @@ export async function authorizeQuery(ctx: Context & { principal: Principal }, or
 /** Read-your-writes: waits until the projection has applied `minPosition`. */
 export async function awaitPosition(ctx: Context, minPosition: string | undefined): Promise<void> {
   if (minPosition === undefined) return;
-  const reached = await ctx.deps.read.waitForPosition(BigInt(minPosition), ctx.deps.readWaitTimeoutMs);
+  const reached = await ctx.deps.waitForPosition(BigInt(minPosition), ctx.deps.readWaitTimeoutMs);
   if (!reached) {
     throw new TRPCError({
       code: 'TIMEOUT',

@@ -19,6 +19,11 @@ export interface GatewayDeps {
   read: ReadModels;
   now: () => Date;
   logger: Logger;
+  /**
+   * Read-your-writes: resolves true once the projection has applied `position` (a mutation's
+   * answer, passed back as `minPosition`), false after `timeoutMs`.
+   */
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean>;
   /** How long a query waits for `minPosition` before answering TIMEOUT. */
   readWaitTimeoutMs: number;
   accessTokenTtlSeconds: number;

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   secureCookies?: boolean;
   /** Built web app to serve at `/`. */
   staticDir?: string;
+  /** Read-your-writes wait; the projector's `waitForPosition`, or `waitForProjection` from another process. */
+  waitForPosition: GatewayDeps['waitForPosition'];
   /** Extra readiness checks (projector, bus) merged into `/health/ready`. */
   readiness?: () => Promise<HealthReport['checks']>;
   now?: () => Date;
@@ -49,6 +51,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth: new AuthService(new AuthRepository(db), { secret: options.authSecret, accessTokenTtlSeconds, refreshTokenTtlSeconds }, now),
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now),
     read,
+    waitForPosition: options.waitForPosition,
     now,
     logger: options.logger,
     readWaitTimeoutMs: options.readWaitTimeoutMs ?? 5_000,

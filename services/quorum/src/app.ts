@@ -107,6 +107,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
       readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,
+      waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
       secureCookies: env.SECURE_COOKIES,
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       readiness: async () => {

@@ -235,6 +235,61 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
       expect(received).toEqual([]);
     });
 
+    it('a batch handler gets a burst in order, each message once, in batches of more than one', async () => {
+      const orgId = uniqueOrg();
+      const sent = messages(orgId, 300);
+      expect((await bus.publish(sent)).every((ack) => ack.ok)).toBe(true);
+      const batches: string[][] = [];
+      const consumer = await bus.consume({
+        durableName: uniqueDurable('batch'),
+        filterSubjects: [orgSubjectFilter(orgId)],
+        maxAckPending: 1000,
+        maxBatch: 100,
+        batchHandler: async (batch) => void batches.push(batch.map((m) => m.id)),
+      });
+      consumers.push(consumer);
+      await waitFor('300 messages in batches', () => batches.flat().length >= 300);
+      await settle();
+      expect(batches.flat()).toEqual(sent.map((m) => m.id));
+      expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThan(1);
+      expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(100);
+      // A lone message later is handed over on its own, without waiting for a full batch.
+      const [late] = messages(orgId, 1, 301n) as [BusMessage];
+      await bus.publish([late]);
+      await waitFor('the late message', () => batches.flat().includes(late.id));
+      expect(batches.at(-1)).toEqual([late.id]);
+    });
+
+    it('a throwing batch handler gets the whole batch again', async () => {
+      const orgId = uniqueOrg();
+      const sent = messages(orgId, 5);
+      await bus.publish(sent);
+      const seen: Array<{ ids: string[]; count: number }> = [];
+      let failed = false;
+      const consumer = await bus.consume({
+        durableName: uniqueDurable('batch-fail'),
+        filterSubjects: [orgSubjectFilter(orgId)],
+        maxAckPending: 100,
+        redeliveryDelayMs: () => 50,
+        batchHandler: async (batch) => {
+          seen.push({ ids: batch.map((m) => m.id), count: batch[0]!.deliveryCount });
+          if (!failed) {
+            failed = true;
+            throw new Error('first attempt fails');
+          }
+        },
+      });
+      consumers.push(consumer);
+      await waitFor('the redelivered batch', () => seen.flatMap((s) => s.ids).length >= 10);
+      await settle();
+      expect(seen.flatMap((s) => s.ids)).toEqual([...sent.map((m) => m.id), ...sent.map((m) => m.id)]);
+      expect(seen.at(-1)?.count).toBe(2);
+    });
+
+    it('needs exactly one of handler and batchHandler', async () => {
+      await expect(bus.consume({ durableName: uniqueDurable('none'), filterSubjects: ['evt.x.>'] })).rejects.toMatchObject({ code: 'INVALID' });
+    });
+
     it('refuses to use a bus after close(), and close() is idempotent', async () => {
       await bus.close();
       await bus.close();

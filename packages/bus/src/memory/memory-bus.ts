@@ -11,7 +11,9 @@ import { BusError } from '../bus-error';
 import { decodePayload, encodePayload } from '../codec';
 import {
   assertDurableName,
+  assertHandlers,
   assertPublishable,
+  DEFAULT_MAX_BATCH,
   defaultRedeliveryDelayMs,
   failedAck,
   notAttempted,
@@ -105,6 +107,7 @@ class MemoryBus implements EventBus {
   async consume(options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen();
     assertDurableName(options.durableName);
+    assertHandlers(options);
     const filterSubjects = options.filterSubjects?.length ? [...options.filterSubjects] : [EVENTS_SUBJECTS];
     filterSubjects.forEach(assertFilterSubject);
 
@@ -193,7 +196,8 @@ class MemoryConsumer implements Consumer {
           this.advance();
           continue;
         }
-        await this.deliver(stored);
+        if (this.options.batchHandler) await this.deliverBatch();
+        else await this.deliver(stored);
       }
     } finally {
       this.state.active = false;
@@ -220,12 +224,46 @@ class MemoryConsumer implements Consumer {
       deliveryCount: this.state.deliveries,
     };
     try {
-      await this.options.handler(message);
+      await this.options.handler!(message);
       this.advance();
     } catch {
       // The handler owns its error (it logs or dead-letters); the bus's job is to redeliver.
       await this.sleep(this.redeliveryDelayMs(message.deliveryCount));
     }
+  }
+
+  /** Hands over every matching message already in the log (up to maxBatch), as NATS would. */
+  private async deliverBatch(): Promise<void> {
+    const maxBatch = this.options.maxBatch ?? DEFAULT_MAX_BATCH;
+    const messages: DeliveredMessage[] = [];
+    const firstAttempt = this.state.deliveries === 0;
+    this.state.deliveries += 1;
+    let end = this.state.next;
+    for (; end < this.log.length && messages.length < maxBatch; end++) {
+      const stored = this.log[end]!;
+      if (!this.state.filterSubjects.some((filter) => subjectMatches(filter, stored.subject))) continue;
+      try {
+        messages.push({
+          id: stored.id,
+          subject: stored.subject,
+          position: stored.position,
+          payload: decodePayload(stored.data, stored.id),
+          deliveryCount: this.state.deliveries,
+        });
+      } catch (error) {
+        if (firstAttempt) this.onError(error instanceof BusError ? error : new BusError('DECODE', String(error), { cause: error }));
+      }
+    }
+    if (messages.length > 0) {
+      try {
+        await this.options.batchHandler!(messages);
+      } catch {
+        await this.sleep(this.redeliveryDelayMs(this.state.deliveries));
+        return;
+      }
+    }
+    this.state.next = end;
+    this.state.deliveries = 0;
   }
 
   private advance(): void {

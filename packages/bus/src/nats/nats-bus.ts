@@ -33,7 +33,9 @@ import { BusError } from '../bus-error';
 import { decodePayload, encodePayload, MessageIdSchema, PositionStringSchema } from '../codec';
 import {
   assertDurableName,
+  assertHandlers,
   assertPublishable,
+  DEFAULT_MAX_BATCH,
   defaultRedeliveryDelayMs,
   failedAck,
   notAttempted,
@@ -209,6 +211,7 @@ export class NatsBus implements EventBus {
   async consume(options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen();
     assertDurableName(options.durableName);
+    assertHandlers(options);
     const filters = options.filterSubjects?.length ? [...options.filterSubjects] : [];
     filters.forEach(assertFilterSubject);
     const maxAckPending = options.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
@@ -325,7 +328,10 @@ class NatsConsumer implements Consumer {
   ) {
     this.redeliveryDelayMs = options.redeliveryDelayMs ?? defaultRedeliveryDelayMs;
     this.onError = options.onError ?? warnBusError;
+    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   }
+
+  private readonly maxBatch: number;
 
   start(): void {
     this.loop = this.run();
@@ -343,14 +349,28 @@ class NatsConsumer implements Consumer {
       while (!this.closing) {
         try {
           const batch = await this.consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
+          let waiting: JsMsg[] = [];
           for await (const msg of batch) {
             if (this.closing) {
               // Fetched but not handled: hand it back now rather than after ack_wait.
+              for (const m of waiting) m.nak();
+              waiting = [];
               msg.nak();
               continue;
             }
-            await this.handle(msg);
+            if (!this.options.batchHandler) {
+              await this.handle(msg);
+              continue;
+            }
+            waiting.push(msg);
+            // Hand over what has arrived as soon as nothing more is buffered: no added latency.
+            if (batch.getPending() === 0 || waiting.length >= this.maxBatch) {
+              const handing = waiting;
+              waiting = [];
+              await this.handleBatch(handing);
+            }
           }
+          if (waiting.length > 0) await this.handleBatch(waiting);
           failures = 0;
         } catch (error) {
           failures += 1;
@@ -360,6 +380,31 @@ class NatsConsumer implements Consumer {
       }
     } finally {
       this.onClosed();
+    }
+  }
+
+  private async handleBatch(msgs: JsMsg[]): Promise<void> {
+    const messages: DeliveredMessage[] = [];
+    const kept: JsMsg[] = [];
+    for (const msg of msgs) {
+      try {
+        messages.push(decode(msg, this.subjectPrefix));
+        kept.push(msg);
+      } catch (error) {
+        msg.term();
+        this.onError(error instanceof BusError ? error : new BusError('DECODE', describe(error), { cause: error }));
+      }
+    }
+    if (messages.length === 0) return;
+    const keepAlive = setInterval(() => kept.forEach((m) => m.working()), ACK_WAIT_MS / 3);
+    try {
+      await this.options.batchHandler!(messages);
+      for (const m of kept) m.ack();
+    } catch {
+      const delay = this.redeliveryDelayMs(messages[0]!.deliveryCount);
+      for (const m of kept) m.nak(delay);
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 
@@ -376,7 +421,7 @@ class NatsConsumer implements Consumer {
     // A slow handler must not lose its message to ack_wait: tell the server we are on it.
     const keepAlive = setInterval(() => msg.working(), ACK_WAIT_MS / 3);
     try {
-      await this.options.handler(message);
+      await this.options.handler!(message);
       msg.ack();
     } catch {
       // The handler owns its error (logs, dead-letters); the bus's part is the redelivery.

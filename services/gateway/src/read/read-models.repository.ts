@@ -1,8 +1,6 @@
 /**
  * Queries over the projector's read models. Reads go to the active projection version's
- * schema, so a rebuild switches them atomically. `waitForPosition` gives read-your-writes:
- * a mutation answers its position, and a query passing it as `minPosition` waits (bounded)
- * until the projection has applied it.
+ * schema, so a rebuild switches them atomically.
  */
 import { readModelSchema, type Database } from '@quorum/db';
 import { sql, type Kysely } from 'kysely';
@@ -24,29 +22,6 @@ export class ReadModels {
     const row = await this.db.selectFrom('projection_active').select('version').where('projection', '=', PROJECTION).executeTakeFirst();
     this.active = { version: row?.version ?? 1, readAt: Date.now() };
     return this.active.version;
-  }
-
-  async checkpoint(): Promise<bigint> {
-    const version = await this.activeVersion();
-    const row = await this.db
-      .selectFrom('projection_checkpoints')
-      .select('position')
-      .where('projection', '=', PROJECTION)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    return row ? BigInt(row.position) : 0n;
-  }
-
-  /** True once the active projection has applied `position`; false after `timeoutMs`. */
-  async waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    let delay = 2;
-    for (;;) {
-      if ((await this.checkpoint()) >= position) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 25);
-    }
   }
 
   private async rm(): Promise<Kysely<Database>> {

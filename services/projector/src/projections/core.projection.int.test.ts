@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migratePublicSchema, migrateReadModelSchema, readModelSchema } from '@quorum/db';
+import { toWireEvent, type RecordedEvent } from '@quorum/eventstore';
+import { append, appendScenario, createTestDatabase, newEvent, orgStream, snapshot, testDb, type TestDatabase } from '../testing/projector-test-env';
+import { applyEvent, type ApplyOutcome } from './core.projection';
+
+const VERSION = 1;
+const schema = readModelSchema(VERSION);
+let t: TestDatabase;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await migratePublicSchema(t.sql);
+  await migrateReadModelSchema(t.sql, VERSION);
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+async function applyAll(events: readonly RecordedEvent[]): Promise<ApplyOutcome[]> {
+  return testDb(t.sql)
+    .transaction()
+    .execute(async (trx) => {
+      const outcomes: ApplyOutcome[] = [];
+      for (const e of events) outcomes.push(await applyEvent(trx.withSchema(schema), toWireEvent(e)));
+      return outcomes;
+    });
+}
+
+describe('core projection', () => {
+  it('projects an organization, its members, invitations and seats', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    expect(await applyAll(s.recorded)).toEqual(s.recorded.map(() => 'applied'));
+
+    const rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.organizations).toEqual([
+      expect.objectContaining({ org_id: orgId, name: 'Acme', plan: 'pro', status: 'trialing', owner_user_id: s.ownerId }),
+    ]);
+    expect(rows.entitlements).toEqual([
+      { org_id: orgId, plan: 'pro', max_seats: 25, max_participants_per_meeting: 50, meeting_minutes_per_month: 10_000, recording: true, api_access: true },
+    ]);
+    expect(rows.members).toEqual([expect.objectContaining({ org_id: orgId, user_id: s.ownerId, role: 'owner', email: 'owner@acme.test' })]);
+    expect(rows.invitations).toEqual([expect.objectContaining({ invitation_id: s.invitationId, status: 'accepted', role: 'member' })]);
+    expect(rows.seats).toEqual([{ org_id: orgId, purchased: 5, assigned: 1 }]);
+    expect(rows.seat_assignments).toEqual([expect.objectContaining({ org_id: orgId, user_id: s.ownerId })]);
+    expect(rows.event_log.map((r) => r.type)).toEqual(s.recorded.map((e) => e.type));
+  });
+
+  it('shows the role change and the pending invitation before the removal', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    const upToRoleChange = s.recorded.filter((e) => e.type !== 'member.removed' && e.type !== 'seat.unassigned');
+    await applyAll(upToRoleChange.slice(0, 3));
+    let rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.invitations).toEqual([expect.objectContaining({ invitation_id: s.invitationId, status: 'pending' })]);
+    await applyAll(upToRoleChange.slice(3));
+    rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.members).toContainEqual(expect.objectContaining({ user_id: s.memberId, role: 'admin' }));
+    expect(rows.seats).toEqual([{ org_id: orgId, purchased: 5, assigned: 2 }]);
+  });
+
+  it('removing a member deletes their seat assignment even without seat.unassigned', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    await applyAll(s.recorded.filter((e) => e.type !== 'seat.unassigned'));
+    const rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.seat_assignments).toEqual([expect.objectContaining({ user_id: s.ownerId })]);
+    expect(rows.seats).toEqual([{ org_id: orgId, purchased: 5, assigned: 1 }]);
+  });
+
+  it('replaying the same events changes nothing', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    await applyAll(s.recorded);
+    const before = await snapshot(t.sql, schema, [orgId]);
+    expect(await applyAll(s.recorded)).toEqual(s.recorded.map(() => 'duplicate'));
+    expect(await snapshot(t.sql, schema, [orgId])).toEqual(before);
+
+    // Without the event-log guard the writes themselves are idempotent for an in-order replay.
+    await testDb(t.sql).withSchema(schema).deleteFrom('event_log').where('org_id', '=', orgId).execute();
+    expect(await applyAll(s.recorded)).toEqual(s.recorded.map(() => 'applied'));
+    expect(await snapshot(t.sql, schema, [orgId])).toEqual(before);
+  });
+
+  it('follows plan and lifecycle changes', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    const later = await append(t.store, orgStream(orgId), [
+      newEvent(orgId, { type: 'organization.plan_changed', data: { from: 'pro', to: 'business' } }),
+      newEvent(orgId, { type: 'organization.activated', data: {} }),
+      newEvent(orgId, { type: 'organization.suspended', data: { reason: 'fraud check' } }),
+    ]);
+    await applyAll([...s.recorded, ...later]);
+    const rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.organizations).toEqual([expect.objectContaining({ plan: 'business', status: 'suspended', trial_ends_at: null })]);
+    expect(rows.entitlements).toEqual([expect.objectContaining({ plan: 'business', max_seats: 250 })]);
+  });
+
+  it('writes unknown event types to the event log only', async () => {
+    const orgId = randomUUID();
+    const [unknown] = await append(t.store, `session-${randomUUID()}`, [
+      { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'session.started', data: { room: 'x' } },
+    ]);
+    expect(await applyAll([unknown!])).toEqual(['applied']);
+    const rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.organizations).toEqual([]);
+    expect(rows.event_log).toEqual([expect.objectContaining({ type: 'session.started', data: { room: 'x' } })]);
+  });
+
+  it('rejects invalid data and writes nothing', async () => {
+    const orgId = randomUUID();
+    const [bad] = await append(t.store, `seats-${orgId}`, [
+      { ...newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: 1 } }), data: { quantity: -3 } },
+    ]);
+    await expect(applyAll([bad!])).rejects.toThrow(/invalid data/);
+    expect((await snapshot(t.sql, schema, [orgId])).event_log).toEqual([]);
+  });
+});

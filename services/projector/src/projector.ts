@@ -1,0 +1,545 @@
+/**
+ * The live projector: consumes `evt.>` from the bus and applies events to the active
+ * read-model version, writing the checkpoint in the same transaction; positions at or below
+ * the checkpoint are skipped, which turns the bus's at-least-once delivery into exactly-once
+ * effects.
+ *
+ * Events arrive in batches (whatever the bus has delivered and waiting): a batch is applied
+ * in one transaction, so a burst costs one commit instead of one per event. If that
+ * transaction fails, the batch is applied event by event; a failing event is retried here,
+ * inside the handler, never handed back to the bus, because a redelivery could arrive after
+ * later events and the checkpoint would then skip it. After `maxAttempts` the event is
+ * dead-lettered and the checkpoint moves past it, so one bad event degrades the projection
+ * instead of stopping it. When the database itself is down even the dead letter cannot be
+ * written; the projector then keeps retrying, and only a shutdown hands the batch back.
+ *
+ * A rebuild (`rebuild.ts`, usually another process) fills version N+1 and flips
+ * `projection_active`. The projector polls that row and moves to the new version's durable,
+ * which the bus creates at the start of the stream; everything up to the rebuild's checkpoint
+ * is skipped. A durable left over from an earlier life of that version is also safe: its
+ * stream position predates the rebuild, so it still delivers everything after the checkpoint.
+ */
+import { metrics, type Attributes, type BatchObservableCallback } from '@opentelemetry/api';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Consumer, DeliveredMessage, EventBus } from '@quorum/bus';
+import {
+  createKysely,
+  migratePublicSchema,
+  migrateReadModelSchema,
+  readModelSchema,
+  type Database,
+  type DeadLetterRow,
+  type SqlDatabase,
+} from '@quorum/db';
+import { isDomainEventType, notFound, preconditionFailed } from '@quorum/domain';
+import { parseWireEvent, toWireEvent, type EventStore, type WireEvent } from '@quorum/eventstore';
+import { SpanKind, contextFromTraceparent, trace, withSpan } from '@quorum/telemetry';
+import {
+  countUnresolvedDeadLetters,
+  ensureActiveVersion,
+  ensureCheckpoint,
+  insertDeadLetter,
+  listUnresolvedDeadLetters,
+  lockCheckpoint,
+  readActiveCheckpoint,
+  readActiveVersion,
+  readCheckpoint,
+  writeCheckpoint,
+} from './bookkeeping.repository';
+import { CORE_PROJECTION, applyEvent } from './projections/core.projection';
+
+export interface ProjectorOptions {
+  sql: SqlDatabase;
+  bus: EventBus;
+  store: EventStore;
+  logger: Logger;
+  /** Only the `core` projection exists today. */
+  name?: 'core';
+  /** Deliveries of one event before it is dead-lettered. Default 5. */
+  maxAttempts?: number;
+  /** Durable names are `${durablePrefix}-core-v${version}`. Default `projector`. */
+  durablePrefix?: string;
+  /**
+   * Subject filter of the consumer. Default `evt.>` (every event). Tests narrow it to their own
+   * organization (`evt.<orgId>.>`) because the shared stream holds other runs' events.
+   */
+  filterSubject?: string;
+  /** Delay before a failed event is redelivered; the bus default otherwise (100 ms doubling). */
+  redeliveryDelayMs?: (deliveryCount: number) => number;
+  /** How often `projection_active` is checked for a switch. Default 1,000 ms. */
+  versionCheckIntervalMs?: number;
+}
+
+export interface ProjectorStatus {
+  /** Version this projector applies to. */
+  version: number;
+  checkpoint: bigint;
+  /** Unresolved dead letters of `version`. */
+  deadLetters: number;
+  degraded: boolean;
+  /** Store head minus checkpoint, never negative. */
+  lagPositions: bigint;
+  lastAppliedAt?: Date;
+}
+
+interface Waiter {
+  position: bigint;
+  settle(reached: boolean): void;
+}
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class Projector {
+  private readonly db: Kysely<Database>;
+  private readonly name: 'core';
+  private readonly maxAttempts: number;
+  private readonly durablePrefix: string;
+  private readonly tracer = trace.getTracer('quorum.projector');
+  private readonly applied;
+  private readonly observables;
+  private readonly observe: BatchObservableCallback;
+  private readonly waiters = new Set<Waiter>();
+  private consumer: Consumer | undefined;
+  /** Highest position committed for `version` by this process (or read at start / switch). */
+  private checkpoint: bigint;
+  private lastAppliedAt: Date | undefined;
+  private versionTimer: NodeJS.Timeout | undefined;
+  private switching: Promise<void> | undefined;
+  private started = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: ProjectorOptions,
+    private version: number,
+    checkpoint: bigint,
+  ) {
+    this.db = createKysely<Database>(options.sql);
+    this.name = options.name ?? CORE_PROJECTION;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.durablePrefix = options.durablePrefix ?? 'projector';
+    this.checkpoint = checkpoint;
+    const meter = metrics.getMeter('quorum.projector');
+    this.applied = meter.createCounter('quorum.projection.applied', {
+      description: 'Events applied to a read model',
+      unit: '{event}',
+    });
+    const lag = meter.createObservableGauge('quorum.projection.lag', {
+      description: 'Event store head position minus the projection checkpoint',
+      unit: '{position}',
+    });
+    const deadLetters = meter.createObservableGauge('quorum.projection.dead_letters', {
+      description: 'Unresolved dead letters of the active projection version',
+      unit: '{event}',
+    });
+    this.observables = [lag, deadLetters];
+    this.observe = async (observer) => {
+      if (this.closing) return;
+      try {
+        const s = await this.status();
+        const attributes: Attributes = { projection: this.name, version: s.version };
+        observer.observe(lag, Number(s.lagPositions), attributes);
+        observer.observe(deadLetters, s.deadLetters, attributes);
+      } catch (err) {
+        this.options.logger.warn({ err }, 'projection metrics not observed: status could not be read');
+      }
+    };
+    meter.addBatchObservableCallback(this.observe, this.observables);
+  }
+
+  /** Migrates `public` and the active version's schema; does not consume until {@link start}. */
+  static async create(options: ProjectorOptions): Promise<Projector> {
+    const maxAttempts = options.maxAttempts ?? 5;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+    const name = options.name ?? CORE_PROJECTION;
+    const db = createKysely<Database>(options.sql);
+    await migratePublicSchema(options.sql);
+    const version = await ensureActiveVersion(db, name);
+    await migrateReadModelSchema(options.sql, version);
+    await ensureCheckpoint(db, name, version);
+    const checkpoint = await readCheckpoint(db, name, version);
+    return new Projector(options, version, checkpoint);
+  }
+
+  /** Starts consuming and watching for version switches. Idempotent. */
+  async start(): Promise<void> {
+    this.assertOpen();
+    if (this.started) return;
+    this.started = true;
+    await this.options.bus.ensureStream();
+    await this.startConsumer(this.version);
+    this.versionTimer = setInterval(() => {
+      if (this.switching || this.closing) return;
+      this.switching = this.followActiveVersion()
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'checking the active projection version failed; will retry'))
+        .finally(() => (this.switching = undefined));
+    }, this.options.versionCheckIntervalMs ?? 1_000);
+    this.versionTimer.unref();
+  }
+
+  async status(): Promise<ProjectorStatus> {
+    const version = this.version;
+    const [checkpoint, deadLetters, head] = await Promise.all([
+      readCheckpoint(this.db, this.name, version),
+      countUnresolvedDeadLetters(this.db, this.name, version),
+      this.options.store.headPosition(),
+    ]);
+    const lag = head - checkpoint;
+    return {
+      version,
+      checkpoint,
+      deadLetters,
+      degraded: deadLetters > 0,
+      lagPositions: lag > 0n ? lag : 0n,
+      ...(this.lastAppliedAt ? { lastAppliedAt: this.lastAppliedAt } : {}),
+    };
+  }
+
+  /** Unresolved dead letters of the current version, oldest position first. */
+  async deadLetters(): Promise<DeadLetterRow[]> {
+    return listUnresolvedDeadLetters(this.db, this.name, this.version);
+  }
+
+  /**
+   * Re-reads a dead-lettered event from the store and applies it to its version (out of order:
+   * later events were applied without it), then marks it resolved `retried`.
+   * @throws NOT_FOUND (no such dead letter), PRECONDITION_FAILED (already resolved), or the
+   *   apply error (the dead letter then records it and stays unresolved).
+   */
+  async retryDeadLetter(id: string | bigint): Promise<void> {
+    const letter = await this.findDeadLetter(id);
+    const position = BigInt(letter.position);
+    // Read before the transaction: on PGlite the store shares the single session.
+    const [recorded] = await this.options.store.readAll({ fromPosition: position - 1n, maxCount: 1 });
+    if (recorded === undefined || recorded.position !== position || recorded.id !== letter.event_id) {
+      throw notFound('projector.event_not_found', `Event ${letter.event_id} at position ${position} is not in the store.`, {
+        id: letter.id,
+      });
+    }
+    const event = toWireEvent(recorded);
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const locked = await trx
+          .selectFrom('projection_dead_letters')
+          .where('id', '=', letter.id)
+          .where('resolved_at', 'is', null)
+          .select('id')
+          .forUpdate()
+          .executeTakeFirst();
+        if (locked === undefined) {
+          throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
+        }
+        await applyEvent(trx.withSchema(readModelSchema(letter.version)), event);
+        await trx
+          .updateTable('projection_dead_letters')
+          .set({ resolved_at: new Date(), resolution: 'retried' })
+          .where('id', '=', letter.id)
+          .execute();
+      });
+    } catch (err) {
+      await this.db
+        .updateTable('projection_dead_letters')
+        .set((eb) => ({ error: describe(err), attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', letter.id)
+        .where('resolved_at', 'is', null)
+        .execute();
+      throw err;
+    }
+    this.options.logger.info({ deadLetterId: letter.id, eventId: letter.event_id, position: letter.position }, 'dead letter retried');
+  }
+
+  /** Marks a dead letter resolved `skipped`; the event stays unapplied. */
+  async skipDeadLetter(id: string | bigint): Promise<void> {
+    const letter = await this.findDeadLetter(id);
+    const result = await this.db
+      .updateTable('projection_dead_letters')
+      .set({ resolved_at: new Date(), resolution: 'skipped' })
+      .where('id', '=', letter.id)
+      .where('resolved_at', 'is', null)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) {
+      throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
+    }
+    this.options.logger.warn({ deadLetterId: letter.id, eventId: letter.event_id, position: letter.position }, 'dead letter skipped');
+  }
+
+  /**
+   * Resolves `true` once the active version's checkpoint reaches `position`, `false` after
+   * `timeoutMs`. Applies in this process wake it at once; a slower poll of the table covers
+   * version switches and other processes.
+   */
+  async waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.checkpoint >= position) return true;
+    if (this.closing) return false;
+    return new Promise<boolean>((resolve) => {
+      let polling = false;
+      const poll = setInterval(() => {
+        if (polling) return;
+        polling = true;
+        readActiveCheckpoint(this.db, this.name)
+          .then((c) => {
+            if (c !== undefined && c.position >= position) waiter.settle(true);
+          })
+          .catch((err: unknown) => this.options.logger.warn({ err }, 'waitForPosition: checkpoint poll failed; polling again'))
+          .finally(() => (polling = false));
+      }, 50);
+      const timeout = setTimeout(() => waiter.settle(false), timeoutMs);
+      const waiter: Waiter = {
+        position,
+        settle: (reached) => {
+          if (!this.waiters.delete(waiter)) return;
+          clearInterval(poll);
+          clearTimeout(timeout);
+          resolve(reached);
+        },
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Stops the version watcher and the consumer (finishing the event in hand). Idempotent. */
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.versionTimer) clearInterval(this.versionTimer);
+      await this.switching;
+      await this.consumer?.close();
+      this.consumer = undefined;
+      metrics.getMeter('quorum.projector').removeBatchObservableCallback(this.observe, this.observables);
+      for (const waiter of [...this.waiters]) waiter.settle(false);
+    })();
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async startConsumer(version: number): Promise<void> {
+    const durableName = `${this.durablePrefix}-${this.name}-v${version}`;
+    this.consumer = await this.options.bus.consume({
+      durableName,
+      filterSubjects: [this.options.filterSubject ?? 'evt.>'],
+      maxAckPending: 2_000,
+      maxBatch: 500,
+      batchHandler: (messages) => this.handleBatch(messages, version),
+      onError: (err) => this.options.logger.warn({ err, durableName }, 'bus consumer error'),
+    });
+    this.options.logger.info({ durableName, version, checkpoint: this.checkpoint.toString() }, 'projector consuming');
+  }
+
+  private async followActiveVersion(): Promise<void> {
+    const active = await readActiveVersion(this.db, this.name);
+    if (active === undefined || active === this.version || this.closing) return;
+    const previous = this.version;
+    this.options.logger.info({ from: previous, to: active }, 'active projection version changed; switching consumer');
+    await this.consumer?.close();
+    this.consumer = undefined;
+    if (this.closing) return;
+    await migrateReadModelSchema(this.options.sql, active);
+    await ensureCheckpoint(this.db, this.name, active);
+    this.version = active;
+    this.checkpoint = await readCheckpoint(this.db, this.name, active);
+    await this.startConsumer(active);
+    this.notifyWaiters();
+    this.options.logger.warn(
+      { schema: readModelSchema(previous) },
+      'previous read model schema left in place; an operator may drop it once nothing reads it',
+    );
+  }
+
+  private async handleBatch(messages: readonly DeliveredMessage[], version: number): Promise<void> {
+    try {
+      await this.applyBatch(messages, version);
+      return;
+    } catch (err) {
+      if (messages.length > 1) {
+        this.options.logger.warn({ err, size: messages.length, version }, 'batch failed; applying its events one by one');
+      }
+    }
+    for (const message of messages) await this.applyWithRetries(message, version);
+  }
+
+  /** Retries one event until it applies or is dead-lettered; throws only when closing. */
+  private async applyWithRetries(message: DeliveredMessage, version: number): Promise<void> {
+    const log = this.options.logger.child({ eventId: message.id, position: message.position.toString(), version });
+    for (let attempt = 1; ; attempt++) {
+      if (this.closing) throw new Error('projector is closing; the bus will deliver this event again');
+      try {
+        await this.applyBatch([message], version);
+        return;
+      } catch (err) {
+        if (attempt < this.maxAttempts) {
+          log.warn({ err, attempt, maxAttempts: this.maxAttempts }, 'apply failed; retrying');
+          await this.pause(this.retryDelayMs(attempt));
+          continue;
+        }
+        try {
+          await this.deadLetter(message, version, err, attempt);
+          log.error({ err, attempts: attempt }, 'event dead-lettered; the projection is degraded');
+          return;
+        } catch (deadLetterErr) {
+          // Not even the dead letter could be written: the database is the problem, not the
+          // event. Start counting again once it is back.
+          log.error({ err: deadLetterErr }, 'cannot write to the database; retrying the event');
+          attempt = 0;
+          await this.pause(5_000);
+        }
+      }
+    }
+  }
+
+  private retryDelayMs(attempt: number): number {
+    return this.options.redeliveryDelayMs?.(attempt) ?? Math.min(100 * 2 ** (attempt - 1), 5_000);
+  }
+
+  /** A sleep that `close()` does not wait out. */
+  private async pause(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.closing && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
+  }
+
+  /** Applies `messages` in order in one transaction with the checkpoint. */
+  private async applyBatch(messages: readonly DeliveredMessage[], version: number): Promise<void> {
+    const events = messages.map((m) => ({ message: m, event: envelopeOf(m) }));
+    const outcomes = await this.db.transaction().execute(async (trx) => {
+      let checkpoint = await lockCheckpoint(trx, this.name, version);
+      const start = checkpoint;
+      const results: Array<{ type: string; outcome: string }> = [];
+      for (const { message, event } of events) {
+        if (message.position <= checkpoint) continue;
+        const outcome = await withSpan(
+          this.tracer,
+          `project ${event.type}`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: contextFromTraceparent(event.traceparent ?? undefined),
+            attributes: {
+              'messaging.system': 'nats',
+              'messaging.message.id': event.id,
+              'messaging.destination.name': message.subject,
+              'quorum.event.type': event.type,
+              'quorum.event.position': event.position,
+              'quorum.projection': this.name,
+              'quorum.projection.version': version,
+              'quorum.delivery_count': message.deliveryCount,
+              'quorum.batch_size': messages.length,
+            },
+          },
+          async (span) => {
+            const applied = await applyEvent(trx.withSchema(readModelSchema(version)), event);
+            span.setAttribute('quorum.projection.outcome', applied);
+            return applied;
+          },
+        );
+        checkpoint = message.position;
+        results.push({ type: event.type, outcome });
+      }
+      if (checkpoint > start) await writeCheckpoint(trx, this.name, version, checkpoint);
+      return { results, checkpoint };
+    });
+    if (outcomes.results.length === 0) return;
+    this.advanced(version, outcomes.checkpoint);
+    this.lastAppliedAt = new Date();
+    for (const r of outcomes.results) {
+      this.applied.add(1, { projection: this.name, type: isDomainEventType(r.type) ? r.type : 'unknown' });
+    }
+  }
+
+  private async deadLetter(message: DeliveredMessage, version: number, err: unknown, attempts: number): Promise<void> {
+    let type = '(invalid envelope)';
+    if (typeof message.payload === 'object' && message.payload !== null && 'type' in message.payload) {
+      const t = message.payload.type;
+      if (typeof t === 'string' && t.length > 0) type = t;
+    }
+    const idIsUuid = UUID.test(message.id);
+    const error = idIsUuid ? describe(err) : `message id ${JSON.stringify(message.id)}: ${describe(err)}`;
+    await this.db.transaction().execute(async (trx) => {
+      const checkpoint = await lockCheckpoint(trx, this.name, version);
+      await insertDeadLetter(trx, {
+        projection: this.name,
+        version,
+        eventId: idIsUuid ? message.id : NIL_UUID,
+        position: message.position,
+        type,
+        error,
+        attempts,
+      });
+      if (message.position > checkpoint) await writeCheckpoint(trx, this.name, version, message.position);
+    });
+    this.advanced(version, message.position);
+  }
+
+  private advanced(version: number, position: bigint): void {
+    if (version !== this.version || position <= this.checkpoint) return;
+    this.checkpoint = position;
+    this.notifyWaiters();
+  }
+
+  private notifyWaiters(): void {
+    for (const waiter of [...this.waiters]) if (waiter.position <= this.checkpoint) waiter.settle(true);
+  }
+
+  private async findDeadLetter(id: string | bigint): Promise<DeadLetterRow> {
+    const key = id.toString();
+    if (!/^\d{1,19}$/.test(key)) throw notFound('projector.dead_letter_not_found', `No dead letter ${key}.`, { id: key });
+    const letter = await this.db
+      .selectFrom('projection_dead_letters')
+      .where('id', '=', key)
+      .where('projection', '=', this.name)
+      .selectAll()
+      .executeTakeFirst();
+    if (letter === undefined) throw notFound('projector.dead_letter_not_found', `No dead letter ${key}.`, { id: key });
+    return letter;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('projector is closed');
+  }
+}
+
+/** The envelope of a bus message; its position must match the bus header. */
+function envelopeOf(message: DeliveredMessage): WireEvent {
+  const event = parseWireEvent(message.payload);
+  if (BigInt(event.position) !== message.position) {
+    throw new Error(`envelope position ${event.position} differs from the bus position ${message.position}`);
+  }
+  return event;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export interface WaitForProjectionOptions {
+  /** Default `core`. */
+  projection?: string;
+  /** First poll interval; doubles up to `maxIntervalMs`. Default 5 ms. */
+  intervalMs?: number;
+  /** Default 50 ms. */
+  maxIntervalMs?: number;
+}
+
+/**
+ * Read-your-writes for a process without a {@link Projector} (the gateway): polls the active
+ * version's checkpoint until it reaches `position` (`true`) or `timeoutMs` passes (`false`).
+ * Polls start at 5 ms and back off to 50 ms, so a lagging projection is not hammered.
+ */
+export async function waitForProjection(
+  sql: SqlDatabase,
+  position: bigint,
+  timeoutMs: number,
+  options: WaitForProjectionOptions = {},
+): Promise<boolean> {
+  const db = createKysely<Database>(sql);
+  const projection = options.projection ?? CORE_PROJECTION;
+  const maxInterval = options.maxIntervalMs ?? 50;
+  let interval = options.intervalMs ?? 5;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await readActiveCheckpoint(db, projection);
+    if (c !== undefined && c.position >= position) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
+    interval = Math.min(interval * 2, maxInterval);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Rebuilds a projection beside the live one: fills version N+1 (or a given version) from
+ * position 0 of `$all`, one transaction per batch together with its checkpoint, until it has
+ * caught up with the moving head, then flips `projection_active` in one transaction. The live
+ * {@link Projector} notices the flip and moves its consumer to the new version. Run one
+ * rebuild of a projection at a time.
+ */
+import type { Logger } from 'pino';
+import { createKysely, migratePublicSchema, migrateReadModelSchema, readModelSchema, type Database, type SqlDatabase } from '@quorum/db';
+import { toWireEvent, type EventStore, type RecordedEvent } from '@quorum/eventstore';
+import {
+  deleteDeadLetters,
+  ensureActiveVersion,
+  insertDeadLetter,
+  readActiveVersion,
+  setActiveVersion,
+  writeCheckpoint,
+} from './bookkeeping.repository';
+import { CORE_PROJECTION, applyEvent } from './projections/core.projection';
+
+export interface RebuildOptions {
+  sql: SqlDatabase;
+  store: EventStore;
+  logger: Logger;
+  /** Events per read and per transaction. Default 1,000. */
+  batchSize?: number;
+  /** Version to build; default the active version + 1. Must differ from the active one. */
+  version?: number;
+  /** Only `core` today. */
+  name?: 'core';
+  /** Tries of one event (when its batch failed) before it is dead-lettered. Default 3. */
+  maxAttempts?: number;
+}
+
+export interface RebuildResult {
+  previousVersion: number;
+  version: number;
+  /** Events read and applied (dead letters included). */
+  events: number;
+  deadLetters: number;
+  checkpoint: bigint;
+  durationMs: number;
+  eventsPerSecond: number;
+}
+
+/** Builds the new version, switches reads to it, and reports throughput. */
+export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
+  const { sql, store } = options;
+  const name = options.name ?? CORE_PROJECTION;
+  const batchSize = options.batchSize ?? 1_000;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const db = createKysely<Database>(sql);
+  await migratePublicSchema(sql);
+  const previousVersion = await ensureActiveVersion(db, name);
+  const version = options.version ?? previousVersion + 1;
+  if (version === previousVersion) throw new Error(`version ${version} is active; rebuild into another version`);
+  const schema = readModelSchema(version);
+  const log = options.logger.child({ projection: name, version, previousVersion });
+
+  log.info({ schema }, 'rebuild: recreating schema');
+  await sql.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await migrateReadModelSchema(sql, version);
+  await deleteDeadLetters(db, name, version);
+  await writeCheckpoint(db, name, version, 0n);
+
+  const started = performance.now();
+  let checkpoint = 0n;
+  let events = 0;
+  let deadLetters = 0;
+
+  const applyBatch = async (batch: RecordedEvent[]): Promise<void> => {
+    const last = batch[batch.length - 1];
+    if (last === undefined) return;
+    try {
+      await db.transaction().execute(async (trx) => {
+        const scoped = trx.withSchema(schema);
+        for (const e of batch) await applyEvent(scoped, toWireEvent(e));
+        await writeCheckpoint(trx, name, version, last.position);
+      });
+      return;
+    } catch (err) {
+      log.warn({ err, from: batch[0]?.position.toString(), to: last.position.toString() }, 'rebuild: batch failed; applying its events one by one');
+    }
+    for (const e of batch) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.transaction().execute(async (trx) => {
+            await applyEvent(trx.withSchema(schema), toWireEvent(e));
+            await writeCheckpoint(trx, name, version, e.position);
+          });
+          break;
+        } catch (err) {
+          if (attempt < maxAttempts) continue;
+          await db.transaction().execute(async (trx) => {
+            await insertDeadLetter(trx, {
+              projection: name,
+              version,
+              eventId: e.id,
+              position: e.position,
+              type: e.type,
+              error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+              attempts: attempt,
+            });
+            await writeCheckpoint(trx, name, version, e.position);
+          });
+          deadLetters++;
+          log.error({ err, eventId: e.id, position: e.position.toString(), type: e.type }, 'rebuild: event dead-lettered');
+          break;
+        }
+      }
+    }
+  };
+
+  // Catch up to the head read at the start of each round; stop when a round finds nothing new.
+  for (let round = 1; ; round++) {
+    const head = await store.headPosition();
+    if (checkpoint >= head) break;
+    log.info({ round, head: head.toString(), checkpoint: checkpoint.toString() }, 'rebuild: catching up');
+    while (checkpoint < head) {
+      // Read outside the transaction: on PGlite the store and kysely share one session.
+      const batch = await store.readAll({ fromPosition: checkpoint, maxCount: batchSize });
+      const last = batch[batch.length - 1];
+      if (last === undefined) break;
+      await applyBatch(batch);
+      checkpoint = last.position;
+      events += batch.length;
+    }
+  }
+
+  await db.transaction().execute(async (trx) => {
+    // Lock the row so two switches cannot interleave, and refuse if someone else switched.
+    const current = await trx.selectFrom('projection_active').where('projection', '=', name).select('version').forUpdate().executeTakeFirst();
+    if (current?.version !== previousVersion) {
+      throw new Error(`active version moved from ${previousVersion} to ${current?.version} during the rebuild; not switching`);
+    }
+    await setActiveVersion(trx, name, version);
+  });
+  const durationMs = performance.now() - started;
+  const eventsPerSecond = durationMs > 0 ? Math.round((events / durationMs) * 1_000) : events;
+  log.info({ events, deadLetters, checkpoint: checkpoint.toString(), durationMs: Math.round(durationMs), eventsPerSecond }, 'rebuild: switched');
+  log.warn(
+    { schema: readModelSchema(previousVersion) },
+    'rebuild: previous read model schema left in place; drop it once no reader uses it',
+  );
+  if ((await readActiveVersion(db, name)) !== version) throw new Error('projection_active did not switch');
+  return { previousVersion, version, events, deadLetters, checkpoint, durationMs, eventsPerSecond };
+}

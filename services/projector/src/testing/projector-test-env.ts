@@ -1,0 +1,208 @@
+/**
+ * Integration-test plumbing: a fresh PostgreSQL database per test file (projection versions
+ * and checkpoints are global to a database, so files must not share one), the real NATS bus,
+ * and helpers that append domain events and publish them the way the relay does.
+ * Unreachable servers fail the test with the server named; nothing is skipped.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { eventSubject, type EventBus } from '@quorum/bus';
+import { NatsBus } from '@quorum/bus/nats';
+import { createKysely, createPgSqlDatabase, type Database, type SqlDatabase } from '@quorum/db';
+import { currentVersionOf, streamIds, type DomainEvent } from '@quorum/domain';
+import { streamCategory, toWireEvent, type NewEvent, type RecordedEvent } from '@quorum/eventstore';
+import { PostgresEventStore } from '@quorum/eventstore/postgres';
+
+// Test files are the composition roots of their own runs: the only env reads in this service
+// outside env.ts.
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://quorum:quorum@127.0.0.1:5432/quorum_test';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export interface TestDatabase {
+  name: string;
+  sql: SqlDatabase;
+  store: PostgresEventStore;
+  /** Closes the store and pool and drops the database. */
+  drop(): Promise<void>;
+}
+
+/** Creates `quorum_proj_<random>` through the `quorum` maintenance database. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = new URL(DATABASE_URL);
+  adminUrl.pathname = '/quorum';
+  const admin = createPgSqlDatabase({ connectionString: adminUrl.toString(), max: 1, applicationName: 'projector-test-admin' });
+  const name = `quorum_proj_${randomBytes(6).toString('hex')}`;
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } catch (err) {
+    await admin.close();
+    throw new Error(
+      `PostgreSQL is not reachable (or refuses CREATE DATABASE) at ${adminUrl.host} as in ${DATABASE_URL}: ${(err as Error).message}; run scripts/services.sh`,
+      { cause: err },
+    );
+  }
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const sql = createPgSqlDatabase({ connectionString: url.toString(), max: 10, applicationName: 'projector-test' });
+  const store = await PostgresEventStore.create(sql);
+  let dropping: Promise<void> | undefined;
+  return {
+    name,
+    sql,
+    store,
+    drop: () =>
+      (dropping ??= (async () => {
+        await store.close();
+        await sql.close();
+        try {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await admin.close();
+        }
+      })()),
+  };
+}
+
+/** The real NATS bus with the EVENTS stream ensured. */
+export async function createTestBus(): Promise<NatsBus> {
+  try {
+    const bus = await NatsBus.create({
+      servers: NATS_URL,
+      name: 'projector-int-test',
+      timeoutMs: 3_000,
+      // Every test makes uniquely named durables; the server drops them after an hour idle.
+      consumerInactiveThresholdMs: 60 * 60 * 1_000,
+    });
+    await bus.ensureStream();
+    return bus;
+  } catch (err) {
+    throw new Error(`NATS JetStream is not reachable at ${NATS_URL} (${(err as Error).message}); run scripts/services.sh`, {
+      cause: err,
+    });
+  }
+}
+
+export function testLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+export function uniquePrefix(): string {
+  return `ptest-${randomBytes(5).toString('hex')}`;
+}
+
+export function testDb(sql: SqlDatabase) {
+  return createKysely<Database>(sql);
+}
+
+/** A domain event as a `NewEvent` with fresh id and metadata for `orgId`. */
+export function newEvent(orgId: string, event: DomainEvent, extra: { traceparent?: string } = {}): NewEvent {
+  return {
+    id: randomUUID(),
+    type: event.type,
+    version: currentVersionOf(event.type),
+    data: event.data,
+    metadata: {
+      orgId,
+      actor: { kind: 'user', id: randomUUID() },
+      correlationId: randomUUID(),
+      causationId: null,
+      ...(extra.traceparent ? { traceparent: extra.traceparent } : {}),
+    },
+  };
+}
+
+/** Appends to the event's stream (by its category) and returns the recorded events. */
+export async function append(store: PostgresEventStore, streamId: string, events: readonly NewEvent[]): Promise<RecordedEvent[]> {
+  await store.appendToStream(streamId, events);
+  const ids = new Set(events.map((e) => e.id));
+  const recorded = (await store.readStream(streamId)).filter((e) => ids.has(e.id));
+  if (recorded.length !== events.length) throw new Error(`appended ${events.length} events, read back ${recorded.length}`);
+  return recorded;
+}
+
+export const orgStream = streamIds.organization;
+export const seatsStream = streamIds.seats;
+
+/** Publishes recorded events as the relay does; fails unless every one was stored. */
+export async function publish(bus: EventBus, events: readonly RecordedEvent[]): Promise<void> {
+  const acks = await bus.publish(
+    events.map((e) => ({
+      id: e.id,
+      subject: eventSubject(e.metadata.orgId, streamCategory(e.streamId), e.type),
+      position: e.position,
+      payload: toWireEvent(e),
+    })),
+  );
+  const failed = acks.find((a) => !a.ok);
+  if (failed && !failed.ok) throw new Error(`publish failed: ${failed.error.message}`);
+}
+
+/** Rows of every read-model table for `orgIds` in `schema`, in a stable order. */
+export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonly string[]) {
+  const db = createKysely<Database>(sql).withSchema(schema);
+  const ids = [...orgIds];
+  return {
+    organizations: await db.selectFrom('organizations').where('org_id', 'in', ids).selectAll().orderBy('org_id').execute(),
+    entitlements: await db.selectFrom('entitlements').where('org_id', 'in', ids).selectAll().orderBy('org_id').execute(),
+    members: await db.selectFrom('members').where('org_id', 'in', ids).selectAll().orderBy('org_id').orderBy('user_id').execute(),
+    invitations: await db.selectFrom('invitations').where('org_id', 'in', ids).selectAll().orderBy('invitation_id').execute(),
+    seats: await db.selectFrom('seats').where('org_id', 'in', ids).selectAll().orderBy('org_id').execute(),
+    seat_assignments: await db
+      .selectFrom('seat_assignments')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('user_id')
+      .execute(),
+    event_log: await db.selectFrom('event_log').where('org_id', 'in', ids).selectAll().orderBy('org_id').orderBy('position').execute(),
+  };
+}
+
+/** Events of a small organization's life: create (+ owner joined), invite, join, role change, seats, removal. */
+export function orgScenario(orgId: string, at = new Date('2025-01-01T00:00:00.000Z')) {
+  const ownerId = randomUUID();
+  const memberId = randomUUID();
+  const invitationId = randomUUID();
+  const organization: NewEvent[] = [
+    newEvent(orgId, {
+      type: 'organization.created',
+      data: {
+        orgId,
+        name: 'Acme',
+        plan: 'pro',
+        ownerUserId: ownerId,
+        ownerEmail: 'owner@acme.test',
+        trialEndsAt: new Date(at.getTime() + 14 * 86_400_000).toISOString(),
+      },
+    }),
+    newEvent(orgId, { type: 'member.joined', data: { userId: ownerId, email: 'owner@acme.test', role: 'owner', invitationId: null } }),
+    newEvent(orgId, {
+      type: 'member.invited',
+      data: { invitationId, email: 'dev@acme.test', role: 'member', invitedBy: ownerId, expiresAt: new Date(at.getTime() + 7 * 86_400_000).toISOString() },
+    }),
+    newEvent(orgId, { type: 'member.joined', data: { userId: memberId, email: 'dev@acme.test', role: 'member', invitationId } }),
+    newEvent(orgId, { type: 'member.role_changed', data: { userId: memberId, from: 'member', to: 'admin' } }),
+  ];
+  const seats: NewEvent[] = [
+    newEvent(orgId, { type: 'seats.purchased', data: { quantity: 5, total: 5 } }),
+    newEvent(orgId, { type: 'seat.assigned', data: { userId: ownerId } }),
+    newEvent(orgId, { type: 'seat.assigned', data: { userId: memberId } }),
+  ];
+  const removal = {
+    seats: [newEvent(orgId, { type: 'seat.unassigned', data: { userId: memberId, reason: 'member_removed' } })],
+    organization: [newEvent(orgId, { type: 'member.removed', data: { userId: memberId } })],
+  };
+  return { ownerId, memberId, invitationId, organization, seats, removal };
+}
+
+/** Appends {@link orgScenario} in the order the gateway would, returning events in position order. */
+export async function appendScenario(store: PostgresEventStore, orgId: string) {
+  const s = orgScenario(orgId);
+  const recorded = [
+    ...(await append(store, orgStream(orgId), s.organization)),
+    ...(await append(store, seatsStream(orgId), s.seats)),
+    ...(await append(store, seatsStream(orgId), s.removal.seats)),
+    ...(await append(store, orgStream(orgId), s.removal.organization)),
+  ];
+  return { ...s, recorded };
+}
