@@ -14,7 +14,10 @@ import {
   type ExpectedRevision,
   type RecordedEvent,
 } from '@quorum/eventstore';
+import { SpanKind, currentTraceparent, trace, withSpan } from '@quorum/telemetry';
 import type { IdSource } from './ids';
+
+const tracer = trace.getTracer('quorum.gateway');
 
 export interface CommandMeta {
   orgId: string;
@@ -77,26 +80,38 @@ export class CommandHandler {
     }
   }
 
-  /** Appends already-decided events (the caller did its own load). */
+  /**
+   * Appends already-decided events (the caller did its own load), in a span whose context
+   * rides in each event's metadata so the relay and consumers continue this trace.
+   */
   async append(streamId: string, events: readonly DomainEvent[], expected: ExpectedRevision, meta: CommandMeta): Promise<bigint> {
-    const result = await this.store.appendToStream(
-      streamId,
-      events.map((e, i) => ({
-        id: meta.ids.eventId(streamId, i),
-        type: e.type,
-        version: currentVersionOf(e.type),
-        data: e.data,
-        metadata: {
-          orgId: meta.orgId,
-          actor: meta.actor,
-          correlationId: meta.correlationId,
-          causationId: null,
-          ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
-        },
-      })),
-      { expectedRevision: expected },
+    return withSpan(
+      tracer,
+      'eventstore.append',
+      { kind: SpanKind.CLIENT, attributes: { 'quorum.stream': streamId, 'quorum.events': events.length, 'quorum.org': meta.orgId } },
+      async (span) => {
+        const traceparent = currentTraceparent() ?? meta.traceparent;
+        const result = await this.store.appendToStream(
+          streamId,
+          events.map((e, i) => ({
+            id: meta.ids.eventId(streamId, i),
+            type: e.type,
+            version: currentVersionOf(e.type),
+            data: e.data,
+            metadata: {
+              orgId: meta.orgId,
+              actor: meta.actor,
+              correlationId: meta.correlationId,
+              causationId: null,
+              ...(traceparent ? { traceparent } : {}),
+            },
+          })),
+          { expectedRevision: expected },
+        );
+        span.setAttribute('quorum.position', result.position.toString());
+        return result.position;
+      },
     );
-    return result.position;
   }
 
   /** With an idempotency key, finds the first event this command would have written. */
