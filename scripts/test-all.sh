@@ -6,6 +6,7 @@
 #   4. runs the unit tier, then the integration tier against those real servers.
 # A missing service fails the run; nothing is skipped.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
