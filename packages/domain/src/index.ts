@@ -43,6 +43,8 @@ export {
 export { STREAM_CATEGORIES, categoryOf, streamIds, usagePeriodOf, type StreamCategory } from './streams';
 export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema } from './schemas';
 export { foldEvents, type Decider } from './decider';
+export { renderEventCatalog } from './catalog/event-catalog';
+export { renderRoleMatrix } from './catalog/role-matrix';
 export {
   EVENT_SCHEMAS,
   UPCASTERS,

@@ -1,0 +1,20 @@
+import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+
+/** Environment of the standalone gateway (`src/main.ts`). */
+export const GatewayEnvSchema = CommonEnvSchema.extend({
+  /** Gateway tables and read models (and the event store unless `ESDB_URL` is set). */
+  DATABASE_URL: z.string().url(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must have at least 32 characters'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
+  READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
+  SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  WEB_DIST: z.string().min(1).optional(),
+});
+export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
+
+export function parseGatewayEnv(source?: Record<string, string | undefined>): GatewayEnv {
+  return parseEnv(GatewayEnvSchema, source);
+}

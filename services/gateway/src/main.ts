@@ -1,0 +1,64 @@
+/**
+ * The gateway on its own: it appends to the event store and reads the read models that a
+ * separately running projector keeps; `minPosition` waits poll the projector's checkpoint.
+ */
+import { createPgSqlDatabase, migratePublicSchema } from '@quorum/db';
+import type { EventStore } from '@quorum/eventstore';
+import { EsdbEventStore } from '@quorum/eventstore/esdb';
+import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { waitForProjection } from '@quorum/projector/projector';
+import { startTelemetry } from '@quorum/telemetry';
+import { pino } from 'pino';
+import { parseGatewayEnv } from './env';
+import { createGateway } from './gateway';
+
+const env = parseGatewayEnv();
+const logger = pino({ level: env.LOG_LEVEL, base: { service: 'gateway' } });
+const telemetry = startTelemetry({
+  serviceName: env.OTEL_SERVICE_NAME ?? 'quorum-gateway',
+  ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+});
+
+const sql = createPgSqlDatabase({
+  connectionString: env.DATABASE_URL,
+  max: 40,
+  applicationName: 'quorum-gateway',
+  onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
+});
+await migratePublicSchema(sql);
+const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
+const gateway = createGateway({
+  sql,
+  store,
+  logger,
+  authSecret: env.AUTH_SECRET,
+  accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+  refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
+  readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,
+  secureCookies: env.SECURE_COOKIES,
+  waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
+  ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
+});
+const { port } = await gateway.http.listen(env.PORT, env.HOST);
+logger.info({ port }, 'gateway listening');
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    (async () => {
+      await gateway.http.close();
+      await store.close();
+      await sql.close();
+      await telemetry.shutdown().catch((err: Error) => logger.warn({ err }, 'telemetry flush failed'));
+    })().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
