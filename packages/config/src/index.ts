@@ -36,6 +36,8 @@ export const CommonEnvSchema = z.object({
   NATS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - or _').optional(),
   /** Redis for shared live state; in-process when unset. */
   REDIS_URL: z.string().url().optional(),
+  /** Keeps one deployment's keys apart on a shared Redis (`ratelimit:<ns>.<name>:<key>`). */
+  REDIS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, '1 to 48 letters, digits, - or _').optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),

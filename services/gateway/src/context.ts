@@ -26,6 +26,17 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * The peer address of the connection. Forwarded headers are ignored on purpose: any client
+ * can send them, and rate limits keyed by them could be dodged. Behind a reverse proxy this is
+ * the proxy's address; trusting its `X-Forwarded-For` needs a trusted-proxy setting first.
+ */
+export function clientIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress;
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
 export async function createRequestContext(
   deps: GatewayDeps,
   req: IncomingMessage,
@@ -48,6 +59,7 @@ export async function createRequestContext(
     principal,
     idempotencyKey: rawKey,
     requestId,
+    clientIp: clientIpOf(req),
     traceparent: currentTraceparent(),
     cookies,
     setCookie(name, value, options) {

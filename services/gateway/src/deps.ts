@@ -1,6 +1,7 @@
 import type { EventStore } from '@quorum/eventstore';
 import type { Logger } from 'pino';
 import type { ApiKeysService } from './api-keys/api-keys.service';
+import type { AuthRateLimiters } from './auth/auth-rate-limits';
 import type { AuthService } from './auth/auth.service';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
@@ -16,6 +17,8 @@ export interface GatewayDeps {
   commands: CommandHandler;
   auth: AuthService;
   apiKeys: ApiKeysService;
+  /** Login and sign-up limits (in-process, or Redis shared by every gateway). */
+  rateLimits: AuthRateLimiters;
   read: ReadModels;
   now: () => Date;
   logger: Logger;

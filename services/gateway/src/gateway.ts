@@ -7,12 +7,21 @@ import type { EventStore } from '@quorum/eventstore';
 import type { Logger } from 'pino';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
+import { createMemoryAuthRateLimiters, type AuthRateLimiters } from './auth/auth-rate-limits';
 import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { CommandHandler } from './commands/command-handler';
 import type { GatewayDeps, HealthReport } from './deps';
 import { createGatewayServer, type GatewayServer } from './http/server';
 import { ReadModels } from './read/read-models.repository';
+
+export {
+  AUTH_RATE_LIMITS,
+  authRateLimitOptions,
+  createMemoryAuthRateLimiters,
+  type AuthRateLimiters,
+  type AuthRateLimitOptions,
+} from './auth/auth-rate-limits';
 
 export interface GatewayOptions {
   sql: SqlDatabase;
@@ -28,6 +37,11 @@ export interface GatewayOptions {
   staticDir?: string;
   /** Read-your-writes wait; the projector's `waitForPosition`, or `waitForProjection` from another process. */
   waitForPosition: GatewayDeps['waitForPosition'];
+  /**
+   * Login and sign-up limiters (see `authRateLimitOptions`); in-process defaults when absent,
+   * which count per process, so pass Redis ones when several gateways run.
+   */
+  rateLimiter?: AuthRateLimiters;
   /** Extra readiness checks (projector, bus) merged into `/health/ready`. */
   readiness?: () => Promise<HealthReport['checks']>;
   now?: () => Date;
@@ -50,6 +64,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     commands: new CommandHandler(options.store),
     auth: new AuthService(new AuthRepository(db), { secret: options.authSecret, accessTokenTtlSeconds, refreshTokenTtlSeconds }, now),
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now),
+    rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
     waitForPosition: options.waitForPosition,
     now,

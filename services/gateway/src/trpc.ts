@@ -24,6 +24,8 @@ export interface Context {
   principal: Principal | null;
   idempotencyKey: string | undefined;
   requestId: string;
+  /** The socket's peer address (IPv4-mapped IPv6 unwrapped); 'unknown' once the socket is gone. */
+  clientIp: string;
   traceparent: string | undefined;
   cookies: Readonly<Record<string, string>>;
   /** Sets a cookie on the HTTP response; a no-op over WebSocket. */

@@ -32,8 +32,8 @@ import {
   type DeadLetterRow,
   type SqlDatabase,
 } from '@quorum/db';
-import { isDomainEventType, notFound, preconditionFailed } from '@quorum/domain';
-import { parseWireEvent, toWireEvent, type EventStore, type WireEvent } from '@quorum/eventstore';
+import { isDomainEventType } from '@quorum/domain';
+import { parseWireEvent, type EventStore, type WireEvent } from '@quorum/eventstore';
 import { SpanKind, contextFromTraceparent, trace, withSpan } from '@quorum/telemetry';
 import {
   countUnresolvedDeadLetters,
@@ -48,6 +48,7 @@ import {
   writeCheckpoint,
 } from './bookkeeping.repository';
 import { CORE_PROJECTION, applyEvent } from './projections/core.projection';
+import { retryDeadLetter, skipDeadLetter, type DeadLetterContext } from './dead-letters';
 
 export interface ProjectorOptions {
   sql: SqlDatabase;
@@ -208,60 +209,16 @@ export class Projector {
    *   apply error (the dead letter then records it and stays unresolved).
    */
   async retryDeadLetter(id: string | bigint): Promise<void> {
-    const letter = await this.findDeadLetter(id);
-    const position = BigInt(letter.position);
-    // Read before the transaction: on PGlite the store shares the single session.
-    const [recorded] = await this.options.store.readAll({ fromPosition: position - 1n, maxCount: 1 });
-    if (recorded === undefined || recorded.position !== position || recorded.id !== letter.event_id) {
-      throw notFound('projector.event_not_found', `Event ${letter.event_id} at position ${position} is not in the store.`, {
-        id: letter.id,
-      });
-    }
-    const event = toWireEvent(recorded);
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        const locked = await trx
-          .selectFrom('projection_dead_letters')
-          .where('id', '=', letter.id)
-          .where('resolved_at', 'is', null)
-          .select('id')
-          .forUpdate()
-          .executeTakeFirst();
-        if (locked === undefined) {
-          throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
-        }
-        await applyEvent(trx.withSchema(readModelSchema(letter.version)), event);
-        await trx
-          .updateTable('projection_dead_letters')
-          .set({ resolved_at: new Date(), resolution: 'retried' })
-          .where('id', '=', letter.id)
-          .execute();
-      });
-    } catch (err) {
-      await this.db
-        .updateTable('projection_dead_letters')
-        .set((eb) => ({ error: describe(err), attempts: eb('attempts', '+', 1) }))
-        .where('id', '=', letter.id)
-        .where('resolved_at', 'is', null)
-        .execute();
-      throw err;
-    }
-    this.options.logger.info({ deadLetterId: letter.id, eventId: letter.event_id, position: letter.position }, 'dead letter retried');
+    await retryDeadLetter(this.deadLetterContext(), id);
   }
 
   /** Marks a dead letter resolved `skipped`; the event stays unapplied. */
   async skipDeadLetter(id: string | bigint): Promise<void> {
-    const letter = await this.findDeadLetter(id);
-    const result = await this.db
-      .updateTable('projection_dead_letters')
-      .set({ resolved_at: new Date(), resolution: 'skipped' })
-      .where('id', '=', letter.id)
-      .where('resolved_at', 'is', null)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) {
-      throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
-    }
-    this.options.logger.warn({ deadLetterId: letter.id, eventId: letter.event_id, position: letter.position }, 'dead letter skipped');
+    await skipDeadLetter(this.deadLetterContext(), id);
+  }
+
+  private deadLetterContext(): DeadLetterContext {
+    return { db: this.db, store: this.options.store, logger: this.options.logger, projection: this.name };
   }
 
   /**
@@ -478,18 +435,6 @@ export class Projector {
     for (const waiter of [...this.waiters]) if (waiter.position <= this.checkpoint) waiter.settle(true);
   }
 
-  private async findDeadLetter(id: string | bigint): Promise<DeadLetterRow> {
-    const key = id.toString();
-    if (!/^\d{1,19}$/.test(key)) throw notFound('projector.dead_letter_not_found', `No dead letter ${key}.`, { id: key });
-    const letter = await this.db
-      .selectFrom('projection_dead_letters')
-      .where('id', '=', key)
-      .where('projection', '=', this.name)
-      .selectAll()
-      .executeTakeFirst();
-    if (letter === undefined) throw notFound('projector.dead_letter_not_found', `No dead letter ${key}.`, { id: key });
-    return letter;
-  }
 
   private assertOpen(): void {
     if (this.closing) throw new Error('projector is closed');

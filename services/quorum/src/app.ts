@@ -1,7 +1,7 @@
 /**
  * Quorum in one process: gateway, relay and projector over shared adapters. With no
  * environment it runs on PGlite under DATA_DIR and the in-process bus (the embedded
- * default); DATABASE_URL, NATS_URL and ESDB_URL switch each port to its server.
+ * default); DATABASE_URL, NATS_URL, ESDB_URL and REDIS_URL switch each port to its server.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,9 +13,11 @@ import { createPgSqlDatabase, createPgliteSqlDatabase, migratePublicSchema, type
 import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { createGateway, type Gateway } from '@quorum/gateway/gateway';
+import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
 import { Projector } from '@quorum/projector/projector';
+import { RedisRateLimiter } from '@quorum/ratelimit/redis';
 import { Relay } from '@quorum/relay/relay';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { QuorumEnv } from './env';
 
@@ -42,6 +44,35 @@ async function authSecret(env: QuorumEnv, logger: Logger): Promise<string> {
   await chmod(file, 0o600);
   logger.info({ file }, 'generated an auth secret for this data directory');
   return secret;
+}
+
+/** One client for every Redis-backed port; start-up fails here when Redis does not answer. */
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis at REDIS_URL is not reachable (${(err as Error).message}); start it, or unset REDIS_URL for in-process rate limits.`, { cause: err });
+  }
+  // After start-up ioredis reconnects by itself; readiness reports the outage meanwhile.
+  redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+  return redis;
+}
+
+async function redisReadiness(redis: Redis): Promise<{ ok: boolean; detail?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('PING got no answer within 1000 ms')), 1_000);
+    });
+    const pong = await Promise.race([redis.ping(), timeout]);
+    return pong === 'PONG' ? { ok: true } : { ok: false, detail: `PING answered ${pong}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<QuorumApp> {
@@ -90,6 +121,31 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     closers.push(() => bus.close());
     await bus.ensureStream();
 
+    let redis: Redis | undefined;
+    let rateLimiter: AuthRateLimiters;
+    const limits = authRateLimitOptions({
+      login: env.AUTH_LOGIN_LIMIT,
+      loginByIp: env.AUTH_LOGIN_IP_LIMIT,
+      signUp: env.AUTH_SIGNUP_IP_LIMIT,
+      ...(env.REDIS_NAMESPACE ? { namespace: env.REDIS_NAMESPACE } : {}),
+    });
+    if (env.REDIS_URL) {
+      const client = await connectRedis(env.REDIS_URL, logger);
+      redis = client;
+      closers.push(async () => {
+        await client.quit();
+      });
+      rateLimiter = {
+        login: await RedisRateLimiter.create({ redis: client, ...limits.login }),
+        loginByIp: await RedisRateLimiter.create({ redis: client, ...limits.loginByIp }),
+        signUp: await RedisRateLimiter.create({ redis: client, ...limits.signUp }),
+      };
+      logger.info('rate limits: Redis (REDIS_URL)');
+    } else {
+      rateLimiter = createMemoryAuthRateLimiters(limits);
+      logger.info('rate limits: in-process');
+    }
+
     const relay = await Relay.create({ store, bus, sql, logger: logger.child({ component: 'relay' }) });
     closers.push(() => relay.close());
     relay.start();
@@ -110,6 +166,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
       secureCookies: env.SECURE_COOKIES,
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
+      rateLimiter,
       readiness: async () => {
         const p = await projector.status();
         const r = relay.status();
@@ -119,6 +176,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
             detail: { version: p.version, checkpoint: p.checkpoint.toString(), lag: p.lagPositions.toString(), deadLetters: p.deadLetters },
           },
           relay: { ok: true, detail: { leader: r.leader, checkpoint: r.checkpoint.toString() } },
+          ...(redis ? { redis: await redisReadiness(redis) } : {}),
         };
       },
     });

@@ -9,6 +9,10 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
   READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
   SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Login attempts per email, and per client IP, in any 15 minutes; sign-ups per client IP per hour. */
+  AUTH_LOGIN_LIMIT: z.coerce.number().int().positive().default(10),
+  AUTH_LOGIN_IP_LIMIT: z.coerce.number().int().positive().default(100),
+  AUTH_SIGNUP_IP_LIMIT: z.coerce.number().int().positive().default(20),
   /** Built web app to serve at `/`; `web/dist` when it exists. */
   WEB_DIST: z.string().min(1).optional(),
 });

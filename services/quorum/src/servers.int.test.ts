@@ -27,5 +27,18 @@ describe('npm start against PostgreSQL and NATS JetStream', () => {
       'member.joined',
       'seat.assigned',
     ]);
+    // The envelope integrators get: org, versions, positions ascending, actor and correlation.
+    for (const e of events.events) {
+      expect(e).toMatchObject({ orgId: session.orgId, version: 1, actor: { kind: 'user' } });
+      expect(e.correlationId).toBeTypeOf('string');
+    }
+    const positions = events.events.map((e: { position: string }) => BigInt(e.position));
+    expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    const newestFirst = await q.http.query('events.list', { orgId: session.orgId, order: 'desc', limit: 2 }, { token: session.ownerToken });
+    expect(newestFirst.events.map((e: { type: string }) => e.type)).toEqual(['seat.assigned', 'member.joined']);
+    const nextPage = await q.http.query('events.list', { orgId: session.orgId, order: 'desc', limit: 2, before: newestFirst.next }, { token: session.ownerToken });
+    expect(nextPage.events.map((e: { type: string }) => e.type)).toEqual(['member.invited', 'seats.purchased']);
+    const onlySeats = await q.http.query('events.list', { orgId: session.orgId, types: ['seats.purchased', 'seat.assigned'] }, { token: session.ownerToken });
+    expect(onlySeats.events.map((e: { type: string }) => e.type)).toEqual(['seats.purchased', 'seat.assigned']);
   });
 });

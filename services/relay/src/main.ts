@@ -58,7 +58,11 @@ try {
   }
   closers.push({ name: 'event store', close: () => store.close() });
 
-  const bus = await NatsBus.create({ servers: env.NATS_URL, name: `quorum-relay:${env.RELAY_NAME}` });
+  const bus = await NatsBus.create({
+    servers: env.NATS_URL,
+    name: `quorum-relay:${env.RELAY_NAME}`,
+    ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
+  });
   closers.push({ name: 'bus', close: () => bus.close() });
   await bus.ensureStream();
 

@@ -255,9 +255,12 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
       expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(100);
       // A lone message later is handed over on its own, without waiting for a full batch.
       const [late] = messages(orgId, 1, 301n) as [BusMessage];
+      const sentAt = Date.now();
       await bus.publish([late]);
       await waitFor('the late message', () => batches.flat().includes(late.id));
       expect(batches.at(-1)).toEqual([late.id]);
+      // Well under the NATS adapter's 1 s fetch expiry: the batch did not wait for more.
+      expect(Date.now() - sentAt).toBeLessThan(500);
     });
 
     it('a throwing batch handler gets the whole batch again', async () => {

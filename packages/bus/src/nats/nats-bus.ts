@@ -364,7 +364,9 @@ class NatsConsumer implements Consumer {
             }
             waiting.push(msg);
             // Hand over what has arrived as soon as nothing more is buffered: no added latency.
-            if (batch.getPending() === 0 || waiting.length >= this.maxBatch) {
+            // nats.js counts the message in hand as pending until the loop moves on, so "nothing
+            // more" is 1; waiting for 0 held every batch until the fetch expired (1 s).
+            if (batch.getPending() <= 1 || waiting.length >= this.maxBatch) {
               const handing = waiting;
               waiting = [];
               await this.handleBatch(handing);

@@ -1,5 +1,5 @@
 import { AppError, entitlementsFor, organizationDecider, streamIds } from '@quorum/domain';
-import { authorizeCommand, authorizeQuery } from '../access';
+import { authorizeCommand, authorizeQuery, awaitPosition } from '../access';
 import type { Context, Principal } from '../trpc';
 import type { CreateApiKeyInput, RevokeApiKeyInput } from './api-keys.schema';
 
@@ -16,7 +16,9 @@ export async function createApiKey(ctx: Authed, input: CreateApiKeyInput) {
   return ctx.deps.apiKeys.create({ orgId: input.orgId, name: input.name, role: input.role, createdBy });
 }
 
-export async function listApiKeys(ctx: Authed, input: { orgId: string }) {
+export async function listApiKeys(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
+  // The keys live in a table, but who may list them comes from the members read model.
+  await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'apiKeys.list');
   return ctx.deps.apiKeys.list(input.orgId);
 }

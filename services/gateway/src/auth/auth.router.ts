@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { publicProcedure, router, userProcedure, type Context } from '../trpc';
+import { login, signUp } from './auth.handler';
 import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema } from './auth.schema';
 import type { Session } from './auth.service';
 
@@ -14,12 +15,12 @@ function setSessionCookies(ctx: Context, s: Session) {
 
 export const authRouter = router({
   signUp: publicProcedure.input(SignUpInputSchema).mutation(async ({ ctx, input }) => {
-    const session = await ctx.deps.auth.signUp(input);
+    const session = await signUp(ctx, input);
     setSessionCookies(ctx, session);
     return session;
   }),
   login: publicProcedure.input(LoginInputSchema).mutation(async ({ ctx, input }) => {
-    const session = await ctx.deps.auth.login(input);
+    const session = await login(ctx, input);
     setSessionCookies(ctx, session);
     return session;
   }),

@@ -39,7 +39,17 @@ export interface AppendOutcome {
   replayed: boolean;
 }
 
-const MAX_ATTEMPTS = 4;
+/**
+ * Attempts before a conflict is answered CONFLICT. Each lost race means another writer's
+ * append landed, so a burst of n writers on one stream needs at most n attempts; 10 covers a
+ * busy organization without letting a hot stream spin forever.
+ */
+export const MAX_ATTEMPTS = 10;
+
+/** A short random pause before retrying a lost race, so the losers do not collide again. */
+export function conflictBackoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** attempt)));
+}
 
 export class CommandHandler {
   constructor(private readonly store: EventStore) {}
@@ -71,7 +81,10 @@ export class CommandHandler {
         const position = await this.append(streamId, events, loaded.expected, meta);
         return { position, replayed: false };
       } catch (err) {
-        if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) continue;
+        if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) {
+          await conflictBackoff(attempt);
+          continue;
+        }
         if (err instanceof WrongExpectedRevisionError) {
           throw new AppError('CONFLICT', 'command.conflict', `Another change to ${streamId} happened at the same time; try again.`);
         }

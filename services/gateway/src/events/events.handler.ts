@@ -1,5 +1,5 @@
 import type { WireEvent } from '@quorum/eventstore';
-import { IdSchema } from '@quorum/domain';
+import { IdSchema, currentVersionOf, isDomainEventType, parseEventData } from '@quorum/domain';
 import { z } from 'zod';
 import { authorizeQuery, awaitPosition } from '../access';
 import { MinPositionSchema, type Context, type Principal } from '../trpc';
@@ -30,21 +30,25 @@ export async function listEvents(ctx: Context & { principal: Principal }, input:
     ...(input.types ? { types: input.types } : {}),
   });
   const events: WireEvent[] = rows.map((r) => {
-    const m = r.metadata as { orgId: string; actor: WireEvent['actor']; correlationId: string; causationId: string | null; traceparent?: string };
+    const m = r.metadata as { version?: number; actor: WireEvent['actor']; correlationId: string; causationId: string | null; traceparent?: string | null };
+    const storedVersion = m.version ?? 1;
+    // Known types are upcast, so readers only ever see each type's current shape.
+    const type = r.type;
+    const current = isDomainEventType(type) ? { version: currentVersionOf(type), data: parseEventData(type, storedVersion, r.data) } : undefined;
     return {
       id: r.event_id,
       type: r.type,
-      version: (r.metadata as { version?: number }).version ?? 1,
+      version: current?.version ?? storedVersion,
       streamId: r.stream_id,
       revision: String(r.revision),
       position: String(r.position),
       occurredAt: new Date(r.occurred_at).toISOString(),
-      orgId: m.orgId,
+      orgId: r.org_id,
       actor: m.actor,
       correlationId: m.correlationId,
       causationId: m.causationId,
       traceparent: m.traceparent ?? null,
-      data: r.data,
+      data: current ? current.data : r.data,
     };
   });
   const last = events.at(-1);

@@ -11,6 +11,7 @@ import {
   type RemoveMemberInput,
 } from './members.imports';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
+import { conflictBackoff, MAX_ATTEMPTS } from '../commands/command-handler';
 import type { Context, Principal } from '../trpc';
 
 type Authed = Context & { principal: Principal };
@@ -76,7 +77,10 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
       const position = await ctx.deps.commands.append(orgStream, plan.organization, org.expected, meta);
       return { position: position.toString() };
     } catch (err) {
-      if (WrongExpectedRevisionErrorGuard(err) && attempt < 4) continue;
+      if (WrongExpectedRevisionErrorGuard(err) && attempt < MAX_ATTEMPTS) {
+        await conflictBackoff(attempt);
+        continue;
+      }
       if (WrongExpectedRevisionErrorGuard(err)) {
         throw new AppError('CONFLICT', 'command.conflict', 'The organization changed at the same time; try again.');
       }

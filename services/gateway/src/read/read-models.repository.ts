@@ -104,7 +104,7 @@ export class ReadModels {
     const db = await this.rm();
     let query = db
       .selectFrom('event_log')
-      .select(['position', 'event_id', 'type', 'stream_id', 'revision', 'data', 'metadata', 'occurred_at'])
+      .select(['org_id', 'position', 'event_id', 'type', 'stream_id', 'revision', 'data', 'metadata', 'occurred_at'])
       .where('org_id', '=', orgId);
     if (q.after !== undefined) query = query.where('position', '>', q.after.toString());
     if (q.before !== undefined) query = query.where('position', '<', q.before.toString());

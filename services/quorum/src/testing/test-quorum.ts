@@ -24,6 +24,11 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     DATABASE_URL: db.url,
     NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     NATS_NAMESPACE: `t${randomBytes(6).toString('hex')}`,
+    REDIS_NAMESPACE: `t${randomBytes(6).toString('hex')}`,
+    // Every test client calls from 127.0.0.1, so per-IP limits would count a whole file as one
+    // caller; per-email limits keep their defaults.
+    AUTH_LOGIN_IP_LIMIT: '100000',
+    AUTH_SIGNUP_IP_LIMIT: '100000',
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     AUTH_SECRET: randomBytes(32).toString('hex'),
