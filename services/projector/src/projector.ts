@@ -33,7 +33,7 @@ import {
   type SqlDatabase,
 } from '@quorum/db';
 import { isDomainEventType } from '@quorum/domain';
-import { parseWireEvent, type EventStore, type WireEvent } from '@quorum/eventstore';
+import { parseWireEvent, toWireEvent, type EventStore, type WireEvent } from '@quorum/eventstore';
 import { SpanKind, contextFromTraceparent, trace, withSpan } from '@quorum/telemetry';
 import {
   countUnresolvedDeadLetters,
@@ -303,7 +303,19 @@ export class Projector {
     );
   }
 
-  private async handleBatch(messages: readonly DeliveredMessage[], version: number): Promise<void> {
+  private async handleBatch(delivered: readonly DeliveredMessage[], version: number): Promise<void> {
+    let messages: DeliveredMessage[];
+    for (let attempt = 1; ; attempt++) {
+      if (this.closing) throw new Error('projector is closing; the bus will deliver these events again');
+      try {
+        messages = await this.withGapsFilled(delivered, version);
+        break;
+      } catch (err) {
+        this.options.logger.warn({ err, attempt }, 'cannot read the event store; retrying');
+        await this.pause(this.retryDelayMs(Math.min(attempt, 7)));
+      }
+    }
+    if (messages.length === 0) return;
     try {
       await this.applyBatch(messages, version);
       return;
@@ -313,6 +325,50 @@ export class Projector {
       }
     }
     for (const message of messages) await this.applyWithRetries(message, version);
+  }
+
+  /**
+   * The events to apply for a delivery: every event in the store after the checkpoint, up to
+   * the newest delivered position. JetStream hands a message lost in flight (a crash, a
+   * dropped connection) back only after its ack wait, by which time newer messages have
+   * arrived; applying those alone would move the checkpoint past the lost one and skip it
+   * for good. The bus says how far to go; the store, which is the truth, says what is there.
+   * Delivered messages the store does not hold (malformed, foreign) are kept, so they are
+   * dead-lettered with their error rather than vanish.
+   */
+  private async withGapsFilled(delivered: readonly DeliveredMessage[], version: number): Promise<DeliveredMessage[]> {
+    const top = delivered.reduce((max, m) => (m.position > max ? m.position : max), -1n);
+    const checkpoint = await readCheckpoint(this.db, this.name, version);
+    if (top <= checkpoint) return [];
+    const byId = new Map(delivered.map((m) => [m.id, m]));
+    const out: DeliveredMessage[] = [];
+    let cursor = checkpoint;
+    const pageSize = 1_000;
+    for (let more = true; more; ) {
+      const page = await this.options.store.readAll({ fromPosition: cursor, maxCount: pageSize });
+      more = page.length === pageSize;
+      for (const event of page) {
+        if (event.position > top) {
+          more = false;
+          break;
+        }
+        const message = byId.get(event.id);
+        byId.delete(event.id);
+        out.push({
+          id: event.id,
+          subject: message?.subject ?? '(gap filled from the event store)',
+          position: event.position,
+          payload: toWireEvent(event),
+          deliveryCount: message?.deliveryCount ?? 1,
+        });
+        cursor = event.position;
+      }
+    }
+    if (out.length > 0 && out.length > delivered.length) {
+      this.options.logger.info({ filled: out.length - delivered.length + byId.size, checkpoint: checkpoint.toString() }, 'filled a delivery gap from the event store');
+    }
+    for (const message of byId.values()) if (message.position > checkpoint) out.push(message);
+    return out.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   }
 
   /** Retries one event until it applies or is dead-lettered; throws only when closing. */
