@@ -26,6 +26,7 @@ export {
   TRIAL_MS,
   comparePlans,
   entitlementsFor,
+  initialStatusFor,
   type Entitlements,
   type Plan,
 } from './plans';

@@ -44,3 +44,11 @@ export const TRIAL_MS = TRIAL_DAYS * 24 * 60 * 60 * 1000;
 export function comparePlans(a: Plan, b: Plan): number {
   return PLANS.indexOf(a) - PLANS.indexOf(b);
 }
+
+/**
+ * Status of a new organization: paid plans start a 14-day trial; the free plan has nothing
+ * to try out and starts active (so it never lapses into `past_due`).
+ */
+export function initialStatusFor(plan: Plan): 'trialing' | 'active' {
+  return plan === 'free' ? 'active' : 'trialing';
+}

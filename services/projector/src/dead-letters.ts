@@ -34,6 +34,11 @@ export async function retryDeadLetter(ctx: DeadLetterContext, id: string | bigin
   const position = BigInt(letter.position);
   // Read before the transaction: on PGlite the store shares the single session.
   const [recorded] = await ctx.store.readAll({ fromPosition: position - 1n, maxCount: 1 });
+  if (recorded === undefined && (await ctx.store.headPosition()) < position) {
+    throw preconditionFailed('projector.event_not_visible', `Event ${letter.event_id} at position ${position} is not visible yet (a long write transaction holds the store's horizon); retry shortly.`, {
+      id: letter.id,
+    });
+  }
   if (recorded === undefined || recorded.position !== position || recorded.id !== letter.event_id) {
     throw notFound('projector.event_not_found', `Event ${letter.event_id} at position ${position} is not in the store.`, {
       id: letter.id,

@@ -311,7 +311,7 @@ export class Projector {
         messages = await this.withGapsFilled(delivered, version);
         break;
       } catch (err) {
-        this.options.logger.warn({ err, attempt }, 'cannot read the event store; retrying');
+        this.options.logger.warn({ err, attempt }, 'cannot read the delivered events from the event store yet; retrying');
         await this.pause(this.retryDelayMs(Math.min(attempt, 7)));
       }
     }
@@ -367,7 +367,18 @@ export class Projector {
     if (out.length > 0 && out.length > delivered.length) {
       this.options.logger.info({ filled: out.length - delivered.length + byId.size, checkpoint: checkpoint.toString() }, 'filled a delivery gap from the event store');
     }
-    for (const message of byId.values()) if (message.position > checkpoint) out.push(message);
+    const missing = [...byId.values()].filter((m) => m.position > checkpoint);
+    if (missing.length > 0) {
+      // The relay publishes only what readers can see, but the store's visibility horizon
+      // (PostgreSQL: the oldest open writing transaction) may still be short of a delivered
+      // position here. Applying past it would skip what lies beneath, so wait for it instead.
+      // A delivered position at or below the head that the store does not hold is not an
+      // event of this store: keep it, so it is dead-lettered with its error.
+      const head = await this.options.store.headPosition();
+      const ahead = missing.find((m) => m.position > head);
+      if (ahead) throw new Error(`event store head ${head} is behind delivered position ${ahead.position}; waiting for it to become visible`);
+      out.push(...missing);
+    }
     return out.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   }
 

@@ -332,3 +332,24 @@ describe('queries', () => {
     expect(isMember(decider.initialState, OWNER)).toBe(false);
   });
 });
+
+describe('initial status by plan', () => {
+  const fold = (events: OrganizationEvent[]) => events.reduce(decider.evolve, decider.initialState) as Organization;
+
+  it('a paid plan starts a 14-day trial that lapses into past_due', () => {
+    const org = fold(created);
+    expect(org.status).toBe('trialing');
+    expect(effectiveStatus(org, at(13))).toBe('trialing');
+    expect(effectiveStatus(org, at(14))).toBe('past_due');
+  });
+
+  it('the free plan starts active and never lapses', () => {
+    const free = created.map((e) => (e.type === 'organization.created' ? { ...e, data: { ...e.data, plan: 'free' as const } } : e));
+    const org = fold(free);
+    expect(org.status).toBe('active');
+    expect(effectiveStatus(org, at(400))).toBe('active');
+    given(decider, free)
+      .when({ type: 'ActivateSubscription', orgId: ORG, at: at(1) })
+      .thenThrows('PRECONDITION_FAILED', 'organization.invalid_transition');
+  });
+});

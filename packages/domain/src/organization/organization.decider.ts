@@ -20,7 +20,7 @@
 import { conflict, forbidden, notFound, preconditionFailed } from '../errors';
 import type { Decider } from '../decider';
 import { assertCanAssignRole } from '../permissions';
-import { entitlementsFor, TRIAL_MS, type Plan } from '../plans';
+import { entitlementsFor, initialStatusFor, TRIAL_MS, type Plan } from '../plans';
 import type { Role } from '../roles';
 import { assertUnreachable } from '../util/assert-unreachable';
 import type {
@@ -148,7 +148,7 @@ function normalizeEmail(email: string): string {
 function evolve(state: OrganizationState, event: OrganizationEvent): OrganizationState {
   if (event.type === 'organization.created') {
     const { orgId, name, plan, trialEndsAt } = event.data;
-    return { exists: true, orgId, name, plan, status: 'trialing', trialEndsAt, members: new Map(), invitations: new Map() };
+    return { exists: true, orgId, name, plan, status: initialStatusFor(plan), trialEndsAt, members: new Map(), invitations: new Map() };
   }
   // Events before creation cannot occur in a well-formed stream; ignore rather than throw so
   // that evolve stays total.

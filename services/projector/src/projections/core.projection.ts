@@ -9,7 +9,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { Database } from '@quorum/db';
-import { assertUnreachable, entitlementsFor, isDomainEventType, parseEvent, type Plan } from '@quorum/domain';
+import { assertUnreachable, entitlementsFor, initialStatusFor, isDomainEventType, parseEvent, type Plan } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
 
 /** Name of the projection in the bookkeeping tables. */
@@ -70,8 +70,8 @@ export async function applyEvent(trx: Trx, event: WireEvent): Promise<ApplyOutco
           org_id: orgId,
           name: d.name,
           plan: d.plan,
-          status: 'trialing',
-          trial_ends_at: d.trialEndsAt,
+          status: initialStatusFor(d.plan),
+          trial_ends_at: initialStatusFor(d.plan) === 'trialing' ? d.trialEndsAt : null,
           owner_user_id: d.ownerUserId,
           created_at: at,
           updated_at: at,
