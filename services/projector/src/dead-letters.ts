@@ -57,7 +57,7 @@ export async function retryDeadLetter(ctx: DeadLetterContext, id: string | bigin
       if (locked === undefined) {
         throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
       }
-      await applyEvent(trx.withSchema(readModelSchema(letter.version)), event);
+      await applyEvent(trx, readModelSchema(letter.version), event);
       await trx
         .updateTable('projection_dead_letters')
         .set({ resolved_at: new Date(), resolution: 'retried' })

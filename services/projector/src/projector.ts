@@ -34,7 +34,7 @@ import {
 } from '@quorum/db';
 import { isDomainEventType } from '@quorum/domain';
 import { parseWireEvent, toWireEvent, type EventStore, type WireEvent } from '@quorum/eventstore';
-import { SpanKind, contextFromTraceparent, trace, withSpan } from '@quorum/telemetry';
+import { SpanKind, SpanStatusCode, contextFromTraceparent, trace } from '@quorum/telemetry';
 import {
   countUnresolvedDeadLetters,
   ensureActiveVersion,
@@ -47,7 +47,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './bookkeeping.repository';
-import { CORE_PROJECTION, applyEvent } from './projections/core.projection';
+import { CORE_PROJECTION, applyEvents } from './projections/core.projection';
 import { retryDeadLetter, skipDeadLetter, type DeadLetterContext } from './dead-letters';
 
 export interface ProjectorOptions {
@@ -102,6 +102,7 @@ export class Projector {
   private readonly observables;
   private readonly observe: BatchObservableCallback;
   private readonly waiters = new Set<Waiter>();
+  private readonly advanceListeners = new Set<() => void>();
   private consumer: Consumer | undefined;
   /** Highest position committed for `version` by this process (or read at start / switch). */
   private checkpoint: bigint;
@@ -424,49 +425,56 @@ export class Projector {
   /** Applies `messages` in order in one transaction with the checkpoint. */
   private async applyBatch(messages: readonly DeliveredMessage[], version: number): Promise<void> {
     const events = messages.map((m) => ({ message: m, event: envelopeOf(m) }));
-    const outcomes = await this.db.transaction().execute(async (trx) => {
-      let checkpoint = await lockCheckpoint(trx, this.name, version);
-      const start = checkpoint;
-      const results: Array<{ type: string; outcome: string }> = [];
-      for (const { message, event } of events) {
-        if (message.position <= checkpoint) continue;
-        const outcome = await withSpan(
-          this.tracer,
-          `project ${event.type}`,
-          {
-            kind: SpanKind.CONSUMER,
-            parent: contextFromTraceparent(event.traceparent ?? undefined),
-            attributes: {
-              'messaging.system': 'nats',
-              'messaging.message.id': event.id,
-              'messaging.destination.name': message.subject,
-              'quorum.event.type': event.type,
-              'quorum.event.position': event.position,
-              'quorum.projection': this.name,
-              'quorum.projection.version': version,
-              'quorum.delivery_count': message.deliveryCount,
-              'quorum.batch_size': messages.length,
-            },
+    // One CONSUMER span per event, each continuing the trace of the command that appended it.
+    const spans = events.map(({ message, event }) =>
+      this.tracer.startSpan(
+        `project ${event.type}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'nats',
+            'messaging.message.id': event.id,
+            'messaging.destination.name': message.subject,
+            'quorum.event.type': event.type,
+            'quorum.event.position': event.position,
+            'quorum.projection': this.name,
+            'quorum.projection.version': version,
+            'quorum.delivery_count': message.deliveryCount,
+            'quorum.batch_size': messages.length,
           },
-          async (span) => {
-            const applied = await applyEvent(trx.withSchema(readModelSchema(version)), event);
-            span.setAttribute('quorum.projection.outcome', applied);
-            return applied;
-          },
-        );
-        checkpoint = message.position;
-        results.push({ type: event.type, outcome });
+        },
+        contextFromTraceparent(event.traceparent ?? undefined),
+      ),
+    );
+    let outcome: { applied: WireEvent[]; checkpoint: bigint };
+    try {
+      outcome = await this.db.transaction().execute(async (trx) => {
+        const start = await lockCheckpoint(trx, this.name, version);
+        const pending = events.filter(({ message }) => message.position > start).map(({ event }) => event);
+        if (pending.length === 0) return { applied: [], checkpoint: start };
+        const outcomes = await applyEvents(trx, readModelSchema(version), pending);
+        outcomes.forEach((o, i) => spans[events.findIndex((e) => e.event === pending[i])]?.setAttribute('quorum.projection.outcome', o));
+        const checkpoint = BigInt(pending.at(-1)!.position);
+        await writeCheckpoint(trx, this.name, version, checkpoint);
+        return { applied: pending, checkpoint };
+      });
+    } catch (err) {
+      for (const span of spans) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        span.end();
       }
-      if (checkpoint > start) await writeCheckpoint(trx, this.name, version, checkpoint);
-      return { results, checkpoint };
-    });
-    if (outcomes.results.length === 0) return;
-    this.advanced(version, outcomes.checkpoint);
+      throw err;
+    }
+    for (const span of spans) span.end();
+    if (outcome.applied.length === 0) return;
+    this.advanced(version, outcome.checkpoint);
     this.lastAppliedAt = new Date();
-    for (const r of outcomes.results) {
-      this.applied.add(1, { projection: this.name, type: isDomainEventType(r.type) ? r.type : 'unknown' });
+    for (const e of outcome.applied) {
+      this.applied.add(1, { projection: this.name, type: isDomainEventType(e.type) ? e.type : 'unknown' });
     }
   }
+
 
   private async deadLetter(message: DeliveredMessage, version: number, err: unknown, attempts: number): Promise<void> {
     let type = '(invalid envelope)';
@@ -492,10 +500,28 @@ export class Projector {
     this.advanced(version, message.position);
   }
 
+  /**
+   * Calls `listener` each time the active version's checkpoint advances in this process (the
+   * read models then hold the new events); returns the unsubscribe. Live feeds use it to wake.
+   */
+  onAdvance(listener: () => void): () => void {
+    this.advanceListeners.add(listener);
+    return () => {
+      this.advanceListeners.delete(listener);
+    };
+  }
+
   private advanced(version: number, position: bigint): void {
     if (version !== this.version || position <= this.checkpoint) return;
     this.checkpoint = position;
     this.notifyWaiters();
+    for (const listener of [...this.advanceListeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.options.logger.warn({ err }, 'an advance listener threw; ignored so projection goes on');
+      }
+    }
   }
 
   private notifyWaiters(): void {

@@ -16,7 +16,7 @@ import {
   setActiveVersion,
   writeCheckpoint,
 } from './bookkeeping.repository';
-import { CORE_PROJECTION, applyEvent } from './projections/core.projection';
+import { CORE_PROJECTION, applyEvent, applyEvents } from './projections/core.projection';
 
 export interface RebuildOptions {
   sql: SqlDatabase;
@@ -73,8 +73,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     if (last === undefined) return;
     try {
       await db.transaction().execute(async (trx) => {
-        const scoped = trx.withSchema(schema);
-        for (const e of batch) await applyEvent(scoped, toWireEvent(e));
+        await applyEvents(trx, schema, batch.map(toWireEvent));
         await writeCheckpoint(trx, name, version, last.position);
       });
       return;
@@ -85,7 +84,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       for (let attempt = 1; ; attempt++) {
         try {
           await db.transaction().execute(async (trx) => {
-            await applyEvent(trx.withSchema(schema), toWireEvent(e));
+            await applyEvent(trx, schema, toWireEvent(e));
             await writeCheckpoint(trx, name, version, e.position);
           });
           break;

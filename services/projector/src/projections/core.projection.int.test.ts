@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePublicSchema, migrateReadModelSchema, readModelSchema } from '@quorum/db';
 import { toWireEvent, type RecordedEvent } from '@quorum/eventstore';
 import { append, appendScenario, createTestDatabase, newEvent, orgStream, snapshot, testDb, type TestDatabase } from '../testing/projector-test-env';
-import { applyEvent, type ApplyOutcome } from './core.projection';
+import { applyEvent, applyEvents, type ApplyOutcome } from './core.projection';
 
 const VERSION = 1;
 const schema = readModelSchema(VERSION);
@@ -23,7 +23,7 @@ async function applyAll(events: readonly RecordedEvent[]): Promise<ApplyOutcome[
     .transaction()
     .execute(async (trx) => {
       const outcomes: ApplyOutcome[] = [];
-      for (const e of events) outcomes.push(await applyEvent(trx.withSchema(schema), toWireEvent(e)));
+      for (const e of events) outcomes.push(await applyEvent(trx, schema, toWireEvent(e)));
       return outcomes;
     });
 }
@@ -116,5 +116,48 @@ describe('core projection', () => {
     ]);
     await expect(applyAll([bad!])).rejects.toThrow(/invalid data/);
     expect((await snapshot(t.sql, schema, [orgId])).event_log).toEqual([]);
+  });
+
+  it('a whole history applied as one batch lands on the rows of applying it event by event', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    // Churn on the same keys inside one batch: rejoin after removal, reassign after unassign,
+    // a role change after the rejoin, plan and status changes, an unknown event type.
+    const more = await append(t.store, orgStream(orgId), [
+      newEvent(orgId, { type: 'member.joined', data: { userId: s.memberId, email: 'dev@acme.test', role: 'host', invitationId: null } }),
+      newEvent(orgId, { type: 'member.role_changed', data: { userId: s.memberId, from: 'host', to: 'billing' } }),
+      newEvent(orgId, { type: 'organization.plan_changed', data: { from: 'pro', to: 'business' } }),
+      newEvent(orgId, { type: 'organization.activated', data: {} }),
+      newEvent(orgId, { type: 'organization.suspended', data: { reason: 'test' } }),
+      { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'integration.pinged', data: { n: 1 } },
+    ]);
+    const seatsAgain = await append(t.store, `seats-${orgId}`, [
+      newEvent(orgId, { type: 'seat.unassigned', data: { userId: s.ownerId, reason: 'unassigned' } }),
+      newEvent(orgId, { type: 'seat.assigned', data: { userId: s.ownerId } }),
+      newEvent(orgId, { type: 'seat.assigned', data: { userId: s.memberId } }),
+      newEvent(orgId, { type: 'seats.released', data: { quantity: 1, total: 4 } }),
+    ]);
+    const history = [...s.recorded, ...more, ...seatsAgain].sort((a, b) => (a.position < b.position ? -1 : 1));
+
+    const batchSchema = readModelSchema(7);
+    await migrateReadModelSchema(t.sql, 7);
+    await testDb(t.sql).transaction().execute((trx) => applyEvents(trx, batchSchema, history.map(toWireEvent)));
+    await applyAll(history);
+
+    const oneByOne = await snapshot(t.sql, schema, [orgId]);
+    const batched = await snapshot(t.sql, batchSchema, [orgId]);
+    expect(batched).toEqual(oneByOne);
+    expect(batched.members).toEqual(
+      expect.arrayContaining([expect.objectContaining({ user_id: s.memberId, role: 'billing' }), expect.objectContaining({ user_id: s.ownerId, role: 'owner' })]),
+    );
+    expect(batched.seats).toEqual([{ org_id: orgId, purchased: 4, assigned: 2 }]);
+    expect(batched.organizations).toEqual([expect.objectContaining({ plan: 'business', status: 'suspended', trial_ends_at: null })]);
+    expect(batched.entitlements).toEqual([expect.objectContaining({ plan: 'business', max_seats: 250 })]);
+    expect(batched.event_log).toHaveLength(history.length);
+
+    // Replaying the batch changes nothing and reports every event as a duplicate.
+    const again = await testDb(t.sql).transaction().execute((trx) => applyEvents(trx, batchSchema, history.map(toWireEvent)));
+    expect(again).toEqual(history.map(() => 'duplicate'));
+    expect(await snapshot(t.sql, batchSchema, [orgId])).toEqual(batched);
   });
 });

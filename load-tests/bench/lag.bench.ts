@@ -1,0 +1,328 @@
+/**
+ * (b) Command-to-read-model lag at a steady command rate, over HTTP, through NATS.
+ *
+ * Quorum runs as a child process (its own event loop) on a fresh database and a unique NATS
+ * namespace. Set-up signs up a few users, creates organizations on the `business` plan and
+ * buys each 10 seats. Then an open-loop schedule sends one command every `1000 / rate` ms,
+ * round-robin across the organizations, alternating `seats.purchase` / `seats.release` of one
+ * seat per organization (so no release can find zero seats). A command's lag is the time
+ * from sending it until `seats.get?minPosition=<its position>` answers: the gateway releases
+ * that query the moment the projector has applied the position. The same query on an
+ * already-applied position is timed separately (`queryOverhead`) so the reader can see how
+ * much of the lag is the query's own round trip.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { connect } from 'nats';
+import { createBenchDatabase, NATS_URL } from './env';
+import { sleep, summarize, type Summary } from './stats';
+
+export interface LagBenchResult {
+  targetRate: number;
+  durationMs: number;
+  orgs: number;
+  users: number;
+  commands: number;
+  /** Commands sent per second between the first and the last send. */
+  achievedRate: number;
+  /** How late sends were against the open-loop schedule. */
+  scheduleSlip: Summary;
+  commandLatency: Summary;
+  lag: Summary;
+  queryOverhead: Summary;
+  errors: number;
+  errorSamples: string[];
+  childCpuPercent: number;
+  benchCpuPercent: number;
+  childWarnings: number;
+  target: { maxP99Ms: number; pass: boolean; rateKept: boolean };
+}
+
+export interface LagBenchOptions {
+  rate?: number;
+  durationMs?: number;
+  orgs?: number;
+  users?: number;
+  log?: (line: string) => void;
+}
+
+const DRAIN_MS = 60_000;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface HttpAnswer {
+  status: number;
+  body: { result?: { data: any }; error?: { message: string; data?: { code?: string } } };
+}
+
+function createClient(port: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const request = (method: 'GET' | 'POST', path: string, input: unknown, token?: string) =>
+    new Promise<HttpAnswer>((resolve, reject) => {
+      const payload = method === 'POST' ? JSON.stringify(input ?? {}) : undefined;
+      const url = method === 'GET' && input !== undefined ? `${path}?input=${encodeURIComponent(JSON.stringify(input))}` : path;
+      const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (payload !== undefined) headers['content-length'] = Buffer.byteLength(payload);
+      const req = http.request({ host: '127.0.0.1', port, method, path: url, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: { error: { message: text.slice(0, 200) } } });
+          }
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  /** A tRPC call that must succeed; returns `result.data`. */
+  const call = async <T = any>(method: 'GET' | 'POST', procedure: string, input: unknown, token?: string): Promise<T> => {
+    const a = await request(method, `/trpc/${procedure}`, input, token);
+    if (a.status !== 200 || a.body.error || !a.body.result) {
+      throw new Error(`${procedure} answered ${a.status}: ${a.body.error?.data?.code ?? ''} ${a.body.error?.message ?? ''}`.trim());
+    }
+    return a.body.result.data as T;
+  };
+  return { request, call, close: () => agent.destroy() };
+}
+
+/** utime + stime of a process, in ms (Linux, 100 ticks/s). */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Child {
+  proc: ChildProcess;
+  output: string[];
+  warnings: () => number;
+  exited: Promise<number | null>;
+}
+
+function startQuorum(env: Record<string, string>): Child {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // An in-process rate limiter per child: a shared Redis would carry sign-up counts across runs.
+  delete childEnv.REDIS_URL;
+  delete childEnv.ESDB_URL;
+  // BENCH_CHILD_NODE_ARGS passes flags to Quorum's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/quorum/src/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  let warnings = 0;
+  const take = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      if (/"level":(40|50|60)/.test(line)) warnings++;
+      output.push(line);
+      if (output.length > 200) output.shift();
+    }
+  };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, output, warnings: () => warnings, exited };
+}
+
+async function stopQuorum(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill('SIGTERM');
+  const done = await Promise.race([child.exited.then(() => true), sleep(15_000).then(() => false)]);
+  if (!done) {
+    child.proc.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBenchResult> {
+  const rate = options.rate ?? 500;
+  const durationMs = options.durationMs ?? 20_000;
+  const orgCount = options.orgs ?? 50;
+  const userCount = options.users ?? 5; // sign-up is limited to 20 per IP per hour
+  const log = options.log ?? (() => {});
+  const database = await createBenchDatabase();
+  const namespace = `bench_${randomBytes(4).toString('hex')}`;
+  const port = await freePort();
+  let child: Child | undefined;
+  let client: ReturnType<typeof createClient> | undefined;
+  try {
+    child = startQuorum({
+      DATABASE_URL: database.url,
+      NATS_URL,
+      NATS_NAMESPACE: namespace,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AUTH_SECRET: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    });
+    const c = createClient(port);
+    client = c;
+
+    // Ready when /health/ready answers 200.
+    const readyBy = performance.now() + 90_000;
+    for (;;) {
+      if (child.proc.exitCode !== null) throw new Error(`Quorum exited with ${child.proc.exitCode}:\n${child.output.slice(-20).join('\n')}`);
+      const a = await c.request('GET', '/health/ready', undefined).catch(() => undefined);
+      if (a?.status === 200) break;
+      if (performance.now() > readyBy) throw new Error(`Quorum not ready after 90 s:\n${child.output.slice(-20).join('\n')}`);
+      await sleep(200);
+    }
+    log(`  Quorum child pid ${child.proc.pid} ready on :${port} (NATS namespace ${namespace})`);
+
+    // Set-up: users, organizations on the business plan, 10 seats each.
+    const tag = randomBytes(3).toString('hex');
+    const users: string[] = [];
+    for (let u = 0; u < userCount; u++) {
+      const r = await c.call('POST', 'auth.signUp', { email: `bench-${tag}-${u}@example.com`, password: 'correct horse battery staple', name: `Bench User ${u}` });
+      users.push(r.accessToken as string);
+    }
+    const orgs: Array<{ orgId: string; token: string }> = [];
+    for (let o = 0; o < orgCount; o++) {
+      const token = users[o % users.length]!;
+      const r = await c.call('POST', 'org.create', { name: `Bench ${tag} ${o}`, plan: 'business' }, token);
+      orgs.push({ orgId: r.orgId as string, token });
+    }
+    let lastPosition = '0';
+    await Promise.all(
+      orgs.map(async (org) => {
+        const r = await c.call('POST', 'seats.purchase', { orgId: org.orgId, quantity: 10 }, org.token);
+        if (BigInt(r.position) > BigInt(lastPosition)) lastPosition = r.position as string;
+      }),
+    );
+    const first = orgs[0]!;
+    const seats = await c.call('GET', 'seats.get', { orgId: first.orgId, minPosition: lastPosition }, first.token);
+    if (seats.purchased !== 10) throw new Error(`set-up check: expected 10 purchased seats, read ${JSON.stringify(seats)}`);
+
+    // The query's own cost on a position the read model already has.
+    const overhead: number[] = [];
+    for (let k = 0; k < 300; k++) {
+      const org = orgs[k % orgs.length]!;
+      const t0 = performance.now();
+      await c.call('GET', 'seats.get', { orgId: org.orgId, minPosition: lastPosition }, org.token);
+      if (k >= 50) overhead.push(performance.now() - t0);
+    }
+    log(`  set-up: ${userCount} users, ${orgCount} business orgs; open loop ${rate}/s for ${durationMs / 1000} s`);
+
+    // Open loop: command i is due at t0 + i * interval, whatever happened to earlier ones.
+    const interval = 1_000 / rate;
+    const total = Math.round((durationMs / 1_000) * rate);
+    const slip: number[] = [];
+    const cmdLatency: number[] = [];
+    const lags: number[] = [];
+    const errorSamples: string[] = [];
+    let errors = 0;
+    let firstSend = Number.NaN;
+    let lastSend = Number.NaN;
+    const inflight = new Set<Promise<void>>();
+    let abandoned = false;
+
+    const fire = (i: number, due: number) => {
+      const org = orgs[i % orgs.length]!;
+      const procedure = Math.floor(i / orgs.length) % 2 === 0 ? 'seats.purchase' : 'seats.release';
+      const sentAt = performance.now();
+      if (Number.isNaN(firstSend)) firstSend = sentAt;
+      lastSend = sentAt;
+      slip.push(sentAt - due);
+      const p = (async () => {
+        try {
+          const r = await c.call('POST', procedure, { orgId: org.orgId, quantity: 1 }, org.token);
+          if (abandoned) return;
+          cmdLatency.push(performance.now() - sentAt);
+          await c.call('GET', 'seats.get', { orgId: org.orgId, minPosition: r.position }, org.token);
+          if (!abandoned) lags.push(performance.now() - sentAt);
+        } catch (err) {
+          if (abandoned) return;
+          errors++;
+          if (errorSamples.length < 5) errorSamples.push((err as Error).message);
+        }
+      })();
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    };
+
+    const childCpu0 = procCpuMs(child.proc.pid!);
+    const benchCpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    const start = performance.now() + 20;
+    let i = 0;
+    while (i < total) {
+      const now = performance.now();
+      while (i < total && start + i * interval <= now) {
+        fire(i, start + i * interval);
+        i++;
+      }
+      if (i < total) await sleep(Math.max(0, Math.floor(start + i * interval - performance.now())));
+    }
+    // Bounded drain: whatever has not finished 60 s after the last send counts as an error.
+    const drained = await Promise.race([Promise.all([...inflight]).then(() => true), sleep(DRAIN_MS).then(() => false)]);
+    if (!drained) {
+      abandoned = true;
+      errors += inflight.size;
+      errorSamples.push(`${inflight.size} commands still unanswered ${DRAIN_MS / 1000} s after the last send`);
+    }
+    const wallMs = performance.now() - wall0;
+    const childCpuPercent = ((procCpuMs(child.proc.pid!) - childCpu0) / wallMs) * 100;
+    const cpu = process.cpuUsage(benchCpu0);
+    const benchCpuPercent = ((cpu.user + cpu.system) / 1_000 / wallMs) * 100;
+
+    const achievedRate = total > 1 ? ((total - 1) / (lastSend - firstSend)) * 1_000 : 0;
+    const lag = summarize(lags);
+    const rateKept = achievedRate >= rate * 0.97;
+    return {
+      targetRate: rate,
+      durationMs,
+      orgs: orgCount,
+      users: userCount,
+      commands: total,
+      achievedRate,
+      scheduleSlip: summarize(slip),
+      commandLatency: summarize(cmdLatency),
+      lag,
+      queryOverhead: summarize(overhead),
+      errors,
+      errorSamples,
+      childCpuPercent,
+      benchCpuPercent,
+      childWarnings: child.warnings(),
+      target: { maxP99Ms: 100, pass: errors === 0 && lag.count === total && lag.p99 < 100, rateKept },
+    };
+  } finally {
+    client?.close();
+    if (child) await stopQuorum(child);
+    try {
+      const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.delete(`EVENTS_${namespace}`).catch(() => false);
+      await nc.close();
+    } catch {
+      // best effort: a leftover stream only costs disk
+    }
+    await database.drop();
+  }
+}
