@@ -102,6 +102,7 @@ export class Projector {
   private readonly observables;
   private readonly observe: BatchObservableCallback;
   private readonly waiters = new Set<Waiter>();
+  private waiterPoll: ReturnType<typeof setInterval> | undefined;
   private readonly advanceListeners = new Set<() => void>();
   private consumer: Consumer | undefined;
   /** Highest position committed for `version` by this process (or read at start / switch). */
@@ -231,30 +232,46 @@ export class Projector {
     if (this.checkpoint >= position) return true;
     if (this.closing) return false;
     return new Promise<boolean>((resolve) => {
-      let polling = false;
-      const poll = setInterval(() => {
-        if (polling) return;
-        polling = true;
-        readActiveCheckpoint(this.db, this.name)
-          .then((c) => {
-            if (c !== undefined && c.position >= position) waiter.settle(true);
-          })
-          .catch((err: unknown) => this.options.logger.warn({ err }, 'waitForPosition: checkpoint poll failed; polling again'))
-          .finally(() => (polling = false));
-      }, 50);
       const timeout = setTimeout(() => waiter.settle(false), timeoutMs);
       const waiter: Waiter = {
         position,
         settle: (reached) => {
           if (!this.waiters.delete(waiter)) return;
-          clearInterval(poll);
           clearTimeout(timeout);
+          if (this.waiters.size === 0) this.stopWaiterPoll();
           resolve(reached);
         },
       };
       this.waiters.add(waiter);
+      this.startWaiterPoll();
     });
   }
+
+  /**
+   * Applies in this process wake waiters at once; one shared poll of the active checkpoint
+   * (not one per waiter) covers progress made elsewhere, such as a rebuild's switch.
+   */
+  private startWaiterPoll(): void {
+    if (this.waiterPoll) return;
+    let polling = false;
+    this.waiterPoll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      readActiveCheckpoint(this.db, this.name)
+        .then((c) => {
+          if (c === undefined) return;
+          for (const waiter of [...this.waiters]) if (waiter.position <= c.position) waiter.settle(true);
+        })
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'waitForPosition: checkpoint poll failed; polling again'))
+        .finally(() => (polling = false));
+    }, 100);
+  }
+
+  private stopWaiterPoll(): void {
+    if (this.waiterPoll) clearInterval(this.waiterPoll);
+    this.waiterPoll = undefined;
+  }
+
 
   /** Stops the version watcher and the consumer (finishing the event in hand). Idempotent. */
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import { AppError, parseEvent, type Decider, type DomainEvent, currentVersionOf 
 import {
   WrongExpectedRevisionError,
   type Actor,
+  type AppendResult,
   type EventStore,
   type ExpectedRevision,
   type RecordedEvent,
@@ -30,7 +31,14 @@ export interface CommandMeta {
 export interface Loaded<State> {
   state: State;
   expected: ExpectedRevision;
+  /** The stream's events when read whole; only those after the cached revision otherwise. */
   events: RecordedEvent[];
+}
+
+interface CachedState {
+  decider: unknown;
+  state: unknown;
+  revision: bigint;
 }
 
 export interface AppendOutcome {
@@ -52,14 +60,37 @@ export function conflictBackoff(attempt: number): Promise<void> {
 }
 
 export class CommandHandler {
-  constructor(private readonly store: EventStore) {}
+  /**
+   * Decided state per stream at a revision, least recently used last. Loading reads only the
+   * events after that revision, so a command costs the same on a long stream as on a short
+   * one. Another process appending meanwhile is caught by that read, and a write in between
+   * by the append's expected revision; the cache never decides anything on its own.
+   */
+  private readonly cache = new Map<string, CachedState>();
 
-  async load<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, streamId: string): Promise<Loaded<S>> {
-    const events = await this.store.readStream(streamId);
-    let state = decider.initialState;
+  constructor(
+    private readonly store: EventStore,
+    private readonly options: { cacheSize?: number } = {},
+  ) {}
+
+  /** Loads a stream's state; `full` reads it whole (to find an idempotent retry's events). */
+  async load<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, streamId: string, options: { full?: boolean } = {}): Promise<Loaded<S>> {
+    const cached = options.full ? undefined : this.cache.get(streamId);
+    const from = cached && cached.decider === decider ? cached : undefined;
+    const events = await this.store.readStream(streamId, from ? { fromRevision: from.revision + 1n } : {});
+    let state = from ? (from.state as S) : decider.initialState;
     for (const e of events) state = decider.evolve(state, parseEvent({ type: e.type, version: e.version, data: e.data }) as E);
     const last = events.at(-1);
-    return { state, expected: last ? last.revision : 'no_stream', events };
+    const revision = last ? last.revision : from?.revision;
+    if (revision !== undefined) this.remember(streamId, decider, state, revision);
+    return { state, expected: revision ?? 'no_stream', events };
+  }
+
+  private remember(streamId: string, decider: unknown, state: unknown, revision: bigint): void {
+    this.cache.delete(streamId);
+    this.cache.set(streamId, { decider, state, revision });
+    const max = this.options.cacheSize ?? 10_000;
+    if (this.cache.size > max) this.cache.delete(this.cache.keys().next().value!);
   }
 
   /**
@@ -73,13 +104,14 @@ export class CommandHandler {
     decide: (state: S, loaded: Loaded<S>) => E[],
   ): Promise<AppendOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const loaded = await this.load(decider, streamId);
+      const loaded = await this.load(decider, streamId, { full: meta.ids.idempotent });
       const replay = this.findReplay(loaded.events, streamId, meta);
       if (replay) return replay;
       const events = decide(loaded.state, loaded);
       try {
-        const position = await this.append(streamId, events, loaded.expected, meta);
-        return { position, replayed: false };
+        const result = await this.appendEvents(streamId, events, loaded.expected, meta);
+        this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
+        return { position: result.position, replayed: false };
       } catch (err) {
         if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) {
           await conflictBackoff(attempt);
@@ -98,6 +130,10 @@ export class CommandHandler {
    * rides in each event's metadata so the relay and consumers continue this trace.
    */
   async append(streamId: string, events: readonly DomainEvent[], expected: ExpectedRevision, meta: CommandMeta): Promise<bigint> {
+    return (await this.appendEvents(streamId, events, expected, meta)).position;
+  }
+
+  private async appendEvents(streamId: string, events: readonly DomainEvent[], expected: ExpectedRevision, meta: CommandMeta): Promise<AppendResult> {
     return withSpan(
       tracer,
       'eventstore.append',
@@ -122,7 +158,7 @@ export class CommandHandler {
           { expectedRevision: expected },
         );
         span.setAttribute('quorum.position', result.position.toString());
-        return result.position;
+        return result;
       },
     );
   }

@@ -65,7 +65,8 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
   const orgStream = streamIds.organization(input.orgId);
   const seatsStream = streamIds.seats(input.orgId);
   for (let attempt = 1; ; attempt++) {
-    const [org, seats] = await Promise.all([ctx.deps.commands.load(organizationDecider, orgStream), ctx.deps.commands.load(seatsDecider, seatsStream)]);
+    const full = { full: meta.ids.idempotent };
+    const [org, seats] = await Promise.all([ctx.deps.commands.load(organizationDecider, orgStream, full), ctx.deps.commands.load(seatsDecider, seatsStream, full)]);
     const replay = ctx.deps.commands.findReplay(org.events, orgStream, meta);
     if (replay) return { position: replay.position.toString() };
     const actorRole = authorizeCommand(ctx.principal, input.orgId, org.state, 'members.remove');
