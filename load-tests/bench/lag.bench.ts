@@ -18,6 +18,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
+import pg from 'pg';
 import { createBenchDatabase, NATS_URL } from './env';
 import { sleep, summarize, type Summary } from './stats';
 
@@ -34,6 +35,8 @@ export interface LagBenchResult {
   commandLatency: Summary;
   lag: Summary;
   queryOverhead: Summary;
+  /** Send to the answer of a `minPosition` read of the same change, for one command in ten. */
+  readYourWrites: Summary;
   errors: number;
   errorSamples: string[];
   childCpuPercent: number;
@@ -229,6 +232,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     }
     log(`  set-up: ${userCount} users, ${orgCount} business orgs; open loop ${rate}/s for ${durationMs / 1000} s`);
 
+
     // Open loop: command i is due at t0 + i * interval, whatever happened to earlier ones.
     const interval = 1_000 / rate;
     const total = Math.round((durationMs / 1_000) * rate);
@@ -242,6 +246,33 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const inflight = new Set<Promise<void>>();
     let abandoned = false;
 
+    // The lag probe: one connection polls the active projection's checkpoint every 2 ms and
+    // settles every command whose position it has reached. Following each command with a
+    // read-your-writes query instead would double the load being measured, so only one
+    // command in ten is also read back with `minPosition`, as a client would.
+    const probe = new pg.Client({ connectionString: database.url });
+    await probe.connect();
+    const pending: Array<{ position: bigint; sentAt: number }> = [];
+    let probing = true;
+    const probeLoop = (async () => {
+      while (probing) {
+        const { rows } = await probe.query<{ position: string }>(
+          `SELECT c.position FROM projection_checkpoints c JOIN projection_active a ON a.projection = c.projection AND a.version = c.version WHERE c.projection = 'core'`,
+        );
+        const reached = rows[0] ? BigInt(rows[0].position) : 0n;
+        const now = performance.now();
+        for (let k = pending.length - 1; k >= 0; k--) {
+          const w = pending[k]!;
+          if (w.position <= reached) {
+            if (!abandoned) lags.push(now - w.sentAt);
+            pending.splice(k, 1);
+          }
+        }
+        await sleep(2);
+      }
+    })();
+    const ryw: number[] = [];
+
     const fire = (i: number, due: number) => {
       const org = orgs[i % orgs.length]!;
       const procedure = Math.floor(i / orgs.length) % 2 === 0 ? 'seats.purchase' : 'seats.release';
@@ -254,8 +285,11 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
           const r = await c.call('POST', procedure, { orgId: org.orgId, quantity: 1 }, org.token);
           if (abandoned) return;
           cmdLatency.push(performance.now() - sentAt);
-          await c.call('GET', 'seats.get', { orgId: org.orgId, minPosition: r.position }, org.token);
-          if (!abandoned) lags.push(performance.now() - sentAt);
+          pending.push({ position: BigInt(r.position), sentAt });
+          if (i % 10 === 0) {
+            await c.call('GET', 'seats.get', { orgId: org.orgId, minPosition: r.position }, org.token);
+            if (!abandoned) ryw.push(performance.now() - sentAt);
+          }
         } catch (err) {
           if (abandoned) return;
           errors++;
@@ -286,6 +320,15 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       errors += inflight.size;
       errorSamples.push(`${inflight.size} commands still unanswered ${DRAIN_MS / 1000} s after the last send`);
     }
+    const settleDeadline = performance.now() + 10_000;
+    while (pending.length > 0 && performance.now() < settleDeadline) await sleep(5);
+    if (pending.length > 0) {
+      errors += pending.length;
+      errorSamples.push(`${pending.length} acknowledged commands never reached the read model within 10 s`);
+    }
+    probing = false;
+    await probeLoop;
+    await probe.end();
     const wallMs = performance.now() - wall0;
     const childCpuPercent = ((procCpuMs(child.proc.pid!) - childCpu0) / wallMs) * 100;
     const cpu = process.cpuUsage(benchCpu0);
@@ -305,6 +348,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       commandLatency: summarize(cmdLatency),
       lag,
       queryOverhead: summarize(overhead),
+      readYourWrites: summarize(ryw),
       errors,
       errorSamples,
       childCpuPercent,

@@ -67,6 +67,11 @@ export async function createRequestContext(
       setCookies.push(serializeCookie(name, value, { ...options, secure: deps.secureCookies }));
       res.setHeader('Set-Cookie', setCookies);
     },
-    log: deps.logger.child({ requestId, principal: principal ? (principal.kind === 'user' ? principal.userId : principal.keyId) : null }),
+    // Made on first use: most requests never log, and a child logger per request is not free.
+    get log() {
+      const log = deps.logger.child({ requestId, principal: principal ? (principal.kind === 'user' ? principal.userId : principal.keyId) : null });
+      Object.defineProperty(this, 'log', { value: log });
+      return log;
+    },
   };
 }
