@@ -123,27 +123,46 @@ export class PostgresEventStore implements EventStore {
       );
       const row = rows[0];
       if (!row) throw new Error('es_append returned no row');
-      if (row.appended) this.notifier.notify();
+      this.notifier.notify();
       return { nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
     };
-    try {
-      return await attempt();
-    } catch (err) {
-      const state = sqlStateOf(err);
-      if (state === WRONG_EXPECTED_REVISION_SQLSTATE) {
-        const detail = (err as { detail?: string }).detail;
-        throw new WrongExpectedRevisionError(
-          streamId,
-          expected,
-          detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail),
-        );
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        const state = sqlStateOf(err);
+        if (state !== WRONG_EXPECTED_REVISION_SQLSTATE && state !== DUPLICATE_EVENT_ID_SQLSTATE && state !== '23505') throw err;
+        // Either a real conflict, or these very events are already stored (an idempotent
+        // retry, possibly racing its original): the stored events decide.
+        const stored = await this.findStored(streamId, events);
+        if (stored.found === events.length && stored.inOtherStreams === 0) {
+          return { nextExpectedRevision: stored.maxRevision!, position: stored.maxPosition! };
+        }
+        if (stored.found > 0) throw new DuplicateEventIdError(streamId, events.map((e) => e.id));
+        if (state === WRONG_EXPECTED_REVISION_SQLSTATE) {
+          const detail = (err as { detail?: string }).detail;
+          throw new WrongExpectedRevisionError(streamId, expected, detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail));
+        }
+        // A racing append with these ids rolled back after we waited on it: try again.
+        if (tries >= 3) throw err;
       }
-      if (state === DUPLICATE_EVENT_ID_SQLSTATE) throw new DuplicateEventIdError(streamId, events.map((e) => e.id));
-      // Two identical appends racing: the loser hits the unique event id; once the winner
-      // has committed, the same call answers idempotently.
-      if (state === '23505') return attempt();
-      throw err;
     }
+  }
+
+  /** How many of `events` are stored, and where. */
+  private async findStored(streamId: string, events: readonly NewEvent[]) {
+    const { rows } = await this.db.query<{ found: string; other: string; max_revision: string | null; max_position: string | null }>(
+      `SELECT count(*) AS found, count(*) FILTER (WHERE stream_id <> $1) AS other, max(revision) AS max_revision, max(position) AS max_position
+         FROM es_events WHERE event_id IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))`,
+      [streamId, JSON.stringify(events.map((e) => e.id))],
+    );
+    const row = rows[0]!;
+    return {
+      found: Number(row.found),
+      inOtherStreams: Number(row.other),
+      maxRevision: row.max_revision === null ? undefined : BigInt(row.max_revision),
+      maxPosition: row.max_position === null ? undefined : BigInt(row.max_position),
+    };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
