@@ -1,16 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers: `unit` is pure and fast; `int` runs against real Postgres, NATS and Redis
+// Three tiers: `unit` is pure and fast; `int` runs against real Postgres, NATS and Redis
 // (scripts/services.sh starts them). Integration files share servers, so they isolate by
-// unique ids, never by truncating tables.
+// unique ids, never by truncating tables. `browser` starts Quorum as `npm start` does and
+// drives Debian's Chromium through playwright-core (test/browser).
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/*.browser.test.ts', '**/node_modules/**'],
         },
       },
       {
@@ -20,6 +21,16 @@ export default defineConfig({
           exclude: ['**/node_modules/**'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.browser.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

@@ -3,7 +3,9 @@
 #   1. installs npm dependencies when node_modules is missing or stale,
 #   2. installs (from Debian's packages) and starts Postgres, NATS JetStream and Redis on 127.0.0.1,
 #   3. typechecks every workspace,
-#   4. runs the unit tier, then the integration tier against those real servers.
+#   4. runs the unit tier, then the integration tier against those real servers,
+#   5. builds the web app and runs the browser tier (Debian's Chromium, installed when missing)
+#      against Quorum started as `npm start` starts it.
 # A missing service fails the run; nothing is skipped.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
@@ -28,3 +30,15 @@ npx vitest run --project unit
 
 echo "[test] integration tier (Postgres, NATS, Redis)"
 npx vitest run --project int
+
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "[test] installing Chromium (Debian package) for the browser tier"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "[test] building the web app"
+npm run build -w @quorum/web
+
+echo "[test] browser tier (Chromium against the embedded default)"
+npx vitest run --project browser

@@ -8,6 +8,9 @@ import type { AppRouter } from '@quorum/gateway/router';
 
 export type { AppRouter };
 
+/** Input schemas of the auth and API key procedures, to validate forms with the server's rules. */
+export { CreateApiKeyInputSchema, LoginInputSchema, SignUpInputSchema } from '@quorum/gateway/schemas';
+
 export interface QuorumClientOptions {
   /** Base URL of Quorum, e.g. `http://localhost:3000`. */
   baseUrl: string;

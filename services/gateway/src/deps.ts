@@ -27,6 +27,11 @@ export interface GatewayDeps {
    * answer, passed back as `minPosition`), false after `timeoutMs`.
    */
   waitForPosition(position: bigint, timeoutMs: number): Promise<boolean>;
+  /**
+   * Subscribes to "the projection advanced" (the all-in-one process wires the projector's
+   * `onAdvance`); returns the unsubscribe. Absent, live feeds poll the read model instead.
+   */
+  onProjected?: (listener: () => void) => () => void;
   /** How long a query waits for `minPosition` before answering TIMEOUT. */
   readWaitTimeoutMs: number;
   accessTokenTtlSeconds: number;

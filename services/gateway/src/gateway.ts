@@ -37,6 +37,8 @@ export interface GatewayOptions {
   staticDir?: string;
   /** Read-your-writes wait; the projector's `waitForPosition`, or `waitForProjection` from another process. */
   waitForPosition: GatewayDeps['waitForPosition'];
+  /** Wakes live feeds (`events.live`) when the projection advances; they poll every second without it. */
+  onProjected?: GatewayDeps['onProjected'];
   /**
    * Login and sign-up limiters (see `authRateLimitOptions`); in-process defaults when absent,
    * which count per process, so pass Redis ones when several gateways run.
@@ -67,6 +69,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
     waitForPosition: options.waitForPosition,
+    ...(options.onProjected ? { onProjected: options.onProjected } : {}),
     now,
     logger: options.logger,
     readWaitTimeoutMs: options.readWaitTimeoutMs ?? 5_000,

@@ -164,6 +164,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
       readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,
       waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
+      onProjected: (listener) => projector.onAdvance(listener),
       secureCookies: env.SECURE_COOKIES,
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,

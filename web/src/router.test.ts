@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { matchRoute } from './router';
+
+describe('matchRoute', () => {
+  it('knows every page', () => {
+    expect(matchRoute('/')).toEqual({ name: 'home' });
+    expect(matchRoute('/login')).toEqual({ name: 'login' });
+    expect(matchRoute('/signup')).toEqual({ name: 'signup' });
+    expect(matchRoute('/orgs/new')).toEqual({ name: 'newOrg' });
+    expect(matchRoute('/orgs/o1')).toEqual({ name: 'org', orgId: 'o1', tab: 'seats' });
+    expect(matchRoute('/orgs/o1/api-keys')).toEqual({ name: 'org', orgId: 'o1', tab: 'api-keys' });
+    expect(matchRoute('/invite/o1/i1')).toEqual({ name: 'invite', orgId: 'o1', invitationId: 'i1' });
+  });
+
+  it('answers notFound for anything else', () => {
+    expect(matchRoute('/orgs/o1/nope')).toEqual({ name: 'notFound' });
+    expect(matchRoute('/invite/o1')).toEqual({ name: 'notFound' });
+  });
+});
