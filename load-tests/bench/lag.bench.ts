@@ -37,6 +37,8 @@ export interface LagBenchResult {
   queryOverhead: Summary;
   /** Send to the answer of a `minPosition` read of the same change, for one command in ten. */
   readYourWrites: Summary;
+  /** Worst lag among the commands sent in each second, in ms. */
+  worstLagBySecond: number[];
   errors: number;
   errorSamples: string[];
   childCpuPercent: number;
@@ -54,6 +56,8 @@ export interface LagBenchOptions {
 }
 
 const DRAIN_MS = 60_000;
+/** Unmeasured ramp from 0 to the target rate before the measured window. */
+const RAMP_MS = 5_000;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 async function freePort(): Promise<number> {
@@ -141,7 +145,11 @@ function startQuorum(env: Record<string, string>): Child {
   const take = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line.trim()) continue;
-      if (/"level":(40|50|60)/.test(line)) warnings++;
+      if (/"level":(40|50|60)/.test(line)) {
+        warnings++;
+        if (process.env.BENCH_SHOW_CHILD_WARNINGS) process.stderr.write(`child: ${line.slice(0, 300)}\n`);
+      }
+      if (process.env.BENCH_SHOW_CHILD_OUTPUT && !line.startsWith('{')) process.stderr.write(`child: ${line.slice(0, 200)}\n`);
       output.push(line);
       if (output.length > 200) output.shift();
     }
@@ -233,9 +241,13 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     log(`  set-up: ${userCount} users, ${orgCount} business orgs; open loop ${rate}/s for ${durationMs / 1000} s`);
 
 
-    // Open loop: command i is due at t0 + i * interval, whatever happened to earlier ones.
+    // Open loop: each command is sent when it is due, whatever happened to earlier ones. A
+    // ramp from 0 to the rate over RAMP_MS warms the process (JIT, pool, caches) and is not
+    // measured; the measured window is the steady rate that follows.
     const interval = 1_000 / rate;
+    const rampCount = Math.round((RAMP_MS / 1_000) * rate / 2);
     const total = Math.round((durationMs / 1_000) * rate);
+    const dueAt = (i: number) => (i < rampCount ? Math.sqrt((2 * RAMP_MS * i) / rate * 1_000) : RAMP_MS + (i - rampCount) * interval);
     const slip: number[] = [];
     const cmdLatency: number[] = [];
     const lags: number[] = [];
@@ -246,6 +258,9 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const inflight = new Set<Promise<void>>();
     let abandoned = false;
 
+    /** Worst lag of the commands sent in each second of the run. */
+    const lagBySecond: number[] = [];
+    let runStart = performance.now();
     // The lag probe: one connection polls the active projection's checkpoint every 2 ms and
     // settles every command whose position it has reached. Following each command with a
     // read-your-writes query instead would double the load being measured, so only one
@@ -264,7 +279,11 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
         for (let k = pending.length - 1; k >= 0; k--) {
           const w = pending[k]!;
           if (w.position <= reached) {
-            if (!abandoned) lags.push(now - w.sentAt);
+            if (!abandoned) {
+              lags.push(now - w.sentAt);
+              const second = Math.floor((w.sentAt - runStart) / 1_000);
+              lagBySecond[second] = Math.max(lagBySecond[second] ?? 0, now - w.sentAt);
+            }
             pending.splice(k, 1);
           }
         }
@@ -277,13 +296,17 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       const org = orgs[i % orgs.length]!;
       const procedure = Math.floor(i / orgs.length) % 2 === 0 ? 'seats.purchase' : 'seats.release';
       const sentAt = performance.now();
-      if (Number.isNaN(firstSend)) firstSend = sentAt;
-      lastSend = sentAt;
-      slip.push(sentAt - due);
+      const measured = i >= rampCount;
+      if (measured) {
+        if (Number.isNaN(firstSend)) firstSend = sentAt;
+        lastSend = sentAt;
+        slip.push(sentAt - due);
+      }
       const p = (async () => {
         try {
           const r = await c.call('POST', procedure, { orgId: org.orgId, quantity: 1 }, org.token);
           if (abandoned) return;
+          if (!measured) return;
           cmdLatency.push(performance.now() - sentAt);
           pending.push({ position: BigInt(r.position), sentAt });
           if (i % 10 === 0) {
@@ -304,14 +327,16 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const benchCpu0 = process.cpuUsage();
     const wall0 = performance.now();
     const start = performance.now() + 20;
+    runStart = start + RAMP_MS;
+    const all = rampCount + total;
     let i = 0;
-    while (i < total) {
+    while (i < all) {
       const now = performance.now();
-      while (i < total && start + i * interval <= now) {
-        fire(i, start + i * interval);
+      while (i < all && start + dueAt(i) <= now) {
+        fire(i, start + dueAt(i));
         i++;
       }
-      if (i < total) await sleep(Math.max(0, Math.floor(start + i * interval - performance.now())));
+      if (i < all) await sleep(Math.max(0, Math.floor(start + dueAt(i) - performance.now())));
     }
     // Bounded drain: whatever has not finished 60 s after the last send counts as an error.
     const drained = await Promise.race([Promise.all([...inflight]).then(() => true), sleep(DRAIN_MS).then(() => false)]);
@@ -349,6 +374,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       lag,
       queryOverhead: summarize(overhead),
       readYourWrites: summarize(ryw),
+      worstLagBySecond: Array.from(lagBySecond, (v) => Math.round(v ?? 0)),
       errors,
       errorSamples,
       childCpuPercent,

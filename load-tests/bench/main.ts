@@ -117,6 +117,7 @@ const lagRows: Row[] = lag
       ['send slip vs schedule p50 / p99 / max', `${ms(lag.scheduleSlip.p50)} / ${ms(lag.scheduleSlip.p99)} / ${ms(lag.scheduleSlip.max)}`],
       ['command latency p50 / p99', `${ms(lag.commandLatency.p50)} / ${ms(lag.commandLatency.p99)}`],
       ['lag p50 / p99 / max', `${ms(lag.lag.p50)} / ${ms(lag.lag.p99)} / ${ms(lag.lag.max)}  (${int(lag.lag.count)} measured, checkpoint probe every 2 ms)`],
+      ['worst lag per second of the run (ms)', lag.worstLagBySecond.join(' ')],
       ['read-your-writes p50 / p99', `${ms(lag.readYourWrites.p50)} / ${ms(lag.readYourWrites.p99)}  (send to minPosition read answered, 1 command in 10)`],
       ['query-only overhead p50 / p99', `${ms(lag.queryOverhead.p50)} / ${ms(lag.queryOverhead.p99)}  (seats.get, applied position, idle)`],
       ['errors', `${lag.errors}${lag.errorSamples[0] ? ` — e.g. ${lag.errorSamples[0].slice(0, 110)}` : ''}`],

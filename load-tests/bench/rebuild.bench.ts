@@ -121,6 +121,7 @@ function profiled(db: SqlDatabase) {
     },
     transaction: (fn) => db.transaction((tx) => fn({ query: time((text, params) => tx.query(text, params)) })),
     exec: (text) => db.exec(text),
+    warm: (n) => db.warm(n),
     close: () => db.close(),
   };
   return { db: wrapped, stats };

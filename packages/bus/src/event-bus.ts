@@ -27,9 +27,11 @@ export interface DeliveredMessage extends BusMessage {
 
 /**
  * Outcome of publishing one message. `publish` returns one per input message, in input order.
- * Messages are stored in input order and publishing stops at the first failure (the rest are
- * `NOT_ATTEMPTED`), so the stream never holds a later position before an earlier one of the
- * same batch. {@link lastContiguousPosition} gives the position a relay may checkpoint.
+ * Messages are sent in input order and may be pipelined: after a failure, later messages of
+ * the batch may have been stored or may be `NOT_ATTEMPTED`, so a stream can hold a later
+ * position before an earlier one that failed. Consumers must not infer completeness from
+ * delivery order (the projector reads the store up to a delivered position).
+ * {@link lastContiguousPosition} gives the position a relay may checkpoint.
  */
 export type PublishAck =
   | { readonly ok: true; readonly id: string; readonly position: bigint; readonly duplicate: boolean }

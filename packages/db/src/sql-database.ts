@@ -26,6 +26,11 @@ export interface SqlConnection extends SqlExecutor {
 
 export interface SqlDatabase extends SqlExecutor {
   readonly kind: 'pg' | 'pglite';
+  /**
+   * Opens `connections` pool connections now rather than on the first burst of traffic, which
+   * would otherwise pay the TCP and SCRAM handshakes while requests queue. No-op on PGlite.
+   */
+  warm(connections: number): Promise<void>;
   /** Checks out a connection (a pool client, or the PGlite session under its lock). */
   acquire(): Promise<SqlConnection>;
   /** Runs `fn` in a transaction; commits when it resolves, rolls back when it throws. */
@@ -123,6 +128,10 @@ export function wrapPgPool(pool: pg.Pool, owns: boolean): SqlDatabase {
     async exec(sql: string) {
       await pool.query(sql);
     },
+    async warm(connections: number) {
+      const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
+      for (const client of clients) client.release();
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -203,6 +212,7 @@ export function wrapPglite(db: PGlite, owns: boolean): SqlDatabase {
       exclusive(async () => {
         await db.exec(sql);
       }),
+    warm: async () => {},
     async close() {
       if (closed) return;
       closed = true;

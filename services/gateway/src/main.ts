@@ -25,6 +25,7 @@ const sql = createPgSqlDatabase({
   applicationName: 'quorum-gateway',
   onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
 });
+await sql.warm(16);
 await migratePublicSchema(sql);
 const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
 const gateway = createGateway({

@@ -356,7 +356,9 @@ export class Projector {
    */
   private async withGapsFilled(delivered: readonly DeliveredMessage[], version: number): Promise<DeliveredMessage[]> {
     const top = delivered.reduce((max, m) => (m.position > max ? m.position : max), -1n);
-    const checkpoint = await readCheckpoint(this.db, this.name, version);
+    // This process writes the checkpoint, so its copy is current; the apply transaction
+    // checks it again under the row lock.
+    const checkpoint = version === this.version ? this.checkpoint : await readCheckpoint(this.db, this.name, version);
     if (top <= checkpoint) return [];
     const byId = new Map(delivered.map((m) => [m.id, m]));
     const out: DeliveredMessage[] = [];

@@ -98,6 +98,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       logger.info({ dataDir }, 'database: embedded PGlite');
     }
     closers.push(() => sql.close());
+    await sql.warm(16);
     await migratePublicSchema(sql);
 
     let store: EventStore;

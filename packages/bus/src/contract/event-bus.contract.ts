@@ -207,15 +207,17 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
       expect(received).toEqual(sent.map((message) => message.position));
     });
 
-    it('stops a batch at the first failed publish and reports the contiguous position', async () => {
+    it('reports each failure and the contiguous position a relay may checkpoint', async () => {
       const orgId = uniqueOrg();
       const [a, b, c] = messages(orgId, 3, 7n) as [BusMessage, BusMessage, BusMessage];
       // No stream captures this subject, so the server refuses it.
       const orphan: BusMessage = { ...b, subject: `nostream.${orgId}.contract.thing` };
       const acks = await bus.publish([a, orphan, c]);
-      expect(acks.map((ack) => ack.ok)).toEqual([true, false, false]);
+      expect(acks.map((ack) => ack.id)).toEqual([a.id, orphan.id, c.id]);
+      expect(acks[0]).toMatchObject({ ok: true });
       expect(acks[1]?.ok === false && acks[1].error.code).toBe('REJECTED');
-      expect(acks[2]?.ok === false && acks[2].error.code).toBe('NOT_ATTEMPTED');
+      // Pipelined adapters may have stored the message after the failure; others skip it.
+      expect(acks[2]?.ok === true || (acks[2]?.ok === false && acks[2].error.code === 'NOT_ATTEMPTED')).toBe(true);
       expect(lastContiguousPosition(acks)).toBe(7n);
     });
 

@@ -59,7 +59,42 @@ export function conflictBackoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** attempt)));
 }
 
+/**
+ * Runs tasks one at a time per key. Commands on one stream in this process queue here
+ * instead of racing to the event store: a race costs a rejected append and a retry, and
+ * under load the retries pile up. Optimistic concurrency still decides between processes.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    // A fixed order over several keys, so two tasks can never wait on each other.
+    const sorted = [...new Set(keys)].sort();
+    const releases: Array<() => void> = [];
+    for (const key of sorted) {
+      const previous = this.tails.get(key) ?? Promise.resolve();
+      let release!: () => void;
+      const mine = new Promise<void>((resolve) => (release = resolve));
+      const tail = previous.then(() => mine);
+      this.tails.set(key, tail);
+      releases.push(() => {
+        release();
+        if (this.tails.get(key) === tail) this.tails.delete(key);
+      });
+      await previous;
+    }
+    try {
+      return await task();
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+}
+
 export class CommandHandler {
+  /** Serializes this process's commands per stream; see {@link KeyedMutex}. */
+  readonly streams = new KeyedMutex();
+
   /**
    * Decided state per stream at a revision, least recently used last. Loading reads only the
    * events after that revision, so a command costs the same on a long stream as on a short
@@ -98,6 +133,15 @@ export class CommandHandler {
    * `decide` may throw an `AppError`; it is called again after a conflict.
    */
   async execute<C, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    streamId: string,
+    meta: CommandMeta,
+    decide: (state: S, loaded: Loaded<S>) => E[],
+  ): Promise<AppendOutcome> {
+    return this.streams.run([streamId], () => this.decideAndAppend(decider, streamId, meta, decide));
+  }
+
+  private async decideAndAppend<C, E extends DomainEvent, S>(
     decider: Decider<C, E, S>,
     streamId: string,
     meta: CommandMeta,

@@ -97,6 +97,11 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
     json(res, 404, { error: 'not found' });
   });
 
+  // Idle keep-alive sockets outlive those of clients and proxies (commonly 60 s), so a client
+  // never reuses a socket at the moment the server closes it (ECONNRESET on a fresh request).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
   const wsHandler = applyWSSHandler({
     wss,

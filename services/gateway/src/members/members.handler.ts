@@ -64,30 +64,32 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.remove');
   const orgStream = streamIds.organization(input.orgId);
   const seatsStream = streamIds.seats(input.orgId);
-  for (let attempt = 1; ; attempt++) {
-    const full = { full: meta.ids.idempotent };
-    const [org, seats] = await Promise.all([ctx.deps.commands.load(organizationDecider, orgStream, full), ctx.deps.commands.load(seatsDecider, seatsStream, full)]);
-    const replay = ctx.deps.commands.findReplay(org.events, orgStream, meta);
-    if (replay) return { position: replay.position.toString() };
-    const actorRole = authorizeCommand(ctx.principal, input.orgId, org.state, 'members.remove');
-    const plan = removeMemberPlan(org.state, seats.state, { type: 'RemoveMember', orgId: input.orgId, userId: input.userId, actorRole, at: ctx.deps.now() });
-    try {
-      if (plan.seats.length > 0 && !ctx.deps.commands.findReplay(seats.events, seatsStream, meta)) {
-        await ctx.deps.commands.append(seatsStream, plan.seats, seats.expected, meta);
+  return ctx.deps.commands.streams.run([orgStream, seatsStream], async () => {
+    for (let attempt = 1; ; attempt++) {
+      const full = { full: meta.ids.idempotent };
+      const [org, seats] = await Promise.all([ctx.deps.commands.load(organizationDecider, orgStream, full), ctx.deps.commands.load(seatsDecider, seatsStream, full)]);
+      const replay = ctx.deps.commands.findReplay(org.events, orgStream, meta);
+      if (replay) return { position: replay.position.toString() };
+      const actorRole = authorizeCommand(ctx.principal, input.orgId, org.state, 'members.remove');
+      const plan = removeMemberPlan(org.state, seats.state, { type: 'RemoveMember', orgId: input.orgId, userId: input.userId, actorRole, at: ctx.deps.now() });
+      try {
+        if (plan.seats.length > 0 && !ctx.deps.commands.findReplay(seats.events, seatsStream, meta)) {
+          await ctx.deps.commands.append(seatsStream, plan.seats, seats.expected, meta);
+        }
+        const position = await ctx.deps.commands.append(orgStream, plan.organization, org.expected, meta);
+        return { position: position.toString() };
+      } catch (err) {
+        if (WrongExpectedRevisionErrorGuard(err) && attempt < MAX_ATTEMPTS) {
+          await conflictBackoff(attempt);
+          continue;
+        }
+        if (WrongExpectedRevisionErrorGuard(err)) {
+          throw new AppError('CONFLICT', 'command.conflict', 'The organization changed at the same time; try again.');
+        }
+        throw err;
       }
-      const position = await ctx.deps.commands.append(orgStream, plan.organization, org.expected, meta);
-      return { position: position.toString() };
-    } catch (err) {
-      if (WrongExpectedRevisionErrorGuard(err) && attempt < MAX_ATTEMPTS) {
-        await conflictBackoff(attempt);
-        continue;
-      }
-      if (WrongExpectedRevisionErrorGuard(err)) {
-        throw new AppError('CONFLICT', 'command.conflict', 'The organization changed at the same time; try again.');
-      }
-      throw err;
     }
-  }
+  });
 }
 
 export async function listMembers(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
