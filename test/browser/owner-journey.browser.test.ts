@@ -175,12 +175,24 @@ describe('the owner journey', () => {
     await page.getByTestId('key-row-CI deploys').getByText(/^Revoked/).waitFor();
     const afterRevoke = await fetch(`${quorum.baseUrl}/trpc/seats.get?input=${encodeURIComponent(JSON.stringify({ orgId }))}`, { headers: { 'x-api-key': secret } });
     expect(afterRevoke.status).toBe(401);
+    await expectLive(activity, 'api_key.created');
+    await expectLive(activity, 'api_key.revoked');
 
     // The activity tab saw every step without a reload, newest first.
     expect(activityLoads).toBe(0);
     expect(await activity.evaluate(() => (globalThis as unknown as { journeyMarker?: boolean }).journeyMarker)).toBe(true);
     const types = await activity.locator('[data-testid="event-list"] li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type')));
-    expect(types.slice(0, 7)).toEqual(['organization.plan_changed', 'member.role_changed', 'seat.assigned', 'member.joined', 'member.invited', 'seats.purchased', 'member.joined']);
+    expect(types.slice(0, 9)).toEqual([
+      'api_key.revoked',
+      'api_key.created',
+      'organization.plan_changed',
+      'member.role_changed',
+      'seat.assigned',
+      'member.joined',
+      'member.invited',
+      'seats.purchased',
+      'member.joined',
+    ]);
     await screenshot(activity, 'activity', { docs: true, phone: true });
     // Filter by type.
     await activity.getByLabel('Event type').selectOption('seats.purchased');

@@ -33,6 +33,8 @@ const organizationSamples: { [T in OrganizationEventType]: EventDataOf<T> } = {
   'member.joined': { userId: USER, email: 'n@acme.test', role: 'member', invitationId: null },
   'member.role_changed': { userId: USER, from: 'member', to: 'admin' },
   'member.removed': { userId: USER },
+  'api_key.created': { keyId: USER, name: 'CI deploys', role: 'admin', createdBy: USER },
+  'api_key.revoked': { keyId: USER, revokedBy: USER },
 };
 const seatsSamples: { [T in SeatsEventType]: EventDataOf<T> } = {
   'seats.purchased': { quantity: 2, total: 2 },
@@ -68,7 +70,7 @@ describe('EVENT_SCHEMAS', () => {
   it('names events in dotted past tense and describes each in one sentence', () => {
     for (const [type, entry] of Object.entries(EVENT_SCHEMAS)) {
       // dotted, with a past-tense verb (`seat.assigned`, `organization.marked_past_due`)
-      expect(type).toMatch(/^[a-z]+\.([a-z]+_)?[a-z]+ed(_[a-z]+)*$/);
+      expect(type).toMatch(/^[a-z]+(_[a-z]+)*\.([a-z]+_)?[a-z]+ed(_[a-z]+)*$/);
       expect(entry.description).toMatch(/^[A-Z].*\.$/);
       expect(entry.version).toBeGreaterThanOrEqual(1);
       expect(currentVersionOf(type as DomainEventType)).toBe(entry.version);

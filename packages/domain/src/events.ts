@@ -112,6 +112,18 @@ export const EVENT_SCHEMAS: EventRegistry = {
     description: 'A member was removed from the organization.',
     category: 'organization',
   },
+  'api_key.created': {
+    version: 1,
+    schema: org['api_key.created'],
+    description: 'An API key for integrations was created with a role; its secret is shown once and never logged.',
+    category: 'organization',
+  },
+  'api_key.revoked': {
+    version: 1,
+    schema: org['api_key.revoked'],
+    description: 'An API key was revoked and no longer authenticates.',
+    category: 'organization',
+  },
   'seats.purchased': {
     version: 1,
     schema: seats['seats.purchased'],

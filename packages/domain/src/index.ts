@@ -67,6 +67,8 @@ export {
 
 // Organization aggregate
 export {
+  ApiKeyCreatedDataSchema,
+  ApiKeyRevokedDataSchema,
   MemberInvitedDataSchema,
   MemberJoinedDataSchema,
   MemberRemovedDataSchema,
@@ -90,12 +92,14 @@ export type {
   ChangeMemberRole,
   ChangePlan,
   CloseOrganization,
+  CreateApiKey,
   CreateOrganization,
   InviteMember,
   MarkPastDue,
   OrganizationCommand,
   ReactivateOrganization,
   RemoveMember,
+  RevokeApiKey,
   SuspendOrganization,
 } from './organization/organization.commands';
 export {

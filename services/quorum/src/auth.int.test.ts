@@ -194,7 +194,16 @@ describe('API keys', () => {
     const tampered = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
     expect(await failure(q.http.query('org.get', { orgId }, { apiKey: tampered }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
 
-    await expect(q.http.mutation('apiKeys.revoke', { orgId, keyId: created.key.id }, { token: owner.token })).resolves.toEqual({ revoked: true });
+    const revoked = await q.http.mutation('apiKeys.revoke', { orgId, keyId: created.key.id }, { token: owner.token });
+    expect(revoked).toEqual({ revoked: true, position: expect.stringMatching(/^\d+$/) });
+    // Both facts are in the organization's log, attributed, and the secret is not.
+    const log = await q.http.query('events.list', { orgId, types: ['api_key.created', 'api_key.revoked'], minPosition: revoked.position }, { token: owner.token });
+    expect(log.events.map((e: { type: string; data: unknown }) => [e.type, e.data])).toEqual([
+      ['api_key.created', { keyId: created.key.id, name: 'CI', role: 'admin', createdBy: owner.userId }],
+      ['api_key.revoked', { keyId: created.key.id, revokedBy: owner.userId }],
+    ]);
+    expect(JSON.stringify(log)).not.toContain(secret.slice(-43));
+    expect(await failure(q.http.mutation('apiKeys.revoke', { orgId, keyId: created.key.id }, { token: owner.token }))).toMatchObject({ code: 'NOT_FOUND' });
     expect(await failure(q.http.query('org.get', { orgId }, { apiKey: secret }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     const after = await q.http.query('apiKeys.list', { orgId }, { token: owner.token });
     expect(after).toEqual([expect.objectContaining({ id: created.key.id, revokedAt: expect.any(String) })]);

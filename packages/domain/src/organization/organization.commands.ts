@@ -107,6 +107,24 @@ export interface RemoveMember {
 }
 
 /** Any organization command. */
+export interface CreateApiKey {
+  type: 'CreateApiKey';
+  orgId: string;
+  keyId: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  at: Date;
+}
+
+export interface RevokeApiKey {
+  type: 'RevokeApiKey';
+  orgId: string;
+  keyId: string;
+  revokedBy: string;
+  at: Date;
+}
+
 export type OrganizationCommand =
   | CreateOrganization
   | ChangePlan
@@ -118,4 +136,6 @@ export type OrganizationCommand =
   | InviteMember
   | AcceptInvitation
   | ChangeMemberRole
-  | RemoveMember;
+  | RemoveMember
+  | CreateApiKey
+  | RevokeApiKey;

@@ -353,3 +353,33 @@ describe('initial status by plan', () => {
       .thenThrows('PRECONDITION_FAILED', 'organization.invalid_transition');
   });
 });
+
+describe('API keys', () => {
+  const KEY = '00000000-0000-4000-8000-0000000000c1';
+  const create = { type: 'CreateApiKey' as const, orgId: ORG, keyId: KEY, name: 'CI', role: 'admin' as const, createdBy: OWNER, at: at(1) };
+
+  it('records a created key on a plan with API access, never its secret', () => {
+    given(decider, created)
+      .when(create)
+      .then([{ type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } }]);
+  });
+
+  it('refuses a plan without API access, the owner role, and a reused id', () => {
+    const free = created.map((e) => (e.type === 'organization.created' ? { ...e, data: { ...e.data, plan: 'free' as const } } : e));
+    given(decider, free).when(create).thenThrows('PRECONDITION_FAILED', 'plan.no_api_access');
+    given(decider, created).when({ ...create, role: 'owner' }).thenThrows('FORBIDDEN', 'api_keys.owner_role');
+    given(decider, [...created, { type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } }])
+      .when(create)
+      .thenThrows('CONFLICT', 'api_keys.duplicate_id');
+  });
+
+  it('revokes an active key once', () => {
+    const withKey: OrganizationEvent[] = [...created, { type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } }];
+    const revoke = { type: 'RevokeApiKey' as const, orgId: ORG, keyId: KEY, revokedBy: OWNER, at: at(2) };
+    given(decider, withKey).when(revoke).then([{ type: 'api_key.revoked', data: { keyId: KEY, revokedBy: OWNER } }]);
+    given(decider, [...withKey, { type: 'api_key.revoked', data: { keyId: KEY, revokedBy: OWNER } }])
+      .when(revoke)
+      .thenThrows('NOT_FOUND', 'api_keys.not_found');
+    given(decider, created).when(revoke).thenThrows('NOT_FOUND', 'api_keys.not_found');
+  });
+});

@@ -27,10 +27,12 @@ import type {
   AcceptInvitation,
   ChangeMemberRole,
   ChangePlan,
+  CreateApiKey,
   CreateOrganization,
   InviteMember,
   OrganizationCommand,
   RemoveMember,
+  RevokeApiKey,
 } from './organization.commands';
 import type { OrganizationEvent, OrganizationStatus } from './organization.events';
 
@@ -70,6 +72,8 @@ export interface Organization {
   readonly members: ReadonlyMap<string, Member>;
   /** By invitation id. */
   readonly invitations: ReadonlyMap<string, Invitation>;
+  /** API keys by id: whether each is still active. */
+  readonly apiKeys: ReadonlyMap<string, { readonly active: boolean }>;
 }
 
 /** State of an organization stream: nothing yet, or an organization. */
@@ -148,7 +152,7 @@ function normalizeEmail(email: string): string {
 function evolve(state: OrganizationState, event: OrganizationEvent): OrganizationState {
   if (event.type === 'organization.created') {
     const { orgId, name, plan, trialEndsAt } = event.data;
-    return { exists: true, orgId, name, plan, status: initialStatusFor(plan), trialEndsAt, members: new Map(), invitations: new Map() };
+    return { exists: true, orgId, name, plan, status: initialStatusFor(plan), trialEndsAt, members: new Map(), invitations: new Map(), apiKeys: new Map() };
   }
   // Events before creation cannot occur in a well-formed stream; ignore rather than throw so
   // that evolve stays total.
@@ -192,6 +196,10 @@ function evolve(state: OrganizationState, event: OrganizationEvent): Organizatio
       members.delete(event.data.userId);
       return { ...state, members };
     }
+    case 'api_key.created':
+      return { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { active: true }) };
+    case 'api_key.revoked':
+      return { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { active: false }) };
     default:
       return assertUnreachable(event);
   }
@@ -242,6 +250,10 @@ function decide(command: OrganizationCommand, state: OrganizationState): Organiz
       return changeRole(command, org);
     case 'RemoveMember':
       return remove(command, org);
+    case 'CreateApiKey':
+      return createApiKey(command, org);
+    case 'RevokeApiKey':
+      return revokeApiKey(command, org);
     default:
       return assertUnreachable(command);
   }
@@ -416,6 +428,29 @@ function remove(command: RemoveMember, org: Organization): OrganizationEvent[] {
     );
   }
   return [{ type: 'member.removed', data: { userId: member.userId } }];
+}
+
+function createApiKey(command: CreateApiKey, org: Organization): OrganizationEvent[] {
+  if (!entitlementsFor(org.plan).apiAccess) {
+    throw preconditionFailed('plan.no_api_access', `The ${org.plan} plan has no API access; change the plan to create API keys.`, {
+      plan: org.plan,
+    });
+  }
+  if (command.role === 'owner') {
+    throw forbidden('api_keys.owner_role', 'An API key cannot hold the owner role.', {});
+  }
+  if (org.apiKeys.has(command.keyId)) {
+    throw conflict('api_keys.duplicate_id', `API key ${command.keyId} already exists.`, { keyId: command.keyId });
+  }
+  const { keyId, name, role, createdBy } = command;
+  return [{ type: 'api_key.created', data: { keyId, name, role, createdBy } }];
+}
+
+function revokeApiKey(command: RevokeApiKey, org: Organization): OrganizationEvent[] {
+  if (org.apiKeys.get(command.keyId)?.active !== true) {
+    throw notFound('api_keys.not_found', 'No active API key with that id in this organization.', { keyId: command.keyId });
+  }
+  return [{ type: 'api_key.revoked', data: { keyId: command.keyId, revokedBy: command.revokedBy } }];
 }
 
 /** The organization decider. */

@@ -53,6 +53,15 @@ export const MemberJoinedDataSchema = z.object({
 export const MemberRoleChangedDataSchema = z.object({ userId: IdSchema, from: RoleSchema, to: RoleSchema });
 /** `member.removed` v1. */
 export const MemberRemovedDataSchema = z.object({ userId: IdSchema });
+/** `api_key.created` v1: an integration key exists; its secret is never in the log. */
+export const ApiKeyCreatedDataSchema = z.object({
+  keyId: IdSchema,
+  name: z.string().min(1).max(100),
+  role: RoleSchema,
+  createdBy: IdSchema,
+});
+/** `api_key.revoked` v1. */
+export const ApiKeyRevokedDataSchema = z.object({ keyId: IdSchema, revokedBy: IdSchema });
 
 /** Current data schema of every organization event type. */
 export const ORGANIZATION_EVENT_DATA_SCHEMAS = {
@@ -67,6 +76,8 @@ export const ORGANIZATION_EVENT_DATA_SCHEMAS = {
   'member.joined': MemberJoinedDataSchema,
   'member.role_changed': MemberRoleChangedDataSchema,
   'member.removed': MemberRemovedDataSchema,
+  'api_key.created': ApiKeyCreatedDataSchema,
+  'api_key.revoked': ApiKeyRevokedDataSchema,
 } as const;
 
 type Schemas = typeof ORGANIZATION_EVENT_DATA_SCHEMAS;

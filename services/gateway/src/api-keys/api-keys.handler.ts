@@ -1,19 +1,36 @@
-import { AppError, entitlementsFor, organizationDecider, streamIds } from '@quorum/domain';
-import { authorizeCommand, authorizeQuery, awaitPosition } from '../access';
+import { organizationDecider, streamIds } from '@quorum/domain';
+import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
 import type { Context, Principal } from '../trpc';
 import type { CreateApiKeyInput, RevokeApiKeyInput } from './api-keys.schema';
 
 type Authed = Context & { principal: Principal };
 
+const actorId = (principal: Principal) => (principal.kind === 'user' ? principal.userId : principal.keyId);
+
+/**
+ * The key's existence is an event (`api_key.created`, the audit trail integrators and the
+ * activity page see); its secret lives only, hashed, in the gateway's table. The event is
+ * appended first: if storing the key then fails, a revocation event follows, so the log never
+ * shows a usable key that is not there.
+ */
 export async function createApiKey(ctx: Authed, input: CreateApiKeyInput) {
-  const org = await ctx.deps.commands.load(organizationDecider, streamIds.organization(input.orgId));
-  authorizeCommand(ctx.principal, input.orgId, org.state, 'apiKeys.create');
-  if (!org.state.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
-  if (!entitlementsFor(org.state.plan).apiAccess) {
-    throw new AppError('PRECONDITION_FAILED', 'plan.no_api_access', `The ${org.state.plan} plan has no API access; change the plan to create API keys.`);
+  const meta = commandMeta(ctx, input.orgId, 'apiKeys.create');
+  const keyId = meta.ids.entityId('api-key');
+  const createdBy = actorId(ctx.principal);
+  const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
+    authorizeCommand(ctx.principal, input.orgId, state, 'apiKeys.create');
+    return organizationDecider.decide({ type: 'CreateApiKey', orgId: input.orgId, keyId, name: input.name, role: input.role, createdBy, at: ctx.deps.now() }, state);
+  });
+  try {
+    const created = await ctx.deps.apiKeys.create({ id: keyId, orgId: input.orgId, name: input.name, role: input.role, createdBy });
+    return { ...created, position: outcome.position.toString() };
+  } catch (err) {
+    ctx.log.error({ err, keyId }, 'API key event appended but the key could not be stored; recording its revocation');
+    await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), commandMeta({ ...ctx, idempotencyKey: undefined }, input.orgId, 'apiKeys.revoke'), (state) =>
+      organizationDecider.decide({ type: 'RevokeApiKey', orgId: input.orgId, keyId, revokedBy: createdBy, at: ctx.deps.now() }, state),
+    );
+    throw err;
   }
-  const createdBy = ctx.principal.kind === 'user' ? ctx.principal.userId : ctx.principal.keyId;
-  return ctx.deps.apiKeys.create({ orgId: input.orgId, name: input.name, role: input.role, createdBy });
 }
 
 export async function listApiKeys(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
@@ -23,9 +40,17 @@ export async function listApiKeys(ctx: Authed, input: { orgId: string; minPositi
   return ctx.deps.apiKeys.list(input.orgId);
 }
 
+/** The key stops working first, then the revocation is recorded: a crash between leaves it revoked. */
 export async function revokeApiKey(ctx: Authed, input: RevokeApiKeyInput) {
-  const org = await ctx.deps.commands.load(organizationDecider, streamIds.organization(input.orgId));
+  const stream = streamIds.organization(input.orgId);
+  const revokedBy = actorId(ctx.principal);
+  const command = { type: 'RevokeApiKey' as const, orgId: input.orgId, keyId: input.keyId, revokedBy, at: ctx.deps.now() };
+  const org = await ctx.deps.commands.load(organizationDecider, stream);
   authorizeCommand(ctx.principal, input.orgId, org.state, 'apiKeys.revoke');
+  organizationDecider.decide(command, org.state);
   await ctx.deps.apiKeys.revoke(input.orgId, input.keyId);
-  return { revoked: true as const };
+  const outcome = await ctx.deps.commands.execute(organizationDecider, stream, commandMeta(ctx, input.orgId, 'apiKeys.revoke'), (state) =>
+    organizationDecider.decide(command, state),
+  );
+  return { revoked: true as const, position: outcome.position.toString() };
 }

@@ -215,6 +215,10 @@ function plan(w: WritePlan, orgId: string, at: string, domainEvent: DomainEvent)
     case 'seat.unassigned':
       w.assignment(orgId, domainEvent.data.userId, { kind: 'delete' });
       return;
+    case 'api_key.created':
+    case 'api_key.revoked':
+      // Keys themselves live in the gateway's table; the log is their audit trail.
+      return;
     default:
       return assertUnreachable(domainEvent);
   }
