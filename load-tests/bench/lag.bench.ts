@@ -57,7 +57,7 @@ export interface LagBenchOptions {
 
 const DRAIN_MS = 60_000;
 /** Unmeasured ramp from 0 to the target rate before the measured window. */
-const RAMP_MS = 5_000;
+const RAMP_MS = 10_000;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 async function freePort(): Promise<number> {

@@ -523,6 +523,11 @@ export class Projector {
    * Calls `listener` each time the active version's checkpoint advances in this process (the
    * read models then hold the new events); returns the unsubscribe. Live feeds use it to wake.
    */
+  /** The active version's checkpoint as this process last applied it. */
+  get position(): bigint {
+    return this.checkpoint;
+  }
+
   onAdvance(listener: () => void): () => void {
     this.advanceListeners.add(listener);
     return () => {

@@ -14,19 +14,20 @@ import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
-import { Projector } from '@quorum/projector/projector';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
-import { Relay } from '@quorum/relay/relay';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { QuorumEnv } from './env';
+import { startInlinePipeline, type Pipeline } from './pipeline/pipeline';
+import { startThreadPipeline } from './pipeline/thread-pipeline';
 
 export interface QuorumApp {
   gateway: Gateway;
-  relay: Relay;
-  projector: Projector;
+  /** The relay and the projector, on this thread or a worker thread. */
+  pipeline: Pipeline;
   store: EventStore;
-  bus: EventBus;
+  /** The bus of this thread; a worker-thread pipeline has its own connection. */
+  bus: EventBus | undefined;
   sql: SqlDatabase;
   /** The port the gateway listens on. */
   port: number;
@@ -111,16 +112,23 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     }
     closers.push(() => store.close());
 
-    let bus: EventBus;
-    if (env.NATS_URL) {
-      bus = await NatsBus.create({ servers: env.NATS_URL, name: 'quorum', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
-      logger.info('bus: NATS JetStream (NATS_URL)');
-    } else {
-      bus = createMemoryBus();
-      logger.info('bus: in-process');
+    // With PostgreSQL and NATS the relay and the projector run on a worker thread with their
+    // own connections, so HTTP handling and event processing each get a core. PGlite is one
+    // session in this thread, so the embedded default keeps them here.
+    const threaded = env.QUORUM_PIPELINE === 'thread' || (env.QUORUM_PIPELINE === undefined && env.DATABASE_URL !== undefined && env.NATS_URL !== undefined);
+    let bus: EventBus | undefined;
+    if (!threaded) {
+      if (env.NATS_URL) {
+        bus = await NatsBus.create({ servers: env.NATS_URL, name: 'quorum', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+        logger.info('bus: NATS JetStream (NATS_URL)');
+      } else {
+        bus = createMemoryBus();
+        logger.info('bus: in-process');
+      }
+      const inlineBus = bus;
+      closers.push(() => inlineBus.close());
+      await bus.ensureStream();
     }
-    closers.push(() => bus.close());
-    await bus.ensureStream();
 
     let redis: Redis | undefined;
     let rateLimiter: AuthRateLimiters;
@@ -147,13 +155,18 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       logger.info('rate limits: in-process');
     }
 
-    const relay = await Relay.create({ store, bus, sql, logger: logger.child({ component: 'relay' }) });
-    closers.push(() => relay.close());
-    relay.start();
-
-    const projector = await Projector.create({ sql, bus, store, logger: logger.child({ component: 'projector' }) });
-    closers.push(() => projector.close());
-    await projector.start();
+    let pipeline: Pipeline;
+    if (threaded) {
+      if (env.QUORUM_PIPELINE === 'thread' && (!env.DATABASE_URL || !env.NATS_URL)) {
+        throw new Error('QUORUM_PIPELINE=thread needs DATABASE_URL and NATS_URL');
+      }
+      pipeline = await startThreadPipeline(env, logger);
+      logger.info('relay and projector: worker thread');
+    } else {
+      pipeline = await startInlinePipeline({ store, bus: bus!, sql, logger });
+      logger.info('relay and projector: this thread');
+    }
+    closers.push(() => pipeline.close());
 
     const webDist = env.WEB_DIST ?? resolve('web/dist');
     const gateway = createGateway({
@@ -164,30 +177,22 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
       readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,
-      waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
-      onProjected: (listener) => projector.onAdvance(listener),
+      waitForPosition: (position, timeoutMs) => pipeline.waitForPosition(position, timeoutMs),
+      onProjected: (listener) => pipeline.onAdvance(listener),
       secureCookies: env.SECURE_COOKIES,
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,
-      readiness: async () => {
-        const p = await projector.status();
-        const r = relay.status();
-        return {
-          projector: {
-            ok: !p.degraded,
-            detail: { version: p.version, checkpoint: p.checkpoint.toString(), lag: p.lagPositions.toString(), deadLetters: p.deadLetters },
-          },
-          relay: { ok: true, detail: { leader: r.leader, checkpoint: r.checkpoint.toString() } },
-          ...(redis ? { redis: await redisReadiness(redis) } : {}),
-        };
-      },
+      readiness: async () => ({
+        ...(await pipeline.readiness()),
+        ...(redis ? { redis: await redisReadiness(redis) } : {}),
+      }),
     });
     const { port } = await gateway.http.listen(env.PORT, env.HOST);
     closers.push(() => gateway.http.close());
     logger.info({ url: `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${port}` }, 'Quorum is listening');
 
     let closing: Promise<void> | undefined;
-    return { gateway, relay, projector, store, bus, sql, port, close: () => (closing ??= closeAll()) };
+    return { gateway, pipeline, store, bus, sql, port, close: () => (closing ??= closeAll()) };
   } catch (err) {
     await closeAll();
     throw err;

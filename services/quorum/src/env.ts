@@ -15,6 +15,11 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   AUTH_SIGNUP_IP_LIMIT: z.coerce.number().int().positive().default(20),
   /** Built web app to serve at `/`; `web/dist` when it exists. */
   WEB_DIST: z.string().min(1).optional(),
+  /**
+   * Where the relay and the projector run: `thread` (a worker thread; the default with
+   * DATABASE_URL and NATS_URL) or `inline` (this thread; always with PGlite).
+   */
+  QUORUM_PIPELINE: z.enum(['thread', 'inline']).optional(),
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
 

@@ -8,7 +8,8 @@ describe('tracing across the command path', () => {
   let q: TestQuorum;
   beforeAll(async () => {
     telemetry = startInMemoryTelemetry('quorum-tracing-test');
-    q = await startTestQuorum('tracing');
+    // The in-memory exporter sees this thread's spans: keep the relay and projector here.
+    q = await startTestQuorum('tracing', { QUORUM_PIPELINE: 'inline' });
   });
   afterAll(async () => {
     await q?.stop();
@@ -28,7 +29,7 @@ describe('tracing across the command path', () => {
       body: JSON.stringify({ name: 'Traced Org', plan: 'pro' }),
     });
     const { result } = (await res.json()) as { result: { data: { orgId: string; position: string } } };
-    expect(await q.app.projector.waitForPosition(BigInt(result.data.position), 10_000)).toBe(true);
+    expect(await q.app.pipeline.waitForPosition(BigInt(result.data.position), 10_000)).toBe(true);
 
     const deadline = Date.now() + 10_000;
     let spans: ReadableSpan[] = [];

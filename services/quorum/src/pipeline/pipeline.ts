@@ -1,0 +1,63 @@
+/**
+ * The relay and the projector together: the part of Quorum that moves committed events to
+ * the bus and into the read models. It runs on this thread (the embedded default, whose
+ * PGlite is one session that cannot be shared) or on a worker thread of the same process
+ * (with PostgreSQL and NATS), so that HTTP handling and event processing each get a core.
+ */
+import type { EventBus } from '@quorum/bus';
+import type { SqlDatabase } from '@quorum/db';
+import type { EventStore } from '@quorum/eventstore';
+import { Projector } from '@quorum/projector/projector';
+import { Relay } from '@quorum/relay/relay';
+import type { Logger } from 'pino';
+
+export type ReadinessChecks = Record<string, { ok: boolean; detail?: unknown }>;
+
+export interface Pipeline {
+  /** Read-your-writes: true once the active projection has applied `position`. */
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean>;
+  /** Calls `listener` whenever the projection advances; returns the unsubscribe. */
+  onAdvance(listener: () => void): () => void;
+  readiness(): Promise<ReadinessChecks>;
+  /** Drains the relay and the projector; idempotent. */
+  close(): Promise<void>;
+}
+
+export async function readinessOf(relay: Relay, projector: Projector): Promise<ReadinessChecks> {
+  const p = await projector.status();
+  const r = relay.status();
+  return {
+    projector: {
+      ok: !p.degraded,
+      detail: { version: p.version, checkpoint: p.checkpoint.toString(), lag: p.lagPositions.toString(), deadLetters: p.deadLetters },
+    },
+    relay: { ok: true, detail: { leader: r.leader, checkpoint: r.checkpoint.toString() } },
+  };
+}
+
+/** Starts the relay and the projector on this thread, over the caller's adapters. */
+export async function startInlinePipeline(deps: { store: EventStore; bus: EventBus; sql: SqlDatabase; logger: Logger }): Promise<Pipeline & { relay: Relay; projector: Projector }> {
+  const relay = await Relay.create({ store: deps.store, bus: deps.bus, sql: deps.sql, logger: deps.logger.child({ component: 'relay' }) });
+  relay.start();
+  let projector: Projector;
+  try {
+    projector = await Projector.create({ sql: deps.sql, bus: deps.bus, store: deps.store, logger: deps.logger.child({ component: 'projector' }) });
+    await projector.start();
+  } catch (err) {
+    await relay.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    relay,
+    projector,
+    waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
+    onAdvance: (listener) => projector.onAdvance(listener),
+    readiness: () => readinessOf(relay, projector),
+    close: () =>
+      (closing ??= (async () => {
+        await relay.close();
+        await projector.close();
+      })()),
+  };
+}

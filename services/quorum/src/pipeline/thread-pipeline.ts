@@ -1,0 +1,122 @@
+/**
+ * Runs the pipeline (relay and projector) on a worker thread of this process and answers
+ * for it here: read-your-writes waits settle on the worker's `advanced` messages, with no
+ * polling; readiness is asked for and answered by message.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { QuorumEnv } from '../env';
+import type { Pipeline, ReadinessChecks } from './pipeline';
+import type { MainMessage, WorkerMessage } from './pipeline-messages';
+
+interface Waiter {
+  position: bigint;
+  settle(reached: boolean): void;
+}
+
+export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promise<Pipeline> {
+  const worker = new Worker(new URL('./pipeline-worker.entry.mjs', import.meta.url), { workerData: env });
+  const send = (message: MainMessage) => worker.postMessage(message);
+  const listeners = new Set<() => void>();
+  const waiters = new Set<Waiter>();
+  const readinessRequests = new Map<number, (checks: ReadinessChecks) => void>();
+  let position = 0n;
+  let nextId = 1;
+  let failure: string | undefined;
+  let onClosed: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+
+  const started = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: WorkerMessage) => {
+      switch (message.type) {
+        case 'ready':
+          position = BigInt(message.position);
+          resolve();
+          return;
+        case 'fatal':
+          failure = message.message;
+          reject(new Error(`the pipeline worker could not start: ${message.message}`));
+          return;
+        case 'advanced': {
+          const p = BigInt(message.position);
+          if (p > position) position = p;
+          for (const waiter of [...waiters]) if (waiter.position <= position) waiter.settle(true);
+          for (const listener of listeners) listener();
+          return;
+        }
+        case 'readiness':
+          readinessRequests.get(message.id)?.(message.checks);
+          readinessRequests.delete(message.id);
+          return;
+        case 'closed':
+          onClosed?.();
+          return;
+      }
+    });
+    worker.on('error', (err) => {
+      failure = err.message;
+      logger.error({ err }, 'pipeline worker failed');
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      if (closing) return;
+      failure ??= `exited with code ${code}`;
+      logger.error({ code }, 'pipeline worker exited; events are no longer relayed or projected');
+      for (const waiter of [...waiters]) waiter.settle(false);
+      reject(new Error(`the pipeline worker exited with code ${code}`));
+    });
+  });
+  try {
+    await started;
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+
+  return {
+    waitForPosition(target, timeoutMs) {
+      if (position >= target) return Promise.resolve(true);
+      if (failure || closing) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => waiter.settle(false), timeoutMs);
+        const waiter: Waiter = {
+          position: target,
+          settle: (reached) => {
+            if (!waiters.delete(waiter)) return;
+            clearTimeout(timer);
+            resolve(reached);
+          },
+        };
+        waiters.add(waiter);
+      });
+    },
+    onAdvance(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    async readiness() {
+      if (failure) return { pipeline: { ok: false, detail: failure } };
+      const id = nextId++;
+      const answer = new Promise<ReadinessChecks>((resolve) => readinessRequests.set(id, resolve));
+      send({ type: 'readiness', id });
+      const timeout = new Promise<ReadinessChecks>((resolve) =>
+        setTimeout(() => resolve({ pipeline: { ok: false, detail: 'the pipeline worker did not answer within 2 s' } }), 2_000).unref(),
+      );
+      return Promise.race([answer, timeout]);
+    },
+    close() {
+      closing ??= (async () => {
+        for (const waiter of [...waiters]) waiter.settle(false);
+        if (!failure) {
+          const closed = new Promise<void>((resolve) => (onClosed = resolve));
+          send({ type: 'close' });
+          await Promise.race([closed, new Promise((r) => setTimeout(r, 15_000).unref())]);
+        }
+        await worker.terminate();
+      })();
+      return closing;
+    },
+  };
+}
