@@ -1,5 +1,5 @@
 /** Small accessible building blocks: labelled fields, buttons that show progress, notices. */
-import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useState } from 'react';
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   label: string;
@@ -66,6 +66,31 @@ export function SubmitButton({ pending, children, pendingText, disabled, classNa
 }
 
 /** A form-level error, read out at once. */
+/**
+ * A destructive action in two steps: the first click asks, the second (focused) confirms;
+ * Cancel goes back. `subject` names what is acted on, for the accessible labels.
+ */
+export function ConfirmAction({ verb, verbing, subject, pending, onConfirm }: { verb: string; verbing: string; subject: string; pending: boolean; onConfirm: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  if (!confirming) {
+    return (
+      <button type="button" className="danger-outline" onClick={() => setConfirming(true)} aria-label={`${verb} ${subject}`}>
+        {verb}
+      </button>
+    );
+  }
+  return (
+    <span className="confirm">
+      <button type="button" className="danger" onClick={onConfirm} disabled={pending} autoFocus>
+        {pending ? `${verbing}…` : `${verb} ${subject}?`}
+      </button>
+      <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={pending}>
+        Cancel
+      </button>
+    </span>
+  );
+}
+
 export function FormError({ text }: { text: string | undefined }) {
   if (!text) return null;
   return (

@@ -7,7 +7,7 @@ import { validate, type FieldErrors } from '../forms';
 import { Link } from '../router';
 import { useAction } from '../status';
 import { trpc, type RouterInputs } from '../trpc';
-import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton } from '../ui';
+import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton, ConfirmAction } from '../ui';
 import { CopyLink } from './MembersPage';
 import { permission, useOrg, useOrgQuery } from './org-context';
 
@@ -131,28 +131,11 @@ function CreateKeyForm({ onCreated }: { onCreated: () => void }) {
 
 function RevokeButton({ keyId, name, onRevoked }: { keyId: string; name: string; onRevoked: () => void }) {
   const org = useOrg();
-  const [confirming, setConfirming] = useState(false);
   const revoke = useAction(() => trpc.apiKeys.revoke.mutate({ orgId: org.orgId, keyId }), {
     orgId: org.orgId,
     progress: () => `Revoking ${name}…`,
     success: () => `Revoked ${name}. Calls with it are refused from now on.`,
     onSuccess: onRevoked,
   });
-  if (!confirming) {
-    return (
-      <button type="button" className="danger-outline" onClick={() => setConfirming(true)} aria-label={`Revoke ${name}`}>
-        Revoke
-      </button>
-    );
-  }
-  return (
-    <span className="confirm">
-      <button type="button" className="danger" onClick={() => revoke.mutate(undefined)} disabled={revoke.isPending} autoFocus>
-        {revoke.isPending ? 'Revoking…' : `Revoke ${name}?`}
-      </button>
-      <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={revoke.isPending}>
-        Cancel
-      </button>
-    </span>
-  );
+  return <ConfirmAction verb="Revoke" verbing="Revoking" subject={name} pending={revoke.isPending} onConfirm={() => revoke.mutate(undefined)} />;
 }

@@ -4,7 +4,7 @@ import { errorMessage } from '../errors';
 import { validate, type FieldErrors } from '../forms';
 import { useAction, useAnnounce } from '../status';
 import { trpc } from '../trpc';
-import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton } from '../ui';
+import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton, ConfirmAction } from '../ui';
 import { permission, useOrg, useOrgQuery } from './org-context';
 
 export function invitationLink(orgId: string, invitationId: string): string {
@@ -191,28 +191,10 @@ function RoleEditor({ userId, email, role }: { userId: string; email: string; ro
 
 function RemoveButton({ userId, email }: { userId: string; email: string }) {
   const org = useOrg();
-  const [confirming, setConfirming] = useState(false);
   const remove = useAction(() => trpc.members.remove.mutate({ orgId: org.orgId, userId }), {
     orgId: org.orgId,
     progress: () => `Removing ${email}…`,
     success: () => `Removed ${email}.`,
-    onSuccess: () => setConfirming(false),
   });
-  if (!confirming) {
-    return (
-      <button type="button" className="danger-outline" onClick={() => setConfirming(true)} aria-label={`Remove ${email}`}>
-        Remove
-      </button>
-    );
-  }
-  return (
-    <span className="confirm">
-      <button type="button" className="danger" onClick={() => remove.mutate(undefined)} disabled={remove.isPending} autoFocus>
-        {remove.isPending ? 'Removing…' : `Remove ${email}?`}
-      </button>
-      <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={remove.isPending}>
-        Cancel
-      </button>
-    </span>
-  );
+  return <ConfirmAction verb="Remove" verbing="Removing" subject={email} pending={remove.isPending} onConfirm={() => remove.mutate(undefined)} />;
 }
