@@ -10,11 +10,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
+import pgDriver from 'pg';
 import { runAppendBench, type AppendBenchResult } from './append.bench';
 import { BENCH_DATABASE_URL, NATS_URL, postgresInfo } from './env';
 import { runLagBench, type LagBenchResult } from './lag.bench';
 import { runRebuildBench, type RebuildBenchResult } from './rebuild.bench';
-import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
+import { int, markdownTable, ms, pct, sleep, textTable, verdict, type Row } from './stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = `${ROOT}docs/benchmarks.md`;
@@ -67,6 +68,26 @@ log(`Quorum benchmarks — ${machine.date}`);
 log(`${machine.nproc} cores (${machine.cpu}), ${machine.ramGiB} GiB, ${machine.node}, ${machine.postgres}, ${machine.nats}`);
 log(`load average before start: ${machine.loadAverage}\n`);
 
+/**
+ * Lets Postgres finish the previous part's work (a checkpoint of its writes, autovacuum of its
+ * tables) before the next part starts, so no part pays for another.
+ */
+async function quiesce(): Promise<void> {
+  const client = new pgDriver.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+    for (let i = 0; i < 30; i++) {
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`);
+      if (Number(rows[0]!.n) === 0) break;
+      await sleep(1_000);
+    }
+  } finally {
+    await client.end();
+  }
+  await sleep(2_000);
+}
+
 let append: AppendBenchResult | undefined;
 let lag: LagBenchResult | undefined;
 let rebuild: RebuildBenchResult | undefined;
@@ -80,6 +101,7 @@ if (only.has('append')) {
   });
 }
 if (only.has('lag')) {
+  if (append) await quiesce();
   const rate = Number(process.env.BENCH_LAG_RATE ?? 500);
   const seconds = Number(process.env.BENCH_LAG_SECONDS ?? 20);
   log(`(b) command-to-read-model lag at ${rate} commands/s for ${seconds} s`);
@@ -89,6 +111,7 @@ if (only.has('lag')) {
   });
 }
 if (only.has('rebuild')) {
+  if (append || lag) await quiesce();
   log('(c) rebuild throughput');
   rebuild = await runRebuildBench({ log }).catch((err: unknown) => {
     failures.push(`(c) failed: ${(err as Error).stack ?? String(err)}`);
