@@ -199,7 +199,8 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const readyBy = performance.now() + 90_000;
     for (;;) {
       if (child.proc.exitCode !== null) throw new Error(`Quorum exited with ${child.proc.exitCode}:\n${child.output.slice(-20).join('\n')}`);
-      const a = await c.request('GET', '/health/ready', undefined).catch(() => undefined);
+      // Connection refused until the child listens: keep polling.
+      const a = await c.request('GET', '/health/ready', undefined).catch((err: Error) => (err.message.includes('ECONNREFUSED') ? undefined : Promise.reject(err)));
       if (a?.status === 200) break;
       if (performance.now() > readyBy) throw new Error(`Quorum not ready after 90 s:\n${child.output.slice(-20).join('\n')}`);
       await sleep(200);
@@ -388,7 +389,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     try {
       const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
       const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(`EVENTS_${namespace}`).catch(() => false);
+      await jsm.streams.delete(`EVENTS_${namespace}`).catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
       await nc.close();
     } catch {
       // best effort: a leftover stream only costs disk

@@ -27,7 +27,12 @@ export function refreshSession(): Promise<boolean> {
     credentials: 'same-origin',
   })
     .then((res) => res.ok)
-    .catch(() => false)
+    // A network failure here means the session could not be renewed; the caller shows the
+    // original 401 (log in again) rather than a second, less useful error.
+    .catch((err: unknown) => {
+      console.warn('session refresh failed', err);
+      return false;
+    })
     .finally(() => {
       refreshing = undefined;
     });

@@ -35,6 +35,16 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/** `stat`, or undefined when nothing is there; other failures (permissions, I/O) propagate. */
+async function statIfExists(path: string) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
 export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: string } = {}): GatewayServer {
   const tracer = trace.getTracer('quorum.gateway');
   const trpcHandler = createHTTPHandler({
@@ -57,10 +67,10 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
     let file = resolve(join(root, rel));
     if (!file.startsWith(resolve(root))) return json(res, 404, { error: 'not found' });
-    const info = await stat(file).catch(() => undefined);
+    const info = await statIfExists(file);
     // Client-side routes fall back to the app shell.
     if (!info || info.isDirectory()) file = join(root, 'index.html');
-    const shell = await stat(file).catch(() => undefined);
+    const shell = await statIfExists(file);
     if (!shell) return json(res, 404, { error: 'not found' });
     res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
     createReadStream(file).pipe(res);
