@@ -13,6 +13,7 @@ import {
 } from './events';
 import type { OrganizationEventType } from './organization/organization.events';
 import type { SeatsEventType } from './seats/seats.events';
+import type { SessionEventType } from './session/session.events';
 import { categoryOf, streamIds } from './streams';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';
@@ -43,6 +44,19 @@ const seatsSamples: { [T in SeatsEventType]: EventDataOf<T> } = {
   'seat.unassigned': { userId: USER, reason: 'member_removed' },
 };
 
+const AT = '2025-01-01T10:00:00.000Z';
+const sessionSamples: { [T in SessionEventType]: EventDataOf<T> } = {
+  'session.scheduled': { sessionId: USER, orgId: ORG, title: 'Standup', hostUserId: USER, scheduledFor: null },
+  'session.started': { at: AT },
+  'participant.joined': { participantId: USER, displayName: 'Ada', isHost: true, at: AT },
+  'participant.left': { participantId: USER, reason: 'disconnected', at: AT },
+  'session.locked': { by: USER },
+  'session.unlocked': { by: USER },
+  'participant.muted': { participantId: USER, kind: 'audio', by: USER },
+  'participant.removed': { participantId: USER, by: USER, at: AT },
+  'session.ended': { reason: 'empty', by: null, at: AT },
+};
+
 function refusal(fn: () => unknown): AppError | undefined {
   try {
     fn();
@@ -54,8 +68,10 @@ function refusal(fn: () => unknown): AppError | undefined {
 }
 
 describe('EVENT_SCHEMAS', () => {
-  it('covers every event type of both unions, and nothing else', () => {
-    expect(Object.keys(EVENT_SCHEMAS).sort()).toEqual([...Object.keys(organizationSamples), ...Object.keys(seatsSamples)].sort());
+  it('covers every event type of every union, and nothing else', () => {
+    expect(Object.keys(EVENT_SCHEMAS).sort()).toEqual(
+      [...Object.keys(organizationSamples), ...Object.keys(seatsSamples), ...Object.keys(sessionSamples)].sort(),
+    );
   });
 
   it("puts each union's events in its stream category", () => {
@@ -65,12 +81,15 @@ describe('EVENT_SCHEMAS', () => {
     for (const type of Object.keys(seatsSamples) as DomainEventType[]) {
       expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.seats(ORG)));
     }
+    for (const type of Object.keys(sessionSamples) as DomainEventType[]) {
+      expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.session(USER)));
+    }
   });
 
   it('names events in dotted past tense and describes each in one sentence', () => {
     for (const [type, entry] of Object.entries(EVENT_SCHEMAS)) {
-      // dotted, with a past-tense verb (`seat.assigned`, `organization.marked_past_due`)
-      expect(type).toMatch(/^[a-z]+(_[a-z]+)*\.([a-z]+_)?[a-z]+ed(_[a-z]+)*$/);
+      // dotted, with a past-tense verb (`seat.assigned`, `organization.marked_past_due`, `participant.left`)
+      expect(type).toMatch(/^[a-z]+(_[a-z]+)*\.([a-z]+_)?([a-z]+ed|left)(_[a-z]+)*$/);
       expect(entry.description).toMatch(/^[A-Z].*\.$/);
       expect(entry.version).toBeGreaterThanOrEqual(1);
       expect(currentVersionOf(type as DomainEventType)).toBe(entry.version);
@@ -78,7 +97,7 @@ describe('EVENT_SCHEMAS', () => {
   });
 
   it('accepts a valid sample of every event type', () => {
-    for (const [type, data] of Object.entries({ ...organizationSamples, ...seatsSamples })) {
+    for (const [type, data] of Object.entries({ ...organizationSamples, ...seatsSamples, ...sessionSamples })) {
       expect(isDomainEventType(type)).toBe(true);
       expect(parseEvent({ type, version: 1, data })).toEqual({ type, data });
     }

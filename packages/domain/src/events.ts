@@ -15,16 +15,17 @@ import {
   type OrganizationEvent,
 } from './organization/organization.events';
 import { SEATS_EVENT_DATA_SCHEMAS, type SeatsEvent } from './seats/seats.events';
+import { SESSION_EVENT_DATA_SCHEMAS, type SessionEvent } from './session/session.events';
 
 /** Any event of any aggregate. */
-export type DomainEvent = OrganizationEvent | SeatsEvent;
+export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent;
 /** Any event type. */
 export type DomainEventType = DomainEvent['type'];
 /** The current data shape of event type `T`. */
 export type EventDataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
 
 /** Stream categories that hold domain events from this package. */
-export type EventCategory = 'organization' | 'seats';
+export type EventCategory = 'organization' | 'seats' | 'session';
 
 /** Registry entry of one event type. */
 export interface EventRegistration<T extends DomainEventType = DomainEventType> {
@@ -43,6 +44,7 @@ export type EventRegistry = { readonly [T in DomainEventType]: EventRegistration
 
 const org = ORGANIZATION_EVENT_DATA_SCHEMAS;
 const seats = SEATS_EVENT_DATA_SCHEMAS;
+const session = SESSION_EVENT_DATA_SCHEMAS;
 
 /** Every domain event type with its current version, schema, description and category. */
 export const EVENT_SCHEMAS: EventRegistry = {
@@ -147,6 +149,60 @@ export const EVENT_SCHEMAS: EventRegistry = {
     schema: seats['seat.unassigned'],
     description: 'A seat was taken back from its holder, by an admin or because the member was removed.',
     category: 'seats',
+  },
+  'session.scheduled': {
+    version: 1,
+    schema: session['session.scheduled'],
+    description: 'A meeting was scheduled (instant, or for a time) with a title and its host.',
+    category: 'session',
+  },
+  'session.started': {
+    version: 1,
+    schema: session['session.started'],
+    description: 'The first participant joined, so the meeting is live.',
+    category: 'session',
+  },
+  'participant.joined': {
+    version: 1,
+    schema: session['participant.joined'],
+    description: 'Someone connected to the meeting (reported by the SFU), marked when they are its host.',
+    category: 'session',
+  },
+  'participant.left': {
+    version: 1,
+    schema: session['participant.left'],
+    description: 'Someone left the meeting, or their connection was lost and not restored.',
+    category: 'session',
+  },
+  'session.locked': {
+    version: 1,
+    schema: session['session.locked'],
+    description: 'The host locked the meeting: nobody new is admitted; people who were in it may rejoin.',
+    category: 'session',
+  },
+  'session.unlocked': {
+    version: 1,
+    schema: session['session.unlocked'],
+    description: 'The host unlocked the meeting, so new participants are admitted again.',
+    category: 'session',
+  },
+  'participant.muted': {
+    version: 1,
+    schema: session['participant.muted'],
+    description: "The host muted a participant's audio or video; the SFU pauses that media.",
+    category: 'session',
+  },
+  'participant.removed': {
+    version: 1,
+    schema: session['participant.removed'],
+    description: 'The host removed a participant, who leaves and cannot rejoin this session.',
+    category: 'session',
+  },
+  'session.ended': {
+    version: 1,
+    schema: session['session.ended'],
+    description: 'The meeting ended for everyone: by the host, or after it stayed empty for the grace period.',
+    category: 'session',
   },
 };
 

@@ -172,3 +172,55 @@ export {
 
 // Cross-aggregate
 export { removeMemberPlan, type RemoveMemberPlan } from './remove-member';
+
+// Session aggregate (meetings)
+export {
+  DisplayNameSchema,
+  LeaveReasonSchema,
+  MediaKindSchema,
+  MeetingTitleSchema,
+  SESSION_EVENT_DATA_SCHEMAS,
+  SessionEndReasonSchema,
+  type LeaveReason,
+  type MediaKind,
+  type SessionEndReason,
+  type SessionEvent,
+  type SessionEventType,
+} from './session/session.events';
+export type {
+  EndEmptySession,
+  EndSession,
+  JoinSession,
+  LeaveSession,
+  LockSession,
+  Moderator,
+  MuteParticipant,
+  OrgFacts,
+  RemoveParticipant,
+  ScheduleSession,
+  SessionCommand,
+  UnlockSession,
+} from './session/session.commands';
+export {
+  CreateMeetingInputSchema,
+  JoinMeetingInputSchema,
+  ListMeetingsInputSchema,
+  MeetingRefInputSchema,
+  MuteParticipantInputSchema,
+  RemoveParticipantInputSchema,
+  type CreateMeetingInput,
+  type JoinMeetingInput,
+  type ListMeetingsInput,
+  type MeetingRefInput,
+  type MuteParticipantInput,
+  type RemoveParticipantInput,
+} from './session/session.schema';
+export {
+  initialSessionState,
+  presentParticipants,
+  sessionDecider,
+  type PresentParticipant,
+  type Session,
+  type SessionState,
+  type SessionStatus,
+} from './session/session.decider';

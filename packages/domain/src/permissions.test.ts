@@ -23,6 +23,15 @@ const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = 
   'apiKeys.list':        [Y, Y, N, N, N],
   'apiKeys.revoke':      [Y, Y, N, N, N],
   'events.list':         [Y, Y, Y, N, N],
+  'meetings.create':     [Y, Y, N, Y, N],
+  'meetings.get':        [Y, Y, Y, Y, Y],
+  'meetings.list':       [Y, Y, Y, Y, Y],
+  'meetings.join':       [Y, Y, Y, Y, Y],
+  'meetings.end':        [Y, Y, N, Y, N],
+  'meetings.lock':       [Y, Y, N, Y, N],
+  'meetings.unlock':     [Y, Y, N, Y, N],
+  'meetings.mute':       [Y, Y, N, Y, N],
+  'meetings.remove':     [Y, Y, N, Y, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {

@@ -10,6 +10,10 @@
  * - The raw event log (`events.list`) is owner + admin + billing.
  * - `members.accept` is not role-gated: the caller holds an invitation, not a role
  *   (see {@link UNGATED_ACTIONS}); the decider checks the invitation instead.
+ * - Meetings: owners, admins and hosts create them (the host also needs a seat, checked by
+ *   the session decider); every member may see and join them. Host controls (end, lock,
+ *   unlock, mute, remove) are open to the same roles here, and the decider narrows them to the
+ *   meeting's own host or an organization owner or admin.
  * - Only an owner may grant the owner role or change/remove an owner
  *   ({@link assertCanAssignRole}), on top of the table.
  */
@@ -19,6 +23,7 @@ import { ROLES, type Role } from './roles';
 const ALL: readonly Role[] = ROLES;
 const OWNER_ADMIN: readonly Role[] = ['owner', 'admin'];
 const OWNER_BILLING: readonly Role[] = ['owner', 'billing'];
+const HOSTS: readonly Role[] = ['owner', 'admin', 'host'];
 
 /** Which roles may perform each role-gated action. */
 export const PERMISSIONS = {
@@ -37,6 +42,15 @@ export const PERMISSIONS = {
   'apiKeys.list': OWNER_ADMIN,
   'apiKeys.revoke': OWNER_ADMIN,
   'events.list': ['owner', 'admin', 'billing'],
+  'meetings.create': HOSTS,
+  'meetings.get': ALL,
+  'meetings.list': ALL,
+  'meetings.join': ALL,
+  'meetings.end': HOSTS,
+  'meetings.lock': HOSTS,
+  'meetings.unlock': HOSTS,
+  'meetings.mute': HOSTS,
+  'meetings.remove': HOSTS,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */

@@ -5,7 +5,7 @@
  * `test/docs` fails when the file and this output differ.
  */
 import { z } from 'zod';
-import { EVENT_SCHEMAS, type DomainEventType } from '../events';
+import { EVENT_SCHEMAS, type DomainEventType, type EventCategory } from '../events';
 import { streamIds } from '../streams';
 
 /** The JSON Schema subset zod emits for event data. */
@@ -98,8 +98,8 @@ function subjectOf(category: string, type: string): string {
   return `evt.<orgId>.${category}.${type.replaceAll('.', '_')}`;
 }
 
-function streamOf(category: 'organization' | 'seats'): string {
-  return streamIds[category]('<orgId>');
+function streamOf(category: EventCategory): string {
+  return category === 'session' ? streamIds.session('<sessionId>') : streamIds[category]('<orgId>');
 }
 
 function renderFields(schema: JsonSchema): string[] {
