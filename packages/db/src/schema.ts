@@ -115,6 +115,33 @@ export interface SeatAssignmentTable {
   user_id: string;
   assigned_at: Timestamp;
 }
+export interface MeetingTable {
+  session_id: string;
+  org_id: string;
+  title: string;
+  host_user_id: string;
+  status: 'scheduled' | 'live' | 'ended';
+  locked: boolean;
+  scheduled_for: Timestamp | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  end_reason: string | null;
+  participants_now: number;
+  peak_participants: number;
+}
+/** One stint of a participant in a meeting (joined, then left or still there). */
+export interface MeetingParticipantTable {
+  session_id: string;
+  participant_id: string;
+  joined_at: Timestamp;
+  org_id: string;
+  display_name: string;
+  is_host: boolean;
+  left_at: Timestamp | null;
+  /** `left`, `disconnected`, `removed`, or `ended` (the meeting ended while they were in it). */
+  leave_reason: string | null;
+}
 export interface EventLogTable {
   org_id: string;
   position: Int8;
@@ -141,6 +168,8 @@ export interface Database {
   invitations: InvitationTable;
   seats: SeatTable;
   seat_assignments: SeatAssignmentTable;
+  meetings: MeetingTable;
+  meeting_participants: MeetingParticipantTable;
   event_log: EventLogTable;
 }
 
@@ -282,6 +311,34 @@ CREATE TABLE IF NOT EXISTS ${s}.seat_assignments (
   assigned_at timestamptz NOT NULL,
   PRIMARY KEY (org_id, user_id)
 );
+CREATE TABLE IF NOT EXISTS ${s}.meetings (
+  session_id uuid PRIMARY KEY,
+  org_id uuid NOT NULL,
+  title text NOT NULL,
+  host_user_id uuid NOT NULL,
+  status text NOT NULL,
+  locked boolean NOT NULL DEFAULT false,
+  scheduled_for timestamptz,
+  created_at timestamptz NOT NULL,
+  started_at timestamptz,
+  ended_at timestamptz,
+  end_reason text,
+  participants_now integer NOT NULL DEFAULT 0,
+  peak_participants integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS meetings_org ON ${s}.meetings (org_id, created_at DESC);
+CREATE TABLE IF NOT EXISTS ${s}.meeting_participants (
+  session_id uuid NOT NULL,
+  participant_id uuid NOT NULL,
+  joined_at timestamptz NOT NULL,
+  org_id uuid NOT NULL,
+  display_name text NOT NULL,
+  is_host boolean NOT NULL,
+  left_at timestamptz,
+  leave_reason text,
+  PRIMARY KEY (session_id, participant_id, joined_at)
+);
+CREATE INDEX IF NOT EXISTS meeting_participants_live ON ${s}.meeting_participants (session_id) WHERE left_at IS NULL;
 CREATE TABLE IF NOT EXISTS ${s}.event_log (
   org_id uuid NOT NULL,
   position bigint NOT NULL,

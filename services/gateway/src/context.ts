@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { currentTraceparent } from '@quorum/telemetry';
+import { verifyServiceToken } from '@quorum/signaling/tokens';
 import { TRPCError } from '@trpc/server';
 import { ACCESS_COOKIE } from './auth/auth.router';
 import type { GatewayDeps } from './deps';
@@ -48,6 +49,14 @@ export async function createRequestContext(
   const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : connectionParams?.token;
   const apiKey = header(req, 'x-api-key') ?? connectionParams?.apiKey;
   const principal = await authenticate(deps, bearer, apiKey, cookies[ACCESS_COOKIE]);
+  const serviceToken = header(req, 'x-quorum-service-token');
+  let service: Context['service'] = null;
+  if (serviceToken !== undefined) {
+    const secret = deps.meetings?.serviceSecret;
+    const verified = secret ? verifyServiceToken(serviceToken, secret, Math.floor(deps.now().getTime() / 1000)) : undefined;
+    if (!verified?.ok) throw new TRPCError({ code: 'UNAUTHORIZED', message: `Service token refused (${verified ? verified.reason : 'no service secret configured'}).` });
+    service = { subject: verified.claims.sub };
+  }
   const rawKey = header(req, 'idempotency-key');
   if (rawKey !== undefined && !IDEMPOTENCY_KEY.test(rawKey)) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'Idempotency-Key must be 1 to 200 printable ASCII characters.' });
@@ -57,6 +66,8 @@ export async function createRequestContext(
   return {
     deps,
     principal,
+    service,
+    origin: { host: header(req, 'host'), secure: deps.secureCookies || header(req, 'x-forwarded-proto') === 'https' },
     idempotencyKey: rawKey,
     requestId,
     clientIp: clientIpOf(req),

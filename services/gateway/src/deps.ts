@@ -1,4 +1,5 @@
 import type { EventStore } from '@quorum/eventstore';
+import type { IceServer } from '@quorum/signaling';
 import type { Logger } from 'pino';
 import type { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthRateLimiters } from './auth/auth-rate-limits';
@@ -11,6 +12,22 @@ export interface HealthReport {
   checks: Record<string, { ok: boolean; detail?: unknown }>;
 }
 
+/** Meetings: how join tokens are signed and where the SFU's signaling lives. */
+export interface MeetingsConfig {
+  /** Shared with the SFU, which verifies join tokens with it; at least 32 characters. */
+  joinTokenSecret: string;
+  /** Lifetime of a join token, at most 300 seconds. */
+  joinTokenTtlSeconds: number;
+  /** Shared with the SFU, which signs its calls to `sfu.*` procedures with it. */
+  serviceSecret: string;
+  /** ICE servers handed to browsers (STUN/TURN); empty on a single host. */
+  iceServers: IceServer[];
+  /** The signaling WebSocket URL of the SFU node hosting `sessionId` (placement). */
+  signalingUrlFor(sessionId: string, origin: { host: string | undefined; secure: boolean }): Promise<string>;
+  /** How long a started meeting may stay empty before it is ended. */
+  emptyGraceMs: number;
+}
+
 /** Everything the procedures use; `main.ts` composes it. */
 export interface GatewayDeps {
   store: EventStore;
@@ -20,6 +37,8 @@ export interface GatewayDeps {
   /** Login and sign-up limits (in-process, or Redis shared by every gateway). */
   rateLimits: AuthRateLimiters;
   read: ReadModels;
+  /** Absent when no SFU is configured: `meetings.join` then answers PRECONDITION_FAILED. */
+  meetings?: MeetingsConfig;
   now: () => Date;
   logger: Logger;
   /**

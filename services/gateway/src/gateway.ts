@@ -11,10 +11,12 @@ import { createMemoryAuthRateLimiters, type AuthRateLimiters } from './auth/auth
 import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { CommandHandler } from './commands/command-handler';
-import type { GatewayDeps, HealthReport } from './deps';
+import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
+import { startEmptyMeetingSweeper, type EmptyMeetingSweeper } from './meetings/empty-sweeper';
 import { createGatewayServer, type GatewayServer } from './http/server';
 import { ReadModels } from './read/read-models.repository';
 
+export type { MeetingsConfig } from './deps';
 export {
   AUTH_RATE_LIMITS,
   authRateLimitOptions,
@@ -46,12 +48,18 @@ export interface GatewayOptions {
   rateLimiter?: AuthRateLimiters;
   /** Extra readiness checks (projector, bus) merged into `/health/ready`. */
   readiness?: () => Promise<HealthReport['checks']>;
+  /** Meetings (join tokens, signaling placement); without it `meetings.join` is refused. */
+  meetings?: MeetingsConfig;
+  /** How often empty meetings are swept (ended after `meetings.emptyGraceMs`); 15 s by default. */
+  emptySweepIntervalMs?: number;
   now?: () => Date;
 }
 
 export interface Gateway {
   deps: GatewayDeps;
   http: GatewayServer;
+  /** Ends meetings left empty past the grace period; present when meetings are configured. */
+  sweeper: EmptyMeetingSweeper | undefined;
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -68,6 +76,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now),
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
+    ...(options.meetings ? { meetings: options.meetings } : {}),
     waitForPosition: options.waitForPosition,
     ...(options.onProjected ? { onProjected: options.onProjected } : {}),
     now,
@@ -93,5 +102,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       return { ready: Object.values(checks).every((c) => c.ok), checks };
     },
   };
-  return { deps, http: createGatewayServer(deps, options.staticDir ? { staticDir: options.staticDir } : {}) };
+  const sweeper = options.meetings
+    ? startEmptyMeetingSweeper(deps, { graceMs: options.meetings.emptyGraceMs, intervalMs: options.emptySweepIntervalMs ?? 15_000 })
+    : undefined;
+  const server = createGatewayServer(deps, options.staticDir ? { staticDir: options.staticDir } : {});
+  const close = server.close.bind(server);
+  server.close = async () => {
+    await sweeper?.stop();
+    await close();
+  };
+  return { deps, http: server, sweeper };
 }

@@ -1,6 +1,8 @@
 import { apiKeysRouter } from './api-keys/api-keys.router';
 import { authRouter } from './auth/auth.router';
 import { eventsRouter } from './events/events.router';
+import { meetingsRouter } from './meetings/meetings.router';
+import { sfuRouter } from './meetings/sfu.router';
 import { membersRouter } from './members/members.router';
 import { orgRouter } from './orgs/org.router';
 import { seatsRouter } from './seats/seats.router';
@@ -13,6 +15,8 @@ export const appRouter = router({
   seats: seatsRouter,
   apiKeys: apiKeysRouter,
   events: eventsRouter,
+  meetings: meetingsRouter,
+  sfu: sfuRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

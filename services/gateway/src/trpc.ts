@@ -13,6 +13,12 @@ export type Principal =
   | { kind: 'user'; userId: string; email: string }
   | { kind: 'apiKey'; keyId: string; orgId: string; role: import('@quorum/domain').Role };
 
+/** Another Quorum service (the SFU) calling with a service token. */
+export interface ServicePrincipal {
+  /** Who calls, e.g. `sfu:node-1`. */
+  subject: string;
+}
+
 export interface CookieOptions {
   maxAgeSeconds: number;
   path?: string;
@@ -22,6 +28,10 @@ export interface CookieOptions {
 export interface Context {
   deps: GatewayDeps;
   principal: Principal | null;
+  /** Set when the caller presented a valid service token (`x-quorum-service-token`). */
+  service: ServicePrincipal | null;
+  /** Where the request came to (the Host header, and whether over TLS), for URLs in answers. */
+  origin: { host: string | undefined; secure: boolean };
   idempotencyKey: string | undefined;
   requestId: string;
   /** The socket's peer address (IPv4-mapped IPv6 unwrapped); 'unknown' once the socket is gone. */
@@ -101,6 +111,12 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 export const userProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.principal.kind !== 'user') throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a user session, not an API key.' });
   return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+/** Procedures only other Quorum services may call (service token), never users or API keys. */
+export const serviceProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.service) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'This procedure needs a service token (x-quorum-service-token).' });
+  return next({ ctx: { ...ctx, service: ctx.service } });
 });
 
 /** A decimal position from a previous mutation; the query waits for its projection. */

@@ -65,7 +65,7 @@ async function appendBusyOrg(orgId: string, members: number): Promise<RecordedEv
   recorded.push(...(await append(t.store, seatsStream(orgId), seats)));
   recorded.push(...(await append(t.store, seatsStream(orgId), removals.seats)));
   recorded.push(...(await append(t.store, orgStream(orgId), removals.org)));
-  recorded.push(...(await append(t.store, `session-${randomUUID()}`, [{ ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'session.started', data: {} }])));
+  recorded.push(...(await append(t.store, `usage-${orgId}-202501`, [{ ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'usage.metered', data: {} }])));
   return recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
 }
 

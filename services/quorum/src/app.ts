@@ -35,15 +35,16 @@ export interface QuorumApp {
   close(): Promise<void>;
 }
 
-async function authSecret(env: QuorumEnv, logger: Logger): Promise<string> {
-  if (env.AUTH_SECRET) return env.AUTH_SECRET;
-  const file = join(env.DATA_DIR, 'auth-secret');
+/** A secret from the environment, or generated once and kept in DATA_DIR under `name`. */
+async function secretOf(given: string | undefined, env: QuorumEnv, name: string, logger: Logger): Promise<string> {
+  if (given) return given;
+  const file = join(env.DATA_DIR, name);
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
   await mkdir(env.DATA_DIR, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
   await writeFile(file, secret, { mode: 0o600 });
   await chmod(file, 0o600);
-  logger.info({ file }, 'generated an auth secret for this data directory');
+  logger.info({ file }, `generated ${name} for this data directory`);
   return secret;
 }
 
@@ -173,7 +174,16 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       sql,
       store,
       logger: logger.child({ component: 'gateway' }),
-      authSecret: await authSecret(env, logger),
+      authSecret: await secretOf(env.AUTH_SECRET, env, 'auth-secret', logger),
+      meetings: {
+        joinTokenSecret: await secretOf(env.JOIN_TOKEN_SECRET, env, 'join-token-secret', logger),
+        joinTokenTtlSeconds: env.JOIN_TOKEN_TTL_SECONDS,
+        serviceSecret: await secretOf(env.SFU_SERVICE_SECRET, env, 'sfu-service-secret', logger),
+        iceServers: env.ICE_SERVERS,
+        emptyGraceMs: env.MEETING_EMPTY_GRACE_SECONDS * 1000,
+        // The embedded SFU serves signaling on this server at /sfu.
+        signalingUrlFor: async (_sessionId, origin) => `${origin.secure ? 'wss' : 'ws'}://${origin.host ?? `127.0.0.1:${env.PORT}`}/sfu`,
+      },
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
       readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from './testing/http-client';
+import { serviceToken } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
 import { openSubscription } from './testing/subscription-client';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -26,7 +27,7 @@ interface BadCase {
 const procedureTypes = Object.fromEntries(
   Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(([path, p]) => [path, p._def.type]),
 );
-const QUERIES = new Set(['auth.me', 'org.get', 'org.list', 'members.list', 'seats.get', 'apiKeys.list', 'events.list']);
+const QUERIES = new Set(['auth.me', 'org.get', 'org.list', 'members.list', 'seats.get', 'apiKeys.list', 'events.list', 'meetings.get', 'meetings.list']);
 const long = (n: number) => 'x'.repeat(n);
 const uuid = () => randomUUID();
 
@@ -133,6 +134,38 @@ function badInputs(): Record<string, BadCase[]> {
       { input: { orgId, types: [''] }, fields: ['types.0'] },
       { input: { orgId, minPosition: 'soon' }, fields: ['minPosition'] },
     ],
+    'meetings.create': [
+      { input: { orgId, title: '' }, fields: ['title'] },
+      { input: { orgId, title: long(201) }, fields: ['title'] },
+      { input: { orgId, title: 'Standup', scheduledFor: 'tomorrow' }, fields: ['scheduledFor'] },
+      { input: { orgId, title: 'Standup', hostUserId: 'me' }, fields: ['hostUserId'] },
+      { input: { title: 'Standup' }, fields: ['orgId'] },
+    ],
+    'meetings.get': [
+      { input: { orgId, sessionId: 'abc' }, fields: ['sessionId'] },
+      { input: { orgId, sessionId: uuid(), minPosition: 'now' }, fields: ['minPosition'] },
+    ],
+    'meetings.list': [
+      { input: { orgId, status: 'running' }, fields: ['status'] },
+      { input: { orgId, limit: 0 }, fields: ['limit'] },
+    ],
+    'meetings.join': [
+      { input: { orgId }, fields: ['sessionId'] },
+      { input: { orgId, sessionId: uuid(), displayName: long(101) }, fields: ['displayName'] },
+    ],
+    'meetings.end': [{ input: { orgId, sessionId: 7 }, fields: ['sessionId'] }],
+    'meetings.lock': [{ input: { sessionId: uuid() }, fields: ['orgId'] }],
+    'meetings.unlock': [{ input: { orgId: 'x', sessionId: uuid() }, fields: ['orgId'] }],
+    'meetings.mute': [
+      { input: { orgId, sessionId: uuid(), participantId: uuid(), kind: 'screen' }, fields: ['kind'] },
+      { input: { orgId, sessionId: uuid(), kind: 'audio' }, fields: ['participantId'] },
+    ],
+    'meetings.remove': [{ input: { orgId, sessionId: uuid(), participantId: 'someone' }, fields: ['participantId'] }],
+    'sfu.participantJoined': [
+      { input: { orgId, sessionId: uuid(), participantId: uuid(), displayName: '' }, fields: ['displayName'] },
+      { input: { orgId, sessionId: 'x', participantId: uuid(), displayName: 'A' }, fields: ['sessionId'] },
+    ],
+    'sfu.participantLeft': [{ input: { orgId, sessionId: uuid(), participantId: uuid(), reason: 'bored' }, fields: ['reason'] }],
     'events.live': [
       { input: { orgId: 'nope' }, fields: ['orgId'] },
       { input: { orgId, after: 'x' }, fields: ['after'] },
@@ -188,7 +221,8 @@ describe('malformed input', () => {
     const cases = badInputs()[path] ?? [];
     expect(cases.length).toBeGreaterThan(0);
     const before = await snapshot();
-    const creds: CallOptions = { token: owner.token };
+    // The SFU's procedures are answered only with a service token; users get 401 before parsing.
+    const creds: CallOptions = path.startsWith('sfu.') ? { serviceToken: serviceToken(q) } : { token: owner.token };
     for (const c of cases) {
       const f = await refusal(path, c.input, creds);
       const label = `${path} ${JSON.stringify(c.input).slice(0, 120)}`;

@@ -1,4 +1,7 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+import { IceServerSchema } from '@quorum/signaling';
+
+const IceServersSchema = z.array(IceServerSchema);
 
 export const QuorumEnvSchema = CommonEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
@@ -20,6 +23,26 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
    * DATABASE_URL and NATS_URL) or `inline` (this thread; always with PGlite).
    */
   QUORUM_PIPELINE: z.enum(['thread', 'inline']).optional(),
+  /** Signs join tokens (shared with SFU nodes); generated once and kept in DATA_DIR when unset. */
+  JOIN_TOKEN_SECRET: z.string().min(32, 'JOIN_TOKEN_SECRET must have at least 32 characters').optional(),
+  /** Signs the SFU's calls to the gateway (shared with SFU nodes); generated and kept in DATA_DIR when unset. */
+  SFU_SERVICE_SECRET: z.string().min(32, 'SFU_SERVICE_SECRET must have at least 32 characters').optional(),
+  /** Lifetime of a join token: 1 to 300 seconds. */
+  JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  /** ICE servers for browsers, as JSON (`[{"urls":"stun:stun.example.org"}]`); none by default. */
+  ICE_SERVERS: z
+    .string()
+    .default('[]')
+    .transform((raw, ctx) => {
+      try {
+        return IceServersSchema.parse(JSON.parse(raw));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  /** A started meeting left empty this long is ended. */
+  MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
 

@@ -8,6 +8,7 @@ import { ACTIONS, can, UNGATED_ACTIONS, type Action, type Role } from '@quorum/d
 import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from './testing/http-client';
+import { createMeeting, reportJoined } from './testing/meetings';
 import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from './testing/people';
 import { openSubscription } from './testing/subscription-client';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -28,6 +29,8 @@ interface Case {
 
 /** Procedures that are not org-scoped, or not role-gated, with the principal they need. */
 const NOT_ORG_SCOPED = ['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.me', 'org.create', 'org.list'];
+/** Procedures for SFU nodes only (service token); users and API keys get UNAUTHORIZED. */
+const SERVICE_ONLY = ['sfu.participantJoined', 'sfu.participantLeft'];
 
 /**
  * Subscriptions reuse the action of the query they follow. Every subscription in the router
@@ -86,7 +89,39 @@ const CASES: Record<Action, Case> = {
     },
   },
   'events.list': { kind: 'query', input: async (org) => ({ orgId: org }) },
+  // Meetings are hosted by the `host` member (who holds a seat), so the host role passes the
+  // decider's own host check and owners and admins pass it as organization moderators.
+  'meetings.create': { kind: 'mutation', input: async (org) => ({ orgId: org, title: 'Matrix', hostUserId: users.host.userId }) },
+  'meetings.get': { kind: 'query', input: async (org) => ({ orgId: org, ...(await hostedMeeting(org)) }) },
+  'meetings.list': { kind: 'query', input: async (org) => ({ orgId: org }) },
+  'meetings.join': { kind: 'mutation', input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }) },
+  'meetings.end': { kind: 'mutation', input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }) },
+  'meetings.lock': { kind: 'mutation', input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }) },
+  'meetings.unlock': {
+    kind: 'mutation',
+    input: async (org) => {
+      const { sessionId } = await hostedMeeting(org);
+      await http().mutation('meetings.lock', { orgId: org, sessionId }, asOwner());
+      return { orgId: org, sessionId };
+    },
+  },
+  'meetings.mute': { kind: 'mutation', input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)), kind: 'audio' }) },
+  'meetings.remove': { kind: 'mutation', input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)) }) },
 };
+
+/** A fresh meeting of `org` hosted by the `host` member, created by the owner. */
+async function hostedMeeting(org: string): Promise<{ sessionId: string; minPosition: string }> {
+  const { sessionId, position } = await createMeeting(http(), org, asOwner(), { hostUserId: users.host.userId });
+  return { sessionId, minPosition: position };
+}
+
+/** A fresh meeting with one participant in it (reported by the SFU). */
+async function meetingWithGuest(org: string): Promise<{ sessionId: string; participantId: string }> {
+  const { sessionId } = await hostedMeeting(org);
+  const participantId = randomUUID();
+  await reportJoined(q, org, sessionId, participantId, 'Guest');
+  return { sessionId, participantId };
+}
 
 function call(c: Case, action: Action, input: unknown, creds: CallOptions) {
   return c.kind === 'query' ? http().query(action, input, creds) : http().mutation(action, input, creds);
@@ -108,6 +143,7 @@ beforeAll(async () => {
   ({ orgId } = await createOrg(q.http, owner, 'pro'));
   await q.http.mutation('seats.purchase', { orgId, quantity: 20 }, asOwner());
   for (const role of ['admin', 'billing', 'host', 'member'] as const) users[role] = await addMember(q.http, orgId, owner, role);
+  await q.http.mutation('seats.assign', { orgId, userId: users.host.userId }, asOwner());
   for (const role of ['admin', 'member'] as const) {
     keys[role] = (await q.http.mutation('apiKeys.create', { orgId, name: `${role} key`, role }, asOwner())).secret;
   }
@@ -120,7 +156,7 @@ afterAll(async () => {
 describe('the matrix covers the router', () => {
   it('every procedure is a role-gated action, ungated, not org-scoped, or a subscription gated by an action', () => {
     const procedures = Object.keys(procedureTypes).filter((p) => !subscriptions.includes(p)).sort();
-    const known = [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED].sort();
+    const known = [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED, ...SERVICE_ONLY].sort();
     expect(procedures).toEqual(known);
     for (const path of subscriptions) expect(SUBSCRIPTIONS[path], `${path} needs an entry in SUBSCRIPTIONS`).toBeDefined();
   });
@@ -200,6 +236,8 @@ describe('outside the organization', () => {
       'org.create': { name: 'Nobody Inc', plan: 'pro' },
       'org.list': {},
       'members.accept': { orgId, invitationId: randomUUID() },
+      'sfu.participantJoined': { orgId, sessionId: randomUUID(), participantId: randomUUID(), displayName: 'Nobody' },
+      'sfu.participantLeft': { orgId, sessionId: randomUUID(), participantId: randomUUID(), reason: 'left' },
     };
     const queries = new Set(['auth.me', 'org.list', ...ACTIONS.filter((a) => CASES[a].kind === 'query')]);
     for (const path of needsPrincipal) {

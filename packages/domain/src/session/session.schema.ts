@@ -9,6 +9,11 @@ export const CreateMeetingInputSchema = z.object({
   title: MeetingTitleSchema,
   /** When the meeting is planned; omitted (or null) for an instant meeting. */
   scheduledFor: IsoDateTimeSchema.nullish(),
+  /**
+   * The meeting's host; the caller by default. Owners and admins may name another member, and
+   * an API key (an integration scheduling for someone) must name one.
+   */
+  hostUserId: IdSchema.optional(),
 });
 export type CreateMeetingInput = z.infer<typeof CreateMeetingInputSchema>;
 

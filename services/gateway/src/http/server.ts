@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { context as otelContext, trace, SpanKind, SpanStatusCode, propagation } from '@opentelemetry/api';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
@@ -20,9 +21,16 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface GatewayServer {
   server: Server;
   listen(port: number, host: string): Promise<{ port: number }>;
+  /**
+   * Hands WebSocket upgrades of `path` to another service on this server (the embedded SFU's
+   * signaling at `/sfu`). `/trpc` is the gateway's own.
+   */
+  routeUpgrade(path: string, handler: UpgradeHandler): void;
   /** Stops accepting, closes WebSockets, waits for in-flight requests; idempotent. */
   close(): Promise<void>;
 }
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -119,8 +127,12 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
     createContext: ({ req, info }) => createRequestContext(deps, req, undefined, info.connectionParams),
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
   });
+  const upgrades = new Map<string, UpgradeHandler>();
   server.on('upgrade', (req, socket, head) => {
-    if ((req.url ?? '').split('?')[0] !== '/trpc') {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const routed = upgrades.get(path);
+    if (routed) return routed(req, socket, head);
+    if (path !== '/trpc') {
       socket.destroy();
       return;
     }
@@ -130,6 +142,10 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
   let closing: Promise<void> | undefined;
   return {
     server,
+    routeUpgrade(path, handler) {
+      if (path === '/trpc') throw new Error('/trpc is the gateway\'s own WebSocket path');
+      upgrades.set(path, handler);
+    },
     listen: (port, host) =>
       new Promise((resolveListen, reject) => {
         server.once('error', reject);

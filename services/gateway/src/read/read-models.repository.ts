@@ -112,6 +112,62 @@ export class ReadModels {
     return query.orderBy('position', q.order).limit(q.limit).execute();
   }
 
+  /** One meeting of `orgId` with the participants in it now. */
+  async meeting(orgId: string, sessionId: string) {
+    const db = await this.rm();
+    const [meeting, participants] = await Promise.all([
+      db.selectFrom('meetings').selectAll().where('org_id', '=', orgId).where('session_id', '=', sessionId).executeTakeFirst(),
+      db
+        .selectFrom('meeting_participants')
+        .select(['participant_id', 'display_name', 'is_host', 'joined_at'])
+        .where('session_id', '=', sessionId)
+        .where('org_id', '=', orgId)
+        .where('left_at', 'is', null)
+        .orderBy('joined_at')
+        .execute(),
+    ]);
+    return meeting ? { meeting, participants } : undefined;
+  }
+
+  /**
+   * Meetings of `orgId`, newest first. Ended ones carry their duration and the participant
+   * time summed over every stint (a participant who left and came back counts each stint).
+   */
+  async meetings(orgId: string, q: { status?: 'scheduled' | 'live' | 'ended'; limit: number }) {
+    const db = await this.rm();
+    let query = db
+      .selectFrom('meetings as m')
+      .selectAll('m')
+      .select((eb) => [
+        sql<number | null>`EXTRACT(EPOCH FROM (m.ended_at - m.started_at))::float8`.as('duration_seconds'),
+        eb
+          .selectFrom('meeting_participants as p')
+          .select(sql<number>`COALESCE(SUM(EXTRACT(EPOCH FROM (COALESCE(p.left_at, m.ended_at, now()) - p.joined_at))), 0)::float8`.as('s'))
+          .whereRef('p.session_id', '=', 'm.session_id')
+          .as('participant_seconds'),
+        eb
+          .selectFrom('meeting_participants as p')
+          .select(sql<number>`count(DISTINCT p.participant_id)::int`.as('n'))
+          .whereRef('p.session_id', '=', 'm.session_id')
+          .as('distinct_participants'),
+      ])
+      .where('m.org_id', '=', orgId);
+    if (q.status) query = query.where('m.status', '=', q.status);
+    return query.orderBy('m.created_at', 'desc').limit(q.limit).execute();
+  }
+
+  /** Live meetings nobody is in (candidates for ending after the grace period), any organization. */
+  async emptyLiveMeetings(limit = 100) {
+    const db = await this.rm();
+    return db
+      .selectFrom('meetings')
+      .select(['session_id', 'org_id'])
+      .where('status', '=', 'live')
+      .where('participants_now', '=', 0)
+      .limit(limit)
+      .execute();
+  }
+
   /** For readiness: the read-model schema answers. */
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);

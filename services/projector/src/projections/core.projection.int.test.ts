@@ -100,13 +100,13 @@ describe('core projection', () => {
 
   it('writes unknown event types to the event log only', async () => {
     const orgId = randomUUID();
-    const [unknown] = await append(t.store, `session-${randomUUID()}`, [
-      { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'session.started', data: { room: 'x' } },
+    const [unknown] = await append(t.store, `usage-${orgId}-202501`, [
+      { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'usage.metered', data: { room: 'x' } },
     ]);
     expect(await applyAll([unknown!])).toEqual(['applied']);
     const rows = await snapshot(t.sql, schema, [orgId]);
     expect(rows.organizations).toEqual([]);
-    expect(rows.event_log).toEqual([expect.objectContaining({ type: 'session.started', data: { room: 'x' } })]);
+    expect(rows.event_log).toEqual([expect.objectContaining({ type: 'usage.metered', data: { room: 'x' } })]);
   });
 
   it('rejects invalid data and writes nothing', async () => {

@@ -23,6 +23,7 @@ import {
   parseEvent,
   type DomainEvent,
   type Plan,
+  type SessionEvent,
 } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
 
@@ -120,6 +121,8 @@ class WritePlan {
   readonly members = new Map<string, RowOp<MemberRow>>();
   readonly invitations = new Map<string, RowOp<InvitationRow>>();
   readonly assignments = new Map<string, RowOp<AssignmentRow>>();
+  /** Session (meeting) events in order; few per batch, applied one statement or two each. */
+  readonly sessionEvents: Array<{ orgId: string; streamId: string; at: string; event: SessionEvent }> = [];
 
   org(orgId: string, op: Op<OrgRow>) {
     this.orgs.set(orgId, fold(this.orgs.get(orgId), op));
@@ -142,7 +145,7 @@ function parse(event: WireEvent): DomainEvent | undefined {
   return isDomainEventType(event.type) ? parseEvent({ type: event.type, version: event.version, data: event.data }) : undefined;
 }
 
-function plan(w: WritePlan, orgId: string, at: string, domainEvent: DomainEvent): void {
+function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainEvent: DomainEvent): void {
   const status = (s: OrgStatus, clearTrial = false) =>
     w.org(orgId, { kind: 'update', set: { status: s, updated_at: at, ...(clearTrial ? { trial_ends_at: null } : {}) } });
   switch (domainEvent.type) {
@@ -219,6 +222,17 @@ function plan(w: WritePlan, orgId: string, at: string, domainEvent: DomainEvent)
     case 'api_key.revoked':
       // Keys themselves live in the gateway's table; the log is their audit trail.
       return;
+    case 'session.scheduled':
+    case 'session.started':
+    case 'participant.joined':
+    case 'participant.left':
+    case 'session.locked':
+    case 'session.unlocked':
+    case 'participant.muted':
+    case 'participant.removed':
+    case 'session.ended':
+      w.sessionEvents.push({ orgId, streamId, at, event: domainEvent });
+      return;
     default:
       return assertUnreachable(domainEvent);
   }
@@ -262,7 +276,7 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
     if (!fresh.has(e.position)) return 'duplicate';
     const domainEvent = parsed[i];
     // Event types this code does not know (newer producers, other categories) only go to the log.
-    if (domainEvent) plan(w, e.orgId, e.occurredAt, domainEvent);
+    if (domainEvent) plan(w, e.orgId, e.streamId, e.occurredAt, domainEvent);
     return 'applied';
   });
   await flush(trx, t, w);
@@ -316,6 +330,7 @@ async function flush(trx: Trx, t: (name: string) => ReturnType<typeof sql.table>
     upsertSet: 'org_id = EXCLUDED.org_id, email = EXCLUDED.email, role = EXCLUDED.role, status = EXCLUDED.status, invited_by = EXCLUDED.invited_by, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at',
     updateColumns: { status: 'text' },
   });
+  await flushSessions(trx, t, w.sessionEvents);
   await flushKeyed(trx, t('seat_assignments'), w.assignments, ['org_id', 'user_id'], {
     columns: 'org_id uuid, user_id uuid, assigned_at timestamptz',
     upsertSet: 'assigned_at = EXCLUDED.assigned_at',
@@ -414,4 +429,75 @@ async function flushKeyed<Row extends object>(
                ON CONFLICT (${sql.raw(keyCols)}) DO UPDATE SET ${sql.raw(shape.upsertSet)}`.execute(trx);
   }
   await runUpdates(post);
+}
+
+const SESSION_PREFIX = 'session-';
+
+/**
+ * Meetings and their participants, one event at a time in order (a meeting has a handful of
+ * events, not thousands). Each participant stint is a row; the live count is recounted from
+ * the open stints, never incremented, so a replayed event cannot skew it.
+ */
+async function flushSessions(
+  trx: Trx,
+  t: (name: string) => ReturnType<typeof sql.table>,
+  events: WritePlan['sessionEvents'],
+): Promise<void> {
+  const recount = (sessionId: string) => sql`
+    UPDATE ${t('meetings')} AS m
+       SET participants_now = c.n, peak_participants = GREATEST(m.peak_participants, c.n)
+      FROM (SELECT count(*)::int AS n FROM ${t('meeting_participants')} WHERE session_id = ${sessionId} AND left_at IS NULL) AS c
+     WHERE m.session_id = ${sessionId}`.execute(trx);
+  const close = (sessionId: string, participantId: string | null, at: string, reason: string) => sql`
+    UPDATE ${t('meeting_participants')} SET left_at = ${at}, leave_reason = ${reason}
+     WHERE session_id = ${sessionId} AND left_at IS NULL ${participantId === null ? sql`` : sql`AND participant_id = ${participantId}`}`.execute(trx);
+  for (const { orgId, streamId, at, event } of events) {
+    if (!streamId.startsWith(SESSION_PREFIX)) throw new Error(`${event.type} on stream ${streamId}, not a session stream`);
+    const sessionId = streamId.slice(SESSION_PREFIX.length);
+    switch (event.type) {
+      case 'session.scheduled': {
+        const d = event.data;
+        await sql`
+          INSERT INTO ${t('meetings')} (session_id, org_id, title, host_user_id, status, scheduled_for, created_at)
+          VALUES (${sessionId}, ${orgId}, ${d.title}, ${d.hostUserId}, 'scheduled', ${d.scheduledFor}, ${at})
+          ON CONFLICT (session_id) DO NOTHING`.execute(trx);
+        break;
+      }
+      case 'session.started':
+        await sql`UPDATE ${t('meetings')} SET status = 'live', started_at = ${event.data.at} WHERE session_id = ${sessionId}`.execute(trx);
+        break;
+      case 'participant.joined': {
+        const d = event.data;
+        await sql`
+          INSERT INTO ${t('meeting_participants')} (session_id, participant_id, joined_at, org_id, display_name, is_host)
+          VALUES (${sessionId}, ${d.participantId}, ${d.at}, ${orgId}, ${d.displayName}, ${d.isHost})
+          ON CONFLICT DO NOTHING`.execute(trx);
+        await recount(sessionId);
+        break;
+      }
+      case 'participant.left':
+        await close(sessionId, event.data.participantId, event.data.at, event.data.reason);
+        await recount(sessionId);
+        break;
+      case 'participant.removed':
+        await close(sessionId, event.data.participantId, event.data.at, 'removed');
+        await recount(sessionId);
+        break;
+      case 'session.locked':
+      case 'session.unlocked':
+        await sql`UPDATE ${t('meetings')} SET locked = ${event.type === 'session.locked'} WHERE session_id = ${sessionId}`.execute(trx);
+        break;
+      case 'participant.muted':
+        // A host action with no lasting state (the participant may unmute); the log records it.
+        break;
+      case 'session.ended':
+        await close(sessionId, null, event.data.at, 'ended');
+        await sql`
+          UPDATE ${t('meetings')} SET status = 'ended', ended_at = ${event.data.at}, end_reason = ${event.data.reason}, participants_now = 0
+           WHERE session_id = ${sessionId}`.execute(trx);
+        break;
+      default:
+        assertUnreachable(event);
+    }
+  }
 }

@@ -7,6 +7,8 @@ export interface CallOptions {
   apiKey?: string;
   idempotencyKey?: string;
   cookie?: string;
+  /** A service token (`x-quorum-service-token`), as the SFU sends. */
+  serviceToken?: string;
 }
 
 export interface TrpcFailure {
@@ -30,6 +32,7 @@ export function createHttpClient(baseUrl: string) {
     if (o.apiKey) headers['x-api-key'] = o.apiKey;
     if (o.idempotencyKey) headers['idempotency-key'] = o.idempotencyKey;
     if (o.cookie) headers.cookie = o.cookie;
+    if (o.serviceToken) headers['x-quorum-service-token'] = o.serviceToken;
     const url =
       method === 'GET'
         ? `${baseUrl}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`

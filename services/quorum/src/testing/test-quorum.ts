@@ -32,6 +32,8 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     AUTH_SECRET: randomBytes(32).toString('hex'),
+    JOIN_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    SFU_SERVICE_SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: '.data/test',
     ...overrides,
   });

@@ -1,0 +1,63 @@
+/**
+ * What the SFU reports: a participant connected to a meeting, or left it. The SFU calls these
+ * with a service token (see `@quorum/signaling/tokens`), never with a user's credentials; the
+ * decider applies the same rules as `meetings.join`, so the stream stays the authority even if a
+ * join token was issued before the meeting was locked or filled up.
+ */
+import { AppError, sessionDecider, streamIds, type LeaveReason } from '@quorum/domain';
+import type { Actor } from '@quorum/eventstore';
+import { randomUUID } from 'node:crypto';
+import type { CommandMeta } from '../commands/command-handler';
+import { createIdSource } from '../commands/ids';
+import type { Context, ServicePrincipal } from '../trpc';
+import { holdsSeatIn, loadOrgFacts, sessionOf } from './meetings.handler';
+
+type ServiceContext = Context & { service: ServicePrincipal };
+
+function serviceMeta(ctx: ServiceContext, orgId: string, procedure: string): CommandMeta {
+  const actor: Actor = { kind: 'system', id: ctx.service.subject };
+  return {
+    orgId,
+    actor,
+    correlationId: ctx.requestId ?? randomUUID(),
+    ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+    ids: createIdSource(`system:${ctx.service.subject}:${procedure}`, ctx.idempotencyKey),
+  };
+}
+
+export async function reportJoined(ctx: ServiceContext, input: { orgId: string; sessionId: string; participantId: string; displayName: string }) {
+  const { facts } = await loadOrgFacts(ctx, input.orgId);
+  if (!facts) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
+  const streamId = streamIds.session(input.sessionId);
+  // A session's host never changes, so their seat can be read before deciding.
+  const { hostUserId } = sessionOf((await ctx.deps.commands.load(sessionDecider, streamId)).state, input.orgId);
+  const hostHoldsSeat = await holdsSeatIn(ctx, input.orgId, hostUserId);
+  const meta = serviceMeta(ctx, input.orgId, 'sfu.participantJoined');
+  try {
+    const outcome = await ctx.deps.commands.execute(sessionDecider, streamId, meta, (state) =>
+      sessionDecider.decide(
+        { type: 'JoinSession', participantId: input.participantId, displayName: input.displayName, org: facts, hostHoldsSeat, at: ctx.deps.now() },
+        sessionOf(state, input.orgId),
+      ),
+    );
+    return { position: outcome.position.toString(), alreadyJoined: false };
+  } catch (err) {
+    // A reconnect of someone the stream still counts as present: nothing to record.
+    if (err instanceof AppError && err.reason === 'session.already_joined') return { position: null, alreadyJoined: true };
+    throw err;
+  }
+}
+
+export async function reportLeft(ctx: ServiceContext, input: { orgId: string; sessionId: string; participantId: string; reason: LeaveReason }) {
+  const meta = serviceMeta(ctx, input.orgId, 'sfu.participantLeft');
+  try {
+    const outcome = await ctx.deps.commands.execute(sessionDecider, streamIds.session(input.sessionId), meta, (state) =>
+      sessionDecider.decide({ type: 'LeaveSession', participantId: input.participantId, reason: input.reason, at: ctx.deps.now() }, sessionOf(state, input.orgId)),
+    );
+    return { position: outcome.position.toString(), recorded: true };
+  } catch (err) {
+    // Gone already (removed by the host, or the meeting ended): nothing to record.
+    if (err instanceof AppError && (err.reason === 'session.not_present' || err.reason === 'session.ended')) return { position: null, recorded: false };
+    throw err;
+  }
+}
