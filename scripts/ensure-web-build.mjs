@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'web/dist/index.html');
 // What goes into the bundle: the app, and the packages whose schemas and tables it imports.
-const sources = ['web/src', 'web/index.html', 'web/vite.config.ts', 'web/package.json', 'packages/domain/src', 'packages/api/src', 'services/gateway/src/schemas.ts'];
+const sources = ['web/src', 'web/index.html', 'web/vite.config.ts', 'web/package.json', 'packages/domain/src', 'packages/signaling/src', 'packages/api/src', 'services/gateway/src/schemas.ts'];
 
 function newest(path) {
   let info;

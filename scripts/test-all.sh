@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's test command (`npm test`) runs it:
+#   0. makes sure the mediasoup worker binary exists (built once into ~/.cache/quorum, see
+#      docs/mediasoup.md) and exports MEDIASOUP_WORKER_BIN for the SFU's integration tests,
 #   1. installs npm dependencies when node_modules is missing or stale,
 #   2. installs (from Debian's packages) and starts Postgres, NATS JetStream and Redis on 127.0.0.1,
 #   3. typechecks every workspace,
@@ -10,6 +12,12 @@
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
+
+# Before `npm ci` too: with MEDIASOUP_WORKER_BIN set, mediasoup's postinstall does nothing even on
+# an npm that ignores the root package.json's allowScripts denial.
+echo "[test] mediasoup worker"
+MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"
+export MEDIASOUP_WORKER_BIN
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "[test] installing npm dependencies"
@@ -28,7 +36,7 @@ npx turbo run typecheck --output-logs=errors-only
 echo "[test] unit tier"
 npx vitest run --project unit
 
-echo "[test] integration tier (Postgres, NATS, Redis)"
+echo "[test] integration tier (Postgres, NATS, Redis, mediasoup)"
 npx vitest run --project int
 
 if [[ ! -x /usr/bin/chromium ]]; then

@@ -2,7 +2,10 @@
  * Browser tests run the real stack exactly as the README's first command does (`npm start`:
  * build the web app when stale, then `node --import tsx services/quorum/src/main.ts`, the
  * embedded default) on a free port and a fresh data directory, and drive Debian's Chromium
- * through playwright-core.
+ * through playwright-core. The embedded SFU runs one mediasoup worker on free ports
+ * (`SFU_RTC_PORT=auto`), so runs never clash; its worker binary comes from
+ * MEDIASOUP_WORKER_BIN (`export MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"`).
+ * Chromium gets fake camera and microphone devices and grants them without asking.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,13 +40,33 @@ export interface RunningQuorum {
   stop(): Promise<void>;
 }
 
-export async function startQuorum(): Promise<RunningQuorum> {
+/** The mediasoup worker binary the embedded SFU needs; fails with how to get it. */
+export function mediasoupWorkerBin(): string {
+  const bin = process.env.MEDIASOUP_WORKER_BIN;
+  if (!bin) throw new Error('MEDIASOUP_WORKER_BIN is not set: the embedded SFU needs a mediasoup worker. Run: export MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"');
+  if (!existsSync(bin)) throw new Error(`MEDIASOUP_WORKER_BIN=${bin} does not exist: run scripts/mediasoup-worker.sh to build it.`);
+  return bin;
+}
+
+export async function startQuorum(options: { env?: Record<string, string> } = {}): Promise<RunningQuorum> {
+  const workerBin = mediasoupWorkerBin();
   const build = spawnSync(process.execPath, ['scripts/ensure-web-build.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`the web app did not build:\n${build.stdout}\n${build.stderr}`);
 
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'quorum-browser-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    MEDIASOUP_WORKER_BIN: workerBin,
+    // One worker on free ports: the machine has few cores and other runs may be going.
+    SFU_WORKERS: '1',
+    SFU_RTC_PORT: 'auto',
+    ...options.env,
+  };
   // The embedded default, as a newcomer runs it: no servers, whatever the test tier exported.
   for (const name of ['DATABASE_URL', 'ESDB_URL', 'NATS_URL', 'REDIS_URL', 'WEB_DIST', 'AUTH_SECRET']) delete env[name];
 
@@ -57,8 +80,9 @@ export async function startQuorum(): Promise<RunningQuorum> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Quorum exited with ${child.exitCode} before it was ready:\n${log}`);
+    // Ready, and the embedded SFU mounted (it starts after the gateway listens).
     const ready = await fetch(`${baseUrl}/health/ready`).then(
-      (r) => r.ok,
+      async (r) => r.ok && (await fetch(`${baseUrl}/sfu/state`)).headers.get('content-type')?.startsWith('application/json') === true,
       () => false,
     );
     if (ready) break;
@@ -94,7 +118,19 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     headless: true,
     // playwright-core gives each launch a fresh temporary user-data-dir.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      // A fake camera (a moving test pattern) and microphone (a beep), granted without a prompt.
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ],
   });
 }
 

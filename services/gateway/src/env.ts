@@ -1,4 +1,5 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+import { IceServerSchema } from '@quorum/signaling';
 
 /** Environment of the standalone gateway (`src/main.ts`). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({
@@ -12,6 +13,24 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
   SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   WEB_DIST: z.string().min(1).optional(),
+  /** Meetings: all three enable them (SFU nodes share the secrets and heartbeat into Redis). */
+  JOIN_TOKEN_SECRET: z.string().min(32).optional(),
+  SFU_SERVICE_SECRET: z.string().min(32).optional(),
+  REDIS_URL: z.string().min(1).optional(),
+  REDIS_NAMESPACE: z.string().optional(),
+  JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
+  ICE_SERVERS: z
+    .string()
+    .default('[]')
+    .transform((raw, ctx) => {
+      try {
+        return z.array(IceServerSchema).parse(JSON.parse(raw));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 

@@ -10,7 +10,10 @@ import { waitForProjection } from '@quorum/projector/projector';
 import { startTelemetry } from '@quorum/telemetry';
 import { pino } from 'pino';
 import { parseGatewayEnv } from './env';
-import { createGateway } from './gateway';
+import { AppError } from '@quorum/domain';
+import { RedisPlacement } from '@quorum/placement/redis';
+import { Redis } from 'ioredis';
+import { createGateway, type MeetingsConfig } from './gateway';
 
 const env = parseGatewayEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'gateway' } });
@@ -28,7 +31,29 @@ const sql = createPgSqlDatabase({
 await sql.warm(16);
 await migratePublicSchema(sql);
 const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
+let redis: Redis | undefined;
+let meetings: MeetingsConfig | undefined;
+if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
+  redis = new Redis(env.REDIS_URL);
+  redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+  const placement = new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) });
+  meetings = {
+    joinTokenSecret: env.JOIN_TOKEN_SECRET,
+    joinTokenTtlSeconds: env.JOIN_TOKEN_TTL_SECONDS,
+    serviceSecret: env.SFU_SERVICE_SECRET,
+    iceServers: env.ICE_SERVERS,
+    emptyGraceMs: env.MEETING_EMPTY_GRACE_SECONDS * 1000,
+    signalingUrlFor: async (sessionId) => {
+      const node = await placement.nodeFor(sessionId);
+      if (!node) throw new AppError('PRECONDITION_FAILED', 'meetings.no_sfu', 'No SFU node is available to host meetings right now; try again shortly.');
+      return node.signalingUrl;
+    },
+  };
+} else {
+  logger.warn('meetings disabled: set JOIN_TOKEN_SECRET, SFU_SERVICE_SECRET and REDIS_URL to enable them');
+}
 const gateway = createGateway({
+  ...(meetings ? { meetings } : {}),
   sql,
   store,
   logger,
@@ -51,6 +76,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     logger.info({ signal }, 'shutting down');
     (async () => {
       await gateway.http.close();
+      await redis?.quit();
       await store.close();
       await sql.close();
       await telemetry.shutdown().catch((err: Error) => logger.warn({ err }, 'telemetry flush failed'));

@@ -14,7 +14,12 @@ import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
+import { AppError } from '@quorum/domain';
+import { MemoryPlacement, type Placement } from '@quorum/placement';
+import { RedisPlacement } from '@quorum/placement/redis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
+import { startSfu, type Sfu } from '@quorum/sfu';
+import { serveSfuState } from '@quorum/sfu/http';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { QuorumEnv } from './env';
@@ -31,6 +36,10 @@ export interface QuorumApp {
   sql: SqlDatabase;
   /** The port the gateway listens on. */
   port: number;
+  /** The embedded SFU node (`SFU=embedded`). */
+  sfu: Sfu | undefined;
+  /** Meeting → SFU node placement (Redis with REDIS_URL). */
+  placement: Placement;
   /** Drains servers, then consumers, then the bus, the store and the database; idempotent. */
   close(): Promise<void>;
 }
@@ -156,6 +165,12 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       logger.info('rate limits: in-process');
     }
 
+    const placement: Placement = redis
+      ? new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) })
+      : new MemoryPlacement();
+    logger.info(redis ? 'meeting placement: Redis (REDIS_URL)' : 'meeting placement: in-process');
+
+    let sfu: Sfu | undefined;
     let pipeline: Pipeline;
     if (threaded) {
       if (env.QUORUM_PIPELINE === 'thread' && (!env.DATABASE_URL || !env.NATS_URL)) {
@@ -181,8 +196,12 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         serviceSecret: await secretOf(env.SFU_SERVICE_SECRET, env, 'sfu-service-secret', logger),
         iceServers: env.ICE_SERVERS,
         emptyGraceMs: env.MEETING_EMPTY_GRACE_SECONDS * 1000,
-        // The embedded SFU serves signaling on this server at /sfu.
-        signalingUrlFor: async (_sessionId, origin) => `${origin.secure ? 'wss' : 'ws'}://${origin.host ?? `127.0.0.1:${env.PORT}`}/sfu`,
+        // The node hosting the meeting, from the placement every SFU node heartbeats into.
+        signalingUrlFor: async (sessionId) => {
+          const node = await placement.nodeFor(sessionId);
+          if (!node) throw new AppError('PRECONDITION_FAILED', 'meetings.no_sfu', 'No SFU node is available to host meetings right now; try again shortly.');
+          return node.signalingUrl;
+        },
       },
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
@@ -194,15 +213,55 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       rateLimiter,
       readiness: async () => ({
         ...(await pipeline.readiness()),
+        // The embedded SFU starts once the gateway listens (its URL needs the port).
+        ...(env.SFU === 'embedded'
+          ? { sfu: sfu ? { ok: sfu.pool.liveWorkers().length > 0, detail: { workers: sfu.pool.liveWorkers().length } } : { ok: false, detail: 'starting' } }
+          : {}),
         ...(redis ? { redis: await redisReadiness(redis) } : {}),
       }),
     });
     const { port } = await gateway.http.listen(env.PORT, env.HOST);
     closers.push(() => gateway.http.close());
+
+    if (env.SFU === 'embedded') {
+      // Host controls need the bus on this thread; with the pipeline on a worker thread, the SFU connects its own.
+      let sfuBus = bus;
+      if (!sfuBus && env.NATS_URL) {
+        const own = await NatsBus.create({ servers: env.NATS_URL, name: 'quorum-sfu', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+        closers.push(() => own.close());
+        sfuBus = own;
+      }
+      const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
+      sfu = await startSfu({
+        nodeId: env.SFU_NODE_ID,
+        logger,
+        pool: {
+          ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
+          consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
+          webRtcServerBasePort: env.SFU_RTC_PORT,
+          ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
+        },
+        joinTokenSecret: gateway.deps.meetings!.joinTokenSecret,
+        gateway: { url: `http://${host}:${port}`, serviceSecret: gateway.deps.meetings!.serviceSecret },
+        iceServers: env.ICE_SERVERS,
+        ...(sfuBus ? { bus: sfuBus } : {}),
+        placement: { placement, signalingUrl: env.SFU_PUBLIC_URL ?? `ws://${host}:${port}/sfu` },
+        reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
+      });
+      const embedded = sfu;
+      gateway.http.routeUpgrade('/sfu', (req, socket, head) => embedded.server.handleUpgrade(req, socket, head));
+      // What the node holds (meetings, modes, media rooms, transports): for operators on this host only.
+      gateway.http.routeRequest('/sfu/state', (req, res) => serveSfuState(embedded, req, res));
+      // Closed before the gateway: participants are told to reconnect and their leaves reported.
+      closers.push(() => embedded.close());
+      logger.info({ workers: sfu.pool.workerCount }, 'SFU: embedded (signaling at /sfu)');
+    } else {
+      logger.info('SFU: off (meetings use SFU nodes registered in the placement)');
+    }
     logger.info({ url: `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${port}` }, 'Quorum is listening');
 
     let closing: Promise<void> | undefined;
-    return { gateway, pipeline, store, bus, sql, port, close: () => (closing ??= closeAll()) };
+    return { gateway, pipeline, store, bus, sql, port, sfu, placement, close: () => (closing ??= closeAll()) };
   } catch (err) {
     await closeAll();
     throw err;

@@ -41,6 +41,22 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
         return z.NEVER;
       }
     }),
+  /** `embedded`: this process runs an SFU node (mediasoup workers, signaling at /sfu); `off`: meetings need SFU nodes elsewhere. */
+  SFU: z.enum(['embedded', 'off']).default('embedded'),
+  /** Stable id of the embedded SFU node (placement key, durable consumer). */
+  SFU_NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).default('embedded'),
+  /** mediasoup workers; one per core by default. */
+  SFU_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Consumers a worker takes before a room spreads to another worker. */
+  SFU_CONSUMER_BUDGET: z.coerce.number().int().min(1).default(500),
+  /** First WebRtcServer port (worker i listens on it + i, UDP and TCP), or `auto`. */
+  SFU_RTC_PORT: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(65_535)]).default(44_400),
+  /** IP announced in ICE candidates when browsers reach the SFU through another address. */
+  SFU_ANNOUNCED_IP: z.string().min(1).optional(),
+  /** Public signaling URL of the embedded node; `ws://<HOST>:<PORT>/sfu` by default. */
+  SFU_PUBLIC_URL: z.string().url().optional(),
+  /** A dropped participant is reported as left after this long unless they rejoin. */
+  SFU_RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
   /** A started meeting left empty this long is ended. */
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
 });

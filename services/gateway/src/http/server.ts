@@ -26,6 +26,8 @@ export interface GatewayServer {
    * signaling at `/sfu`). `/trpc` is the gateway's own.
    */
   routeUpgrade(path: string, handler: UpgradeHandler): void;
+  /** Hands plain HTTP requests of `path` to another service on this server (the SFU's `/sfu/state`). */
+  routeRequest(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
   /** Stops accepting, closes WebSockets, waits for in-flight requests; idempotent. */
   close(): Promise<void>;
 }
@@ -84,9 +86,12 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
     createReadStream(file).pipe(res);
   }
 
+  const requests = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/health') return json(res, 200, { status: 'ok' });
+    const routed = requests.get(path);
+    if (routed) return routed(req, res);
     if (path === '/health/ready') {
       deps.health().then(
         (report) => json(res, report.ready ? 200 : 503, report),
@@ -142,6 +147,10 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
   let closing: Promise<void> | undefined;
   return {
     server,
+    routeRequest(path, handler) {
+      if (path === '/health' || path === '/health/ready' || path.startsWith('/trpc/')) throw new Error(`${path} is the gateway's own`);
+      requests.set(path, handler);
+    },
     routeUpgrade(path, handler) {
       if (path === '/trpc') throw new Error('/trpc is the gateway\'s own WebSocket path');
       upgrades.set(path, handler);

@@ -35,6 +35,10 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     JOIN_TOKEN_SECRET: randomBytes(32).toString('hex'),
     SFU_SERVICE_SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: '.data/test',
+    // One mediasoup worker on a free port per test Quorum (MEDIASOUP_WORKER_BIN comes from npm test).
+    SFU_WORKERS: '1',
+    SFU_RTC_PORT: 'auto',
+    SFU_NODE_ID: `test-${randomBytes(4).toString('hex')}`,
     ...overrides,
   });
   let app: QuorumApp;

@@ -1,0 +1,63 @@
+/**
+ * A standalone SFU node: mediasoup workers, signaling at `/sfu`, heartbeats into the Redis
+ * placement the gateways read, host controls from NATS, joins and leaves reported to the
+ * gateway. Start several on different hosts; a node that stops heartbeating is not chosen.
+ */
+import { NatsBus } from '@quorum/bus/nats';
+import { RedisPlacement } from '@quorum/placement/redis';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { parseSfuEnv } from './env';
+import { createSfuHttpServer } from './http';
+import { startSfu } from './sfu';
+
+const env = parseSfuEnv();
+const logger = pino({ level: env.LOG_LEVEL, base: { service: 'sfu', nodeId: env.SFU_NODE_ID } });
+const redis = new Redis(env.REDIS_URL);
+redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+const bus = await NatsBus.create({ servers: env.NATS_URL, name: `sfu-${env.SFU_NODE_ID}`, ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+await bus.ensureStream();
+const sfu = await startSfu({
+  nodeId: env.SFU_NODE_ID,
+  logger,
+  pool: {
+    ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
+    consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
+    webRtcServerBasePort: env.SFU_RTC_PORT,
+    listenIp: env.SFU_LISTEN_IP,
+    ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
+  },
+  joinTokenSecret: env.JOIN_TOKEN_SECRET,
+  gateway: { url: env.GATEWAY_URL, serviceSecret: env.SFU_SERVICE_SECRET },
+  iceServers: env.ICE_SERVERS,
+  bus,
+  placement: {
+    placement: new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) }),
+    signalingUrl: env.SFU_PUBLIC_URL,
+  },
+  reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
+});
+const http = createSfuHttpServer(sfu);
+const { port } = await http.listen(env.PORT, env.HOST);
+logger.info({ port, publicUrl: env.SFU_PUBLIC_URL }, 'SFU node listening');
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: participants are told to reconnect');
+    (async () => {
+      await sfu.close();
+      await http.close();
+      await bus.close();
+      await redis.quit();
+    })().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
