@@ -190,6 +190,8 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       HOST: '127.0.0.1',
       AUTH_SECRET: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'warn',
+      // The command path alone: no SFU node (meetings have their own bench, bench:sfu).
+      SFU: 'off',
       NODE_ENV: 'production',
     });
     const c = createClient(port);

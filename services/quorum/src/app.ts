@@ -183,6 +183,8 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       logger.info('relay and projector: this thread');
     }
     closers.push(() => pipeline.close());
+    const appendedHint = pipeline.appended?.bind(pipeline);
+    if (appendedHint && store instanceof PostgresEventStore) store.onAppended(appendedHint);
 
     const webDist = env.WEB_DIST ?? resolve('web/dist');
     const gateway = createGateway({

@@ -78,6 +78,7 @@ function expectedToText(expected: ExpectedRevision): string {
 export class PostgresEventStore implements EventStore {
   private closed = false;
   private readonly subscriptions = new Set<AllSubscription>();
+  private readonly appendListeners = new Set<() => void>();
 
   private constructor(
     private readonly db: SqlDatabase,
@@ -91,6 +92,23 @@ export class PostgresEventStore implements EventStore {
     // a fallback; against a shared server other processes append too.
     const poll = options.pollIntervalMs ?? (db.kind === 'pglite' ? 1_000 : 20);
     return new PostgresEventStore(db, new ChangeNotifier(poll), options.subscriptionBatchSize ?? 500);
+  }
+
+  /**
+   * Calls `listener` after every append through this object; returns the unsubscribe. The
+   * all-in-one process forwards it to the relay's store on its worker thread (see `wake`).
+   */
+  onAppended(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /**
+   * Something appended elsewhere (another object on the same database): wake the
+   * subscriptions now instead of at their next poll.
+   */
+  wake(): void {
+    this.notifier.notify();
   }
 
   /** Creates or updates the event store's tables and functions. */
@@ -124,6 +142,7 @@ export class PostgresEventStore implements EventStore {
       const row = rows[0];
       if (!row) throw new Error('es_append returned no row');
       this.notifier.notify();
+      for (const listener of this.appendListeners) listener();
       return { nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
     };
     for (let tries = 1; ; tries++) {

@@ -39,6 +39,10 @@ try {
   pipeline.onAdvance(() => post({ type: 'advanced', position: pipeline.projector.position.toString() }));
   port.on('message', (message: MainMessage) => {
     switch (message.type) {
+      case 'appended':
+        // The gateway appended on the main thread: the relay reads now, not at its next poll.
+        if (store instanceof PostgresEventStore) store.wake();
+        return;
       case 'readiness':
         pipeline.readiness().then(
           (checks) => post({ type: 'readiness', id: message.id, checks }),

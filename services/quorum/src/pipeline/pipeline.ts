@@ -19,6 +19,8 @@ export interface Pipeline {
   /** Calls `listener` whenever the projection advances; returns the unsubscribe. */
   onAdvance(listener: () => void): () => void;
   readiness(): Promise<ReadinessChecks>;
+  /** Hints that this process appended, so the relay reads at once (thread pipeline; inline shares the store). */
+  appended?(): void;
   /** Drains the relay and the projector; idempotent. */
   close(): Promise<void>;
 }

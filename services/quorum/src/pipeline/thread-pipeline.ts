@@ -25,6 +25,7 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
   let failure: string | undefined;
   let onClosed: (() => void) | undefined;
   let closing: Promise<void> | undefined;
+  let hintPending = false;
 
   const started = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: WorkerMessage) => {
@@ -88,6 +89,15 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
           },
         };
         waiters.add(waiter);
+      });
+    },
+    appended() {
+      // One hint per turn of the event loop, however many appends it saw.
+      if (hintPending || closing) return;
+      hintPending = true;
+      setImmediate(() => {
+        hintPending = false;
+        send({ type: 'appended' });
       });
     },
     onAdvance(listener) {
