@@ -214,3 +214,26 @@ describe('host controls over the bus', () => {
     ]);
   });
 });
+
+describe('a media worker that dies', () => {
+  it('tells its participants to reconnect; they rejoin the media on a replacement worker and nothing is recorded as left', async () => {
+    const { sessionId } = await createMeeting(q.http, orgId, as(host));
+    const people = [await enter(host, sessionId), await enter(alice, sessionId), await enter(bob, sessionId)];
+    for (const p of people) await p.client.request('createWebRtcTransport', { direction: 'recv' });
+    const pool = q.app.sfu!.pool;
+    const before = pool.worker(0)!.pid;
+    process.kill(before, 'SIGKILL');
+    for (const p of people) expect(await p.client.next('reconnect')).toEqual({ reason: 'media worker failed' });
+    await eventually(() => expect(pool.worker(0)?.pid).not.toBe(before), 10_000);
+    // Back in the media over the same sockets, on the new worker.
+    for (const p of people) {
+      await eventually(async () => {
+        await p.client.request('getRouterRtpCapabilities', {});
+      }, 10_000);
+      await expect(p.client.request('createWebRtcTransport', { direction: 'recv' })).resolves.toMatchObject({ transportId: expect.any(String) });
+    }
+    const room = pool.getState().rooms.find((r) => r.roomId === sessionId);
+    expect(room?.peers).toHaveLength(3);
+    expect((await eventTypes(sessionId)).filter((t) => t === 'participant.left')).toEqual([]);
+  });
+});
