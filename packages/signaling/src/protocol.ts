@@ -39,6 +39,19 @@ export const IceServerSchema = z.object({
 });
 export type IceServer = z.infer<typeof IceServerSchema>;
 
+/** `ICE_SERVERS` as the processes read it from the environment: a JSON array, `[]` when unset. */
+export const IceServersEnvSchema = z
+  .string()
+  .default('[]')
+  .transform((raw, ctx) => {
+    try {
+      return z.array(IceServerSchema).parse(JSON.parse(raw));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
 export const PeerInfoSchema = z.object({ peerId: Id, displayName: z.string(), isHost: z.boolean() });
 export type PeerInfo = z.infer<typeof PeerInfoSchema>;
 

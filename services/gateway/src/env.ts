@@ -1,5 +1,5 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
-import { IceServerSchema } from '@quorum/signaling';
+import { IceServersEnvSchema } from '@quorum/signaling';
 
 /** Environment of the standalone gateway (`src/main.ts`). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({
@@ -20,17 +20,7 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   REDIS_NAMESPACE: z.string().optional(),
   JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
-  ICE_SERVERS: z
-    .string()
-    .default('[]')
-    .transform((raw, ctx) => {
-      try {
-        return z.array(IceServerSchema).parse(JSON.parse(raw));
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  ICE_SERVERS: IceServersEnvSchema,
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 

@@ -17,6 +17,7 @@ import { createGatewayServer, type GatewayServer } from './http/server';
 import { ReadModels } from './read/read-models.repository';
 
 export type { MeetingsConfig } from './deps';
+export { signalingFromPlacement } from './meetings/meetings.handler';
 export {
   AUTH_RATE_LIMITS,
   authRateLimitOptions,

@@ -10,10 +10,9 @@ import { waitForProjection } from '@quorum/projector/projector';
 import { startTelemetry } from '@quorum/telemetry';
 import { pino } from 'pino';
 import { parseGatewayEnv } from './env';
-import { AppError } from '@quorum/domain';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { Redis } from 'ioredis';
-import { createGateway, type MeetingsConfig } from './gateway';
+import { createGateway, signalingFromPlacement, type MeetingsConfig } from './gateway';
 
 const env = parseGatewayEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'gateway' } });
@@ -43,11 +42,7 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
     serviceSecret: env.SFU_SERVICE_SECRET,
     iceServers: env.ICE_SERVERS,
     emptyGraceMs: env.MEETING_EMPTY_GRACE_SECONDS * 1000,
-    signalingUrlFor: async (sessionId) => {
-      const node = await placement.nodeFor(sessionId);
-      if (!node) throw new AppError('PRECONDITION_FAILED', 'meetings.no_sfu', 'No SFU node is available to host meetings right now; try again shortly.');
-      return node.signalingUrl;
-    },
+    signalingUrlFor: signalingFromPlacement(placement),
   };
 } else {
   logger.warn('meetings disabled: set JOIN_TOKEN_SECRET, SFU_SERVICE_SECRET and REDIS_URL to enable them');

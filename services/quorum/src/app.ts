@@ -13,8 +13,7 @@ import { createPgSqlDatabase, createPgliteSqlDatabase, migratePublicSchema, type
 import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
-import { AppError } from '@quorum/domain';
+import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, signalingFromPlacement, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
@@ -199,11 +198,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         iceServers: env.ICE_SERVERS,
         emptyGraceMs: env.MEETING_EMPTY_GRACE_SECONDS * 1000,
         // The node hosting the meeting, from the placement every SFU node heartbeats into.
-        signalingUrlFor: async (sessionId) => {
-          const node = await placement.nodeFor(sessionId);
-          if (!node) throw new AppError('PRECONDITION_FAILED', 'meetings.no_sfu', 'No SFU node is available to host meetings right now; try again shortly.');
-          return node.signalingUrl;
-        },
+        signalingUrlFor: signalingFromPlacement(placement),
       },
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,

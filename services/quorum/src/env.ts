@@ -1,7 +1,5 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
-import { IceServerSchema } from '@quorum/signaling';
-
-const IceServersSchema = z.array(IceServerSchema);
+import { IceServersEnvSchema } from '@quorum/signaling';
 
 export const QuorumEnvSchema = CommonEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
@@ -30,17 +28,7 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   /** Lifetime of a join token: 1 to 300 seconds. */
   JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
   /** ICE servers for browsers, as JSON (`[{"urls":"stun:stun.example.org"}]`); none by default. */
-  ICE_SERVERS: z
-    .string()
-    .default('[]')
-    .transform((raw, ctx) => {
-      try {
-        return IceServersSchema.parse(JSON.parse(raw));
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  ICE_SERVERS: IceServersEnvSchema,
   /** `embedded`: this process runs an SFU node (mediasoup workers, signaling at /sfu); `off`: meetings need SFU nodes elsewhere. */
   SFU: z.enum(['embedded', 'off']).default('embedded'),
   /** Stable id of the embedded SFU node (placement key, durable consumer). */

@@ -1,5 +1,5 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
-import { IceServerSchema } from '@quorum/signaling';
+import { IceServersEnvSchema } from '@quorum/signaling';
 
 /** Environment of a standalone SFU node (`src/main.ts`). */
 export const SfuEnvSchema = CommonEnvSchema.extend({
@@ -25,17 +25,7 @@ export const SfuEnvSchema = CommonEnvSchema.extend({
   SFU_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
   SFU_ANNOUNCED_IP: z.string().min(1).optional(),
   SFU_RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
-  ICE_SERVERS: z
-    .string()
-    .default('[]')
-    .transform((raw, ctx) => {
-      try {
-        return z.array(IceServerSchema).parse(JSON.parse(raw));
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  ICE_SERVERS: IceServersEnvSchema,
 });
 export type SfuEnv = z.infer<typeof SfuEnvSchema>;
 

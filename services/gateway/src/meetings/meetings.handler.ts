@@ -28,6 +28,7 @@ import {
   type SessionCommand,
   type SessionState,
 } from '@quorum/domain';
+import type { Placement } from '@quorum/placement';
 import { signJoinToken } from '@quorum/signaling/tokens';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta, entityIds, orgNotFound } from '../access';
 import type { CommandMeta } from '../commands/command-handler';
@@ -225,3 +226,15 @@ export const muteParticipant = (ctx: Authed, input: MuteParticipantInput) =>
 
 export const removeParticipant = (ctx: Authed, input: RemoveParticipantInput) =>
   hostControl(ctx, input, 'meetings.remove', (by) => ({ type: 'RemoveParticipant', participantId: input.participantId, by, at: ctx.deps.now() }));
+
+/**
+ * `MeetingsConfig.signalingUrlFor` over a placement: the node hosting the meeting (assigned
+ * to the least-loaded live node on first use), or a clear refusal when no node is live.
+ */
+export function signalingFromPlacement(placement: Pick<Placement, 'nodeFor'>) {
+  return async (sessionId: string): Promise<string> => {
+    const node = await placement.nodeFor(sessionId);
+    if (!node) throw new AppError('PRECONDITION_FAILED', 'meetings.no_sfu', 'No SFU node is available to host meetings right now; try again shortly.');
+    return node.signalingUrl;
+  };
+}
