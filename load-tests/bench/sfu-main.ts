@@ -228,6 +228,18 @@ ${markdownTable(roomHeader, roomRows)}
 `
     : '\n_Did not run._\n'
 }${failures.length ? `\n## Errors\n\n${failures.map((f) => `\`\`\`\n${f}\n\`\`\``).join('\n\n')}\n` : ''}`;
-writeFileSync(DOC, md);
+// `npm run bench:join` owns the block between its markers: carry it over unchanged.
+const JOIN_START = '<!-- join-latency:start -->';
+const JOIN_END = '<!-- join-latency:end -->';
+let previous = '';
+try {
+  previous = readFileSync(DOC, 'utf8');
+} catch {
+  // first run: nothing to keep
+}
+const from = previous.indexOf(JOIN_START);
+const to = previous.indexOf(JOIN_END);
+const joinBlock = from >= 0 && to > from ? `\n${previous.slice(from, to + JOIN_END.length)}\n` : '';
+writeFileSync(DOC, `${md.trimEnd()}\n${joinBlock}`);
 log(`\nwrote ${DOC}`);
 process.exit(failures.length || failedTargets ? 1 : 0);

@@ -35,6 +35,8 @@ async function freePort(): Promise<number> {
 
 export interface RunningQuorum {
   baseUrl: string;
+  /** The Quorum process (its mediasoup workers are its children). */
+  pid: number | undefined;
   /** Everything the process printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -96,6 +98,7 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
   let stopping: Promise<void> | undefined;
   return {
     baseUrl,
+    pid: child.pid,
     output: () => log,
     stop() {
       stopping ??= (async () => {

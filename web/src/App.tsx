@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
 import { errorMessage } from './errors';
 import { AuthPage } from './pages/AuthPage';
 import { InvitePage } from './pages/InvitePage';
@@ -11,6 +11,9 @@ import { nextPath, useMe, useSessionCache, type Me } from './session';
 import { useAction } from './status';
 import { trpc } from './trpc';
 import { LoadError, Loading, roleLabel } from './ui';
+
+// The meeting room brings mediasoup-client and WebRTC code: loaded only when a room opens.
+const MeetingRoomPage = lazy(() => import('./pages/meeting/MeetingRoomPage').then((m) => ({ default: m.MeetingRoomPage })));
 
 export function App() {
   const { pathname, search, href } = useLocation();
@@ -49,7 +52,7 @@ function Shell({ user, route }: { user: Me; route: Route }) {
       navigate('/login');
     },
   });
-  const currentOrgId = route.name === 'org' ? route.orgId : undefined;
+  const currentOrgId = route.name === 'org' || route.name === 'meeting' ? route.orgId : undefined;
 
   return (
     <div className="app">
@@ -66,7 +69,7 @@ function Shell({ user, route }: { user: Me; route: Route }) {
           <select
             id="org-switcher"
             value={currentOrgId ?? ''}
-            onChange={(e) => navigate(e.target.value === '__new' ? '/orgs/new' : `/orgs/${e.target.value}/${route.name === 'org' ? route.tab : 'seats'}`)}
+            onChange={(e) => navigate(e.target.value === '__new' ? '/orgs/new' : `/orgs/${e.target.value}/${route.name === 'org' ? route.tab : route.name === 'meeting' ? 'meetings' : 'seats'}`)}
           >
             {currentOrgId ? null : <option value="">Choose…</option>}
             {(orgs.data ?? []).map((o) => (
@@ -86,7 +89,7 @@ function Shell({ user, route }: { user: Me; route: Route }) {
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} className={route.name === 'meeting' ? 'wide' : undefined}>
         <RouteView route={route} orgs={orgs} />
       </main>
     </div>
@@ -103,6 +106,12 @@ function RouteView({ route, orgs }: { route: Route; orgs: ReturnType<typeof useO
       return <NewOrgPage first={orgs.data?.length === 0} />;
     case 'org':
       return <OrgPage key={route.orgId} orgId={route.orgId} tab={route.tab} />;
+    case 'meeting':
+      return (
+        <Suspense fallback={<Loading what="the meeting room" />}>
+          <MeetingRoomPage key={`${route.orgId}/${route.sessionId}`} orgId={route.orgId} sessionId={route.sessionId} />
+        </Suspense>
+      );
     case 'invite':
       return <InvitePage orgId={route.orgId} invitationId={route.invitationId} />;
     case 'login':

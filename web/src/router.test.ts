@@ -10,10 +10,14 @@ describe('matchRoute', () => {
     expect(matchRoute('/orgs/o1')).toEqual({ name: 'org', orgId: 'o1', tab: 'seats' });
     expect(matchRoute('/orgs/o1/api-keys')).toEqual({ name: 'org', orgId: 'o1', tab: 'api-keys' });
     expect(matchRoute('/invite/o1/i1')).toEqual({ name: 'invite', orgId: 'o1', invitationId: 'i1' });
+    expect(matchRoute('/orgs/o1/meetings')).toEqual({ name: 'org', orgId: 'o1', tab: 'meetings' });
+    expect(matchRoute('/orgs/o1/meetings/s1')).toEqual({ name: 'meeting', orgId: 'o1', sessionId: 's1' });
   });
 
   it('answers notFound for anything else', () => {
     expect(matchRoute('/orgs/o1/nope')).toEqual({ name: 'notFound' });
     expect(matchRoute('/invite/o1')).toEqual({ name: 'notFound' });
+    expect(matchRoute('/orgs/o1/seats/s1')).toEqual({ name: 'notFound' });
+    expect(matchRoute('/orgs/o1/meetings/s1/x')).toEqual({ name: 'notFound' });
   });
 });

@@ -47,19 +47,21 @@ export type Route =
   | { name: 'home' }
   | { name: 'newOrg' }
   | { name: 'org'; orgId: string; tab: OrgTab }
+  | { name: 'meeting'; orgId: string; sessionId: string }
   | { name: 'invite'; orgId: string; invitationId: string }
   | { name: 'notFound' };
 
-export const ORG_TABS = ['seats', 'members', 'plan', 'api-keys', 'activity'] as const;
+export const ORG_TABS = ['seats', 'members', 'meetings', 'plan', 'api-keys', 'activity'] as const;
 export type OrgTab = (typeof ORG_TABS)[number];
 
 export function matchRoute(pathname: string): Route {
   const parts = pathname.split('/').filter(Boolean);
   if (parts.length === 0) return { name: 'home' };
-  const [a, b, c] = parts;
+  const [a, b, c, d] = parts;
   if (a === 'login' && parts.length === 1) return { name: 'login' };
   if (a === 'signup' && parts.length === 1) return { name: 'signup' };
   if (a === 'orgs' && b === 'new' && parts.length === 2) return { name: 'newOrg' };
+  if (a === 'orgs' && b && c === 'meetings' && d && parts.length === 4) return { name: 'meeting', orgId: b, sessionId: d };
   if (a === 'orgs' && b && parts.length <= 3) {
     const tab = (c ?? 'seats') as OrgTab;
     return ORG_TABS.includes(tab) ? { name: 'org', orgId: b, tab } : { name: 'notFound' };

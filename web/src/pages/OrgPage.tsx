@@ -6,12 +6,13 @@ import { trpc } from '../trpc';
 import { LoadError, Loading } from '../ui';
 import { ActivityPage } from './ActivityPage';
 import { ApiKeysPage } from './ApiKeysPage';
+import { MeetingsPage } from './MeetingsPage';
 import { MembersPage } from './MembersPage';
 import { OrgContext, permission, useOrgQuery } from './org-context';
 import { PlanPage, planLabel, statusLabel } from './PlanPage';
 import { SeatsPage } from './SeatsPage';
 
-const TAB_TITLES: Record<OrgTab, string> = { seats: 'Seats', members: 'Members', plan: 'Plan', 'api-keys': 'API keys', activity: 'Activity' };
+const TAB_TITLES: Record<OrgTab, string> = { seats: 'Seats', members: 'Members', meetings: 'Meetings', plan: 'Plan', 'api-keys': 'API keys', activity: 'Activity' };
 
 export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
   const org = useOrgQuery('org.get', orgId, (p) => trpc.org.get.query({ orgId, ...p }));
@@ -59,6 +60,7 @@ export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
       <PageTitle title={`${TAB_TITLES[tab]}`}>
         {tab === 'seats' ? <SeatsPage /> : null}
         {tab === 'members' ? <MembersPage /> : null}
+        {tab === 'meetings' ? <MeetingsPage /> : null}
         {tab === 'plan' ? <PlanPage /> : null}
         {tab === 'api-keys' ? <ApiKeysPage /> : null}
         {tab === 'activity' ? <ActivityPage /> : null}

@@ -21,13 +21,14 @@ export function useOrg(): Org {
  * mutation the key changes and the read waits (`minPosition`) until it includes the write.
  * The previous answer stays on screen meanwhile, marked as updating.
  */
-export function useOrgQuery<T>(name: string, orgId: string, fetcher: (input: { minPosition?: string }) => Promise<T>, options: { enabled?: boolean; extraKey?: unknown } = {}) {
+export function useOrgQuery<T>(name: string, orgId: string, fetcher: (input: { minPosition?: string }) => Promise<T>, options: { enabled?: boolean; extraKey?: unknown; refetchInterval?: number } = {}) {
   const position = useOrgPosition(orgId);
   return useQuery({
     queryKey: [name, orgId, position, options.extraKey],
     queryFn: () => fetcher(minPositionInput(position)),
     placeholderData: (previous) => previous,
     enabled: options.enabled ?? true,
+    ...(options.refetchInterval ? { refetchInterval: options.refetchInterval } : {}),
   });
 }
 
