@@ -106,11 +106,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sweeper = options.meetings
     ? startEmptyMeetingSweeper(deps, { graceMs: options.meetings.emptyGraceMs, intervalMs: options.emptySweepIntervalMs ?? 15_000 })
     : undefined;
-  const server = createGatewayServer(deps, options.staticDir ? { staticDir: options.staticDir } : {});
-  const close = server.close.bind(server);
-  server.close = async () => {
-    await sweeper?.stop();
-    await close();
-  };
+  const server = createGatewayServer(deps, {
+    ...(options.staticDir ? { staticDir: options.staticDir } : {}),
+    ...(sweeper ? { beforeClose: () => sweeper.stop() } : {}),
+  });
   return { deps, http: server, sweeper };
 }

@@ -55,7 +55,14 @@ async function statIfExists(path: string) {
   }
 }
 
-export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: string } = {}): GatewayServer {
+export interface GatewayServerOptions {
+  /** Built web app to serve for everything else. */
+  staticDir?: string;
+  /** Runs first when the server closes (background work of the gateway, such as the empty-meeting sweep). */
+  beforeClose?: () => Promise<void>;
+}
+
+export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOptions = {}): GatewayServer {
   const tracer = trace.getTracer('quorum.gateway');
   const trpcHandler = createHTTPHandler({
     router: appRouter,
@@ -166,6 +173,7 @@ export function createGatewayServer(deps: GatewayDeps, options: { staticDir?: st
       }),
     close() {
       closing ??= (async () => {
+        await options.beforeClose?.();
         wsHandler.broadcastReconnectNotification();
         for (const client of wss.clients) client.close(1001, 'server shutting down');
         await new Promise<void>((r) => wss.close(() => r()));
