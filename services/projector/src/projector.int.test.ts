@@ -121,6 +121,18 @@ describe('Projector', () => {
     expect(await snapshot(t.sql, schema, [orgId])).toEqual(rows);
   });
 
+  it('on start, applies what the store holds past the checkpoint though nothing is delivered (the tail lost in a crash)', async () => {
+    const orgId = randomUUID();
+    const s = await appendScenario(t.store, orgId);
+    const last = s.recorded.at(-1)!;
+    // Nothing is published: JetStream would hand the in-flight tail back only after its 30 s ack wait.
+    const projector = await startProjector(orgId);
+    expect(await projector.waitForPosition(last.position, 3_000)).toBe(true);
+    const rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.event_log).toHaveLength(s.recorded.length);
+    expect(rows.seats).toEqual([{ org_id: orgId, purchased: 5, assigned: 1 }]);
+  });
+
   it('dead-letters a poison event after maxAttempts, reports degraded, keeps applying, and clears on skip', async () => {
     const orgId = randomUUID();
     const before = await append(t.store, orgStream(orgId), created(orgId));

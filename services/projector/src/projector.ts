@@ -289,6 +289,7 @@ export class Projector {
   // -------------------------------------------------------------------------------------
 
   private async startConsumer(version: number): Promise<void> {
+    await this.catchUpFromStore(version);
     const durableName = `${this.durablePrefix}-${this.name}-v${version}`;
     this.consumer = await this.options.bus.consume({
       durableName,
@@ -321,12 +322,31 @@ export class Projector {
     );
   }
 
-  private async handleBatch(delivered: readonly DeliveredMessage[], version: number): Promise<void> {
+  /**
+   * Applies what the store holds after the checkpoint, a page at a time, before consuming.
+   * Messages in flight when the previous process died come back from JetStream only after
+   * their ack wait (30 s), and the gap filling below needs a newer delivery to notice them: on
+   * a quiet system the tail of acknowledged commands would wait that long. The store has them.
+   */
+  private async catchUpFromStore(version: number): Promise<void> {
+    const pageSize = 1_000;
+    for (;;) {
+      if (this.closing) return;
+      const from = version === this.version ? this.checkpoint : await readCheckpoint(this.db, this.name, version);
+      const page = await this.options.store.readAll({ fromPosition: from, maxCount: pageSize });
+      const last = page.at(-1);
+      if (!last) return;
+      await this.handleBatch([], version, last.position);
+      if (page.length < pageSize) return;
+    }
+  }
+
+  private async handleBatch(delivered: readonly DeliveredMessage[], version: number, upTo?: bigint): Promise<void> {
     let messages: DeliveredMessage[];
     for (let attempt = 1; ; attempt++) {
       if (this.closing) throw new Error('projector is closing; the bus will deliver these events again');
       try {
-        messages = await this.withGapsFilled(delivered, version);
+        messages = await this.withGapsFilled(delivered, version, upTo);
         break;
       } catch (err) {
         this.options.logger.warn({ err, attempt }, 'cannot read the delivered events from the event store yet; retrying');
@@ -354,8 +374,8 @@ export class Projector {
    * Delivered messages the store does not hold (malformed, foreign) are kept, so they are
    * dead-lettered with their error rather than vanish.
    */
-  private async withGapsFilled(delivered: readonly DeliveredMessage[], version: number): Promise<DeliveredMessage[]> {
-    const top = delivered.reduce((max, m) => (m.position > max ? m.position : max), -1n);
+  private async withGapsFilled(delivered: readonly DeliveredMessage[], version: number, upTo = -1n): Promise<DeliveredMessage[]> {
+    const top = delivered.reduce((max, m) => (m.position > max ? m.position : max), upTo);
     // This process writes the checkpoint, so its copy is current; the apply transaction
     // checks it again under the row lock.
     const checkpoint = version === this.version ? this.checkpoint : await readCheckpoint(this.db, this.name, version);
