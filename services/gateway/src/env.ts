@@ -20,6 +20,8 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   REDIS_NAMESPACE: z.string().optional(),
   JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
+  /** How often the gateway looks for empty meetings to end; 0 turns the periodic sweep off. */
+  MEETING_EMPTY_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
   ICE_SERVERS: IceServersEnvSchema,
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;

@@ -51,7 +51,7 @@ export interface GatewayOptions {
   readiness?: () => Promise<HealthReport['checks']>;
   /** Meetings (join tokens, signaling placement); without it `meetings.join` is refused. */
   meetings?: MeetingsConfig;
-  /** How often empty meetings are swept (ended after `meetings.emptyGraceMs`); 15 s by default. */
+  /** How often empty meetings are swept (ended after `meetings.emptyGraceMs`); 15 s by default, 0: only on `sweeper.sweep()`. */
   emptySweepIntervalMs?: number;
   now?: () => Date;
 }

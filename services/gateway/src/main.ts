@@ -49,6 +49,7 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
 }
 const gateway = createGateway({
   ...(meetings ? { meetings } : {}),
+  emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
   sql,
   store,
   logger,

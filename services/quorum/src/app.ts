@@ -189,6 +189,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     const gateway = createGateway({
       sql,
       store,
+      emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
       logger: logger.child({ component: 'gateway' }),
       authSecret: await secretOf(env.AUTH_SECRET, env, 'auth-secret', logger),
       meetings: {

@@ -47,6 +47,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   SFU_RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
   /** A started meeting left empty this long is ended. */
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
+  /** How often the gateway looks for empty meetings to end; 0 turns the periodic sweep off. */
+  MEETING_EMPTY_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
 

@@ -1,5 +1,6 @@
 /**
- * Ends meetings that stayed empty: every `intervalMs`, the live meetings the read model shows
+ * Ends meetings that stayed empty: every `intervalMs` (0: only when `sweep()` is called), the
+ * live meetings the read model shows
  * with nobody in them get an `EndEmptySession` command. The decider decides from the stream
  * (a participant who came back, or a grace period not yet over, refuses it), so a stale read
  * model or two gateways sweeping at once cannot end a meeting early or twice.
@@ -36,14 +37,17 @@ export function startEmptyMeetingSweeper(deps: GatewayDeps, options: { graceMs: 
     return ended;
   };
   const sweep = () => (running ??= sweepOnce().finally(() => (running = undefined)));
-  const timer = setInterval(() => {
-    sweep().catch((err: unknown) => deps.logger.warn({ err }, 'empty-meeting sweep failed'));
-  }, options.intervalMs);
-  timer.unref();
+  const timer =
+    options.intervalMs > 0
+      ? setInterval(() => {
+          sweep().catch((err: unknown) => deps.logger.warn({ err }, 'empty-meeting sweep failed'));
+        }, options.intervalMs)
+      : undefined;
+  timer?.unref();
   return {
     sweep,
     async stop() {
-      clearInterval(timer);
+      if (timer) clearInterval(timer);
       await running?.catch(() => undefined);
     },
   };

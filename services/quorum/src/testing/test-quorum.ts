@@ -39,6 +39,8 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     SFU_WORKERS: '1',
     SFU_RTC_PORT: 'auto',
     SFU_NODE_ID: `test-${randomBytes(4).toString('hex')}`,
+    // No background appends behind a test's back: tests that sweep call `gateway.sweeper.sweep()`.
+    MEETING_EMPTY_SWEEP_SECONDS: '0',
     ...overrides,
   });
   let app: QuorumApp;
