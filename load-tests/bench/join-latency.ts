@@ -76,6 +76,10 @@ interface Sample {
   ticketMs: number;
   /** The SFU's signaling `join` answered. */
   signalingMs: number;
+  /** Through the SFU: the receive transport connected. */
+  mediaConnectedMs: number;
+  /** Through the SFU: the first remote video track handed to the page. */
+  videoTrackMs: number;
   /** First frame of someone else's video presented. */
   firstFrameMs: number;
 }
@@ -174,7 +178,7 @@ async function joinAndTime(p: Person, url: string, round: number, joiner: number
   );
   const t = await joinTimeline(p.page);
   const at = (v: number | undefined) => (v ?? Number.NaN) - (t.joinRequested ?? Number.NaN);
-  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), firstFrameMs: at(t.firstRemoteFrame) };
+  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), mediaConnectedMs: at(t.mediaConnected), videoTrackMs: at(t.firstRemoteVideoTrack), firstFrameMs: at(t.firstRemoteFrame) };
 }
 
 async function runConfig(name: ConfigName): Promise<ConfigResult> {
@@ -205,7 +209,7 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
           const sample = await joinAndTime(p, url, round, joiner);
           if (sample) {
             result.samples.push(sample);
-            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, first remote frame ${ms(sample.firstFrameMs)}`);
+            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}`);
           }
         } catch (err) {
           const message = `round ${round} joiner ${joiner}: ${(err as Error).message.split('\n')[0]}`;
@@ -246,7 +250,7 @@ for (const name of configNames) results.push(await runConfig(name));
 
 // ---- figures --------------------------------------------------------------------------------
 function stats(list: Sample[], pick: (s: Sample) => number) {
-  const sorted = list.map(pick).sort((a, b) => a - b);
+  const sorted = list.map(pick).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1) ?? Number.NaN };
 }
 const expected = rounds * (peopleCount - 1);
@@ -274,6 +278,8 @@ const phaseRows: Row[] = results.flatMap((r) =>
     [
       ['`meetings.join` answered', (s: Sample) => s.ticketMs],
       ['signaling `join` answered', (s: Sample) => s.signalingMs],
+      ['SFU receive transport connected (3rd joiner on)', (s: Sample) => s.mediaConnectedMs],
+      ['first remote video track (3rd joiner on)', (s: Sample) => s.videoTrackMs],
       ['first remote frame presented', (s: Sample) => s.firstFrameMs],
     ] as const
   ).map(([phase, pick]): Row => {

@@ -74,6 +74,9 @@ export const P2pSignalSchema = z.discriminatedUnion('kind', [
 export type P2pSignal = z.infer<typeof P2pSignalSchema>;
 
 /** Requests, by method, with their data. */
+/** A simulcast spatial or temporal layer: 0 (lowest) to 2. */
+const SpatialLayer = z.number().int().min(0).max(2);
+
 export const RequestSchemas = {
   /** First request: admits the participant with a join token. */
   join: z.object({ token: z.string().min(1).max(4096) }),
@@ -88,11 +91,15 @@ export const RequestSchemas = {
   closeProducer: z.object({ producerId: Id }),
   pauseProducer: z.object({ producerId: Id }),
   resumeProducer: z.object({ producerId: Id }),
-  /** Consumes a producer on the caller's receive transport; the consumer starts paused. */
-  consume: z.object({ producerId: Id }),
+  /**
+   * Consumes a producer on the caller's receive transport; the consumer starts paused. A camera
+   * or screen may be asked for at a simulcast layer from the start (`spatialLayer`, as
+   * `setPreferredLayers`), which spares a layer switch (and its key frame) right after joining.
+   */
+  consume: z.object({ producerId: Id, spatialLayer: SpatialLayer.optional(), temporalLayer: SpatialLayer.optional() }),
   pauseConsumer: z.object({ consumerId: Id }),
   resumeConsumer: z.object({ consumerId: Id }),
-  setPreferredLayers: z.object({ consumerId: Id, spatialLayer: z.number().int().min(0).max(2), temporalLayer: z.number().int().min(0).max(2).optional() }),
+  setPreferredLayers: z.object({ consumerId: Id, spatialLayer: SpatialLayer, temporalLayer: SpatialLayer.optional() }),
   /** Relays a WebRTC message to another peer (`p2p` mode only). */
   p2pSignal: z.object({ to: Id, signal: P2pSignalSchema }),
   leave: z.object({}),

@@ -50,6 +50,10 @@ export interface JoinTimeline {
   joinRequested?: number;
   ticket?: number;
   signalingJoined?: number;
+  /** Through the SFU: the receive transport connected (ICE and DTLS). */
+  mediaConnected?: number;
+  /** The first track of someone else's video was handed to the page. */
+  firstRemoteVideoTrack?: number;
   /** The first frame of someone else's video was shown. */
   firstRemoteFrame?: number;
   /** The mode when that frame arrived. */
@@ -397,7 +401,12 @@ export class MeetingClient {
       iceServers: this.iceServers,
       sending: this.sending(),
       onRemoteTrack: (media) => {
-        if (this.sfu === call) this.dispatch({ type: 'remoteAdded', media });
+        if (this.sfu !== call) return;
+        if (media.kind === 'video') this.timeline.firstRemoteVideoTrack ??= this.now();
+        this.dispatch({ type: 'remoteAdded', media });
+      },
+      onConnectionState: (direction, state) => {
+        if (this.sfu === call && direction === 'recv' && state === 'connected') this.timeline.mediaConnected ??= this.now();
       },
       onRemoteGone: (producerId) => {
         if (this.sfu === call) this.dispatch({ type: 'remoteRemoved', key: producerId });

@@ -43,7 +43,8 @@ export class SfuCall {
   private readonly producing = new Map<MediaSource, Promise<void>>();
   /** Consumers by producer id. */
   private readonly consumers = new Map<string, ms.Consumer>();
-  private readonly consuming = new Set<string>();
+  /** Producers being consumed (by id), so a camera counts towards the layer before its consumer exists. */
+  private readonly consuming = new Map<string, ProducerInfo>();
   /** Producers closed (or their owner gone) before their consumer existed. */
   private readonly gone = new Set<string>();
   private readonly sending: Sending;
@@ -94,13 +95,16 @@ export class SfuCall {
   /** Consumes a producer of someone else (once the receive transport exists); idempotent. */
   async consume(info: ProducerInfo): Promise<void> {
     if (this.closed || this.consumers.has(info.producerId) || this.consuming.has(info.producerId)) return;
-    this.consuming.add(info.producerId);
+    this.consuming.set(info.producerId, info);
     this.gone.delete(info.producerId);
     try {
       await this.recvReady;
       const transport = this.recvTransport;
       if (!transport || this.closed) return;
-      const answer = await this.options.request('consume', { producerId: info.producerId });
+      // A camera starts at the layer that suits every camera about to be shown, those being
+      // consumed alongside it included: no switch (and key frame) once the others arrive.
+      const spatialLayer = info.source === 'camera' ? spatialLayerFor(this.camerasShown()) : undefined;
+      const answer = await this.options.request('consume', { producerId: info.producerId, ...(spatialLayer !== undefined ? { spatialLayer } : {}) });
       if (this.closed || this.gone.has(info.producerId)) return;
       const consumer = await transport.consume({
         id: answer.consumerId,
@@ -109,8 +113,8 @@ export class SfuCall {
         rtpParameters: answer.rtpParameters as unknown as ms.RtpParameters,
         // The microphone and camera of one person share a stream (lip sync); a screen is its own.
         streamId: `${answer.peerId}-${answer.source === 'screen' ? 'screen' : 'av'}`,
-        // The SFU starts a consumer at the highest layer it can.
-        appData: { peerId: answer.peerId, source: answer.source, spatialLayer: 2 },
+        // The SFU starts a consumer at the layer asked for, else at the highest it can.
+        appData: { peerId: answer.peerId, source: answer.source, spatialLayer: spatialLayer ?? 2 },
       });
       if (this.closed || this.gone.has(info.producerId)) {
         consumer.close();
@@ -195,10 +199,17 @@ export class SfuCall {
     if (this.sending[source] !== track) await this.setSending(source, this.sending[source]);
   }
 
+  /** Cameras shown or about to be: consumed, and being consumed. */
+  private camerasShown(): number {
+    let cameras = 0;
+    for (const c of this.consumers.values()) if (c.appData.source === 'camera') cameras++;
+    for (const [producerId, info] of this.consuming) if (info.source === 'camera' && !this.consumers.has(producerId)) cameras++;
+    return cameras;
+  }
+
   /** Asks the SFU for the simulcast layer that suits the number of cameras shown (see `spatialLayerFor`). */
   private async preferLayers(consumer: ms.Consumer): Promise<void> {
-    const cameras = [...this.consumers.values()].filter((c) => c.appData.source === 'camera').length;
-    const layer = spatialLayerFor(cameras);
+    const layer = spatialLayerFor(this.camerasShown());
     if (consumer.appData.spatialLayer === layer || consumer.closed) return;
     // Set first so that concurrent rebalances do not ask twice.
     consumer.appData.spatialLayer = layer;

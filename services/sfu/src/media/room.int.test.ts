@@ -166,6 +166,26 @@ describe('Room', () => {
     await waitFor(() => receiver.received(bob.ssrc) > before + 20, 5_000, () => 'nothing arrived on the lowest layer');
   });
 
+  it('starts a simulcast consumer at the layers asked for in consume(), never passing through a higher one', async () => {
+    const room = await newRoom();
+    const receiver = await RtpReceiver.open();
+    cleanups.push(() => receiver.close());
+    await room.addPeer('alice');
+    await room.addPeer('bob');
+    const camera = track(
+      await createRtpProducer(room, 'alice', { source: 'camera', ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()], packetsPerSecond: 60, payloadSize: 400, keyFrameIntervalMs: 250 }),
+    );
+    const layers: ConsumerLayersChangedEvent[] = [];
+    room.on('consumerLayersChanged', (event) => layers.push(event));
+    const transportId = await createRtpReceiveTransport(room, 'bob', receiver);
+    const bob = await consumeRtp(room, 'bob', { producerId: camera.producerId, transportId, receiver, preferredLayers: { spatialLayer: 0, temporalLayer: 0 } });
+    camera.sender.start();
+
+    await waitFor(() => room.getConsumerLayers('bob', bob.consumerId)?.spatialLayer === 0, 10_000, () => `layers ${JSON.stringify(layers)}`);
+    await waitFor(() => receiver.received(bob.ssrc) > 20, 5_000, () => 'nothing arrived on the lowest layer');
+    expect(layers.map((e) => e.layers?.spatialLayer).filter((l) => l !== undefined && l > 0)).toEqual([]);
+  });
+
   it('names the loudest mic as the active speaker', async () => {
     const room = await newRoom();
     const speakers: ActiveSpeakerChangedEvent[] = [];

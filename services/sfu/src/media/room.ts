@@ -449,6 +449,7 @@ export class Room extends EventEmitter<RoomEvents> {
       producerId,
       rtpCapabilities,
       paused: true,
+      ...(options.preferredLayers && producer.producer.type !== 'simple' ? { preferredLayers: options.preferredLayers } : {}),
       appData: { peerId, producerPeerId: producer.peer.id, source: producer.source },
     });
     if (consumer.closed) {

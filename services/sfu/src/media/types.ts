@@ -104,6 +104,8 @@ export interface ConsumeOptions {
   transportId?: string;
   /** Default: the capabilities given to `addPeer()` / `setPeerRtpCapabilities()`. */
   rtpCapabilities?: RtpCapabilities;
+  /** Simulcast and SVC consumers start at these layers (ignored for others); default: the highest. */
+  preferredLayers?: ConsumerLayers;
 }
 
 /** What the client needs for `transport.consume()`. The consumer starts paused: resume it once the client is ready. */

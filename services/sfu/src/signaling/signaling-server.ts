@@ -439,7 +439,11 @@ export class SignalingServer {
         await room.resumeProducer(peerId, request.data.producerId);
         return {};
       case 'consume': {
-        const c = await room.consume(peerId, { producerId: request.data.producerId });
+        const { producerId, spatialLayer, temporalLayer } = request.data;
+        const c = await room.consume(peerId, {
+          producerId,
+          ...(spatialLayer !== undefined ? { preferredLayers: { spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) } } : {}),
+        });
         return {
           consumerId: c.consumerId,
           producerId: c.producerId,

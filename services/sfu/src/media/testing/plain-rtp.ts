@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Room } from '../room';
-import type { ConsumerParams, MediaSource, RtpParameters } from '../types';
+import type { ConsumerLayers, ConsumerParams, MediaSource, RtpParameters } from '../types';
 import type { RtpReceiver } from './rtp-receiver';
 import { RtpSender } from './rtp-sender';
 
@@ -116,12 +116,13 @@ export interface RtpConsumer extends ConsumerParams {
 export async function consumeRtp(
   room: Room,
   peerId: string,
-  options: { producerId: string; transportId: string; receiver: RtpReceiver; paused?: boolean },
+  options: { producerId: string; transportId: string; receiver: RtpReceiver; paused?: boolean; preferredLayers?: ConsumerLayers },
 ): Promise<RtpConsumer> {
   const params = await room.consume(peerId, {
     producerId: options.producerId,
     transportId: options.transportId,
     rtpCapabilities: room.rtpCapabilities,
+    ...(options.preferredLayers ? { preferredLayers: options.preferredLayers } : {}),
   });
   const ssrc = params.rtpParameters.encodings?.[0]?.ssrc;
   if (ssrc === undefined) throw new Error(`consumer ${params.consumerId} has no SSRC`);
