@@ -82,7 +82,9 @@ if (only.has('fanout')) {
 }
 
 if (only.has('room')) {
-  const pool = await WorkerPool.create({ logger, workerCount: ROOM.workers, consumerBudgetPerWorker: ROOM.budget, webRtcServerBasePort: 'auto' });
+  // Every microphone forwarded (no audible-speaker gating): the worst case for the workers, and
+  // every packet sent is expected at every consumer.
+  const pool = await WorkerPool.create({ logger, workerCount: ROOM.workers, consumerBudgetPerWorker: ROOM.budget, webRtcServerBasePort: 'auto', audibleSpeakers: 0 });
   try {
     log(`(b) one meeting of ${ROOM.participants} participants (${ROOM.speakers} with camera + mic) over ${ROOM.workers} workers, budget ${ROOM.budget}`);
     room = await runRoomBench({
@@ -219,6 +221,7 @@ ${
     ? `
 ${ROOM.speakers} participants send a camera (VP8-like, ${videoPps} packets/s × ${ROOM.payloadSize} B) and a mic (Opus-like, 50 packets/s
 × 120 B with audio level); every participant consumes every producer but its own on one PlainTransport
+(every microphone forwarded: the pool runs with \`audibleSpeakers: 0\`, the workers' worst case)
 (one UDP socket per participant). Participants join one at a time and consume right away, as through
 signaling, with a consumer budget of ${ROOM.budget} per worker: once the first worker reaches it, the room
 places the rest on the second worker and pipes the producers there (\`pipeToRouter\`, once per

@@ -236,6 +236,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         pool: {
           ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
           consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
+          audibleSpeakers: env.SFU_AUDIBLE_SPEAKERS,
           webRtcServerBasePort: env.SFU_RTC_PORT,
           ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
         },

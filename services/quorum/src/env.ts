@@ -37,6 +37,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   SFU_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** Consumers a worker takes before a room spreads to another worker. */
   SFU_CONSUMER_BUDGET: z.coerce.number().int().min(1).default(500),
+  /** Microphones forwarded at once in a meeting with more unmuted ones (the most recently heard); 0: every one. */
+  SFU_AUDIBLE_SPEAKERS: z.coerce.number().int().min(0).max(64).default(3),
   /** First WebRtcServer port (worker i listens on it + i, UDP and TCP), or `auto`. */
   SFU_RTC_PORT: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(65_535)]).default(44_400),
   /** IP announced in ICE candidates when browsers reach the SFU through another address. */

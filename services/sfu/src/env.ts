@@ -21,6 +21,8 @@ export const SfuEnvSchema = CommonEnvSchema.extend({
   REDIS_NAMESPACE: z.string().optional(),
   SFU_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   SFU_CONSUMER_BUDGET: z.coerce.number().int().min(1).default(500),
+  /** Microphones forwarded at once in a meeting with more unmuted ones (the most recently heard); 0: every one. */
+  SFU_AUDIBLE_SPEAKERS: z.coerce.number().int().min(0).max(64).default(3),
   SFU_RTC_PORT: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(65_535)]).default(44_400),
   SFU_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
   SFU_ANNOUNCED_IP: z.string().min(1).optional(),

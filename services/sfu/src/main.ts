@@ -23,6 +23,7 @@ const sfu = await startSfu({
   pool: {
     ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
     consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
+    audibleSpeakers: env.SFU_AUDIBLE_SPEAKERS,
     webRtcServerBasePort: env.SFU_RTC_PORT,
     listenIp: env.SFU_LISTEN_IP,
     ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),

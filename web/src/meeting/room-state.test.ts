@@ -1,6 +1,6 @@
 import type { ResponseData, ServerNotification } from '@quorum/signaling';
 import { describe, expect, it } from 'vitest';
-import { afterClose, initialRoomState, loudest, p2pRole, rejoinDelayMs, roomReducer, spatialLayerFor, tilesOf, type RoomAction, type RoomState } from './room-state';
+import { afterClose, initialRoomState, loudest, p2pRole, rejoinDelayMs, roomReducer, layersFor, tilesOf, type RoomAction, type RoomState } from './room-state';
 
 const answer: ResponseData['join'] = {
   peerId: 'me',
@@ -145,8 +145,9 @@ describe('loudest', () => {
   });
 });
 
-describe('spatialLayerFor', () => {
-  it('receives lower simulcast layers as the grid fills', () => {
-    expect([0, 1, 2, 4, 5, 9].map(spatialLayerFor)).toEqual([2, 2, 1, 1, 0, 0]);
+describe('layersFor', () => {
+  it('receives lower simulcast layers as the grid fills, and half the frame rate once the tiles are small', () => {
+    expect([0, 1, 2, 4, 5, 9].map((n) => layersFor(n).spatialLayer)).toEqual([2, 2, 1, 1, 0, 0]);
+    expect([0, 1, 2, 4, 5, 9].map((n) => layersFor(n).temporalLayer)).toEqual([2, 2, 2, 2, 1, 1]);
   });
 });

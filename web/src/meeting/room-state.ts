@@ -281,15 +281,22 @@ export function p2pRole(foundPeerAtJoin: boolean): { initiator: boolean; polite:
 /** The order of the three transceivers of a peer-to-peer call, the same on both sides. */
 export const P2P_SOURCES: readonly MediaSource[] = ['mic', 'camera', 'screen'];
 
+export interface Layers {
+  spatialLayer: 0 | 1 | 2;
+  temporalLayer: 0 | 1 | 2;
+}
+
 /**
- * The simulcast layer to receive of each camera when `cameras` are shown: full resolution for
- * one, half for up to four, a quarter beyond (the tiles are small by then). Fewer pixels to
- * forward and decode on every receiver, which matters most on small machines and phones.
+ * The simulcast layers to receive of each camera when `cameras` are shown: full resolution for
+ * one, half for up to four; beyond, a quarter of the resolution at half the frame rate (the
+ * cameras send three temporal layers, L1T3), as meeting services do for a gallery of small
+ * tiles. Fewer pixels and frames to forward, decode and draw on every receiver, which matters
+ * most on small machines and phones.
  */
-export function spatialLayerFor(cameras: number): 0 | 1 | 2 {
-  if (cameras <= 1) return 2;
-  if (cameras <= 4) return 1;
-  return 0;
+export function layersFor(cameras: number): Layers {
+  if (cameras <= 1) return { spatialLayer: 2, temporalLayer: 2 };
+  if (cameras <= 4) return { spatialLayer: 1, temporalLayer: 2 };
+  return { spatialLayer: 0, temporalLayer: 1 };
 }
 
 /** The peer-to-peer "active speaker": the loudest above `threshold`, else whoever was before. */

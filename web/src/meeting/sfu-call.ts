@@ -9,7 +9,7 @@
  */
 import type { MediaSource, ProducerInfo, RequestData, RequestMethod, ResponseData } from '@quorum/signaling';
 import { Device, type types as ms } from 'mediasoup-client';
-import { spatialLayerFor, type RemoteMedia } from './room-state';
+import { layersFor, type Layers, type RemoteMedia } from './room-state';
 import type { Sending } from './p2p-call';
 
 export type Requester = <M extends RequestMethod>(method: M, data: RequestData<M>) => Promise<ResponseData[M]>;
@@ -103,8 +103,8 @@ export class SfuCall {
       if (!transport || this.closed) return;
       // A camera starts at the layer that suits every camera about to be shown, those being
       // consumed alongside it included: no switch (and key frame) once the others arrive.
-      const spatialLayer = info.source === 'camera' ? spatialLayerFor(this.camerasShown()) : undefined;
-      const answer = await this.options.request('consume', { producerId: info.producerId, ...(spatialLayer !== undefined ? { spatialLayer } : {}) });
+      const layers = info.source === 'camera' ? layersFor(this.camerasShown()) : undefined;
+      const answer = await this.options.request('consume', { producerId: info.producerId, ...layers });
       if (this.closed || this.gone.has(info.producerId)) return;
       const consumer = await transport.consume({
         id: answer.consumerId,
@@ -113,8 +113,8 @@ export class SfuCall {
         rtpParameters: answer.rtpParameters as unknown as ms.RtpParameters,
         // The microphone and camera of one person share a stream (lip sync); a screen is its own.
         streamId: `${answer.peerId}-${answer.source === 'screen' ? 'screen' : 'av'}`,
-        // The SFU starts a consumer at the layer asked for, else at the highest it can.
-        appData: { peerId: answer.peerId, source: answer.source, spatialLayer: spatialLayer ?? 2 },
+        // The SFU starts a consumer at the layers asked for, else at the highest it can.
+        appData: { peerId: answer.peerId, source: answer.source, layers: layers ?? { spatialLayer: 2, temporalLayer: 2 } },
       });
       if (this.closed || this.gone.has(info.producerId)) {
         consumer.close();
@@ -207,14 +207,15 @@ export class SfuCall {
     return cameras;
   }
 
-  /** Asks the SFU for the simulcast layer that suits the number of cameras shown (see `spatialLayerFor`). */
+  /** Asks the SFU for the simulcast layers that suit the number of cameras shown (see `layersFor`). */
   private async preferLayers(consumer: ms.Consumer): Promise<void> {
-    const layer = spatialLayerFor(this.camerasShown());
-    if (consumer.appData.spatialLayer === layer || consumer.closed) return;
+    const layers = layersFor(this.camerasShown());
+    const current = consumer.appData.layers as Layers;
+    if ((current.spatialLayer === layers.spatialLayer && current.temporalLayer === layers.temporalLayer) || consumer.closed) return;
     // Set first so that concurrent rebalances do not ask twice.
-    consumer.appData.spatialLayer = layer;
+    consumer.appData.layers = layers;
     try {
-      await this.options.request('setPreferredLayers', { consumerId: consumer.id, spatialLayer: layer });
+      await this.options.request('setPreferredLayers', { consumerId: consumer.id, ...layers });
     } catch (err) {
       // Closed meanwhile, or a consumer without layers: it keeps what the SFU gives it.
       if (!this.closed && !consumer.closed) console.warn('sfu: could not set preferred layers', err);

@@ -21,6 +21,14 @@
  * consumers on every router, through the pipes). Every producer and consumer that goes away
  * emits exactly one close event with a reason derived from what started the cascade.
  *
+ * Audible microphones: a room with more unmuted microphones than `audibleSpeakers` forwards the
+ * sound of only that many, the ones heard most recently (an AudioLevelObserver beside the
+ * ActiveSpeakerObserver, fed the same way). The others' audio consumers are paused on the server,
+ * which the listeners' clients do not see: nothing arrives for a silent microphone, so their
+ * decoders idle. A microphone heard above the threshold takes the slot of the one silent for the
+ * longest, once that one has been silent for `audibleHoldMs`, so a conversation between a few
+ * people is not cut. Video is not affected. `audibleSpeakers` 0 forwards every microphone.
+ *
  * Worker death: the worker's routers are gone with everything on them. The pool then calls
  * `handleWorkerDied()`, which removes the peers placed there (`peerLeft` with `worker-died`)
  * and moves the ActiveSpeakerObserver to a surviving router. Peers elsewhere keep everything
@@ -65,6 +73,13 @@ export interface RoomSettings {
   listenIp: string;
   announcedIp: string | undefined;
   activeSpeakerIntervalMs: number;
+  /** Microphones forwarded at once in a room with more than this many; 0: every one. */
+  audibleSpeakers: number;
+  /** A microphone keeps its slot this long after it was last heard. */
+  audibleHoldMs: number;
+  /** AudioLevelObserver interval and threshold (dBov, -127 to 0) for what counts as heard. */
+  audioLevelIntervalMs: number;
+  audioLevelThresholdDbov: number;
   initialAvailableOutgoingBitrate: number;
   maxIncomingBitrate: number | undefined;
 }
@@ -128,14 +143,25 @@ interface ConsumerRecord {
   producerPeerId: string;
   source: MediaSource;
   closing: ConsumerCloseReason | undefined;
+  /** Paused by the client (consumers start so, until `resumeConsumer()`). */
+  clientPaused: boolean;
+  /** Paused by the room: a microphone not among the audible ones. */
+  gated: boolean;
+  /** The last pause/resume sent to the worker, so they apply in order. */
+  pausing: Promise<void>;
 }
 
 interface Speaker {
   router: RouterRecord;
   observer: Promise<ms.ActiveSpeakerObserver>;
+  /** Loudness of every microphone, for the audible ones; none when every microphone is forwarded. */
+  levels: Promise<ms.AudioLevelObserver> | undefined;
   /** Producers added (or being added) to this observer. */
   observed: Set<string>;
 }
+
+/** Microphones an AudioLevelObserver reports per interval: every one in any real meeting. */
+const AUDIO_LEVEL_MAX_ENTRIES = 256;
 
 const LEAVE_REASON: Readonly<Record<PeerLeftReason, ProducerCloseReason>> = {
   left: 'peer-left',
@@ -154,6 +180,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly pipes = new Map<string, Promise<void>>();
   private currentWorker: MediaWorker | undefined;
   private speaker: Speaker | undefined;
+  /** Microphones last heard (producer id → ms), at most `audibleSpeakers`; see the module header. */
+  private readonly audible = new Map<string, number>();
   private capabilities: RtpCapabilities | undefined;
   private isClosed = false;
 
@@ -382,13 +410,19 @@ export class Room extends EventEmitter<RoomEvents> {
       record.closing ??= this.transportCloseReason(transport);
     });
     producer.observer.once('close', () => this.producerGone(record));
-    const paused = (isPaused: boolean) => () =>
+    const paused = (isPaused: boolean) => () => {
       this.notify('producerPaused', { roomId: this.id, peerId, producerId: producer.id, paused: isPaused });
+      // An unmuted microphone more or fewer may start or stop the gating.
+      if (producer.kind === 'audio') this.regateAudio();
+    };
     producer.observer.on('pause', paused(true));
     producer.observer.on('resume', paused(false));
     const info = producerInfo(record);
     this.notify('newProducer', { roomId: this.id, producer: info });
-    if (producer.kind === 'audio') void this.observeSpeaker(record);
+    if (producer.kind === 'audio') {
+      void this.observeSpeaker(record);
+      this.regateAudio();
+    }
     return info;
   }
 
@@ -463,6 +497,9 @@ export class Room extends EventEmitter<RoomEvents> {
       producerPeerId: producer.peer.id,
       source: producer.source,
       closing: undefined,
+      clientPaused: true,
+      gated: this.isGated(producerId),
+      pausing: Promise.resolve(),
     };
     peer.consumers.set(consumer.id, record);
     const event = { roomId: this.id, peerId, consumerId: consumer.id, producerId };
@@ -491,11 +528,27 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async pauseConsumer(peerId: string, consumerId: string): Promise<void> {
-    await this.requireConsumer(peerId, consumerId).consumer.pause();
+    const record = this.requireConsumer(peerId, consumerId);
+    record.clientPaused = true;
+    await this.applyPause(record);
   }
 
+  /** Resumes the consumer for the client; a microphone that is not audible now stays paused on the server until it is. */
   async resumeConsumer(peerId: string, consumerId: string): Promise<void> {
-    await this.requireConsumer(peerId, consumerId).consumer.resume();
+    const record = this.requireConsumer(peerId, consumerId);
+    record.clientPaused = false;
+    await this.applyPause(record);
+  }
+
+  /** Whether the consumer forwards now (resumed by the client, not gated, producer not paused). */
+  isConsumerForwarding(peerId: string, consumerId: string): boolean {
+    const { consumer } = this.requireConsumer(peerId, consumerId);
+    return !consumer.paused && !consumer.producerPaused;
+  }
+
+  /** The microphones forwarded now while the room gates them; `null` when it forwards every one. */
+  audibleProducerIds(): string[] | null {
+    return this.gating() ? [...this.audible.keys()] : null;
   }
 
   /** Closes the consumer (reason `closed`). */
@@ -548,6 +601,7 @@ export class Room extends EventEmitter<RoomEvents> {
       peers: [...this.peers.values()].map(peerState),
       producers: this.listProducers(),
       pipes: [...this.pipes.keys()],
+      audibleProducerIds: this.audibleProducerIds(),
     };
   }
 
@@ -630,9 +684,26 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** The room's ActiveSpeakerObserver on `router`, fed with every mic producer of the room. */
   private startSpeaker(router: RouterRecord): void {
-    const observer = router.router.createActiveSpeakerObserver({ interval: this.host.settings.activeSpeakerIntervalMs });
-    const speaker: Speaker = { router, observer, observed: new Set() };
+    const { settings } = this.host;
+    const observer = router.router.createActiveSpeakerObserver({ interval: settings.activeSpeakerIntervalMs });
+    const levels =
+      settings.audibleSpeakers > 0
+        ? // Every microphone above the threshold is reported (not only the loudest few), so a speaker
+          // holding a slot keeps it while a louder one talks over them.
+          router.router.createAudioLevelObserver({ maxEntries: AUDIO_LEVEL_MAX_ENTRIES, threshold: settings.audioLevelThresholdDbov, interval: settings.audioLevelIntervalMs })
+        : undefined;
+    const speaker: Speaker = { router, observer, levels, observed: new Set() };
     this.speaker = speaker;
+    levels?.then(
+      (created) => created.on('volumes', (volumes) => this.heard(volumes.map((v) => v.producer.id))),
+      (err: Error) => {
+        if (this.isClosed || router.router.closed) return;
+        // Without levels nobody becomes audible in a gated room: forward every microphone instead.
+        this.log.error({ err, routerId: router.router.id }, 'could not create the AudioLevelObserver; forwarding every microphone');
+        if (this.speaker === speaker) speaker.levels = undefined;
+        this.regateAudio();
+      },
+    );
     for (const record of this.producers.values()) if (record.producer.kind === 'audio') void this.observeSpeaker(record);
     observer.then(
       (created) => {
@@ -665,6 +736,8 @@ export class Room extends EventEmitter<RoomEvents> {
       await this.pipeTo(record, speaker.router);
       if (observer.closed || record.producer.closed || this.speaker !== speaker) return;
       await observer.addProducer({ producerId: record.producer.id });
+      const levels = await speaker.levels;
+      if (levels && !levels.closed && !record.producer.closed) await levels.addProducer({ producerId: record.producer.id });
     } catch (err) {
       // Typically the producer or the router closed meanwhile; the producer still forwards.
       this.log.warn({ err, producerId: record.producer.id }, 'mic producer not added to the ActiveSpeakerObserver');
@@ -738,11 +811,82 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.isClosed ? 'room-closed' : 'transport-closed';
   }
 
+  /** Whether the room gates microphones now: more unmuted ones than `audibleSpeakers`, and levels to choose by. */
+  private gating(): boolean {
+    const { audibleSpeakers } = this.host.settings;
+    if (audibleSpeakers === 0 || !this.speaker?.levels) return false;
+    let unmuted = 0;
+    for (const p of this.producers.values()) if (p.producer.kind === 'audio' && !p.producer.paused) unmuted++;
+    return unmuted > audibleSpeakers;
+  }
+
+  private isGated(producerId: string): boolean {
+    const record = this.producers.get(producerId);
+    return record?.producer.kind === 'audio' && this.gating() && !this.audible.has(producerId);
+  }
+
+  /** The AudioLevelObserver heard these microphones (loudest first). */
+  private heard(producerIds: string[]): void {
+    const now = Date.now();
+    const { audibleSpeakers, audibleHoldMs } = this.host.settings;
+    // Those holding a slot first, so a newcomer never takes the slot of someone heard right now.
+    const newcomers: string[] = [];
+    for (const id of producerIds) {
+      if (this.audible.has(id)) this.audible.set(id, now);
+      else if (this.producers.has(id)) newcomers.push(id);
+    }
+    let changed = false;
+    for (const id of newcomers) {
+      if (this.audible.size >= audibleSpeakers) {
+        let quietest: [string, number] | undefined;
+        for (const entry of this.audible) if (!quietest || entry[1] < quietest[1]) quietest = entry;
+        // Every slot holds someone heard within the hold: this one waits for a slot.
+        if (!quietest || now - quietest[1] < audibleHoldMs) continue;
+        this.audible.delete(quietest[0]);
+      }
+      this.audible.set(id, now);
+      changed = true;
+    }
+    if (changed) this.regateAudio();
+  }
+
+  /** Pauses or resumes audio consumers on the server as the audible microphones say. */
+  private regateAudio(): void {
+    for (const peer of this.peers.values()) {
+      for (const record of peer.consumers.values()) {
+        if (record.consumer.kind !== 'audio') continue;
+        const gated = this.isGated(record.producerId);
+        if (gated === record.gated) continue;
+        record.gated = gated;
+        this.applyPause(record).catch((err: unknown) => {
+          if (!record.consumer.closed) this.log.warn({ err, consumerId: record.consumer.id }, 'could not gate an audio consumer');
+        });
+      }
+    }
+  }
+
+  /** Brings the consumer's paused state on the worker in line with the client's and the gate's, in call order. */
+  private applyPause(record: ConsumerRecord): Promise<void> {
+    const run = record.pausing.then(async () => {
+      const { consumer } = record;
+      if (consumer.closed) return;
+      const paused = record.clientPaused || record.gated;
+      if (paused && !consumer.paused) await consumer.pause();
+      else if (!paused && consumer.paused) await consumer.resume();
+    });
+    record.pausing = run.catch(() => undefined);
+    return run;
+  }
+
   private producerGone(record: ProducerRecord): void {
     const { id } = record.producer;
     if (this.producers.get(id) !== record) return;
     this.producers.delete(id);
     record.peer.producers.delete(id);
+    if (record.producer.kind === 'audio') {
+      this.audible.delete(id);
+      this.regateAudio();
+    }
     const reason = record.closing ?? 'closed';
     this.log.debug({ peerId: record.peer.id, producerId: id, reason }, 'producer closed');
     this.notify('producerClosed', { roomId: this.id, peerId: record.peer.id, producerId: id, reason });

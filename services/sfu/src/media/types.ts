@@ -307,6 +307,8 @@ export interface RoomState {
   producers: ProducerInfo[];
   /** `<producerId>-><routerId>` for every producer piped into another router of the room. */
   pipes: string[];
+  /** The microphones forwarded while the room gates them (more unmuted than `audibleSpeakers`); `null`: every one. */
+  audibleProducerIds: string[] | null;
 }
 
 /** A synchronous snapshot of the pool: no request to the workers. */

@@ -45,6 +45,17 @@ export interface WorkerPoolOptions {
   logLevel?: ms.WorkerLogLevel;
   /** ActiveSpeakerObserver interval. Default 300 ms. */
   activeSpeakerIntervalMs?: number;
+  /**
+   * A room with more unmuted microphones than this forwards only the sound of the ones heard
+   * most recently (see `room.ts`). Default 3 (as large meeting services do); 0 forwards every one.
+   */
+  audibleSpeakers?: number;
+  /** A microphone keeps its audible slot this long after it was last heard. Default 2,000 ms. */
+  audibleHoldMs?: number;
+  /** AudioLevelObserver interval. Default 100 ms (how late a new speaker is heard, at most). */
+  audioLevelIntervalMs?: number;
+  /** Loudness (dBov, -127 to 0) above which a microphone counts as heard. Default -60. */
+  audioLevelThresholdDbov?: number;
   /** WebRtcTransport `initialAvailableOutgoingBitrate`. Default 1,000,000. */
   initialAvailableOutgoingBitrate?: number;
   /** Cap on what a client may send per send transport. Default 1,500,000 bit/s; `null` for none. */
@@ -59,6 +70,10 @@ const DEFAULTS = {
   rtcMaxPort: 44_399,
   logLevel: 'warn',
   activeSpeakerIntervalMs: 300,
+  audibleSpeakers: 3,
+  audibleHoldMs: 2_000,
+  audioLevelIntervalMs: 100,
+  audioLevelThresholdDbov: -60,
   initialAvailableOutgoingBitrate: 1_000_000,
   maxIncomingBitrate: 1_500_000,
 } as const;
@@ -294,6 +309,16 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
   positiveInt('workerCount', workerCount);
   positiveInt('consumerBudgetPerWorker', budget);
   positiveInt('activeSpeakerIntervalMs', interval);
+  const audibleSpeakers = options.audibleSpeakers ?? DEFAULTS.audibleSpeakers;
+  const audibleHoldMs = options.audibleHoldMs ?? DEFAULTS.audibleHoldMs;
+  const audioLevelIntervalMs = options.audioLevelIntervalMs ?? DEFAULTS.audioLevelIntervalMs;
+  const audioLevelThresholdDbov = options.audioLevelThresholdDbov ?? DEFAULTS.audioLevelThresholdDbov;
+  if (!Number.isInteger(audibleSpeakers) || audibleSpeakers < 0) issues.push(`audibleSpeakers must be an integer ≥ 0, got ${audibleSpeakers}`);
+  if (!Number.isInteger(audibleHoldMs) || audibleHoldMs < 0) issues.push(`audibleHoldMs must be an integer ≥ 0, got ${audibleHoldMs}`);
+  positiveInt('audioLevelIntervalMs', audioLevelIntervalMs);
+  if (!Number.isInteger(audioLevelThresholdDbov) || audioLevelThresholdDbov < -127 || audioLevelThresholdDbov > 0) {
+    issues.push(`audioLevelThresholdDbov must be an integer in [-127, 0], got ${audioLevelThresholdDbov}`);
+  }
   positiveInt('rtcMinPort', rtcMinPort);
   if (!Number.isInteger(rtcMaxPort) || rtcMaxPort < rtcMinPort || rtcMaxPort > 65_535) {
     issues.push(`rtcMaxPort must be an integer in [rtcMinPort, 65535], got ${rtcMaxPort}`);
@@ -325,6 +350,10 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
       listenIp,
       announcedIp: options.announcedIp,
       activeSpeakerIntervalMs: interval,
+      audibleSpeakers,
+      audibleHoldMs,
+      audioLevelIntervalMs,
+      audioLevelThresholdDbov,
       initialAvailableOutgoingBitrate: options.initialAvailableOutgoingBitrate ?? DEFAULTS.initialAvailableOutgoingBitrate,
       maxIncomingBitrate,
     },
