@@ -11,8 +11,9 @@
  *
  * Two configurations, each on a fresh Quorum and Chromium: `full` (microphone and camera, as
  * people join) and `camera-only` (no microphone). All the simulated participants share this
- * machine, and playing nine remote audio streams in each of ten pages costs Chromium a large
- * share of a small machine's CPU; the second configuration shows the latency without that.
+ * machine, and capturing, processing (echo cancellation) and playing audio in ten pages costs
+ * Chromium a large share of a small machine's CPU; the second configuration shows the latency
+ * without that.
  *
  * Prints p50/p95/max and writes its section of docs/benchmarks-sfu.md between
  * `<!-- join-latency:start -->` and `<!-- join-latency:end -->` (the rest of that file belongs to
@@ -327,8 +328,9 @@ from the third on through the SFU (the third also moves the first two there).
 
 Configurations: **full**, each page with microphone and camera, as people join; **camera-only**,
 no microphone. Every simulated participant runs on this one machine: each page encodes its camera
-in three simulcast layers, decodes the others' (a quarter-resolution layer once five or more are
-shown) and, in **full**, decodes and plays nine remote audio streams. Chromium's CPU is the
+in three simulcast layers, decodes the others' (a quarter-resolution layer at half the frame rate
+once five or more are shown) and, in **full**, captures and processes its microphone and plays the
+others' (the SFU forwards the three heard most recently once more than three are unmuted). Chromium's CPU is the
 figure to read beside the latency: when it nears the ${machine.nproc} cores, every step of a join (the
 page's own work, the HTTP and WebSocket round trips, Quorum's event loop) waits for CPU, and the
 latency measures the machine as much as Quorum.
