@@ -10,7 +10,7 @@ import { failure, type CallOptions } from './testing/http-client';
 import { serviceToken } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
 import { openSubscription } from './testing/subscription-client';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;
@@ -188,7 +188,7 @@ async function refusal(path: string, input: unknown, creds: CallOptions) {
 async function snapshot() {
   const token = owner.token;
   const [head, events, seats, members, keys] = await Promise.all([
-    q.app.store.headPosition(),
+    settledHead(q),
     q.http.query('events.list', { orgId, limit: 500 }, { token }),
     q.http.query('seats.get', { orgId }, { token }),
     q.http.query('members.list', { orgId }, { token }),

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from './testing/http-client';
 import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;
@@ -35,11 +35,11 @@ describe('org.create', () => {
     const first = await q.http.mutation('org.create', input, { token: owner.token, idempotencyKey: k });
     // Once projected, the first append is below the store's read horizon, so the head is stable.
     expect(await eventTypes(first.orgId, first.position)).toEqual(['organization.created', 'member.joined']);
-    const head = await q.app.store.headPosition();
+    const head = await settledHead(q);
     const second = await q.http.mutation('org.create', input, { token: owner.token, idempotencyKey: k });
     expect(second).toEqual(first);
     expect(await eventTypes(first.orgId, second.position)).toEqual(['organization.created', 'member.joined']);
-    expect(await q.app.store.headPosition()).toBe(head);
+    expect(await settledHead(q)).toBe(head);
     const mine = await q.http.query('org.list', { minPosition: first.position }, { token: owner.token });
     expect(mine.filter((o: { orgId: string }) => o.orgId === first.orgId)).toHaveLength(1);
   });
@@ -64,7 +64,7 @@ describe('org.create', () => {
 
   it('concurrent retries with one key append once', async () => {
     const k = key();
-    const head = await q.app.store.headPosition();
+    const head = await settledHead(q);
     const results = await Promise.all(
       Array.from({ length: 6 }, () => q.http.mutation('org.create', { name: 'Racing Inc', plan: 'pro' }, { token: owner.token, idempotencyKey: k })),
     );
@@ -72,7 +72,7 @@ describe('org.create', () => {
     expect(await eventTypes(results[0].orgId, results[0].position)).toEqual(['organization.created', 'member.joined']);
     // Positions are not consecutive numbers; the head is the one append's last event.
     expect(BigInt(results[0].position)).toBeGreaterThan(head);
-    expect(await q.app.store.headPosition()).toBe(BigInt(results[0].position));
+    expect(await settledHead(q)).toBe(BigInt(results[0].position));
   });
 });
 
@@ -150,10 +150,10 @@ describe('members.remove', () => {
     const k = key();
     const first = await q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: k });
     await eventTypes(orgId, first.position);
-    const head = await q.app.store.headPosition();
+    const head = await settledHead(q);
     const again = await q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: k });
     expect(again).toEqual(first);
-    expect(await q.app.store.headPosition()).toBe(head);
+    expect(await settledHead(q)).toBe(head);
     const types = await eventTypes(orgId, first.position);
     expect(types.filter((t) => t === 'member.removed')).toHaveLength(1);
     expect(types.filter((t) => t === 'seat.unassigned')).toHaveLength(1);

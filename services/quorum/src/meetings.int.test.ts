@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from './testing/http-client';
 import { createMeeting, reportJoined, reportLeft, serviceToken } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;
@@ -56,12 +56,12 @@ describe('meetings.create / get / list', () => {
   });
 
   it('refuses a host without a seat, bad input, and a meeting of another organization', async () => {
-    const before = await q.app.store.headPosition();
+    const before = await settledHead(q);
     expect(await failure(createMeeting(q.http, orgId, as(owner)))).toMatchObject({ status: 412, reason: 'session.host_without_seat' });
     expect(await failure(q.http.mutation('meetings.create', { orgId, title: '' }, as(host)))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
     expect(await failure(q.http.mutation('meetings.create', { orgId, title: 'x', scheduledFor: 'tomorrow' }, as(host)))).toMatchObject({ status: 400 });
     expect(await failure(createMeeting(q.http, orgId, as(member)))).toMatchObject({ status: 403, reason: 'auth.forbidden' });
-    expect(await q.app.store.headPosition()).toBe(before);
+    expect(await settledHead(q)).toBe(before);
     const other = await createOrg(q.http, owner, 'pro');
     const { sessionId } = await createMeeting(q.http, orgId, as(host));
     expect(await failure(q.http.mutation('meetings.join', { orgId: other.orgId, sessionId }, as(owner)))).toMatchObject({ status: 404, reason: 'meetings.not_found' });

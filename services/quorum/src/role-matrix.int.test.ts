@@ -11,7 +11,7 @@ import { failure, type CallOptions } from './testing/http-client';
 import { createMeeting, reportJoined } from './testing/meetings';
 import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from './testing/people';
 import { openSubscription } from './testing/subscription-client';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 interface Caller {
   name: string;
@@ -259,11 +259,11 @@ describe('outside the organization', () => {
       ['members.accept', 'mutation', { orgId, invitationId: invite.invitationId }],
       ['auth.me', 'query', {}],
     ];
-    const before = await q.app.store.headPosition();
+    const before = await settledHead(q);
     for (const [path, kind, input] of cases) {
       const f = await failure(kind === 'query' ? q.http.query(path, input, { apiKey: keys.admin }) : q.http.mutation(path, input, { apiKey: keys.admin }));
       expect(f, path).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     }
-    expect(await q.app.store.headPosition()).toBe(before);
+    expect(await settledHead(q)).toBe(before);
   });
 });

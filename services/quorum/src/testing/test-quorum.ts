@@ -62,3 +62,22 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     },
   };
 }
+
+/**
+ * The store's head once every committed append is visible. `headPosition()` stops below
+ * transactions still in flight (the read horizon), and any transaction the projector or the
+ * relay has open holds the horizon back for a moment, so a head read right after an append can
+ * come out low and "grow" later with nothing appended. Tests that assert "nothing was appended"
+ * compare settled heads.
+ */
+export async function settledHead(q: TestQuorum, timeoutMs = 5_000): Promise<bigint> {
+  const { rows } = await q.app.sql.query<{ last: string | null }>('SELECT max(position)::text AS last FROM es_events');
+  const last = rows[0]?.last == null ? 0n : BigInt(rows[0].last);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const head = await q.app.store.headPosition();
+    if (head >= last) return head;
+    if (Date.now() > deadline) throw new Error(`the store's head stayed at ${head}, below the last committed position ${last}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
