@@ -820,9 +820,9 @@ export class Room extends EventEmitter<RoomEvents> {
     return unmuted > audibleSpeakers;
   }
 
-  private isGated(producerId: string): boolean {
+  private isGated(producerId: string, gating = this.gating()): boolean {
     const record = this.producers.get(producerId);
-    return record?.producer.kind === 'audio' && this.gating() && !this.audible.has(producerId);
+    return record?.producer.kind === 'audio' && gating && !this.audible.has(producerId);
   }
 
   /** The AudioLevelObserver heard these microphones (loudest first). */
@@ -852,10 +852,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Pauses or resumes audio consumers on the server as the audible microphones say. */
   private regateAudio(): void {
+    const gating = this.gating();
     for (const peer of this.peers.values()) {
       for (const record of peer.consumers.values()) {
         if (record.consumer.kind !== 'audio') continue;
-        const gated = this.isGated(record.producerId);
+        const gated = this.isGated(record.producerId, gating);
         if (gated === record.gated) continue;
         record.gated = gated;
         this.applyPause(record).catch((err: unknown) => {
