@@ -1,8 +1,9 @@
 /**
  * Ends meetings that stayed empty: every `intervalMs` (0: only when `sweep()` is called), the
- * live meetings the read model shows with nobody in them get an `EndEmptySession` command. The decider decides from the stream
- * (a participant who came back, or a grace period not yet over, refuses it), so a stale read
- * model or two gateways sweeping at once cannot end a meeting early or twice.
+ * live meetings the read model shows with nobody in them get an `EndEmptySession` command. The
+ * decider decides from the stream (a participant who came back, or a grace period not yet over,
+ * refuses it), so a stale read model or two gateways sweeping at once cannot end a meeting early
+ * or twice.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, sessionDecider, streamIds } from '@quorum/domain';
