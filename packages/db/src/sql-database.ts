@@ -129,7 +129,9 @@ export function wrapPgPool(pool: pg.Pool, owns: boolean): SqlDatabase {
       await pool.query(sql);
     },
     async warm(connections: number) {
-      const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
+      // Never more than the pool holds: the extra checkouts would wait for releases forever.
+      const count = Math.min(connections, pool.options.max);
+      const clients = await Promise.all(Array.from({ length: count }, () => pool.connect()));
       for (const client of clients) client.release();
     },
     async close() {

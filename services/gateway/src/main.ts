@@ -23,7 +23,7 @@ const telemetry = startTelemetry({
 
 const sql = createPgSqlDatabase({
   connectionString: env.DATABASE_URL,
-  max: 40,
+  max: env.DATABASE_POOL_MAX,
   applicationName: 'quorum-gateway',
   onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
 });

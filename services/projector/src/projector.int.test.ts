@@ -103,6 +103,38 @@ describe('Projector', () => {
     expect((await projector.status()).checkpoint).toBe(next!.position);
   });
 
+  it('two instances sharing one durable apply every event exactly once, each moving the checkpoint past the other', async () => {
+    const orgId = randomUUID();
+    const ownerId = randomUUID();
+    const durablePrefix = uniquePrefix();
+    const [a, b] = [await startProjector(orgId, { durablePrefix }), await startProjector(orgId, { durablePrefix })];
+    const recorded = await append(t.store, orgStream(orgId), [
+      newEvent(orgId, {
+        type: 'organization.created',
+        data: { orgId, name: 'Twins Inc', plan: 'business', ownerUserId: ownerId, ownerEmail: 'o@twins.test', trialEndsAt: '2030-01-01T00:00:00.000Z' },
+      }),
+    ]);
+    // 60 purchases of one seat, published one at a time so the bus spreads them over both.
+    for (let i = 1; i <= 60; i++) {
+      const [e] = await append(t.store, seatsStream(orgId), [newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: i } })]);
+      recorded.push(e!);
+      await publish(bus, [e!]);
+    }
+    const last = recorded.at(-1)!.position;
+    const [reachedA, reachedB] = await Promise.all([a.waitForPosition(last, 20_000), b.waitForPosition(last, 20_000)]);
+    expect(reachedA || reachedB).toBe(true);
+    const rows = await snapshot(t.sql, schema, [orgId]);
+    expect(rows.seats).toEqual([{ org_id: orgId, purchased: 60, assigned: 0 }]);
+    expect(rows.event_log.map((r) => r.position)).toEqual(recorded.map((e) => e.position.toString()));
+    // Every event applied by exactly one of them: an apply sets the span's outcome; a skip does not.
+    const ids = new Set(recorded.map((e) => e.id));
+    const applied = telemetry
+      .spans()
+      .filter((span) => ids.has(String(span.attributes['messaging.message.id'])) && span.attributes['quorum.projection.outcome'] !== undefined)
+      .map((span) => String(span.attributes['messaging.message.id']));
+    expect(applied.sort()).toEqual([...ids].sort());
+  });
+
   it('applies events whose delivery is late or lost: the store fills the gap up to the newest delivered position', async () => {
     const orgId = randomUUID();
     const s = await appendScenario(t.store, orgId);

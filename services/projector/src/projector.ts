@@ -41,6 +41,7 @@ import {
   ensureCheckpoint,
   insertDeadLetter,
   listUnresolvedDeadLetters,
+  advanceCheckpoint,
   lockCheckpoint,
   readActiveCheckpoint,
   readActiveVersion,
@@ -488,6 +489,20 @@ export class Projector {
     let outcome: { applied: WireEvent[]; checkpoint: bigint };
     try {
       outcome = await this.db.transaction().execute(async (trx) => {
+        // Usually this process wrote the checkpoint and its copy is current: one statement
+        // then checks that and moves it, holding the row lock for the rest of the transaction.
+        const mine = version === this.version ? this.checkpoint : undefined;
+        if (mine !== undefined) {
+          const ahead = events.filter(({ message }) => message.position > mine).map(({ event }) => event);
+          if (ahead.length === 0) return { applied: [], checkpoint: mine };
+          const next = BigInt(ahead.at(-1)!.position);
+          if (await advanceCheckpoint(trx, this.name, version, mine, next)) {
+            const outcomes = await applyEvents(trx, readModelSchema(version), ahead);
+            outcomes.forEach((o, i) => spans[events.findIndex((e) => e.event === ahead[i])]?.setAttribute('quorum.projection.outcome', o));
+            return { applied: ahead, checkpoint: next };
+          }
+        }
+        // Moved elsewhere (another instance, a rebuild) or not this process's version.
         const start = await lockCheckpoint(trx, this.name, version);
         const pending = events.filter(({ message }) => message.position > start).map(({ event }) => event);
         if (pending.length === 0) return { applied: [], checkpoint: start };

@@ -99,7 +99,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
   try {
     let sql: SqlDatabase;
     if (env.DATABASE_URL) {
-      sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, max: 40, applicationName: 'quorum' });
+      sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_MAX, applicationName: 'quorum' });
       logger.info('database: PostgreSQL (DATABASE_URL)');
     } else {
       const dataDir = resolve(env.DATA_DIR, 'pgdata');

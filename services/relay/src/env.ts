@@ -12,6 +12,8 @@ export const RelayEnvSchema = CommonEnvSchema.extend({
     .default('events'),
   RELAY_BATCH_SIZE: z.coerce.number().int().positive().max(10_000).default(256),
   RELAY_LEADER_RETRY_MS: z.coerce.number().int().positive().default(2_000),
+  /** Longest an acknowledged position waits to be checkpointed; 0 writes after every batch. */
+  RELAY_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(200),
 });
 export type RelayEnv = z.infer<typeof RelayEnvSchema>;
 

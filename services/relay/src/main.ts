@@ -74,6 +74,7 @@ try {
     name: env.RELAY_NAME,
     batchSize: env.RELAY_BATCH_SIZE,
     leaderRetryMs: env.RELAY_LEADER_RETRY_MS,
+    checkpointIntervalMs: env.RELAY_CHECKPOINT_INTERVAL_MS,
   });
   closers.push({ name: 'relay', close: () => relay.close() });
   relay.start();

@@ -9,6 +9,11 @@
  *   because the bus deduplicates on the event id (`Nats-Msg-Id`).
  * - No added latency. A batch is whatever the subscription has ready (up to `batchSize`): it is
  *   published as soon as the next event would need a wait.
+ * - Few checkpoint writes. Under load a batch is a handful of events, and writing the
+ *   checkpoint after each one would cost a statement per batch. The checkpoint is written at
+ *   most every `checkpointIntervalMs` while batches flow, once more when they stop, and when
+ *   the relay stops. A crash repeats at most that interval's events, which the bus drops as
+ *   duplicates.
  */
 import { metrics, SpanKind, SpanStatusCode, trace, type Attributes, type ObservableResult, type Span } from '@opentelemetry/api';
 import { eventSubject, lastContiguousPosition, type BusMessage, type EventBus, type PublishAck } from '@quorum/bus';
@@ -24,6 +29,7 @@ export const SYSTEM_ORG_TOKEN = '_system';
 const DEFAULT_NAME = 'events';
 const DEFAULT_BATCH_SIZE = 256;
 const DEFAULT_LEADER_RETRY_MS = 2_000;
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 200;
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -44,6 +50,11 @@ export interface RelayOptions {
   leaderLock?: boolean;
   /** How often a follower tries to take the lock, and a leader checks it still holds it. Default 2 s. */
   leaderRetryMs?: number;
+  /**
+   * Longest time an acknowledged position waits before it is checkpointed; 0 writes after every
+   * batch. Must stay well inside the bus's duplicate window (2 minutes). Default 200 ms.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface RelayStatus {
@@ -74,6 +85,11 @@ export class Relay {
   private leader = false;
   private published = 0;
   private failures = 0;
+  /** Acknowledged by the bus, not yet checkpointed. */
+  private unsaved: bigint | undefined;
+  private lastSavedAt = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   private constructor(
     private readonly store: EventStore,
@@ -84,6 +100,7 @@ export class Relay {
     private readonly batchSize: number,
     private readonly leaderLock: boolean,
     private readonly leaderRetryMs: number,
+    private readonly checkpointIntervalMs: number,
     private checkpoint: bigint | undefined,
   ) {
     this.log = logger.child({ component: 'relay', relay: name });
@@ -104,14 +121,18 @@ export class Relay {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     const leaderRetryMs = options.leaderRetryMs ?? DEFAULT_LEADER_RETRY_MS;
     const leaderLock = options.leaderLock ?? options.sql.kind === 'pg';
+    const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     if (name.length === 0 || name.length > 200) throw new Error('relay name must be 1 to 200 characters');
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`relay batchSize must be a positive integer, got ${batchSize}`);
     if (!Number.isFinite(leaderRetryMs) || leaderRetryMs <= 0) throw new Error(`relay leaderRetryMs must be positive, got ${leaderRetryMs}`);
+    if (!Number.isFinite(checkpointIntervalMs) || checkpointIntervalMs < 0 || checkpointIntervalMs > 60_000) {
+      throw new Error(`relay checkpointIntervalMs must be 0 to 60000, got ${checkpointIntervalMs}`);
+    }
     if (leaderLock && options.sql.kind !== 'pg') {
       throw new Error('relay leaderLock needs a PostgreSQL server: holding the PGlite session would block the database');
     }
     const checkpoint = await readCheckpoint(options.sql, name);
-    return new Relay(options.store, options.bus, options.sql, options.logger, name, batchSize, leaderLock, leaderRetryMs, checkpoint);
+    return new Relay(options.store, options.bus, options.sql, options.logger, name, batchSize, leaderLock, leaderRetryMs, checkpointIntervalMs, checkpoint);
   }
 
   /** Starts the loop in the background. Idempotent. */
@@ -231,6 +252,7 @@ export class Relay {
     } finally {
       if (this.subscription === subscription) this.subscription = undefined;
       await subscription.close();
+      await this.flushCheckpoint(executor).catch((err: unknown) => this.log.warn({ err }, 'relay could not write its checkpoint; the next leader repeats those events'));
     }
   }
 
@@ -251,7 +273,7 @@ export class Relay {
     const last = lastContiguousPosition(acks);
     const acked = acks.filter((ack) => ack.ok);
     if (last !== undefined) {
-      await this.saveCheckpoint(executor, last);
+      await this.checkpointLater(executor, last);
       this.published += acked.length;
       const duplicates = acked.filter((ack) => ack.duplicate).length;
       this.publishedCounter.add(acked.length - duplicates, { ...this.metricAttributes, duplicate: false });
@@ -322,6 +344,42 @@ export class Relay {
         }
       },
     );
+  }
+
+  /**
+   * Records an acknowledged position: written now if the last write is `checkpointIntervalMs`
+   * old, otherwise by a timer at the end of that interval (unless a later batch writes first).
+   */
+  private async checkpointLater(executor: SqlExecutor, position: bigint): Promise<void> {
+    this.unsaved = position;
+    if (Date.now() - this.lastSavedAt >= this.checkpointIntervalMs) {
+      await this.flushCheckpoint(executor);
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushCheckpoint(executor).catch((err: unknown) => this.log.warn({ err }, 'relay checkpoint write failed; retried with the next batch'));
+    }, this.checkpointIntervalMs - (Date.now() - this.lastSavedAt));
+  }
+
+  /** Writes the last acknowledged position, if any is unsaved; one write at a time. */
+  private async flushCheckpoint(executor: SqlExecutor): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    // Another write in flight: wait it out (its failure is its caller's to report).
+    while (this.flushing) await this.flushing.catch(() => undefined);
+    const position = this.unsaved;
+    if (position === undefined) return;
+    this.unsaved = undefined;
+    this.lastSavedAt = Date.now();
+    this.flushing = this.saveCheckpoint(executor, position)
+      .catch((err: unknown) => {
+        // Not saved: keep it for the next write unless a newer position came meanwhile.
+        this.unsaved ??= position;
+        throw err;
+      })
+      .finally(() => (this.flushing = undefined));
+    await this.flushing;
   }
 
   private async saveCheckpoint(executor: SqlExecutor, position: bigint): Promise<void> {

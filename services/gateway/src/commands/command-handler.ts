@@ -147,6 +147,8 @@ export class CommandHandler {
     meta: CommandMeta,
     decide: (state: S, loaded: Loaded<S>) => E[],
   ): Promise<AppendOutcome> {
+    const speculative = await this.decideOnCache(decider, streamId, meta, decide);
+    if (speculative) return speculative;
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(decider, streamId, { full: meta.ids.idempotent });
       const replay = this.findReplay(loaded.events, streamId, meta);
@@ -166,6 +168,42 @@ export class CommandHandler {
         }
         throw err;
       }
+    }
+  }
+
+  /**
+   * Decides on the cached state and appends with the cached revision as the expected one,
+   * without reading the stream first. In the usual case (this process wrote the stream's last
+   * events) that saves a round trip per command. If another process appended meanwhile, the
+   * append is refused on its revision and the caller reads and decides again. Only an append
+   * is trusted this way: a refusal or a no-op decided on cached state could be wrong, so those
+   * answer `undefined` and the caller decides again on what it reads. Commands with an
+   * idempotency key always read, to find their own earlier attempt.
+   */
+  private async decideOnCache<C, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    streamId: string,
+    meta: CommandMeta,
+    decide: (state: S, loaded: Loaded<S>) => E[],
+  ): Promise<AppendOutcome | undefined> {
+    if (meta.ids.idempotent) return undefined;
+    const cached = this.cache.get(streamId);
+    if (!cached || cached.decider !== decider) return undefined;
+    const state = cached.state as S;
+    let events: E[];
+    try {
+      events = decide(state, { state, expected: cached.revision, events: [] });
+    } catch {
+      return undefined;
+    }
+    if (events.length === 0) return undefined;
+    try {
+      const result = await this.appendEvents(streamId, events, cached.revision, meta);
+      this.remember(streamId, decider, events.reduce(decider.evolve, state), result.nextExpectedRevision);
+      return { position: result.position, replayed: false };
+    } catch (err) {
+      if (err instanceof WrongExpectedRevisionError) return undefined;
+      throw err;
     }
   }
 

@@ -9,8 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { context as otelContext, trace, SpanKind, SpanStatusCode, propagation } from '@opentelemetry/api';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { createTrpcHttpHandler } from './trpc-http';
 import { WebSocketServer } from 'ws';
 import { createRequestContext } from '../context';
 import type { GatewayDeps } from '../deps';
@@ -64,14 +64,15 @@ export interface GatewayServerOptions {
 
 export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOptions = {}): GatewayServer {
   const tracer = trace.getTracer('quorum.gateway');
-  const trpcHandler = createHTTPHandler({
+  const trpcHandler = createTrpcHttpHandler({
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req, res }) => createRequestContext(deps, req, res),
+    createContext: (req, res) => createRequestContext(deps, req, res),
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
+    onUnexpected: (err) => deps.logger.warn({ err }, 'request could not be answered'),
   });
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
