@@ -15,6 +15,13 @@ export interface BusMessage {
   readonly subject: string;
   /** Global position in the event store. */
   readonly position: bigint;
+  /**
+   * Position of the event just before this one in the store (`0n` for the first), when the
+   * publisher knows it (the relay does). A consumer of every subject can then see that it got
+   * every event in between without reading the store; when it is absent or does not follow
+   * on, the consumer must read the store.
+   */
+  readonly previousPosition?: bigint;
   /** Any JSON-serializable value (the event envelope). */
   readonly payload: unknown;
 }
@@ -140,6 +147,9 @@ export function assertPublishable(messages: readonly BusMessage[]): void {
     assertPublishSubject(message.subject);
     if (typeof message.position !== 'bigint' || message.position < 0n) {
       throw new BusError('INVALID', `message ${message.id}: position must be a non-negative bigint`);
+    }
+    if (message.previousPosition !== undefined && (typeof message.previousPosition !== 'bigint' || message.previousPosition < 0n || message.previousPosition >= message.position)) {
+      throw new BusError('INVALID', `message ${message.id}: previousPosition must be a non-negative bigint below its position`);
     }
   }
 }

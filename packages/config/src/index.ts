@@ -29,11 +29,13 @@ export const CommonEnvSchema = z.object({
   /** PostgreSQL for the event store and read models; PGlite under DATA_DIR when unset. */
   DATABASE_URL: z.string().url().optional(),
   /**
-   * Most PostgreSQL connections the request path of a process opens. A connection stays
-   * checked out until the event loop reads its answer, so a busy process needs more than its
-   * query rate alone suggests: 8 collapsed at 500 commands/s on 2 cores, 16 and 40 did not.
+   * PostgreSQL connections of a process's request path, all opened at start and kept (a
+   * fixed-size pool). A connection stays checked out until the event loop reads its answer,
+   * so a busy process needs more than its query rate suggests; past that, more connections
+   * only let a hiccup put more queries on the server's cores at once. At 500 commands/s on 2
+   * cores (`npm run bench`): 8 collapsed (lag 1 s), 20 kept p99 lowest, 40 had longer tails.
    */
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(40),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   /** EventStoreDB as the event store (read models stay in Postgres/PGlite). */
   ESDB_URL: z.string().min(1).optional(),
   /** NATS JetStream as the bus; in-process when unset. */

@@ -24,10 +24,11 @@ const telemetry = startTelemetry({
 const sql = createPgSqlDatabase({
   connectionString: env.DATABASE_URL,
   max: env.DATABASE_POOL_MAX,
+  min: env.DATABASE_POOL_MAX,
   applicationName: 'quorum-gateway',
   onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
 });
-await sql.warm(16);
+await sql.warm(env.DATABASE_POOL_MAX);
 await migratePublicSchema(sql);
 const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
 let redis: Redis | undefined;

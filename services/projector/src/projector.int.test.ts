@@ -135,6 +135,47 @@ describe('Projector', () => {
     expect(applied.sort()).toEqual([...ids].sort());
   });
 
+  it('applies a delivery chained from its checkpoint without reading the store, and reads it when a link is missing', async () => {
+    const orgId = randomUUID();
+    let readAlls = 0;
+    const counted = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        if (prop === 'readAll') {
+          return (...args: Parameters<typeof target.readAll>) => {
+            readAlls++;
+            return target.readAll(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // Every subject, as in production, so the chain can cover every event of the store.
+    const projector = await startProjector(orgId, { store: counted, filterSubject: 'evt.>' });
+    const s = await appendScenario(t.store, orgId);
+    // Caught up at start: the checkpoint is the store's last event before the scenario.
+    const before = (await projector.status()).checkpoint;
+    const [first, ...rest] = s.recorded;
+    expect(first!.position).toBeGreaterThan(before);
+    const readsBefore = readAlls;
+    await publish(bus, s.recorded, { chainFrom: before });
+    expect(await projector.waitForPosition(s.recorded.at(-1)!.position, 20_000)).toBe(true);
+    expect(readAlls).toBe(readsBefore);
+    expect((await snapshot(t.sql, schema, [orgId])).event_log).toHaveLength(s.recorded.length);
+
+    // Two more events; the first is lost in flight, so the second's link does not follow on.
+    const [lost, arrived] = await append(t.store, orgStream(orgId), [
+      newEvent(orgId, { type: 'member.role_changed', data: { userId: s.ownerId, from: 'owner', to: 'billing' } }),
+      newEvent(orgId, { type: 'member.role_changed', data: { userId: s.ownerId, from: 'billing', to: 'owner' } }),
+    ]);
+    await publish(bus, [arrived!], { chainFrom: lost!.position });
+    expect(await projector.waitForPosition(arrived!.position, 20_000)).toBe(true);
+    expect(readAlls).toBeGreaterThan(readsBefore);
+    const log = (await snapshot(t.sql, schema, [orgId])).event_log.map((r) => r.position);
+    expect(log).toContain(lost!.position.toString());
+    expect(rest.length + 3).toBe(log.length);
+  });
+
   it('applies events whose delivery is late or lost: the store fills the gap up to the newest delivered position', async () => {
     const orgId = randomUUID();
     const s = await appendScenario(t.store, orgId);

@@ -381,6 +381,8 @@ export class Projector {
     // checks it again under the row lock.
     const checkpoint = version === this.version ? this.checkpoint : await readCheckpoint(this.db, this.name, version);
     if (top <= checkpoint) return [];
+    const chained = followsOn(delivered, checkpoint, top);
+    if (chained) return chained;
     const byId = new Map(delivered.map((m) => [m.id, m]));
     const out: DeliveredMessage[] = [];
     let cursor = checkpoint;
@@ -591,6 +593,23 @@ export class Projector {
   private assertOpen(): void {
     if (this.closing) throw new Error('projector is closed');
   }
+}
+
+/**
+ * The delivered messages past `checkpoint`, in order, if they are every event of the store
+ * from the checkpoint to `top`: the first names the checkpoint as its previous position and
+ * each next one names the one before (the relay sets `previousPosition`). Then nothing is
+ * missing and the store need not be read. `undefined` when any link is absent or broken: a
+ * lost or late message, a subject filter, or a publisher that does not chain.
+ */
+export function followsOn(delivered: readonly DeliveredMessage[], checkpoint: bigint, top: bigint): DeliveredMessage[] | undefined {
+  const ahead = delivered.filter((m) => m.position > checkpoint).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  let previous = checkpoint;
+  for (const message of ahead) {
+    if (message.previousPosition !== previous) return undefined;
+    previous = message.position;
+  }
+  return previous === top && ahead.length > 0 ? ahead : undefined;
 }
 
 /** The envelope of a bus message; its position must match the bus header. */

@@ -99,7 +99,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
   try {
     let sql: SqlDatabase;
     if (env.DATABASE_URL) {
-      sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_MAX, applicationName: 'quorum' });
+      sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_MAX, min: env.DATABASE_POOL_MAX, applicationName: 'quorum' });
       logger.info('database: PostgreSQL (DATABASE_URL)');
     } else {
       const dataDir = resolve(env.DATA_DIR, 'pgdata');
@@ -108,7 +108,8 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       logger.info({ dataDir }, 'database: embedded PGlite');
     }
     closers.push(() => sql.close());
-    await sql.warm(16);
+    // A fixed-size pool, all open before the first request: see PgSqlDatabaseOptions.min.
+    await sql.warm(env.DATABASE_POOL_MAX);
     await migratePublicSchema(sql);
 
     let store: EventStore;

@@ -228,6 +228,10 @@ export class Relay {
     if (this.stopped || lock?.lost) await subscription.close();
     const events = subscription[Symbol.asyncIterator]();
     let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
+    // Each message names the event before it, so a consumer of every subject can tell it got
+    // them all without reading the store. The checkpoint is the position of an event already
+    // published (or 0n before the first).
+    let previous = this.checkpoint ?? 0n;
     try {
       for (;;) {
         const first = await (pending ?? events.next());
@@ -246,7 +250,8 @@ export class Relay {
           }
           batch.push(next.value);
         }
-        await this.publishBatch(batch, executor);
+        await this.publishBatch(batch, executor, previous);
+        previous = batch[batch.length - 1]!.position;
         if (ended) return;
       }
     } finally {
@@ -256,12 +261,13 @@ export class Relay {
     }
   }
 
-  private async publishBatch(batch: readonly RecordedEvent[], executor: SqlExecutor): Promise<void> {
+  private async publishBatch(batch: readonly RecordedEvent[], executor: SqlExecutor, previous: bigint): Promise<void> {
     const messages: BusMessage[] = [];
     let unpublishable: unknown;
     for (const event of batch) {
       try {
-        messages.push(toBusMessage(event));
+        messages.push(toBusMessage(event, previous));
+        previous = event.position;
       } catch (err) {
         // Not sendable (e.g. a dot in the org id): publish what precedes it, then stop here
         // rather than skip it, so no consumer ever misses an event silently.
@@ -415,13 +421,17 @@ export class Relay {
   }
 }
 
-/** The bus message of an event: subject `evt.<orgId|_system>.<category>.<type>`, the wire envelope as payload. */
-export function toBusMessage(event: RecordedEvent): BusMessage {
+/**
+ * The bus message of an event: subject `evt.<orgId|_system>.<category>.<type>`, the wire
+ * envelope as payload, and the position of the event before it in the store when known.
+ */
+export function toBusMessage(event: RecordedEvent, previousPosition?: bigint): BusMessage {
   const orgId = (event.metadata as Partial<RecordedEvent['metadata']> | undefined)?.orgId;
   return {
     id: event.id,
     subject: eventSubject(orgId ? orgId : SYSTEM_ORG_TOKEN, streamCategory(event.streamId), event.type),
     position: event.position,
+    ...(previousPosition === undefined ? {} : { previousPosition }),
     payload: toWireEvent(event),
   };
 }

@@ -104,6 +104,26 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
       expect(received).toEqual(sent.map((message) => ({ ...message, deliveryCount: 1 })));
     });
 
+    it('carries previousPosition when the publisher gives it, and refuses one that does not precede the position', async () => {
+      const orgId = uniqueOrg();
+      const [a, b, c] = messages(orgId, 3, 500n) as [BusMessage, BusMessage, BusMessage];
+      const chained = [
+        { ...a, previousPosition: 0n },
+        { ...b, previousPosition: a.position },
+        c, // a publisher may leave it out
+      ];
+      await bus.publish(chained);
+      const received: DeliveredMessage[] = [];
+      await consume(uniqueDurable('previous'), [orgSubjectFilter(orgId)], async (message) => {
+        received.push(message);
+      });
+      await waitFor('3 messages', () => received.length >= 3);
+      expect(received.map((m) => m.previousPosition)).toEqual([0n, 500n, undefined]);
+      expect('previousPosition' in received[2]!).toBe(false);
+      const [bad] = messages(orgId, 1, 600n) as [BusMessage];
+      await expect(bus.publish([{ ...bad, previousPosition: 600n }])).rejects.toMatchObject({ code: 'INVALID' });
+    });
+
     it('delivers a message published twice with the same id once and acks the repeat as duplicate', async () => {
       const orgId = uniqueOrg();
       const [first, second] = messages(orgId, 2) as [BusMessage, BusMessage];

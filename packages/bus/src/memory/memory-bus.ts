@@ -38,6 +38,7 @@ interface StoredMessage {
   readonly id: string;
   readonly subject: string;
   readonly position: bigint;
+  readonly previousPosition: bigint | undefined;
   /** Stored encoded, so a consumer can never mutate what another one sees. */
   readonly data: Uint8Array;
 }
@@ -96,7 +97,7 @@ class MemoryBus implements EventBus {
         return;
       }
       this.seenAt.set(message.id, now);
-      this.log.push({ id: message.id, subject: message.subject, position: message.position, data: encoded[index]! });
+      this.log.push({ id: message.id, subject: message.subject, position: message.position, previousPosition: message.previousPosition, data: encoded[index]! });
       acks.push({ ok: true, id: message.id, position: message.position, duplicate: false });
     });
     this.pruneSeen();
@@ -220,6 +221,7 @@ class MemoryConsumer implements Consumer {
       id: stored.id,
       subject: stored.subject,
       position: stored.position,
+      ...(stored.previousPosition === undefined ? {} : { previousPosition: stored.previousPosition }),
       payload,
       deliveryCount: this.state.deliveries,
     };
@@ -247,6 +249,7 @@ class MemoryConsumer implements Consumer {
           id: stored.id,
           subject: stored.subject,
           position: stored.position,
+          ...(stored.previousPosition === undefined ? {} : { previousPosition: stored.previousPosition }),
           payload: decodePayload(stored.data, stored.id),
           deliveryCount: this.state.deliveries,
         });

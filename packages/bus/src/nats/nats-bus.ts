@@ -51,6 +51,8 @@ import { assertFilterSubject, DUPLICATE_WINDOW_MS, EVENTS_STREAM, EVENTS_SUBJECT
 
 /** Header carrying the event's global position next to `Nats-Msg-Id`. */
 export const POSITION_HEADER = 'Quorum-Position';
+/** Header carrying the position of the event before this one in the store (`previousPosition`). */
+export const PREVIOUS_POSITION_HEADER = 'Quorum-Previous-Position';
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 const ACK_WAIT_MS = 30_000;
@@ -90,7 +92,7 @@ export interface NatsBusOptions {
 /** Messages in flight at once in `publish`. */
 const PUBLISH_WINDOW = 128;
 
-const DeliveredHeadersSchema = z.object({ id: MessageIdSchema, position: PositionStringSchema });
+const DeliveredHeadersSchema = z.object({ id: MessageIdSchema, position: PositionStringSchema, previous: PositionStringSchema.optional() });
 
 /** `EventBus` over NATS JetStream. */
 export class NatsBus implements EventBus {
@@ -196,6 +198,7 @@ export class NatsBus implements EventBus {
         window.map(async (message, offset): Promise<PublishAck> => {
           const headers = natsHeaders();
           headers.set(POSITION_HEADER, message.position.toString());
+          if (message.previousPosition !== undefined) headers.set(PREVIOUS_POSITION_HEADER, message.previousPosition.toString());
           try {
             const ack = await this.js.publish(this.options.subjectPrefix + message.subject, encoded[from + offset], {
               msgID: message.id,
@@ -461,6 +464,8 @@ function decode(msg: JsMsg, subjectPrefix: string): DeliveredMessage {
   const parsed = DeliveredHeadersSchema.safeParse({
     id: msg.headers?.get(MSG_ID_HEADER),
     position: msg.headers?.get(POSITION_HEADER),
+    // `get` answers '' for a missing header.
+    previous: msg.headers?.get(PREVIOUS_POSITION_HEADER) || undefined,
   });
   if (!parsed.success) {
     throw new BusError('DECODE', `message seq ${msg.seq} on ${msg.subject} lacks valid ${MSG_ID_HEADER}/${POSITION_HEADER} headers`);
@@ -469,6 +474,7 @@ function decode(msg: JsMsg, subjectPrefix: string): DeliveredMessage {
     id: parsed.data.id,
     subject: subjectPrefix && msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
     position: BigInt(parsed.data.position),
+    ...(parsed.data.previous === undefined ? {} : { previousPosition: BigInt(parsed.data.previous) }),
     payload: decodePayload(msg.data, parsed.data.id),
     deliveryCount: msg.info.deliveryCount,
   };

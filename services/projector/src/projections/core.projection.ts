@@ -338,19 +338,26 @@ async function flush(trx: Trx, t: (name: string) => ReturnType<typeof sql.table>
   });
 
   if (w.seatsTouched.size > 0) {
-    const orgs = [...w.seatsTouched];
+    const rows = [...w.seatsTouched].map((org_id) => ({ org_id, purchased: w.purchased.get(org_id) ?? null }));
+    // One statement: update the organizations that have a row, insert the others. `assigned`
+    // is recounted, not incremented, so a repeated assignment cannot inflate it; a null
+    // `purchased` (only assignments changed) keeps the stored count.
     await sql`
+      WITH v AS (
+        SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(org_id uuid, purchased integer)
+      ), updated AS (
+        UPDATE ${t('seats')} AS s
+           SET purchased = COALESCE(v.purchased, s.purchased),
+               assigned = (SELECT count(*) FROM ${t('seat_assignments')} a WHERE a.org_id = s.org_id)
+          FROM v
+         WHERE s.org_id = v.org_id
+        RETURNING s.org_id
+      )
       INSERT INTO ${t('seats')} (org_id, purchased, assigned)
-      SELECT v.org_id, 0, 0 FROM jsonb_to_recordset(${json(orgs.map((org_id) => ({ org_id })))}::jsonb) AS v(org_id uuid)
+      SELECT v.org_id, COALESCE(v.purchased, 0), (SELECT count(*) FROM ${t('seat_assignments')} a WHERE a.org_id = v.org_id)
+        FROM v
+       WHERE v.org_id NOT IN (SELECT org_id FROM updated)
       ON CONFLICT (org_id) DO NOTHING`.execute(trx);
-    const rows = orgs.map((org_id) => ({ org_id, purchased: w.purchased.get(org_id) ?? null }));
-    // `assigned` is recounted, not incremented, so a repeated assignment cannot inflate it.
-    await sql`
-      UPDATE ${t('seats')} AS s
-         SET purchased = COALESCE(v.purchased, s.purchased),
-             assigned = (SELECT count(*) FROM ${t('seat_assignments')} a WHERE a.org_id = s.org_id)
-        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(org_id uuid, purchased integer)
-       WHERE s.org_id = v.org_id`.execute(trx);
   }
 }
 

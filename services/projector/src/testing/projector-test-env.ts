@@ -123,15 +123,25 @@ export async function append(store: PostgresEventStore, streamId: string, events
 export const orgStream = streamIds.organization;
 export const seatsStream = streamIds.seats;
 
-/** Publishes recorded events as the relay does; fails unless every one was stored. */
-export async function publish(bus: EventBus, events: readonly RecordedEvent[]): Promise<void> {
+/**
+ * Publishes recorded events as the relay does; fails unless every one was stored. With
+ * `chainFrom`, each message names the one before it (`previousPosition`), the first naming
+ * `chainFrom`, as the relay does for consecutive events of the store.
+ */
+export async function publish(bus: EventBus, events: readonly RecordedEvent[], options: { chainFrom?: bigint } = {}): Promise<void> {
+  let previous = options.chainFrom;
   const acks = await bus.publish(
-    events.map((e) => ({
-      id: e.id,
-      subject: eventSubject(e.metadata.orgId, streamCategory(e.streamId), e.type),
-      position: e.position,
-      payload: toWireEvent(e),
-    })),
+    events.map((e) => {
+      const message = {
+        id: e.id,
+        subject: eventSubject(e.metadata.orgId, streamCategory(e.streamId), e.type),
+        position: e.position,
+        ...(previous === undefined ? {} : { previousPosition: previous }),
+        payload: toWireEvent(e),
+      };
+      if (previous !== undefined) previous = e.position;
+      return message;
+    }),
   );
   const failed = acks.find((a) => !a.ok);
   if (failed && !failed.ok) throw new Error(`publish failed: ${failed.error.message}`);

@@ -28,10 +28,11 @@ try {
   const sql = createPgSqlDatabase({
     connectionString: env.DATABASE_URL!,
     max: 10,
+    min: 10,
     applicationName: 'quorum-pipeline',
     onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
   });
-  await sql.warm(4);
+  await sql.warm(10);
   const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
   const bus = await NatsBus.create({ servers: env.NATS_URL!, name: 'quorum-pipeline', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
   await bus.ensureStream();
