@@ -49,8 +49,23 @@ export interface RecordedEvent<Type extends string = string, Data = unknown> ext
  */
 export type ExpectedRevision = 'no_stream' | 'stream_exists' | 'any' | bigint;
 
+/** Another stream whose revision a decision was made at; see {@link AppendOptions.guards}. */
+export interface StreamGuard {
+  streamId: string;
+  revision: bigint | 'no_stream';
+}
+
 export interface AppendOptions {
   expectedRevision?: ExpectedRevision;
+  /**
+   * Other streams the decision read: the append succeeds only if each is still at the given
+   * revision, and otherwise throws {@link WrongExpectedRevisionError} naming that stream and
+   * appends nothing. PostgreSQL checks them in the append's own transaction and share-locks
+   * them until it commits, so no append to a guard stream can slip in between. EventStoreDB
+   * has no such condition: its adapter reads each guard's revision just before appending,
+   * which catches a stale decision but not an append racing that read.
+   */
+  guards?: readonly StreamGuard[];
 }
 
 export interface AppendResult {

@@ -10,6 +10,7 @@ export type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamGuard,
   SubscribeToAllOptions,
 } from './event-store';
 export { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from './errors';

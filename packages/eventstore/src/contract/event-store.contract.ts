@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
+import { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from '../errors';
 import type { EventStore, NewEvent, RecordedEvent } from '../event-store';
 
 export interface EventStoreContractFixture {
@@ -101,6 +101,44 @@ export function runEventStoreContract(
         expect(failed).toHaveLength(7);
         for (const f of failed) expect(f.reason).toBeInstanceOf(WrongExpectedRevisionError);
         expect(await store.readStream(id)).toHaveLength(2);
+      });
+    });
+
+    describe('guards on other streams', () => {
+      it('appends while each guard stream is at its revision, and refuses once one has moved, appending nothing', async () => {
+        const target = stream('guarded');
+        const org = stream('guard');
+        await store.appendToStream(org, [event('g0'), event('g1')], { expectedRevision: 'no_stream' });
+        const absent = stream('guard-absent');
+        const ok = await store.appendToStream(target, [event('a')], {
+          expectedRevision: 'no_stream',
+          guards: [
+            { streamId: org, revision: 1n },
+            { streamId: absent, revision: 'no_stream' },
+          ],
+        });
+        expect(ok.nextExpectedRevision).toBe(0n);
+
+        await store.appendToStream(org, [event('g2')], { expectedRevision: 1n });
+        const stale = await store
+          .appendToStream(target, [event('b')], { expectedRevision: 0n, guards: [{ streamId: org, revision: 1n }] })
+          .catch((e: unknown) => e);
+        expect(stale).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(stale).toMatchObject({ streamId: org, expected: 1n, actual: 2n });
+
+        await store.appendToStream(absent, [event('x')]);
+        const gone = await store
+          .appendToStream(target, [event('c')], { expectedRevision: 0n, guards: [{ streamId: absent, revision: 'no_stream' }] })
+          .catch((e: unknown) => e);
+        expect(gone).toMatchObject({ streamId: absent, expected: 'no_stream', actual: 0n });
+        expect((await store.readStream(target)).map((e) => e.type)).toEqual([type('a')]);
+      });
+
+      it('refuses a stream guarding its own append', async () => {
+        const id = stream('self');
+        const err = await store.appendToStream(id, [event('a')], { guards: [{ streamId: id, revision: 'no_stream' }] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidAppendError);
+        expect(await store.readStream(id)).toEqual([]);
       });
     });
 

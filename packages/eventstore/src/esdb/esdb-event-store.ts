@@ -218,6 +218,15 @@ export class EsdbEventStore implements EventStore {
     const expected = options.expectedRevision ?? 'any';
     const esdbExpected = toEsdbExpected(expected);
     const data = events.map(toEventData);
+    // EventStoreDB has no condition on another stream: read each guard's revision first. This
+    // catches a decision made on stale state, not an append racing this read (see AppendOptions).
+    for (const guard of options.guards ?? []) {
+      if (guard.streamId === streamId) throw new InvalidAppendError(`stream ${streamId} cannot guard its own append; use expectedRevision`);
+      const [last] = await this.readStream(guard.streamId, { direction: 'backwards', maxCount: 1 });
+      const actual = last?.revision;
+      const holds = guard.revision === 'no_stream' ? actual === undefined : actual === guard.revision;
+      if (!holds) throw new WrongExpectedRevisionError(guard.streamId, guard.revision, actual);
+    }
 
     for (let attempt = 1; ; attempt++) {
       let result: EsdbAppendResult;

@@ -12,11 +12,13 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamGuard,
   SubscribeToAllOptions,
 } from '../event-store';
 import {
   DUPLICATE_EVENT_ID_SQLSTATE,
   EVENT_STORE_SCHEMA_SQL,
+  GUARD_REVISION_SQLSTATE,
   MAX_EVENTS_PER_APPEND,
   WRONG_EXPECTED_REVISION_SQLSTATE,
 } from './schema';
@@ -61,6 +63,19 @@ function toRecorded(row: EventRow): RecordedEvent {
 
 function sqlStateOf(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function guardsToJson(streamId: string, guards: readonly StreamGuard[]): string {
+  const seen = new Set<string>();
+  return JSON.stringify(
+    guards.map((g) => {
+      if (!g.streamId || g.streamId.length > 200) throw new InvalidAppendError('guard stream id must be 1 to 200 characters');
+      if (g.streamId === streamId) throw new InvalidAppendError(`stream ${streamId} cannot guard its own append; use expectedRevision`);
+      if (seen.has(g.streamId)) throw new InvalidAppendError(`stream ${g.streamId} is guarded twice`);
+      seen.add(g.streamId);
+      return { stream: g.streamId, revision: g.revision === 'no_stream' ? 'no_stream' : expectedToText(g.revision) };
+    }),
+  );
 }
 
 function expectedToText(expected: ExpectedRevision): string {
@@ -134,10 +149,11 @@ export class PostgresEventStore implements EventStore {
     const payload = JSON.stringify(
       events.map((e) => ({ id: e.id, type: e.type, version: e.version, data: e.data ?? null, metadata: e.metadata })),
     );
+    const guards = options.guards && options.guards.length > 0 ? guardsToJson(streamId, options.guards) : null;
     const attempt = async () => {
       const { rows } = await this.db.query<{ next_revision: string; last_position: string; appended: boolean }>(
-        'SELECT next_revision, last_position, appended FROM es_append($1, $2, $3::jsonb)',
-        [streamId, expectedToText(expected), payload],
+        'SELECT next_revision, last_position, appended FROM es_append($1, $2, $3::jsonb, $4::jsonb)',
+        [streamId, expectedToText(expected), payload, guards],
       );
       const row = rows[0];
       if (!row) throw new Error('es_append returned no row');
@@ -150,7 +166,7 @@ export class PostgresEventStore implements EventStore {
         return await attempt();
       } catch (err) {
         const state = sqlStateOf(err);
-        if (state !== WRONG_EXPECTED_REVISION_SQLSTATE && state !== DUPLICATE_EVENT_ID_SQLSTATE && state !== '23505') throw err;
+        if (state !== WRONG_EXPECTED_REVISION_SQLSTATE && state !== DUPLICATE_EVENT_ID_SQLSTATE && state !== GUARD_REVISION_SQLSTATE && state !== '23505') throw err;
         // Either a real conflict, or these very events are already stored (an idempotent
         // retry, possibly racing its original): the stored events decide.
         const stored = await this.findStored(streamId, events);
@@ -161,6 +177,11 @@ export class PostgresEventStore implements EventStore {
         if (state === WRONG_EXPECTED_REVISION_SQLSTATE) {
           const detail = (err as { detail?: string }).detail;
           throw new WrongExpectedRevisionError(streamId, expected, detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail));
+        }
+        if (state === GUARD_REVISION_SQLSTATE) {
+          const guard = options.guards!.find((g) => g.streamId === (err as Error).message)!;
+          const detail = (err as { detail?: string }).detail;
+          throw new WrongExpectedRevisionError(guard.streamId, guard.revision, detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail));
         }
         // A racing append with these ids rolled back after we waited on it: try again.
         if (tries >= 3) throw err;

@@ -22,6 +22,8 @@ export const MAX_EVENTS_PER_APPEND = 1 << 20;
 export const WRONG_EXPECTED_REVISION_SQLSTATE = 'QE001';
 /** Raised by `es_append` when some of the event ids are already stored. */
 export const DUPLICATE_EVENT_ID_SQLSTATE = 'QE002';
+/** Raised by `es_append` when a guard stream is not at its revision (detail: `<actual>`, message: the stream). */
+export const GUARD_REVISION_SQLSTATE = 'QE003';
 
 export const EVENT_STORE_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS es_streams (
@@ -52,11 +54,18 @@ $$;
 
 -- p_expected: 'any' | 'no_stream' | 'stream_exists' | a decimal revision.
 -- p_events: a JSON array of {id, type, version, data, metadata}.
+-- p_guards: NULL or a JSON array of {stream, revision} ('no_stream' or a decimal revision):
+-- other streams the decision read. Each must be at that revision; it is share-locked until
+-- commit, so no append to it commits in between. Raises ${GUARD_REVISION_SQLSTATE} otherwise.
 -- Raises ${WRONG_EXPECTED_REVISION_SQLSTATE} (detail: the actual revision) on a revision conflict and
 -- ${DUPLICATE_EVENT_ID_SQLSTATE} when an event id is already stored; either way nothing is written, and the
 -- client decides whether it was an idempotent retry (es_find_events). Keeping that lookup
 -- off the happy path saves an index probe per append.
-CREATE OR REPLACE FUNCTION es_append(p_stream_id text, p_expected text, p_events jsonb)
+-- The three-argument form of earlier versions; a call with three arguments now takes the
+-- default guards.
+DROP FUNCTION IF EXISTS es_append(text, text, jsonb);
+
+CREATE OR REPLACE FUNCTION es_append(p_stream_id text, p_expected text, p_events jsonb, p_guards jsonb DEFAULT NULL)
 RETURNS TABLE (next_revision bigint, last_position bigint, appended boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -65,6 +74,8 @@ DECLARE
   v_actual bigint;
   v_base   bigint;
   v_count  integer;
+  v_guard  record;
+  v_at     bigint;
 BEGIN
   -- Positions come from this transaction's id; an earlier write in the same transaction
   -- would have taken an id before the reader's horizon could account for it.
@@ -93,6 +104,19 @@ BEGIN
     SELECT revision INTO v_actual FROM es_streams WHERE stream_id = p_stream_id;
     RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_REVISION_SQLSTATE}',
       MESSAGE = 'wrong expected revision', DETAIL = coalesce(v_actual::text, 'no_stream');
+  END IF;
+
+  -- After the write above, so this transaction already has its id (a row lock takes one).
+  IF p_guards IS NOT NULL THEN
+    FOR v_guard IN SELECT x->>'stream' AS stream, x->>'revision' AS revision FROM jsonb_array_elements(p_guards) AS x LOOP
+      v_at := NULL;
+      SELECT s.revision INTO v_at FROM es_streams s WHERE s.stream_id = v_guard.stream FOR SHARE;
+      IF (v_guard.revision = 'no_stream' AND v_at IS NOT NULL)
+         OR (v_guard.revision <> 'no_stream' AND v_at IS DISTINCT FROM v_guard.revision::bigint) THEN
+        RAISE EXCEPTION USING ERRCODE = '${GUARD_REVISION_SQLSTATE}',
+          MESSAGE = v_guard.stream, DETAIL = coalesce(v_at::text, 'no_stream');
+      END IF;
+    END LOOP;
   END IF;
 
   v_base := pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS};

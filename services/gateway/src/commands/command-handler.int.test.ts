@@ -6,7 +6,7 @@
  * checked against the stream before it is answered.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, seatsDecider, streamIds, type SeatsCommand } from '@quorum/domain';
+import { AppError, currentVersionOf, organizationDecider, seatsDecider, streamIds, type SeatsCommand } from '@quorum/domain';
 import { createPgSqlDatabase, type SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
@@ -132,5 +132,104 @@ describe('CommandHandler on a cached state', () => {
     expect(retry).toEqual({ position: first.position, replayed: true });
     const events = await store.readStream(streamIds.seats(orgId));
     expect(events.map((e) => e.type)).toEqual(['seats.purchased', 'seats.purchased']);
+  });
+});
+
+describe('CommandHandler.executeWithContext (seat commands on organization facts)', () => {
+  const eventMeta = (orgId: string) => ({ orgId, actor: { kind: 'system' as const, id: 'test' }, correlationId: randomUUID(), causationId: null });
+
+  /** An organization on `plan` with one owner, appended as the gateway would. */
+  async function organization(orgId: string, plan: 'free' | 'business'): Promise<void> {
+    const owner = randomUUID();
+    const events = [
+      { type: 'organization.created', data: { orgId, name: 'Context Inc', plan, ownerUserId: owner, ownerEmail: 'o@context.test', trialEndsAt: '2030-01-01T00:00:00.000Z' } },
+      { type: 'member.joined', data: { userId: owner, email: 'o@context.test', role: 'owner', invitationId: null } },
+    ];
+    await store.appendToStream(
+      streamIds.organization(orgId),
+      events.map((e) => ({ id: randomUUID(), type: e.type, version: currentVersionOf(e.type as never), data: e.data, metadata: eventMeta(orgId) })),
+      { expectedRevision: 'no_stream' },
+    );
+  }
+
+  /** Another process changes the plan. */
+  async function changePlan(orgId: string, from: string, to: string): Promise<void> {
+    await store.appendToStream(streamIds.organization(orgId), [
+      { id: randomUUID(), type: 'organization.plan_changed', version: currentVersionOf('organization.plan_changed'), data: { from, to }, metadata: eventMeta(orgId) },
+    ]);
+  }
+
+  /** Buys seats within the plan read from the organization stream, as `seats.purchase` does. */
+  function buy(handler: CommandHandler, orgId: string, quantity: number) {
+    return handler.executeWithContext(seatsDecider, streamIds.seats(orgId), { decider: organizationDecider, streamId: streamIds.organization(orgId) }, meta(orgId), (state, org) => {
+      if (!org.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
+      return seatsDecider.decide({ type: 'PurchaseSeats', orgId, quantity, plan: org.plan, at: at() }, state);
+    });
+  }
+
+  it('with both streams cached, a command is one append and no read', async () => {
+    const counted = countingReads(store);
+    const handler = new CommandHandler(counted.store);
+    const orgId = randomUUID();
+    await organization(orgId, 'business');
+    await buy(handler, orgId, 1);
+    const readsAfterFirst = counted.reads();
+    for (let i = 0; i < 3; i++) await buy(handler, orgId, 1);
+    expect(counted.reads()).toBe(readsAfterFirst);
+    expect(await store.readStream(streamIds.seats(orgId))).toHaveLength(4);
+  });
+
+  it('refuses, on fresh facts, a purchase its cache allowed after another process lowered the plan', async () => {
+    const a = new CommandHandler(store);
+    const orgId = randomUUID();
+    await organization(orgId, 'business');
+    await buy(a, orgId, 10);
+    await changePlan(orgId, 'business', 'free');
+    const err = await refusal(buy(a, orgId, 1));
+    expect(err.reason).toBe('seats.cap_exceeded');
+    expect(await store.readStream(streamIds.seats(orgId))).toHaveLength(1);
+  });
+
+  it('accepts, on fresh facts, a purchase its cache refused after another process raised the plan', async () => {
+    const a = new CommandHandler(store);
+    const orgId = randomUUID();
+    await organization(orgId, 'free');
+    await buy(a, orgId, 3);
+    await changePlan(orgId, 'free', 'business');
+    await buy(a, orgId, 5);
+    const events = await store.readStream(streamIds.seats(orgId));
+    expect(events.map((e) => e.data)).toEqual([{ quantity: 3, total: 3 }, { quantity: 5, total: 8 }]);
+  });
+
+  it('a plan change racing the purchase: the guard refuses the append and the command is decided again', async () => {
+    const a = new CommandHandler(store);
+    const orgId = randomUUID();
+    await organization(orgId, 'business');
+    await buy(a, orgId, 1);
+    // Lower the plan from inside the decision, after the facts were read and before the append.
+    let lowered = false;
+    const outcome = await a
+      .executeWithContext(seatsDecider, streamIds.seats(orgId), { decider: organizationDecider, streamId: streamIds.organization(orgId) }, meta(orgId), (state, org) => {
+        if (!org.exists) throw new Error('no organization');
+        if (!lowered) {
+          lowered = true;
+          void changePlan(orgId, 'business', 'free');
+        }
+        return seatsDecider.decide({ type: 'PurchaseSeats', orgId, quantity: 5, plan: org.plan, at: at() }, state);
+      })
+      .then(
+        () => 'appended',
+        (e: unknown) => (e instanceof AppError ? e.reason : String(e)),
+      );
+    // Either the purchase committed before the plan change, or it was decided again on the free plan.
+    const seats = await store.readStream(streamIds.seats(orgId));
+    const org = await store.readStream(streamIds.organization(orgId));
+    if (outcome === 'appended') {
+      expect(seats).toHaveLength(2);
+      expect(seats[1]!.position).toBeLessThan(org.at(-1)!.position);
+    } else {
+      expect(outcome).toBe('seats.cap_exceeded');
+      expect(seats).toHaveLength(1);
+    }
   });
 });

@@ -14,6 +14,7 @@ import {
   type EventStore,
   type ExpectedRevision,
   type RecordedEvent,
+  type StreamGuard,
 } from '@quorum/eventstore';
 import { SpanKind, currentTraceparent, trace, withSpan } from '@quorum/telemetry';
 import type { IdSource } from './ids';
@@ -141,6 +142,73 @@ export class CommandHandler {
     return this.streams.run([streamId], () => this.decideAndAppend(decider, streamId, meta, decide));
   }
 
+  /**
+   * Decides on `streamId` with facts from another stream (`context`, e.g. the organization's
+   * plan and the caller's role for a seat command) and appends guarded by the revision of the
+   * context stream the decision saw: if that stream moved before the append commits, nothing is
+   * appended and the command is decided again on fresh state. With both states cached (this
+   * process wrote or read them last), the command costs one statement and no reads; as with
+   * {@link execute}, only an append is trusted on cached state, and a refusal or no-op is
+   * decided again on what the streams hold.
+   */
+  async executeWithContext<C, E extends DomainEvent, S, CC, CE extends DomainEvent, CS>(
+    decider: Decider<C, E, S>,
+    streamId: string,
+    context: { decider: Decider<CC, CE, CS>; streamId: string },
+    meta: CommandMeta,
+    decide: (state: S, context: CS) => E[],
+  ): Promise<AppendOutcome> {
+    return this.streams.run([streamId], async () => {
+      const target = this.cached<S>(decider, streamId);
+      const facts = this.cached<CS>(context.decider, context.streamId);
+      if (!meta.ids.idempotent && target && facts) {
+        let events: E[] = [];
+        try {
+          events = decide(target.state, facts.state);
+        } catch {
+          // Refused on cached state: decided again below on what the streams hold.
+        }
+        if (events.length > 0) {
+          try {
+            const result = await this.appendEvents(streamId, events, target.revision, meta, [{ streamId: context.streamId, revision: facts.revision }]);
+            this.remember(streamId, decider, events.reduce<S>(decider.evolve, target.state), result.nextExpectedRevision);
+            return { position: result.position, replayed: false };
+          } catch (err) {
+            if (!(err instanceof WrongExpectedRevisionError)) throw err;
+          }
+        }
+      }
+      for (let attempt = 1; ; attempt++) {
+        const fresh = await this.load(context.decider, context.streamId);
+        const loaded = await this.load(decider, streamId, { full: meta.ids.idempotent });
+        const replay = this.findReplay(loaded.events, streamId, meta);
+        if (replay) return replay;
+        const events = decide(loaded.state, fresh.state);
+        const guard: StreamGuard = { streamId: context.streamId, revision: fresh.expected === 'no_stream' ? 'no_stream' : (fresh.expected as bigint) };
+        try {
+          const result = await this.appendEvents(streamId, events, loaded.expected, meta, [guard]);
+          this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
+          return { position: result.position, replayed: false };
+        } catch (err) {
+          if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) {
+            await conflictBackoff(attempt);
+            continue;
+          }
+          if (err instanceof WrongExpectedRevisionError) {
+            throw new AppError('CONFLICT', 'command.conflict', `Another change to ${err.streamId} happened at the same time; try again.`);
+          }
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** The cached state of `streamId` if it was folded by `decider`. */
+  private cached<S>(decider: unknown, streamId: string): { state: S; revision: bigint } | undefined {
+    const entry = this.cache.get(streamId);
+    return entry && entry.decider === decider ? { state: entry.state as S, revision: entry.revision } : undefined;
+  }
+
   private async decideAndAppend<C, E extends DomainEvent, S>(
     decider: Decider<C, E, S>,
     streamId: string,
@@ -215,7 +283,13 @@ export class CommandHandler {
     return (await this.appendEvents(streamId, events, expected, meta)).position;
   }
 
-  private async appendEvents(streamId: string, events: readonly DomainEvent[], expected: ExpectedRevision, meta: CommandMeta): Promise<AppendResult> {
+  private async appendEvents(
+    streamId: string,
+    events: readonly DomainEvent[],
+    expected: ExpectedRevision,
+    meta: CommandMeta,
+    guards?: readonly StreamGuard[],
+  ): Promise<AppendResult> {
     return withSpan(
       tracer,
       'eventstore.append',
@@ -237,7 +311,7 @@ export class CommandHandler {
               ...(traceparent ? { traceparent } : {}),
             },
           })),
-          { expectedRevision: expected },
+          guards ? { expectedRevision: expected, guards } : { expectedRevision: expected },
         );
         span.setAttribute('quorum.position', result.position.toString());
         return result;

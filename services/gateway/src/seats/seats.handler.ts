@@ -6,6 +6,7 @@ import {
   streamIds,
   type Action,
   type AssignSeatInput,
+  type OrganizationState,
   type PurchaseSeatsInput,
   type ReleaseSeatsInput,
   type SeatsCommand,
@@ -19,28 +20,31 @@ type Authed = Context & { principal: Principal };
 
 /**
  * Seat commands decide on the seats stream with facts from the organization stream (plan,
- * membership, the caller's role), read just before. Membership facts can change between the
- * two reads; the seats stream's own revision still serializes every seat change.
+ * status, the caller's role). The append is guarded by the organization stream's revision, so
+ * a seat change never lands on organization facts that changed after they were read; with
+ * both streams cached the command is one statement (see `executeWithContext`).
  */
 async function runSeatsCommand(
   ctx: Authed,
   orgId: string,
   action: Action,
   procedure: string,
-  command: (org: Extract<Awaited<ReturnType<typeof loadOrg>>['state'], { exists: true }>) => SeatsCommand,
+  command: (org: Extract<OrganizationState, { exists: true }>) => SeatsCommand,
 ) {
   const meta = commandMeta(ctx, orgId, procedure);
-  const org = await loadOrg(ctx, orgId);
-  authorizeCommand(ctx.principal, orgId, org.state, action);
-  assertOrganizationOpen(org.state, ctx.deps.now());
-  if (!org.state.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
-  const cmd = command(org.state);
-  const outcome = await ctx.deps.commands.execute(seatsDecider, streamIds.seats(orgId), meta, (state) => seatsDecider.decide(cmd, state));
+  const outcome = await ctx.deps.commands.executeWithContext(
+    seatsDecider,
+    streamIds.seats(orgId),
+    { decider: organizationDecider, streamId: streamIds.organization(orgId) },
+    meta,
+    (state, org) => {
+      authorizeCommand(ctx.principal, orgId, org, action);
+      assertOrganizationOpen(org, ctx.deps.now());
+      if (!org.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
+      return seatsDecider.decide(command(org), state);
+    },
+  );
   return { position: outcome.position.toString() };
-}
-
-function loadOrg(ctx: Authed, orgId: string) {
-  return ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
 }
 
 export const purchaseSeats = (ctx: Authed, input: PurchaseSeatsInput) =>
