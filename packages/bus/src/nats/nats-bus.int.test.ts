@@ -47,8 +47,26 @@ describe('NatsBus namespace', () => {
       expect(seenA).toEqual(['evt.org1.organization.created']);
       expect(seenB).toEqual([]);
     } finally {
+      await a.deleteStream();
+      await b.deleteStream();
       await a.close();
       await b.close();
+    }
+  });
+
+  it('deletes its stream with the messages in it; deleting a missing stream is fine', async () => {
+    const namespace = `nsd${randomUUID().slice(0, 8)}`;
+    const bus = await NatsBus.create({ servers: NATS_URL, namespace });
+    try {
+      await bus.ensureStream();
+      await bus.publish([{ id: randomUUID(), subject: 'evt.org1.organization.created', position: 1n, payload: {} }]);
+      await bus.deleteStream();
+      await bus.deleteStream();
+      // Publishing now finds no stream to store the message.
+      const [ack] = await bus.publish([{ id: randomUUID(), subject: 'evt.org1.organization.created', position: 2n, payload: {} }]);
+      expect(ack).toMatchObject({ ok: false });
+    } finally {
+      await bus.close();
     }
   });
 });

@@ -253,6 +253,21 @@ export class NatsBus implements EventBus {
     return natsConsumer;
   }
 
+  /**
+   * Deletes this bus's stream with its messages and consumers: for a namespace that is done
+   * with (a finished test's, a retired deployment's). Irreversible; a missing stream is fine.
+   */
+  async deleteStream(): Promise<void> {
+    this.assertOpen();
+    const { streamName } = this.options;
+    try {
+      await this.jsm.streams.delete(streamName);
+    } catch (error) {
+      if (apiErrorCode(error) === JS_STREAM_NOT_FOUND) return;
+      throw translate(error, `delete stream ${streamName}`);
+    }
+  }
+
   /** Closes every consumer (each finishes its handler), flushes acks, then closes the connection. */
   async close(): Promise<void> {
     this.closing ??= (async () => {

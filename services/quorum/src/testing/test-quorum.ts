@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { NatsBus } from '@quorum/bus/nats';
 import { pino } from 'pino';
 import { startQuorum, type QuorumApp } from '../app';
 import { QuorumEnvSchema, type QuorumEnv } from '../env';
@@ -59,6 +60,15 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     async stop() {
       await app.close();
       await db.drop();
+      // Its JetStream stream too: hundreds of idle test streams slow a shared NATS down.
+      if (env.NATS_URL && env.NATS_NAMESPACE) {
+        const bus = await NatsBus.create({ servers: env.NATS_URL, namespace: env.NATS_NAMESPACE, name: 'test-quorum-cleanup' });
+        try {
+          await bus.deleteStream();
+        } finally {
+          await bus.close();
+        }
+      }
     },
   };
 }
