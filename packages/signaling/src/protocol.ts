@@ -158,6 +158,12 @@ export const NotificationSchemas = {
   producerResumed: z.object({ producerId: Id, peerId: Id }),
   consumerClosed: z.object({ consumerId: Id, producerId: Id }),
   consumerLayersChanged: z.object({ consumerId: Id, spatialLayer: z.number().int().nullable(), temporalLayer: z.number().int().nullable() }),
+  /**
+   * To the owner of a simulcast producer: the highest spatial layer any consumer wants now.
+   * Encoding the layers above it is wasted work; the client stops them (`setMaxSpatialLayer`)
+   * and starts them again when this rises.
+   */
+  producerLayersWanted: z.object({ producerId: Id, spatialLayer: z.number().int().min(0) }),
   activeSpeaker: z.object({ peerId: Id.nullable() }),
   p2pSignal: z.object({ from: Id, signal: P2pSignalSchema }),
   /** The host muted someone; to the muted participant their own producer was paused by the server. */

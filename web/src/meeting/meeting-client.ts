@@ -306,6 +306,9 @@ export class MeetingClient {
       case 'consumerClosed':
         this.sfu?.consumerClosed(n.data.consumerId);
         return;
+      case 'producerLayersWanted':
+        this.sfu?.limitLayers(n.data.producerId, n.data.spatialLayer);
+        return;
       case 'peerMuted':
         if (n.data.peerId === this.state.selfId) {
           // The SFU already paused our producer; stop sending it here too, and show it off.

@@ -203,6 +203,7 @@ function onNotification<T>(state: RoomState<T>, n: ServerNotification): RoomStat
       return { ...state, phase: 'ended', ended: { reason: n.data.reason, message: endMessage(n.data.reason) }, remote: [] };
     case 'p2pSignal':
     case 'consumerLayersChanged':
+    case 'producerLayersWanted':
     case 'reconnect':
       return state;
     default:

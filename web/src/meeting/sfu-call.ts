@@ -151,6 +151,16 @@ export class SfuCall {
     if (consumer.appData.source === 'camera') void this.rebalanceLayers();
   }
 
+  /**
+   * The SFU says no receiver wants a layer of this camera above `spatialLayer` now: stop
+   * encoding those (they start again when it says more).
+   */
+  limitLayers(producerId: string, spatialLayer: number): void {
+    const producer = [...this.producers.values()].find((p) => p.id === producerId);
+    if (!producer || producer.closed || producer.kind !== 'video') return;
+    producer.setMaxSpatialLayer(spatialLayer).catch((err: unknown) => console.warn('setMaxSpatialLayer failed', err));
+  }
+
   consumerClosed(consumerId: string): void {
     for (const [producerId, consumer] of this.consumers) if (consumer.id === consumerId) this.producerClosed(producerId);
   }

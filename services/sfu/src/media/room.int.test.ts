@@ -18,15 +18,16 @@ import {
   waitFor,
   type RtpProducer,
 } from './testing';
-import type { ActiveSpeakerChangedEvent, ConsumerLayersChangedEvent, NewProducerEvent } from './types';
+import type { ActiveSpeakerChangedEvent, ConsumerLayersChangedEvent, NewProducerEvent, ProducerLayersWantedEvent } from './types';
 import { WorkerPool } from './worker-pool';
 
 let pool: WorkerPool;
+const LOWER_AFTER_MS = 400;
 const cleanups: Array<() => void> = [];
 
 beforeAll(async () => {
   requireMediasoupWorkerBin();
-  pool = await WorkerPool.create({ logger: testLogger(), workerCount: 1, webRtcServerBasePort: 'auto' });
+  pool = await WorkerPool.create({ logger: testLogger(), workerCount: 1, webRtcServerBasePort: 'auto', layersLowerAfterMs: LOWER_AFTER_MS });
 });
 
 afterEach(() => {
@@ -184,6 +185,48 @@ describe('Room', () => {
     await waitFor(() => room.getConsumerLayers('bob', bob.consumerId)?.spatialLayer === 0, 10_000, () => `layers ${JSON.stringify(layers)}`);
     await waitFor(() => receiver.received(bob.ssrc) > 20, 5_000, () => 'nothing arrived on the lowest layer');
     expect(layers.map((e) => e.layers?.spatialLayer).filter((l) => l !== undefined && l > 0)).toEqual([]);
+  });
+
+  it("tells a simulcast camera's owner the highest layer its resumed consumers want: a rise at once, a fall after a wait", async () => {
+    const room = await newRoom();
+    for (const peer of ['alice', 'bob', 'carol']) await room.addPeer(peer);
+    const camera = track(await createRtpProducer(room, 'alice', { source: 'camera', ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()], packetsPerSecond: 30 }));
+    const wanted: ProducerLayersWantedEvent[] = [];
+    room.on('producerLayersWanted', (event) => wanted.push(event));
+    const consumer = async (peer: string, spatialLayer: number) => {
+      const receiver = await RtpReceiver.open();
+      cleanups.push(() => receiver.close());
+      const transportId = await createRtpReceiveTransport(room, peer, receiver);
+      return consumeRtp(room, peer, { producerId: camera.producerId, transportId, receiver, preferredLayers: { spatialLayer, temporalLayer: 2 } });
+    };
+
+    // Bob shows a small tile: alice is told to send the lowest layer only, after the wait.
+    await consumer('bob', 0);
+    await waitFor(() => wanted.length === 1, 5_000, () => `wanted ${JSON.stringify(wanted)}`);
+    expect(wanted[0]).toEqual({ roomId: room.id, peerId: 'alice', producerId: camera.producerId, spatialLayer: 0 });
+
+    // Carol pins alice full size: told at once.
+    const carol = await consumer('carol', 2);
+    await waitFor(() => wanted.length === 2, LOWER_AFTER_MS / 2, () => `wanted ${JSON.stringify(wanted)}`);
+    expect(wanted[1]!.spatialLayer).toBe(2);
+
+    // Carol shrinks the tile: a fall is told only once it has lasted.
+    const lowered = Date.now();
+    await room.setConsumerPreferredLayers('carol', carol.consumerId, { spatialLayer: 1, temporalLayer: 2 });
+    await waitFor(() => wanted.length === 3, 5_000, () => `wanted ${JSON.stringify(wanted)}`);
+    expect(wanted[2]!.spatialLayer).toBe(1);
+    expect(Date.now() - lowered).toBeGreaterThanOrEqual(LOWER_AFTER_MS - 50);
+
+    // A paused consumer wants nothing: back to bob's layer.
+    await room.pauseConsumer('carol', carol.consumerId);
+    await waitFor(() => wanted.length === 4, 5_000, () => `wanted ${JSON.stringify(wanted)}`);
+    expect(wanted[3]!.spatialLayer).toBe(0);
+    // A rise cancels a fall still waiting.
+    await room.resumeConsumer('carol', carol.consumerId);
+    await room.pauseConsumer('carol', carol.consumerId);
+    await room.resumeConsumer('carol', carol.consumerId);
+    await new Promise((resolve) => setTimeout(resolve, LOWER_AFTER_MS * 2));
+    expect(wanted.slice(4).map((e) => e.spatialLayer)).toEqual([1]);
   });
 
   it('names the loudest mic as the active speaker', async () => {

@@ -77,6 +77,8 @@ export interface RoomSettings {
   audibleSpeakers: number;
   /** A microphone keeps its slot this long after it was last heard. */
   audibleHoldMs: number;
+  /** How long a simulcast producer's wanted layer must stay lower before its owner is told. */
+  layersLowerAfterMs: number;
   /** AudioLevelObserver interval and threshold (dBov, -127 to 0) for what counts as heard. */
   audioLevelIntervalMs: number;
   audioLevelThresholdDbov: number;
@@ -133,6 +135,10 @@ interface ProducerRecord {
   router: RouterRecord;
   source: MediaSource;
   closing: ProducerCloseReason | undefined;
+  /** The highest spatial layer last told to the owner; `undefined` before any consumer. */
+  wantedSpatial: number | undefined;
+  /** A lower `wantedSpatial` waiting out `layersLowerAfterMs`. */
+  lowering: NodeJS.Timeout | undefined;
 }
 
 interface ConsumerRecord {
@@ -145,6 +151,8 @@ interface ConsumerRecord {
   closing: ConsumerCloseReason | undefined;
   /** Paused by the client (consumers start so, until `resumeConsumer()`). */
   clientPaused: boolean;
+  /** The spatial layer the client asked for (the highest when it did not say). */
+  spatialWanted: number;
   /** Paused by the room: a microphone not among the audible ones. */
   gated: boolean;
   /** The last pause/resume sent to the worker, so they apply in order. */
@@ -403,7 +411,16 @@ export class Room extends EventEmitter<RoomEvents> {
       // Its transport closed while produce() was in flight.
       throw notFound('sfu.transport_not_found', `transport ${transport.id} closed while producing`, { transportId: transport.id });
     }
-    const record: ProducerRecord = { producer, peer, transport, router: transport.router, source: options.source, closing: undefined };
+    const record: ProducerRecord = {
+      producer,
+      peer,
+      transport,
+      router: transport.router,
+      source: options.source,
+      closing: undefined,
+      wantedSpatial: undefined,
+      lowering: undefined,
+    };
     this.producers.set(producer.id, record);
     peer.producers.set(producer.id, record);
     producer.on('transportclose', () => {
@@ -498,6 +515,7 @@ export class Room extends EventEmitter<RoomEvents> {
       source: producer.source,
       closing: undefined,
       clientPaused: true,
+      spatialWanted: options.preferredLayers?.spatialLayer ?? topSpatialLayer(producer.producer),
       gated: this.isGated(producerId),
       pausing: Promise.resolve(),
     };
@@ -531,6 +549,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const record = this.requireConsumer(peerId, consumerId);
     record.clientPaused = true;
     await this.applyPause(record);
+    this.reviewWantedLayers(record.producerId);
   }
 
   /** Resumes the consumer for the client; a microphone that is not audible now stays paused on the server until it is. */
@@ -538,6 +557,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const record = this.requireConsumer(peerId, consumerId);
     record.clientPaused = false;
     await this.applyPause(record);
+    this.reviewWantedLayers(record.producerId);
   }
 
   /** Whether the consumer forwards now (resumed by the client, not gated, producer not paused). */
@@ -560,11 +580,57 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Simulcast consumers only (`BAD_REQUEST` `sfu.not_simulcast` otherwise); `consumerLayersChanged` follows. */
   async setConsumerPreferredLayers(peerId: string, consumerId: string, layers: ConsumerLayers): Promise<void> {
-    const { consumer } = this.requireConsumer(peerId, consumerId);
+    const record = this.requireConsumer(peerId, consumerId);
+    const { consumer } = record;
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') {
       throw badRequest('sfu.not_simulcast', `consumer ${consumerId} is ${consumer.type}; preferred layers need simulcast`);
     }
     await consumer.setPreferredLayers(layers);
+    record.spatialWanted = layers.spatialLayer;
+    this.reviewWantedLayers(record.producerId);
+  }
+
+  /**
+   * Tells the owner of a simulcast video producer the highest spatial layer its consumers want
+   * (resumed ones; the lowest when none is), so it stops encoding the layers above: in a grid
+   * of small tiles every receiver takes the lowest layer, and a camera encoding 720p for nobody
+   * spends most of a sender's CPU. A rise is told at once; a fall after `layersLowerAfterMs`,
+   * so a layout that shrinks and grows again does not make the sender restart a layer.
+   */
+  private reviewWantedLayers(producerId: string): void {
+    const record = this.producers.get(producerId);
+    if (!record || record.producer.kind !== 'video' || record.producer.type !== 'simulcast' || record.closing) return;
+    const wanted = this.wantedSpatialLayer(producerId);
+    if (wanted === record.wantedSpatial) {
+      if (record.lowering) clearTimeout(record.lowering);
+      record.lowering = undefined;
+      return;
+    }
+    const tell = () => {
+      record.wantedSpatial = this.wantedSpatialLayer(producerId);
+      this.notify('producerLayersWanted', { roomId: this.id, peerId: record.peer.id, producerId, spatialLayer: record.wantedSpatial });
+    };
+    if (record.wantedSpatial !== undefined && wanted > record.wantedSpatial) {
+      if (record.lowering) clearTimeout(record.lowering);
+      record.lowering = undefined;
+      tell();
+      return;
+    }
+    record.lowering ??= setTimeout(() => {
+      record.lowering = undefined;
+      if (this.producers.get(producerId) !== record || record.closing) return;
+      if (this.wantedSpatialLayer(producerId) !== record.wantedSpatial) tell();
+    }, this.host.settings.layersLowerAfterMs);
+  }
+
+  private wantedSpatialLayer(producerId: string): number {
+    let wanted = 0;
+    for (const peer of this.peers.values()) {
+      for (const c of peer.consumers.values()) {
+        if (c.producerId === producerId && !c.clientPaused && !c.closing) wanted = Math.max(wanted, c.spatialWanted);
+      }
+    }
+    return wanted;
   }
 
   async requestConsumerKeyFrame(peerId: string, consumerId: string): Promise<void> {
@@ -884,6 +950,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.producers.get(id) !== record) return;
     this.producers.delete(id);
     record.peer.producers.delete(id);
+    if (record.lowering) clearTimeout(record.lowering);
     if (record.producer.kind === 'audio') {
       this.audible.delete(id);
       this.regateAudio();
@@ -897,6 +964,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const { id } = record.consumer;
     if (record.peer.consumers.get(id) !== record) return;
     record.peer.consumers.delete(id);
+    this.reviewWantedLayers(record.producerId);
     const reason = record.closing ?? 'closed';
     this.notify('consumerClosed', { roomId: this.id, peerId: record.peer.id, consumerId: id, producerId: record.producerId, reason });
   }
@@ -951,6 +1019,11 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!consumer) throw notFound('sfu.consumer_not_found', `peer ${peerId} has no consumer ${consumerId}`, { peerId, consumerId });
     return consumer;
   }
+}
+
+/** The highest spatial layer of a simulcast producer (0 for any other). */
+function topSpatialLayer(producer: ms.Producer): number {
+  return producer.type === 'simulcast' ? Math.max(0, (producer.rtpParameters.encodings?.length ?? 1) - 1) : 0;
 }
 
 function producerInfo(record: ProducerRecord): ProducerInfo {

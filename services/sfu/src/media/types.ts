@@ -185,6 +185,15 @@ export interface ConsumerLayersChangedEvent {
   layers: ConsumerLayers | null;
 }
 
+/** The highest spatial layer the consumers of a simulcast producer want (see `Room`). */
+export interface ProducerLayersWantedEvent {
+  roomId: string;
+  /** The producer's owner. */
+  peerId: string;
+  producerId: string;
+  spatialLayer: number;
+}
+
 export interface ActiveSpeakerChangedEvent {
   roomId: string;
   peerId: string;
@@ -210,6 +219,7 @@ export type RoomEvents = {
   consumerClosed: [ConsumerClosedEvent];
   consumerProducerPaused: [ConsumerProducerPausedEvent];
   consumerLayersChanged: [ConsumerLayersChangedEvent];
+  producerLayersWanted: [ProducerLayersWantedEvent];
   activeSpeakerChanged: [ActiveSpeakerChangedEvent];
   peerLeft: [PeerLeftEvent];
   closed: [{ roomId: string }];

@@ -52,6 +52,11 @@ export interface WorkerPoolOptions {
   audibleSpeakers?: number;
   /** A microphone keeps its audible slot this long after it was last heard. Default 2,000 ms. */
   audibleHoldMs?: number;
+  /**
+   * How long the highest spatial layer wanted from a simulcast camera must stay lower before its
+   * owner is told to stop encoding the layers above (a rise is told at once). Default 2,000 ms.
+   */
+  layersLowerAfterMs?: number;
   /** AudioLevelObserver interval. Default 100 ms (how late a new speaker is heard, at most). */
   audioLevelIntervalMs?: number;
   /** Loudness (dBov, -127 to 0) above which a microphone counts as heard. Default -60. */
@@ -72,6 +77,7 @@ const DEFAULTS = {
   activeSpeakerIntervalMs: 300,
   audibleSpeakers: 3,
   audibleHoldMs: 2_000,
+  layersLowerAfterMs: 2_000,
   audioLevelIntervalMs: 100,
   audioLevelThresholdDbov: -60,
   initialAvailableOutgoingBitrate: 1_000_000,
@@ -311,10 +317,12 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
   positiveInt('activeSpeakerIntervalMs', interval);
   const audibleSpeakers = options.audibleSpeakers ?? DEFAULTS.audibleSpeakers;
   const audibleHoldMs = options.audibleHoldMs ?? DEFAULTS.audibleHoldMs;
+  const layersLowerAfterMs = options.layersLowerAfterMs ?? DEFAULTS.layersLowerAfterMs;
   const audioLevelIntervalMs = options.audioLevelIntervalMs ?? DEFAULTS.audioLevelIntervalMs;
   const audioLevelThresholdDbov = options.audioLevelThresholdDbov ?? DEFAULTS.audioLevelThresholdDbov;
   if (!Number.isInteger(audibleSpeakers) || audibleSpeakers < 0) issues.push(`audibleSpeakers must be an integer ≥ 0, got ${audibleSpeakers}`);
   if (!Number.isInteger(audibleHoldMs) || audibleHoldMs < 0) issues.push(`audibleHoldMs must be an integer ≥ 0, got ${audibleHoldMs}`);
+  if (!Number.isInteger(layersLowerAfterMs) || layersLowerAfterMs < 0) issues.push(`layersLowerAfterMs must be an integer ≥ 0, got ${layersLowerAfterMs}`);
   positiveInt('audioLevelIntervalMs', audioLevelIntervalMs);
   if (!Number.isInteger(audioLevelThresholdDbov) || audioLevelThresholdDbov < -127 || audioLevelThresholdDbov > 0) {
     issues.push(`audioLevelThresholdDbov must be an integer in [-127, 0], got ${audioLevelThresholdDbov}`);
@@ -352,6 +360,7 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
       activeSpeakerIntervalMs: interval,
       audibleSpeakers,
       audibleHoldMs,
+      layersLowerAfterMs,
       audioLevelIntervalMs,
       audioLevelThresholdDbov,
       initialAvailableOutgoingBitrate: options.initialAvailableOutgoingBitrate ?? DEFAULTS.initialAvailableOutgoingBitrate,

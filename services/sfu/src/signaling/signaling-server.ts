@@ -522,6 +522,10 @@ export class SignalingServer {
       // A consumer closed because its own peer left needs no notice.
       if (p && reason !== 'peer-left' && reason !== 'worker-died' && reason !== 'room-closed') this.notify(p, 'consumerClosed', { consumerId, producerId });
     });
+    room.on('producerLayersWanted', ({ peerId, producerId, spatialLayer }) => {
+      const p = peer(peerId);
+      if (p) this.notify(p, 'producerLayersWanted', { producerId, spatialLayer });
+    });
     room.on('consumerLayersChanged', ({ peerId, consumerId, layers }) => {
       const p = peer(peerId);
       if (p) this.notify(p, 'consumerLayersChanged', { consumerId, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null });
