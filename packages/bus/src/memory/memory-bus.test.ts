@@ -19,3 +19,15 @@ describe('memory bus duplicate window', () => {
     await bus.close();
   });
 });
+
+describe('previousPosition', () => {
+  it('refuses a previousPosition that does not precede the position, before storing anything', async () => {
+    const bus = createMemoryBus();
+    const subject = eventSubject(randomUUID(), 'contract', 'thing.happened');
+    const message = { id: randomUUID(), subject, position: 600n, payload: {} };
+    await expect(bus.publish([{ ...message, previousPosition: 600n }])).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(bus.publish([{ ...message, previousPosition: -1n }])).rejects.toMatchObject({ code: 'INVALID' });
+    expect(await bus.publish([{ ...message, previousPosition: 599n }])).toMatchObject([{ ok: true, duplicate: false }]);
+    await bus.close();
+  });
+});
