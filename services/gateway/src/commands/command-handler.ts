@@ -178,28 +178,17 @@ export class CommandHandler {
           }
         }
       }
-      for (let attempt = 1; ; attempt++) {
+      return this.untilNoConflict(async () => {
         const fresh = await this.load(context.decider, context.streamId);
         const loaded = await this.load(decider, streamId, { full: meta.ids.idempotent });
         const replay = this.findReplay(loaded.events, streamId, meta);
         if (replay) return replay;
         const events = decide(loaded.state, fresh.state);
         const guard: StreamGuard = { streamId: context.streamId, revision: fresh.expected === 'no_stream' ? 'no_stream' : (fresh.expected as bigint) };
-        try {
-          const result = await this.appendEvents(streamId, events, loaded.expected, meta, [guard]);
-          this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
-          return { position: result.position, replayed: false };
-        } catch (err) {
-          if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) {
-            await conflictBackoff(attempt);
-            continue;
-          }
-          if (err instanceof WrongExpectedRevisionError) {
-            throw new AppError('CONFLICT', 'command.conflict', `Another change to ${err.streamId} happened at the same time; try again.`);
-          }
-          throw err;
-        }
-      }
+        const result = await this.appendEvents(streamId, events, loaded.expected, meta, [guard]);
+        this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
+        return { position: result.position, replayed: false };
+      });
     });
   }
 
@@ -217,24 +206,32 @@ export class CommandHandler {
   ): Promise<AppendOutcome> {
     const speculative = await this.decideOnCache(decider, streamId, meta, decide);
     if (speculative) return speculative;
-    for (let attempt = 1; ; attempt++) {
+    return this.untilNoConflict(async () => {
       const loaded = await this.load(decider, streamId, { full: meta.ids.idempotent });
       const replay = this.findReplay(loaded.events, streamId, meta);
       if (replay) return replay;
       const events = decide(loaded.state, loaded);
+      const result = await this.appendEvents(streamId, events, loaded.expected, meta);
+      this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
+      return { position: result.position, replayed: false };
+    });
+  }
+
+  /**
+   * Runs `attempt` (read, decide, append) again after each lost race on a revision, with a
+   * short random pause, up to {@link MAX_ATTEMPTS} times; then answers CONFLICT naming the
+   * stream that kept moving.
+   */
+  private async untilNoConflict(attempt: () => Promise<AppendOutcome>): Promise<AppendOutcome> {
+    for (let n = 1; ; n++) {
       try {
-        const result = await this.appendEvents(streamId, events, loaded.expected, meta);
-        this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
-        return { position: result.position, replayed: false };
+        return await attempt();
       } catch (err) {
-        if (err instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) {
-          await conflictBackoff(attempt);
-          continue;
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        if (n >= MAX_ATTEMPTS) {
+          throw new AppError('CONFLICT', 'command.conflict', `Another change to ${err.streamId} happened at the same time; try again.`);
         }
-        if (err instanceof WrongExpectedRevisionError) {
-          throw new AppError('CONFLICT', 'command.conflict', `Another change to ${streamId} happened at the same time; try again.`);
-        }
-        throw err;
+        await conflictBackoff(n);
       }
     }
   }
