@@ -77,6 +77,14 @@ interface Sample {
   ticketMs: number;
   /** The SFU's signaling `join` answered. */
   signalingMs: number;
+  /** Through the SFU: the mediasoup Device loaded. */
+  deviceMs: number;
+  /** Through the SFU: the first video `consume` answered. */
+  consumeAnsweredMs: number;
+  /** Through the SFU: the first video consumer created in the page. */
+  consumerCreatedMs: number;
+  /** Through the SFU: the first video consumer resumed. */
+  resumedMs: number;
   /** Through the SFU: the receive transport connected. */
   mediaConnectedMs: number;
   /** Through the SFU: the first remote video track handed to the page. */
@@ -179,7 +187,7 @@ async function joinAndTime(p: Person, url: string, round: number, joiner: number
   );
   const t = await joinTimeline(p.page);
   const at = (v: number | undefined) => (v ?? Number.NaN) - (t.joinRequested ?? Number.NaN);
-  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), mediaConnectedMs: at(t.mediaConnected), videoTrackMs: at(t.firstRemoteVideoTrack), firstFrameMs: at(t.firstRemoteFrame) };
+  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), deviceMs: at(t.deviceLoaded), consumeAnsweredMs: at(t.videoConsumeAnswered), consumerCreatedMs: at(t.videoConsumerCreated), resumedMs: at(t.videoResumed), mediaConnectedMs: at(t.mediaConnected), videoTrackMs: at(t.firstRemoteVideoTrack), firstFrameMs: at(t.firstRemoteFrame) };
 }
 
 async function runConfig(name: ConfigName): Promise<ConfigResult> {
@@ -210,7 +218,7 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
           const sample = await joinAndTime(p, url, round, joiner);
           if (sample) {
             result.samples.push(sample);
-            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}`);
+            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, device ${ms(sample.deviceMs)}, consume ${ms(sample.consumeAnsweredMs)}, consumer ${ms(sample.consumerCreatedMs)}, resumed ${ms(sample.resumedMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}`);
           }
         } catch (err) {
           const message = `round ${round} joiner ${joiner}: ${(err as Error).message.split('\n')[0]}`;
@@ -279,6 +287,10 @@ const phaseRows: Row[] = results.flatMap((r) =>
     [
       ['`meetings.join` answered', (s: Sample) => s.ticketMs],
       ['signaling `join` answered', (s: Sample) => s.signalingMs],
+      ['mediasoup Device loaded (3rd joiner on)', (s: Sample) => s.deviceMs],
+      ['first video `consume` answered (3rd joiner on)', (s: Sample) => s.consumeAnsweredMs],
+      ['first video consumer created in the page (3rd joiner on)', (s: Sample) => s.consumerCreatedMs],
+      ['first video consumer resumed (3rd joiner on)', (s: Sample) => s.resumedMs],
       ['SFU receive transport connected (3rd joiner on)', (s: Sample) => s.mediaConnectedMs],
       ['first remote video track (3rd joiner on)', (s: Sample) => s.videoTrackMs],
       ['first remote frame presented', (s: Sample) => s.firstFrameMs],

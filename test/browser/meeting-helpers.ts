@@ -105,6 +105,12 @@ export interface JoinTimeline {
   joinRequested?: number;
   ticket?: number;
   signalingJoined?: number;
+  deviceLoaded?: number;
+  videoConsumeAnswered?: number;
+  videoConsumerCreated?: number;
+  videoResumed?: number;
+  mediaConnected?: number;
+  firstRemoteVideoTrack?: number;
   firstRemoteFrame?: number;
   firstRemoteFrameMode?: string;
 }

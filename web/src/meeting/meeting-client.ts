@@ -50,6 +50,14 @@ export interface JoinTimeline {
   joinRequested?: number;
   ticket?: number;
   signalingJoined?: number;
+  /** Through the SFU: the mediasoup Device loaded (with the router's capabilities). */
+  deviceLoaded?: number;
+  /** Through the SFU: the first `consume` of a video answered by the server. */
+  videoConsumeAnswered?: number;
+  /** Through the SFU: the first video consumer created in the page (its SDP applied). */
+  videoConsumerCreated?: number;
+  /** Through the SFU: the first video consumer resumed (the server answered `resumeConsumer`). */
+  videoResumed?: number;
   /** Through the SFU: the receive transport connected (ICE and DTLS). */
   mediaConnected?: number;
   /** The first track of someone else's video was handed to the page. */
@@ -407,6 +415,9 @@ export class MeetingClient {
         if (this.sfu !== call) return;
         if (media.kind === 'video') this.timeline.firstRemoteVideoTrack ??= this.now();
         this.dispatch({ type: 'remoteAdded', media });
+      },
+      onStep: (step) => {
+        if (this.sfu === call) this.timeline[step] ??= this.now();
       },
       onConnectionState: (direction, state) => {
         if (this.sfu === call && direction === 'recv' && state === 'connected') this.timeline.mediaConnected ??= this.now();

@@ -9,6 +9,7 @@
  */
 import type { MediaSource, ProducerInfo, RequestData, RequestMethod, ResponseData } from '@quorum/signaling';
 import { Device, type types as ms } from 'mediasoup-client';
+import { mediaEngine } from './media-engine';
 import { layersFor, type Layers, type RemoteMedia } from './room-state';
 import type { Sending } from './p2p-call';
 
@@ -22,7 +23,12 @@ export interface SfuCallOptions {
   onRemoteTrack: (media: RemoteMedia<MediaStreamTrack>) => void;
   onRemoteGone: (producerId: string) => void;
   onConnectionState?: (direction: 'send' | 'recv', state: ms.ConnectionState) => void;
+  /** Steps of setting up, for the join timeline. */
+  onStep?: (step: SfuStep) => void;
 }
+
+/** Steps of an SFU call's set-up that the join timeline records (the first time each happens). */
+export type SfuStep = 'deviceLoaded' | 'videoConsumeAnswered' | 'videoConsumerCreated' | 'videoResumed';
 
 /** The camera's simulcast layers (as mediasoup-demo): a quarter, a half and full resolution. */
 export const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
@@ -70,9 +76,11 @@ export class SfuCall {
     const sendParams = request('createWebRtcTransport', { direction: 'send' });
     let capsSet: Promise<unknown> = Promise.resolve();
     this.recvReady = (async () => {
-      const device = new Device();
+      const handlerFactory = mediaEngine();
+      const device = handlerFactory ? new Device({ handlerFactory }) : new Device();
       await device.load({ routerRtpCapabilities: (await caps).rtpCapabilities as unknown as ms.RtpCapabilities });
       this.device = device;
+      this.options.onStep?.('deviceLoaded');
       this.assertOpen();
       // Sent, not awaited: the consumes queued behind it on the server find our capabilities set.
       capsSet = request('setRtpCapabilities', { rtpCapabilities: device.recvRtpCapabilities as unknown as Record<string, unknown> });
@@ -106,6 +114,7 @@ export class SfuCall {
       const layers = info.source === 'camera' ? layersFor(this.camerasShown()) : undefined;
       const answer = await this.options.request('consume', { producerId: info.producerId, ...layers });
       if (this.closed || this.gone.has(info.producerId)) return;
+      if (answer.kind === 'video') this.options.onStep?.('videoConsumeAnswered');
       const consumer = await transport.consume({
         id: answer.consumerId,
         producerId: answer.producerId,
@@ -121,8 +130,10 @@ export class SfuCall {
         return;
       }
       this.consumers.set(info.producerId, consumer);
+      if (answer.kind === 'video') this.options.onStep?.('videoConsumerCreated');
       if (answer.source === 'camera') await this.preferLayers(consumer);
       await this.options.request('resumeConsumer', { consumerId: consumer.id });
+      if (answer.kind === 'video') this.options.onStep?.('videoResumed');
       if (answer.source === 'camera') void this.rebalanceLayers();
       this.options.onRemoteTrack({
         key: info.producerId,

@@ -9,6 +9,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { PageTitle } from '../../App';
 import { errorCode, errorMessage } from '../../errors';
 import { LocalMedia } from '../../meeting/local-media';
+import { warmUpMediaEngine } from '../../meeting/media-engine';
 import { MeetingClient, TicketRefused, type JoinTicket } from '../../meeting/meeting-client';
 import { Link } from '../../router';
 import { useMe } from '../../session';
@@ -35,6 +36,9 @@ export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId
 
   useEffect(() => {
     void media.start();
+    // While the person looks at the device check, probe what the browser can send and receive,
+    // so that joining does not wait for it.
+    warmUpMediaEngine();
     return () => media.stop();
   }, [media]);
 
