@@ -36,6 +36,7 @@ const START = '<!-- join-latency:start -->';
 const END = '<!-- join-latency:end -->';
 const TARGET_P95_MS = 1_000;
 const DEADLINE_MS = 20 * 60_000;
+const SETTLED_WINDOW_MS = 10_000;
 
 const CONFIGS = {
   full: { title: 'microphone and camera', microphone: true },
@@ -54,6 +55,7 @@ if (!videoMatch || !(peopleCount >= 2) || !(rounds >= 1) || !configNames.every((
 }
 const video = { width: Number(videoMatch[1]), height: Number(videoMatch[2]), frameRate: Number(videoMatch[3]) };
 const log = (line: string) => process.stdout.write(`${line}\n`);
+const pct = (share: number) => (Number.isNaN(share) ? 'n/a' : `${Math.round(share * 100)}%`);
 
 const watchdog = setTimeout(() => {
   log(`bench:join exceeded ${DEADLINE_MS / 60_000} min; giving up`);
@@ -91,6 +93,8 @@ interface Sample {
   videoTrackMs: number;
   /** First frame of someone else's video presented. */
   firstFrameMs: number;
+  /** Share of the join (click to first frame) during which the machine's CPUs were all busy (≥ 95%). */
+  saturated: number;
 }
 
 interface Cpu {
@@ -105,6 +109,8 @@ interface ConfigResult {
   samples: Sample[];
   failures: string[];
   cpu: Cpu | undefined;
+  /** Chromium's CPU (cores) with everyone in and settled, after the last joiner of the last round. */
+  settledChromium: number | undefined;
   loadBefore: string;
   chromium: string;
 }
@@ -157,6 +163,40 @@ function cpuSeconds(quorumPid: number | undefined): Omit<Cpu, 'wallSeconds'> {
   return out;
 }
 
+/** Busy and total jiffies of the whole machine (the first line of /proc/stat). */
+function machineJiffies(): { busy: number; total: number } | undefined {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    const v = fields.map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - v[3]! - v[4]!, total }; // idle and iowait are not busy
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/**
+ * How busy the machine is, sampled every 100 ms: `saturatedShare(from, to)` answers the share
+ * of that span (this process's `performance.now()` ms) in which the CPUs were at least 95% busy.
+ */
+function machineSampler() {
+  const samples: Array<{ at: number; busy: number }> = [];
+  let last = machineJiffies();
+  const timer = setInterval(() => {
+    const now = machineJiffies();
+    if (now && last && now.total > last.total) samples.push({ at: performance.now(), busy: (now.busy - last.busy) / (now.total - last.total) });
+    last = now;
+  }, 100);
+  return {
+    saturatedShare(from: number, to: number): number {
+      // A sample covers the 100 ms before its time stamp.
+      const inside = samples.filter((x) => x.at > from && x.at - 100 < to);
+      return inside.length ? inside.filter((x) => x.busy >= 0.95).length / inside.length : Number.NaN;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 function cpuModel(): string {
   try {
     const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -174,9 +214,10 @@ async function quiet(): Promise<void> {
   while (os.loadavg()[0]! >= limit && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5_000));
 }
 
-async function joinAndTime(p: Person, url: string, round: number, joiner: number): Promise<Sample | undefined> {
+async function joinAndTime(p: Person, url: string, round: number, joiner: number, machine: ReturnType<typeof machineSampler>): Promise<Sample | undefined> {
   await p.page.goto(url);
   await p.page.getByLabel('Your camera preview').waitFor({ timeout: 20_000 });
+  const clicked = performance.now();
   await p.page.getByRole('button', { name: 'Join meeting' }).click();
   await p.page.locator('[data-testid="meeting-room"][data-phase="live"]').waitFor({ timeout: 30_000 });
   if (joiner === 1) return undefined;
@@ -187,13 +228,14 @@ async function joinAndTime(p: Person, url: string, round: number, joiner: number
   );
   const t = await joinTimeline(p.page);
   const at = (v: number | undefined) => (v ?? Number.NaN) - (t.joinRequested ?? Number.NaN);
-  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), deviceMs: at(t.deviceLoaded), consumeAnsweredMs: at(t.videoConsumeAnswered), consumerCreatedMs: at(t.videoConsumerCreated), resumedMs: at(t.videoResumed), mediaConnectedMs: at(t.mediaConnected), videoTrackMs: at(t.firstRemoteVideoTrack), firstFrameMs: at(t.firstRemoteFrame) };
+  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), deviceMs: at(t.deviceLoaded), consumeAnsweredMs: at(t.videoConsumeAnswered), consumerCreatedMs: at(t.videoConsumerCreated), resumedMs: at(t.videoResumed), mediaConnectedMs: at(t.mediaConnected), videoTrackMs: at(t.firstRemoteVideoTrack), firstFrameMs: at(t.firstRemoteFrame), saturated: machine.saturatedShare(clicked, clicked + at(t.firstRemoteFrame)) };
 }
 
 async function runConfig(name: ConfigName): Promise<ConfigResult> {
   const config = CONFIGS[name];
   await quiet();
-  const result: ConfigResult = { name, samples: [], failures: [], cpu: undefined, loadBefore: loadAverage(), chromium: '?' };
+  const result: ConfigResult = { name, samples: [], failures: [], cpu: undefined, settledChromium: undefined, loadBefore: loadAverage(), chromium: '?' };
+  const machine = machineSampler();
   log(`\n[${name}] ${config.title}: ${peopleCount} people, ${rounds} rounds; load average ${result.loadBefore}`);
   const quorum = await startQuorum({ env: { SFU_WORKERS: workers } });
   const browser = await launchChromium();
@@ -215,10 +257,10 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
       for (const [index, p] of everyone.entries()) {
         const joiner = index + 1;
         try {
-          const sample = await joinAndTime(p, url, round, joiner);
+          const sample = await joinAndTime(p, url, round, joiner, machine);
           if (sample) {
             result.samples.push(sample);
-            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, device ${ms(sample.deviceMs)}, consume ${ms(sample.consumeAnsweredMs)}, consumer ${ms(sample.consumerCreatedMs)}, resumed ${ms(sample.resumedMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}`);
+            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, device ${ms(sample.deviceMs)}, consume ${ms(sample.consumeAnsweredMs)}, consumer ${ms(sample.consumerCreatedMs)}, resumed ${ms(sample.resumedMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}; CPUs saturated ${pct(sample.saturated)} of it`);
           }
         } catch (err) {
           const message = `round ${round} joiner ${joiner}: ${(err as Error).message.split('\n')[0]}`;
@@ -236,6 +278,10 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
           quorum: after.quorum - cpuBefore.quorum,
           mediasoup: after.mediasoup - cpuBefore.mediasoup,
         };
+        // Everyone is in: what the settled room costs Chromium, over 10 s.
+        const settledFrom = { cpu: cpuSeconds(quorum.pid).chromium, at: performance.now() };
+        await new Promise((r) => setTimeout(r, SETTLED_WINDOW_MS));
+        result.settledChromium = (cpuSeconds(quorum.pid).chromium - settledFrom.cpu) / ((performance.now() - settledFrom.at) / 1_000);
       }
       await call(baseUrl, 'mutation', 'meetings.end', { orgId, sessionId }, host.token);
       // Every page shows the end; one that does not is moved away, so the next round starts clean anyway.
@@ -244,6 +290,7 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
   } catch (err) {
     result.failures.push(`the run failed: ${(err as Error).stack ?? String(err)}`);
   } finally {
+    machine.stop();
     await browser.close();
     await quorum.stop();
   }
@@ -303,6 +350,26 @@ const phaseRows: Row[] = results.flatMap((r) =>
 const cores = (seconds: number, cpu: Cpu) => `${(seconds / cpu.wallSeconds).toFixed(2)}`;
 const cpuHeader: Row = ['configuration', 'seconds of joining', 'Chromium (all pages and its own processes)', 'Quorum (gateway, signaling, PGlite)', 'mediasoup worker'];
 const cpuRows: Row[] = results.flatMap((r) => (r.cpu ? [[r.name, r.cpu.wallSeconds.toFixed(0), cores(r.cpu.chromium, r.cpu), cores(r.cpu.quorum, r.cpu), cores(r.cpu.mediasoup, r.cpu)]] : []));
+const settledRows: Row[] = results.flatMap((r) =>
+  r.settledChromium === undefined ? [] : [[r.name, String(peopleCount), r.settledChromium.toFixed(2), (r.settledChromium / peopleCount).toFixed(3)]],
+);
+const settledHeader: Row = ['configuration', 'people in the room', 'Chromium, cores', 'per person, cores'];
+/** Joiners in bands (3rd–5th, 6th–8th, 9th on): how long they waited, and how often the CPUs were all busy meanwhile. */
+const bands = [
+  [3, 5],
+  [6, 8],
+  [9, peopleCount],
+].filter(([from, to]) => from! <= to! && from! <= peopleCount) as Array<[number, number]>;
+const saturationHeader: Row = ['configuration', 'joiners', 'joins', 'p50 first frame', 'p95 first frame', 'CPUs saturated, mean share of the join'];
+const saturationRows: Row[] = results.flatMap((r) =>
+  bands.map(([from, to]): Row => {
+    const list = r.samples.filter((x) => x.joiner >= from && x.joiner <= to);
+    const s = stats(list, (x) => x.firstFrameMs);
+    const shares = list.map((x) => x.saturated).filter((v) => !Number.isNaN(v));
+    const mean = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : Number.NaN;
+    return [r.name, `${from}th–${to}th`.replace(/^3th/, '3rd'), String(s.n), ms(s.p50), ms(s.p95), pct(mean)];
+  }),
+);
 const byJoinerHeader: Row = ['joiner', 'mode', ...results.flatMap((r) => Array.from({ length: rounds }, (_, i) => `${r.name} ${i + 1}`))];
 const byJoinerRows: Row[] = [];
 for (let joiner = 2; joiner <= peopleCount; joiner++) {
@@ -316,6 +383,8 @@ log(textTable(latencyHeader, latencyRows));
 log('');
 log(textTable(phaseHeader, phaseRows));
 log(`\nCPU, average cores over the joining (of ${machine.nproc}):\n${textTable(cpuHeader, cpuRows)}`);
+log(`\nThe settled room (everyone in, ${SETTLED_WINDOW_MS / 1000} s after the last join):\n${textTable(settledHeader, settledRows)}`);
+log(`\nHow busy the machine was while people joined (sampled every 100 ms; saturated = the CPUs at least 95% busy):\n${textTable(saturationHeader, saturationRows)}`);
 log('');
 log(textTable(['target', 'measured', 'result'], targets));
 for (const f of failures) log(`\n${f}`);
@@ -340,7 +409,7 @@ from the third on through the SFU (the third also moves the first two there).
 
 Configurations: **full**, each page with microphone and camera, as people join; **camera-only**,
 no microphone. Every simulated participant runs on this one machine: each page encodes its camera
-in three simulcast layers, decodes the others' (a quarter-resolution layer at half the frame rate
+in the simulcast layers someone watches (of three), decodes the others' (a quarter-resolution layer at half the frame rate
 once five or more are shown) and, in **full**, captures and processes its microphone and plays the
 others' (the SFU forwards the three heard most recently once more than three are unmuted). Chromium's CPU is the
 figure to read beside the latency: when it nears the ${machine.nproc} cores, every step of a join (the
@@ -356,6 +425,16 @@ ${markdownTable(phaseHeader, phaseRows)}
 CPU, in average cores over the joining (from \`/proc\`, of ${machine.nproc}):
 
 ${markdownTable(cpuHeader, cpuRows)}
+
+What the settled room costs Chromium (everyone in; ${SETTLED_WINDOW_MS / 1000} s, after the last join of the last round):
+
+${markdownTable(settledHeader, settledRows)}
+
+How busy the machine was while people joined: the whole machine's CPU time from \`/proc/stat\`,
+sampled every 100 ms; a sample is saturated when the CPUs were at least 95% busy, and each join
+counts the share of its samples (Join pressed to first frame) that were:
+
+${markdownTable(saturationHeader, saturationRows)}
 
 First remote frame per joiner, configuration and round:
 

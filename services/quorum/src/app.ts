@@ -247,6 +247,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         ...(sfuBus ? { bus: sfuBus } : {}),
         placement: { placement, signalingUrl: env.SFU_PUBLIC_URL ?? `ws://${host}:${port}/sfu` },
         reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
+        leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
       });
       const embedded = sfu;
       gateway.http.routeUpgrade('/sfu', (req, socket, head) => embedded.server.handleUpgrade(req, socket, head));

@@ -47,6 +47,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   SFU_PUBLIC_URL: z.string().url().optional(),
   /** A dropped participant is reported as left after this long unless they rejoin. */
   SFU_RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
+  /** A leave the gateway does not take (it is away, it answers 5xx) is tried again for this long. */
+  SFU_LEAVE_RETRY_SECONDS: z.coerce.number().min(0).max(86_400).default(600),
   /** A started meeting left empty this long is ended. */
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
   /** How often the gateway looks for empty meetings to end; 0 turns the periodic sweep off. */

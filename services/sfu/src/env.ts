@@ -27,6 +27,7 @@ export const SfuEnvSchema = CommonEnvSchema.extend({
   SFU_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
   SFU_ANNOUNCED_IP: z.string().min(1).optional(),
   SFU_RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
+  SFU_LEAVE_RETRY_SECONDS: z.coerce.number().min(0).max(86_400).default(600),
   ICE_SERVERS: IceServersEnvSchema,
 });
 export type SfuEnv = z.infer<typeof SfuEnvSchema>;

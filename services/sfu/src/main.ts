@@ -37,6 +37,7 @@ const sfu = await startSfu({
     signalingUrl: env.SFU_PUBLIC_URL,
   },
   reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
+  leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
 });
 const http = createSfuHttpServer(sfu);
 const { port } = await http.listen(env.PORT, env.HOST);

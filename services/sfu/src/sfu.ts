@@ -27,6 +27,9 @@ export interface SfuOptions {
   /** Publishes this node (its signaling URL and load) for the gateway's `meetings.join`. */
   placement?: { placement: Placement; signalingUrl: string; heartbeatMs?: number; ttlMs?: number };
   reconnectGraceMs?: number;
+  /** How long a leave the gateway does not take is retried (default 10 min), and the first pause (1 s). */
+  leaveRetryMs?: number;
+  leaveRetryFirstDelayMs?: number;
 }
 
 export interface Sfu {
@@ -54,6 +57,8 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
     iceServers: options.iceServers,
     logger,
     ...(options.reconnectGraceMs !== undefined ? { reconnectGraceMs: options.reconnectGraceMs } : {}),
+    ...(options.leaveRetryMs !== undefined ? { leaveRetryMs: options.leaveRetryMs } : {}),
+    ...(options.leaveRetryFirstDelayMs !== undefined ? { leaveRetryFirstDelayMs: options.leaveRetryFirstDelayMs } : {}),
     onMeetingOpened: (sessionId) => {
       hosted.add(sessionId);
       place?.placement.touch(sessionId, options.nodeId, assignmentTtlMs).catch((err: unknown) => logger.warn({ err, sessionId }, 'placement touch failed'));

@@ -44,6 +44,7 @@ export interface LeaveSession {
   type: 'LeaveSession';
   participantId: string;
   reason: LeaveReason;
+  /** When it happened (a report can arrive late); a time before the participant joined counts as the join. */
   at: Date;
 }
 

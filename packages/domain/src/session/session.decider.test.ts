@@ -135,6 +135,16 @@ describe('LeaveSession', () => {
     ]);
     given(decider, live).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) }).thenThrows('NOT_FOUND', 'session.not_present');
   });
+
+  it('keeps the time of a leave reported late, and never records one before the join', () => {
+    // Bob joined at 5 s; the SFU could only report at 90 s a disconnect it saw at 40 s.
+    given(decider, withBob).when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(40) }).then([
+      { type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(40) } },
+    ]);
+    given(decider, withBob).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(2) }).then([
+      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(5) } },
+    ]);
+  });
 });
 
 describe('host controls', () => {

@@ -252,7 +252,11 @@ function join(command: JoinSession, state: Session): SessionEvent[] {
 function leave(command: LeaveSession, state: Session): SessionEvent[] {
   assertNotEnded(state);
   assertPresent(state, command.participantId);
-  return [{ type: 'participant.left', data: { participantId: command.participantId, reason: command.reason, at: command.at.toISOString() } }];
+  // A leave reported late (the SFU retries while the gateway is away) carries the time it
+  // happened; one stamped before the join (clocks apart) counts as leaving when joining.
+  const joinedAt = state.present.get(command.participantId)!.joinedAt;
+  const at = command.at.toISOString() < joinedAt ? joinedAt : command.at.toISOString();
+  return [{ type: 'participant.left', data: { participantId: command.participantId, reason: command.reason, at } }];
 }
 
 function lock(command: LockSession, state: Session): SessionEvent[] {

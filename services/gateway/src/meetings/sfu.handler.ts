@@ -48,11 +48,18 @@ export async function reportJoined(ctx: ServiceContext, input: { orgId: string; 
   }
 }
 
-export async function reportLeft(ctx: ServiceContext, input: { orgId: string; sessionId: string; participantId: string; reason: LeaveReason }) {
+/**
+ * A leave, at the time the SFU saw it (`at`, else now; never later than now). The SFU retries a
+ * report the gateway did not answer, under one Idempotency-Key per leave, so a report that
+ * landed before its answer was lost is not recorded twice.
+ */
+export async function reportLeft(ctx: ServiceContext, input: { orgId: string; sessionId: string; participantId: string; reason: LeaveReason; at?: string | undefined }) {
   const meta = serviceMeta(ctx, input.orgId, 'sfu.participantLeft');
+  const now = ctx.deps.now();
+  const at = input.at && new Date(input.at).getTime() < now.getTime() ? new Date(input.at) : now;
   try {
     const outcome = await ctx.deps.commands.execute(sessionDecider, streamIds.session(input.sessionId), meta, (state) =>
-      sessionDecider.decide({ type: 'LeaveSession', participantId: input.participantId, reason: input.reason, at: ctx.deps.now() }, sessionOf(state, input.orgId)),
+      sessionDecider.decide({ type: 'LeaveSession', participantId: input.participantId, reason: input.reason, at }, sessionOf(state, input.orgId)),
     );
     return { position: outcome.position.toString(), recorded: true };
   } catch (err) {

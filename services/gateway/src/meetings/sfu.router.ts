@@ -1,4 +1,4 @@
-import { DisplayNameSchema, IdSchema, LeaveReasonSchema } from '@quorum/domain';
+import { DisplayNameSchema, IdSchema, IsoDateTimeSchema, LeaveReasonSchema } from '@quorum/domain';
 import { z } from 'zod';
 import { router, serviceProcedure } from '../trpc';
 import { reportJoined, reportLeft } from './sfu.handler';
@@ -9,6 +9,7 @@ export const sfuRouter = router({
     .input(z.object({ orgId: IdSchema, sessionId: IdSchema, participantId: IdSchema, displayName: DisplayNameSchema }))
     .mutation(({ ctx, input }) => reportJoined(ctx, input)),
   participantLeft: serviceProcedure
-    .input(z.object({ orgId: IdSchema, sessionId: IdSchema, participantId: IdSchema, reason: LeaveReasonSchema }))
+    // `at`: when the SFU saw the leave (its report may come late); later than now counts as now.
+    .input(z.object({ orgId: IdSchema, sessionId: IdSchema, participantId: IdSchema, reason: LeaveReasonSchema, at: IsoDateTimeSchema.optional() }))
     .mutation(({ ctx, input }) => reportLeft(ctx, input)),
 });

@@ -19,12 +19,25 @@ export interface LeaveReport {
   sessionId: string;
   participantId: string;
   reason: 'left' | 'disconnected';
+  /** When the SFU saw the participant go (ISO 8601); the report may land later. */
+  at: string;
 }
 
 /** The port: where joins and leaves go. */
 export interface SessionReporter {
   joined(report: JoinReport): Promise<void>;
   left(report: LeaveReport): Promise<void>;
+}
+
+/**
+ * Whether asking again cannot change the answer: the gateway refused the report itself (bad
+ * input, not allowed, not found, a rule of the meeting). Anything else (no answer, a timeout, a
+ * 5xx, a lost race, too many requests) may go through on another attempt.
+ */
+export function isFinalRefusal(err: unknown): boolean {
+  if (!(err instanceof ReportRefused)) return false;
+  if (['CONFLICT', 'TIMEOUT', 'TOO_MANY_REQUESTS', 'HTTP_408', 'HTTP_429'].includes(err.code)) return false;
+  return !/^(HTTP_5\d\d|INTERNAL_SERVER_ERROR|SERVICE_UNAVAILABLE|BAD_GATEWAY|GATEWAY_TIMEOUT|CLIENT_CLOSED_REQUEST)$/.test(err.code);
 }
 
 /** The gateway refused a report; `code` is the tRPC code (`PRECONDITION_FAILED`, `FORBIDDEN`, ...). */
@@ -60,16 +73,17 @@ export class GatewayReporter implements SessionReporter {
     return this.call('sfu.participantJoined', report);
   }
 
+  /** One Idempotency-Key per leave: a retry of one that landed is answered, not recorded again. */
   left(report: LeaveReport): Promise<void> {
-    return this.call('sfu.participantLeft', report);
+    return this.call('sfu.participantLeft', report, `leave:${report.sessionId}:${report.participantId}:${report.at}`);
   }
 
-  private async call(path: string, input: unknown): Promise<void> {
+  private async call(path: string, input: unknown, idempotencyKey?: string): Promise<void> {
     const now = this.options.now ?? Date.now;
     const token = signServiceToken(this.options.subject, this.options.serviceSecret, Math.floor(now() / 1000));
     const res = await fetch(new URL(`/trpc/${path}`, this.options.gatewayUrl), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-quorum-service-token': token },
+      headers: { 'content-type': 'application/json', 'x-quorum-service-token': token, ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
       body: JSON.stringify(input),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
     });

@@ -39,6 +39,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Room } from '../media/room';
 import type { ProducerInfo, RtpCapabilities, WorkerDiedEvent } from '../media/types';
 import type { WorkerPool } from '../media/worker-pool';
+import { LeaveReports } from './leave-reports';
 import { ReportRefused, type SessionReporter } from './session-reporter';
 
 export interface SignalingServerOptions {
@@ -52,6 +53,10 @@ export interface SignalingServerOptions {
   reconnectGraceMs?: number;
   /** A socket that has not joined within this long is closed. Default 10 s. */
   joinTimeoutMs?: number;
+  /** How long a leave the gateway does not take is retried. Default 10 min (see {@link LeaveReports}). */
+  leaveRetryMs?: number;
+  /** The first pause between attempts at a leave report (it doubles up to 30 s). Default 1 s. */
+  leaveRetryFirstDelayMs?: number;
   /** Called when this node starts and stops hosting a meeting (placement bookkeeping). */
   onMeetingOpened?: (sessionId: string) => void;
   onMeetingClosed?: (sessionId: string) => void;
@@ -120,16 +125,28 @@ export class SignalingServer {
   private readonly joinTimeoutMs: number;
   private readonly now: () => number;
   private closed = false;
-  /** Leave reports on their way to the gateway; `close()` waits for them. */
-  private readonly reports = new Set<Promise<void>>();
+  /** Leave reports on their way to the gateway (retried while it does not answer); `close()` flushes them. */
+  private readonly leaves: LeaveReports;
 
   constructor(private readonly options: SignalingServerOptions) {
     this.reconnectGraceMs = options.reconnectGraceMs ?? 10_000;
     this.joinTimeoutMs = options.joinTimeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.leaves = new LeaveReports({
+      reporter: options.reporter,
+      logger: options.logger,
+      now: this.now,
+      ...(options.leaveRetryMs !== undefined ? { retryForMs: options.leaveRetryMs } : {}),
+      ...(options.leaveRetryFirstDelayMs !== undefined ? { firstDelayMs: options.leaveRetryFirstDelayMs } : {}),
+    });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
     this.wss.on('connection', (socket) => this.accept(socket));
     options.pool.on('workerDied', (event) => this.workerDied(event));
+  }
+
+  /** Leaves not yet taken by the gateway (in flight, or waiting to be tried again). */
+  get pendingLeaves(): number {
+    return this.leaves.size;
   }
 
   /** Hands an HTTP upgrade to the signaling socket server (mount it at `/sfu`). */
@@ -226,7 +243,7 @@ export class SignalingServer {
     }
     for (const c of this.connections) c.socket.close(CLOSE_CODES.shutdown, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    await Promise.all([...this.reports]);
+    await this.leaves.flush();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -341,6 +358,8 @@ export class SignalingServer {
     const previous = meeting?.participants.get(claims.sub);
     // Someone the SFU still holds (another tab, or a rejoin within the grace period) is not reported again.
     if (!previous) {
+      // Back before their leave reached the gateway: the stream never saw them go.
+      await this.leaves.cancel(claims.sid, claims.sub);
       try {
         await this.options.reporter.joined({ orgId: claims.org, sessionId: claims.sid, participantId: claims.sub, displayName: claims.name });
       } catch (err) {
@@ -561,11 +580,13 @@ export class SignalingServer {
     if (socket && options.closeCode !== undefined) socket.close(options.closeCode, options.closeReason);
     this.broadcast(meeting, 'peerLeft', { peerId: participant.peerId });
     if (options.report) {
-      const report = this.options.reporter
-        .left({ orgId: meeting.orgId, sessionId: meeting.sessionId, participantId: participant.peerId, reason: options.reason ?? 'left' })
-        .catch((err: unknown) => this.options.logger.warn({ err, sessionId: meeting.sessionId, peerId: participant.peerId }, 'could not report a leave'))
-        .finally(() => this.reports.delete(report));
-      this.reports.add(report);
+      this.leaves.report({
+        orgId: meeting.orgId,
+        sessionId: meeting.sessionId,
+        participantId: participant.peerId,
+        reason: options.reason ?? 'left',
+        at: new Date(this.now()).toISOString(),
+      });
     }
     if (meeting.participants.size === 0) this.closeMeeting(meeting);
   }

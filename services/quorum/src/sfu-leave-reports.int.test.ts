@@ -1,0 +1,229 @@
+/**
+ * Leaves the gateway could not take when they happened: an SFU node reports joins and leaves
+ * through a TCP proxy that the test can take down (connections reset, as when the gateway is
+ * restarting) or make lose the gateway's answers. The leave is recorded once the gateway is
+ * back, once, at the time it happened; a participant back before that is never recorded as
+ * gone. Real Postgres, NATS, Redis, gateway and mediasoup worker.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { streamIds } from '@quorum/domain';
+import { RedisPlacement } from '@quorum/placement/redis';
+import { startSfu, type Sfu } from '@quorum/sfu';
+import { createSfuHttpServer, type SfuHttpServer } from '@quorum/sfu/http';
+import { SignalingClient } from '@quorum/sfu/signaling/testing';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMeeting } from './testing/meetings';
+import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const FIRST_RETRY_MS = 1_500;
+
+/**
+ * A TCP proxy in front of the gateway. `down`: every connection is reset at once.
+ * `loseAnswers`: requests reach the gateway, but the connection is reset instead of answering.
+ */
+class GatewayProxy {
+  private current: 'up' | 'down' | 'loseAnswers' = 'up';
+  refused = 0;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  get mode() {
+    return this.current;
+  }
+
+  /** A new mode applies to every request from now: kept-alive connections are cut. */
+  set mode(mode: 'up' | 'down' | 'loseAnswers') {
+    this.current = mode;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    if (!address || typeof address === 'string') throw new Error('the proxy has no port');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => undefined);
+    if (this.current === 'down') {
+      this.refused++;
+      client.resetAndDestroy();
+      return;
+    }
+    const mode = this.current;
+    const upstream = new Socket();
+    this.sockets.add(upstream);
+    upstream.on('close', () => this.sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    upstream.connect(this.target.port, this.target.host);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (mode === 'loseAnswers') {
+        this.refused++;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+  }
+}
+
+let q: TestQuorum;
+let owner: TestUser;
+let host: TestUser;
+let alice: TestUser;
+let orgId: string;
+let redis: Redis;
+let proxy: GatewayProxy;
+let node: { sfu: Sfu; http: SfuHttpServer };
+const clients: SignalingClient[] = [];
+
+async function enter(user: TestUser, sessionId: string) {
+  const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: user.token });
+  const client = await SignalingClient.connect(ticket.signalingUrl);
+  clients.push(client);
+  await client.request('join', { token: ticket.token });
+  return client;
+}
+
+async function leftEvents(sessionId: string) {
+  return (await q.app.store.readStream(streamIds.session(sessionId)))
+    .filter((e) => e.type === 'participant.left')
+    .map((e) => e.data as { participantId: string; reason: string; at: string });
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+beforeAll(async () => {
+  q = await startTestQuorum('leaves', { SFU: 'off', REDIS_URL });
+  redis = new Redis(REDIS_URL);
+  const gateway = new URL(q.baseUrl);
+  proxy = new GatewayProxy({ host: gateway.hostname, port: Number(gateway.port) });
+  const proxyUrl = await proxy.listen();
+
+  let sfu!: Sfu;
+  const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));
+  const { port } = await http.listen(0, '127.0.0.1');
+  sfu = await startSfu({
+    nodeId: `leaves-${randomBytes(3).toString('hex')}`,
+    logger: pino({ level: 'silent' }),
+    pool: { workerCount: 1, webRtcServerBasePort: 'auto' },
+    joinTokenSecret: q.env.JOIN_TOKEN_SECRET!,
+    gateway: { url: proxyUrl, serviceSecret: q.env.SFU_SERVICE_SECRET! },
+    iceServers: [],
+    placement: {
+      placement: new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }),
+      signalingUrl: `ws://127.0.0.1:${port}/sfu`,
+      heartbeatMs: 200,
+      ttlMs: 2_000,
+    },
+    reconnectGraceMs: 200,
+    leaveRetryFirstDelayMs: FIRST_RETRY_MS,
+  });
+  node = { sfu, http };
+
+  owner = await signUp(q.http, 'owner');
+  ({ orgId } = await createOrg(q.http, owner, 'pro'));
+  await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
+  host = await addMember(q.http, orgId, owner, 'host');
+  alice = await addMember(q.http, orgId, owner, 'member', 'alice');
+  await q.http.mutation('seats.assign', { orgId, userId: host.userId }, { token: owner.token });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  if (proxy) proxy.mode = 'up';
+  await node?.sfu.close();
+  await node?.http.close();
+  await proxy?.close();
+  await redis?.quit();
+  await q?.stop();
+});
+
+describe('leaves the gateway could not take at once', () => {
+  it('are recorded once it is back, once, at the time they happened', async () => {
+    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
+    await enter(host, sessionId);
+    const a = await enter(alice, sessionId);
+
+    proxy.mode = 'down';
+    const leftAt = Date.now();
+    await a.request('leave', {});
+    await until(() => proxy.refused >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await leftEvents(sessionId)).toEqual([]);
+
+    // The gateway takes the next attempt but its answer is lost: the attempt after that must not record it again.
+    proxy.mode = 'loseAnswers';
+    await until(() => proxy.refused >= 2, FIRST_RETRY_MS * 3);
+    proxy.mode = 'up';
+    const backAt = Date.now();
+    await eventually(async () => expect(node.sfu.server.pendingLeaves).toBe(0));
+
+    const left = await leftEvents(sessionId);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatchObject({ participantId: alice.userId, reason: 'left' });
+    // Stamped when it happened, not when it landed (no attempt reached the gateway before the first retry, 1.5 s on).
+    const at = Date.parse(left[0]!.at);
+    expect(at).toBeGreaterThanOrEqual(leftAt - 5);
+    expect(at).toBeLessThan(leftAt + FIRST_RETRY_MS / 2);
+    expect(at).toBeLessThan(backAt);
+  });
+
+  it('are not recorded for someone who came back first', async () => {
+    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
+    await enter(host, sessionId);
+    const a = await enter(alice, sessionId);
+
+    proxy.mode = 'down';
+    const refusedBefore = proxy.refused;
+    // The connection drops; after the grace period the SFU reports the leave and cannot.
+    a.close();
+    await until(() => proxy.refused > refusedBefore);
+    proxy.mode = 'up';
+    await enter(alice, sessionId);
+    // Past the retry that would have come: nothing recorded, and alice is in the meeting.
+    await new Promise((r) => setTimeout(r, FIRST_RETRY_MS + 500));
+    expect(node.sfu.server.pendingLeaves).toBe(0);
+    expect(await leftEvents(sessionId)).toEqual([]);
+    const events = (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => e.type);
+    expect(events.filter((t) => t === 'participant.joined')).toHaveLength(2);
+  });
+});
