@@ -15,6 +15,7 @@ import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './testing/eventually';
 import { createMeeting } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -119,17 +120,6 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 beforeAll(async () => {
   q = await startTestQuorum('leaves', { SFU: 'off', REDIS_URL });
@@ -195,7 +185,7 @@ describe('leaves the gateway could not take at once', () => {
     await until(() => proxy.refused >= 2, FIRST_RETRY_MS * 3);
     proxy.mode = 'up';
     const backAt = Date.now();
-    await eventually(async () => expect(node.sfu.server.pendingLeaves).toBe(0));
+    await eventually(async () => expect(node.sfu.server.pendingLeaves).toBe(0), 15_000);
 
     const left = await leftEvents(sessionId);
     expect(left).toHaveLength(1);

@@ -9,6 +9,7 @@ import { signJoinToken } from '@quorum/signaling/tokens';
 import { SignalingClient, SignalingRequestError } from '@quorum/sfu/signaling/testing';
 import { streamIds } from '@quorum/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './testing/eventually';
 import { createMeeting } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -46,17 +47,6 @@ async function eventTypes(sessionId: string) {
   return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => e.type);
 }
 
-async function eventually(check: () => Promise<void> | void, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 beforeAll(async () => {
   q = await startTestQuorum('signaling', { SFU_RECONNECT_GRACE_SECONDS: '0.3' });
