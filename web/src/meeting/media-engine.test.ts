@@ -19,7 +19,7 @@ function probingFactory(answers: Array<() => Promise<ms.RtpCapabilities>>) {
   return { base, asked };
 }
 
-const caps = (mimeType: string): ms.RtpCapabilities => ({ codecs: [{ kind: 'audio', mimeType, clockRate: 48000, channels: 2 }], headerExtensions: [] });
+const caps = (mimeType: string): ms.RtpCapabilities => ({ codecs: [{ kind: 'audio', mimeType, preferredPayloadType: 100, clockRate: 48000, channels: 2 }], headerExtensions: [] });
 
 describe('rememberNativeCapabilities', () => {
   it('probes each direction once, however many devices load', async () => {
