@@ -6,6 +6,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { call, newContext, PASSWORD, uniqueEmail } from './harness';
+import type { JoinTimeline } from '../../web/src/meeting/join-timeline';
 
 export interface Person {
   name: string;
@@ -100,20 +101,8 @@ export interface VideoStat {
   framesDecoded: number;
 }
 
-/** The page's join timeline (`performance.now()` ms in the page); see web/src/meeting/meeting-client.ts. */
-export interface JoinTimeline {
-  joinRequested?: number;
-  ticket?: number;
-  signalingJoined?: number;
-  deviceLoaded?: number;
-  videoConsumeAnswered?: number;
-  videoConsumerCreated?: number;
-  videoResumed?: number;
-  mediaConnected?: number;
-  firstRemoteVideoTrack?: number;
-  firstRemoteFrame?: number;
-  firstRemoteFrameMode?: string;
-}
+/** The page's join timeline (`performance.now()` ms in the page). */
+export type { JoinTimeline };
 
 type DebugWindow = {
   __quorumMeeting?: {

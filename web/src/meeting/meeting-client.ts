@@ -13,6 +13,7 @@ import type { IceServer, MediaSource, ServerNotification } from '@quorum/signali
 import type { LocalMedia } from './local-media';
 import { P2pCall, type Sending } from './p2p-call';
 import { afterClose, assertUnreachable, endMessage, initialRoomState, loudest, p2pRole, rejoinDelayMs, roomReducer, type Ended, type RoomAction, type RoomState } from './room-state';
+import type { JoinTimeline } from './join-timeline';
 import { SfuCall } from './sfu-call';
 import { SignalingRequestError, SignalingSocket, type CloseInfo, type SignalingSocketOptions } from './signaling-socket';
 
@@ -44,30 +45,8 @@ export interface MeetingClientOptions {
   maxRejoinAttempts?: number;
 }
 
-/** Moments of the join, for the join-latency benchmark (`performance.now()` ms). */
-export interface JoinTimeline {
-  /** `join()` was called: the moment `meetings.join` is requested. */
-  joinRequested?: number;
-  ticket?: number;
-  signalingJoined?: number;
-  /** Through the SFU: the mediasoup Device loaded (with the router's capabilities). */
-  deviceLoaded?: number;
-  /** Through the SFU: the first `consume` of a video answered by the server. */
-  videoConsumeAnswered?: number;
-  /** Through the SFU: the first video consumer created in the page (its SDP applied). */
-  videoConsumerCreated?: number;
-  /** Through the SFU: the first video consumer resumed (the server answered `resumeConsumer`). */
-  videoResumed?: number;
-  /** Through the SFU: the receive transport connected (ICE and DTLS). */
-  mediaConnected?: number;
-  /** The first track of someone else's video was handed to the page. */
-  firstRemoteVideoTrack?: number;
-  /** The first frame of someone else's video was shown. */
-  firstRemoteFrame?: number;
-  /** The mode when that frame arrived. */
-  firstRemoteFrameMode?: string;
-}
 
+export type { JoinTimeline } from './join-timeline';
 export type Track = MediaStreamTrack;
 
 const SPEAKER_POLL_MS = 500;
