@@ -141,6 +141,8 @@ export interface MeetingParticipantTable {
   left_at: Timestamp | null;
   /** `left`, `disconnected`, `removed`, or `ended` (the meeting ended while they were in it). */
   leave_reason: string | null;
+  /** The SFU node run (`<nodeId>/<instance>`) they are connected through, when recorded. */
+  node: string | null;
 }
 export interface EventLogTable {
   org_id: string;
@@ -336,8 +338,10 @@ CREATE TABLE IF NOT EXISTS ${s}.meeting_participants (
   is_host boolean NOT NULL,
   left_at timestamptz,
   leave_reason text,
+  node text,
   PRIMARY KEY (session_id, participant_id, joined_at)
 );
+ALTER TABLE ${s}.meeting_participants ADD COLUMN IF NOT EXISTS node text;
 CREATE INDEX IF NOT EXISTS meeting_participants_live ON ${s}.meeting_participants (session_id) WHERE left_at IS NULL;
 CREATE TABLE IF NOT EXISTS ${s}.event_log (
   org_id uuid NOT NULL,

@@ -48,8 +48,9 @@ const AT = '2025-01-01T10:00:00.000Z';
 const sessionSamples: { [T in SessionEventType]: EventDataOf<T> } = {
   'session.scheduled': { sessionId: USER, orgId: ORG, title: 'Standup', hostUserId: USER, scheduledFor: null },
   'session.started': { at: AT },
-  'participant.joined': { participantId: USER, displayName: 'Ada', isHost: true, at: AT },
+  'participant.joined': { participantId: USER, displayName: 'Ada', isHost: true, at: AT, node: 'sfu-1/2f1c' },
   'participant.left': { participantId: USER, reason: 'disconnected', at: AT },
+  'participant.reconnected': { participantId: USER, node: 'sfu-2/9a0b', at: AT },
   'session.locked': { by: USER },
   'session.unlocked': { by: USER },
   'participant.muted': { participantId: USER, kind: 'audio', by: USER },

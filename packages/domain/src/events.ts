@@ -174,6 +174,12 @@ export const EVENT_SCHEMAS: EventRegistry = {
     description: 'Someone left the meeting, or their connection was lost and not restored.',
     category: 'session',
   },
+  'participant.reconnected': {
+    version: 1,
+    schema: session['participant.reconnected'],
+    description: 'Someone still in the meeting came back through another SFU node (theirs failed, or the meeting moved); their presence goes on.',
+    category: 'session',
+  },
   'session.locked': {
     version: 1,
     schema: session['session.locked'],

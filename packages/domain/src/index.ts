@@ -176,6 +176,7 @@ export { removeMemberPlan, type RemoveMemberPlan } from './remove-member';
 // Session aggregate (meetings)
 export {
   DisplayNameSchema,
+  NodeRunSchema,
   LeaveReasonSchema,
   MediaKindSchema,
   MeetingTitleSchema,

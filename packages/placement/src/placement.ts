@@ -27,7 +27,23 @@ export interface SfuNode {
   load: number;
   /** Consumer capacity of the node; an integer from 1 to {@link MAX_COUNT}. */
   capacity: number;
+  /**
+   * This run of the node, new each time it starts (1 to 64 of `A-Z a-z 0-9 _ . : -`), so a node
+   * restarted under the same `nodeId` is told apart from the run that died.
+   */
+  instance: string;
 }
+
+/** When a run of a node was last heard of (see {@link Placement.lastSeen}). */
+export interface NodeSighting {
+  /** Its last heartbeat, or its deregistration, by the placement's clock. */
+  at: Date;
+  /** How long ago that was, by the same clock (so callers' clocks do not matter). */
+  ageMs: number;
+}
+
+/** How long {@link Placement.lastSeen} remembers a run after its last heartbeat. */
+export const SIGHTING_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** Options of {@link Placement.nodeFor}. */
 export interface NodeForOptions {
@@ -47,6 +63,12 @@ export interface Placement {
   deregister(nodeId: string): Promise<void>;
   /** Live nodes (heartbeat not expired), ordered by `nodeId`. */
   liveNodes(): Promise<SfuNode[]>;
+  /**
+   * When one run of a node last heartbeated (or deregistered), for up to
+   * {@link SIGHTING_RETENTION_MS} after; undefined for a run never heard of or long gone.
+   * Whoever finds a run dead uses it as the time the run's participants were lost.
+   */
+  lastSeen(nodeId: string, instance: string): Promise<NodeSighting | undefined>;
   /**
    * The node hosting `meetingId`: the existing assignment if that node is still live; otherwise
    * atomically assigns the least-loaded live node (load/capacity ratio, ties by nodeId), so two
@@ -76,6 +98,7 @@ export const DEFAULT_ASSIGNMENT_TTL_MS = 60_000;
 export const MAX_COUNT = 1_000_000;
 
 const NODE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const INSTANCE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_MEETING_ID_LENGTH = 256;
 
 /** Throws unless `nodeId` is a valid node id. */
@@ -85,6 +108,14 @@ export function checkNodeId(nodeId: string): string {
     throw new RangeError(`placement: nodeId must be 1 to 128 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(nodeId)}`);
   }
   return nodeId;
+}
+
+/** Throws unless `instance` is a valid run id. */
+export function checkInstance(instance: string): string {
+  if (typeof instance !== 'string' || !INSTANCE.test(instance)) {
+    throw new RangeError(`placement: instance must be 1 to 64 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(instance)}`);
+  }
+  return instance;
 }
 
 /** Throws unless `meetingId` is a non-blank string of at most 256 characters. */
@@ -116,7 +147,8 @@ export function checkNode(node: SfuNode): SfuNode {
   if (!Number.isSafeInteger(node.capacity) || node.capacity < 1 || node.capacity > MAX_COUNT) {
     throw new RangeError(`placement: node ${nodeId}: capacity must be an integer from 1 to ${MAX_COUNT}, got ${node.capacity}`);
   }
-  return { nodeId, signalingUrl: node.signalingUrl, load: node.load, capacity: node.capacity };
+  const instance = checkInstance(node.instance);
+  return { nodeId, signalingUrl: node.signalingUrl, load: node.load, capacity: node.capacity, instance };
 }
 
 /** The assignment TTL of a {@link Placement.nodeFor} call, validated. */

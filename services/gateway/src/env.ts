@@ -22,6 +22,10 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
   /** How often the gateway looks for empty meetings to end; 0 turns the periodic sweep off. */
   MEETING_EMPTY_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
+  /** An SFU node run silent this long is taken for dead: its participants are recorded as disconnected. */
+  SFU_NODE_LOST_GRACE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
+  /** How often the gateway looks for participants of dead SFU node runs; 0 turns it off. */
+  SFU_NODE_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
   ICE_SERVERS: IceServersEnvSchema,
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;

@@ -12,7 +12,9 @@ import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { CommandHandler } from './commands/command-handler';
 import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
+import type { Placement } from '@quorum/placement';
 import { startEmptyMeetingSweeper, type EmptyMeetingSweeper } from './meetings/empty-sweeper';
+import { startLostNodeSweeper, type LostNodeSweeper } from './meetings/lost-node-sweeper';
 import { createGatewayServer, type GatewayServer } from './http/server';
 import { ReadModels } from './read/read-models.repository';
 
@@ -53,6 +55,12 @@ export interface GatewayOptions {
   meetings?: MeetingsConfig;
   /** How often empty meetings are swept (ended after `meetings.emptyGraceMs`); 15 s by default, 0: only on `sweeper.sweep()`. */
   emptySweepIntervalMs?: number;
+  /**
+   * Records the leaves of participants whose SFU node run died (see `lost-node-sweeper.ts`):
+   * the placement the nodes heartbeat into, how long a run must be silent (`graceMs`), how often
+   * to look (`intervalMs`, 15 s by default; 0: only on `lostNodeSweeper.sweep()`).
+   */
+  lostNodes?: { placement: Placement; graceMs: number; intervalMs?: number };
   now?: () => Date;
 }
 
@@ -61,6 +69,8 @@ export interface Gateway {
   http: GatewayServer;
   /** Ends meetings left empty past the grace period; present when meetings are configured. */
   sweeper: EmptyMeetingSweeper | undefined;
+  /** Records leaves for participants of dead SFU node runs; present with `lostNodes`. */
+  lostNodeSweeper: LostNodeSweeper | undefined;
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -106,9 +116,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sweeper = options.meetings
     ? startEmptyMeetingSweeper(deps, { graceMs: options.meetings.emptyGraceMs, intervalMs: options.emptySweepIntervalMs ?? 15_000 })
     : undefined;
+  const lostNodeSweeper = options.lostNodes
+    ? startLostNodeSweeper(deps, { placement: options.lostNodes.placement, graceMs: options.lostNodes.graceMs, intervalMs: options.lostNodes.intervalMs ?? 15_000 })
+    : undefined;
   const server = createGatewayServer(deps, {
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
-    ...(sweeper ? { beforeClose: () => sweeper.stop() } : {}),
+    beforeClose: async () => {
+      await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop()]);
+    },
   });
-  return { deps, http: server, sweeper };
+  return { deps, http: server, sweeper, lostNodeSweeper };
 }

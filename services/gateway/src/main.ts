@@ -33,10 +33,11 @@ await migratePublicSchema(sql);
 const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
 let redis: Redis | undefined;
 let meetings: MeetingsConfig | undefined;
+let placement: RedisPlacement | undefined;
 if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
   redis = new Redis(env.REDIS_URL);
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
-  const placement = new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) });
+  placement = new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) });
   meetings = {
     joinTokenSecret: env.JOIN_TOKEN_SECRET,
     joinTokenTtlSeconds: env.JOIN_TOKEN_TTL_SECONDS,
@@ -51,6 +52,9 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
 const gateway = createGateway({
   ...(meetings ? { meetings } : {}),
   emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
+  ...(placement && env.SFU_NODE_SWEEP_SECONDS > 0
+    ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } }
+    : {}),
   sql,
   store,
   logger,

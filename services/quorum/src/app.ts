@@ -191,6 +191,9 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       sql,
       store,
       emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
+      ...(env.SFU_NODE_SWEEP_SECONDS > 0
+        ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } }
+        : {}),
       logger: logger.child({ component: 'gateway' }),
       authSecret: await secretOf(env.AUTH_SECRET, env, 'auth-secret', logger),
       meetings: {

@@ -28,7 +28,13 @@ export const SfuEnvSchema = CommonEnvSchema.extend({
   SFU_ANNOUNCED_IP: z.string().min(1).optional(),
   SFU_RECONNECT_GRACE_SECONDS: z.coerce.number().min(0).max(300).default(10),
   SFU_LEAVE_RETRY_SECONDS: z.coerce.number().min(0).max(86_400).default(600),
+  /** How often the node heartbeats into the placement, and how long one heartbeat keeps it live. */
+  SFU_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(60).default(3),
+  SFU_HEARTBEAT_TTL_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
   ICE_SERVERS: IceServersEnvSchema,
+}).refine((env) => env.SFU_HEARTBEAT_TTL_SECONDS > env.SFU_HEARTBEAT_SECONDS, {
+  path: ['SFU_HEARTBEAT_TTL_SECONDS'],
+  message: 'must be longer than SFU_HEARTBEAT_SECONDS, or the node drops out of the placement between two heartbeats',
 });
 export type SfuEnv = z.infer<typeof SfuEnvSchema>;
 

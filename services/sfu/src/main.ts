@@ -35,6 +35,8 @@ const sfu = await startSfu({
   placement: {
     placement: new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) }),
     signalingUrl: env.SFU_PUBLIC_URL,
+    heartbeatMs: Math.round(env.SFU_HEARTBEAT_SECONDS * 1000),
+    ttlMs: Math.round(env.SFU_HEARTBEAT_TTL_SECONDS * 1000),
   },
   reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
   leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,

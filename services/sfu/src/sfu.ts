@@ -4,6 +4,7 @@
  * load and keeps its meetings assigned to it. `services/sfu/src/main.ts` runs it standalone;
  * the all-in-one process (`services/quorum`) mounts its signaling on the gateway's server.
  */
+import { randomUUID } from 'node:crypto';
 import type { Consumer, EventBus } from '@quorum/bus';
 import type { Placement } from '@quorum/placement';
 import type { IceServer } from '@quorum/signaling';
@@ -33,6 +34,8 @@ export interface SfuOptions {
 }
 
 export interface Sfu {
+  /** This run of the node: new at each start, heartbeated and sent with every report. */
+  instance: string;
   pool: WorkerPool;
   server: SignalingServer;
   /** One heartbeat now (tests); runs on its own every `heartbeatMs`. */
@@ -41,12 +44,13 @@ export interface Sfu {
 }
 
 export async function startSfu(options: SfuOptions): Promise<Sfu> {
-  const logger = options.logger.child({ component: 'sfu', nodeId: options.nodeId });
+  const instance = randomUUID();
+  const logger = options.logger.child({ component: 'sfu', nodeId: options.nodeId, instance });
   const pool = await WorkerPool.create({ ...options.pool, logger });
   const reporter =
     'reporter' in options.gateway
       ? options.gateway.reporter
-      : new GatewayReporter({ gatewayUrl: options.gateway.url, serviceSecret: options.gateway.serviceSecret, subject: `sfu:${options.nodeId}` });
+      : new GatewayReporter({ gatewayUrl: options.gateway.url, serviceSecret: options.gateway.serviceSecret, subject: `sfu:${options.nodeId}`, instance });
   const place = options.placement;
   const assignmentTtlMs = (place?.ttlMs ?? 10_000) * 3;
   const hosted = new Set<string>();
@@ -77,7 +81,7 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
     if (!place) return;
     const load = pool.liveWorkers().reduce((n, w) => n + w.consumers, 0);
     const capacity = pool.workerCount * pool.consumerBudgetPerWorker;
-    await place.placement.heartbeat({ nodeId: options.nodeId, signalingUrl: place.signalingUrl, load, capacity }, place.ttlMs ?? 10_000);
+    await place.placement.heartbeat({ nodeId: options.nodeId, signalingUrl: place.signalingUrl, load, capacity, instance }, place.ttlMs ?? 10_000);
     // The meetings this node hosts stay assigned to it while it lives.
     await Promise.all([...hosted].map((sessionId) => place.placement.touch(sessionId, options.nodeId, assignmentTtlMs)));
   };
@@ -92,6 +96,7 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
 
   let closing: Promise<void> | undefined;
   return {
+    instance,
     pool,
     server,
     heartbeat,

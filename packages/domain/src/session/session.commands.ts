@@ -36,6 +36,11 @@ export interface JoinSession {
   org: OrgFacts;
   /** Whether the session's host holds a seat now, read from the seats stream. */
   hostHoldsSeat: boolean;
+  /**
+   * The SFU node run reporting it (`<nodeId>/<instance>`). Someone already present through
+   * another run has reconnected; through the same run (or with no run given), it is a refusal.
+   */
+  node?: string | undefined;
   at: Date;
 }
 
@@ -46,6 +51,11 @@ export interface LeaveSession {
   reason: LeaveReason;
   /** When it happened (a report can arrive late); a time before the participant joined counts as the join. */
   at: Date;
+  /**
+   * The SFU node run reporting it. When the participant is present through another run (they
+   * reconnected elsewhere), the leave is refused (`session.participant_elsewhere`).
+   */
+  node?: string | undefined;
 }
 
 /** Who asks for a host action: the session's host, or an organization owner or admin. */

@@ -147,6 +147,61 @@ describe('LeaveSession', () => {
   });
 });
 
+describe('SFU node runs', () => {
+  const A = 'sfu-1/run-a';
+  const B = 'sfu-2/run-b';
+  const bobOnA: SessionEvent[] = [...live, { type: 'participant.joined', data: { participantId: BOB, displayName: 'p-2', isHost: false, at: iso(5), node: A } }];
+  const bobMovedToB: SessionEvent[] = [...bobOnA, { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } }];
+
+  it('records the run a participant joined through', () => {
+    given(decider, live).when(joinCmd(BOB, { node: A })).then([
+      { type: 'participant.joined', data: { participantId: BOB, displayName: 'Bob', isHost: false, at: iso(10), node: A } },
+    ]);
+  });
+
+  it('someone present who comes back through another run has reconnected; through the same run (or none), it is a second join', () => {
+    given(decider, bobOnA).when(joinCmd(BOB, { node: B, at: at(30) })).then([
+      { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } },
+    ]);
+    given(decider, bobOnA).when(joinCmd(BOB, { node: A })).thenThrows('CONFLICT', 'session.already_joined');
+    given(decider, bobOnA).when(joinCmd(BOB)).thenThrows('CONFLICT', 'session.already_joined');
+    given(decider, bobMovedToB).when(joinCmd(BOB, { node: B })).thenThrows('CONFLICT', 'session.already_joined');
+    // A run recorded for someone who joined before runs were: the first report with one moves them.
+    given(decider, withBob).when(joinCmd(BOB, { node: B, at: at(30) })).then([
+      { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } },
+    ]);
+  });
+
+  it('a reconnect is refused like a join when the meeting ended or the organization may not meet', () => {
+    given(decider, [...bobOnA, { type: 'session.ended', data: { reason: 'ended_by_host', by: HOST, at: iso(20) } }])
+      .when(joinCmd(BOB, { node: B }))
+      .thenThrows('PRECONDITION_FAILED', 'session.ended');
+    given(decider, bobOnA).when(joinCmd(BOB, { node: B, org: { plan: 'pro', status: 'suspended' } })).thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
+  });
+
+  it('only the run a participant is on now may record their leave', () => {
+    // Run A lost Bob (it died, or its report came late); he had come back through run B.
+    given(decider, bobMovedToB)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A })
+      .thenThrows('CONFLICT', 'session.participant_elsewhere');
+    given(decider, bobMovedToB).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60), node: B }).then([
+      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } },
+    ]);
+    // Before he came back, run A's leave counts; a leave that names no run always does.
+    given(decider, bobOnA).when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A }).then([
+      { type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(25) } },
+    ]);
+    given(decider, bobMovedToB).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60) }).then([
+      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } },
+    ]);
+  });
+
+  it('a reconnect keeps the join time and moves the run', () => {
+    const bob = presentParticipants(bobMovedToB.reduce(decider.evolve, decider.initialState)).get(BOB);
+    expect(bob).toEqual({ displayName: 'p-2', isHost: false, joinedAt: iso(5), node: B });
+  });
+});
+
 describe('host controls', () => {
   const bobAsModerator = { userId: BOB, isOrgModerator: false };
   const admin = { userId: ADMIN, isOrgModerator: true };

@@ -32,6 +32,8 @@ export interface PresentParticipant {
   readonly displayName: string;
   readonly isHost: boolean;
   readonly joinedAt: string;
+  /** The SFU node run they are connected through, when recorded. */
+  readonly node?: string | undefined;
 }
 
 /** A session that exists. */
@@ -97,16 +99,21 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
     case 'session.started':
       return { ...state, status: 'live', startedAt: event.data.at };
     case 'participant.joined': {
-      const { participantId, displayName, isHost, at } = event.data;
+      const { participantId, displayName, isHost, at, node } = event.data;
       return {
         ...state,
-        present: new Map(state.present).set(participantId, { displayName, isHost, joinedAt: at }),
+        present: new Map(state.present).set(participantId, { displayName, isHost, joinedAt: at, node }),
         joinedBefore: new Set(state.joinedBefore).add(participantId),
         emptySince: null,
       };
     }
     case 'participant.left':
       return withoutPresent(state, event.data.participantId, event.data.at);
+    case 'participant.reconnected': {
+      const present = state.present.get(event.data.participantId);
+      if (!present) return state;
+      return { ...state, present: new Map(state.present).set(event.data.participantId, { ...present, node: event.data.node }) };
+    }
     case 'participant.removed':
       return {
         ...withoutPresent(state, event.data.participantId, event.data.at),
@@ -227,7 +234,13 @@ function join(command: JoinSession, state: Session): SessionEvent[] {
   if (state.removed.has(participantId)) {
     throw forbidden('session.participant_removed', 'You were removed from this meeting and cannot rejoin it.', { participantId });
   }
-  if (state.present.has(participantId)) {
+  const present = state.present.get(participantId);
+  if (present) {
+    // Their node failed (or the meeting moved) and they came back through another one: the
+    // presence goes on, now through that run, whose leave is the one that counts.
+    if (command.node !== undefined && command.node !== present.node) {
+      return [{ type: 'participant.reconnected', data: { participantId, node: command.node, at: command.at.toISOString() } }];
+    }
     throw conflict('session.already_joined', 'This participant is already in the meeting.', { participantId });
   }
   const isHost = participantId === state.hostUserId;
@@ -245,16 +258,26 @@ function join(command: JoinSession, state: Session): SessionEvent[] {
   const displayName = DisplayNameSchema.safeParse(command.displayName);
   if (!displayName.success) throw badRequest('session.bad_display_name', 'A display name must be 1 to 100 characters.', {});
   const at = command.at.toISOString();
-  const joined: SessionEvent = { type: 'participant.joined', data: { participantId, displayName: displayName.data, isHost, at } };
+  const joined: SessionEvent = {
+    type: 'participant.joined',
+    data: { participantId, displayName: displayName.data, isHost, at, ...(command.node !== undefined ? { node: command.node } : {}) },
+  };
   return state.status === 'scheduled' ? [{ type: 'session.started', data: { at } }, joined] : [joined];
 }
 
 function leave(command: LeaveSession, state: Session): SessionEvent[] {
   assertNotEnded(state);
   assertPresent(state, command.participantId);
+  const present = state.present.get(command.participantId)!;
+  // A node that lost someone who meanwhile reconnected through another node has nothing to say.
+  if (command.node !== undefined && present.node !== undefined && command.node !== present.node) {
+    throw conflict('session.participant_elsewhere', 'This participant is connected through another SFU node now.', {
+      participantId: command.participantId,
+    });
+  }
   // A leave reported late (the SFU retries while the gateway is away) carries the time it
   // happened; one stamped before the join (clocks apart) counts as leaving when joining.
-  const joinedAt = state.present.get(command.participantId)!.joinedAt;
+  const joinedAt = present.joinedAt;
   const at = command.at.toISOString() < joinedAt ? joinedAt : command.at.toISOString();
   return [{ type: 'participant.left', data: { participantId: command.participantId, reason: command.reason, at } }];
 }

@@ -33,11 +33,31 @@ export const SessionScheduledDataSchema = z.object({
 });
 /** `session.started` v1: the first participant joined. */
 export const SessionStartedDataSchema = z.object({ at: IsoDateTimeSchema });
-/** `participant.joined` v1. `participantId` is a user id (or an API key id for integrations). */
+/**
+ * The SFU node run a participant is connected through: `<nodeId>/<instance>`, where the
+ * instance is new each time the node starts. Opaque to the domain, which only compares them.
+ */
+export const NodeRunSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}\/[A-Za-z0-9_.:-]{1,64}$/);
+/**
+ * `participant.joined` v1. `participantId` is a user id (or an API key id for integrations).
+ * `node`: the SFU node run they connected through; absent in events written before it was
+ * recorded.
+ */
 export const ParticipantJoinedDataSchema = z.object({
   participantId: IdSchema,
   displayName: DisplayNameSchema,
   isHost: z.boolean(),
+  at: IsoDateTimeSchema,
+  node: NodeRunSchema.optional(),
+});
+/**
+ * `participant.reconnected` v1: someone the stream counts as present connected again through
+ * another SFU node run (theirs failed, or the meeting moved). Their presence goes on; leaves
+ * reported by the node they were on before no longer apply to them.
+ */
+export const ParticipantReconnectedDataSchema = z.object({
+  participantId: IdSchema,
+  node: NodeRunSchema,
   at: IsoDateTimeSchema,
 });
 /** `participant.left` v1. */
@@ -67,6 +87,7 @@ export const SESSION_EVENT_DATA_SCHEMAS = {
   'session.started': SessionStartedDataSchema,
   'participant.joined': ParticipantJoinedDataSchema,
   'participant.left': ParticipantLeftDataSchema,
+  'participant.reconnected': ParticipantReconnectedDataSchema,
   'session.locked': SessionLockedDataSchema,
   'session.unlocked': SessionUnlockedDataSchema,
   'participant.muted': ParticipantMutedDataSchema,

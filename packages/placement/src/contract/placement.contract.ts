@@ -25,9 +25,9 @@ const LONG_TTL_MS = 30_000;
 /** Slack added when waiting a TTL out, for latency between client and server. */
 const SLACK_MS = 50;
 
-/** A node with a signaling URL derived from its id; capacity 100 unless given. */
-export function sfuNode(nodeId: string, load: number, capacity = 100): SfuNode {
-  return { nodeId, signalingUrl: `wss://${nodeId.toLowerCase()}.sfu.test/ws`, load, capacity };
+/** A node with a signaling URL derived from its id; capacity 100 and run `run-1` unless given. */
+export function sfuNode(nodeId: string, load: number, capacity = 100, instance = 'run-1'): SfuNode {
+  return { nodeId, signalingUrl: `wss://${nodeId.toLowerCase()}.sfu.test/ws`, load, capacity, instance };
 }
 
 const meeting = (label: string) => `${label}-${randomUUID()}`;
@@ -253,6 +253,39 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       expect(await placement.liveNodes()).toEqual([sfuNode('sfu-b', 50)]);
     });
 
+    it('remembers when each run of a node was last seen: after it dies, after a restart under the same id, after it deregisters', async () => {
+      const { placement, wait } = await make();
+      expect(await placement.lastSeen('sfu-a', 'run-1')).toBeUndefined();
+      await placement.heartbeat(sfuNode('sfu-a', 0, 100, 'run-1'), SHORT_TTL_MS);
+      const first = await placement.lastSeen('sfu-a', 'run-1');
+      expect(first).toBeDefined();
+      expect(first!.ageMs).toBeGreaterThanOrEqual(0);
+      expect(first!.ageMs).toBeLessThan(SHORT_TTL_MS);
+
+      await wait(SHORT_TTL_MS + SLACK_MS);
+      expect(await placement.liveNodes()).toEqual([]);
+      const dead = await placement.lastSeen('sfu-a', 'run-1');
+      expect(dead!.at.getTime()).toBe(first!.at.getTime());
+      expect(dead!.ageMs).toBeGreaterThanOrEqual(SHORT_TTL_MS);
+
+      // The node comes back under the same id: a new run, live; the dead run keeps its time.
+      await placement.heartbeat(sfuNode('sfu-a', 0, 100, 'run-2'), LONG_TTL_MS);
+      expect(await placement.liveNodes()).toEqual([sfuNode('sfu-a', 0, 100, 'run-2')]);
+      expect((await placement.lastSeen('sfu-a', 'run-1'))!.at.getTime()).toBe(first!.at.getTime());
+      const second = await placement.lastSeen('sfu-a', 'run-2');
+      expect(second!.at.getTime()).toBeGreaterThan(first!.at.getTime());
+
+      await wait(100);
+      await placement.deregister('sfu-a');
+      expect(await placement.liveNodes()).toEqual([]);
+      const deregistered = await placement.lastSeen('sfu-a', 'run-2');
+      expect(deregistered!.at.getTime()).toBeGreaterThanOrEqual(second!.at.getTime() + 100);
+      expect(deregistered!.ageMs).toBeLessThan(SHORT_TTL_MS);
+
+      expect(await placement.lastSeen('sfu-a', 'run-9')).toBeUndefined();
+      expect(await placement.lastSeen('sfu-b', 'run-1')).toBeUndefined();
+    });
+
     it('answers undefined when no node is live, and places the meeting once one is', async () => {
       const { placement, wait } = await make();
       const m = meeting('empty');
@@ -282,6 +315,8 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       await expect(placement.heartbeat({ ...a, capacity: 0 }, LONG_TTL_MS)).rejects.toThrow(/capacity/);
       await expect(placement.heartbeat({ ...a, signalingUrl: '' }, LONG_TTL_MS)).rejects.toThrow(/signalingUrl/);
       await expect(placement.heartbeat({ ...a, signalingUrl: 'not a url' }, LONG_TTL_MS)).rejects.toThrow(/signalingUrl/);
+      await expect(placement.heartbeat({ ...a, instance: '' }, LONG_TTL_MS)).rejects.toThrow(/instance/);
+      await expect(placement.heartbeat({ ...a, instance: 'run/1' }, LONG_TTL_MS)).rejects.toThrow(/instance/);
       await expect(placement.heartbeat({ ...a, load: 0 }, 0)).rejects.toThrow(/ttlMs/);
       await expect(placement.heartbeat({ ...a, load: 0 }, -5)).rejects.toThrow(/ttlMs/);
       await expect(placement.heartbeat({ ...a, load: 0 }, 2.5)).rejects.toThrow(/ttlMs/);
@@ -300,6 +335,8 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       await expect(placement.release(m, '')).rejects.toThrow(/nodeId/);
       await expect(placement.release('', 'sfu-a')).rejects.toThrow(/meetingId/);
       await expect(placement.deregister('')).rejects.toThrow(/nodeId/);
+      await expect(placement.lastSeen('', 'run-1')).rejects.toThrow(/nodeId/);
+      await expect(placement.lastSeen('sfu-a', 'has space')).rejects.toThrow(/instance/);
 
       // Nothing above took effect: sfu-a is still live and still hosts m, and the refused
       // nodeFor assigned nothing (unplaced goes to the node that is least loaded now).

@@ -6,16 +6,19 @@
  *
  * Expired assignments are dropped when touched and by a sweep that runs at most once per
  * {@link SWEEP_INTERVAL_MS} of the clock, so meetings that are never asked for again do not
- * accumulate.
+ * accumulate; sightings older than their retention go the same way.
  */
 import {
   assignmentTtlOf,
   checkMeetingId,
   checkNode,
+  checkInstance,
   checkNodeId,
   checkTtl,
   compareNodes,
+  SIGHTING_RETENTION_MS,
   type NodeForOptions,
+  type NodeSighting,
   type Placement,
   type SfuNode,
 } from '../placement';
@@ -42,6 +45,8 @@ export class MemoryPlacement implements Placement {
   private readonly now: () => number;
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly assignments = new Map<string, Assignment>();
+  /** Last heartbeat (or deregistration) of each run, by `<nodeId>/<instance>`. */
+  private readonly sightings = new Map<string, number>();
   private lastSweep: number;
   private closed = false;
 
@@ -54,12 +59,29 @@ export class MemoryPlacement implements Placement {
     this.assertOpen();
     const checked = checkNode(node);
     checkTtl('ttlMs', ttlMs);
-    this.nodes.set(checked.nodeId, { node: checked, expiresAt: this.now() + ttlMs });
+    const t = this.now();
+    this.nodes.set(checked.nodeId, { node: checked, expiresAt: t + ttlMs });
+    this.sightings.set(`${checked.nodeId}/${checked.instance}`, t);
   }
 
   async deregister(nodeId: string): Promise<void> {
     this.assertOpen();
-    this.nodes.delete(checkNodeId(nodeId));
+    const entry = this.nodes.get(checkNodeId(nodeId));
+    if (entry !== undefined) this.sightings.set(`${nodeId}/${entry.node.instance}`, this.now());
+    this.nodes.delete(nodeId);
+  }
+
+  async lastSeen(nodeId: string, instance: string): Promise<NodeSighting | undefined> {
+    this.assertOpen();
+    const key = `${checkNodeId(nodeId)}/${checkInstance(instance)}`;
+    const at = this.sightings.get(key);
+    if (at === undefined) return undefined;
+    const ageMs = this.now() - at;
+    if (ageMs >= SIGHTING_RETENTION_MS) {
+      this.sightings.delete(key);
+      return undefined;
+    }
+    return { at: new Date(at), ageMs };
   }
 
   async liveNodes(): Promise<SfuNode[]> {
@@ -114,6 +136,7 @@ export class MemoryPlacement implements Placement {
     this.closed = true;
     this.nodes.clear();
     this.assignments.clear();
+    this.sightings.clear();
   }
 
   private assertOpen(): void {
@@ -141,6 +164,9 @@ export class MemoryPlacement implements Placement {
     this.lastSweep = t;
     for (const [meetingId, assignment] of this.assignments) {
       if (assignment.expiresAt <= t) this.assignments.delete(meetingId);
+    }
+    for (const [run, at] of this.sightings) {
+      if (t - at >= SIGHTING_RETENTION_MS) this.sightings.delete(run);
     }
   }
 }

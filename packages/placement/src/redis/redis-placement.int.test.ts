@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlacementContract, sfuNode } from '../contract/placement.contract';
+import { SIGHTING_RETENTION_MS } from '../placement';
 import { RedisPlacement } from './redis-placement';
 
 // The only env read in the package: the test file is the composition root of its own run.
@@ -59,14 +60,14 @@ describe('RedisPlacement', () => {
     redis = await sharedClient();
   });
 
-  it('keeps node records, the index and assignments under {namespace}: with their TTLs, and leaves nothing once they expire', async () => {
+  it('keeps node records, the index and assignments under {namespace}: with their TTLs, and leaves only the sightings once they expire', async () => {
     const namespace = uniqueNamespace();
     const placement = new RedisPlacement({ redis, namespace });
     try {
       await placement.heartbeat(sfuNode('sfu-a', 3, 10), 300);
       await placement.heartbeat(sfuNode('sfu-b', 9, 10), 200);
       const nodeKey = `{${namespace}}:node:sfu-a`;
-      expect(JSON.parse((await redis.get(nodeKey))!)).toEqual({ signalingUrl: 'wss://sfu-a.sfu.test/ws', load: 3, capacity: 10 });
+      expect(JSON.parse((await redis.get(nodeKey))!)).toEqual({ signalingUrl: 'wss://sfu-a.sfu.test/ws', load: 3, capacity: 10, instance: 'run-1' });
       const nodeTtl = await redis.pttl(nodeKey);
       expect(nodeTtl).toBeGreaterThan(0);
       expect(nodeTtl).toBeLessThanOrEqual(300);
@@ -81,7 +82,12 @@ describe('RedisPlacement', () => {
       expect(assignmentTtl).toBeLessThanOrEqual(250);
 
       await sleep(350);
-      expect(await redis.keys(`{${namespace}}:*`)).toEqual([]);
+      const left = (await redis.keys(`{${namespace}}:*`)).sort();
+      expect(left).toEqual([`{${namespace}}:seen:sfu-a/run-1`, `{${namespace}}:seen:sfu-b/run-1`]);
+      // A run's sighting outlives it by the retention, then goes too.
+      const sightingTtl = await redis.pttl(left[0]!);
+      expect(sightingTtl).toBeGreaterThan(SIGHTING_RETENTION_MS - 60_000);
+      expect(sightingTtl).toBeLessThanOrEqual(SIGHTING_RETENTION_MS);
     } finally {
       await placement.close();
       await dropNamespace(redis, namespace);

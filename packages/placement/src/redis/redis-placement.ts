@@ -8,6 +8,8 @@
  *                              Scripts drop ids whose record has expired; the set itself
  *                              expires with the longest-lived heartbeat, so nothing lingers.
  * - `{ns}:meeting:<meetingId>` node id hosting the meeting, `PX` = assignment TTL.
+ * - `{ns}:seen:<nodeId>/<instance>` Redis' own time (ms) of that run's last heartbeat or its
+ *                              deregistration, kept for the sighting retention (7 days).
  *
  * Liveness rests only on Redis' own key expiry, so processes with skewed clocks agree and
  * there is no client clock to inject: tests wait for real. Every read-decide-write step is one
@@ -22,22 +24,58 @@ import {
   assignmentTtlOf,
   checkMeetingId,
   checkNode,
+  checkInstance,
   checkNodeId,
   checkTtl,
+  SIGHTING_RETENTION_MS,
   type NodeForOptions,
+  type NodeSighting,
   type Placement,
   type SfuNode,
 } from '../placement';
 
-// KEYS[1] index, KEYS[2] node record; ARGV nodeId, record JSON, ttlMs.
-const HEARTBEAT_LUA = `
+// Redis' clock in milliseconds (scripts replicate their effects, so TIME is allowed).
+const NOW_MS_LUA = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+// KEYS[1] index, KEYS[2] node record, KEYS[3] sighting of this run; ARGV nodeId, record JSON, ttlMs, retentionMs.
+const HEARTBEAT_LUA = `${NOW_MS_LUA}
 local ttl = tonumber(ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
+redis.call('SET', KEYS[3], nowMs(), 'PX', tonumber(ARGV[4]))
 return 1
+`;
+
+// KEYS[1] index, KEYS[2] node record; ARGV nodeId, sighting key prefix, retentionMs.
+// The run being deregistered is last seen now.
+const DEREGISTER_LUA = `${NOW_MS_LUA}
+local record = redis.call('GET', KEYS[2])
+if record then
+  local ok, node = pcall(cjson.decode, record)
+  if ok and type(node) == 'table' and type(node.instance) == 'string' then
+    redis.call('SET', ARGV[2] .. ARGV[1] .. '/' .. node.instance, nowMs(), 'PX', tonumber(ARGV[3]))
+  end
+end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+`;
+
+// KEYS[1] sighting. Returns { seenMs, nowMs } or false.
+const LAST_SEEN_LUA = `${NOW_MS_LUA}
+local seen = redis.call('GET', KEYS[1])
+if not seen then
+  return false
+end
+return { seen, tostring(nowMs()) }
 `;
 
 // KEYS[1] index; ARGV node key prefix. Returns { id1, json1, id2, json2, ... } of live nodes.
@@ -119,7 +157,9 @@ return 0
 
 // Prefixed so several adapters (and versions) can define commands on one shared client.
 const COMMANDS = {
-  quorumPlacementHeartbeat: { numberOfKeys: 2, lua: HEARTBEAT_LUA },
+  quorumPlacementHeartbeat: { numberOfKeys: 3, lua: HEARTBEAT_LUA },
+  quorumPlacementDeregister: { numberOfKeys: 2, lua: DEREGISTER_LUA },
+  quorumPlacementLastSeen: { numberOfKeys: 1, lua: LAST_SEEN_LUA },
   quorumPlacementLiveNodes: { numberOfKeys: 1, lua: LIVE_NODES_LUA },
   quorumPlacementNodeFor: { numberOfKeys: 2, lua: NODE_FOR_LUA },
   quorumPlacementTouch: { numberOfKeys: 1, lua: TOUCH_LUA },
@@ -127,7 +167,9 @@ const COMMANDS = {
 } as const;
 
 type WithPlacementCommands = Redis & {
-  quorumPlacementHeartbeat(index: string, nodeKey: string, nodeId: string, record: string, ttlMs: number): Promise<number>;
+  quorumPlacementHeartbeat(index: string, nodeKey: string, sightingKey: string, nodeId: string, record: string, ttlMs: number, retentionMs: number): Promise<number>;
+  quorumPlacementDeregister(index: string, nodeKey: string, nodeId: string, sightingPrefix: string, retentionMs: number): Promise<number>;
+  quorumPlacementLastSeen(sightingKey: string): Promise<[string, string] | null>;
   quorumPlacementLiveNodes(index: string, nodePrefix: string): Promise<string[]>;
   quorumPlacementNodeFor(index: string, meetingKey: string, nodePrefix: string, ttlMs: number): Promise<[string, string] | null>;
   quorumPlacementTouch(meetingKey: string, nodeId: string, ttlMs: number): Promise<number>;
@@ -148,6 +190,7 @@ interface NodeRecord {
   signalingUrl: string;
   load: number;
   capacity: number;
+  instance: string;
 }
 
 /** A `Placement` shared through Redis by every process using the same namespace. */
@@ -170,19 +213,35 @@ export class RedisPlacement implements Placement {
 
   async heartbeat(node: SfuNode, ttlMs: number): Promise<void> {
     this.assertOpen();
-    const { nodeId, signalingUrl, load, capacity } = checkNode(node);
+    const { nodeId, signalingUrl, load, capacity, instance } = checkNode(node);
     checkTtl('ttlMs', ttlMs);
-    const record: NodeRecord = { signalingUrl, load, capacity };
-    await this.redis.quorumPlacementHeartbeat(this.indexKey, this.nodeKey(nodeId), nodeId, JSON.stringify(record), ttlMs);
+    const record: NodeRecord = { signalingUrl, load, capacity, instance };
+    await this.redis.quorumPlacementHeartbeat(
+      this.indexKey,
+      this.nodeKey(nodeId),
+      this.sightingKey(nodeId, instance),
+      nodeId,
+      JSON.stringify(record),
+      ttlMs,
+      SIGHTING_RETENTION_MS,
+    );
   }
 
   async deregister(nodeId: string): Promise<void> {
     this.assertOpen();
     checkNodeId(nodeId);
-    const results = await this.redis.multi().del(this.nodeKey(nodeId)).srem(this.indexKey, nodeId).exec();
-    // EXEC reports each command's error in its slot instead of rejecting.
-    const failure = results?.find(([error]) => error !== null)?.[0];
-    if (failure) throw failure;
+    await this.redis.quorumPlacementDeregister(this.indexKey, this.nodeKey(nodeId), nodeId, this.sightingPrefix, SIGHTING_RETENTION_MS);
+  }
+
+  async lastSeen(nodeId: string, instance: string): Promise<NodeSighting | undefined> {
+    this.assertOpen();
+    const found = await this.redis.quorumPlacementLastSeen(this.sightingKey(checkNodeId(nodeId), checkInstance(instance)));
+    if (found === null) return undefined;
+    const [seenMs, nowMs] = found.map(Number) as [number, number];
+    if (!Number.isSafeInteger(seenMs) || !Number.isSafeInteger(nowMs)) {
+      throw new Error(`placement: run ${nodeId}/${instance} has a corrupt sighting in Redis: ${found[0]}`);
+    }
+    return { at: new Date(seenMs), ageMs: Math.max(0, nowMs - seenMs) };
   }
 
   async liveNodes(): Promise<SfuNode[]> {
@@ -233,6 +292,14 @@ export class RedisPlacement implements Placement {
     return `${this.prefix}node:${nodeId}`;
   }
 
+  private get sightingPrefix(): string {
+    return `${this.prefix}seen:`;
+  }
+
+  private sightingKey(nodeId: string, instance: string): string {
+    return `${this.sightingPrefix}${nodeId}/${instance}`;
+  }
+
   private meetingKey(meetingId: string): string {
     return `${this.prefix}meeting:${meetingId}`;
   }
@@ -246,9 +313,10 @@ function parseNode(nodeId: string, json: string): SfuNode {
   } catch (error) {
     throw new Error(`placement: node ${nodeId} has a corrupt record in Redis: ${json}`, { cause: error });
   }
-  const { signalingUrl, load, capacity } = record;
+  const { signalingUrl, load, capacity, instance } = record;
   if (typeof signalingUrl !== 'string' || typeof load !== 'number' || typeof capacity !== 'number') {
     throw new Error(`placement: node ${nodeId} has a corrupt record in Redis: ${json}`);
   }
-  return { nodeId, signalingUrl, load, capacity };
+  // A node of a release before runs were recorded (a rolling upgrade) heartbeats without one.
+  return { nodeId, signalingUrl, load, capacity, instance: typeof instance === 'string' ? instance : 'unrecorded' };
 }

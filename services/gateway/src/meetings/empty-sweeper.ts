@@ -9,15 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { AppError, sessionDecider, streamIds } from '@quorum/domain';
 import { createIdSource } from '../commands/ids';
 import type { GatewayDeps } from '../deps';
+import { startPeriodicSweep, type PeriodicSweep } from './periodic-sweep';
 
-export interface EmptyMeetingSweeper {
-  /** One pass; resolves with the number of meetings ended. */
-  sweep(): Promise<number>;
-  stop(): Promise<void>;
-}
+/** `sweep()` resolves with the number of meetings ended. */
+export type EmptyMeetingSweeper = PeriodicSweep;
 
 export function startEmptyMeetingSweeper(deps: GatewayDeps, options: { graceMs: number; intervalMs: number }): EmptyMeetingSweeper {
-  let running: Promise<number> | undefined;
   const sweepOnce = async (): Promise<number> => {
     let ended = 0;
     for (const { session_id: sessionId, org_id: orgId } of await deps.read.emptyLiveMeetings()) {
@@ -36,19 +33,5 @@ export function startEmptyMeetingSweeper(deps: GatewayDeps, options: { graceMs: 
     }
     return ended;
   };
-  const sweep = () => (running ??= sweepOnce().finally(() => (running = undefined)));
-  const timer =
-    options.intervalMs > 0
-      ? setInterval(() => {
-          sweep().catch((err: unknown) => deps.logger.warn({ err }, 'empty-meeting sweep failed'));
-        }, options.intervalMs)
-      : undefined;
-  timer?.unref();
-  return {
-    sweep,
-    async stop() {
-      if (timer) clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return startPeriodicSweep('empty-meeting sweep', deps.logger, options.intervalMs, sweepOnce);
 }

@@ -4,7 +4,7 @@
  * decider applies the same rules as `meetings.join`, so the stream stays the authority even if a
  * join token was issued before the meeting was locked or filled up.
  */
-import { AppError, sessionDecider, streamIds, type LeaveReason } from '@quorum/domain';
+import { AppError, NodeRunSchema, sessionDecider, streamIds, type LeaveReason } from '@quorum/domain';
 import type { Actor } from '@quorum/eventstore';
 import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../commands/command-handler';
@@ -25,7 +25,26 @@ function serviceMeta(ctx: ServiceContext, orgId: string, procedure: string): Com
   };
 }
 
-export async function reportJoined(ctx: ServiceContext, input: { orgId: string; sessionId: string; participantId: string; displayName: string }) {
+/**
+ * The node run a report comes from, `<nodeId>/<instance>`: the node from the service token's
+ * subject (`sfu:<nodeId>`), the run from the report. Undefined for a caller that is not a node
+ * or names no run (a node of an earlier release).
+ */
+export function nodeRunOf(ctx: ServiceContext, instance: string | undefined): string | undefined {
+  const subject = ctx.service.subject;
+  if (instance === undefined || !subject.startsWith('sfu:')) return undefined;
+  const run = `${subject.slice('sfu:'.length)}/${instance}`;
+  return NodeRunSchema.safeParse(run).success ? run : undefined;
+}
+
+/**
+ * A participant connected through the reporting node. Someone already present through another
+ * run of a node has reconnected (recorded, with the run); through the same run, nothing is.
+ */
+export async function reportJoined(
+  ctx: ServiceContext,
+  input: { orgId: string; sessionId: string; participantId: string; displayName: string; instance?: string | undefined },
+) {
   const { facts } = await loadOrgFacts(ctx, input.orgId);
   if (!facts) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
   const streamId = streamIds.session(input.sessionId);
@@ -36,7 +55,15 @@ export async function reportJoined(ctx: ServiceContext, input: { orgId: string; 
   try {
     const outcome = await ctx.deps.commands.execute(sessionDecider, streamId, meta, (state) =>
       sessionDecider.decide(
-        { type: 'JoinSession', participantId: input.participantId, displayName: input.displayName, org: facts, hostHoldsSeat, at: ctx.deps.now() },
+        {
+          type: 'JoinSession',
+          participantId: input.participantId,
+          displayName: input.displayName,
+          org: facts,
+          hostHoldsSeat,
+          node: nodeRunOf(ctx, input.instance),
+          at: ctx.deps.now(),
+        },
         sessionOf(state, input.orgId),
       ),
     );
@@ -53,18 +80,26 @@ export async function reportJoined(ctx: ServiceContext, input: { orgId: string; 
  * report the gateway did not answer, under one Idempotency-Key per leave, so a report that
  * landed before its answer was lost is not recorded twice.
  */
-export async function reportLeft(ctx: ServiceContext, input: { orgId: string; sessionId: string; participantId: string; reason: LeaveReason; at?: string | undefined }) {
+export async function reportLeft(
+  ctx: ServiceContext,
+  input: { orgId: string; sessionId: string; participantId: string; reason: LeaveReason; at?: string | undefined; instance?: string | undefined },
+) {
   const meta = serviceMeta(ctx, input.orgId, 'sfu.participantLeft');
   const now = ctx.deps.now();
   const at = input.at && new Date(input.at).getTime() < now.getTime() ? new Date(input.at) : now;
   try {
     const outcome = await ctx.deps.commands.execute(sessionDecider, streamIds.session(input.sessionId), meta, (state) =>
-      sessionDecider.decide({ type: 'LeaveSession', participantId: input.participantId, reason: input.reason, at }, sessionOf(state, input.orgId)),
+      sessionDecider.decide(
+        { type: 'LeaveSession', participantId: input.participantId, reason: input.reason, at, node: nodeRunOf(ctx, input.instance) },
+        sessionOf(state, input.orgId),
+      ),
     );
     return { position: outcome.position.toString(), recorded: true };
   } catch (err) {
-    // Gone already (removed by the host, or the meeting ended): nothing to record.
-    if (err instanceof AppError && (err.reason === 'session.not_present' || err.reason === 'session.ended')) return { position: null, recorded: false };
+    // Gone already (removed by the host, or the meeting ended), or back through another node: nothing to record.
+    if (err instanceof AppError && ['session.not_present', 'session.ended', 'session.participant_elsewhere'].includes(err.reason)) {
+      return { position: null, recorded: false };
+    }
     throw err;
   }
 }

@@ -168,6 +168,21 @@ export class ReadModels {
       .execute();
   }
 
+  /**
+   * Participants in the meeting now through an SFU node run other than `liveRuns` (candidates
+   * for a leave once that run is known lost), any organization, oldest stints first.
+   */
+  async participantsOffRuns(liveRuns: readonly string[], limit = 1000) {
+    const db = await this.rm();
+    let query = db
+      .selectFrom('meeting_participants')
+      .select(['session_id', 'org_id', 'participant_id', 'node'])
+      .where('left_at', 'is', null)
+      .where('node', 'is not', null);
+    if (liveRuns.length > 0) query = query.where('node', 'not in', [...liveRuns]);
+    return query.orderBy('joined_at').limit(limit).execute() as Promise<Array<{ session_id: string; org_id: string; participant_id: string; node: string }>>;
+  }
+
   /** For readiness: the read-model schema answers. */
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);

@@ -226,6 +226,7 @@ function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainE
     case 'session.started':
     case 'participant.joined':
     case 'participant.left':
+    case 'participant.reconnected':
     case 'session.locked':
     case 'session.unlocked':
     case 'participant.muted':
@@ -476,8 +477,8 @@ async function flushSessions(
       case 'participant.joined': {
         const d = event.data;
         await sql`
-          INSERT INTO ${t('meeting_participants')} (session_id, participant_id, joined_at, org_id, display_name, is_host)
-          VALUES (${sessionId}, ${d.participantId}, ${d.at}, ${orgId}, ${d.displayName}, ${d.isHost})
+          INSERT INTO ${t('meeting_participants')} (session_id, participant_id, joined_at, org_id, display_name, is_host, node)
+          VALUES (${sessionId}, ${d.participantId}, ${d.at}, ${orgId}, ${d.displayName}, ${d.isHost}, ${d.node ?? null})
           ON CONFLICT DO NOTHING`.execute(trx);
         await recount(sessionId);
         break;
@@ -485,6 +486,11 @@ async function flushSessions(
       case 'participant.left':
         await close(sessionId, event.data.participantId, event.data.at, event.data.reason);
         await recount(sessionId);
+        break;
+      case 'participant.reconnected':
+        await sql`
+          UPDATE ${t('meeting_participants')} SET node = ${event.data.node}
+           WHERE session_id = ${sessionId} AND participant_id = ${event.data.participantId} AND left_at IS NULL`.execute(trx);
         break;
       case 'participant.removed':
         await close(sessionId, event.data.participantId, event.data.at, 'removed');

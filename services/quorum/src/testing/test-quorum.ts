@@ -42,6 +42,7 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     SFU_NODE_ID: `test-${randomBytes(4).toString('hex')}`,
     // No background appends behind a test's back: tests that sweep call `gateway.sweeper.sweep()`.
     MEETING_EMPTY_SWEEP_SECONDS: '0',
+    SFU_NODE_SWEEP_SECONDS: '0',
     ...overrides,
   });
   let app: QuorumApp;

@@ -59,6 +59,11 @@ export interface GatewayReporterOptions {
   serviceSecret: string;
   /** Who calls, e.g. `sfu:node-1`. */
   subject: string;
+  /**
+   * This run of the node (new each start), sent with every report, so the session stream knows
+   * which run a participant is connected through and a dead run's leaves can be recorded for it.
+   */
+  instance?: string;
   /** Per-call timeout. Default 5,000 ms. */
   timeoutMs?: number;
   now?: () => number;
@@ -84,7 +89,7 @@ export class GatewayReporter implements SessionReporter {
     const res = await fetch(new URL(`/trpc/${path}`, this.options.gatewayUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-quorum-service-token': token, ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
-      body: JSON.stringify(input),
+      body: JSON.stringify(this.options.instance === undefined ? input : { ...(input as object), instance: this.options.instance }),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
     });
     const body = (await res.json().catch(() => undefined)) as { error?: { message: string; data?: { code?: string; reason?: string } } } | undefined;

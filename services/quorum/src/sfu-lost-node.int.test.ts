@@ -1,0 +1,212 @@
+/**
+ * An SFU node that dies without a word (SIGKILL) reports no leaves. The gateway's lost-node
+ * sweep records them: once the node's run has been silent for the grace period, each person it
+ * carried who did not come back through another node gets a leave at the run's last heartbeat.
+ * Someone who did come back is recorded as reconnected, and no leave from the dead run applies
+ * to them. The node is a real `services/sfu` process; real Postgres, NATS, Redis, gateway and
+ * mediasoup workers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { streamIds } from '@quorum/domain';
+import { RedisPlacement } from '@quorum/placement/redis';
+import { startSfu, type Sfu } from '@quorum/sfu';
+import { createSfuHttpServer, type SfuHttpServer } from '@quorum/sfu/http';
+import { SignalingClient } from '@quorum/sfu/signaling/testing';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './testing/eventually';
+import { createMeeting, serviceToken } from './testing/meetings';
+import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SFU_MAIN = fileURLToPath(new URL('../../sfu/src/main.ts', import.meta.url));
+const HEARTBEAT_MS = 200;
+const HEARTBEAT_TTL_MS = 1_000;
+const GRACE_MS = 1_000;
+
+let q: TestQuorum;
+let owner: TestUser;
+let host: TestUser;
+let alice: TestUser;
+let orgId: string;
+let redis: Redis;
+let placement: RedisPlacement;
+let doomed: ChildProcess | undefined;
+let survivor: { sfu: Sfu; http: SfuHttpServer; url: string } | undefined;
+const clients: SignalingClient[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** A standalone SFU node process (`services/sfu`), heartbeating into the test Quorum's placement. */
+async function spawnNode(nodeId: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const url = `ws://127.0.0.1:${port}/sfu`;
+  const child = spawn(process.execPath, ['--import', 'tsx', SFU_MAIN], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SFU_NODE_ID: nodeId,
+      SFU_PUBLIC_URL: url,
+      GATEWAY_URL: q.baseUrl,
+      JOIN_TOKEN_SECRET: q.env.JOIN_TOKEN_SECRET!,
+      SFU_SERVICE_SECRET: q.env.SFU_SERVICE_SECRET!,
+      REDIS_URL,
+      REDIS_NAMESPACE: q.env.REDIS_NAMESPACE!,
+      NATS_URL: q.env.NATS_URL!,
+      NATS_NAMESPACE: q.env.NATS_NAMESPACE!,
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: 'auto',
+      SFU_HEARTBEAT_SECONDS: String(HEARTBEAT_MS / 1000),
+      SFU_HEARTBEAT_TTL_SECONDS: String(HEARTBEAT_TTL_MS / 1000),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await eventually(async () => expect((await placement.liveNodes()).map((n) => n.nodeId)).toContain(nodeId), 30_000);
+  return { child, url };
+}
+
+/** A node in this process, for the people who come back. */
+async function startSurvivor(nodeId: string) {
+  let sfu!: Sfu;
+  const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));
+  const { port } = await http.listen(0, '127.0.0.1');
+  const url = `ws://127.0.0.1:${port}/sfu`;
+  sfu = await startSfu({
+    nodeId,
+    logger: pino({ level: 'warn' }),
+    pool: { workerCount: 1, webRtcServerBasePort: 'auto' },
+    joinTokenSecret: q.env.JOIN_TOKEN_SECRET!,
+    gateway: { url: q.baseUrl, serviceSecret: q.env.SFU_SERVICE_SECRET! },
+    iceServers: [],
+    placement: { placement: new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }), signalingUrl: url, heartbeatMs: HEARTBEAT_MS, ttlMs: HEARTBEAT_TTL_MS },
+  });
+  return { sfu, http, url };
+}
+
+async function enter(user: TestUser, sessionId: string) {
+  const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: user.token });
+  const client = await SignalingClient.connect(ticket.signalingUrl);
+  clients.push(client);
+  await client.request('join', { token: ticket.token });
+  return { client, signalingUrl: ticket.signalingUrl };
+}
+
+async function sessionEvents(sessionId: string) {
+  return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => ({ type: e.type, data: e.data as Record<string, unknown> }));
+}
+
+beforeAll(async () => {
+  q = await startTestQuorum('lostnode', {
+    SFU: 'off',
+    REDIS_URL,
+    SFU_NODE_LOST_GRACE_SECONDS: String(GRACE_MS / 1000),
+    SFU_NODE_SWEEP_SECONDS: '0.25',
+  });
+  redis = new Redis(REDIS_URL);
+  placement = new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` });
+  owner = await signUp(q.http, 'owner');
+  ({ orgId } = await createOrg(q.http, owner, 'pro'));
+  await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
+  host = await addMember(q.http, orgId, owner, 'host');
+  alice = await addMember(q.http, orgId, owner, 'member', 'alice');
+  await q.http.mutation('seats.assign', { orgId, userId: host.userId }, { token: owner.token });
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  doomed?.kill('SIGKILL');
+  await survivor?.sfu.close();
+  await survivor?.http.close();
+  await placement?.close();
+  await redis?.quit();
+  await q?.stop();
+});
+
+describe('an SFU node that dies without a word', () => {
+  it("gets its participants' leaves recorded at its last heartbeat; whoever came back through another node stays", async () => {
+    const doomedId = `doomed-${randomBytes(3).toString('hex')}`;
+    const spawned = await spawnNode(doomedId);
+    doomed = spawned.child;
+    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
+    expect((await enter(host, sessionId)).signalingUrl).toBe(spawned.url);
+    expect((await enter(alice, sessionId)).signalingUrl).toBe(spawned.url);
+
+    // Both joins name the run they came through.
+    const [doomedNode] = (await placement.liveNodes()).filter((n) => n.nodeId === doomedId);
+    const doomedRun = `${doomedId}/${doomedNode!.instance}`;
+    await eventually(async () => {
+      const joined = (await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined');
+      expect(joined.map((e) => e.data.node)).toEqual([doomedRun, doomedRun]);
+    });
+
+    const survivorId = `survivor-${randomBytes(3).toString('hex')}`;
+    survivor = await startSurvivor(survivorId);
+    const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
+    doomed.kill('SIGKILL');
+    const killedAt = Date.now();
+    await new Promise<void>((resolve) => (doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve())));
+
+    // Alice's page rejoins: once the dead node's heartbeat has run out, the meeting moves to the survivor.
+    await eventually(async () => {
+      const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: alice.token });
+      expect(ticket.signalingUrl).toBe(survivor!.url);
+    }, 10_000);
+    await enter(alice, sessionId);
+
+    // The host never comes back: the sweep records the leave.
+    await eventually(async () => {
+      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left')).toHaveLength(1);
+    }, 15_000);
+    // Past a few more sweeps, nothing else is recorded.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const events = await sessionEvents(sessionId);
+    const after = events.slice(events.findIndex((e) => e.type === 'participant.joined') + 2);
+    expect(after.map((e) => e.type).sort()).toEqual(['participant.left', 'participant.reconnected']);
+    const reconnected = after.find((e) => e.type === 'participant.reconnected')!;
+    expect(reconnected.data).toMatchObject({ participantId: alice.userId, node: survivorRun });
+    const left = after.find((e) => e.type === 'participant.left')!;
+    expect(left.data).toMatchObject({ participantId: host.userId, reason: 'disconnected' });
+    // At the dead run's last heartbeat (or the join, when that came after it): before the
+    // kill, and no more than a heartbeat (plus scheduling) before it.
+    const leftAt = Date.parse(left.data.at as string);
+    const lastSeen = await placement.lastSeen(doomedId, doomedNode!.instance);
+    const hostJoinedAt = Date.parse(events.find((e) => e.type === 'participant.joined' && e.data.participantId === host.userId)!.data.at as string);
+    expect(leftAt).toBe(Math.max(lastSeen!.at.getTime(), hostJoinedAt));
+    expect(leftAt).toBeLessThanOrEqual(killedAt + 5);
+    expect(leftAt).toBeGreaterThan(killedAt - HEARTBEAT_MS - 500);
+
+    // A leave the dead run might still have had in flight for alice changes nothing now.
+    const late = await q.http.mutation(
+      'sfu.participantLeft',
+      { orgId, sessionId, participantId: alice.userId, reason: 'disconnected', at: new Date(killedAt).toISOString(), instance: doomedNode!.instance },
+      { serviceToken: serviceToken(q, `sfu:${doomedId}`) },
+    );
+    expect(late).toEqual({ position: null, recorded: false });
+
+    // The read model agrees: the host's stint is closed, alice is in the meeting through the survivor.
+    await eventually(async () => {
+      const { rows } = await q.app.sql.query<{ participant_id: string; left_at: Date | null; leave_reason: string | null; node: string | null }>(
+        `SELECT participant_id, left_at, leave_reason, node FROM rm_v1.meeting_participants WHERE session_id = $1 ORDER BY joined_at`,
+        [sessionId],
+      );
+      expect(rows.map((r) => ({ id: r.participant_id, open: r.left_at === null, reason: r.leave_reason, node: r.node }))).toEqual([
+        { id: host.userId, open: false, reason: 'disconnected', node: doomedRun },
+        { id: alice.userId, open: true, reason: null, node: survivorRun },
+      ]);
+    });
+  }, 90_000);
+});
