@@ -5,7 +5,6 @@
  * back, once, at the time it happened; a participant back before that is never recorded as
  * gone. Real Postgres, NATS, Redis, gateway and mediasoup worker.
  */
-import { createServer, Socket, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { streamIds } from '@quorum/domain';
 import { RedisPlacement } from '@quorum/placement/redis';
@@ -18,75 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
 import { createMeeting } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { TcpProxy } from './testing/tcp-proxy';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const FIRST_RETRY_MS = 1_500;
-
-/**
- * A TCP proxy in front of the gateway. `down`: every connection is reset at once.
- * `loseAnswers`: requests reach the gateway, but the connection is reset instead of answering.
- */
-class GatewayProxy {
-  private current: 'up' | 'down' | 'loseAnswers' = 'up';
-  refused = 0;
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-
-  constructor(private readonly target: { host: string; port: number }) {
-    this.server = createServer((client) => this.accept(client));
-  }
-
-  get mode() {
-    return this.current;
-  }
-
-  /** A new mode applies to every request from now: kept-alive connections are cut. */
-  set mode(mode: 'up' | 'down' | 'loseAnswers') {
-    this.current = mode;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    if (!address || typeof address === 'string') throw new Error('the proxy has no port');
-    return `http://127.0.0.1:${address.port}`;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(client: Socket): void {
-    this.sockets.add(client);
-    client.on('close', () => this.sockets.delete(client));
-    client.on('error', () => undefined);
-    if (this.current === 'down') {
-      this.refused++;
-      client.resetAndDestroy();
-      return;
-    }
-    const mode = this.current;
-    const upstream = new Socket();
-    this.sockets.add(upstream);
-    upstream.on('close', () => this.sockets.delete(upstream));
-    upstream.on('error', () => client.destroy());
-    upstream.connect(this.target.port, this.target.host);
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      if (mode === 'loseAnswers') {
-        this.refused++;
-        client.resetAndDestroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(chunk);
-    });
-    upstream.on('end', () => client.end());
-  }
-}
 
 let q: TestQuorum;
 let owner: TestUser;
@@ -94,7 +29,7 @@ let host: TestUser;
 let alice: TestUser;
 let orgId: string;
 let redis: Redis;
-let proxy: GatewayProxy;
+let proxy: TcpProxy;
 let node: { sfu: Sfu; http: SfuHttpServer };
 const clients: SignalingClient[] = [];
 
@@ -125,8 +60,8 @@ beforeAll(async () => {
   q = await startTestQuorum('leaves', { SFU: 'off', REDIS_URL });
   redis = new Redis(REDIS_URL);
   const gateway = new URL(q.baseUrl);
-  proxy = new GatewayProxy({ host: gateway.hostname, port: Number(gateway.port) });
-  const proxyUrl = await proxy.listen();
+  proxy = new TcpProxy({ host: gateway.hostname, port: Number(gateway.port) });
+  const proxyUrl = `http://127.0.0.1:${await proxy.listen()}`;
 
   let sfu!: Sfu;
   const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));

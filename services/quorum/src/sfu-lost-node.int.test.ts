@@ -5,6 +5,10 @@
  * Someone who did come back is recorded as reconnected, and no leave from the dead run applies
  * to them. The node is a real `services/sfu` process; real Postgres, NATS, Redis, gateway and
  * mediasoup workers.
+ *
+ * A node only cut off from Redis (through a TCP proxy the test takes down) looks the same from
+ * the gateway; its people stay connected to it, and once its heartbeats land again it reports
+ * them back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
 import { createMeeting, serviceToken } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { TcpProxy } from './testing/tcp-proxy';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -38,6 +43,8 @@ let redis: Redis;
 let placement: RedisPlacement;
 let doomed: ChildProcess | undefined;
 let survivor: { sfu: Sfu; http: SfuHttpServer; url: string } | undefined;
+const inProcess: Array<{ sfu: Sfu; http: SfuHttpServer }> = [];
+const redisProxies: Array<{ proxy: TcpProxy; client: Redis }> = [];
 const clients: SignalingClient[] = [];
 
 async function freePort(): Promise<number> {
@@ -79,8 +86,8 @@ async function spawnNode(nodeId: string): Promise<{ child: ChildProcess; url: st
   return { child, url };
 }
 
-/** A node in this process, for the people who come back. */
-async function startSurvivor(nodeId: string) {
+/** A node in this process; `placementRedis` is its own Redis client (through a proxy, say). */
+async function startSurvivor(nodeId: string, placementRedis: Redis = redis) {
   let sfu!: Sfu;
   const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));
   const { port } = await http.listen(0, '127.0.0.1');
@@ -92,8 +99,14 @@ async function startSurvivor(nodeId: string) {
     joinTokenSecret: q.env.JOIN_TOKEN_SECRET!,
     gateway: { url: q.baseUrl, serviceSecret: q.env.SFU_SERVICE_SECRET! },
     iceServers: [],
-    placement: { placement: new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }), signalingUrl: url, heartbeatMs: HEARTBEAT_MS, ttlMs: HEARTBEAT_TTL_MS },
+    placement: {
+      placement: new RedisPlacement({ redis: placementRedis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }),
+      signalingUrl: url,
+      heartbeatMs: HEARTBEAT_MS,
+      ttlMs: HEARTBEAT_TTL_MS,
+    },
   });
+  inProcess.push({ sfu, http });
   return { sfu, http, url };
 }
 
@@ -129,8 +142,15 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   doomed?.kill('SIGKILL');
-  await survivor?.sfu.close();
-  await survivor?.http.close();
+  for (const { proxy } of redisProxies) proxy.mode = 'up';
+  for (const node of inProcess) {
+    await node.sfu.close();
+    await node.http.close();
+  }
+  for (const { proxy, client } of redisProxies) {
+    client.disconnect();
+    await proxy.close();
+  }
   await placement?.close();
   await redis?.quit();
   await q?.stop();
@@ -207,6 +227,52 @@ describe('an SFU node that dies without a word', () => {
         { id: host.userId, open: false, reason: 'disconnected', node: doomedRun },
         { id: alice.userId, open: true, reason: null, node: survivorRun },
       ]);
+    });
+  }, 90_000);
+
+  it('a node only cut off from the placement gets its people back once its heartbeats land again', async () => {
+    const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(REDIS_URL).port || 6379) });
+    const client = new Redis(`redis://127.0.0.1:${await proxy.listen()}`, { maxRetriesPerRequest: null });
+    client.on('error', () => undefined); // reconnects on its own while the proxy is down
+    redisProxies.push({ proxy, client });
+    const nodeId = `cut-off-${randomBytes(3).toString('hex')}`;
+    const node = await startSurvivor(nodeId, client);
+    const run = `${nodeId}/${node.sfu.instance}`;
+    // Alone in the placement: the first test's survivor is closed.
+    await survivor?.sfu.close();
+    await eventually(async () => expect((await placement.liveNodes()).map((n) => n.nodeId)).toEqual([nodeId]));
+
+    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
+    const h = await enter(host, sessionId);
+    const a = await enter(alice, sessionId);
+    expect(h.signalingUrl).toBe(node.url);
+
+    proxy.mode = 'down';
+    // Taken for dead: both recorded as gone at the run's last heartbeat.
+    await eventually(async () => {
+      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left').map((e) => e.data.participantId).sort()).toEqual(
+        [host.userId, alice.userId].sort(),
+      );
+    }, 15_000);
+
+    proxy.mode = 'up';
+    // Its heartbeats land again: both are reported back, through the same run.
+    await eventually(async () => {
+      const events = await sessionEvents(sessionId);
+      const back = events.slice(events.findLastIndex((e) => e.type === 'participant.left') + 1);
+      expect(back.filter((e) => e.type === 'participant.joined').map((e) => [e.data.participantId, e.data.node]).sort()).toEqual(
+        [
+          [host.userId, run],
+          [alice.userId, run],
+        ].sort(),
+      );
+    }, 15_000);
+    // They never noticed: their sockets stayed open the whole time.
+    expect(h.client.closed).toBeUndefined();
+    expect(a.client.closed).toBeUndefined();
+    await eventually(async () => {
+      const meeting = await q.http.query('meetings.get', { orgId, sessionId }, { token: host.token });
+      expect(meeting.participants.map((p: { participantId: string }) => p.participantId).sort()).toEqual([host.userId, alice.userId].sort());
     });
   }, 90_000);
 });

@@ -77,11 +77,22 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
   if (options.bus) consumer = await consumeHostControls({ bus: options.bus, server, nodeId: options.nodeId, logger });
   else logger.warn('no bus: host controls (mute, remove, lock, end) are recorded but not enforced live');
 
+  const ttlMs = place?.ttlMs ?? 10_000;
+  let lastBeat: number | undefined;
   const heartbeat = async () => {
     if (!place) return;
     const load = pool.liveWorkers().reduce((n, w) => n + w.consumers, 0);
     const capacity = pool.workerCount * pool.consumerBudgetPerWorker;
-    await place.placement.heartbeat({ nodeId: options.nodeId, signalingUrl: place.signalingUrl, load, capacity, instance }, place.ttlMs ?? 10_000);
+    await place.placement.heartbeat({ nodeId: options.nodeId, signalingUrl: place.signalingUrl, load, capacity, instance }, ttlMs);
+    const now = Date.now();
+    const silentMs = lastBeat === undefined ? 0 : now - lastBeat;
+    lastBeat = Math.max(lastBeat ?? 0, now);
+    if (silentMs > ttlMs) {
+      // Gateways may have taken this run for dead meanwhile and recorded its participants as
+      // gone (the lost-node sweep); they are still here, so they are reported again.
+      const reported = await server.reportPresent();
+      logger.warn({ silentMs, reported }, 'heartbeats lapsed: this node was not live in the placement; its participants were reported again');
+    }
     // The meetings this node hosts stay assigned to it while it lives.
     await Promise.all([...hosted].map((sessionId) => place.placement.touch(sessionId, options.nodeId, assignmentTtlMs)));
   };

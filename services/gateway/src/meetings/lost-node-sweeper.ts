@@ -12,6 +12,10 @@
  *
  * A run the placement has no sighting of (the in-process placement after a restart, or a run
  * older than the retention) is given the time this sweeper first found it missing.
+ *
+ * A node that was only cut off from the placement for longer than the grace loses its people
+ * here while they stay connected to it; when its heartbeats land again it reports them as
+ * joined again (`SignalingServer.reportPresent`), so their stints resume.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, sessionDecider, streamIds } from '@quorum/domain';
@@ -43,8 +47,10 @@ export function startLostNodeSweeper(deps: GatewayDeps, options: LostNodeSweeper
     return now - first >= options.graceMs ? new Date(first) : undefined;
   };
 
+  const liveRuns = async () => new Set((await options.placement.liveNodes()).map((n) => `${n.nodeId}/${n.instance}`));
+
   const sweepOnce = async (): Promise<number> => {
-    const live = (await options.placement.liveNodes()).map((n) => `${n.nodeId}/${n.instance}`);
+    const live = [...(await liveRuns())];
     const byRun = new Map<string, Array<{ session_id: string; org_id: string; participant_id: string }>>();
     for (const row of await deps.read.participantsOffRuns(live)) {
       const list = byRun.get(row.node) ?? [];
@@ -57,6 +63,8 @@ export function startLostNodeSweeper(deps: GatewayDeps, options: LostNodeSweeper
     for (const [run, participants] of byRun) {
       const at = await lostAt(run);
       if (at === undefined) continue;
+      // A run that heartbeats again (it was cut off, not dead) reports its people itself.
+      if ((await liveRuns()).has(run)) continue;
       deps.logger.info({ run, participants: participants.length, lostAt: at.toISOString() }, 'SFU node run lost: recording its participants as disconnected');
       for (const { session_id: sessionId, org_id: orgId, participant_id: participantId } of participants) {
         try {

@@ -170,6 +170,31 @@ export class SignalingServer {
     }));
   }
 
+  /**
+   * Reports every connected participant as joined again; resolves with how many reports the
+   * gateway took. After a spell in which this node could not heartbeat, the gateway may have
+   * taken its run for dead and recorded them as gone (the lost-node sweep) while they stayed
+   * connected here: these reports record them back. For someone the stream still counts present
+   * through this run, a report changes nothing. A refusal (the meeting ended meanwhile, say) is
+   * logged; the bus tells this node about an end on its own.
+   */
+  async reportPresent(): Promise<number> {
+    let taken = 0;
+    for (const meeting of [...this.meetings.values()]) {
+      for (const participant of [...meeting.participants.values()]) {
+        if (!participant.socket) continue; // dropped: its leave is on the way
+        const { org: orgId, sid: sessionId, sub: participantId, name: displayName } = participant.claims;
+        try {
+          await this.options.reporter.joined({ orgId, sessionId, participantId, displayName });
+          taken++;
+        } catch (err) {
+          this.options.logger.warn({ err, sessionId, participantId }, 'could not report a connected participant again');
+        }
+      }
+    }
+    return taken;
+  }
+
   /** Consumers forwarded by this node, for placement load. */
   get participantCount(): number {
     let n = 0;
