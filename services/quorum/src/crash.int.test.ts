@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from './testing/eventually';
 import { createHttpClient, TrpcCallError } from './testing/http-client';
 import { createTestDatabase } from './testing/test-database';
 
@@ -89,6 +91,80 @@ describe('a crash loses no acknowledged command', () => {
       const events = await http.query('events.list', { orgId, types: ['seats.purchased'], limit: 500 }, { token: owner.accessToken });
       expect(events.events.length).toBe(seats.purchased);
     }
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    child = undefined;
+  });
+});
+
+/**
+ * The all-in-one process killed while someone is in a meeting through its embedded SFU (the
+ * in-process placement, which forgets the dead run): after the restart, the lost-node sweep
+ * records the leave the dead process never reported, so the meeting can end and usage stops.
+ */
+describe('a crash of the all-in-one process mid-meeting', () => {
+  const dropDb: Array<() => Promise<void>> = [];
+  let child: ChildProcess | undefined;
+  const clients: SignalingClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    child?.kill('SIGKILL');
+    for (const drop of dropDb) await drop();
+  });
+
+  it('records the leave of whoever was in the meeting, once, after the restart', async () => {
+    const db = await createTestDatabase('crashmeet');
+    dropDb.push(db.drop);
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const env = {
+      DATABASE_URL: db.url,
+      NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      NATS_NAMESPACE: `crash${randomBytes(6).toString('hex')}`,
+      AUTH_SECRET: randomBytes(32).toString('hex'),
+      JOIN_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      SFU_SERVICE_SECRET: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'warn',
+      AUTH_SIGNUP_IP_LIMIT: '100000',
+      AUTH_LOGIN_IP_LIMIT: '100000',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: 'auto',
+      MEETING_EMPTY_SWEEP_SECONDS: '0',
+      SFU_NODE_SWEEP_SECONDS: '0.25',
+      SFU_NODE_LOST_GRACE_SECONDS: '1',
+      // The embedded default: no Redis (an empty value is unset), so the placement lives in the process.
+      REDIS_URL: '',
+    };
+    child = await startProcess(env, port);
+    const http = createHttpClient(`http://127.0.0.1:${port}`);
+    const owner = await http.mutation('auth.signUp', { email: `crashmeet-${Date.now()}@example.com`, password: 'crash test secret', name: 'C' });
+    const auth = { token: owner.accessToken };
+    const { orgId } = await http.mutation('org.create', { name: 'Crash meetings', plan: 'pro' }, auth);
+    await http.mutation('seats.purchase', { orgId, quantity: 1 }, auth);
+    await http.mutation('seats.assign', { orgId, userId: owner.user.id }, auth);
+    const { sessionId } = await http.mutation('meetings.create', { orgId, title: 'Standup' }, auth);
+    const ticket = await http.mutation('meetings.join', { orgId, sessionId }, auth);
+    const client = await SignalingClient.connect(ticket.signalingUrl);
+    clients.push(client);
+    await client.request('join', { token: ticket.token });
+    await eventually(async () => expect((await http.query('meetings.get', { orgId, sessionId }, auth)).participants).toHaveLength(1));
+
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const killedAt = Date.now();
+    child = await startProcess(env, port);
+
+    await eventually(async () => {
+      const meeting = await http.query('meetings.get', { orgId, sessionId }, auth);
+      expect(meeting.participants).toEqual([]);
+      expect(meeting.participantsNow).toBe(0);
+    }, 15_000);
+    const left = await http.query('events.list', { orgId, types: ['participant.left'], limit: 10 }, auth);
+    expect(left.events).toHaveLength(1);
+    expect(left.events[0]!.data).toMatchObject({ participantId: owner.user.id, reason: 'disconnected' });
+    // The restarted process cannot know when the dead one went: it dates the leave from when it found the run missing.
+    const at = Date.parse((left.events[0]!.data as { at: string }).at);
+    expect(at).toBeGreaterThanOrEqual(killedAt);
+    expect(at).toBeLessThan(Date.now());
     child.kill('SIGTERM');
     await once(child, 'exit');
     child = undefined;
