@@ -26,6 +26,19 @@ async function startProcess(env: Record<string, string>, port: number): Promise<
   throw new Error(`Quorum did not become ready: ${stderr}`);
 }
 
+/** What every restart of one test's Quorum shares: its database, NATS namespace and secrets. */
+function processEnv(databaseUrl: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    NATS_NAMESPACE: `crash${randomBytes(6).toString('hex')}`,
+    AUTH_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+    AUTH_SIGNUP_IP_LIMIT: '100000',
+    AUTH_LOGIN_IP_LIMIT: '100000',
+  };
+}
+
 /**
  * SIGKILL of the whole process (gateway, relay and projector at once) while commands are in
  * flight: every command that was acknowledged is in the read models after a restart.
@@ -42,15 +55,7 @@ describe('a crash loses no acknowledged command', () => {
     const db = await createTestDatabase('crash');
     dropDb.push(db.drop);
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const env = {
-      DATABASE_URL: db.url,
-      NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-      NATS_NAMESPACE: `crash${randomBytes(6).toString('hex')}`,
-      AUTH_SECRET: randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'warn',
-      AUTH_SIGNUP_IP_LIMIT: '100000',
-      AUTH_LOGIN_IP_LIMIT: '100000',
-    };
+    const env = processEnv(db.url);
     child = await startProcess(env, port);
     const http = createHttpClient(`http://127.0.0.1:${port}`);
     const owner = await http.mutation('auth.signUp', { email: `crash-${Date.now()}@example.com`, password: 'crash test secret', name: 'C' });
@@ -117,15 +122,9 @@ describe('a crash of the all-in-one process mid-meeting', () => {
     dropDb.push(db.drop);
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const env = {
-      DATABASE_URL: db.url,
-      NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-      NATS_NAMESPACE: `crash${randomBytes(6).toString('hex')}`,
-      AUTH_SECRET: randomBytes(32).toString('hex'),
+      ...processEnv(db.url),
       JOIN_TOKEN_SECRET: randomBytes(32).toString('hex'),
       SFU_SERVICE_SECRET: randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'warn',
-      AUTH_SIGNUP_IP_LIMIT: '100000',
-      AUTH_LOGIN_IP_LIMIT: '100000',
       SFU_WORKERS: '1',
       SFU_RTC_PORT: 'auto',
       MEETING_EMPTY_SWEEP_SECONDS: '0',

@@ -7,16 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { streamIds } from '@quorum/domain';
-import { RedisPlacement } from '@quorum/placement/redis';
-import { startSfu, type Sfu } from '@quorum/sfu';
-import { createSfuHttpServer, type SfuHttpServer } from '@quorum/sfu/http';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
 import { createMeeting } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
 import { TcpProxy } from './testing/tcp-proxy';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -30,7 +27,7 @@ let alice: TestUser;
 let orgId: string;
 let redis: Redis;
 let proxy: TcpProxy;
-let node: { sfu: Sfu; http: SfuHttpServer };
+let node: TestSfuNode;
 const clients: SignalingClient[] = [];
 
 async function enter(user: TestUser, sessionId: string) {
@@ -63,26 +60,15 @@ beforeAll(async () => {
   proxy = new TcpProxy({ host: gateway.hostname, port: Number(gateway.port) });
   const proxyUrl = `http://127.0.0.1:${await proxy.listen()}`;
 
-  let sfu!: Sfu;
-  const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));
-  const { port } = await http.listen(0, '127.0.0.1');
-  sfu = await startSfu({
+  node = await startTestSfuNode(q, {
     nodeId: `leaves-${randomBytes(3).toString('hex')}`,
-    logger: pino({ level: 'silent' }),
-    pool: { workerCount: 1, webRtcServerBasePort: 'auto' },
-    joinTokenSecret: q.env.JOIN_TOKEN_SECRET!,
-    gateway: { url: proxyUrl, serviceSecret: q.env.SFU_SERVICE_SECRET! },
-    iceServers: [],
-    placement: {
-      placement: new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }),
-      signalingUrl: `ws://127.0.0.1:${port}/sfu`,
-      heartbeatMs: 200,
-      ttlMs: 2_000,
-    },
-    reconnectGraceMs: 200,
-    leaveRetryFirstDelayMs: FIRST_RETRY_MS,
+    redis,
+    heartbeatMs: 200,
+    ttlMs: 2_000,
+    gatewayUrl: proxyUrl,
+    logLevel: 'silent',
+    more: { reconnectGraceMs: 200, leaveRetryFirstDelayMs: FIRST_RETRY_MS },
   });
-  node = { sfu, http };
 
   owner = await signUp(q.http, 'owner');
   ({ orgId } = await createOrg(q.http, owner, 'pro'));
@@ -95,8 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   if (proxy) proxy.mode = 'up';
-  await node?.sfu.close();
-  await node?.http.close();
+  await node?.close();
   await proxy?.close();
   await redis?.quit();
   await q?.stop();

@@ -16,15 +16,13 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { streamIds } from '@quorum/domain';
 import { RedisPlacement } from '@quorum/placement/redis';
-import { startSfu, type Sfu } from '@quorum/sfu';
-import { createSfuHttpServer, type SfuHttpServer } from '@quorum/sfu/http';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
 import { createMeeting, serviceToken } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
 import { TcpProxy } from './testing/tcp-proxy';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -42,8 +40,8 @@ let orgId: string;
 let redis: Redis;
 let placement: RedisPlacement;
 let doomed: ChildProcess | undefined;
-let survivor: { sfu: Sfu; http: SfuHttpServer; url: string } | undefined;
-const inProcess: Array<{ sfu: Sfu; http: SfuHttpServer }> = [];
+let survivor: TestSfuNode | undefined;
+const inProcess: TestSfuNode[] = [];
 const redisProxies: Array<{ proxy: TcpProxy; client: Redis }> = [];
 const clients: SignalingClient[] = [];
 
@@ -87,27 +85,10 @@ async function spawnNode(nodeId: string): Promise<{ child: ChildProcess; url: st
 }
 
 /** A node in this process; `placementRedis` is its own Redis client (through a proxy, say). */
-async function startSurvivor(nodeId: string, placementRedis: Redis = redis) {
-  let sfu!: Sfu;
-  const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));
-  const { port } = await http.listen(0, '127.0.0.1');
-  const url = `ws://127.0.0.1:${port}/sfu`;
-  sfu = await startSfu({
-    nodeId,
-    logger: pino({ level: 'warn' }),
-    pool: { workerCount: 1, webRtcServerBasePort: 'auto' },
-    joinTokenSecret: q.env.JOIN_TOKEN_SECRET!,
-    gateway: { url: q.baseUrl, serviceSecret: q.env.SFU_SERVICE_SECRET! },
-    iceServers: [],
-    placement: {
-      placement: new RedisPlacement({ redis: placementRedis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }),
-      signalingUrl: url,
-      heartbeatMs: HEARTBEAT_MS,
-      ttlMs: HEARTBEAT_TTL_MS,
-    },
-  });
-  inProcess.push({ sfu, http });
-  return { sfu, http, url };
+async function startInProcess(nodeId: string, placementRedis: Redis = redis) {
+  const node = await startTestSfuNode(q, { nodeId, redis: placementRedis, heartbeatMs: HEARTBEAT_MS, ttlMs: HEARTBEAT_TTL_MS });
+  inProcess.push(node);
+  return node;
 }
 
 async function enter(user: TestUser, sessionId: string) {
@@ -143,10 +124,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   doomed?.kill('SIGKILL');
   for (const { proxy } of redisProxies) proxy.mode = 'up';
-  for (const node of inProcess) {
-    await node.sfu.close();
-    await node.http.close();
-  }
+  for (const node of inProcess) await node.close();
   for (const { proxy, client } of redisProxies) {
     client.disconnect();
     await proxy.close();
@@ -174,7 +152,7 @@ describe('an SFU node that dies without a word', () => {
     });
 
     const survivorId = `survivor-${randomBytes(3).toString('hex')}`;
-    survivor = await startSurvivor(survivorId);
+    survivor = await startInProcess(survivorId);
     const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
     doomed.kill('SIGKILL');
     const killedAt = Date.now();
@@ -236,7 +214,7 @@ describe('an SFU node that dies without a word', () => {
     client.on('error', () => undefined); // reconnects on its own while the proxy is down
     redisProxies.push({ proxy, client });
     const nodeId = `cut-off-${randomBytes(3).toString('hex')}`;
-    const node = await startSurvivor(nodeId, client);
+    const node = await startInProcess(nodeId, client);
     const run = `${nodeId}/${node.sfu.instance}`;
     // Alone in the placement: the first test's survivor is closed.
     await survivor?.sfu.close();

@@ -7,15 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { NatsBus } from '@quorum/bus/nats';
 import { RedisPlacement } from '@quorum/placement/redis';
-import { startSfu, type Sfu } from '@quorum/sfu';
-import { createSfuHttpServer, type SfuHttpServer } from '@quorum/sfu/http';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from './testing/http-client';
 import { createMeeting } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,27 +23,11 @@ let host: TestUser;
 let orgId: string;
 let redis: Redis;
 let bus: NatsBus;
-const nodes: Array<{ sfu: Sfu; http: SfuHttpServer; url: string }> = [];
+const nodes: TestSfuNode[] = [];
 const clients: SignalingClient[] = [];
 
 async function startNode(nodeId: string, placementTiming: { heartbeatMs: number; ttlMs: number }) {
-  const placement = new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` });
-  // The URL is only known once listening: start the HTTP server on a free port first.
-  let sfu!: Sfu;
-  const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }));
-  const { port } = await http.listen(0, '127.0.0.1');
-  const url = `ws://127.0.0.1:${port}/sfu`;
-  sfu = await startSfu({
-    nodeId,
-    logger: pino({ level: 'warn' }),
-    pool: { workerCount: 1, webRtcServerBasePort: 'auto' },
-    joinTokenSecret: q.env.JOIN_TOKEN_SECRET!,
-    gateway: { url: q.baseUrl, serviceSecret: q.env.SFU_SERVICE_SECRET! },
-    iceServers: [],
-    bus,
-    placement: { placement, signalingUrl: url, ...placementTiming },
-  });
-  const node = { sfu, http, url };
+  const node = await startTestSfuNode(q, { nodeId, redis, bus, ...placementTiming });
   nodes.push(node);
   return node;
 }
@@ -63,10 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  for (const n of nodes) {
-    await n.sfu.close();
-    await n.http.close();
-  }
+  for (const n of nodes) await n.close();
   await bus?.close();
   await redis?.quit();
   await q?.stop();
