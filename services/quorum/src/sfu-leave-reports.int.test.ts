@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
 import { createMeeting } from './testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { meetingCast, type TestUser } from './testing/people';
 import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
 import { TcpProxy } from './testing/tcp-proxy';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -70,12 +70,7 @@ beforeAll(async () => {
     more: { reconnectGraceMs: 200, leaveRetryFirstDelayMs: FIRST_RETRY_MS },
   });
 
-  owner = await signUp(q.http, 'owner');
-  ({ orgId } = await createOrg(q.http, owner, 'pro'));
-  await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
-  host = await addMember(q.http, orgId, owner, 'host');
-  alice = await addMember(q.http, orgId, owner, 'member', 'alice');
-  await q.http.mutation('seats.assign', { orgId, userId: host.userId }, { token: owner.token });
+  ({ orgId, owner, host, alice } = await meetingCast(q.http));
 });
 
 afterAll(async () => {

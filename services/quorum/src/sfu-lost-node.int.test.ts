@@ -21,7 +21,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
 import { createMeeting, serviceToken } from './testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { meetingCast, type TestUser } from './testing/people';
 import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
 import { TcpProxy } from './testing/tcp-proxy';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -112,12 +112,7 @@ beforeAll(async () => {
   });
   redis = new Redis(REDIS_URL);
   placement = new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` });
-  owner = await signUp(q.http, 'owner');
-  ({ orgId } = await createOrg(q.http, owner, 'pro'));
-  await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
-  host = await addMember(q.http, orgId, owner, 'host');
-  alice = await addMember(q.http, orgId, owner, 'member', 'alice');
-  await q.http.mutation('seats.assign', { orgId, userId: host.userId }, { token: owner.token });
+  ({ orgId, owner, host, alice } = await meetingCast(q.http));
 }, 60_000);
 
 afterAll(async () => {

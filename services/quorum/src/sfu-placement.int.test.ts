@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from './testing/http-client';
 import { createMeeting } from './testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { meetingCast, type TestUser } from './testing/people';
 import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -36,11 +36,7 @@ beforeAll(async () => {
   q = await startTestQuorum('placement', { SFU: 'off', REDIS_URL });
   redis = new Redis(REDIS_URL);
   bus = await NatsBus.create({ servers: q.env.NATS_URL!, name: 'placement-test', namespace: q.env.NATS_NAMESPACE! });
-  owner = await signUp(q.http, 'owner');
-  ({ orgId } = await createOrg(q.http, owner, 'pro'));
-  await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
-  host = await addMember(q.http, orgId, owner, 'host');
-  await q.http.mutation('seats.assign', { orgId, userId: host.userId }, { token: owner.token });
+  ({ orgId, owner, host } = await meetingCast(q.http));
 });
 
 afterAll(async () => {

@@ -47,3 +47,17 @@ export async function addMember(http: Client, orgId: string, owner: TestUser, ro
   await http.query('members.list', { orgId, minPosition: position }, { token: owner.token });
   return { ...user, position };
 }
+
+/**
+ * The people of a meeting test: an owner of a pro organization with two seats, a `host`
+ * holding one, and `alice`, a member without one.
+ */
+export async function meetingCast(http: Client): Promise<{ orgId: string; owner: TestUser; host: TestUser; alice: TestUser }> {
+  const owner = await signUp(http, 'owner');
+  const { orgId } = await createOrg(http, owner, 'pro');
+  await http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
+  const host = await addMember(http, orgId, owner, 'host');
+  const alice = await addMember(http, orgId, owner, 'member', 'alice');
+  await http.mutation('seats.assign', { orgId, userId: host.userId }, { token: owner.token });
+  return { orgId, owner, host, alice };
+}
