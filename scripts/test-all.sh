@@ -8,45 +8,38 @@
 #   4. runs the unit tier, then the integration tier against those real servers,
 #   5. builds the web app and runs the browser tier (Debian's Chromium, installed when missing)
 #      against Quorum started as `npm start` starts it.
-# A missing service fails the run; nothing is skipped.
+# Every step runs even when an earlier one failed; the run ends with one line over all of them,
+# "N passed, N failed", and exits non-zero if anything failed. A missing service fails the run;
+# nothing is skipped. Each tier's vitest JSON report is kept in test-results/tiers/.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
+source scripts/test-env.sh
 
-# Before `npm ci` too: with MEDIASOUP_WORKER_BIN set, mediasoup's postinstall does nothing even on
-# an npm that ignores the root package.json's allowScripts denial.
-echo "[test] mediasoup worker"
-MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"
-export MEDIASOUP_WORKER_BIN
-
-if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "[test] installing npm dependencies"
-  npm ci --no-audit --no-fund
-fi
-
-echo "[test] starting backing services"
-scripts/services.sh start
-eval "$(scripts/services.sh env)"
-export DATABASE_URL="${TEST_DATABASE_URL:-postgres://quorum:quorum@127.0.0.1:5432/quorum_test}"
-export NATS_URL REDIS_URL
+REPORTS=test-results/tiers
+rm -rf "$REPORTS"
+mkdir -p "$REPORTS"
+steps=()
 
 echo "[test] typecheck"
-npx turbo run typecheck --output-logs=errors-only
+rc=0
+npx turbo run typecheck --output-logs=errors-only || rc=$?
+steps+=("typecheck:$rc")
 
 echo "[test] unit tier"
-npx vitest run --project unit
+run_tier unit "$REPORTS/unit.json" || true
 
 echo "[test] integration tier (Postgres, NATS, Redis, mediasoup)"
-npx vitest run --project int
-
-if [[ ! -x /usr/bin/chromium ]]; then
-  echo "[test] installing Chromium (Debian package) for the browser tier"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+run_tier int "$REPORTS/int.json" || true
 
 echo "[test] building the web app"
-npm run build -w @quorum/web
+rc=0
+npm run build -w @quorum/web || rc=$?
+steps+=("web build:$rc")
 
 echo "[test] browser tier (Chromium against the embedded default)"
-npx vitest run --project browser
+run_tier browser "$REPORTS/browser.json" || true
+
+echo "[test] summary"
+node scripts/vitest-report.mjs summary "${steps[@]}" unit="$REPORTS/unit.json" int="$REPORTS/int.json" browser="$REPORTS/browser.json" | tee "$REPORTS/summary.txt"
+tail -n 1 "$REPORTS/summary.txt" | grep -q ' 0 failed$'

@@ -52,9 +52,7 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
 const gateway = createGateway({
   ...(meetings ? { meetings } : {}),
   emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
-  ...(placement && env.SFU_NODE_SWEEP_SECONDS > 0
-    ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } }
-    : {}),
+  ...(placement ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } } : {}),
   sql,
   store,
   logger,

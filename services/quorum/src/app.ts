@@ -191,9 +191,8 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       sql,
       store,
       emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
-      ...(env.SFU_NODE_SWEEP_SECONDS > 0
-        ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } }
-        : {}),
+      // 0 turns the timed sweep off; `gateway.lostNodeSweeper.sweep()` still runs one pass.
+      lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 },
       logger: logger.child({ component: 'gateway' }),
       authSecret: await secretOf(env.AUTH_SECRET, env, 'auth-secret', logger),
       meetings: {

@@ -99,6 +99,9 @@ async function enter(user: TestUser, sessionId: string) {
   return { client, signalingUrl: ticket.signalingUrl };
 }
 
+/** One pass of the gateway's lost-node sweep; resolves with the leaves it recorded. */
+const sweep = () => q.app.gateway.lostNodeSweeper!.sweep();
+
 async function sessionEvents(sessionId: string) {
   return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => ({ type: e.type, data: e.data as Record<string, unknown> }));
 }
@@ -108,7 +111,9 @@ beforeAll(async () => {
     SFU: 'off',
     REDIS_URL,
     SFU_NODE_LOST_GRACE_SECONDS: String(GRACE_MS / 1000),
-    SFU_NODE_SWEEP_SECONDS: '0.25',
+    // The test drives the sweep (`sweep()`), so whether someone is back before it runs is
+    // decided by the test, never by how busy the machine is.
+    SFU_NODE_SWEEP_SECONDS: '0',
   });
   redis = new Redis(REDIS_URL);
   placement = new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` });
@@ -160,12 +165,17 @@ describe('an SFU node that dies without a word', () => {
     }, 10_000);
     await enter(alice, sessionId);
 
-    // The host never comes back: the sweep records the leave.
     await eventually(async () => {
+      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.reconnected')).toHaveLength(1);
+    });
+
+    // The host never comes back: once the run has been silent for the grace, a sweep records the leave.
+    await eventually(async () => {
+      await sweep();
       expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left')).toHaveLength(1);
     }, 15_000);
-    // Past a few more sweeps, nothing else is recorded.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Further sweeps record nothing else.
+    expect(await sweep()).toBe(0);
     const events = await sessionEvents(sessionId);
     const after = events.slice(events.findIndex((e) => e.type === 'participant.joined') + 2);
     expect(after.map((e) => e.type).sort()).toEqual(['participant.left', 'participant.reconnected']);
@@ -203,6 +213,59 @@ describe('an SFU node that dies without a word', () => {
     });
   }, 90_000);
 
+  it('someone who comes back after the grace starts a new stint; the leave of the first is at the last heartbeat', async () => {
+    // The meeting must land on the node about to die: the first test's survivor goes first.
+    await survivor?.sfu.close();
+    await eventually(async () => expect(await placement.liveNodes()).toEqual([]));
+    const doomedId = `doomed-${randomBytes(3).toString('hex')}`;
+    const spawned = await spawnNode(doomedId);
+    doomed = spawned.child;
+    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
+    expect((await enter(host, sessionId)).signalingUrl).toBe(spawned.url);
+    expect((await enter(alice, sessionId)).signalingUrl).toBe(spawned.url);
+    const [doomedNode] = (await placement.liveNodes()).filter((n) => n.nodeId === doomedId);
+    await eventually(async () => {
+      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined')).toHaveLength(2);
+    });
+    const survivorId = `survivor-${randomBytes(3).toString('hex')}`;
+    survivor = await startInProcess(survivorId);
+    const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
+    doomed.kill('SIGKILL');
+    const killedAt = Date.now();
+    await new Promise<void>((resolve) => (doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve())));
+
+    // Nobody is back yet when the sweep finds the run silent past the grace: both leave.
+    await eventually(async () => {
+      await sweep();
+      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left').map((e) => e.data.participantId).sort()).toEqual(
+        [host.userId, alice.userId].sort(),
+      );
+    }, 15_000);
+    const lastSeen = await placement.lastSeen(doomedId, doomedNode!.instance);
+    for (const left of (await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left')) {
+      expect(left.data.reason).toBe('disconnected');
+      expect(Date.parse(left.data.at as string)).toBeLessThanOrEqual(killedAt + 5);
+      expect(Date.parse(left.data.at as string)).toBeGreaterThanOrEqual(lastSeen!.at.getTime() - 1);
+    }
+
+    // Alice comes back through the survivor: a join, not a reconnect, and only her stint is open.
+    await eventually(async () => {
+      const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: alice.token });
+      expect(ticket.signalingUrl).toBe(survivor!.url);
+    }, 10_000);
+    await enter(alice, sessionId);
+    await eventually(async () => {
+      const events = await sessionEvents(sessionId);
+      const after = events.slice(events.findLastIndex((e) => e.type === 'participant.left') + 1);
+      expect(after.map((e) => [e.type, e.data.participantId, e.data.node])).toEqual([['participant.joined', alice.userId, survivorRun]]);
+    });
+    expect((await sessionEvents(sessionId)).some((e) => e.type === 'participant.reconnected')).toBe(false);
+    await eventually(async () => {
+      const meeting = await q.http.query('meetings.get', { orgId, sessionId }, { token: host.token });
+      expect(meeting.participants.map((p: { participantId: string }) => p.participantId)).toEqual([alice.userId]);
+    });
+  }, 90_000);
+
   it('a node only cut off from the placement gets its people back once its heartbeats land again', async () => {
     const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(REDIS_URL).port || 6379) });
     const client = new Redis(`redis://127.0.0.1:${await proxy.listen()}`, { maxRetriesPerRequest: null });
@@ -211,7 +274,7 @@ describe('an SFU node that dies without a word', () => {
     const nodeId = `cut-off-${randomBytes(3).toString('hex')}`;
     const node = await startInProcess(nodeId, client);
     const run = `${nodeId}/${node.sfu.instance}`;
-    // Alone in the placement: the first test's survivor is closed.
+    // Alone in the placement: the last test's survivor is closed.
     await survivor?.sfu.close();
     await eventually(async () => expect((await placement.liveNodes()).map((n) => n.nodeId)).toEqual([nodeId]));
 
@@ -223,6 +286,7 @@ describe('an SFU node that dies without a word', () => {
     proxy.mode = 'down';
     // Taken for dead: both recorded as gone at the run's last heartbeat.
     await eventually(async () => {
+      await sweep();
       expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left').map((e) => e.data.participantId).sort()).toEqual(
         [host.userId, alice.userId].sort(),
       );
