@@ -29,6 +29,9 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.browser.test.ts'],
           exclude: ['**/node_modules/**'],
+          // A page waits on a round trip through the gateway, the projection or the SFU while
+          // Chromium's pages fill both cores: 1 s (the default) is too tight for expect.poll.
+          expect: { poll: { timeout: 15_000 } },
           testTimeout: 240_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -53,7 +53,8 @@ export const trpc = createTRPCClient<AppRouter>({
     splitLink({
       condition: (op) => op.type === 'subscription',
       true: httpSubscriptionLink({ url: URL_BASE, eventSourceOptions: () => ({ withCredentials: true }) }),
-      false: httpBatchLink({ url: URL_BASE, fetch: fetchWithRefresh }),
+      // The gateway refuses batches of more than 50 calls (MAX_BATCH_CALLS).
+      false: httpBatchLink({ url: URL_BASE, fetch: fetchWithRefresh, maxItems: 50 }),
     }),
   ],
 });

@@ -39,6 +39,18 @@ export interface ApiKeyTable {
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
 }
+/**
+ * Credentials taken away (a login ended, an API key revoked, a membership changed), logged so
+ * that every gateway learns of it within its poll interval and cuts off what still holds the
+ * credential (access tokens, open sockets, live subscriptions). Rows older than a day are pruned.
+ */
+export interface CredentialRevocationTable {
+  id: ColumnType<string, never, never>;
+  /** `login` (subject: the login's family id), `apiKey` (the key id), `member` (`<orgId>:<userId>`). */
+  kind: string;
+  subject: string;
+  at: GeneratedTimestamp;
+}
 export interface ProjectionCheckpointTable {
   projection: string;
   version: number;
@@ -160,6 +172,7 @@ export interface Database {
   users: UserTable;
   refresh_tokens: RefreshTokenTable;
   api_keys: ApiKeyTable;
+  credential_revocations: CredentialRevocationTable;
   projection_checkpoints: ProjectionCheckpointTable;
   projection_active: ProjectionActiveTable;
   projection_dead_letters: DeadLetterTable;
@@ -179,6 +192,7 @@ export type UserRow = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type RefreshTokenRow = Selectable<RefreshTokenTable>;
+export type CredentialRevocationRow = Selectable<CredentialRevocationTable>;
 export type OrganizationRow = Selectable<OrganizationTable>;
 export type EntitlementRow = Selectable<EntitlementTable>;
 export type MemberRow = Selectable<MemberTable>;
@@ -219,6 +233,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
   revoked_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
+CREATE TABLE IF NOT EXISTS credential_revocations (
+  id bigserial PRIMARY KEY,
+  kind text NOT NULL,
+  subject text NOT NULL,
+  at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS credential_revocations_at ON credential_revocations (at);
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
   projection text NOT NULL,
   version integer NOT NULL,

@@ -19,7 +19,7 @@ async function authenticate(deps: GatewayDeps, bearer: string | undefined, apiKe
   const token = bearer ?? cookie;
   if (!token) return null;
   const claims = deps.auth.verifyAccess(token);
-  return claims ? { kind: 'user', userId: claims.sub, email: claims.email } : null;
+  return claims ? { kind: 'user', userId: claims.sub, email: claims.email, loginId: claims.sid, expiresAt: claims.exp } : null;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthRateLimiters } from './auth/auth-rate-limits';
 import type { AuthService } from './auth/auth.service';
+import type { CredentialGuard } from './auth/credential-guard';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
 
@@ -34,6 +35,8 @@ export interface GatewayDeps {
   commands: CommandHandler;
   auth: AuthService;
   apiKeys: ApiKeysService;
+  /** Revoked logins and keys, shared by every gateway: checked on each call, watched by sockets and subscriptions. */
+  credentials: CredentialGuard;
   /** Login and sign-up limits (in-process, or Redis shared by every gateway). */
   rateLimits: AuthRateLimiters;
   read: ReadModels;

@@ -10,6 +10,8 @@ import { ApiKeysService } from './api-keys/api-keys.service';
 import { createMemoryAuthRateLimiters, type AuthRateLimiters } from './auth/auth-rate-limits';
 import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
+import { CredentialGuard } from './auth/credential-guard';
+import { RevocationsRepository } from './auth/revocations.repository';
 import { CommandHandler } from './commands/command-handler';
 import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
 import type { Placement } from '@quorum/placement';
@@ -61,6 +63,8 @@ export interface GatewayOptions {
    * to look (`intervalMs`, 15 s by default; 0: only on `lostNodeSweeper.sweep()`).
    */
   lostNodes?: { placement: Placement; graceMs: number; intervalMs?: number };
+  /** How often the shared credential revocation log is read (1 s by default): the longest a revocation made on another gateway takes to hold here. */
+  revocationPollMs?: number;
   now?: () => Date;
 }
 
@@ -73,18 +77,29 @@ export interface Gateway {
   lostNodeSweeper: LostNodeSweeper | undefined;
 }
 
-export function createGateway(options: GatewayOptions): Gateway {
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (options.authSecret.length < 32) throw new Error('authSecret must have at least 32 characters');
   const now = options.now ?? (() => new Date());
   const db = createKysely<Database>(options.sql);
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 900;
   const refreshTokenTtlSeconds = options.refreshTokenTtlSeconds ?? 30 * 86_400;
   const read = new ReadModels(db);
+  const credentials = await CredentialGuard.start(new RevocationsRepository(db), {
+    accessTokenTtlSeconds,
+    logger: options.logger.child({ component: 'credential-guard' }),
+    now,
+    ...(options.revocationPollMs !== undefined ? { pollMs: options.revocationPollMs } : {}),
+  });
   const deps: GatewayDeps = {
     store: options.store,
     commands: new CommandHandler(options.store),
-    auth: new AuthService(new AuthRepository(db), { secret: options.authSecret, accessTokenTtlSeconds, refreshTokenTtlSeconds }, now),
-    apiKeys: new ApiKeysService(new ApiKeysRepository(db), now),
+    auth: new AuthService(
+      new AuthRepository(db),
+      { secret: options.authSecret, accessTokenTtlSeconds, refreshTokenTtlSeconds, onLoginRevoked: (familyId) => credentials.applied([{ kind: 'login', subject: familyId }]) },
+      now,
+    ),
+    credentials,
+    apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) => credentials.applied([{ kind: 'apiKey', subject: keyId }])),
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
     ...(options.meetings ? { meetings: options.meetings } : {}),
@@ -123,6 +138,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
     beforeClose: async () => {
       await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop()]);
+    },
+    afterClose: async () => {
+      await credentials.close();
     },
   });
   return { deps, http: server, sweeper, lostNodeSweeper };

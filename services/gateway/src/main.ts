@@ -49,7 +49,7 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
 } else {
   logger.warn('meetings disabled: set JOIN_TOKEN_SECRET, SFU_SERVICE_SECRET and REDIS_URL to enable them');
 }
-const gateway = createGateway({
+const gateway = await createGateway({
   ...(meetings ? { meetings } : {}),
   emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
   ...(placement ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } } : {}),

@@ -10,7 +10,8 @@ import { z, ZodError } from 'zod';
 import type { GatewayDeps } from './deps';
 
 export type Principal =
-  | { kind: 'user'; userId: string; email: string }
+  /** `loginId`: the login (refresh token family) the access token belongs to; `expiresAt`: its expiry, in seconds. */
+  | { kind: 'user'; userId: string; email: string; loginId: string; expiresAt: number }
   | { kind: 'apiKey'; keyId: string; orgId: string; role: import('@quorum/domain').Role };
 
 /** Another Quorum service (the SFU) calling with a service token. */
@@ -103,8 +104,13 @@ const errorMapping = t.middleware(async ({ ctx, next, path }) => {
 export const router = t.router;
 export const publicProcedure = t.procedure.use(errorMapping);
 
+/**
+ * Every call checks that its credential still holds: a WebSocket's principal was read at
+ * connect, and an access token outlives its login unless checked (see `credential-guard.ts`).
+ */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.principal) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in, or send a Bearer access token or an x-api-key.' });
+  ctx.deps.credentials.assertValid(ctx.principal);
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 

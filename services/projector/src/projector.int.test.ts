@@ -37,6 +37,7 @@ afterEach(async () => {
   await Promise.all(projectors.splice(0).map((p) => p.close()));
 });
 afterAll(async () => {
+  await bus?.deleteStream();
   await bus?.close();
   await t?.drop();
   await telemetry?.shutdown();

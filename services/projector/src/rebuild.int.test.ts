@@ -31,6 +31,7 @@ beforeAll(async () => {
   bus = await createTestBus();
 });
 afterAll(async () => {
+  await bus?.deleteStream();
   await bus?.close();
   await t?.drop();
 });

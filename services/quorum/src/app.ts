@@ -187,7 +187,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     if (appendedHint && store instanceof PostgresEventStore) store.onAppended(appendedHint);
 
     const webDist = env.WEB_DIST ?? resolve('web/dist');
-    const gateway = createGateway({
+    const gateway = await createGateway({
       sql,
       store,
       emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,

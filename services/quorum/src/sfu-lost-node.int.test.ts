@@ -12,7 +12,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { streamIds } from '@quorum/domain';
 import { RedisPlacement } from '@quorum/placement/redis';
@@ -20,6 +19,7 @@ import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
+import { freePort } from './testing/free-port';
 import { createMeeting, serviceToken } from './testing/meetings';
 import { meetingCast, type TestUser } from './testing/people';
 import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
@@ -44,15 +44,6 @@ let survivor: TestSfuNode | undefined;
 const inProcess: TestSfuNode[] = [];
 const redisProxies: Array<{ proxy: TcpProxy; client: Redis }> = [];
 const clients: SignalingClient[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /** A standalone SFU node process (`services/sfu`), heartbeating into the test Quorum's placement. */
 async function spawnNode(nodeId: string): Promise<{ child: ChildProcess; url: string }> {

@@ -82,10 +82,12 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
 
     it('keeps a node live while it heartbeats within its ttl', async () => {
       const { placement, wait } = await make();
-      await placement.heartbeat(sfuNode('sfu-a', 1), SHORT_TTL_MS);
-      await wait(200);
-      await placement.heartbeat(sfuNode('sfu-a', 2), SHORT_TTL_MS);
-      await wait(200);
+      // 1,200 ms in all, more than one TTL: only the second beat keeps it; 400 ms of slack for the
+      // calls themselves on a busy machine (Redis sleeps for real).
+      await placement.heartbeat(sfuNode('sfu-a', 1), 1_000);
+      await wait(600);
+      await placement.heartbeat(sfuNode('sfu-a', 2), 1_000);
+      await wait(600);
       expect(await placement.liveNodes()).toEqual([sfuNode('sfu-a', 2)]);
     });
 
@@ -203,12 +205,13 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       await placement.heartbeat(sfuNode('sfu-a', 10), LONG_TTL_MS);
       await placement.heartbeat(sfuNode('sfu-b', 50), LONG_TTL_MS);
       const m = meeting('untouched');
-      expect(await nodeIdFor(placement, m, 400)).toBe('sfu-a');
+      // 400 ms of slack on each side of the 1,000 ms assignment for the calls themselves.
+      expect(await nodeIdFor(placement, m, 1_000)).toBe('sfu-a');
       await placement.heartbeat(sfuNode('sfu-a', 90), LONG_TTL_MS);
-      await wait(250);
-      expect(await nodeIdFor(placement, m, 400)).toBe('sfu-a');
-      await wait(150 + SLACK_MS);
-      expect(await nodeIdFor(placement, m, 400)).toBe('sfu-b');
+      await wait(600);
+      expect(await nodeIdFor(placement, m, 1_000)).toBe('sfu-a');
+      await wait(400 + SLACK_MS);
+      expect(await nodeIdFor(placement, m, 1_000)).toBe('sfu-b');
     });
 
     it('keeps an assignment alive while its host touches it', async () => {
@@ -216,13 +219,13 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       await placement.heartbeat(sfuNode('sfu-a', 10), LONG_TTL_MS);
       await placement.heartbeat(sfuNode('sfu-b', 50), LONG_TTL_MS);
       const m = meeting('touched');
-      expect(await nodeIdFor(placement, m, 400)).toBe('sfu-a');
+      expect(await nodeIdFor(placement, m, 1_000)).toBe('sfu-a');
       await placement.heartbeat(sfuNode('sfu-a', 90), LONG_TTL_MS);
-      await wait(250);
-      await placement.touch(m, 'sfu-a', 400);
-      await wait(250);
+      await wait(600);
+      await placement.touch(m, 'sfu-a', 1_000);
+      await wait(600);
       expect(await nodeIdFor(placement, m)).toBe('sfu-a');
-      await wait(150 + SLACK_MS);
+      await wait(400 + SLACK_MS);
       expect(await nodeIdFor(placement, m)).toBe('sfu-b');
     });
 

@@ -1,5 +1,5 @@
 import type { ApiKeyRow, Database } from '@quorum/db';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 export class ApiKeysRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -20,10 +20,19 @@ export class ApiKeysRepository {
     return this.db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('created_at', 'desc').execute();
   }
 
-  /** False when the key does not exist in that organization or was already revoked. */
+  /**
+   * Revokes the key and logs the revocation for every gateway (`credential_revocations`) in one
+   * statement. False when the key does not exist in that organization or was already revoked.
+   */
   async revoke(orgId: string, id: string, at: Date): Promise<boolean> {
-    const r = await this.db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('org_id', '=', orgId).where('revoked_at', 'is', null).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const rows = await this.db
+      .with('revoked', (db) => db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('id'))
+      .insertInto('credential_revocations')
+      .columns(['kind', 'subject'])
+      .expression((db) => db.selectFrom('revoked').select([sql<string>`'apiKey'`.as('kind'), sql<string>`revoked.id::text`.as('subject')]))
+      .returning('id')
+      .execute();
+    return rows.length === 1;
   }
 
   async touch(id: string, at: Date): Promise<void> {

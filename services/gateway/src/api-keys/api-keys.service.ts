@@ -42,6 +42,8 @@ export class ApiKeysService {
   constructor(
     private readonly repo: ApiKeysRepository,
     private readonly now: () => Date = () => new Date(),
+    /** Told of each key this service revokes, so it stops at once on this gateway. */
+    private readonly onRevoked: (keyId: string) => void = () => undefined,
   ) {}
 
   /** Stores a new key under `id` (default: a fresh one) and answers its secret, once. */
@@ -60,6 +62,7 @@ export class ApiKeysService {
     if (!(await this.repo.revoke(orgId, keyId, this.now()))) {
       throw new AppError('NOT_FOUND', 'api_keys.not_found', 'No active API key with that id in this organization.');
     }
+    this.onRevoked(keyId);
   }
 
   /** The principal for a presented key, or `undefined` if it is malformed, unknown or revoked. */

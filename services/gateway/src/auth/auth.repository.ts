@@ -46,7 +46,15 @@ export class AuthRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * Ends a login: revokes every refresh token of the family and logs the revocation for every
+   * gateway (`credential_revocations`), in one statement, so neither happens without the other.
+   */
   async revokeFamily(familyId: string, at: Date): Promise<void> {
-    await this.db.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+    await this.db
+      .with('revoked', (db) => db.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', '=', familyId).where('revoked_at', 'is', null).returning('id'))
+      .insertInto('credential_revocations')
+      .values({ kind: 'login', subject: familyId })
+      .execute();
   }
 }

@@ -32,6 +32,8 @@ export const authRouter = router({
   }),
   logout: publicProcedure.input(RefreshInputSchema).mutation(async ({ ctx, input }) => {
     await ctx.deps.auth.logout(input.refreshToken ?? ctx.cookies[REFRESH_COOKIE]);
+    // A caller that logs out with only its access token ends that token's login all the same.
+    if (ctx.principal?.kind === 'user') await ctx.deps.auth.revokeLogin(ctx.principal.loginId);
     ctx.setCookie(ACCESS_COOKIE, '', { maxAgeSeconds: 0, path: '/' });
     ctx.setCookie(REFRESH_COOKIE, '', { maxAgeSeconds: 0, path: '/trpc', sameSite: 'Strict' });
     return { loggedOut: true as const };

@@ -7,6 +7,8 @@ import { hashToken, newOpaqueToken, signAccessToken, verifyAccessToken, type Acc
 
 export interface AuthConfig {
   secret: string;
+  /** Told of each login this service ends, so it stops at once on this gateway. */
+  onLoginRevoked?: (familyId: string) => void;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
 }
@@ -58,12 +60,12 @@ export class AuthService {
     const row = await this.repo.findRefreshToken(hashToken(refreshToken));
     if (!row || row.revoked_at) throw invalidRefresh();
     if (row.used_at) {
-      await this.repo.revokeFamily(row.family_id, now);
+      await this.revokeLogin(row.family_id, now);
       throw new AppError('UNAUTHORIZED', 'auth.refresh_token_reused', 'This session was used from somewhere else and has been ended; log in again.');
     }
     if (new Date(row.expires_at) <= now) throw invalidRefresh();
     if (!(await this.repo.markUsed(row.id, now))) {
-      await this.repo.revokeFamily(row.family_id, now);
+      await this.revokeLogin(row.family_id, now);
       throw new AppError('UNAUTHORIZED', 'auth.refresh_token_reused', 'This session was used from somewhere else and has been ended; log in again.');
     }
     const user = await this.repo.findUserById(row.user_id);
@@ -75,7 +77,13 @@ export class AuthService {
   async logout(refreshToken: string | undefined): Promise<void> {
     if (!refreshToken) return;
     const row = await this.repo.findRefreshToken(hashToken(refreshToken));
-    if (row) await this.repo.revokeFamily(row.family_id, this.now());
+    if (row) await this.revokeLogin(row.family_id, this.now());
+  }
+
+  /** Ends the login with this id (its access tokens too), e.g. the one of the caller's token. */
+  async revokeLogin(familyId: string, at: Date = this.now()): Promise<void> {
+    await this.repo.revokeFamily(familyId, at);
+    this.config.onLoginRevoked?.(familyId);
   }
 
   verifyAccess(token: string): AccessClaims | undefined {
@@ -97,7 +105,7 @@ export class AuthService {
     await this.repo.insertRefreshToken({ id: randomUUID(), userId: user.id, familyId, tokenHash: hashToken(refreshToken), expiresAt: refreshExpires });
     return {
       user,
-      accessToken: signAccessToken({ sub: user.id, email: user.email, iat, exp }, this.config.secret),
+      accessToken: signAccessToken({ sub: user.id, email: user.email, sid: familyId, iat, exp }, this.config.secret),
       accessTokenExpiresAt: new Date(exp * 1000).toISOString(),
       refreshToken,
       refreshTokenExpiresAt: refreshExpires.toISOString(),

@@ -7,10 +7,13 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 export interface AccessClaims {
   sub: string;
   email: string;
+  /** The login this token belongs to (its refresh token family): ending the login ends the token. */
+  sid: string;
   iat: number;
   exp: number;
 }
 
+const SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
 
 export function signAccessToken(claims: AccessClaims, secret: string): string {
@@ -22,7 +25,8 @@ export function signAccessToken(claims: AccessClaims, secret: string): string {
 /** The claims, or `undefined` for a malformed, forged or expired token. */
 export function verifyAccessToken(token: string, secret: string, nowSeconds: number): AccessClaims | undefined {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== HEADER) return undefined;
+  // An HS256 signature is 32 bytes: exactly 43 base64url characters, no padding, nothing after.
+  if (parts.length !== 3 || parts[0] !== HEADER || !SIGNATURE.test(parts[2]!)) return undefined;
   const expected = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
   const given = Buffer.from(parts[2]!, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
@@ -32,7 +36,7 @@ export function verifyAccessToken(token: string, secret: string, nowSeconds: num
   } catch {
     return undefined; // a valid signature over non-JSON cannot come from us
   }
-  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || claims.exp <= nowSeconds) return undefined;
+  if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.exp !== 'number' || claims.exp <= nowSeconds) return undefined;
   return claims;
 }
 

@@ -43,11 +43,17 @@ export async function liveEvents(ctx: AuthedContext, input: LiveEventsInput, sig
 
 async function* follow(ctx: AuthedContext, orgId: string, start: string | undefined, signal: AbortSignal | undefined): AsyncGenerator<TrackedEnvelope<WireEvent>> {
   const wake = createWake(ctx.deps.onProjected);
+  // A revoked key, an ended login, an expired token or a membership change wakes the feed at
+  // once (on whichever gateway it happened), and the checks below end it.
+  const unwatch = ctx.deps.credentials.watch({ principal: ctx.principal, orgId }, () => wake.now());
   let after = start;
   try {
     while (!signal?.aborted) {
       // listEvents checks the role again each time, so a member removed meanwhile is cut off.
-      const page = await listEvents(ctx, { orgId, ...(after ? { after } : {}), order: 'asc', limit: PAGE }).catch((err: unknown) => {
+      const page = await (async () => {
+        ctx.deps.credentials.assertValid(ctx.principal);
+        return listEvents(ctx, { orgId, ...(after ? { after } : {}), order: 'asc', limit: PAGE });
+      })().catch((err: unknown) => {
         throw toTRPCError(ctx, err);
       });
       for (const event of page.events) {
@@ -57,6 +63,7 @@ async function* follow(ctx: AuthedContext, orgId: string, start: string | undefi
       if (page.next === null) await wake.next(signal);
     }
   } finally {
+    unwatch();
     wake.close();
   }
 }
@@ -79,6 +86,11 @@ function createWake(onProjected: Context['deps']['onProjected']) {
   });
   const pollMs = unsubscribe ? SAFETY_POLL_MS : POLL_MS;
   return {
+    /** Wakes the current wait, or makes the next one return at once. */
+    now() {
+      pending = true;
+      wakeNow?.();
+    },
     next(signal: AbortSignal | undefined): Promise<void> {
       if (pending) {
         pending = false;

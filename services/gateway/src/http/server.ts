@@ -17,6 +17,10 @@ import type { GatewayDeps } from '../deps';
 import { appRouter } from '../router';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** The most calls one batch may hold (HTTP or WebSocket); a larger batch is a 400 and runs nothing. */
+export const MAX_BATCH_CALLS = 50;
+/** WebSocket close code when the socket's credential is revoked or expires (4000–4999: the application's own). */
+export const CREDENTIAL_ENDED = 4401;
 
 export interface GatewayServer {
   server: Server;
@@ -60,6 +64,8 @@ export interface GatewayServerOptions {
   staticDir?: string;
   /** Runs first when the server closes (background work of the gateway, such as the empty-meeting sweep). */
   beforeClose?: () => Promise<void>;
+  /** Runs last, once every socket and request is done (what calls needed until then). */
+  afterClose?: () => Promise<void>;
 }
 
 export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOptions = {}): GatewayServer {
@@ -68,6 +74,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: MAX_BODY_BYTES,
+    maxBatchSize: MAX_BATCH_CALLS,
     createContext: (req, res) => createRequestContext(deps, req, res),
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
@@ -137,8 +144,21 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
   const wsHandler = applyWSSHandler({
     wss,
     router: appRouter,
-    createContext: ({ req, info }) => createRequestContext(deps, req, undefined, info.connectionParams),
+    createContext: async ({ req, res: socket, info }) => {
+      const ctx = await createRequestContext(deps, req, undefined, info.connectionParams);
+      // Every call checks the credential again (authedProcedure); this closes the socket as soon
+      // as it is taken away or expires, on whichever gateway that happened.
+      if (ctx.principal) {
+        const unwatch = deps.credentials.watch({ principal: ctx.principal }, (reason) => {
+          ctx.log.info({ reason }, 'closing a WebSocket whose credential no longer holds');
+          socket.close(CREDENTIAL_ENDED, reason);
+        });
+        socket.once('close', unwatch);
+      }
+      return ctx;
+    },
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    maxBatchSize: MAX_BATCH_CALLS,
   });
   const upgrades = new Map<string, UpgradeHandler>();
   server.on('upgrade', (req, socket, head) => {
@@ -182,6 +202,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
           server.close(() => r());
           server.closeIdleConnections();
         });
+        await options.afterClose?.();
       })();
       return closing;
     },

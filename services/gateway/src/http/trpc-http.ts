@@ -19,6 +19,8 @@ export interface TrpcHttpHandlerOptions<TRouter extends AnyTRPCRouter> {
   basePath: string;
   /** Larger bodies are answered 413 PAYLOAD_TOO_LARGE. */
   maxBodySize: number;
+  /** Batches with more calls are answered 400 BAD_REQUEST before any call runs. */
+  maxBatchSize?: number;
   createContext: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
   onError?: (opts: Parameters<HTTPErrorHandler<TRouter, Request>>[0]) => void;
   /** A failure outside any procedure: an unreadable request, or a bug in answering it. */
@@ -152,6 +154,7 @@ export function createTrpcHttpHandler<TRouter extends AnyTRPCRouter>(options: Tr
           req: new Request(url, init),
           path,
           error: null,
+          ...(options.maxBatchSize !== undefined ? { maxBatchSize: options.maxBatchSize } : {}),
           createContext: () => options.createContext(req, res) as never,
           onError: (o) => options.onError?.(o),
         });

@@ -50,6 +50,7 @@ export async function changeMemberRole(ctx: Authed, input: ChangeMemberRoleInput
     const actorRole = authorizeCommand(ctx.principal, input.orgId, state, 'members.changeRole');
     return organizationDecider.decide({ type: 'ChangeMemberRole', orgId: input.orgId, userId: input.userId, role: input.role, actorRole, at: ctx.deps.now() }, state);
   });
+  await membershipChanged(ctx, input.orgId, input.userId);
   return { position: outcome.position.toString() };
 }
 
@@ -77,6 +78,7 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
           await ctx.deps.commands.append(seatsStream, plan.seats, seats.expected, meta);
         }
         const position = await ctx.deps.commands.append(orgStream, plan.organization, org.expected, meta);
+        await membershipChanged(ctx, input.orgId, input.userId);
         return { position: position.toString() };
       } catch (err) {
         if (WrongExpectedRevisionErrorGuard(err) && attempt < MAX_ATTEMPTS) {
@@ -90,6 +92,15 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
       }
     }
   });
+}
+
+/**
+ * Tells every gateway that a member's access changed, so their live feeds check it again at
+ * once. Calls check the role on each call anyway, so this being lost (a crash right after the
+ * append) only delays the end of a feed to its next page.
+ */
+async function membershipChanged(ctx: Authed, orgId: string, userId: string) {
+  await ctx.deps.credentials.revoke([{ kind: 'member', subject: `${orgId}:${userId}` }]);
 }
 
 export async function listMembers(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {

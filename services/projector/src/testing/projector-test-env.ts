@@ -70,6 +70,9 @@ export async function createTestBus(): Promise<NatsBus> {
       servers: NATS_URL,
       name: 'projector-int-test',
       timeoutMs: 3_000,
+      // A stream of this file's own: a durable on `evt.>` must see only this file's events, never
+      // those other files (the relay's, the rebuild's) or earlier runs left on the shared server.
+      namespace: `ptest${randomBytes(6).toString('hex')}`,
       // Every test makes uniquely named durables; the server drops them after an hour idle.
       consumerInactiveThresholdMs: 60 * 60 * 1_000,
     });

@@ -99,6 +99,10 @@ describe('audible speakers', () => {
     const switchedAt = Date.now();
     await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([b, c])), 5_000, () => `audible ${JSON.stringify(audible(room))}`);
     expect(Date.now() - switchedAt).toBeGreaterThanOrEqual(HOLD_MS - 150);
+    // The slot changes at once; the pause of a's consumer is a request to the worker after it,
+    // and packets forwarded before it may still be on the wire.
+    await waitFor(() => !room.isConsumerForwarding('listener', a.consumer.consumerId), 2_000, () => 'a is still forwarded');
+    await new Promise((r) => setTimeout(r, 200));
     const switched = await arriving(receiver, mics);
     expect(switched[0], `packets per mic ${switched}`).toBe(0);
     expect(switched[1]! > 10 && switched[2]! > 10, `packets per mic ${switched}`).toBe(true);
