@@ -36,6 +36,7 @@ export function createQuorumClient(options: QuorumClientOptions): TRPCClient<App
   const url = `${options.baseUrl.replace(/\/$/, '')}/trpc`;
   const linkOptions = { url, headers, ...(options.fetch ? { fetch: options.fetch } : {}) };
   return createTRPCClient<AppRouter>({
-    links: [options.batch === false ? httpLink(linkOptions) : httpBatchLink(linkOptions)],
+    // The gateway takes at most 50 calls per batch; the link splits larger ones.
+    links: [options.batch === false ? httpLink(linkOptions) : httpBatchLink({ ...linkOptions, maxItems: 50 })],
   });
 }
