@@ -2,7 +2,7 @@
  * Authentication over real HTTP: passwords, access tokens, rotating refresh tokens with reuse
  * detection, the web app's session cookies, and API keys shown once and stored hashed.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from './testing/http-client';
 import { createOrg, PASSWORD, signUp, uniqueEmail } from './testing/people';
@@ -82,16 +82,20 @@ describe('passwords and access tokens', () => {
     const secret = q.env.AUTH_SECRET!;
     const now = Math.floor(Date.now() / 1000);
     const [head, , sig] = other.token.split('.');
+    const sid = randomUUID();
+    const claims = { sub: user.userId, email: user.email, sid, iat: now, exp: now + 600 };
     const tokens = {
       // The attacker's signature over a payload naming the victim.
-      swapped: `${head}.${b64({ sub: user.userId, email: user.email, iat: now, exp: now + 600 })}.${sig}`,
-      wrongSecret: signToken({ sub: user.userId, email: user.email, iat: now, exp: now + 600 }, 'x'.repeat(64)),
-      expired: signToken({ sub: user.userId, email: user.email, iat: now - 1000, exp: now - 1 }, secret),
-      noneAlg: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: user.userId, email: user.email, iat: now, exp: now + 600 })}.`,
+      swapped: `${head}.${b64(claims)}.${sig}`,
+      wrongSecret: signToken(claims, 'x'.repeat(64)),
+      expired: signToken({ ...claims, iat: now - 1000, exp: now - 1 }, secret),
+      // Signed with the right secret but tied to no login: it could never be revoked.
+      noLogin: signToken({ sub: user.userId, email: user.email, iat: now, exp: now + 600 }, secret),
+      noneAlg: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`,
       garbage: 'garbage',
     };
     // The same claims with the right secret and a future expiry do authenticate: the refusals are about the token.
-    await expect(q.http.query('auth.me', {}, { token: signToken({ sub: user.userId, email: user.email, iat: now, exp: now + 600 }, secret) })).resolves.toMatchObject({ id: user.userId });
+    await expect(q.http.query('auth.me', {}, { token: signToken(claims, secret) })).resolves.toMatchObject({ id: user.userId });
     for (const [name, token] of Object.entries(tokens)) {
       expect(await failure(q.http.query('auth.me', {}, { token })), name).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     }
