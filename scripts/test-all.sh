@@ -24,6 +24,8 @@ steps=()
 echo "[test] typecheck"
 rc=0
 npx turbo run typecheck --output-logs=errors-only || rc=$?
+# The root project: vitest.config.ts, load-tests/bench and the cross-service tests in test/.
+npx tsc --noEmit -p tsconfig.json || rc=$?
 steps+=("typecheck:$rc")
 
 echo "[test] unit tier"

@@ -13,7 +13,9 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DirectoryMailer, type SentMail } from '@quorum/mail';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { pino } from 'pino';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
@@ -39,6 +41,8 @@ export interface RunningQuorum {
   pid: number | undefined;
   /** Everything the process printed, for failure messages. */
   output(): string;
+  /** The mail Quorum sent to `to` (development mail, in its data directory), oldest first. */
+  mailTo(to: string): Promise<SentMail[]>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +104,7 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
     baseUrl,
     pid: child.pid,
     output: () => log,
+    mailTo: (to) => new DirectoryMailer({ dir: join(dataDir, 'mail'), from: '', logger: pino({ level: 'silent' }) }).sent(to),
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null) {

@@ -67,8 +67,8 @@ export async function organization(baseUrl: string, owner: Person, members: Pers
   await call(baseUrl, 'mutation', 'seats.purchase', { orgId, quantity: 2 }, owner.token);
   await call(baseUrl, 'mutation', 'seats.assign', { orgId, userId: owner.userId }, owner.token);
   for (const m of members) {
-    const { invitationId } = await call<{ invitationId: string }>(baseUrl, 'mutation', 'members.invite', { orgId, email: m.email, role: 'member' }, owner.token);
-    await call(baseUrl, 'mutation', 'members.accept', { orgId, invitationId }, m.token);
+    const { invitationId, link } = await call<{ invitationId: string; link: string }>(baseUrl, 'mutation', 'members.invite', { orgId, email: m.email, role: 'member' }, owner.token);
+    await call(baseUrl, 'mutation', 'members.accept', { orgId, invitationId, token: link.slice(link.lastIndexOf('/') + 1) }, m.token);
   }
   return orgId;
 }

@@ -63,7 +63,19 @@ describe('the owner journey', () => {
     await screenshot(page, 'sign-up', { docs: true, phone: true });
     await page.getByRole('button', { name: 'Sign up' }).click();
 
+    // The address is not confirmed yet; the link mailed at sign-up confirms it.
+    await page.waitForURL(/\/orgs\/new$/);
+    await page.getByTestId('verify-email-banner').waitFor();
+    const [verification] = await quorum.mailTo(ownerEmail);
+    const verifyLink = /http:\/\/\S+\/verify-email\/qev_[A-Za-z0-9_-]{43}/.exec(verification?.text ?? '')?.[0];
+    expect(verifyLink, verification?.text).toBeDefined();
+    await page.goto(verifyLink!);
+    await page.getByRole('button', { name: 'Confirm email address' }).click();
+    await page.getByTestId('email-verified').waitFor();
+    await expect.poll(() => page.getByTestId('verify-email-banner').count()).toBe(0);
+
     // Create the organization.
+    await page.goto('/orgs/new');
     await page.waitForURL(/\/orgs\/new$/);
     await page.getByLabel('Organization name').fill('Acme Robotics');
     await page.getByLabel('Plan').selectOption('pro');
@@ -101,7 +113,11 @@ describe('the owner journey', () => {
     await page.getByRole('button', { name: 'Send invitation' }).click();
     await expectStatus(page, `Invited ${bobEmail} as member.`);
     const link = await page.getByTestId('invitation-link').inputValue();
-    expect(link).toMatch(new RegExp(`^${quorum.baseUrl}/invite/${orgId}/[0-9a-f-]{36}$`));
+    expect(link).toMatch(new RegExp(`^${quorum.baseUrl}/invite/${orgId}/[0-9a-f-]{36}/qinv_[A-Za-z0-9_-]{43}$`));
+    // The same link went to Bob's mailbox (development mail: the data directory).
+    const [invitationMail] = await quorum.mailTo(bobEmail);
+    expect(invitationMail?.subject).toBe('You are invited to join Acme Robotics on Quorum');
+    expect(invitationMail?.text).toContain(link);
     await page.getByTestId(`invitation-${bobEmail}`).waitFor();
     await expectLive(activity, 'member.invited');
 

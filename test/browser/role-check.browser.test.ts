@@ -31,9 +31,9 @@ describe('a member in the console', () => {
     const { orgId } = await call<{ orgId: string }>(quorum.baseUrl, 'mutation', 'org.create', { name: 'Globex', plan: 'pro' }, owner.accessToken);
     await call(quorum.baseUrl, 'mutation', 'seats.purchase', { orgId, quantity: 3 }, owner.accessToken);
     const memberEmail = uniqueEmail('member');
-    const { invitationId } = await call<{ invitationId: string }>(quorum.baseUrl, 'mutation', 'members.invite', { orgId, email: memberEmail, role: 'member' }, owner.accessToken);
+    const { invitationId, link } = await call<{ invitationId: string; link: string }>(quorum.baseUrl, 'mutation', 'members.invite', { orgId, email: memberEmail, role: 'member' }, owner.accessToken);
     const member = await call<Session>(quorum.baseUrl, 'mutation', 'auth.signUp', { email: memberEmail, password: PASSWORD, name: 'Max Member' });
-    await call(quorum.baseUrl, 'mutation', 'members.accept', { orgId, invitationId }, member.accessToken);
+    await call(quorum.baseUrl, 'mutation', 'members.accept', { orgId, invitationId, token: link.slice(link.lastIndexOf('/') + 1) }, member.accessToken);
 
     // The member logs in through the UI.
     const context = await newContext(browser, quorum.baseUrl);

@@ -106,6 +106,7 @@ beforeAll(async () => {
     store: q.app.store,
     logger: pino({ level: 'warn' }),
     authSecret: q.env.AUTH_SECRET!,
+    mailer: q.app.gateway.deps.mailer,
     accessTokenTtlSeconds: SHORT_TTL_SECONDS,
     waitForPosition: q.app.gateway.deps.waitForPosition,
   });

@@ -3,6 +3,7 @@ import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
 import { errorMessage } from './errors';
 import { AuthPage } from './pages/AuthPage';
 import { InvitePage } from './pages/InvitePage';
+import { VerifyEmailBanner, VerifyEmailPage } from './pages/VerifyEmailPage';
 import { NewOrgPage } from './pages/NewOrgPage';
 import { OrgPage } from './pages/OrgPage';
 import { minPositionInput, useLatestPosition } from './positions';
@@ -28,6 +29,8 @@ export function App() {
     if (user) return <Redirect to={nextPath(search)} />;
     return <AuthPage mode={route.name} next={nextPath(search)} />;
   }
+  // A verification link works without a session: the token is the proof.
+  if (!user && route.name === 'verifyEmail') return <VerifyEmailPage token={route.token} />;
   if (!user) return <Redirect to={`/login?next=${encodeURIComponent(href)}`} />;
   return <Shell user={user} route={route} />;
 }
@@ -89,6 +92,7 @@ function Shell({ user, route }: { user: Me; route: Route }) {
           </button>
         </div>
       </header>
+      {user.emailVerified || route.name === 'verifyEmail' ? null : <VerifyEmailBanner email={user.email} />}
       <main id="main" tabIndex={-1} className={route.name === 'meeting' ? 'wide' : undefined}>
         <RouteView route={route} orgs={orgs} />
       </main>
@@ -113,7 +117,9 @@ function RouteView({ route, orgs }: { route: Route; orgs: ReturnType<typeof useO
         </Suspense>
       );
     case 'invite':
-      return <InvitePage orgId={route.orgId} invitationId={route.invitationId} />;
+      return <InvitePage orgId={route.orgId} invitationId={route.invitationId} token={route.token} />;
+    case 'verifyEmail':
+      return <VerifyEmailPage token={route.token} />;
     case 'login':
     case 'signup':
     case 'notFound':

@@ -48,7 +48,8 @@ export type Route =
   | { name: 'newOrg' }
   | { name: 'org'; orgId: string; tab: OrgTab }
   | { name: 'meeting'; orgId: string; sessionId: string }
-  | { name: 'invite'; orgId: string; invitationId: string }
+  | { name: 'invite'; orgId: string; invitationId: string; token: string }
+  | { name: 'verifyEmail'; token: string }
   | { name: 'notFound' };
 
 export const ORG_TABS = ['seats', 'members', 'meetings', 'plan', 'api-keys', 'activity'] as const;
@@ -66,6 +67,7 @@ export function matchRoute(pathname: string): Route {
     const tab = (c ?? 'seats') as OrgTab;
     return ORG_TABS.includes(tab) ? { name: 'org', orgId: b, tab } : { name: 'notFound' };
   }
-  if (a === 'invite' && b && c && parts.length === 3) return { name: 'invite', orgId: b, invitationId: c };
+  if (a === 'invite' && b && c && d && parts.length === 4) return { name: 'invite', orgId: b, invitationId: c, token: d };
+  if (a === 'verify-email' && b && parts.length === 2) return { name: 'verifyEmail', token: b };
   return { name: 'notFound' };
 }

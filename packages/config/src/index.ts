@@ -52,4 +52,16 @@ export const CommonEnvSchema = z.object({
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 
+/**
+ * Mail settings of the services that send mail (the gateway, and the all-in-one process):
+ * without `SMTP_URL` mail is written to a directory and the log (development only).
+ */
+export const MailEnvShape = {
+  /** nodemailer connection URL: `smtps://user:pass@host:465`, or `smtp://user:pass@host:587` (STARTTLS). */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'SMTP_URL must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).default('Quorum <quorum@localhost>'),
+  /** Base of links in mail (`https://quorum.example.com`); without it, the address each request came to. */
+  PUBLIC_URL: z.string().url().optional(),
+};
+
 export { z };

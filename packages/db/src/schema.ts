@@ -17,6 +17,23 @@ export interface UserTable {
   name: string;
   password_hash: string;
   created_at: GeneratedTimestamp;
+  /** Set once the user has shown they read mail at `email` (a verification or invitation link). */
+  email_verified_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+/**
+ * Secrets mailed to an address to prove its holder reads it: `email` (sign-up verification, a
+ * user's address) or `invitation` (the invitation link; `subject` is the invitation id). Stored
+ * hashed, single use, expiring.
+ */
+export interface EmailTokenTable {
+  token_hash: string;
+  purpose: string;
+  subject: string;
+  email: string;
+  org_id: string | null;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: GeneratedTimestamp;
 }
 export interface RefreshTokenTable {
   id: string;
@@ -172,6 +189,7 @@ export interface Database {
   users: UserTable;
   refresh_tokens: RefreshTokenTable;
   api_keys: ApiKeyTable;
+  email_tokens: EmailTokenTable;
   credential_revocations: CredentialRevocationTable;
   projection_checkpoints: ProjectionCheckpointTable;
   projection_active: ProjectionActiveTable;
@@ -192,6 +210,7 @@ export type UserRow = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type RefreshTokenRow = Selectable<RefreshTokenTable>;
+export type EmailTokenRow = Selectable<EmailTokenTable>;
 export type CredentialRevocationRow = Selectable<CredentialRevocationTable>;
 export type OrganizationRow = Selectable<OrganizationTable>;
 export type EntitlementRow = Selectable<EntitlementTable>;
@@ -221,6 +240,18 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
+ALTER TABLE users ADD COLUMN IF NOT EXISTS email_verified_at timestamptz;
+CREATE TABLE IF NOT EXISTS email_tokens (
+  token_hash text PRIMARY KEY,
+  purpose text NOT NULL,
+  subject text NOT NULL,
+  email text NOT NULL,
+  org_id uuid,
+  expires_at timestamptz NOT NULL,
+  used_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS email_tokens_subject ON email_tokens (purpose, subject);
 CREATE TABLE IF NOT EXISTS api_keys (
   id uuid PRIMARY KEY,
   org_id uuid NOT NULL,

@@ -5,6 +5,8 @@ import type { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthRateLimiters } from './auth/auth-rate-limits';
 import type { AuthService } from './auth/auth.service';
 import type { CredentialGuard } from './auth/credential-guard';
+import type { EmailTokensService } from './email/email-tokens.service';
+import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
 
@@ -37,6 +39,11 @@ export interface GatewayDeps {
   apiKeys: ApiKeysService;
   /** Revoked logins and keys, shared by every gateway: checked on each call, watched by sockets and subscriptions. */
   credentials: CredentialGuard;
+  /** Secrets mailed to prove an address: sign-up verification and invitation links. */
+  emailTokens: EmailTokensService;
+  mailer: Mailer;
+  /** Base of links in mail (`PUBLIC_URL`); absent, the address a request came to. */
+  publicUrl?: string;
   /** Login and sign-up limits (in-process, or Redis shared by every gateway). */
   rateLimits: AuthRateLimiters;
   read: ReadModels;

@@ -1,4 +1,4 @@
-import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+import { CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
 /** Environment of the standalone gateway (`src/main.ts`). */
@@ -27,6 +27,9 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   /** How often the gateway looks for participants of dead SFU node runs; 0 turns it off. */
   SFU_NODE_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
   ICE_SERVERS: IceServersEnvSchema,
+  ...MailEnvShape,
+  /** Development mail (no SMTP_URL) is written here. */
+  MAIL_DIR: z.string().min(1).default('.data/mail'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 

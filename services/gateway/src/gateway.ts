@@ -12,6 +12,9 @@ import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { CredentialGuard } from './auth/credential-guard';
 import { RevocationsRepository } from './auth/revocations.repository';
+import { EmailTokensRepository } from './email/email-tokens.repository';
+import { EmailTokensService } from './email/email-tokens.service';
+import type { Mailer } from '@quorum/mail';
 import { CommandHandler } from './commands/command-handler';
 import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
 import type { Placement } from '@quorum/placement';
@@ -63,6 +66,10 @@ export interface GatewayOptions {
    * to look (`intervalMs`, 15 s by default; 0: only on `lostNodeSweeper.sweep()`).
    */
   lostNodes?: { placement: Placement; graceMs: number; intervalMs?: number };
+  /** Where sign-up verification and invitation mail goes (SMTP, or a directory in development). */
+  mailer: Mailer;
+  /** Base URL of links in mail; absent, the address each request came to. */
+  publicUrl?: string;
   /** How often the shared credential revocation log is read (1 s by default): the longest a revocation made on another gateway takes to hold here. */
   revocationPollMs?: number;
   now?: () => Date;
@@ -99,6 +106,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       now,
     ),
     credentials,
+    emailTokens: new EmailTokensService(new EmailTokensRepository(db), now),
+    mailer: options.mailer,
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) => credentials.applied([{ kind: 'apiKey', subject: keyId }])),
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,

@@ -3,6 +3,7 @@
  * separately running projector keeps; `minPosition` waits poll the projector's checkpoint.
  */
 import { createPgSqlDatabase, migratePublicSchema } from '@quorum/db';
+import { createMailer } from '@quorum/mail';
 import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
@@ -49,7 +50,10 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
 } else {
   logger.warn('meetings disabled: set JOIN_TOKEN_SECRET, SFU_SERVICE_SECRET and REDIS_URL to enable them');
 }
+const mailer = await createMailer({ smtpUrl: env.SMTP_URL, devDir: env.MAIL_DIR, from: env.MAIL_FROM, logger: logger.child({ component: 'mail' }) });
 const gateway = await createGateway({
+  mailer,
+  ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
   ...(meetings ? { meetings } : {}),
   emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
   ...(placement ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } } : {}),
@@ -75,6 +79,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     logger.info({ signal }, 'shutting down');
     (async () => {
       await gateway.http.close();
+      await mailer.close();
       await redis?.quit();
       await store.close();
       await sql.close();

@@ -14,6 +14,7 @@ import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, signalingFromPlacement, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
+import { createMailer } from '@quorum/mail';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
@@ -187,7 +188,11 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     if (appendedHint && store instanceof PostgresEventStore) store.onAppended(appendedHint);
 
     const webDist = env.WEB_DIST ?? resolve('web/dist');
+    const mailer = await createMailer({ smtpUrl: env.SMTP_URL, devDir: join(env.DATA_DIR, 'mail'), from: env.MAIL_FROM, logger: logger.child({ component: 'mail' }) });
+    closers.push(() => mailer.close());
     const gateway = await createGateway({
+      mailer,
+      ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
       sql,
       store,
       emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,

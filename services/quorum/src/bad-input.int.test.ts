@@ -8,7 +8,7 @@ import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from './testing/http-client';
 import { serviceToken } from './testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
+import { addMember, createOrg, signUp, UNKNOWN_INVITATION_TOKEN, type TestUser } from './testing/people';
 import { openSubscription } from './testing/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -89,8 +89,10 @@ function badInputs(): Record<string, BadCase[]> {
       { input: { orgId, email: `${long(250)}@example.com`, role: 'member' }, fields: ['email'] },
     ],
     'members.accept': [
-      { input: { orgId, invitationId: 'abc' }, fields: ['invitationId'] },
-      { input: { orgId: 1, invitationId: uuid() }, fields: ['orgId'] },
+      { input: { orgId, invitationId: 'abc', token: UNKNOWN_INVITATION_TOKEN }, fields: ['invitationId'] },
+      { input: { orgId: 1, invitationId: uuid(), token: UNKNOWN_INVITATION_TOKEN }, fields: ['orgId'] },
+      { input: { orgId, invitationId: uuid() }, fields: ['token'] },
+      { input: { orgId, invitationId: uuid(), token: 'qinv_short' }, fields: ['token'] },
     ],
     'members.changeRole': [
       { input: { orgId, userId: 'u1', role: 'admin' }, fields: ['userId'] },

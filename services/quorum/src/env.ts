@@ -1,4 +1,4 @@
-import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+import { CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
 export const QuorumEnvSchema = CommonEnvSchema.extend({
@@ -57,6 +57,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   SFU_NODE_LOST_GRACE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   /** How often the gateway looks for participants of dead SFU node runs; 0 turns it off. */
   SFU_NODE_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
+  /** Mail (SMTP_URL, MAIL_FROM, PUBLIC_URL); without SMTP_URL, mail is written to DATA_DIR/mail and the log. */
+  ...MailEnvShape,
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
 

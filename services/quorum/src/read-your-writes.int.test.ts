@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from './testing/http-client';
-import { PASSWORD, signUp, uniqueEmail, type TestUser } from './testing/people';
+import { invitationToken, PASSWORD, signUp, uniqueEmail, type TestUser } from './testing/people';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
 // Every read with minPosition in this file must see append → relay → NATS → projector within it,
@@ -52,7 +52,7 @@ describe('each mutation is visible to the next query at its position', () => {
     ]);
 
     const member = await q.http.mutation('auth.signUp', { email, password: PASSWORD, name: 'Member' });
-    const accepted = await q.http.mutation('members.accept', { orgId, invitationId: invited.invitationId }, { token: member.accessToken });
+    const accepted = await q.http.mutation('members.accept', { orgId, invitationId: invited.invitationId, token: invitationToken(invited) }, { token: member.accessToken });
     const afterAccept = await read('members.list', { orgId }, accepted.position);
     expect(afterAccept.invitations).toEqual([]);
     expect(afterAccept.members).toContainEqual(expect.objectContaining({ userId: member.user.id, role: 'member', hasSeat: false }));

@@ -9,7 +9,7 @@ import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from './testing/http-client';
 import { createMeeting, reportJoined } from './testing/meetings';
-import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from './testing/people';
+import { addMember, createOrg, invitationToken, signUp, UNKNOWN_INVITATION_TOKEN, uniqueEmail, type TestUser } from './testing/people';
 import { openSubscription } from './testing/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -235,7 +235,7 @@ describe('outside the organization', () => {
       'auth.me': {},
       'org.create': { name: 'Nobody Inc', plan: 'pro' },
       'org.list': {},
-      'members.accept': { orgId, invitationId: randomUUID() },
+      'members.accept': { orgId, invitationId: randomUUID(), token: UNKNOWN_INVITATION_TOKEN },
       'sfu.participantJoined': { orgId, sessionId: randomUUID(), participantId: randomUUID(), displayName: 'Nobody' },
       'sfu.participantLeft': { orgId, sessionId: randomUUID(), participantId: randomUUID(), reason: 'left' },
     };
@@ -256,7 +256,7 @@ describe('outside the organization', () => {
     const cases: Array<[string, 'query' | 'mutation', unknown]> = [
       ['org.create', 'mutation', { name: 'Keyed Inc', plan: 'pro' }],
       ['org.list', 'query', {}],
-      ['members.accept', 'mutation', { orgId, invitationId: invite.invitationId }],
+      ['members.accept', 'mutation', { orgId, invitationId: invite.invitationId, token: invitationToken(invite) }],
       ['auth.me', 'query', {}],
     ];
     const before = await settledHead(q);

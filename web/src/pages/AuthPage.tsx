@@ -11,7 +11,7 @@ import { Field, FormError, SubmitButton } from '../ui';
 export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: string }) {
   const session = useSessionCache();
   const [errors, setErrors] = useState<FieldErrors>({});
-  const onSuccess = (s: { user: { id: string; email: string; name: string } }) => {
+  const onSuccess = (s: { user: { id: string; email: string; name: string; emailVerified: boolean } }) => {
     session.signedIn(s.user);
     navigate(next, { replace: true });
   };

@@ -1,23 +1,29 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { PageTitle } from '../App';
 import { recordPosition } from '../positions';
 import { Link, navigate } from '../router';
-import { useMe } from '../session';
+import { ME_KEY, useMe } from '../session';
 import { useAction } from '../status';
 import { trpc } from '../trpc';
 import { FormError, Loading } from '../ui';
 
-/** `/invite/<orgId>/<invitationId>`: the invitee, logged in, joins with one click. */
-export function InvitePage({ orgId, invitationId }: { orgId: string; invitationId: string }) {
+/**
+ * `/invite/<orgId>/<invitationId>/<token>`, the link mailed to the invited address: the invitee,
+ * logged in with that address, joins with one click. The token is what proves the mail reached them.
+ */
+export function InvitePage({ orgId, invitationId, token }: { orgId: string; invitationId: string; token: string }) {
   const me = useMe();
+  const queryClient = useQueryClient();
   // A member already sees the organization; anyone else gets NOT_FOUND until they join.
   const existing = useQuery({ queryKey: ['org.get', orgId, 'invite'], queryFn: () => trpc.org.get.query({ orgId }), retry: false });
-  const accept = useAction(() => trpc.members.accept.mutate({ orgId, invitationId }), {
+  const accept = useAction(() => trpc.members.accept.mutate({ orgId, invitationId, token }), {
     orgId,
     progress: () => 'Joining the organization…',
     success: () => 'You joined the organization.',
     onSuccess: (out) => {
       recordPosition(orgId, out.position);
+      // Accepting proved the address: the banner asking to confirm it goes.
+      void queryClient.invalidateQueries({ queryKey: ME_KEY });
       navigate(`/orgs/${orgId}/seats`);
     },
   });

@@ -7,10 +7,6 @@ import { trpc } from '../trpc';
 import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton, ConfirmAction } from '../ui';
 import { permission, useOrg, useOrgQuery } from './org-context';
 
-export function invitationLink(orgId: string, invitationId: string): string {
-  return `${location.origin}/invite/${orgId}/${invitationId}`;
-}
-
 /** Roles `role` may hand out: only owners touch the owner role (docs/roles.md). */
 function grantable(role: Role) {
   return ROLES.map((r) => ({ value: r, label: roleLabel(r), disabled: r === 'owner' && role !== 'owner' }));
@@ -76,7 +72,6 @@ export function MembersPage() {
                   <strong>{i.email}</strong> as {roleLabel(i.role).toLowerCase()}
                   <span className="hint"> · expires {formatDate(i.expiresAt)}</span>
                 </span>
-                <CopyLink link={invitationLink(org.orgId, i.invitationId)} label={`Copy invitation link for ${i.email}`} />
               </li>
             ))}
           </ul>
@@ -93,8 +88,8 @@ function InviteForm() {
   const invite = useAction((input: { orgId: string; email: string; role: Role }) => trpc.members.invite.mutate(input), {
     orgId: org.orgId,
     progress: (i) => `Inviting ${i.email}…`,
-    success: (_, i) => `Invited ${i.email} as ${roleLabel(i.role).toLowerCase()}. Send them the invitation link.`,
-    onSuccess: (out, i) => setLink({ email: i.email, url: invitationLink(org.orgId, out.invitationId) }),
+    success: (_, i) => `Invited ${i.email} as ${roleLabel(i.role).toLowerCase()}. The invitation link was mailed to them.`,
+    onSuccess: (out, i) => setLink({ email: i.email, url: out.link }),
   });
   const fieldErrors = { ...invite.fieldErrors, ...errors };
 
@@ -120,7 +115,8 @@ function InviteForm() {
       {link ? (
         <div className="callout" data-testid="invitation-link-box">
           <p>
-            Quorum sends no email. Send this link to <strong>{link.email}</strong>; they open it, sign up or log in with that address, and join:
+            Quorum mailed this link to <strong>{link.email}</strong>; they open it, sign up or log in with that address, and join. It is shown only now,
+            works once, and only for that address; you may also send it yourself:
           </p>
           <div className="copy-row">
             <input readOnly value={link.url} aria-label="Invitation link" data-testid="invitation-link" onFocus={(e) => e.currentTarget.select()} />

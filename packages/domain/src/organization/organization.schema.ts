@@ -28,7 +28,12 @@ export const InviteMemberInputSchema = z.object({ orgId: IdSchema, email: EmailS
 export type InviteMemberInput = z.infer<typeof InviteMemberInputSchema>;
 
 /** Input of `members.accept`. */
-export const AcceptInvitationInputSchema = z.object({ orgId: IdSchema, invitationId: IdSchema });
+export const AcceptInvitationInputSchema = z.object({
+  orgId: IdSchema,
+  invitationId: IdSchema,
+  /** The secret of the invitation link, mailed to the invited address. */
+  token: z.string().regex(/^qinv_[A-Za-z0-9_-]{43}$/, "must be the token of the invitation link (qinv_…)"),
+});
 /** Input of `members.accept`. */
 export type AcceptInvitationInput = z.infer<typeof AcceptInvitationInputSchema>;
 

@@ -12,6 +12,17 @@ export class AuthRepository {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** Sets `email_verified_at` (first time only) if `email` is still the user's; false when it is not. */
+  async markEmailVerified(userId: string, email: string, at: Date): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set((eb) => ({ email_verified_at: eb.fn.coalesce('email_verified_at', eb.val(at)) }))
+      .where('id', '=', userId)
+      .where('email', '=', email)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** False when the email is taken. */
   async insertUser(user: { id: string; email: string; name: string; passwordHash: string }): Promise<boolean> {
     const rows = await this.db

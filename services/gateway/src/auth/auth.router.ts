@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { publicProcedure, router, userProcedure, type Context } from '../trpc';
-import { login, signUp } from './auth.handler';
-import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema } from './auth.schema';
+import { login, resendVerification, signUp, verifyEmail } from './auth.handler';
+import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema, VerifyEmailInputSchema } from './auth.schema';
 import type { Session } from './auth.service';
 
 export const ACCESS_COOKIE = 'quorum_access';
@@ -39,4 +39,6 @@ export const authRouter = router({
     return { loggedOut: true as const };
   }),
   me: userProcedure.input(z.object({}).optional()).query(({ ctx }) => ctx.deps.auth.me(ctx.principal.userId)),
+  verifyEmail: publicProcedure.input(VerifyEmailInputSchema).mutation(({ ctx, input }) => verifyEmail(ctx, input)),
+  resendVerification: userProcedure.input(z.object({}).optional()).mutation(({ ctx }) => resendVerification(ctx)),
 });

@@ -14,7 +14,7 @@ export interface AuthConfig {
 }
 
 export interface Session {
-  user: { id: string; email: string; name: string };
+  user: { id: string; email: string; name: string; emailVerified: boolean };
   accessToken: string;
   accessTokenExpiresAt: string;
   refreshToken: string;
@@ -38,7 +38,7 @@ export class AuthService {
     const id = randomUUID();
     const created = await this.repo.insertUser({ id, email: input.email, name: input.name, passwordHash: await hashPassword(input.password) });
     if (!created) throw new AppError('CONFLICT', 'auth.email_taken', `An account with ${input.email} already exists; log in instead.`);
-    return this.issue({ id, email: input.email, name: input.name }, randomUUID());
+    return this.issue({ id, email: input.email, name: input.name, emailVerified: false }, randomUUID());
   }
 
   async login(input: LoginInput): Promise<Session> {
@@ -48,7 +48,7 @@ export class AuthService {
       throw invalidCredentials();
     }
     if (!(await verifyPassword(input.password, user.password_hash))) throw invalidCredentials();
-    return this.issue({ id: user.id, email: user.email, name: user.name }, randomUUID());
+    return this.issue({ id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null }, randomUUID());
   }
 
   /**
@@ -70,7 +70,7 @@ export class AuthService {
     }
     const user = await this.repo.findUserById(row.user_id);
     if (!user) throw invalidRefresh();
-    return this.issue({ id: user.id, email: user.email, name: user.name }, row.family_id);
+    return this.issue({ id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null }, row.family_id);
   }
 
   /** Ends the session the refresh token belongs to; unknown tokens are ignored. */
@@ -90,10 +90,15 @@ export class AuthService {
     return verifyAccessToken(token, this.config.secret, Math.floor(this.now().getTime() / 1000));
   }
 
-  async me(userId: string): Promise<{ id: string; email: string; name: string }> {
+  async me(userId: string): Promise<{ id: string; email: string; name: string; emailVerified: boolean }> {
     const user = await this.repo.findUserById(userId);
     if (!user) throw new AppError('UNAUTHORIZED', 'auth.unknown_user', 'This account no longer exists.');
-    return { id: user.id, email: user.email, name: user.name };
+    return { id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null };
+  }
+
+  /** Marks `email` proven for the user, if it is still their address; false otherwise. */
+  markEmailVerified(userId: string, email: string): Promise<boolean> {
+    return this.repo.markEmailVerified(userId, email, this.now());
   }
 
   private async issue(user: Session['user'], familyId: string): Promise<Session> {

@@ -1,5 +1,6 @@
 import {
   AppError,
+  can,
   organizationDecider,
   removeMemberPlan,
   seatsDecider,
@@ -11,36 +12,71 @@ import {
   type RemoveMemberInput,
 } from './members.imports';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
+import { invitationMail } from '../email/email-messages';
+import { publicBaseUrl, sendMail } from '../email/send-mail';
 import { conflictBackoff, MAX_ATTEMPTS } from '../commands/command-handler';
 import type { Context, Principal } from '../trpc';
 
 type Authed = Context & { principal: Principal };
 type UserCtx = Context & { principal: Extract<Principal, { kind: 'user' }> };
 
+/**
+ * Invites `email` with `role`. The invitation is an event; the secret that accepts it is not:
+ * a token stored hashed (`email_tokens`), mailed to the address in the invitation link and
+ * answered once to the inviter (who may manage invitations anyway), so only someone who reads
+ * that mailbox, or whom the inviter hands the link, can accept.
+ */
 export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.invite');
   const invitationId = meta.ids.entityId('invitation');
   const invitedBy = ctx.principal.kind === 'user' ? ctx.principal.userId : ctx.principal.keyId;
+  let orgName = '';
+  let invited: { email: string; role: string; expiresAt: string } | undefined;
   const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
     const actorRole = authorizeCommand(ctx.principal, input.orgId, state, 'members.invite');
-    return organizationDecider.decide(
+    if (state.exists) orgName = state.name;
+    const events = organizationDecider.decide(
       { type: 'InviteMember', orgId: input.orgId, invitationId, email: input.email, role: input.role, invitedBy, actorRole, at: ctx.deps.now() },
       state,
     );
+    for (const e of events) if (e.type === 'member.invited') invited = e.data;
+    return events;
   });
-  return { invitationId, position: outcome.position.toString() };
+  if (!invited) {
+    // A retry with the same Idempotency-Key: the invitation was recorded before; a new link is made for it.
+    const org = (await ctx.deps.commands.load(organizationDecider, streamIds.organization(input.orgId))).state;
+    invited = org.exists ? org.invitations.get(invitationId) : undefined;
+    if (org.exists) orgName = org.name;
+  }
+  if (!invited) throw new AppError('CONFLICT', 'invitations.not_found', 'The invitation was not recorded; try again.');
+  const expiresAt = new Date(invited.expiresAt);
+  const token = await ctx.deps.emailTokens.issue('invitation', { subject: invitationId, email: invited.email, orgId: input.orgId, expiresAt });
+  const link = `${publicBaseUrl(ctx)}/invite/${input.orgId}/${invitationId}/${token}`;
+  await sendMail(ctx, invitationMail(invited.email, { orgName, role: invited.role, link, expiresAt }));
+  return { invitationId, position: outcome.position.toString(), link, expiresAt: invited.expiresAt };
 }
 
+/** No pending invitation for this link, whatever the reason: an unknown one is not told apart. */
+const invitationNotFound = () => new AppError('NOT_FOUND', 'invitations.not_found', 'No pending invitation matches this link; ask for a new one.');
+
 export async function acceptInvitation(ctx: UserCtx, input: AcceptInvitationInput) {
+  // The token mailed to the invited address is the permission to accept; without it, or with
+  // one for another invitation, nothing is disclosed.
+  const held = await ctx.deps.emailTokens.check('invitation', input.token);
+  if (!held || held.subject !== input.invitationId || held.org_id !== input.orgId) throw invitationNotFound();
   const meta = commandMeta(ctx, input.orgId, 'members.accept');
   const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
-    // Holding the invitation is the permission; an unknown organization reads as a missing invitation.
-    if (!state.exists) throw new AppError('NOT_FOUND', 'invitations.not_found', 'Invitation not found.');
+    if (!state.exists) throw invitationNotFound();
     return organizationDecider.decide(
       { type: 'AcceptInvitation', orgId: input.orgId, invitationId: input.invitationId, userId: ctx.principal.userId, email: ctx.principal.email, at: ctx.deps.now() },
       state,
     );
   });
+  // Single use. The decider accepts an invitation once anyway, so two acceptances racing on one
+  // token still make one member.
+  await ctx.deps.emailTokens.use('invitation', input.token);
+  // The link reached this user at the invited address (the decider checked it is theirs).
+  await ctx.deps.auth.markEmailVerified(ctx.principal.userId, held.email);
   return { position: outcome.position.toString() };
 }
 
@@ -105,7 +141,7 @@ async function membershipChanged(ctx: Authed, orgId: string, userId: string) {
 
 export async function listMembers(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
-  await authorizeQuery(ctx, input.orgId, 'members.list');
+  const role = await authorizeQuery(ctx, input.orgId, 'members.list');
   const { members, invitations } = await ctx.deps.read.members(input.orgId);
   return {
     members: members.map((m) => ({
@@ -115,7 +151,8 @@ export async function listMembers(ctx: Authed, input: { orgId: string; minPositi
       joinedAt: new Date(m.joined_at).toISOString(),
       hasSeat: m.assigned_at !== null,
     })),
-    invitations: invitations.map((i) => ({
+    // Pending invitations (and their ids) only for those who may manage them.
+    invitations: (can(role, 'members.invite') ? invitations : []).map((i) => ({
       invitationId: i.invitation_id,
       email: i.email,
       role: i.role,

@@ -1,6 +1,7 @@
 // Domain and store names the members slice uses, gathered so the handler reads plainly.
 export {
   AppError,
+  can,
   organizationDecider,
   removeMemberPlan,
   seatsDecider,

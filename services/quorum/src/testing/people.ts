@@ -33,10 +33,18 @@ export async function createOrg(http: Client, owner: TestUser, plan: 'free' | 'p
   return http.mutation('org.create', { name: `Org ${randomUUID().slice(0, 8)}`, plan }, { token: owner.token });
 }
 
+/** The secret of an invitation link (`members.invite` answers it, and mails it). */
+export function invitationToken(invite: { link: string }): string {
+  return invite.link.slice(invite.link.lastIndexOf('/') + 1);
+}
+
+/** A token of the right shape that accepts nothing. */
+export const UNKNOWN_INVITATION_TOKEN = `qinv_${'A'.repeat(43)}`;
+
 /** Invites `user` with `role` (as `inviter`) and accepts; returns the accept position. */
 export async function join(http: Client, orgId: string, inviter: { token?: string; apiKey?: string }, user: TestUser, role: Role): Promise<string> {
   const invite = await http.mutation('members.invite', { orgId, email: user.email, role }, inviter);
-  const accepted = await http.mutation('members.accept', { orgId, invitationId: invite.invitationId }, { token: user.token });
+  const accepted = await http.mutation('members.accept', { orgId, invitationId: invite.invitationId, token: invitationToken(invite) }, { token: user.token });
   return accepted.position as string;
 }
 

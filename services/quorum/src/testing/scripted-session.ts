@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { createHttpClient } from './http-client';
+import { invitationToken } from './people';
 
 type Client = ReturnType<typeof createHttpClient>;
 
@@ -32,7 +33,7 @@ export async function runScriptedSession(http: Client): Promise<SessionResult> {
 
   const member = await http.mutation('auth.signUp', { email: `member-${tag}@example.com`, password: 'another long secret', name: 'Max Member' });
   const memberToken = member.accessToken as string;
-  const accepted = await http.mutation('members.accept', { orgId, invitationId: invite.invitationId }, { token: memberToken });
+  const accepted = await http.mutation('members.accept', { orgId, invitationId: invite.invitationId, token: invitationToken(invite) }, { token: memberToken });
 
   const assigned = await http.mutation('seats.assign', { orgId, userId: member.user.id }, { token });
   expect(BigInt(assigned.position)).toBeGreaterThan(BigInt(accepted.position));
