@@ -2,6 +2,7 @@
  * Builds the gateway from its dependencies; `main.ts` (standalone) and the all-in-one
  * process (`services/quorum`) both use it.
  */
+import { createHmac } from 'node:crypto';
 import { createKysely, type Database, type SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
 import type { Logger } from 'pino';
@@ -106,7 +107,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       now,
     ),
     credentials,
-    emailTokens: new EmailTokensService(new EmailTokensRepository(db), now),
+    // Its own key, derived from the auth secret, so the two uses never share one.
+    emailTokens: new EmailTokensService(new EmailTokensRepository(db), now, createHmac('sha256', options.authSecret).update('quorum:email-tokens').digest('base64url')),
     mailer: options.mailer,
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) => credentials.applied([{ kind: 'apiKey', subject: keyId }])),

@@ -45,7 +45,7 @@ describe('passwords and access tokens', () => {
     const session = await q.http.mutation('auth.login', { email, password: PASSWORD });
     expect(session).toMatchObject({ user: { id: signed.user.id, email }, accessToken: expect.any(String), refreshToken: expect.any(String) });
     expect(Date.parse(session.accessTokenExpiresAt)).toBeLessThan(Date.parse(session.refreshTokenExpiresAt));
-    expect(await q.http.query('auth.me', {}, { token: session.accessToken })).toEqual({ id: signed.user.id, email, name: 'Ada' });
+    expect(await q.http.query('auth.me', {}, { token: session.accessToken })).toEqual({ id: signed.user.id, email, name: 'Ada', emailVerified: false });
   });
 
   it('stores the password as a salted scrypt hash', async () => {

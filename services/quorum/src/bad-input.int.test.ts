@@ -68,6 +68,12 @@ function badInputs(): Record<string, BadCase[]> {
     ],
     'auth.logout': [{ input: { refreshToken: ['a'] }, fields: ['refreshToken'] }],
     'auth.me': [{ input: 'me', fields: ['(input)'] }],
+    'auth.verifyEmail': [
+      { input: {}, fields: ['token'] },
+      { input: { token: 'qev_short' }, fields: ['token'] },
+      { input: { token: `qinv_${'A'.repeat(43)}` }, fields: ['token'] },
+    ],
+    'auth.resendVerification': [{ input: 'again', fields: ['(input)'] }],
     'org.create': [
       { input: {}, fields: ['name'] },
       { input: { name: long(101), plan: 'pro' }, fields: ['name'] },

@@ -28,7 +28,7 @@ interface Case {
 }
 
 /** Procedures that are not org-scoped, or not role-gated, with the principal they need. */
-const NOT_ORG_SCOPED = ['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.me', 'org.create', 'org.list'];
+const NOT_ORG_SCOPED = ['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.me', 'auth.verifyEmail', 'auth.resendVerification', 'org.create', 'org.list'];
 /** Procedures for SFU nodes only (service token); users and API keys get UNAUTHORIZED. */
 const SERVICE_ONLY = ['sfu.participantJoined', 'sfu.participantLeft'];
 
@@ -230,9 +230,10 @@ describe('outside the organization', () => {
   });
 
   it('an unauthenticated call gets UNAUTHORIZED for every procedure that needs a principal', async () => {
-    const needsPrincipal = Object.keys(procedureTypes).filter((p) => !['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', ...subscriptions].includes(p));
+    const needsPrincipal = Object.keys(procedureTypes).filter((p) => !['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.verifyEmail', ...subscriptions].includes(p));
     const inputs: Record<string, unknown> = {
       'auth.me': {},
+      'auth.resendVerification': {},
       'org.create': { name: 'Nobody Inc', plan: 'pro' },
       'org.list': {},
       'members.accept': { orgId, invitationId: randomUUID(), token: UNKNOWN_INVITATION_TOKEN },

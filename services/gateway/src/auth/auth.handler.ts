@@ -22,7 +22,7 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<Session>
 }
 
 async function mailVerification(ctx: Context, user: { id: string; email: string; name: string }): Promise<boolean> {
-  const token = await ctx.deps.emailTokens.issue('email', { subject: user.id, email: user.email, expiresAt: new Date(ctx.deps.now().getTime() + VERIFICATION_TTL_MS) });
+  const { token } = await ctx.deps.emailTokens.issue('email', { subject: user.id, email: user.email, expiresAt: new Date(ctx.deps.now().getTime() + VERIFICATION_TTL_MS) });
   return sendMail(ctx, verificationMail(user.email, user.name, `${publicBaseUrl(ctx)}/verify-email/${token}`));
 }
 

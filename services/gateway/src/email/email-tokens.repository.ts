@@ -6,11 +6,15 @@ export type EmailTokenPurpose = 'email' | 'invitation';
 export class EmailTokensRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(t: { tokenHash: string; purpose: EmailTokenPurpose; subject: string; email: string; orgId: string | null; expiresAt: Date }): Promise<void> {
-    await this.db
+  /** False when the same token was stored before (a retried command that derives it again). */
+  async insert(t: { tokenHash: string; purpose: EmailTokenPurpose; subject: string; email: string; orgId: string | null; expiresAt: Date }): Promise<boolean> {
+    const rows = await this.db
       .insertInto('email_tokens')
       .values({ token_hash: t.tokenHash, purpose: t.purpose, subject: t.subject, email: t.email, org_id: t.orgId, expires_at: t.expiresAt, used_at: null })
+      .onConflict((oc) => oc.column('token_hash').doNothing())
+      .returning('token_hash')
       .execute();
+    return rows.length === 1;
   }
 
   /** The unused, unexpired token with this hash and purpose. */

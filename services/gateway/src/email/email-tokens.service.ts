@@ -3,6 +3,7 @@
  * sign-up verification link and the invitation link. 256 random bits, stored as a SHA-256 hash
  * (the table never holds a usable token), single use, expiring.
  */
+import { createHmac } from 'node:crypto';
 import type { EmailTokenRow } from '@quorum/db';
 import { hashToken, newOpaqueToken } from '../auth/tokens';
 import type { EmailTokenPurpose, EmailTokensRepository } from './email-tokens.repository';
@@ -12,16 +13,25 @@ const PREFIX: Record<EmailTokenPurpose, string> = { email: 'qev', invitation: 'q
 export const EMAIL_TOKEN_PATTERN = /^q(ev|inv)_[A-Za-z0-9_-]{43}$/;
 
 export class EmailTokensService {
+  /** `secret`: the key invitation tokens are derived with (see `issue`). */
   constructor(
     private readonly repo: EmailTokensRepository,
     private readonly now: () => Date,
+    private readonly secret: string,
   ) {}
 
-  /** A new token for `subject` (a user id, an invitation id); only its hash is kept. */
-  async issue(purpose: EmailTokenPurpose, t: { subject: string; email: string; orgId?: string; expiresAt: Date }): Promise<string> {
-    const token = newOpaqueToken(PREFIX[purpose]);
-    await this.repo.insert({ tokenHash: hashToken(token), purpose, subject: t.subject, email: t.email, orgId: t.orgId ?? null, expiresAt: t.expiresAt });
-    return token;
+  /**
+   * A token for `subject` (a user id, an invitation id); only its hash is kept. With `derived`,
+   * the token is an HMAC of the subject under the service's secret instead of random bits: as
+   * unguessable without the secret, and the same for a retried command (an invitation retried
+   * with its Idempotency-Key answers the same link). `fresh` is false when it was issued before.
+   */
+  async issue(purpose: EmailTokenPurpose, t: { subject: string; email: string; orgId?: string; expiresAt: Date; derived?: boolean }): Promise<{ token: string; fresh: boolean }> {
+    const token = t.derived
+      ? `${PREFIX[purpose]}_${createHmac('sha256', this.secret).update(`${purpose}:${t.subject}`).digest('base64url')}`
+      : newOpaqueToken(PREFIX[purpose]);
+    const fresh = await this.repo.insert({ tokenHash: hashToken(token), purpose, subject: t.subject, email: t.email, orgId: t.orgId ?? null, expiresAt: t.expiresAt });
+    return { token, fresh };
   }
 
   /** The token's row if it is usable now, without using it up. */

@@ -50,9 +50,10 @@ export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
   }
   if (!invited) throw new AppError('CONFLICT', 'invitations.not_found', 'The invitation was not recorded; try again.');
   const expiresAt = new Date(invited.expiresAt);
-  const token = await ctx.deps.emailTokens.issue('invitation', { subject: invitationId, email: invited.email, orgId: input.orgId, expiresAt });
+  const { token, fresh } = await ctx.deps.emailTokens.issue('invitation', { subject: invitationId, email: invited.email, orgId: input.orgId, expiresAt, derived: true });
   const link = `${publicBaseUrl(ctx)}/invite/${input.orgId}/${invitationId}/${token}`;
-  await sendMail(ctx, invitationMail(invited.email, { orgName, role: invited.role, link, expiresAt }));
+  // A retry that finds the link stored already does not mail it twice.
+  if (fresh) await sendMail(ctx, invitationMail(invited.email, { orgName, role: invited.role, link, expiresAt }));
   return { invitationId, position: outcome.position.toString(), link, expiresAt: invited.expiresAt };
 }
 
