@@ -120,6 +120,8 @@ export {
 } from './organization/organization.schema';
 export {
   INVITATION_TTL_DAYS,
+  apiKeyMay,
+  apiKeysMadeBy,
   effectiveStatus,
   findInvitation,
   initialOrganizationState,
@@ -130,6 +132,7 @@ export {
   ownerCount,
   pendingInvitationFor,
   roleOf,
+  type ApiKeyState,
   type Invitation,
   type Member,
   type Organization,

@@ -3,9 +3,13 @@
  * organization stream (always current); queries from the members read model, after
  * waiting for `minPosition`. An organization the caller does not belong to answers
  * NOT_FOUND, so its existence is not disclosed.
+ *
+ * An API key is checked against the organization stream on commands and queries alike: its
+ * rights are its role's capped by its maker's current rights (`apiKeyMay`), so a key outlives
+ * neither its maker's demotion nor its removal, nor the revocation of the key that made it.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, assertCan, roleOf, type Action, type OrganizationState, type Role } from '@quorum/domain';
+import { AppError, apiKeyMay, assertCan, organizationDecider, roleOf, streamIds, type Action, type OrganizationState, type Role } from '@quorum/domain';
 import type { Actor } from '@quorum/eventstore';
 import { TRPCError } from '@trpc/server';
 import type { CommandMeta } from './commands/command-handler';
@@ -20,20 +24,34 @@ export function actorOf(principal: Principal): Actor {
 
 /** The caller's role from the organization stream, checked against `action`. */
 export function authorizeCommand(principal: Principal, orgId: string, state: OrganizationState, action: Action): Role {
-  const role = principal.kind === 'apiKey' ? (principal.orgId === orgId && state.exists ? principal.role : undefined) : roleOf(state, principal.userId);
+  if (principal.kind === 'apiKey') return authorizeApiKey(principal, orgId, state, action);
+  const role = roleOf(state, principal.userId);
   if (!role) throw orgNotFound();
   assertCan(role, action);
   return role;
 }
 
+/** An API key's role, checked against `action` and capped by its maker's current rights. */
+function authorizeApiKey(principal: Extract<Principal, { kind: 'apiKey' }>, orgId: string, state: OrganizationState, action: Action): Role {
+  if (principal.orgId !== orgId || !state.exists) throw orgNotFound();
+  const key = state.apiKeys.get(principal.keyId);
+  if (!key?.active) throw new AppError('UNAUTHORIZED', 'auth.api_key_revoked', 'This API key has been revoked.');
+  assertCan(key.role, action);
+  if (!apiKeyMay(state, principal.keyId, action)) {
+    throw new AppError('FORBIDDEN', 'api_keys.capped_by_maker', `This API key may not do ${action}: whoever made it may not (any more).`);
+  }
+  return key.role;
+}
+
 /** The caller's role from the read model, checked against `action`. */
 export async function authorizeQuery(ctx: Context & { principal: Principal }, orgId: string, action: Action): Promise<Role> {
-  let role: Role | undefined;
   if (ctx.principal.kind === 'apiKey') {
-    role = ctx.principal.orgId === orgId ? ctx.principal.role : undefined;
-  } else {
-    role = (await ctx.deps.read.memberRole(orgId, ctx.principal.userId)) as Role | undefined;
+    if (ctx.principal.orgId !== orgId) throw orgNotFound();
+    // The stream, not the read model: a maker's demotion or removal must hold at once.
+    const { state } = await ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
+    return authorizeApiKey(ctx.principal, orgId, state, action);
   }
+  const role = (await ctx.deps.read.memberRole(orgId, ctx.principal.userId)) as Role | undefined;
   if (!role) throw orgNotFound();
   assertCan(role, action);
   return role;

@@ -19,7 +19,7 @@
  */
 import { conflict, forbidden, notFound, preconditionFailed } from '../errors';
 import type { Decider } from '../decider';
-import { assertCanAssignRole } from '../permissions';
+import { assertCanAssignRole, can, type Action } from '../permissions';
 import { entitlementsFor, initialStatusFor, TRIAL_MS, type Plan } from '../plans';
 import type { Role } from '../roles';
 import { assertUnreachable } from '../util/assert-unreachable';
@@ -59,6 +59,14 @@ export interface Invitation {
   readonly acceptedBy: string | null;
 }
 
+/** An API key as the organization stream knows it (its secret is never an event). */
+export interface ApiKeyState {
+  readonly active: boolean;
+  readonly role: Role;
+  /** The user or API key that made it. */
+  readonly createdBy: string;
+}
+
 /** An organization that exists. */
 export interface Organization {
   readonly exists: true;
@@ -72,8 +80,8 @@ export interface Organization {
   readonly members: ReadonlyMap<string, Member>;
   /** By invitation id. */
   readonly invitations: ReadonlyMap<string, Invitation>;
-  /** API keys by id: whether each is still active. */
-  readonly apiKeys: ReadonlyMap<string, { readonly active: boolean }>;
+  /** API keys by id: whether each is still active, its role, and who made it (a user or a key id). */
+  readonly apiKeys: ReadonlyMap<string, ApiKeyState>;
 }
 
 /** State of an organization stream: nothing yet, or an organization. */
@@ -103,6 +111,47 @@ export function isMember(state: OrganizationState, userId: string): boolean {
 /** The member's role, or `undefined` if `userId` is not a member. */
 export function roleOf(state: OrganizationState, userId: string): Role | undefined {
   return state.exists ? state.members.get(userId)?.role : undefined;
+}
+
+/**
+ * Whether API key `keyId` may perform `action` now. A key's rights are its role's, capped by
+ * the current rights of whoever made it: the member who made it (as their role is now), or the
+ * key that made it (capped the same way, up the chain). A key whose maker was removed, or whose
+ * maker key was revoked, may do nothing; so may a revoked key. Roles are not a ladder (billing
+ * may spend, admin may not), so the cap is per action: both the key's role and its maker's must
+ * allow it.
+ */
+export function apiKeyMay(state: OrganizationState, keyId: string, action: Action): boolean {
+  if (!state.exists) return false;
+  const seen = new Set<string>();
+  let id = keyId;
+  for (;;) {
+    const key = state.apiKeys.get(id);
+    if (!key?.active || !can(key.role, action) || seen.has(id)) return false;
+    seen.add(id);
+    const maker = state.members.get(key.createdBy);
+    if (maker) return can(maker.role, action);
+    id = key.createdBy;
+  }
+}
+
+/** The active API keys made, directly or through other keys, by `makerId` (a user or a key). */
+export function apiKeysMadeBy(state: OrganizationState, makerId: string): string[] {
+  if (!state.exists) return [];
+  const made: string[] = [];
+  const makers = new Set([makerId]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [id, key] of state.apiKeys) {
+      if (key.active && makers.has(key.createdBy) && !makers.has(id)) {
+        makers.add(id);
+        made.push(id);
+        grew = true;
+      }
+    }
+  }
+  return made;
 }
 
 /** The member with this email (compared lower-cased), if any. */
@@ -197,9 +246,11 @@ function evolve(state: OrganizationState, event: OrganizationEvent): Organizatio
       return { ...state, members };
     }
     case 'api_key.created':
-      return { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { active: true }) };
-    case 'api_key.revoked':
-      return { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { active: false }) };
+      return { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { active: true, role: event.data.role, createdBy: event.data.createdBy }) };
+    case 'api_key.revoked': {
+      const key = state.apiKeys.get(event.data.keyId);
+      return key ? { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { ...key, active: false }) } : state;
+    }
     default:
       return assertUnreachable(event);
   }

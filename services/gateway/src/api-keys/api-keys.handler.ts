@@ -1,4 +1,4 @@
-import { organizationDecider, streamIds } from '@quorum/domain';
+import { AppError, apiKeysMadeBy, organizationDecider, streamIds } from '@quorum/domain';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
 import type { Context, Principal } from '../trpc';
 import type { CreateApiKeyInput, RevokeApiKeyInput } from './api-keys.schema';
@@ -52,5 +52,33 @@ export async function revokeApiKey(ctx: Authed, input: RevokeApiKeyInput) {
   const outcome = await ctx.deps.commands.execute(organizationDecider, stream, commandMeta(ctx, input.orgId, 'apiKeys.revoke'), (state) =>
     organizationDecider.decide(command, state),
   );
-  return { revoked: true as const, position: outcome.position.toString() };
+  const cascaded = await revokeKeysMadeBy(ctx, input.orgId, input.keyId);
+  return { revoked: true as const, position: (cascaded ?? outcome.position).toString() };
+}
+
+/**
+ * Revokes every active key made, directly or through other keys, by `makerId` (a key just
+ * revoked, a member just removed). Those keys can already do nothing (`apiKeyMay` caps a key by
+ * its maker); this makes it visible in the list and the event log, and closes their sockets and
+ * feeds on every gateway. Each key stops working first (its table row and the revocation log),
+ * then one append records them all. Resolves with that append's position, if any.
+ */
+export async function revokeKeysMadeBy(ctx: Authed, orgId: string, makerId: string): Promise<bigint | undefined> {
+  const stream = streamIds.organization(orgId);
+  const made = apiKeysMadeBy((await ctx.deps.commands.load(organizationDecider, stream)).state, makerId);
+  if (made.length === 0) return undefined;
+  for (const keyId of made) {
+    await ctx.deps.apiKeys.revoke(orgId, keyId).catch((err: unknown) => {
+      // Revoked meanwhile (a concurrent revocation): what this wanted is done.
+      if (!(err instanceof AppError && err.code === 'NOT_FOUND')) throw err;
+    });
+  }
+  const revokedBy = actorId(ctx.principal);
+  const outcome = await ctx.deps.commands.execute(organizationDecider, stream, commandMeta({ ...ctx, idempotencyKey: undefined }, orgId, 'apiKeys.revoke'), (state) =>
+    apiKeysMadeBy(state, makerId)
+      .filter((keyId) => made.includes(keyId))
+      .flatMap((keyId) => organizationDecider.decide({ type: 'RevokeApiKey', orgId, keyId, revokedBy, at: ctx.deps.now() }, state)),
+  );
+  ctx.log.info({ makerId, revoked: made }, 'revoked the API keys made by a revoked key or a removed member');
+  return outcome.position;
 }

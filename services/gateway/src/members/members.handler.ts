@@ -12,6 +12,7 @@ import {
   type RemoveMemberInput,
 } from './members.imports';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
+import { revokeKeysMadeBy } from '../api-keys/api-keys.handler';
 import { invitationMail } from '../email/email-messages';
 import { publicBaseUrl, sendMail } from '../email/send-mail';
 import { conflictBackoff, MAX_ATTEMPTS } from '../commands/command-handler';
@@ -102,7 +103,7 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.remove');
   const orgStream = streamIds.organization(input.orgId);
   const seatsStream = streamIds.seats(input.orgId);
-  return ctx.deps.commands.streams.run([orgStream, seatsStream], async () => {
+  const removed = await ctx.deps.commands.streams.run([orgStream, seatsStream], async () => {
     for (let attempt = 1; ; attempt++) {
       const full = { full: meta.ids.idempotent };
       const [org, seats] = await Promise.all([ctx.deps.commands.load(organizationDecider, orgStream, full), ctx.deps.commands.load(seatsDecider, seatsStream, full)]);
@@ -129,6 +130,10 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
       }
     }
   });
+  // The keys they made go with them (they could do nothing already: a key is capped by its
+  // maker). After the streams' lock: revoking appends to the organization stream itself.
+  const cascaded = await revokeKeysMadeBy(ctx, input.orgId, input.userId);
+  return { position: (cascaded ?? BigInt(removed.position)).toString() };
 }
 
 /**
