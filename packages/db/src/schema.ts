@@ -68,6 +68,11 @@ export interface CredentialRevocationTable {
   subject: string;
   at: GeneratedTimestamp;
 }
+/** Meeting join tokens already presented to an SFU (by `jti`), kept until they expire: each works once. */
+export interface UsedJoinTokenTable {
+  jti: string;
+  expires_at: Timestamp;
+}
 export interface ProjectionCheckpointTable {
   projection: string;
   version: number;
@@ -191,6 +196,7 @@ export interface Database {
   api_keys: ApiKeyTable;
   email_tokens: EmailTokenTable;
   credential_revocations: CredentialRevocationTable;
+  used_join_tokens: UsedJoinTokenTable;
   projection_checkpoints: ProjectionCheckpointTable;
   projection_active: ProjectionActiveTable;
   projection_dead_letters: DeadLetterTable;
@@ -271,6 +277,11 @@ CREATE TABLE IF NOT EXISTS credential_revocations (
   at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX IF NOT EXISTS credential_revocations_at ON credential_revocations (at);
+CREATE TABLE IF NOT EXISTS used_join_tokens (
+  jti uuid PRIMARY KEY,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS used_join_tokens_expires ON used_join_tokens (expires_at);
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
   projection text NOT NULL,
   version integer NOT NULL,

@@ -6,6 +6,7 @@ import type { AuthRateLimiters } from './auth/auth-rate-limits';
 import type { AuthService } from './auth/auth.service';
 import type { CredentialGuard } from './auth/credential-guard';
 import type { EmailTokensService } from './email/email-tokens.service';
+import type { JoinTokensRepository } from './meetings/join-tokens.repository';
 import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   /** Secrets mailed to prove an address: sign-up verification and invitation links. */
   emailTokens: EmailTokensService;
   mailer: Mailer;
+  /** Meeting join tokens already presented to an SFU: each works once. */
+  joinTokens: JoinTokensRepository;
   /** Base of links in mail (`PUBLIC_URL`); absent, the address a request came to. */
   publicUrl?: string;
   /** Login and sign-up limits (in-process, or Redis shared by every gateway). */

@@ -15,6 +15,7 @@ import { CredentialGuard } from './auth/credential-guard';
 import { RevocationsRepository } from './auth/revocations.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
 import { EmailTokensService } from './email/email-tokens.service';
+import { JoinTokensRepository } from './meetings/join-tokens.repository';
 import type { Mailer } from '@quorum/mail';
 import { CommandHandler } from './commands/command-handler';
 import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
@@ -110,6 +111,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // Its own key, derived from the auth secret, so the two uses never share one.
     emailTokens: new EmailTokensService(new EmailTokensRepository(db), now, createHmac('sha256', options.authSecret).update('quorum:email-tokens').digest('base64url')),
     mailer: options.mailer,
+    joinTokens: new JoinTokensRepository(db),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) => credentials.applied([{ kind: 'apiKey', subject: keyId }])),
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),

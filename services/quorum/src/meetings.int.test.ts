@@ -87,7 +87,7 @@ describe('meetings.join', () => {
   it('says sfu once two others are in the meeting', async () => {
     const { sessionId } = await createMeeting(q.http, orgId, as(host));
     await reportJoined(q, orgId, sessionId, host.userId, 'Host');
-    await reportJoined(q, orgId, sessionId, randomUUID(), 'Guest');
+    await reportJoined(q, orgId, sessionId, owner.userId, 'Owner');
     expect(await q.http.mutation('meetings.join', { orgId, sessionId }, as(member))).toMatchObject({ mode: 'sfu' });
   });
 });
@@ -100,7 +100,10 @@ describe('entitlements', () => {
     await q.http.mutation('seats.assign', { orgId: free.orgId, userId: freeOwner.userId }, as(freeOwner));
     const fifth = await addMember(q.http, free.orgId, freeOwner, 'member', 'fifth');
     const { sessionId } = await createMeeting(q.http, free.orgId, as(freeOwner));
-    for (let i = 0; i < 4; i++) await reportJoined(q, free.orgId, sessionId, randomUUID(), `P${i}`);
+    // Four members in: the owner and three more (only members are admitted).
+    const four: TestUser[] = [freeOwner];
+    for (let i = 1; i < 4; i++) four.push(await addMember(q.http, free.orgId, freeOwner, 'member', `p${i}`));
+    for (const [i, p] of four.entries()) await reportJoined(q, free.orgId, sessionId, p.userId, `P${i}`);
     const refused = await failure(q.http.mutation('meetings.join', { orgId: free.orgId, sessionId }, as(fifth)));
     expect(refused).toMatchObject({ status: 412, code: 'PRECONDITION_FAILED', reason: 'session.full' });
     expect(refused.message).toBe('The meeting is full: the free plan allows 4 participants at once.');

@@ -10,7 +10,7 @@ import type { Placement } from '@quorum/placement';
 import type { IceServer } from '@quorum/signaling';
 import type { Logger } from 'pino';
 import { WorkerPool, type WorkerPoolOptions } from './media/worker-pool';
-import { consumeHostControls } from './signaling/host-controls';
+import { consumeAccessChanges, consumeHostControls } from './signaling/host-controls';
 import { GatewayReporter, type SessionReporter } from './signaling/session-reporter';
 import { SignalingServer } from './signaling/signaling-server';
 
@@ -74,7 +74,11 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
   });
 
   let consumer: Consumer | undefined;
-  if (options.bus) consumer = await consumeHostControls({ bus: options.bus, server, nodeId: options.nodeId, logger });
+  let accessConsumer: Consumer | undefined;
+  if (options.bus) {
+    consumer = await consumeHostControls({ bus: options.bus, server, nodeId: options.nodeId, logger });
+    accessConsumer = await consumeAccessChanges({ bus: options.bus, server, nodeId: options.nodeId, logger });
+  }
   else logger.warn('no bus: host controls (mute, remove, lock, end) are recorded but not enforced live');
 
   const ttlMs = place?.ttlMs ?? 10_000;
@@ -116,6 +120,7 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
         if (timer) clearInterval(timer);
         await place?.placement.deregister(options.nodeId).catch((err: unknown) => logger.warn({ err }, 'placement deregister failed'));
         await consumer?.close();
+        await accessConsumer?.close();
         await server.close();
         pool.close();
       })()),

@@ -4,7 +4,7 @@
  * decider applies the same rules as `meetings.join`, so the stream stays the authority even if a
  * join token was issued before the meeting was locked or filled up.
  */
-import { AppError, NodeRunSchema, sessionDecider, streamIds, type LeaveReason } from '@quorum/domain';
+import { AppError, NodeRunSchema, apiKeyMay, isMember, sessionDecider, streamIds, type LeaveReason } from '@quorum/domain';
 import type { Actor } from '@quorum/eventstore';
 import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../commands/command-handler';
@@ -40,13 +40,31 @@ export function nodeRunOf(ctx: ServiceContext, instance: string | undefined): st
 /**
  * A participant connected through the reporting node. Someone already present through another
  * run of a node has reconnected (recorded, with the run); through the same run, nothing is.
+ *
+ * The SFU admits no one the gateway refuses here, so this is where a join token's holder is
+ * checked as they are now, not as they were when it was issued: still a member (or, for a key,
+ * a key still allowed to join), and the token not used before (each works once; its id is
+ * remembered until it expires).
  */
 export async function reportJoined(
   ctx: ServiceContext,
-  input: { orgId: string; sessionId: string; participantId: string; displayName: string; instance?: string | undefined },
+  input: {
+    orgId: string;
+    sessionId: string;
+    participantId: string;
+    displayName: string;
+    instance?: string | undefined;
+    token?: { id: string; expiresAt: number } | undefined;
+  },
 ) {
-  const { facts } = await loadOrgFacts(ctx, input.orgId);
+  const { org, facts } = await loadOrgFacts(ctx, input.orgId);
   if (!facts) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
+  if (!isMember(org, input.participantId) && !apiKeyMay(org, input.participantId, 'meetings.join')) {
+    throw new AppError('FORBIDDEN', 'meetings.not_a_member', 'You are no longer a member of this organization.');
+  }
+  if (input.token && !(await ctx.deps.joinTokens.use(input.token.id, new Date(input.token.expiresAt * 1000), ctx.deps.now()))) {
+    throw new AppError('UNAUTHORIZED', 'token.used', 'This join token was used already; ask for a new one with meetings.join.');
+  }
   const streamId = streamIds.session(input.sessionId);
   // A session's host never changes, so their seat can be read before deciding.
   const { hostUserId } = sessionOf((await ctx.deps.commands.load(sessionDecider, streamId)).state, input.orgId);

@@ -9,7 +9,18 @@ import { reportJoined, reportLeft } from './sfu.handler';
 /** Called by SFU nodes only (service token). */
 export const sfuRouter = router({
   participantJoined: serviceProcedure
-    .input(z.object({ orgId: IdSchema, sessionId: IdSchema, participantId: IdSchema, displayName: DisplayNameSchema, instance: InstanceSchema }))
+    .input(
+      z.object({
+        orgId: IdSchema,
+        sessionId: IdSchema,
+        participantId: IdSchema,
+        displayName: DisplayNameSchema,
+        instance: InstanceSchema,
+        // The join token presented (its id and expiry, seconds): each works once. Absent when a
+        // node reports again someone it had admitted (after its heartbeats lapsed).
+        token: z.object({ id: z.uuid(), expiresAt: z.number().int().positive() }).optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => reportJoined(ctx, input)),
   participantLeft: serviceProcedure
     // `at`: when the SFU saw the leave (its report may come late); later than now counts as now.

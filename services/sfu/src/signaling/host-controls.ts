@@ -34,6 +34,35 @@ function isEventPayload(payload: unknown): payload is EventPayload {
   return typeof p === 'object' && p !== null && typeof p.type === 'string' && typeof p.streamId === 'string' && typeof p.occurredAt === 'string';
 }
 
+/** The organization subjects of every organization: removals of members and revocations of keys. */
+export const ACCESS_SUBJECTS = ['evt.*.organization.>'];
+
+/**
+ * Someone who loses access to an organization leaves its meetings: `member.removed` and
+ * `api_key.revoked` on the organization stream disconnect that member or key from every meeting
+ * of the organization this node hosts (their join was checked when they came in; this ends what
+ * they hold since). A second durable consumer (`sfu-<nodeId>-access`): NATS 2.9 takes one
+ * subject filter per consumer.
+ */
+export async function consumeAccessChanges(options: { bus: EventBus; server: SignalingServer; nodeId: string; logger: Logger; since?: Date }): Promise<Consumer> {
+  const since = (options.since ?? new Date(Date.now() - 5_000)).getTime();
+  return options.bus.consume({
+    durableName: `sfu-${options.nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}-access`,
+    filterSubjects: ACCESS_SUBJECTS,
+    handler: async (message) => {
+      const event = message.payload;
+      if (!isEventPayload(event) || !event.streamId.startsWith('organization-') || Date.parse(event.occurredAt) < since) return;
+      const data = event.data as { userId?: unknown; keyId?: unknown };
+      const participantId = event.type === 'member.removed' ? data.userId : event.type === 'api_key.revoked' ? data.keyId : undefined;
+      if (typeof participantId !== 'string') return;
+      const orgId = event.streamId.slice('organization-'.length);
+      const dropped = options.server.revokeAccess(orgId, participantId);
+      if (dropped > 0) options.logger.info({ orgId, participantId, type: event.type, dropped }, 'disconnected someone who lost access to the organization');
+    },
+    onError: (error) => options.logger.warn({ err: error }, 'access-change consumer error'),
+  });
+}
+
 export async function consumeHostControls(options: {
   bus: EventBus;
   server: SignalingServer;

@@ -12,6 +12,8 @@ export interface JoinReport {
   sessionId: string;
   participantId: string;
   displayName: string;
+  /** The join token presented (id and expiry in seconds), which the gateway takes once; absent when reporting someone already admitted again. */
+  token?: { id: string; expiresAt: number };
 }
 
 export interface LeaveReport {

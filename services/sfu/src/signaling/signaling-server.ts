@@ -188,6 +188,8 @@ export class SignalingServer {
           await this.options.reporter.joined({ orgId, sessionId, participantId, displayName });
           taken++;
         } catch (err) {
+          // Removed from the organization while this node could not hear it: they go now.
+          if (err instanceof ReportRefused && err.reason === 'meetings.not_a_member') this.revokeAccess(orgId, participantId);
           this.options.logger.warn({ err, sessionId, participantId }, 'could not report a connected participant again');
         }
       }
@@ -206,6 +208,24 @@ export class SignalingServer {
    * Enforces a host control or lifecycle event from the bus on a meeting this node hosts;
    * events of other meetings are ignored.
    */
+  /**
+   * Someone lost access to an organization (removed from it, or their API key revoked): they are
+   * disconnected from each of its meetings here, and their leave is reported. Resolves with how
+   * many were disconnected.
+   */
+  revokeAccess(orgId: string, participantId: string): number {
+    let dropped = 0;
+    for (const meeting of [...this.meetings.values()]) {
+      if (meeting.orgId !== orgId) continue;
+      const target = meeting.participants.get(participantId);
+      if (!target) continue;
+      this.notify(target, 'removed', {});
+      this.dropParticipant(meeting, target, { report: true, reason: 'disconnected', closeCode: CLOSE_CODES.removed, closeReason: 'no longer a member of the organization' });
+      dropped++;
+    }
+    return dropped;
+  }
+
   async applySessionEvent(event: { type: string; streamId: string; data: unknown }): Promise<void> {
     if (!event.streamId.startsWith('session-')) return;
     const meeting = this.meetings.get(event.streamId.slice('session-'.length));
@@ -381,19 +401,25 @@ export class SignalingServer {
     const claims = verified.claims;
     let meeting = this.meetings.get(claims.sid);
     const previous = meeting?.participants.get(claims.sub);
-    // Someone the SFU still holds (another tab, or a rejoin within the grace period) is not reported again.
-    if (!previous) {
-      // Back before their leave reached the gateway: the stream never saw them go.
-      await this.leaves.cancel(claims.sid, claims.sub);
-      try {
-        await this.options.reporter.joined({ orgId: claims.org, sessionId: claims.sid, participantId: claims.sub, displayName: claims.name });
-      } catch (err) {
-        if (err instanceof ReportRefused) {
-          const code = (['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED', 'UNAUTHORIZED', 'BAD_REQUEST'] as const).find((c) => c === err.code) ?? 'PRECONDITION_FAILED';
-          throw new Refusal(code, err.message, err.reason);
-        }
-        throw err;
+    // Back before their leave reached the gateway: the stream never saw them go.
+    if (!previous) await this.leaves.cancel(claims.sid, claims.sub);
+    // Every join is reported, even of someone this node still holds (another tab, a rejoin within
+    // the grace period): the gateway takes each token once and checks that its holder is still a
+    // member, and for someone present already it records nothing.
+    try {
+      await this.options.reporter.joined({
+        orgId: claims.org,
+        sessionId: claims.sid,
+        participantId: claims.sub,
+        displayName: claims.name,
+        token: { id: claims.jti, expiresAt: claims.exp },
+      });
+    } catch (err) {
+      if (err instanceof ReportRefused) {
+        const code = (['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED', 'UNAUTHORIZED', 'BAD_REQUEST'] as const).find((c) => c === err.code) ?? 'PRECONDITION_FAILED';
+        throw new Refusal(code, err.message, err.reason);
       }
+      throw err;
     }
     if (this.closed) throw new Refusal('PRECONDITION_FAILED', 'This SFU node is shutting down; join again.', 'signaling.shutting_down');
     meeting = this.meetings.get(claims.sid) ?? this.openMeeting(claims);
