@@ -115,10 +115,10 @@ async function hostedMeeting(org: string): Promise<{ sessionId: string; minPosit
   return { sessionId, minPosition: position };
 }
 
-/** A fresh meeting with one participant in it (reported by the SFU). */
+/** A fresh meeting with one participant in it (the owner, who is not its host), reported by the SFU. */
 async function meetingWithGuest(org: string): Promise<{ sessionId: string; participantId: string }> {
   const { sessionId } = await hostedMeeting(org);
-  const participantId = randomUUID();
+  const participantId = owner.userId;
   await reportJoined(q, org, sessionId, participantId, 'Guest');
   return { sessionId, participantId };
 }
