@@ -8,10 +8,10 @@
  * from the organization's meetings. Real Postgres, NATS and mediasoup (the embedded SFU).
  */
 import { streamIds } from '@quorum/domain';
-import { SignalingClient, SignalingRequestError } from '@quorum/sfu/signaling/testing';
+import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../services/quorum/src/testing/eventually';
-import { createMeeting } from '../../services/quorum/src/testing/meetings';
+import { createMeeting, signalingRefusal } from '../../services/quorum/src/testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from '../../services/quorum/src/testing/people';
 import { startTestQuorum, type TestQuorum } from '../../services/quorum/src/testing/test-quorum';
 
@@ -31,16 +31,6 @@ async function connect(t: { signalingUrl: string }) {
   const client = await SignalingClient.connect(t.signalingUrl);
   clients.push(client);
   return client;
-}
-
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SignalingRequestError) return err.error;
-    throw err;
-  }
-  throw new Error('expected a refusal');
 }
 
 async function participants(sessionId: string) {
@@ -73,7 +63,7 @@ describe('a join token', () => {
     const first = await connect(t);
     await first.request('join', { token: t.token });
     const second = await connect(t);
-    expect(await refusal(second.request('join', { token: t.token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'token.used' });
+    expect(await signalingRefusal(second.request('join', { token: t.token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'token.used' });
     // A fresh ticket works (the browser asks for one on every rejoin).
     const fresh = await ticket(orgId, sessionId, as(member));
     await (await connect(fresh)).request('join', { token: fresh.token });
@@ -85,7 +75,7 @@ describe('a join token', () => {
     const t = await ticket(orgId, sessionId, as(member));
     await q.http.mutation('members.remove', { orgId, userId: member.userId }, as(owner));
     const client = await connect(t);
-    expect(await refusal(client.request('join', { token: t.token }))).toMatchObject({ code: 'FORBIDDEN', reason: 'meetings.not_a_member' });
+    expect(await signalingRefusal(client.request('join', { token: t.token }))).toMatchObject({ code: 'FORBIDDEN', reason: 'meetings.not_a_member' });
     expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined')).toEqual([]);
   });
 
@@ -95,7 +85,7 @@ describe('a join token', () => {
     const t = await ticket(orgId, sessionId, { apiKey: made.secret });
     await q.http.mutation('apiKeys.revoke', { orgId, keyId: made.key.id }, as(owner));
     const client = await connect(t);
-    expect(await refusal(client.request('join', { token: t.token }))).toMatchObject({ code: 'FORBIDDEN', reason: 'meetings.not_a_member' });
+    expect(await signalingRefusal(client.request('join', { token: t.token }))).toMatchObject({ code: 'FORBIDDEN', reason: 'meetings.not_a_member' });
   });
 });
 

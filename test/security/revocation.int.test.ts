@@ -16,7 +16,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { eventually } from '../../services/quorum/src/testing/eventually';
-import { createHttpClient, failure } from '../../services/quorum/src/testing/http-client';
+import { createHttpClient, failure, type CallOptions } from '../../services/quorum/src/testing/http-client';
+import { followSubscription, type FollowedSubscription } from '../../services/quorum/src/testing/subscription-client';
 import { addMember, createOrg, PASSWORD, signUp, type TestUser } from '../../services/quorum/src/testing/people';
 import { settledHead, startTestQuorum, type TestQuorum } from '../../services/quorum/src/testing/test-quorum';
 
@@ -29,7 +30,7 @@ let secondUrl: string;
 let secondHttp: ReturnType<typeof createHttpClient>;
 let owner: TestUser;
 const sockets: Array<ReturnType<typeof createWSClient>> = [];
-const feeds: AbortController[] = [];
+const feeds: FollowedSubscription[] = [];
 
 /** A tRPC WebSocket client that records how its socket closed, and does not reconnect during the test. */
 function wsClient(baseUrl: string, connectionParams: Record<string, string>) {
@@ -61,36 +62,9 @@ function liveOverWs(trpc: ReturnType<typeof wsClient>['trpc'], orgId: string) {
 }
 
 /** `events.live` over server-sent events with plain fetch: what arrived, and how it ended. */
-async function liveOverSse(baseUrl: string, orgId: string, headers: Record<string, string>) {
-  const abort = new AbortController();
-  feeds.push(abort);
-  const res = await fetch(`${baseUrl}/trpc/events.live?input=${encodeURIComponent(JSON.stringify({ orgId }))}`, { headers, signal: abort.signal });
-  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const feed = { data: [] as unknown[], ended: undefined as undefined | { code: string | undefined } };
-  void (async () => {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event === 'serialized-error' && data) feed.ended = { code: (JSON.parse(data) as { data: { code: string } }).data.code };
-          else if (!event && data) feed.data.push(JSON.parse(data));
-        }
-      }
-      feed.ended ??= { code: undefined };
-    } catch (err) {
-      if (!abort.signal.aborted) feed.ended = { code: `stream failed: ${(err as Error).message}` };
-    }
-  })();
+async function liveOverSse(baseUrl: string, orgId: string, credential: CallOptions) {
+  const feed = await followSubscription(baseUrl, 'events.live', { orgId }, credential);
+  feeds.push(feed);
   return feed;
 }
 
@@ -117,7 +91,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const f of feeds) f.abort();
+  for (const f of feeds) f.stop();
   for (const s of sockets) s.close();
   await second?.http.close();
   await q?.stop();
@@ -156,7 +130,7 @@ describe('a revoked API key', () => {
     const { trpc, closes } = wsClient(secondUrl, { apiKey: secret });
     const ws = liveOverWs(trpc, orgId);
     await eventually(() => expect(ws.feed.started).toBe(true));
-    const sse = await liveOverSse(secondUrl, orgId, { 'x-api-key': secret });
+    const sse = await liveOverSse(secondUrl, orgId, { apiKey: secret });
     // Both feeds are live: an event arrives on each.
     const bought = await q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { token: owner.token });
     await eventually(() => {
@@ -183,7 +157,7 @@ describe('an access token', () => {
     expect(await trpc.auth.me.query({})).toMatchObject({ id: owner.userId });
     const ws = liveOverWs(trpc, orgId);
     await eventually(() => expect(ws.feed.started).toBe(true));
-    const sse = await liveOverSse(q.baseUrl, orgId, { authorization: `Bearer ${token}` });
+    const sse = await liveOverSse(q.baseUrl, orgId, { token });
     await q.http.query('org.get', { orgId, minPosition: position }, { token });
 
     await eventually(() => {
@@ -247,7 +221,7 @@ describe('a member removed', () => {
     const { trpc } = wsClient(secondUrl, { token: member.token });
     const ws = liveOverWs(trpc, orgId);
     await eventually(() => expect(ws.feed.started).toBe(true));
-    const sse = await liveOverSse(secondUrl, orgId, { authorization: `Bearer ${member.token}` });
+    const sse = await liveOverSse(secondUrl, orgId, { token: member.token });
 
     await q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token });
     await eventually(() => {

@@ -90,6 +90,25 @@ async function enter(user: TestUser, sessionId: string) {
   return { client, signalingUrl: ticket.signalingUrl };
 }
 
+/** Starts a survivor node in this process, then SIGKILLs the doomed one; resolves once it is dead, with when it was killed. */
+async function killDoomedBeside(survivorId: string): Promise<{ killedAt: number; survivorRun: string }> {
+  survivor = await startInProcess(survivorId);
+  const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
+  doomed!.kill('SIGKILL');
+  const killedAt = Date.now();
+  await new Promise<void>((resolve) => (doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve())));
+  return { killedAt, survivorRun };
+}
+
+/** Asks for a ticket until the meeting has moved to the survivor (the dead node's heartbeat ran out), then rejoins through it. */
+async function rejoinOnSurvivor(user: TestUser, sessionId: string) {
+  await eventually(async () => {
+    const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: user.token });
+    expect(ticket.signalingUrl).toBe(survivor!.url);
+  }, 10_000);
+  return enter(user, sessionId);
+}
+
 /** One pass of the gateway's lost-node sweep; resolves with the leaves it recorded. */
 const sweep = () => q.app.gateway.lostNodeSweeper!.sweep();
 
@@ -142,19 +161,10 @@ describe('an SFU node that dies without a word', () => {
       expect(joined.map((e) => e.data.node)).toEqual([doomedRun, doomedRun]);
     });
 
-    const survivorId = `survivor-${randomBytes(3).toString('hex')}`;
-    survivor = await startInProcess(survivorId);
-    const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
-    doomed.kill('SIGKILL');
-    const killedAt = Date.now();
-    await new Promise<void>((resolve) => (doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve())));
+    const { killedAt, survivorRun } = await killDoomedBeside(`survivor-${randomBytes(3).toString('hex')}`);
 
     // Alice's page rejoins: once the dead node's heartbeat has run out, the meeting moves to the survivor.
-    await eventually(async () => {
-      const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: alice.token });
-      expect(ticket.signalingUrl).toBe(survivor!.url);
-    }, 10_000);
-    await enter(alice, sessionId);
+    await rejoinOnSurvivor(alice, sessionId);
 
     await eventually(async () => {
       expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.reconnected')).toHaveLength(1);
@@ -218,12 +228,7 @@ describe('an SFU node that dies without a word', () => {
     await eventually(async () => {
       expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined')).toHaveLength(2);
     });
-    const survivorId = `survivor-${randomBytes(3).toString('hex')}`;
-    survivor = await startInProcess(survivorId);
-    const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
-    doomed.kill('SIGKILL');
-    const killedAt = Date.now();
-    await new Promise<void>((resolve) => (doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve())));
+    const { killedAt, survivorRun } = await killDoomedBeside(`survivor-${randomBytes(3).toString('hex')}`);
 
     // Nobody is back yet when the sweep finds the run silent past the grace: both leave.
     await eventually(async () => {
@@ -240,11 +245,7 @@ describe('an SFU node that dies without a word', () => {
     }
 
     // Alice comes back through the survivor: a join, not a reconnect, and only her stint is open.
-    await eventually(async () => {
-      const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, { token: alice.token });
-      expect(ticket.signalingUrl).toBe(survivor!.url);
-    }, 10_000);
-    await enter(alice, sessionId);
+    await rejoinOnSurvivor(alice, sessionId);
     await eventually(async () => {
       const events = await sessionEvents(sessionId);
       const after = events.slice(events.findLastIndex((e) => e.type === 'participant.left') + 1);

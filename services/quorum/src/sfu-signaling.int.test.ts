@@ -6,11 +6,11 @@
  * frames.
  */
 import { signJoinToken } from '@quorum/signaling/tokens';
-import { SignalingClient, SignalingRequestError } from '@quorum/sfu/signaling/testing';
+import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { streamIds } from '@quorum/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './testing/eventually';
-import { createMeeting } from './testing/meetings';
+import { createMeeting, signalingRefusal } from './testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -31,16 +31,6 @@ async function enter(user: TestUser, sessionId: string) {
   clients.push(client);
   const joined = await client.request('join', { token: ticket.token });
   return { client, joined, ticket };
-}
-
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SignalingRequestError) return err.error;
-    throw err;
-  }
-  throw new Error('expected a refusal');
 }
 
 async function eventTypes(sessionId: string) {
@@ -83,14 +73,14 @@ describe('peer-to-peer, then the SFU', () => {
     // No media room and no transport exists for a 1:1 call, as the SFU's own state says.
     expect(q.app.sfu!.server.getState().find((m) => m.sessionId === sessionId)).toMatchObject({ mode: 'p2p', mediaRoomId: null });
     expect(q.app.sfu!.pool.getState().rooms.find((r) => r.roomId === sessionId)).toBeUndefined();
-    expect(await refusal(a.client.request('createWebRtcTransport', { direction: 'send' }))).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'signaling.not_sfu' });
+    expect(await signalingRefusal(a.client.request('createWebRtcTransport', { direction: 'send' }))).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'signaling.not_sfu' });
 
     const b = await enter(bob, sessionId);
     expect(b.joined).toMatchObject({ mode: 'sfu' });
     expect(b.joined.peers.map((p) => p.peerId).sort()).toEqual([host.userId, alice.userId].sort());
     expect(await h.client.next('modeChanged')).toEqual({ mode: 'sfu' });
     expect(await a.client.next('modeChanged')).toEqual({ mode: 'sfu' });
-    expect(await refusal(a.client.request('p2pSignal', { to: host.userId, signal: { kind: 'offer', sdp: 'late' } }))).toMatchObject({ reason: 'signaling.not_p2p' });
+    expect(await signalingRefusal(a.client.request('p2pSignal', { to: host.userId, signal: { kind: 'offer', sdp: 'late' } }))).toMatchObject({ reason: 'signaling.not_p2p' });
 
     // Through the SFU now: capabilities and transports come from mediasoup.
     const caps = await b.client.request('getRouterRtpCapabilities', {});
@@ -134,12 +124,12 @@ describe('refusals', () => {
     for (const [token, reason] of [[forged, 'token.bad_signature'], [expired, 'token.expired'], ['garbage', 'token.malformed']] as const) {
       const client = await SignalingClient.connect(ticket.signalingUrl);
       clients.push(client);
-      expect(await refusal(client.request('join', { token }))).toMatchObject({ code: 'UNAUTHORIZED', reason });
+      expect(await signalingRefusal(client.request('join', { token }))).toMatchObject({ code: 'UNAUTHORIZED', reason });
       expect((await client.waitClosed()).code).toBe(4401);
     }
     const unjoined = await SignalingClient.connect(ticket.signalingUrl);
     clients.push(unjoined);
-    expect(await refusal(unjoined.request('getRouterRtpCapabilities', {}))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'signaling.not_joined' });
+    expect(await signalingRefusal(unjoined.request('getRouterRtpCapabilities', {}))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'signaling.not_joined' });
     expect(await eventTypes(sessionId)).toEqual(['session.scheduled']);
   });
 
@@ -150,7 +140,7 @@ describe('refusals', () => {
     await q.http.mutation('meetings.lock', { orgId, sessionId }, as(host));
     const client = await SignalingClient.connect(ticket.signalingUrl);
     clients.push(client);
-    const refused = await refusal(client.request('join', { token: ticket.token }));
+    const refused = await signalingRefusal(client.request('join', { token: ticket.token }));
     expect(refused).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'session.locked' });
     expect(refused.message).toMatch(/locked/);
     expect((await client.waitClosed()).code).toBe(4403);
@@ -159,8 +149,8 @@ describe('refusals', () => {
   it('bad frames get BAD_REQUEST naming the field, or close the socket when unreadable', async () => {
     const { sessionId } = await createMeeting(q.http, orgId, as(host));
     const h = await enter(host, sessionId);
-    expect(await refusal(h.client.request('setPreferredLayers', { consumerId: 'c', spatialLayer: 9 } as never))).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await refusal(h.client.request('p2pSignal', { to: 'nobody', signal: { kind: 'offer', sdp: 'x' } }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await signalingRefusal(h.client.request('setPreferredLayers', { consumerId: 'c', spatialLayer: 9 } as never))).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await signalingRefusal(h.client.request('p2pSignal', { to: 'nobody', signal: { kind: 'offer', sdp: 'x' } }))).toMatchObject({ code: 'NOT_FOUND' });
     h.client.sendRaw('{not json');
     expect((await h.client.waitClosed()).code).toBe(4400);
   });

@@ -2,6 +2,7 @@
  * Meetings for integration tests, over plain HTTP: creating them, and reporting joins and
  * leaves as an SFU node does (with a service token signed by the test Quorum's secret).
  */
+import { SignalingRequestError } from '@quorum/sfu/signaling/testing';
 import { signServiceToken } from '@quorum/signaling/tokens';
 import type { createHttpClient } from './http-client';
 import type { TestQuorum } from './test-quorum';
@@ -31,4 +32,15 @@ export function reportJoined(q: TestQuorum, orgId: string, sessionId: string, pa
 /** Reports that `participantId` left, as the SFU does. */
 export function reportLeft(q: TestQuorum, orgId: string, sessionId: string, participantId: string, reason: 'left' | 'disconnected' = 'left') {
   return q.http.mutation('sfu.participantLeft', { orgId, sessionId, participantId, reason }, { serviceToken: serviceToken(q) });
+}
+
+/** The SFU's refusal of a signaling request that must be refused. */
+export async function signalingRefusal(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof SignalingRequestError) return err.error;
+    throw err;
+  }
+  throw new Error('expected a refusal');
 }
