@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAppError } from '@quorum/domain';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Room } from './room';
+import { MAX_WEBRTC_TRANSPORTS_PER_PEER, type Room } from './room';
 import {
   RtpReceiver,
   consumeRtp,
@@ -103,6 +103,19 @@ describe('Room', () => {
     room.closeTransport('alice', send.transportId);
     expect(room.getPeerState('alice').transports.map((t) => t.transportId)).toEqual([recv.transportId]);
     await expectAppError(room.restartIce('alice', send.transportId), 'NOT_FOUND', 'sfu.transport_not_found');
+  });
+
+  it(`refuses a participant more than ${MAX_WEBRTC_TRANSPORTS_PER_PEER} open WebRtcTransports, and takes one again once one is closed`, async () => {
+    const room = await newRoom();
+    await room.addPeer('greedy');
+    const made = [];
+    for (let i = 0; i < MAX_WEBRTC_TRANSPORTS_PER_PEER; i++) made.push(await room.createWebRtcTransport('greedy', { direction: i % 2 === 0 ? 'send' : 'recv' }));
+    await expectAppError(room.createWebRtcTransport('greedy', { direction: 'send' }), 'PRECONDITION_FAILED', 'sfu.too_many_transports');
+    // Another participant is not limited by it.
+    await room.addPeer('other');
+    await room.createWebRtcTransport('other', { direction: 'send' });
+    room.closeTransport('greedy', made[0]!.transportId);
+    await room.createWebRtcTransport('greedy', { direction: 'send' });
   });
 
   it('enforces direction, source/kind and one producer per source', async () => {

@@ -40,6 +40,9 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaWorker } from './media-worker';
 import { choosePlacement, type Placement } from './placement';
+
+/** The most WebRtcTransports one participant may hold open at once. */
+export const MAX_WEBRTC_TRANSPORTS_PER_PEER = 4;
 import {
   SOURCE_KIND,
   type AddPeerOptions,
@@ -303,6 +306,15 @@ export class Room extends EventEmitter<RoomEvents> {
   /** A WebRtcTransport on the peer's worker's WebRtcServer (UDP preferred, TCP too). */
   async createWebRtcTransport(peerId: string, options: { direction: TransportDirection }): Promise<WebRtcTransportParams> {
     const peer = this.requirePeer(peerId);
+    // A browser needs one send and one recv transport (and may replace each once); each holds
+    // worker memory and ports, so one participant may not open more.
+    const webRtc = [...peer.transports.values()].filter((t) => t.type === 'webrtc').length;
+    if (webRtc >= MAX_WEBRTC_TRANSPORTS_PER_PEER) {
+      throw preconditionFailed('sfu.too_many_transports', `peer ${peerId} has ${webRtc} open transports, the most one participant may hold; close one first`, {
+        peerId,
+        limit: MAX_WEBRTC_TRANSPORTS_PER_PEER,
+      });
+    }
     const { router, worker } = peer.router;
     const transport = await router.createWebRtcTransport({
       webRtcServer: worker.webRtcServer,
