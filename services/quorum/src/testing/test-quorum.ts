@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { NatsBus } from '@quorum/bus/nats';
 import { pino } from 'pino';
 import { startQuorum, type QuorumApp } from '../app';
@@ -21,6 +22,8 @@ export interface TestQuorum {
  */
 export async function startTestQuorum(label: string, overrides: Partial<Record<string, string>> = {}): Promise<TestQuorum> {
   const db = await createTestDatabase(label);
+  // Its own data directory (development mail is written there), removed when it stops.
+  const dataDir = `.data/test/${label}-${randomBytes(4).toString('hex')}`;
   const env = QuorumEnvSchema.parse({
     DATABASE_URL: db.url,
     NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
@@ -35,7 +38,7 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     AUTH_SECRET: randomBytes(32).toString('hex'),
     JOIN_TOKEN_SECRET: randomBytes(32).toString('hex'),
     SFU_SERVICE_SECRET: randomBytes(32).toString('hex'),
-    DATA_DIR: '.data/test',
+    DATA_DIR: dataDir,
     // One mediasoup worker on a free port per test Quorum (MEDIASOUP_WORKER_BIN comes from npm test).
     SFU_WORKERS: '1',
     SFU_RTC_PORT: 'auto',
@@ -61,6 +64,7 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
     async stop() {
       await app.close();
       await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
       // Its JetStream stream too: hundreds of idle test streams slow a shared NATS down.
       if (env.NATS_URL && env.NATS_NAMESPACE) {
         const bus = await NatsBus.create({ servers: env.NATS_URL, namespace: env.NATS_NAMESPACE, name: 'test-quorum-cleanup' });
