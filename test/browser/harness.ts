@@ -9,11 +9,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DirectoryMailer, type SentMail } from '@quorum/mail';
+import { signServiceToken } from '@quorum/signaling/tokens';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { pino } from 'pino';
 
@@ -41,6 +42,8 @@ export interface RunningQuorum {
   pid: number | undefined;
   /** Everything the process printed, for failure messages. */
   output(): string;
+  /** A service token signed with the secret Quorum generated in its data directory (for `/sfu/state`). */
+  serviceToken(): Promise<string>;
   /** The mail Quorum sent to `to` (development mail, in its data directory), oldest first. */
   mailTo(to: string): Promise<SentMail[]>;
   stop(): Promise<void>;
@@ -104,6 +107,7 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
     baseUrl,
     pid: child.pid,
     output: () => log,
+    serviceToken: async () => signServiceToken('test:browser', (await readFile(join(dataDir, 'sfu-service-secret'), 'utf8')).trim(), Math.floor(Date.now() / 1000)),
     mailTo: (to) => new DirectoryMailer({ dir: join(dataDir, 'mail'), from: '', logger: pino({ level: 'silent' }) }).sent(to),
     stop() {
       stopping ??= (async () => {

@@ -5,7 +5,7 @@
  * No test-runner imports here, so the benchmark can use it too.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { call, newContext, PASSWORD, uniqueEmail } from './harness';
+import { call, newContext, PASSWORD, uniqueEmail, type RunningQuorum } from './harness';
 import type { JoinTimeline } from '../../web/src/meeting/join-timeline';
 
 export interface Person {
@@ -141,9 +141,9 @@ export interface SfuState {
   media: { rooms: Array<{ roomId: string; peers: Array<{ peerId: string; transports: unknown[] }> }> };
 }
 
-/** What the embedded SFU holds (`GET /sfu/state`, loopback only). */
-export async function sfuState(baseUrl: string): Promise<SfuState> {
-  const res = await fetch(`${baseUrl}/sfu/state`);
+/** What the embedded SFU holds (`GET /sfu/state`: from this host, with a service token). */
+export async function sfuState(quorum: RunningQuorum): Promise<SfuState> {
+  const res = await fetch(`${quorum.baseUrl}/sfu/state`, { headers: { 'x-quorum-service-token': await quorum.serviceToken() } });
   if (!res.ok) throw new Error(`/sfu/state answered ${res.status}`);
   return (await res.json()) as SfuState;
 }

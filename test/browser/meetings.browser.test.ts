@@ -127,7 +127,7 @@ describe('meetings in the browser', () => {
     await Promise.all([expectRisingFrames(owner, [ada]), expectRisingFrames(ada, [owner])]);
 
     // Straight between the browsers: the SFU relays signals only, with no media room or transport.
-    const p2p = await sfuState(quorum.baseUrl);
+    const p2p = await sfuState(quorum);
     const meeting = p2p.meetings.find((m) => m.sessionId === sessionId);
     expect(meeting).toMatchObject({ mode: 'p2p', mediaRoomId: null });
     expect(meeting?.participants.map((p) => p.inMedia)).toEqual([false, false]);
@@ -143,7 +143,7 @@ describe('meetings in the browser', () => {
       expectRisingFrames(ada, [owner, bob]),
       expectRisingFrames(bob, [owner, ada]),
     ]);
-    const sfu = await sfuState(quorum.baseUrl);
+    const sfu = await sfuState(quorum);
     expect(sfu.meetings.find((m) => m.sessionId === sessionId)).toMatchObject({ mode: 'sfu', mediaRoomId: sessionId });
     const room = sfu.media.rooms.find((r) => r.roomId === sessionId);
     expect(room?.peers.map((p) => p.peerId).sort()).toEqual([owner.userId, ada.userId, bob.userId].sort());
@@ -242,7 +242,7 @@ describe('meetings in the browser', () => {
     await owner.page.getByTestId('connection-state').filter({ hasText: 'You and Ada Lovelace' }).waitFor();
     await Promise.all([expectRisingFrames(owner, [ada]), expectRisingFrames(ada, [owner])]);
     expect(await meetingDebug(owner.page)).toEqual({ mode: 'p2p', peerConnections: 1, transports: 0, joins: 2 });
-    expect((await sfuState(quorum.baseUrl)).meetings.find((m) => m.sessionId === sessionId)).toMatchObject({ mode: 'p2p', mediaRoomId: null });
+    expect((await sfuState(quorum)).meetings.find((m) => m.sessionId === sessionId)).toMatchObject({ mode: 'p2p', mediaRoomId: null });
     const { events } = await call<{ events: Array<{ type: string; streamId: string }> }>(quorum.baseUrl, 'query', 'events.list', { orgId, types: ['participant.joined', 'participant.left'] }, owner.token);
     expect(events.filter((e) => e.streamId === `session-${sessionId}`).map((e) => e.type)).toEqual(['participant.joined', 'participant.joined']);
 

@@ -9,9 +9,10 @@
  */
 import { streamIds } from '@quorum/domain';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
+import { signServiceToken } from '@quorum/signaling/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../services/quorum/src/testing/eventually';
-import { createMeeting, signalingRefusal } from '../../services/quorum/src/testing/meetings';
+import { createMeeting, serviceToken, signalingRefusal } from '../../services/quorum/src/testing/meetings';
 import { addMember, createOrg, signUp, type TestUser } from '../../services/quorum/src/testing/people';
 import { startTestQuorum, type TestQuorum } from '../../services/quorum/src/testing/test-quorum';
 
@@ -118,3 +119,17 @@ describe('losing access while in a meeting', () => {
     await eventually(async () => expect(await participants(sessionId)).toEqual([]), 10_000);
   });
 });
+
+describe('/sfu/state', () => {
+  it('names meetings and participants only to a caller with a service token, even from this host', async () => {
+    const open = await fetch(`${q.baseUrl}/sfu/state`);
+    expect(open.status).toBe(401);
+    expect(JSON.stringify(await open.json())).not.toContain(host.userId);
+    const forged = await fetch(`${q.baseUrl}/sfu/state`, { headers: { 'x-quorum-service-token': signServiceToken('operator', 'x'.repeat(48), Math.floor(Date.now() / 1000)) } });
+    expect(forged.status).toBe(401);
+    const signed = await fetch(`${q.baseUrl}/sfu/state`, { headers: { 'x-quorum-service-token': serviceToken(q, 'operator') } });
+    expect(signed.status).toBe(200);
+    expect(await signed.json()).toMatchObject({ meetings: expect.any(Array) });
+  });
+});
+

@@ -259,7 +259,8 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       const embedded = sfu;
       gateway.http.routeUpgrade('/sfu', (req, socket, head) => embedded.server.handleUpgrade(req, socket, head));
       // What the node holds (meetings, modes, media rooms, transports): for operators on this host only.
-      gateway.http.routeRequest('/sfu/state', (req, res) => serveSfuState(embedded, req, res));
+      const stateSecret = gateway.deps.meetings!.serviceSecret;
+      gateway.http.routeRequest('/sfu/state', (req, res) => serveSfuState(embedded, req, res, stateSecret));
       // Closed before the gateway: participants are told to reconnect and their leaves reported.
       closers.push(() => embedded.close());
       logger.info({ workers: sfu.pool.workerCount }, 'SFU: embedded (signaling at /sfu)');

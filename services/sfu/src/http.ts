@@ -3,6 +3,7 @@
  * `/health/ready` (workers up), and `/sfu/state` for operators on the same host.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { verifyServiceToken } from '@quorum/signaling/tokens';
 import type { Sfu } from './sfu';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -12,9 +13,17 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** `/sfu/state` for a request from this host; 403 otherwise (it names meetings and participants). */
-export function serveSfuState(sfu: Sfu, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * `/sfu/state` names meetings and participants: only for a request from this host that carries
+ * a service token (`x-quorum-service-token`, signed with `SFU_SERVICE_SECRET`, as SFU nodes sign
+ * their reports), so a reverse proxy on the same host does not open it to everyone.
+ */
+export function serveSfuState(sfu: Sfu, req: IncomingMessage, res: ServerResponse, serviceSecret: string): void {
   if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) return json(res, 403, { error: 'only from this host' });
+  const header = req.headers['x-quorum-service-token'];
+  const token = Array.isArray(header) ? header[0] : header;
+  const verified = token ? verifyServiceToken(token, serviceSecret, Math.floor(Date.now() / 1000)) : undefined;
+  if (!verified?.ok) return json(res, 401, { error: `a service token (x-quorum-service-token) is required${verified ? `: ${verified.reason}` : ''}` });
   json(res, 200, { meetings: sfu.server.getState(), media: sfu.pool.getState() });
 }
 
@@ -24,7 +33,7 @@ export interface SfuHttpServer {
   close(): Promise<void>;
 }
 
-export function createSfuHttpServer(sfu: Sfu): SfuHttpServer {
+export function createSfuHttpServer(sfu: Sfu, serviceSecret: string): SfuHttpServer {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return json(res, 200, { status: 'ok' });
@@ -32,7 +41,7 @@ export function createSfuHttpServer(sfu: Sfu): SfuHttpServer {
       const workers = sfu.pool.liveWorkers().length;
       return json(res, workers > 0 ? 200 : 503, { ready: workers > 0, workers, expected: sfu.pool.workerCount });
     }
-    if (path === '/sfu/state') return serveSfuState(sfu, req, res);
+    if (path === '/sfu/state') return serveSfuState(sfu, req, res, serviceSecret);
     json(res, 404, { error: 'not found' });
   });
   server.on('upgrade', (req, socket, head) => {

@@ -41,7 +41,7 @@ const sfu = await startSfu({
   reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
   leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
 });
-const http = createSfuHttpServer(sfu);
+const http = createSfuHttpServer(sfu, env.SFU_SERVICE_SECRET);
 const { port } = await http.listen(env.PORT, env.HOST);
 logger.info({ port, publicUrl: env.SFU_PUBLIC_URL }, 'SFU node listening');
 
