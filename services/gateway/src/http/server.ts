@@ -87,9 +87,18 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     res.end(JSON.stringify(body));
   };
 
-  async function serveStatic(req: IncomingMessage, res: ServerResponse, root: string): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  /** `path`: the request's path as sent, before the query. */
+  async function serveStatic(res: ServerResponse, path: string, root: string): Promise<void> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch (err) {
+      if (!(err instanceof URIError)) throw err;
+      return json(res, 400, { error: 'malformed percent-encoding in the path' });
+    }
+    // The file system refuses NUL in a path (and it is in no file name we serve).
+    if (decoded.includes('\0')) return json(res, 400, { error: 'the path contains a NUL byte' });
+    const rel = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
     let file = resolve(join(root, rel));
     if (!file.startsWith(resolve(root))) return json(res, 404, { error: 'not found' });
     const info = await statIfExists(file);
@@ -126,7 +135,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
       return;
     }
     if (options.staticDir && (req.method === 'GET' || req.method === 'HEAD')) {
-      serveStatic(req, res, options.staticDir).catch((err: Error) => {
+      serveStatic(res, path, options.staticDir).catch((err: Error) => {
         deps.logger.error({ err }, 'static file failed');
         if (!res.headersSent) json(res, 500, { error: 'internal error' });
       });

@@ -1,4 +1,4 @@
-import { DisplayNameSchema, IdSchema, IsoDateTimeSchema, LeaveReasonSchema } from '@quorum/domain';
+import { DisplayNameSchema, IdSchema, IsoDateTimeSchema, LeaveReasonSchema, plainText } from '@quorum/domain';
 import { z } from 'zod';
 
 /** The run of the reporting node (new at each start): its joins and leaves name it. */
@@ -9,7 +9,7 @@ import { reportJoined, reportLeft } from './sfu.handler';
 /** Called by SFU nodes only (service token). */
 export const sfuRouter = router({
   participantJoined: serviceProcedure
-    .input(z.object({ orgId: IdSchema, sessionId: IdSchema, participantId: IdSchema, displayName: DisplayNameSchema, instance: InstanceSchema }))
+    .input(z.object({ orgId: IdSchema, sessionId: IdSchema, participantId: IdSchema, displayName: plainText(DisplayNameSchema), instance: InstanceSchema }))
     .mutation(({ ctx, input }) => reportJoined(ctx, input)),
   participantLeft: serviceProcedure
     // `at`: when the SFU saw the leave (its report may come late); later than now counts as now.
