@@ -12,5 +12,6 @@ export default defineConfig({
     strictPort: true,
     proxy: { '/trpc': { target: gateway, ws: true } },
   },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  // No source maps: the gateway serves dist to anyone, and would hand out the app's source.
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
 });

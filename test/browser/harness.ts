@@ -149,9 +149,25 @@ export async function launchChromium(): Promise<Browser> {
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 390, height: 844 };
 
+const violations: string[] = [];
+
+/**
+ * What Chromium refused under the gateway's Content-Security-Policy in any context made by
+ * `newContext`: a policy that blocks part of the app shows up here, so each file checks it is empty.
+ */
+export function cspViolations(): readonly string[] {
+  return violations;
+}
+
 export async function newContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, viewport: DESKTOP, reducedMotion: 'reduce' });
   context.setDefaultTimeout(15_000);
+  await context.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.effectiveDirective + ' refused ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));`,
+  });
+  context.on('console', (m) => {
+    if (m.type() === 'error' && /CSP violation|Content Security Policy/.test(m.text())) violations.push(`${m.page()?.url() ?? ''}: ${m.text()}`);
+  });
   return context;
 }
 

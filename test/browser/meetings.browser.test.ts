@@ -14,7 +14,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, launchChromium, screenshot, startQuorum, type RunningQuorum } from './harness';
+import { call, cspViolations, launchChromium, screenshot, startQuorum, type RunningQuorum } from './harness';
 import { dropConnection, joinInUi, meetingDebug, organization, person, remoteVideoStats, sfuState, startMeetingInUi, type Person, type VideoStat } from './meeting-helpers';
 
 let quorum: RunningQuorum;
@@ -254,5 +254,9 @@ describe('meetings in the browser', () => {
     await expect.poll(() => owner.page.locator('figure[data-source="screen"]').count(), { timeout: 15_000 }).toBe(0);
     await expectRisingFrames(owner, [ada]);
     await done(owner, ada);
+  });
+
+  it('ran within the Content-Security-Policy', () => {
+    expect(cspViolations()).toEqual([]);
   });
 });

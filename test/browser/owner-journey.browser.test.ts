@@ -7,7 +7,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newContext, PASSWORD, screenshot, startQuorum, uniqueEmail, type RunningQuorum } from './harness';
+import { cspViolations, launchChromium, newContext, PASSWORD, screenshot, startQuorum, uniqueEmail, type RunningQuorum } from './harness';
 
 let quorum: RunningQuorum;
 let browser: Browser;
@@ -242,5 +242,9 @@ describe('the owner journey', () => {
     await page.waitForURL(/\/login$/);
     await page.goto(`/orgs/${orgId}/seats`);
     await page.waitForURL(/\/login\?next=/);
+  });
+
+  it('ran within the Content-Security-Policy', () => {
+    expect(cspViolations()).toEqual([]);
   });
 });

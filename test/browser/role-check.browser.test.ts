@@ -4,7 +4,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, launchChromium, newContext, PASSWORD, screenshot, startQuorum, uniqueEmail, type RunningQuorum } from './harness';
+import { call, cspViolations, launchChromium, newContext, PASSWORD, screenshot, startQuorum, uniqueEmail, type RunningQuorum } from './harness';
 
 let quorum: RunningQuorum;
 let browser: Browser;
@@ -72,5 +72,9 @@ describe('a member in the console', () => {
     const seats = await call<{ purchased: number }>(quorum.baseUrl, 'query', 'seats.get', { orgId }, owner.accessToken);
     expect(seats.purchased).toBe(3);
     await context.close();
+  });
+
+  it('ran within the Content-Security-Policy', () => {
+    expect(cspViolations()).toEqual([]);
   });
 });

@@ -64,4 +64,22 @@ export const MailEnvShape = {
   PUBLIC_URL: z.string().url().optional(),
 };
 
+/** An origin a page may connect to, as a Content-Security-Policy source: `wss://sfu.example.com`, `wss://*.example.com:8443`. */
+const CONNECT_SOURCE = /^(?:https?|wss?):\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?$/;
+
+/** Settings of the services that serve browsers (the gateway, and the all-in-one process). */
+export const BrowserEnvShape = {
+  /**
+   * Believe `X-Forwarded-Proto` from the reverse proxy in front (which must set it): `https`
+   * marks the request as come over TLS (cookies `Secure`, HSTS). Off, anyone could send it.
+   */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Origins besides the gateway's own the web app may connect to (CSP `connect-src`), space-separated: SFU signaling on other hosts. */
+  CSP_CONNECT_SRC: z
+    .string()
+    .transform((v) => v.split(/\s+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(CONNECT_SOURCE, 'each source must be an origin such as wss://sfu.example.com')))
+    .default([]),
+};
+
 export { z };

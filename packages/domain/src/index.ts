@@ -42,7 +42,7 @@ export {
   type UngatedAction,
 } from './permissions';
 export { STREAM_CATEGORIES, categoryOf, streamIds, usagePeriodOf, type StreamCategory } from './streams';
-export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema } from './schemas';
+export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema, plainText } from './schemas';
 export { foldEvents, type Decider } from './decider';
 export { renderEventCatalog } from './catalog/event-catalog';
 export { renderRoleMatrix } from './catalog/role-matrix';

@@ -4,6 +4,7 @@ import {
   InviteMemberInputSchema,
 } from './organization/organization.schema';
 import { PurchaseSeatsInputSchema } from './seats/seats.schema';
+import { CreateMeetingInputSchema, JoinMeetingInputSchema } from './session/session.schema';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';
 
@@ -20,6 +21,19 @@ describe('gateway input schemas', () => {
     expect(CreateOrganizationInputSchema.parse({ name: '  Acme  ' })).toEqual({ name: 'Acme', plan: 'free' });
     expect(CreateOrganizationInputSchema.safeParse({ name: '   ' }).success).toBe(false);
     expect(CreateOrganizationInputSchema.safeParse({ name: 'x'.repeat(101) }).success).toBe(false);
+  });
+
+  it('refuse control characters and unpaired surrogates in names and titles, with the field path', () => {
+    for (const name of ['Acme\u0000', 'Ac\u0007me', 'Acme\nCorp', 'Acme\u009b', 'Acme \ud800', '\udc00 Acme', 'Acme \udc00\ud800']) {
+      const bad = CreateOrganizationInputSchema.safeParse({ name });
+      expect(bad.success).toBe(false);
+      expect(bad.error?.issues.map((i) => [i.path, i.message])).toEqual([[['name'], expect.stringMatching(/control characters/)]]);
+    }
+    // Surrounding whitespace is trimmed, not refused; a paired surrogate (an emoji) is one character.
+    expect(CreateOrganizationInputSchema.parse({ name: '\t Café 🎉 Ünïcode \n' }).name).toBe('Café 🎉 Ünïcode');
+    expect(CreateMeetingInputSchema.safeParse({ orgId: ORG, title: 'Plan\u0000' }).success).toBe(false);
+    expect(JoinMeetingInputSchema.safeParse({ orgId: ORG, sessionId: ORG, displayName: 'Ada\u0000' }).success).toBe(false);
+    expect(JoinMeetingInputSchema.safeParse({ orgId: ORG, sessionId: ORG }).success).toBe(true);
   });
 
   it('accept seat quantities from 1 to 10000 for a uuid organization', () => {

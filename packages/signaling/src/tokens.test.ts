@@ -32,6 +32,15 @@ describe('join tokens', () => {
     expect(() => signJoinToken(claims, 'short', { ttlSeconds: 60, nowSeconds: NOW })).toThrow(/32 characters/);
   });
 
+  it('refuses a display name with a control character or an unpaired surrogate as invalid claims', () => {
+    for (const name of ['Ada\u0000', 'Ada\nLovelace', 'Ada \ud800']) {
+      const { token } = signJoinToken({ ...claims, name }, SECRET, { ttlSeconds: 60, nowSeconds: NOW });
+      expect(verifyJoinToken(token, SECRET, NOW)).toEqual({ ok: false, reason: 'invalid_claims' });
+    }
+    const { token } = signJoinToken({ ...claims, name: 'Ada 🎉 Lovelace' }, SECRET, { ttlSeconds: 60, nowSeconds: NOW });
+    expect(verifyJoinToken(token, SECRET, NOW)).toMatchObject({ ok: true, claims: { name: 'Ada 🎉 Lovelace' } });
+  });
+
   it('a service token does not pass as a join token, nor the other way round', () => {
     const service = signServiceToken('sfu:node-1', SECRET, NOW);
     expect(verifyJoinToken(service, SECRET, NOW)).toEqual({ ok: false, reason: 'invalid_claims' });

@@ -24,8 +24,11 @@ export const JoinClaimsSchema = z.object({
   org: z.uuid(),
   /** The session (meeting) id. */
   sid: z.uuid(),
-  /** Display name shown to the others. */
-  name: z.string().min(1).max(100),
+  /**
+   * Display name shown to the others, and reported to the gateway: no control characters or
+   * unpaired surrogates (the gateway refuses them, as `plainText` in `@quorum/domain` does).
+   */
+  name: z.string().min(1).max(100).regex(/^[^\p{Cc}\p{Cs}]*$/u, 'must not contain control characters or unpaired UTF-16 surrogates'),
   /** Whether the participant is the meeting's host. */
   host: z.boolean(),
   /** Whether the participant may use host controls (the host, or an organization owner or admin). */

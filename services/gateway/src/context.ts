@@ -5,10 +5,13 @@ import { verifyServiceToken } from '@quorum/signaling/tokens';
 import { TRPCError } from '@trpc/server';
 import { ACCESS_COOKIE } from './auth/auth.router';
 import type { GatewayDeps } from './deps';
+import { crossSiteRefusal, header, isSecureRequest } from './http/browser-security';
 import { parseCookies, serializeCookie } from './http/cookies';
 import type { Context, Principal } from './trpc';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/** A caller's own request id, kept for correlation: it goes into every event's metadata and log line. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** Credentials a caller presents: a Bearer access token, an API key, or the session cookie. */
 async function authenticate(deps: GatewayDeps, bearer: string | undefined, apiKey: string | undefined, cookie: string | undefined): Promise<Principal | null> {
@@ -22,15 +25,11 @@ async function authenticate(deps: GatewayDeps, bearer: string | undefined, apiKe
   return claims ? { kind: 'user', userId: claims.sub, email: claims.email, loginId: claims.sid, expiresAt: claims.exp } : null;
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
  * The peer address of the connection. Forwarded headers are ignored on purpose: any client
  * can send them, and rate limits keyed by them could be dodged. Behind a reverse proxy this is
- * the proxy's address; trusting its `X-Forwarded-For` needs a trusted-proxy setting first.
+ * the proxy's address; `TRUST_PROXY` is believed for `X-Forwarded-Proto` only, not yet for
+ * `X-Forwarded-For`.
  */
 export function clientIpOf(req: IncomingMessage): string {
   const address = req.socket.remoteAddress;
@@ -44,6 +43,9 @@ export async function createRequestContext(
   res: ServerResponse | undefined,
   connectionParams?: Record<string, string | undefined> | null,
 ): Promise<Context> {
+  // Before anything runs or any cookie is set; only HTTP has a response to forge with.
+  const forged = res ? crossSiteRefusal(req, deps.publicUrl) : undefined;
+  if (forged) throw new TRPCError({ code: 'FORBIDDEN', message: forged });
   const cookies = parseCookies(header(req, 'cookie'));
   const authorization = header(req, 'authorization');
   const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : connectionParams?.token;
@@ -61,13 +63,15 @@ export async function createRequestContext(
   if (rawKey !== undefined && !IDEMPOTENCY_KEY.test(rawKey)) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'Idempotency-Key must be 1 to 200 printable ASCII characters.' });
   }
-  const requestId = header(req, 'x-request-id') ?? randomUUID();
+  const givenRequestId = header(req, 'x-request-id');
+  const requestId = givenRequestId !== undefined && REQUEST_ID.test(givenRequestId) ? givenRequestId : randomUUID();
+  const secure = isSecureRequest(req, deps);
   const setCookies: string[] = [];
   return {
     deps,
     principal,
     service,
-    origin: { host: header(req, 'host'), secure: deps.secureCookies || header(req, 'x-forwarded-proto') === 'https' },
+    origin: { host: header(req, 'host'), secure },
     idempotencyKey: rawKey,
     requestId,
     clientIp: clientIpOf(req),
@@ -75,7 +79,7 @@ export async function createRequestContext(
     cookies,
     setCookie(name, value, options) {
       if (!res || res.headersSent) return;
-      setCookies.push(serializeCookie(name, value, { ...options, secure: deps.secureCookies }));
+      setCookies.push(serializeCookie(name, value, { ...options, secure }));
       res.setHeader('Set-Cookie', setCookies);
     },
     // Made on first use: most requests never log, and a child logger per request is not free.

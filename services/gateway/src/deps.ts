@@ -68,7 +68,9 @@ export interface GatewayDeps {
   readWaitTimeoutMs: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
-  /** Whether cookies get the `Secure` flag (behind TLS). */
+  /** Every request came over TLS: cookies get the `Secure` flag, answers HSTS. */
   secureCookies: boolean;
+  /** `X-Forwarded-Proto: https` marks a request as come over TLS (a proxy in front sets it). */
+  trustProxy: boolean;
   health(): Promise<HealthReport>;
 }

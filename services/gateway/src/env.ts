@@ -1,4 +1,4 @@
-import { CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
+import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
 /** Environment of the standalone gateway (`src/main.ts`). */
@@ -12,6 +12,8 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
   READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
   SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** TRUST_PROXY (X-Forwarded-Proto), CSP_CONNECT_SRC (SFU signaling on other hosts). */
+  ...BrowserEnvShape,
   WEB_DIST: z.string().min(1).optional(),
   /** Meetings: all three enable them (SFU nodes share the secrets and heartbeat into Redis). */
   JOIN_TOKEN_SECRET: z.string().min(32).optional(),

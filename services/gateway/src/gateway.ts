@@ -44,9 +44,14 @@ export interface GatewayOptions {
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
   readWaitTimeoutMs?: number;
+  /** Every request comes over TLS (cookies `Secure`, HSTS); see `trustProxy` for a per-request answer. */
   secureCookies?: boolean;
+  /** Believe `X-Forwarded-Proto` (a proxy in front sets it): `https` makes cookies `Secure` and turns HSTS on. */
+  trustProxy?: boolean;
   /** Built web app to serve at `/`. */
   staticDir?: string;
+  /** Origins besides this one the web app may connect to (Content-Security-Policy `connect-src`): SFU signaling on other hosts. */
+  connectSources?: readonly string[];
   /** Read-your-writes wait; the projector's `waitForPosition`, or `waitForProjection` from another process. */
   waitForPosition: GatewayDeps['waitForPosition'];
   /** Wakes live feeds (`events.live`) when the projection advances; they poll every second without it. */
@@ -125,6 +130,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
     secureCookies: options.secureCookies ?? false,
+    trustProxy: options.trustProxy ?? false,
     async health() {
       const checks: HealthReport['checks'] = {};
       try {
@@ -150,6 +156,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
   const server = createGatewayServer(deps, {
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
+    ...(options.connectSources ? { connectSources: options.connectSources } : {}),
     beforeClose: async () => {
       await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop()]);
     },

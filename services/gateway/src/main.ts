@@ -65,6 +65,8 @@ const gateway = await createGateway({
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_DAYS * 86_400,
   readWaitTimeoutMs: env.READ_WAIT_TIMEOUT_MS,
   secureCookies: env.SECURE_COOKIES,
+  trustProxy: env.TRUST_PROXY,
+  connectSources: env.CSP_CONNECT_SRC,
   waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
   ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
 });

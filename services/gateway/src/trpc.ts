@@ -125,10 +125,19 @@ export const serviceProcedure = publicProcedure.use(({ ctx, next }) => {
   return next({ ctx: { ...ctx, service: ctx.service } });
 });
 
+/** Positions are PostgreSQL bigints: a larger one would fail in the query, not as bad input. */
+const MAX_POSITION = 2n ** 63n - 1n;
+
+/** A decimal event position, 0 to 2^63-1. */
+export function positionSchema(message = 'must be a decimal position') {
+  const digits = /^\d{1,19}$/;
+  return z
+    .string()
+    .regex(digits, message)
+    .refine((v) => !digits.test(v) || BigInt(v) <= MAX_POSITION, `must be at most ${MAX_POSITION} (2^63-1)`);
+}
+
 /** A decimal position from a previous mutation; the query waits for its projection. */
-export const MinPositionSchema = z
-  .string()
-  .regex(/^\d{1,19}$/, 'minPosition must be a decimal position')
-  .optional();
+export const MinPositionSchema = positionSchema('minPosition must be a decimal position').optional();
 
 export const createCallerFactory = t.createCallerFactory;

@@ -215,6 +215,8 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       waitForPosition: (position, timeoutMs) => pipeline.waitForPosition(position, timeoutMs),
       onProjected: (listener) => pipeline.onAdvance(listener),
       secureCookies: env.SECURE_COOKIES,
+      trustProxy: env.TRUST_PROXY,
+      connectSources: env.CSP_CONNECT_SRC,
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,
       readiness: async () => ({
@@ -238,6 +240,9 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         sfuBus = own;
       }
       const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
+      const signalingUrl = env.SFU_PUBLIC_URL ?? `ws://${host}:${port}/sfu`;
+      // The web app reaches it there, which need not be the host it was loaded from.
+      gateway.http.allowConnectSource(new URL(signalingUrl).origin);
       sfu = await startSfu({
         nodeId: env.SFU_NODE_ID,
         logger,
@@ -252,7 +257,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         gateway: { url: `http://${host}:${port}`, serviceSecret: gateway.deps.meetings!.serviceSecret },
         iceServers: env.ICE_SERVERS,
         ...(sfuBus ? { bus: sfuBus } : {}),
-        placement: { placement, signalingUrl: env.SFU_PUBLIC_URL ?? `ws://${host}:${port}/sfu` },
+        placement: { placement, signalingUrl },
         reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
         leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
       });

@@ -1,4 +1,4 @@
-import { CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
+import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
 export const QuorumEnvSchema = CommonEnvSchema.extend({
@@ -10,6 +10,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
   READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
   SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** TRUST_PROXY (X-Forwarded-Proto), CSP_CONNECT_SRC (SFU signaling on other hosts). */
+  ...BrowserEnvShape,
   /** Login attempts per email, and per client IP, in any 15 minutes; sign-ups per client IP per hour. */
   AUTH_LOGIN_LIMIT: z.coerce.number().int().positive().default(10),
   AUTH_LOGIN_IP_LIMIT: z.coerce.number().int().positive().default(100),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plans';
 import { RoleSchema } from '../roles';
-import { EmailSchema, IdSchema, OrgNameSchema } from '../schemas';
+import { EmailSchema, IdSchema, OrgNameSchema, plainText } from '../schemas';
 
 /** Input of procedures addressing one organization (`org.get`, `members.list`, ...). */
 export const OrgIdInputSchema = z.object({ orgId: IdSchema });
@@ -11,7 +11,7 @@ export type OrgIdInput = z.infer<typeof OrgIdInputSchema>;
 
 /** Input of `org.create`; the plan defaults to `free`. */
 export const CreateOrganizationInputSchema = z.object({
-  name: OrgNameSchema,
+  name: plainText(OrgNameSchema),
   plan: PlanSchema.default('free'),
 });
 /** Input of `org.create`. */

@@ -1,12 +1,12 @@
 /** Inputs of the meetings procedures, parsed at the gateway's edge. */
 import { z } from 'zod';
-import { IdSchema, IsoDateTimeSchema } from '../schemas';
+import { IdSchema, IsoDateTimeSchema, plainText } from '../schemas';
 import { DisplayNameSchema, MediaKindSchema, MeetingTitleSchema } from './session.events';
 
 /** `meetings.create`: an instant meeting, or one scheduled for a time. */
 export const CreateMeetingInputSchema = z.object({
   orgId: IdSchema,
-  title: MeetingTitleSchema,
+  title: plainText(MeetingTitleSchema),
   /** When the meeting is planned; omitted (or null) for an instant meeting. */
   scheduledFor: IsoDateTimeSchema.nullish(),
   /**
@@ -24,7 +24,7 @@ export type MeetingRefInput = z.infer<typeof MeetingRefInputSchema>;
 /** `meetings.join`. */
 export const JoinMeetingInputSchema = MeetingRefInputSchema.extend({
   /** Name shown to the others; defaults to the caller's email. */
-  displayName: DisplayNameSchema.optional(),
+  displayName: plainText(DisplayNameSchema).optional(),
 });
 export type JoinMeetingInput = z.infer<typeof JoinMeetingInputSchema>;
 

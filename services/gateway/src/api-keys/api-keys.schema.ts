@@ -1,9 +1,9 @@
-import { IdSchema, RoleSchema } from '@quorum/domain';
+import { IdSchema, plainText, RoleSchema } from '@quorum/domain';
 import { z } from 'zod';
 
 export const CreateApiKeyInputSchema = z.object({
   orgId: IdSchema,
-  name: z.string().trim().min(1, 'Name is required').max(100),
+  name: plainText(z.string().trim().min(1, 'Name is required').max(100)),
   // An API key acts for an integration; it never holds the owner role.
   role: RoleSchema.exclude(['owner']).default('admin'),
 });

@@ -1,4 +1,4 @@
-import { EmailSchema } from '@quorum/domain';
+import { EmailSchema, plainText } from '@quorum/domain';
 import { z } from 'zod';
 
 export const PasswordSchema = z.string().min(10, 'Password must have at least 10 characters').max(200);
@@ -6,7 +6,7 @@ export const PasswordSchema = z.string().min(10, 'Password must have at least 10
 export const SignUpInputSchema = z.object({
   email: EmailSchema,
   password: PasswordSchema,
-  name: z.string().trim().min(1, 'Name is required').max(100),
+  name: plainText(z.string().trim().min(1, 'Name is required').max(100)),
 });
 export type SignUpInput = z.infer<typeof SignUpInputSchema>;
 

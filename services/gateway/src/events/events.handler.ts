@@ -2,9 +2,9 @@ import type { WireEvent } from '@quorum/eventstore';
 import { IdSchema, currentVersionOf, isDomainEventType, parseEventData } from '@quorum/domain';
 import { z } from 'zod';
 import { authorizeQuery, awaitPosition } from '../access';
-import { MinPositionSchema, type Context, type Principal } from '../trpc';
+import { MinPositionSchema, positionSchema, type Context, type Principal } from '../trpc';
 
-const Position = z.string().regex(/^\d{1,19}$/, 'must be a decimal position');
+const Position = positionSchema();
 
 export const ListEventsInputSchema = z.object({
   orgId: IdSchema,
@@ -14,7 +14,7 @@ export const ListEventsInputSchema = z.object({
   before: Position.optional(),
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: z.number().int().min(1).max(500).default(100),
-  types: z.array(z.string().min(1).max(100)).max(50).optional(),
+  types: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be an event type, such as member.joined')).max(50).optional(),
   minPosition: MinPositionSchema,
 });
 export type ListEventsInput = z.infer<typeof ListEventsInputSchema>;

@@ -9,10 +9,10 @@ import { AppError, IdSchema } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
 import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
 import { z } from 'zod';
-import type { Context, Principal } from '../trpc';
+import { positionSchema, type Context, type Principal } from '../trpc';
 import { listEvents } from './events.handler';
 
-const Position = z.string().regex(/^\d{1,19}$/, 'must be a decimal position');
+const Position = positionSchema();
 
 export const LiveEventsInputSchema = z.object({
   orgId: IdSchema,

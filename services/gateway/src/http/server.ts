@@ -12,6 +12,7 @@ import { context as otelContext, trace, SpanKind, SpanStatusCode, propagation } 
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { createTrpcHttpHandler } from './trpc-http';
 import { WebSocketServer } from 'ws';
+import { isAllowedOrigin, isSecureRequest, securityHeaders } from './browser-security';
 import { createRequestContext } from '../context';
 import type { GatewayDeps } from '../deps';
 import { appRouter } from '../router';
@@ -32,6 +33,8 @@ export interface GatewayServer {
   routeUpgrade(path: string, handler: UpgradeHandler): void;
   /** Hands plain HTTP requests of `path` to another service on this server (the SFU's `/sfu/state`). */
   routeRequest(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /** Lets the web app connect to `origin` too (Content-Security-Policy `connect-src`): the embedded SFU's public signaling origin. */
+  allowConnectSource(origin: string): void;
   /** Stops accepting, closes WebSockets, waits for in-flight requests; idempotent. */
   close(): Promise<void>;
 }
@@ -62,6 +65,8 @@ async function statIfExists(path: string) {
 export interface GatewayServerOptions {
   /** Built web app to serve for everything else. */
   staticDir?: string;
+  /** Origins besides this one the web app may connect to (SFU signaling on other hosts). */
+  connectSources?: readonly string[];
   /** Runs first when the server closes (background work of the gateway, such as the empty-meeting sweep). */
   beforeClose?: () => Promise<void>;
   /** Runs last, once every socket and request is done (what calls needed until then). */
@@ -87,9 +92,21 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     res.end(JSON.stringify(body));
   };
 
-  async function serveStatic(req: IncomingMessage, res: ServerResponse, root: string): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  /** `path`: the request's path as sent, before the query. */
+  async function serveStatic(res: ServerResponse, path: string, root: string): Promise<void> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch (err) {
+      if (!(err instanceof URIError)) throw err;
+      return json(res, 400, { error: 'malformed percent-encoding in the path' });
+    }
+    // The file system refuses NUL in a path (and it is in no file name we serve).
+    if (decoded.includes('\0')) return json(res, 400, { error: 'the path contains a NUL byte' });
+    // Source maps would hand out the app's source. They are not built (web/vite.config.ts), and
+    // one left in the directory by another build is not served either.
+    if (decoded.endsWith('.map')) return json(res, 404, { error: 'not found' });
+    const rel = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
     let file = resolve(join(root, rel));
     if (!file.startsWith(resolve(root))) return json(res, 404, { error: 'not found' });
     const info = await statIfExists(file);
@@ -101,8 +118,11 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     createReadStream(file).pipe(res);
   }
 
+  const connectSources = [...(options.connectSources ?? [])];
   const requests = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   const server = createServer((req, res) => {
+    const secure = isSecureRequest(req, deps);
+    for (const [name, value] of Object.entries(securityHeaders(req, { secure, connectSources }))) res.setHeader(name, value);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/health') return json(res, 200, { status: 'ok' });
     const routed = requests.get(path);
@@ -126,7 +146,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
       return;
     }
     if (options.staticDir && (req.method === 'GET' || req.method === 'HEAD')) {
-      serveStatic(req, res, options.staticDir).catch((err: Error) => {
+      serveStatic(res, path, options.staticDir).catch((err: Error) => {
         deps.logger.error({ err }, 'static file failed');
         if (!res.headersSent) json(res, 500, { error: 'internal error' });
       });
@@ -169,6 +189,13 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
       socket.destroy();
       return;
     }
+    // A page on another site could open a socket with the cookies the browser holds for us, and
+    // read what it answers (no CORS applies to WebSockets).
+    if (!isAllowedOrigin(req, deps.publicUrl)) {
+      deps.logger.info({ origin: req.headers.origin }, 'refused a /trpc WebSocket from another origin');
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nWebSockets at /trpc are open to this origin only.\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -178,6 +205,9 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     routeRequest(path, handler) {
       if (path === '/health' || path === '/health/ready' || path.startsWith('/trpc/')) throw new Error(`${path} is the gateway's own`);
       requests.set(path, handler);
+    },
+    allowConnectSource(origin) {
+      if (!connectSources.includes(origin)) connectSources.push(origin);
     },
     routeUpgrade(path, handler) {
       if (path === '/trpc') throw new Error('/trpc is the gateway\'s own WebSocket path');

@@ -1,4 +1,4 @@
-import { DisplayNameSchema, IdSchema, IsoDateTimeSchema, LeaveReasonSchema } from '@quorum/domain';
+import { DisplayNameSchema, IdSchema, IsoDateTimeSchema, LeaveReasonSchema, plainText } from '@quorum/domain';
 import { z } from 'zod';
 
 /** The run of the reporting node (new at each start): its joins and leaves name it. */
@@ -14,7 +14,7 @@ export const sfuRouter = router({
         orgId: IdSchema,
         sessionId: IdSchema,
         participantId: IdSchema,
-        displayName: DisplayNameSchema,
+        displayName: plainText(DisplayNameSchema),
         instance: InstanceSchema,
         // The join token presented (its id and expiry, seconds): each works once. Absent when a
         // node reports again someone it had admitted (after its heartbeats lapsed).
