@@ -90,6 +90,18 @@ async function enter(user: TestUser, sessionId: string) {
   return { client, signalingUrl: ticket.signalingUrl };
 }
 
+/** A standalone node process about to be killed, with a new meeting on it that the host and alice joined. */
+async function meetingOnDoomedNode() {
+  const doomedId = `doomed-${randomBytes(3).toString('hex')}`;
+  const spawned = await spawnNode(doomedId);
+  doomed = spawned.child;
+  const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
+  expect((await enter(host, sessionId)).signalingUrl).toBe(spawned.url);
+  expect((await enter(alice, sessionId)).signalingUrl).toBe(spawned.url);
+  const [doomedNode] = (await placement.liveNodes()).filter((n) => n.nodeId === doomedId);
+  return { doomedId, doomedNode, sessionId };
+}
+
 /** Starts a survivor node in this process, then SIGKILLs the doomed one; resolves once it is dead, with when it was killed. */
 async function killDoomedBeside(survivorId: string): Promise<{ killedAt: number; survivorRun: string }> {
   survivor = await startInProcess(survivorId);
@@ -146,15 +158,9 @@ afterAll(async () => {
 
 describe('an SFU node that dies without a word', () => {
   it("gets its participants' leaves recorded at its last heartbeat; whoever came back through another node stays", async () => {
-    const doomedId = `doomed-${randomBytes(3).toString('hex')}`;
-    const spawned = await spawnNode(doomedId);
-    doomed = spawned.child;
-    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
-    expect((await enter(host, sessionId)).signalingUrl).toBe(spawned.url);
-    expect((await enter(alice, sessionId)).signalingUrl).toBe(spawned.url);
+    const { doomedId, doomedNode, sessionId } = await meetingOnDoomedNode();
 
     // Both joins name the run they came through.
-    const [doomedNode] = (await placement.liveNodes()).filter((n) => n.nodeId === doomedId);
     const doomedRun = `${doomedId}/${doomedNode!.instance}`;
     await eventually(async () => {
       const joined = (await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined');
@@ -218,13 +224,7 @@ describe('an SFU node that dies without a word', () => {
     // The meeting must land on the node about to die: the first test's survivor goes first.
     await survivor?.sfu.close();
     await eventually(async () => expect(await placement.liveNodes()).toEqual([]));
-    const doomedId = `doomed-${randomBytes(3).toString('hex')}`;
-    const spawned = await spawnNode(doomedId);
-    doomed = spawned.child;
-    const { sessionId } = await createMeeting(q.http, orgId, { token: host.token });
-    expect((await enter(host, sessionId)).signalingUrl).toBe(spawned.url);
-    expect((await enter(alice, sessionId)).signalingUrl).toBe(spawned.url);
-    const [doomedNode] = (await placement.liveNodes()).filter((n) => n.nodeId === doomedId);
+    const { doomedId, doomedNode, sessionId } = await meetingOnDoomedNode();
     await eventually(async () => {
       expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined')).toHaveLength(2);
     });
