@@ -120,6 +120,16 @@ export async function append(store: PostgresEventStore, streamId: string, events
   const ids = new Set(events.map((e) => e.id));
   const recorded = (await store.readStream(streamId)).filter((e) => ids.has(e.id));
   if (recorded.length !== events.length) throw new Error(`appended ${events.length} events, read back ${recorded.length}`);
+  // Tests publish what they append themselves, standing in for the relay, which only ever
+  // publishes below the store's read horizon. Any transaction open on the cluster (another
+  // test's, another suite's) holds that horizon back, and a delivery above it would have the
+  // projector look for a gap it cannot see yet; so wait, as the relay would, until it is visible.
+  const last = recorded.at(-1)!.position;
+  const deadline = Date.now() + 30_000;
+  while ((await store.headPosition()) < last) {
+    if (Date.now() > deadline) throw new Error(`appended position ${last} is still above the read horizon after 30 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return recorded;
 }
 
