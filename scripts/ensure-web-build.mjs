@@ -10,7 +10,16 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'web/dist/index.html');
 // What goes into the bundle: the app, and the packages whose schemas and tables it imports.
-const sources = ['web/src', 'web/index.html', 'web/vite.config.ts', 'web/package.json', 'packages/domain/src', 'packages/signaling/src', 'packages/api/src', 'services/gateway/src/schemas.ts'];
+const sources = [
+  'web/src',
+  'web/index.html',
+  'web/vite.config.ts',
+  'web/package.json',
+  'packages/domain/src',
+  'packages/signaling/src',
+  'packages/api/src',
+  'services/gateway/src/schemas.ts',
+];
 
 function newest(path) {
   let info;
@@ -34,7 +43,11 @@ try {
 const changedAt = Math.max(...sources.map((s) => newest(join(root, s))));
 if (builtAt > 0 && builtAt >= changedAt) process.exit(0);
 
-console.log(builtAt === 0 ? '[web] building the web app (web/dist is missing)…' : '[web] rebuilding the web app (sources changed)…');
+console.log(
+  builtAt === 0
+    ? '[web] building the web app (web/dist is missing)…'
+    : '[web] rebuilding the web app (sources changed)…',
+);
 const result = spawnSync('npm', ['run', 'build', '--silent', '-w', '@quorum/web'], { cwd: root, stdio: 'inherit' });
 if (result.status !== 0) {
   console.error('[web] the web app failed to build; see the errors above.');

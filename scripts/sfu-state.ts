@@ -17,6 +17,8 @@ if (!secret) {
   process.stderr.write(`no SFU_SERVICE_SECRET and no ${file}: set SFU_SERVICE_SECRET to the node's secret\n`);
   process.exit(2);
 }
-const res = await fetch(new URL('/sfu/state', base), { headers: { 'x-quorum-service-token': signServiceToken('operator', secret, Math.floor(Date.now() / 1000)) } });
+const res = await fetch(new URL('/sfu/state', base), {
+  headers: { 'x-quorum-service-token': signServiceToken('operator', secret, Math.floor(Date.now() / 1000)) },
+});
 process.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
 if (!res.ok) process.exit(1);

@@ -23,9 +23,13 @@ function failedTests(report) {
   const failed = [];
   for (const file of report.testResults ?? []) {
     const tests = file.assertionResults ?? [];
-    for (const t of tests) if (t.status === 'failed') failed.push(`${file.name.replace(`${process.cwd()}/`, '')} > ${t.fullName}`);
+    for (const t of tests)
+      if (t.status === 'failed') failed.push(`${file.name.replace(`${process.cwd()}/`, '')} > ${t.fullName}`);
     // A file that failed to load (a syntax error, a hook that threw) has no failed test of its own.
-    if (file.status === 'failed' && !tests.some((t) => t.status === 'failed')) failed.push(`${file.name.replace(`${process.cwd()}/`, '')} (${(file.message ?? 'failed to run').split('\n')[0]})`);
+    if (file.status === 'failed' && !tests.some((t) => t.status === 'failed'))
+      failed.push(
+        `${file.name.replace(`${process.cwd()}/`, '')} (${(file.message ?? 'failed to run').split('\n')[0]})`,
+      );
   }
   return failed;
 }
@@ -52,7 +56,9 @@ if (command === 'summary') {
     const tierFailed = Math.max(report.numFailedTests ?? 0, failedTests(report).length);
     passed += report.numPassedTests ?? 0;
     failed += tierFailed;
-    console.log(`[test]   ${label}: ${report.numPassedTests ?? 0} passed, ${tierFailed} failed${report.numPendingTests ? `, ${report.numPendingTests} skipped` : ''}`);
+    console.log(
+      `[test]   ${label}: ${report.numPassedTests ?? 0} passed, ${tierFailed} failed${report.numPendingTests ? `, ${report.numPendingTests} skipped` : ''}`,
+    );
     for (const name of failedTests(report)) console.log(`[test]     FAIL ${name}`);
   }
   console.log(`[test] ${passed} passed, ${failed} failed`);

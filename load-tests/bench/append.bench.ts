@@ -117,13 +117,16 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
         });
         return async (w: number) => {
           const s = streams[w]!;
-          await db.query('INSERT INTO bench_baseline (event_id, stream_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5)', [
-            randomUUID(),
-            s.id,
-            'seats.purchased',
-            JSON.stringify({ quantity: 1, total: ++s.total }),
-            JSON.stringify(metadataFor(s.orgId, s.userId)),
-          ]);
+          await db.query(
+            'INSERT INTO bench_baseline (event_id, stream_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5)',
+            [
+              randomUUID(),
+              s.id,
+              'seats.purchased',
+              JSON.stringify({ quantity: 1, total: ++s.total }),
+              JSON.stringify(metadataFor(s.orgId, s.userId)),
+            ],
+          );
         };
       };
 

@@ -19,7 +19,9 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   try {
     await c.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${BENCH_DATABASE_URL} (${(err as Error).message}); run scripts/services.sh`);
+    throw new Error(
+      `PostgreSQL is not reachable at ${BENCH_DATABASE_URL} (${(err as Error).message}); run scripts/services.sh`,
+    );
   }
   try {
     return await fn(c);

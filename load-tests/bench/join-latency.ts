@@ -48,10 +48,14 @@ const peopleCount = Number(process.env.BENCH_JOIN_PEOPLE ?? 10);
 const rounds = Number(process.env.BENCH_JOIN_ROUNDS ?? 3);
 const workers = process.env.BENCH_JOIN_WORKERS ?? '1';
 const gapMs = Number(process.env.BENCH_JOIN_GAP_MS ?? 3_000);
-const configNames = (process.env.BENCH_JOIN_CONFIGS ?? 'full,camera-only').split(',').map((c) => c.trim()) as ConfigName[];
+const configNames = (process.env.BENCH_JOIN_CONFIGS ?? 'full,camera-only')
+  .split(',')
+  .map((c) => c.trim()) as ConfigName[];
 const videoMatch = /^(\d+)x(\d+)@(\d+)$/.exec(process.env.BENCH_JOIN_VIDEO ?? '320x180@15');
 if (!videoMatch || !(peopleCount >= 2) || !(rounds >= 1) || !configNames.every((c) => c in CONFIGS)) {
-  throw new Error(`BENCH_JOIN_PEOPLE ≥ 2, BENCH_JOIN_ROUNDS ≥ 1, BENCH_JOIN_VIDEO like 320x180@15 and BENCH_JOIN_CONFIGS from ${Object.keys(CONFIGS).join(', ')}, please`);
+  throw new Error(
+    `BENCH_JOIN_PEOPLE ≥ 2, BENCH_JOIN_ROUNDS ≥ 1, BENCH_JOIN_VIDEO like 320x180@15 and BENCH_JOIN_CONFIGS from ${Object.keys(CONFIGS).join(', ')}, please`,
+  );
 }
 const video = { width: Number(videoMatch[1]), height: Number(videoMatch[2]), frameRate: Number(videoMatch[3]) };
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -142,7 +146,11 @@ function cpuSeconds(quorumPid: number | undefined): Omit<Cpu, 'wallSeconds'> {
     // "pid (comm) state ppid … utime stime …": comm may hold spaces, so split after its ')'.
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
-    procs.set(Number(entry), { ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) });
+    procs.set(Number(entry), {
+      ppid: Number(fields[1]),
+      comm: stat.slice(stat.indexOf('(') + 1, close),
+      ticks: Number(fields[11]) + Number(fields[12]),
+    });
   }
   const ticksPerSecond = 100; // USER_HZ on Linux
   for (const [pid, p] of procs) {
@@ -184,7 +192,8 @@ function machineSampler() {
   let last = machineJiffies();
   const timer = setInterval(() => {
     const now = machineJiffies();
-    if (now && last && now.total > last.total) samples.push({ at: performance.now(), busy: (now.busy - last.busy) / (now.total - last.total) });
+    if (now && last && now.total > last.total)
+      samples.push({ at: performance.now(), busy: (now.busy - last.busy) / (now.total - last.total) });
     last = now;
   }, 100);
   return {
@@ -210,11 +219,18 @@ function cpuModel(): string {
 async function quiet(): Promise<void> {
   const limit = os.availableParallelism() / 2;
   const deadline = Date.now() + 180_000;
-  if (os.loadavg()[0]! >= limit) log(`waiting for the load average (${os.loadavg()[0]!.toFixed(2)}) to drop below ${limit}…`);
+  if (os.loadavg()[0]! >= limit)
+    log(`waiting for the load average (${os.loadavg()[0]!.toFixed(2)}) to drop below ${limit}…`);
   while (os.loadavg()[0]! >= limit && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5_000));
 }
 
-async function joinAndTime(p: Person, url: string, round: number, joiner: number, machine: ReturnType<typeof machineSampler>): Promise<Sample | undefined> {
+async function joinAndTime(
+  p: Person,
+  url: string,
+  round: number,
+  joiner: number,
+  machine: ReturnType<typeof machineSampler>,
+): Promise<Sample | undefined> {
   await p.page.goto(url);
   await p.page.getByLabel('Your camera preview').waitFor({ timeout: 20_000 });
   const clicked = performance.now();
@@ -222,19 +238,44 @@ async function joinAndTime(p: Person, url: string, round: number, joiner: number
   await p.page.locator('[data-testid="meeting-room"][data-phase="live"]').waitFor({ timeout: 30_000 });
   if (joiner === 1) return undefined;
   await p.page.waitForFunction(
-    () => (globalThis as unknown as { __quorumMeeting?: { timeline(): { firstRemoteFrame?: number } } }).__quorumMeeting?.timeline().firstRemoteFrame !== undefined,
+    () =>
+      (
+        globalThis as unknown as { __quorumMeeting?: { timeline(): { firstRemoteFrame?: number } } }
+      ).__quorumMeeting?.timeline().firstRemoteFrame !== undefined,
     undefined,
     { timeout: 30_000, polling: 20 },
   );
   const t = await joinTimeline(p.page);
   const at = (v: number | undefined) => (v ?? Number.NaN) - (t.joinRequested ?? Number.NaN);
-  return { round, joiner, mode: t.firstRemoteFrameMode ?? '?', ticketMs: at(t.ticket), signalingMs: at(t.signalingJoined), deviceMs: at(t.deviceLoaded), consumeAnsweredMs: at(t.videoConsumeAnswered), consumerCreatedMs: at(t.videoConsumerCreated), resumedMs: at(t.videoResumed), mediaConnectedMs: at(t.mediaConnected), videoTrackMs: at(t.firstRemoteVideoTrack), firstFrameMs: at(t.firstRemoteFrame), saturated: machine.saturatedShare(clicked, clicked + at(t.firstRemoteFrame)) };
+  return {
+    round,
+    joiner,
+    mode: t.firstRemoteFrameMode ?? '?',
+    ticketMs: at(t.ticket),
+    signalingMs: at(t.signalingJoined),
+    deviceMs: at(t.deviceLoaded),
+    consumeAnsweredMs: at(t.videoConsumeAnswered),
+    consumerCreatedMs: at(t.videoConsumerCreated),
+    resumedMs: at(t.videoResumed),
+    mediaConnectedMs: at(t.mediaConnected),
+    videoTrackMs: at(t.firstRemoteVideoTrack),
+    firstFrameMs: at(t.firstRemoteFrame),
+    saturated: machine.saturatedShare(clicked, clicked + at(t.firstRemoteFrame)),
+  };
 }
 
 async function runConfig(name: ConfigName): Promise<ConfigResult> {
   const config = CONFIGS[name];
   await quiet();
-  const result: ConfigResult = { name, samples: [], failures: [], cpu: undefined, settledChromium: undefined, loadBefore: loadAverage(), chromium: '?' };
+  const result: ConfigResult = {
+    name,
+    samples: [],
+    failures: [],
+    cpu: undefined,
+    settledChromium: undefined,
+    loadBefore: loadAverage(),
+    chromium: '?',
+  };
   const machine = machineSampler();
   log(`\n[${name}] ${config.title}: ${peopleCount} people, ${rounds} rounds; load average ${result.loadBefore}`);
   const quorum = await startQuorum({ env: { SFU_WORKERS: workers } });
@@ -252,7 +293,13 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
     const wallBefore = performance.now();
 
     for (let round = 1; round <= rounds; round++) {
-      const { sessionId } = await call<{ sessionId: string }>(baseUrl, 'mutation', 'meetings.create', { orgId, title: `Join latency ${round}` }, host.token);
+      const { sessionId } = await call<{ sessionId: string }>(
+        baseUrl,
+        'mutation',
+        'meetings.create',
+        { orgId, title: `Join latency ${round}` },
+        host.token,
+      );
       const url = `/orgs/${orgId}/meetings/${sessionId}`;
       for (const [index, p] of everyone.entries()) {
         const joiner = index + 1;
@@ -260,7 +307,9 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
           const sample = await joinAndTime(p, url, round, joiner, machine);
           if (sample) {
             result.samples.push(sample);
-            log(`[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, device ${ms(sample.deviceMs)}, consume ${ms(sample.consumeAnsweredMs)}, consumer ${ms(sample.consumerCreatedMs)}, resumed ${ms(sample.resumedMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}; CPUs saturated ${pct(sample.saturated)} of it`);
+            log(
+              `[${name}] round ${round} joiner ${String(joiner).padStart(2)} (${sample.mode}): meetings.join ${ms(sample.ticketMs)}, signaling ${ms(sample.signalingMs)}, device ${ms(sample.deviceMs)}, consume ${ms(sample.consumeAnsweredMs)}, consumer ${ms(sample.consumerCreatedMs)}, resumed ${ms(sample.resumedMs)}, media connected ${ms(sample.mediaConnectedMs)}, first video track ${ms(sample.videoTrackMs)}, first remote frame ${ms(sample.firstFrameMs)}; CPUs saturated ${pct(sample.saturated)} of it`,
+            );
           }
         } catch (err) {
           const message = `round ${round} joiner ${joiner}: ${(err as Error).message.split('\n')[0]}`;
@@ -281,11 +330,19 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
         // Everyone is in: what the settled room costs Chromium, over 10 s.
         const settledFrom = { cpu: cpuSeconds(quorum.pid).chromium, at: performance.now() };
         await new Promise((r) => setTimeout(r, SETTLED_WINDOW_MS));
-        result.settledChromium = (cpuSeconds(quorum.pid).chromium - settledFrom.cpu) / ((performance.now() - settledFrom.at) / 1_000);
+        result.settledChromium =
+          (cpuSeconds(quorum.pid).chromium - settledFrom.cpu) / ((performance.now() - settledFrom.at) / 1_000);
       }
       await call(baseUrl, 'mutation', 'meetings.end', { orgId, sessionId }, host.token);
       // Every page shows the end; one that does not is moved away, so the next round starts clean anyway.
-      await Promise.all(everyone.map((p) => p.page.getByTestId('meeting-over').waitFor({ timeout: 15_000 }).catch(() => p.page.goto('about:blank'))));
+      await Promise.all(
+        everyone.map((p) =>
+          p.page
+            .getByTestId('meeting-over')
+            .waitFor({ timeout: 15_000 })
+            .catch(() => p.page.goto('about:blank')),
+        ),
+      );
     }
   } catch (err) {
     result.failures.push(`the run failed: ${(err as Error).stack ?? String(err)}`);
@@ -298,22 +355,41 @@ async function runConfig(name: ConfigName): Promise<ConfigResult> {
 }
 
 // ---- run ------------------------------------------------------------------------------------
-const machine = { date: new Date().toISOString(), nproc: os.availableParallelism(), cpu: cpuModel(), node: process.version };
+const machine = {
+  date: new Date().toISOString(),
+  nproc: os.availableParallelism(),
+  cpu: cpuModel(),
+  node: process.version,
+};
 log(`Quorum join latency — ${machine.date}`);
-log(`${machine.nproc} cores (${machine.cpu}), ${machine.node}; ${gapMs} ms between joiners, fake camera ${video.width}×${video.height} at ${video.frameRate} fps, ${workers} mediasoup worker(s)`);
+log(
+  `${machine.nproc} cores (${machine.cpu}), ${machine.node}; ${gapMs} ms between joiners, fake camera ${video.width}×${video.height} at ${video.frameRate} fps, ${workers} mediasoup worker(s)`,
+);
 const results: ConfigResult[] = [];
 for (const name of configNames) results.push(await runConfig(name));
 
 // ---- figures --------------------------------------------------------------------------------
 function stats(list: Sample[], pick: (s: Sample) => number) {
-  const sorted = list.map(pick).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1) ?? Number.NaN };
+  const sorted = list
+    .map(pick)
+    .filter((v) => !Number.isNaN(v))
+    .sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    max: sorted.at(-1) ?? Number.NaN,
+  };
 }
 const expected = rounds * (peopleCount - 1);
 const targets: Row[] = results.map((r) => {
   const s = stats(r.samples, (x) => x.firstFrameMs);
   const pass = r.failures.length === 0 && r.samples.length === expected && s.p95 < TARGET_P95_MS;
-  return [`${CONFIGS[r.name].title}: p95 join → first remote frame < ${TARGET_P95_MS} ms`, `${ms(s.p95)} over ${r.samples.length} of ${expected} joins`, verdict(pass)];
+  return [
+    `${CONFIGS[r.name].title}: p95 join → first remote frame < ${TARGET_P95_MS} ms`,
+    `${ms(s.p95)} over ${r.samples.length} of ${expected} joins`,
+    verdict(pass),
+  ];
 });
 const latencyHeader: Row = ['configuration', 'joiners', 'joins', 'p50', 'p95', 'max'];
 const latencyRows: Row[] = results.flatMap((r) =>
@@ -348,10 +424,30 @@ const phaseRows: Row[] = results.flatMap((r) =>
   }),
 );
 const cores = (seconds: number, cpu: Cpu) => `${(seconds / cpu.wallSeconds).toFixed(2)}`;
-const cpuHeader: Row = ['configuration', 'seconds of joining', 'Chromium (all pages and its own processes)', 'Quorum (gateway, signaling, PGlite)', 'mediasoup worker'];
-const cpuRows: Row[] = results.flatMap((r) => (r.cpu ? [[r.name, r.cpu.wallSeconds.toFixed(0), cores(r.cpu.chromium, r.cpu), cores(r.cpu.quorum, r.cpu), cores(r.cpu.mediasoup, r.cpu)]] : []));
+const cpuHeader: Row = [
+  'configuration',
+  'seconds of joining',
+  'Chromium (all pages and its own processes)',
+  'Quorum (gateway, signaling, PGlite)',
+  'mediasoup worker',
+];
+const cpuRows: Row[] = results.flatMap((r) =>
+  r.cpu
+    ? [
+        [
+          r.name,
+          r.cpu.wallSeconds.toFixed(0),
+          cores(r.cpu.chromium, r.cpu),
+          cores(r.cpu.quorum, r.cpu),
+          cores(r.cpu.mediasoup, r.cpu),
+        ],
+      ]
+    : [],
+);
 const settledRows: Row[] = results.flatMap((r) =>
-  r.settledChromium === undefined ? [] : [[r.name, String(peopleCount), r.settledChromium.toFixed(2), (r.settledChromium / peopleCount).toFixed(3)]],
+  r.settledChromium === undefined
+    ? []
+    : [[r.name, String(peopleCount), r.settledChromium.toFixed(2), (r.settledChromium / peopleCount).toFixed(3)]],
 );
 const settledHeader: Row = ['configuration', 'people in the room', 'Chromium, cores', 'per person, cores'];
 /** Joiners in bands (3rd–5th, 6th–8th, 9th on): how long they waited, and how often the CPUs were all busy meanwhile. */
@@ -360,7 +456,14 @@ const bands = [
   [6, 8],
   [9, peopleCount],
 ].filter(([from, to]) => from! <= to! && from! <= peopleCount) as Array<[number, number]>;
-const saturationHeader: Row = ['configuration', 'joiners', 'joins', 'p50 first frame', 'p95 first frame', 'CPUs saturated, mean share of the join'];
+const saturationHeader: Row = [
+  'configuration',
+  'joiners',
+  'joins',
+  'p50 first frame',
+  'p95 first frame',
+  'CPUs saturated, mean share of the join',
+];
 const saturationRows: Row[] = results.flatMap((r) =>
   bands.map(([from, to]): Row => {
     const list = r.samples.filter((x) => x.joiner >= from && x.joiner <= to);
@@ -370,11 +473,23 @@ const saturationRows: Row[] = results.flatMap((r) =>
     return [r.name, `${from}th–${to}th`.replace(/^3th/, '3rd'), String(s.n), ms(s.p50), ms(s.p95), pct(mean)];
   }),
 );
-const byJoinerHeader: Row = ['joiner', 'mode', ...results.flatMap((r) => Array.from({ length: rounds }, (_, i) => `${r.name} ${i + 1}`))];
+const byJoinerHeader: Row = [
+  'joiner',
+  'mode',
+  ...results.flatMap((r) => Array.from({ length: rounds }, (_, i) => `${r.name} ${i + 1}`)),
+];
 const byJoinerRows: Row[] = [];
 for (let joiner = 2; joiner <= peopleCount; joiner++) {
   const mode = results.flatMap((r) => r.samples).find((s) => s.joiner === joiner)?.mode ?? '—';
-  byJoinerRows.push([String(joiner), mode, ...results.flatMap((r) => Array.from({ length: rounds }, (_, i) => ms(r.samples.find((s) => s.joiner === joiner && s.round === i + 1)?.firstFrameMs ?? Number.NaN)))]);
+  byJoinerRows.push([
+    String(joiner),
+    mode,
+    ...results.flatMap((r) =>
+      Array.from({ length: rounds }, (_, i) =>
+        ms(r.samples.find((s) => s.joiner === joiner && s.round === i + 1)?.firstFrameMs ?? Number.NaN),
+      ),
+    ),
+  ]);
 }
 const failures = results.flatMap((r) => r.failures.map((f) => `${r.name}: ${f}`));
 
@@ -383,8 +498,12 @@ log(textTable(latencyHeader, latencyRows));
 log('');
 log(textTable(phaseHeader, phaseRows));
 log(`\nCPU, average cores over the joining (of ${machine.nproc}):\n${textTable(cpuHeader, cpuRows)}`);
-log(`\nThe settled room (everyone in, ${SETTLED_WINDOW_MS / 1000} s after the last join):\n${textTable(settledHeader, settledRows)}`);
-log(`\nHow busy the machine was while people joined (sampled every 100 ms; saturated = the CPUs at least 95% busy):\n${textTable(saturationHeader, saturationRows)}`);
+log(
+  `\nThe settled room (everyone in, ${SETTLED_WINDOW_MS / 1000} s after the last join):\n${textTable(settledHeader, settledRows)}`,
+);
+log(
+  `\nHow busy the machine was while people joined (sampled every 100 ms; saturated = the CPUs at least 95% busy):\n${textTable(saturationHeader, saturationRows)}`,
+);
 log('');
 log(textTable(['target', 'measured', 'result'], targets));
 for (const f of failures) log(`\n${f}`);
@@ -444,6 +563,9 @@ ${failures.length ? `\nFailures:\n\n${failures.map((f) => `- ${f.split('\n')[0]}
 const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# SFU benchmarks\n';
 const from = current.indexOf(START);
 const until = current.indexOf(END);
-const next = from >= 0 && until > from ? `${current.slice(0, from)}${section}${current.slice(until + END.length)}` : `${current.trimEnd()}\n\n${section}\n`;
+const next =
+  from >= 0 && until > from
+    ? `${current.slice(0, from)}${section}${current.slice(until + END.length)}`
+    : `${current.trimEnd()}\n\n${section}\n`;
 writeFileSync(DOC, next);
 log(`\nwrote the join-latency section of ${DOC.replace(`${ROOT}/`, '')}`);

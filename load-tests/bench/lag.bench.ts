@@ -82,7 +82,8 @@ function createClient(port: number) {
   const request = (method: 'GET' | 'POST', path: string, input: unknown, token?: string) =>
     new Promise<HttpAnswer>((resolve, reject) => {
       const payload = method === 'POST' ? JSON.stringify(input ?? {}) : undefined;
-      const url = method === 'GET' && input !== undefined ? `${path}?input=${encodeURIComponent(JSON.stringify(input))}` : path;
+      const url =
+        method === 'GET' && input !== undefined ? `${path}?input=${encodeURIComponent(JSON.stringify(input))}` : path;
       const headers: Record<string, string | number> = { 'content-type': 'application/json' };
       if (token) headers.authorization = `Bearer ${token}`;
       if (payload !== undefined) headers['content-length'] = Buffer.byteLength(payload);
@@ -104,10 +105,17 @@ function createClient(port: number) {
       req.end();
     });
   /** A tRPC call that must succeed; returns `result.data`. */
-  const call = async <T = any>(method: 'GET' | 'POST', procedure: string, input: unknown, token?: string): Promise<T> => {
+  const call = async <T = any>(
+    method: 'GET' | 'POST',
+    procedure: string,
+    input: unknown,
+    token?: string,
+  ): Promise<T> => {
     const a = await request(method, `/trpc/${procedure}`, input, token);
     if (a.status !== 200 || a.body.error || !a.body.result) {
-      throw new Error(`${procedure} answered ${a.status}: ${a.body.error?.data?.code ?? ''} ${a.body.error?.message ?? ''}`.trim());
+      throw new Error(
+        `${procedure} answered ${a.status}: ${a.body.error?.data?.code ?? ''} ${a.body.error?.message ?? ''}`.trim(),
+      );
     }
     return a.body.result.data as T;
   };
@@ -139,7 +147,11 @@ function startQuorum(env: Record<string, string>): Child {
   delete childEnv.ESDB_URL;
   // BENCH_CHILD_NODE_ARGS passes flags to Quorum's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/quorum/src/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/quorum/src/main.ts'], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   let warnings = 0;
   const take = (chunk: Buffer) => {
@@ -149,7 +161,8 @@ function startQuorum(env: Record<string, string>): Child {
         warnings++;
         if (process.env.BENCH_SHOW_CHILD_WARNINGS) process.stderr.write(`child: ${line.slice(0, 300)}\n`);
       }
-      if (process.env.BENCH_SHOW_CHILD_OUTPUT && !line.startsWith('{')) process.stderr.write(`child: ${line.slice(0, 200)}\n`);
+      if (process.env.BENCH_SHOW_CHILD_OUTPUT && !line.startsWith('{'))
+        process.stderr.write(`child: ${line.slice(0, 200)}\n`);
       output.push(line);
       if (output.length > 200) output.shift();
     }
@@ -200,11 +213,15 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     // Ready when /health/ready answers 200.
     const readyBy = performance.now() + 90_000;
     for (;;) {
-      if (child.proc.exitCode !== null) throw new Error(`Quorum exited with ${child.proc.exitCode}:\n${child.output.slice(-20).join('\n')}`);
+      if (child.proc.exitCode !== null)
+        throw new Error(`Quorum exited with ${child.proc.exitCode}:\n${child.output.slice(-20).join('\n')}`);
       // Connection refused until the child listens: keep polling.
-      const a = await c.request('GET', '/health/ready', undefined).catch((err: Error) => (err.message.includes('ECONNREFUSED') ? undefined : Promise.reject(err)));
+      const a = await c
+        .request('GET', '/health/ready', undefined)
+        .catch((err: Error) => (err.message.includes('ECONNREFUSED') ? undefined : Promise.reject(err)));
       if (a?.status === 200) break;
-      if (performance.now() > readyBy) throw new Error(`Quorum not ready after 90 s:\n${child.output.slice(-20).join('\n')}`);
+      if (performance.now() > readyBy)
+        throw new Error(`Quorum not ready after 90 s:\n${child.output.slice(-20).join('\n')}`);
       await sleep(200);
     }
     log(`  Quorum child pid ${child.proc.pid} ready on :${port} (NATS namespace ${namespace})`);
@@ -213,7 +230,11 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const tag = randomBytes(3).toString('hex');
     const users: string[] = [];
     for (let u = 0; u < userCount; u++) {
-      const r = await c.call('POST', 'auth.signUp', { email: `bench-${tag}-${u}@example.com`, password: 'correct horse battery staple', name: `Bench User ${u}` });
+      const r = await c.call('POST', 'auth.signUp', {
+        email: `bench-${tag}-${u}@example.com`,
+        password: 'correct horse battery staple',
+        name: `Bench User ${u}`,
+      });
       users.push(r.accessToken as string);
     }
     const orgs: Array<{ orgId: string; token: string }> = [];
@@ -231,7 +252,8 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     );
     const first = orgs[0]!;
     const seats = await c.call('GET', 'seats.get', { orgId: first.orgId, minPosition: lastPosition }, first.token);
-    if (seats.purchased !== 10) throw new Error(`set-up check: expected 10 purchased seats, read ${JSON.stringify(seats)}`);
+    if (seats.purchased !== 10)
+      throw new Error(`set-up check: expected 10 purchased seats, read ${JSON.stringify(seats)}`);
 
     // The query's own cost on a position the read model already has.
     const overhead: number[] = [];
@@ -243,14 +265,14 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     }
     log(`  set-up: ${userCount} users, ${orgCount} business orgs; open loop ${rate}/s for ${durationMs / 1000} s`);
 
-
     // Open loop: each command is sent when it is due, whatever happened to earlier ones. A
     // ramp from 0 to the rate over RAMP_MS warms the process (JIT, pool, caches) and is not
     // measured; the measured window is the steady rate that follows.
     const interval = 1_000 / rate;
-    const rampCount = Math.round((RAMP_MS / 1_000) * rate / 2);
+    const rampCount = Math.round(((RAMP_MS / 1_000) * rate) / 2);
     const total = Math.round((durationMs / 1_000) * rate);
-    const dueAt = (i: number) => (i < rampCount ? Math.sqrt((2 * RAMP_MS * i) / rate * 1_000) : RAMP_MS + (i - rampCount) * interval);
+    const dueAt = (i: number) =>
+      i < rampCount ? Math.sqrt(((2 * RAMP_MS * i) / rate) * 1_000) : RAMP_MS + (i - rampCount) * interval;
     const slip: number[] = [];
     const cmdLatency: number[] = [];
     const lags: number[] = [];
@@ -342,7 +364,10 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       if (i < all) await sleep(Math.max(0, Math.floor(start + dueAt(i) - performance.now())));
     }
     // Bounded drain: whatever has not finished 60 s after the last send counts as an error.
-    const drained = await Promise.race([Promise.all([...inflight]).then(() => true), sleep(DRAIN_MS).then(() => false)]);
+    const drained = await Promise.race([
+      Promise.all([...inflight]).then(() => true),
+      sleep(DRAIN_MS).then(() => false),
+    ]);
     if (!drained) {
       abandoned = true;
       errors += inflight.size;
@@ -391,7 +416,9 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     try {
       const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
       const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(`EVENTS_${namespace}`).catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
+      await jsm.streams
+        .delete(`EVENTS_${namespace}`)
+        .catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
       await nc.close();
     } catch {
       // best effort: a leftover stream only costs disk

@@ -62,10 +62,15 @@ const machine = {
   nats: await natsVersion(),
   database: redactUrl(BENCH_DATABASE_URL),
   natsUrl: NATS_URL,
-  loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  loadAverage: os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
 };
 log(`Quorum benchmarks — ${machine.date}`);
-log(`${machine.nproc} cores (${machine.cpu}), ${machine.ramGiB} GiB, ${machine.node}, ${machine.postgres}, ${machine.nats}`);
+log(
+  `${machine.nproc} cores (${machine.cpu}), ${machine.ramGiB} GiB, ${machine.node}, ${machine.postgres}, ${machine.nats}`,
+);
 log(`load average before start: ${machine.loadAverage}\n`);
 
 /**
@@ -78,7 +83,9 @@ async function quiesce(): Promise<void> {
   try {
     await client.query('CHECKPOINT');
     for (let i = 0; i < 30; i++) {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`);
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`,
+      );
       if (Number(rows[0]!.n) === 0) break;
       await sleep(1_000);
     }
@@ -120,7 +127,16 @@ if (only.has('rebuild')) {
 }
 
 // ---- tables -------------------------------------------------------------------------------
-const appendHeader: Row = ['concurrency', 'adapter appends/s', 'p50', 'p99', 'baseline INSERTs/s', 'p50', 'p99', 'adapter / baseline'];
+const appendHeader: Row = [
+  'concurrency',
+  'adapter appends/s',
+  'p50',
+  'p99',
+  'baseline INSERTs/s',
+  'p50',
+  'p99',
+  'adapter / baseline',
+];
 const appendRows: Row[] = (append?.levels ?? []).map((l) => [
   String(l.concurrency),
   int(l.adapter.opsPerSec),
@@ -136,15 +152,33 @@ const lagHeader: Row = ['measure', 'value'];
 const lagRows: Row[] = lag
   ? [
       ['commands sent', `${int(lag.commands)} (${lag.orgs} orgs, ${lag.users} users)`],
-      ['rate target / achieved (sends)', `${lag.targetRate}/s / ${lag.achievedRate.toFixed(1)}/s${lag.target.rateKept ? '' : '  <- NOT KEPT'}`],
-      ['send slip vs schedule p50 / p99 / max', `${ms(lag.scheduleSlip.p50)} / ${ms(lag.scheduleSlip.p99)} / ${ms(lag.scheduleSlip.max)}`],
+      [
+        'rate target / achieved (sends)',
+        `${lag.targetRate}/s / ${lag.achievedRate.toFixed(1)}/s${lag.target.rateKept ? '' : '  <- NOT KEPT'}`,
+      ],
+      [
+        'send slip vs schedule p50 / p99 / max',
+        `${ms(lag.scheduleSlip.p50)} / ${ms(lag.scheduleSlip.p99)} / ${ms(lag.scheduleSlip.max)}`,
+      ],
       ['command latency p50 / p99', `${ms(lag.commandLatency.p50)} / ${ms(lag.commandLatency.p99)}`],
-      ['lag p50 / p99 / max', `${ms(lag.lag.p50)} / ${ms(lag.lag.p99)} / ${ms(lag.lag.max)}  (${int(lag.lag.count)} measured, checkpoint probe every 2 ms)`],
+      [
+        'lag p50 / p99 / max',
+        `${ms(lag.lag.p50)} / ${ms(lag.lag.p99)} / ${ms(lag.lag.max)}  (${int(lag.lag.count)} measured, checkpoint probe every 2 ms)`,
+      ],
       ['worst lag per second of the run (ms)', lag.worstLagBySecond.join(' ')],
-      ['read-your-writes p50 / p99', `${ms(lag.readYourWrites.p50)} / ${ms(lag.readYourWrites.p99)}  (send to minPosition read answered, 1 command in 10)`],
-      ['query-only overhead p50 / p99', `${ms(lag.queryOverhead.p50)} / ${ms(lag.queryOverhead.p99)}  (seats.get, applied position, idle)`],
+      [
+        'read-your-writes p50 / p99',
+        `${ms(lag.readYourWrites.p50)} / ${ms(lag.readYourWrites.p99)}  (send to minPosition read answered, 1 command in 10)`,
+      ],
+      [
+        'query-only overhead p50 / p99',
+        `${ms(lag.queryOverhead.p50)} / ${ms(lag.queryOverhead.p99)}  (seats.get, applied position, idle)`,
+      ],
       ['errors', `${lag.errors}${lag.errorSamples[0] ? ` — e.g. ${lag.errorSamples[0].slice(0, 110)}` : ''}`],
-      ['CPU during load: Quorum child / generator', `${lag.childCpuPercent.toFixed(0)}% / ${lag.benchCpuPercent.toFixed(0)}% of one core`],
+      [
+        'CPU during load: Quorum child / generator',
+        `${lag.childCpuPercent.toFixed(0)}% / ${lag.benchCpuPercent.toFixed(0)}% of one core`,
+      ],
     ]
   : [];
 
@@ -152,26 +186,64 @@ const rebuildHeader: Row = ['measure', 'value'];
 const rebuildRows: Row[] = rebuild
   ? [
       ['events (orgs)', `${int(rebuild.events)} (${int(rebuild.orgs)})`],
-      ['append (set-up), 16 appenders', `${(rebuild.appendMs / 1000).toFixed(1)} s, ${int(rebuild.appendEventsPerSec)} events/s`],
-      ['rebuild', `${(rebuild.rebuild.durationMs / 1000).toFixed(1)} s, ${int(rebuild.rebuild.eventsPerSecond)} events/s (batchSize ${rebuild.batchSize})`],
-      ['SQL round trips (writes)', `${int(rebuild.profile.statements)}, ${rebuild.profile.statementsPerEvent.toFixed(2)} per event, ${(rebuild.profile.sqlMs / 1000).toFixed(1)} s in total`],
-      ...rebuild.profile.top.slice(0, 5).map((t): Row => [`  ${t.statement.slice(0, 48)}`, `${int(t.count)} × ${t.avgMs.toFixed(3)} ms = ${(t.totalMs / 1000).toFixed(1)} s`]),
-      ['read model check', `${rebuild.check.ok ? 'ok' : 'MISMATCH'} (event_log ${int(rebuild.check.eventLog)}, members ${int(rebuild.check.members)}, assignments ${int(rebuild.check.assignments)}, dead letters ${rebuild.check.deadLetters})`],
+      [
+        'append (set-up), 16 appenders',
+        `${(rebuild.appendMs / 1000).toFixed(1)} s, ${int(rebuild.appendEventsPerSec)} events/s`,
+      ],
+      [
+        'rebuild',
+        `${(rebuild.rebuild.durationMs / 1000).toFixed(1)} s, ${int(rebuild.rebuild.eventsPerSecond)} events/s (batchSize ${rebuild.batchSize})`,
+      ],
+      [
+        'SQL round trips (writes)',
+        `${int(rebuild.profile.statements)}, ${rebuild.profile.statementsPerEvent.toFixed(2)} per event, ${(rebuild.profile.sqlMs / 1000).toFixed(1)} s in total`,
+      ],
+      ...rebuild.profile.top
+        .slice(0, 5)
+        .map((t): Row => [
+          `  ${t.statement.slice(0, 48)}`,
+          `${int(t.count)} × ${t.avgMs.toFixed(3)} ms = ${(t.totalMs / 1000).toFixed(1)} s`,
+        ]),
+      [
+        'read model check',
+        `${rebuild.check.ok ? 'ok' : 'MISMATCH'} (event_log ${int(rebuild.check.eventLog)}, members ${int(rebuild.check.members)}, assignments ${int(rebuild.check.assignments)}, dead letters ${rebuild.check.deadLetters})`,
+      ],
     ]
   : [];
 
 const targets: Row[] = [];
-if (append) targets.push(['(a) adapter ≥ 40% of baseline at concurrency 32', pct(append.target.ratio), verdict(append.target.pass)]);
+if (append)
+  targets.push([
+    '(a) adapter ≥ 40% of baseline at concurrency 32',
+    pct(append.target.ratio),
+    verdict(append.target.pass),
+  ]);
 else if (only.has('append')) targets.push(['(a) adapter ≥ 40% of baseline at concurrency 32', 'did not run', 'FAIL']);
 if (lag) {
-  targets.push(['(b) lag p99 < 100 ms at 500 commands/s, 0 errors', `${ms(lag.lag.p99)}, ${lag.errors} errors`, verdict(lag.target.pass)]);
-  targets.push(['(b) generator kept the rate (≥ 97%)', `${lag.achievedRate.toFixed(1)}/s`, verdict(lag.target.rateKept)]);
+  targets.push([
+    '(b) lag p99 < 100 ms at 500 commands/s, 0 errors',
+    `${ms(lag.lag.p99)}, ${lag.errors} errors`,
+    verdict(lag.target.pass),
+  ]);
+  targets.push([
+    '(b) generator kept the rate (≥ 97%)',
+    `${lag.achievedRate.toFixed(1)}/s`,
+    verdict(lag.target.rateKept),
+  ]);
 } else if (only.has('lag')) targets.push(['(b) lag p99 < 100 ms', 'did not run', 'FAIL']);
-if (rebuild) targets.push(['(c) rebuild ≥ 10,000 events/s', `${int(rebuild.rebuild.eventsPerSecond)} events/s`, verdict(rebuild.target.pass)]);
+if (rebuild)
+  targets.push([
+    '(c) rebuild ≥ 10,000 events/s',
+    `${int(rebuild.rebuild.eventsPerSecond)} events/s`,
+    verdict(rebuild.target.pass),
+  ]);
 else if (only.has('rebuild')) targets.push(['(c) rebuild ≥ 10,000 events/s', 'did not run', 'FAIL']);
 
 log('');
-if (append) log(`(a) appends, ${append.durationMs / 1000} s per measurement after ${append.warmupMs} ms warm-up, pool max ${append.poolMax}\n${textTable(appendHeader, appendRows)}\n`);
+if (append)
+  log(
+    `(a) appends, ${append.durationMs / 1000} s per measurement after ${append.warmupMs} ms warm-up, pool max ${append.poolMax}\n${textTable(appendHeader, appendRows)}\n`,
+  );
 if (lag) log(`(b) lag\n${textTable(lagHeader, lagRows)}\n`);
 if (rebuild) log(`(c) rebuild\n${textTable(rebuildHeader, rebuildRows)}\n`);
 log(textTable(['target', 'measured', 'result'], targets));

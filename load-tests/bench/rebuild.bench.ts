@@ -10,7 +10,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { createPgSqlDatabase, readModelSchema, type SqlConnection, type SqlDatabase, type SqlExecutor } from '@quorum/db';
+import {
+  createPgSqlDatabase,
+  readModelSchema,
+  type SqlConnection,
+  type SqlDatabase,
+  type SqlExecutor,
+} from '@quorum/db';
 import { parseEvent, streamIds, type DomainEventType } from '@quorum/domain';
 import type { EventMetadata, NewEvent } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
@@ -25,8 +31,20 @@ export interface RebuildBenchResult {
   batchSize: number;
   rebuild: RebuildResult;
   /** Client-side time per kind of SQL statement during the rebuild (round trip included). */
-  profile: { statements: number; statementsPerEvent: number; sqlMs: number; top: Array<{ statement: string; count: number; totalMs: number; avgMs: number }> };
-  check: { eventLog: number; members: number; assignments: number; seatsPurchased: number; deadLetters: number; ok: boolean };
+  profile: {
+    statements: number;
+    statementsPerEvent: number;
+    sqlMs: number;
+    top: Array<{ statement: string; count: number; totalMs: number; avgMs: number }>;
+  };
+  check: {
+    eventLog: number;
+    members: number;
+    assignments: number;
+    seatsPurchased: number;
+    deadLetters: number;
+    ok: boolean;
+  };
   target: { minEventsPerSec: number; pass: boolean };
 }
 
@@ -49,8 +67,19 @@ function orgHistory(n: number): Chunk[] {
   const orgId = randomUUID();
   const ownerId = randomUUID();
   const ownerEmail = `owner${n}@bench.example.com`;
-  const meta = (): EventMetadata => ({ orgId, actor: { kind: 'user', id: ownerId }, correlationId: randomUUID(), causationId: null });
-  const ev = <T extends DomainEventType>(type: T, data: unknown): NewEvent => ({ id: randomUUID(), type, version: 1, data, metadata: meta() });
+  const meta = (): EventMetadata => ({
+    orgId,
+    actor: { kind: 'user', id: ownerId },
+    correlationId: randomUUID(),
+    causationId: null,
+  });
+  const ev = <T extends DomainEventType>(type: T, data: unknown): NewEvent => ({
+    id: randomUUID(),
+    type,
+    version: 1,
+    data,
+    metadata: meta(),
+  });
 
   const org: NewEvent[] = [
     ev('organization.created', {
@@ -70,14 +99,22 @@ function orgHistory(n: number): Chunk[] {
     const invitationId = randomUUID();
     const email = `m${i}.o${n}@bench.example.com`;
     org.push(
-      ev('member.invited', { invitationId, email, role: i % 5 === 0 ? 'admin' : 'member', invitedBy: ownerId, expiresAt: '2030-01-01T00:00:00.000Z' }),
+      ev('member.invited', {
+        invitationId,
+        email,
+        role: i % 5 === 0 ? 'admin' : 'member',
+        invitedBy: ownerId,
+        expiresAt: '2030-01-01T00:00:00.000Z',
+      }),
       ev('member.joined', { userId, email, role: i % 5 === 0 ? 'admin' : 'member', invitationId }),
     );
     seats.push(ev('seat.assigned', { userId }));
   }
   for (let i = 0; i < EXTRA_SEAT_CHANGES; i++) {
     total += i % 2 === 0 ? 5 : -2;
-    seats.push(i % 2 === 0 ? ev('seats.purchased', { quantity: 5, total }) : ev('seats.released', { quantity: 2, total }));
+    seats.push(
+      i % 2 === 0 ? ev('seats.purchased', { quantity: 5, total }) : ev('seats.released', { quantity: 2, total }),
+    );
   }
   const half = (a: NewEvent[]) => Math.ceil(a.length / 2);
   const o = streamIds.organization(orgId);
@@ -153,7 +190,9 @@ export async function runRebuildBench(options: RebuildBenchOptions = {}): Promis
           const revisions = new Map<string, bigint>();
           for (const chunk of orgHistory(n)) {
             const expected = revisions.get(chunk.streamId);
-            const r = await es.appendToStream(chunk.streamId, chunk.events, { expectedRevision: expected ?? 'no_stream' });
+            const r = await es.appendToStream(chunk.streamId, chunk.events, {
+              expectedRevision: expected ?? 'no_stream',
+            });
             revisions.set(chunk.streamId, r.nextExpectedRevision);
             events += chunk.events.length;
           }
@@ -165,7 +204,12 @@ export async function runRebuildBench(options: RebuildBenchOptions = {}): Promis
 
     const prof = profiled(sql);
     const rebuild = await rebuildProjection({ sql: prof.db, store, logger: pino({ level: 'error' }), batchSize });
-    const entries = [...prof.stats.entries()].map(([statement, s]) => ({ statement, count: s.count, totalMs: s.totalMs, avgMs: s.totalMs / s.count }));
+    const entries = [...prof.stats.entries()].map(([statement, s]) => ({
+      statement,
+      count: s.count,
+      totalMs: s.totalMs,
+      avgMs: s.totalMs / s.count,
+    }));
     const statements = entries.reduce((n, e) => n + e.count, 0);
     const profile = {
       statements,
@@ -184,7 +228,8 @@ export async function runRebuildBench(options: RebuildBenchOptions = {}): Promis
       deadLetters: rebuild.deadLetters,
       ok: false,
     };
-    const expectedPurchased = orgs * (50 + Math.ceil(EXTRA_SEAT_CHANGES / 2) * 5 - Math.floor(EXTRA_SEAT_CHANGES / 2) * 2);
+    const expectedPurchased =
+      orgs * (50 + Math.ceil(EXTRA_SEAT_CHANGES / 2) * 5 - Math.floor(EXTRA_SEAT_CHANGES / 2) * 2);
     check.ok =
       check.eventLog === events &&
       check.members === orgs * (MEMBERS_PER_ORG + 1) &&

@@ -55,7 +55,10 @@ const machine = {
   node: process.version,
   mediasoup: mediasoupVersion,
   workerBin,
-  loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  loadAverage: os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
 };
 log(`Quorum SFU benchmarks — ${machine.date}`);
 log(`${machine.nproc} cores (${machine.cpu}), ${machine.node}, mediasoup ${machine.mediasoup}`);
@@ -67,9 +70,21 @@ let fanOut: FanOutResult | undefined;
 let room: RoomBenchResult | undefined;
 
 if (only.has('fanout')) {
-  const pool = await WorkerPool.create({ logger, workerCount: 1, consumerBudgetPerWorker: 100_000, webRtcServerBasePort: 'auto' });
+  const pool = await WorkerPool.create({
+    logger,
+    workerCount: 1,
+    consumerBudgetPerWorker: 100_000,
+    webRtcServerBasePort: 'auto',
+  });
   try {
-    const common = { pool, producers: FANOUT.producers, packetsPerSecond: videoPps, payloadSize: FANOUT.payloadSize, windowMs, log };
+    const common = {
+      pool,
+      producers: FANOUT.producers,
+      packetsPerSecond: videoPps,
+      payloadSize: FANOUT.payloadSize,
+      windowMs,
+      log,
+    };
     log(`(a) baseline: ${FANOUT.producers} producers × ${FANOUT.baselineViewers} viewers on one worker`);
     baseline = await runFanOutBench({ ...common, consumersPerProducer: FANOUT.baselineViewers });
     log(`(a) ${FANOUT.producers} producers × ${FANOUT.viewers} viewers on one worker`);
@@ -84,9 +99,17 @@ if (only.has('fanout')) {
 if (only.has('room')) {
   // Every microphone forwarded (no audible-speaker gating): the worst case for the workers, and
   // every packet sent is expected at every consumer.
-  const pool = await WorkerPool.create({ logger, workerCount: ROOM.workers, consumerBudgetPerWorker: ROOM.budget, webRtcServerBasePort: 'auto', audibleSpeakers: 0 });
+  const pool = await WorkerPool.create({
+    logger,
+    workerCount: ROOM.workers,
+    consumerBudgetPerWorker: ROOM.budget,
+    webRtcServerBasePort: 'auto',
+    audibleSpeakers: 0,
+  });
   try {
-    log(`(b) one meeting of ${ROOM.participants} participants (${ROOM.speakers} with camera + mic) over ${ROOM.workers} workers, budget ${ROOM.budget}`);
+    log(
+      `(b) one meeting of ${ROOM.participants} participants (${ROOM.speakers} with camera + mic) over ${ROOM.workers} workers, budget ${ROOM.budget}`,
+    );
     room = await runRoomBench({
       pool,
       participants: ROOM.participants,
@@ -128,17 +151,32 @@ const fanOutRow = (name: string, r: FanOutResult): Row => [
   baseline ? `${(r.cpuMsPerSecondPerConsumer / baseline.cpuMsPerSecondPerConsumer).toFixed(2)}×` : 'n/a',
   percent(r.generatorCpuPercent / 100, 0),
 ];
-const fanOutRows: Row[] = [...(baseline ? [fanOutRow('baseline', baseline)] : []), ...(fanOut ? [fanOutRow('load', fanOut)] : [])];
+const fanOutRows: Row[] = [
+  ...(baseline ? [fanOutRow('baseline', baseline)] : []),
+  ...(fanOut ? [fanOutRow('load', fanOut)] : []),
+];
 
 const roomHeader: Row = ['measure', 'value'];
 const roomRows: Row[] = room
   ? [
-      ['participants / senders', `${room.participants} / ${room.speakers} (camera ${videoPps} packets/s × ${ROOM.payloadSize} B + mic 50 packets/s)`],
+      [
+        'participants / senders',
+        `${room.participants} / ${room.speakers} (camera ${videoPps} packets/s × ${ROOM.payloadSize} B + mic 50 packets/s)`,
+      ],
       ['producers / consumers / pipes', `${room.producers} / ${int(room.consumers)} / ${room.pipes}`],
       ['consumer budget per worker', int(room.consumerBudget)],
-      ...room.workers.map((w): Row => [`worker #${w.workerIndex}`, `${w.peers} participants, ${int(w.consumers)} consumers (pipes included), CPU ${percent(w.cpuPercent / 100, 1)}`]),
-      ['delivered / expected packets', `${int(room.received)} / ${int(room.expected)} (loss ${percent(room.lossRatio, 3)})`],
-      ['per-participant delivery min / median / mean', `${percent(room.delivery.min)} / ${percent(room.delivery.median)} / ${percent(room.delivery.mean)}`],
+      ...room.workers.map((w): Row => [
+        `worker #${w.workerIndex}`,
+        `${w.peers} participants, ${int(w.consumers)} consumers (pipes included), CPU ${percent(w.cpuPercent / 100, 1)}`,
+      ]),
+      [
+        'delivered / expected packets',
+        `${int(room.received)} / ${int(room.expected)} (loss ${percent(room.lossRatio, 3)})`,
+      ],
+      [
+        'per-participant delivery min / median / mean',
+        `${percent(room.delivery.min)} / ${percent(room.delivery.median)} / ${percent(room.delivery.mean)}`,
+      ],
       ['participants below 99% / consumers that got nothing', `${room.participantsBelow99} / ${room.silentConsumers}`],
       ['generator CPU', percent(room.generatorCpuPercent / 100, 0)],
     ]
@@ -147,16 +185,33 @@ const roomRows: Row[] = room
 const targets: Row[] = [];
 if (fanOut) {
   const pass = fanOut.consumers >= 500 && fanOut.lossRatio < 0.01 && fanOut.worstConsumerLoss < 0.01;
-  targets.push(['(a) one worker forwards ≥ 500 consumers with < 1% loss (every consumer)', `${int(fanOut.consumers)} consumers, loss ${percent(fanOut.lossRatio, 3)} (worst ${percent(fanOut.worstConsumerLoss)})`, verdict(pass)]);
-} else if (only.has('fanout')) targets.push(['(a) one worker forwards ≥ 500 consumers with < 1% loss', 'did not run', 'FAIL']);
+  targets.push([
+    '(a) one worker forwards ≥ 500 consumers with < 1% loss (every consumer)',
+    `${int(fanOut.consumers)} consumers, loss ${percent(fanOut.lossRatio, 3)} (worst ${percent(fanOut.worstConsumerLoss)})`,
+    verdict(pass),
+  ]);
+} else if (only.has('fanout'))
+  targets.push(['(a) one worker forwards ≥ 500 consumers with < 1% loss', 'did not run', 'FAIL']);
 if (room) {
-  const pass = room.participants === ROOM.participants && room.participantsBelow99 === 0 && room.silentConsumers === 0 && room.workers.filter((w) => w.peers > 0).length === ROOM.workers;
-  targets.push([`(b) ${ROOM.participants}-participant meeting over ${ROOM.workers} workers: every participant gets ≥ 99%`, `min ${percent(room.delivery.min)}, ${room.silentConsumers} silent consumers`, verdict(pass)]);
-} else if (only.has('room')) targets.push([`(b) ${ROOM.participants}-participant meeting over ${ROOM.workers} workers`, 'did not run', 'FAIL']);
+  const pass =
+    room.participants === ROOM.participants &&
+    room.participantsBelow99 === 0 &&
+    room.silentConsumers === 0 &&
+    room.workers.filter((w) => w.peers > 0).length === ROOM.workers;
+  targets.push([
+    `(b) ${ROOM.participants}-participant meeting over ${ROOM.workers} workers: every participant gets ≥ 99%`,
+    `min ${percent(room.delivery.min)}, ${room.silentConsumers} silent consumers`,
+    verdict(pass),
+  ]);
+} else if (only.has('room'))
+  targets.push([`(b) ${ROOM.participants}-participant meeting over ${ROOM.workers} workers`, 'did not run', 'FAIL']);
 const failedTargets = targets.some((t) => t[2] === 'FAIL');
 
 log('');
-if (fanOutRows.length) log(`(a) fan-out, ${FANOUT.producers} producers × ${videoPps} packets/s × ${FANOUT.payloadSize} B, ${windowMs / 1_000} s window\n${textTable(fanOutHeader, fanOutRows)}\n`);
+if (fanOutRows.length)
+  log(
+    `(a) fan-out, ${FANOUT.producers} producers × ${videoPps} packets/s × ${FANOUT.payloadSize} B, ${windowMs / 1_000} s window\n${textTable(fanOutHeader, fanOutRows)}\n`,
+  );
 if (room) log(`(b) meeting\n${textTable(roomHeader, roomRows)}\n`);
 log(textTable(['target', 'measured', 'result'], targets));
 for (const f of failures) log(`\n${f}`);

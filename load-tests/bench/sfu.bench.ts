@@ -12,7 +12,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Room, WorkerPool, WorkerStats } from '@quorum/sfu/media';
-import { RtpReceiver, consumeRtp, createRtpProducer, createRtpReceiveTransport, sleep, type RtpProducer } from '@quorum/sfu/media/testing';
+import {
+  RtpReceiver,
+  consumeRtp,
+  createRtpProducer,
+  createRtpReceiveTransport,
+  sleep,
+  type RtpProducer,
+} from '@quorum/sfu/media/testing';
 
 const WARMUP_MS = 2_000;
 const DRAIN_MS = 500;
@@ -65,7 +72,12 @@ interface Window {
 }
 
 /** Sends from every producer for the warm-up, then counts over `windowMs`, then stops and drains. */
-async function measure(pool: WorkerPool, producers: RtpProducer[], consumers: MeasuredConsumer[], windowMs: number): Promise<Window> {
+async function measure(
+  pool: WorkerPool,
+  producers: RtpProducer[],
+  consumers: MeasuredConsumer[],
+  windowMs: number,
+): Promise<Window> {
   for (const p of producers) p.sender.start();
   await sleep(WARMUP_MS);
   const sentAt = new Map(producers.map((p) => [p, p.sender.sent]));
@@ -135,7 +147,9 @@ export async function runFanOutBench(options: FanOutOptions): Promise<FanOutResu
       }
     }
     const stats = await pool.getWorkerStats();
-    log(`  ${consumers.length} consumers on ${stats.length} worker(s) (${stats.map((s) => s.consumers).join(' + ')}); sending for ${(WARMUP_MS + options.windowMs) / 1_000} s`);
+    log(
+      `  ${consumers.length} consumers on ${stats.length} worker(s) (${stats.map((s) => s.consumers).join(' + ')}); sending for ${(WARMUP_MS + options.windowMs) / 1_000} s`,
+    );
     const window = await measure(pool, producers, consumers, options.windowMs);
     const seconds = window.elapsedMs / 1_000;
     const workerCpuMs = [...window.workerCpuMs.values()].reduce((n, v) => n + v, 0);
@@ -258,7 +272,9 @@ export async function runRoomBench(options: RoomBenchOptions): Promise<RoomBench
     const loads = await pool.getWorkerStats();
     log(
       `  ${state.peers.length} participants, ${consumers.length} consumers, ${state.pipes.length} pipes; per worker: ` +
-        loads.map((s) => `#${s.workerIndex} ${peersByWorker.get(s.workerIndex) ?? 0} peers / ${s.consumers} consumers`).join(', '),
+        loads
+          .map((s) => `#${s.workerIndex} ${peersByWorker.get(s.workerIndex) ?? 0} peers / ${s.consumers} consumers`)
+          .join(', '),
     );
     const window = await measure(pool, producers, consumers, options.windowMs);
     const perParticipant = new Map<string, { expected: number; received: number }>();
@@ -268,7 +284,9 @@ export async function runRoomBench(options: RoomBenchOptions): Promise<RoomBench
       entry.received += Math.min(c.received, c.expected);
       perParticipant.set(c.consumer.peerId, entry);
     }
-    const delivery = [...perParticipant.values()].map((p) => (p.expected > 0 ? p.received / p.expected : 0)).sort((a, b) => a - b);
+    const delivery = [...perParticipant.values()]
+      .map((p) => (p.expected > 0 ? p.received / p.expected : 0))
+      .sort((a, b) => a - b);
     return {
       participants: state.peers.length,
       speakers: options.speakers,

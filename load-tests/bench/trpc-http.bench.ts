@@ -16,7 +16,9 @@ import { z } from 'zod';
 
 const t = initTRPC.create();
 const router = t.router({
-  'seats.purchase': t.procedure.input(z.object({ orgId: z.string(), quantity: z.number() })).mutation(({ input }) => ({ position: '123', quantity: input.quantity })),
+  'seats.purchase': t.procedure
+    .input(z.object({ orgId: z.string(), quantity: z.number() }))
+    .mutation(({ input }) => ({ position: '123', quantity: input.quantity })),
 });
 const MAX_BODY = 1024 * 1024;
 
@@ -34,7 +36,10 @@ const plain: Handler = (req, res) => {
 const handlers: Array<[string, Handler]> = [
   ['plain node:http (floor)', plain],
   ['tRPC standalone adapter', createHTTPHandler({ router, basePath: '/trpc/', maxBodySize: MAX_BODY })],
-  ['gateway createTrpcHttpHandler', createTrpcHttpHandler({ router, basePath: '/trpc/', maxBodySize: MAX_BODY, createContext: async () => ({}) })],
+  [
+    'gateway createTrpcHttpHandler',
+    createTrpcHttpHandler({ router, basePath: '/trpc/', maxBodySize: MAX_BODY, createContext: async () => ({}) }),
+  ],
 ];
 
 const rows: Array<{ name: string; cpuUs: number; wallUs: number }> = [];
@@ -47,11 +52,20 @@ for (const [name, handler] of handlers) {
   const call = () =>
     new Promise<string>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/trpc/seats.purchase', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/trpc/seats.purchase',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c));
-          res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${name}: ${res.statusCode} ${text}`))));
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve(text) : reject(new Error(`${name}: ${res.statusCode} ${text}`)),
+          );
         },
       );
       req.on('error', reject);
@@ -71,4 +85,7 @@ for (const [name, handler] of handlers) {
 }
 const standalone = rows[1]!.cpuUs;
 console.log('handler                          CPU µs/call  wall µs/call  CPU vs standalone');
-for (const r of rows) console.log(`${r.name.padEnd(32)} ${r.cpuUs.toFixed(0).padStart(11)}  ${r.wallUs.toFixed(0).padStart(12)}  ${(r.cpuUs / standalone).toFixed(2)}×`);
+for (const r of rows)
+  console.log(
+    `${r.name.padEnd(32)} ${r.cpuUs.toFixed(0).padStart(11)}  ${r.wallUs.toFixed(0).padStart(12)}  ${(r.cpuUs / standalone).toFixed(2)}×`,
+  );

@@ -48,7 +48,11 @@ function data(res, what) {
 export function setup() {
   const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const user = data(
-    mutation('auth.signUp', { email: `k6-${tag}@example.com`, password: 'correct horse battery staple', name: 'K6 Load' }),
+    mutation('auth.signUp', {
+      email: `k6-${tag}@example.com`,
+      password: 'correct horse battery staple',
+      name: 'K6 Load',
+    }),
     'auth.signUp',
   );
   const token = user.accessToken;

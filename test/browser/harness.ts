@@ -52,8 +52,12 @@ export interface RunningQuorum {
 /** The mediasoup worker binary the embedded SFU needs; fails with how to get it. */
 export function mediasoupWorkerBin(): string {
   const bin = process.env.MEDIASOUP_WORKER_BIN;
-  if (!bin) throw new Error('MEDIASOUP_WORKER_BIN is not set: the embedded SFU needs a mediasoup worker. Run: export MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"');
-  if (!existsSync(bin)) throw new Error(`MEDIASOUP_WORKER_BIN=${bin} does not exist: run scripts/mediasoup-worker.sh to build it.`);
+  if (!bin)
+    throw new Error(
+      'MEDIASOUP_WORKER_BIN is not set: the embedded SFU needs a mediasoup worker. Run: export MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"',
+    );
+  if (!existsSync(bin))
+    throw new Error(`MEDIASOUP_WORKER_BIN=${bin} does not exist: run scripts/mediasoup-worker.sh to build it.`);
   return bin;
 }
 
@@ -80,7 +84,11 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
   for (const name of ['DATABASE_URL', 'ESDB_URL', 'NATS_URL', 'REDIS_URL', 'WEB_DIST', 'AUTH_SECRET']) delete env[name];
 
   let log = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/quorum/src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/quorum/src/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -91,7 +99,9 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
     if (child.exitCode !== null) throw new Error(`Quorum exited with ${child.exitCode} before it was ready:\n${log}`);
     // Ready, and the embedded SFU mounted (it starts after the gateway listens).
     const ready = await fetch(`${baseUrl}/health/ready`).then(
-      async (r) => r.ok && (await fetch(`${baseUrl}/sfu/state`)).headers.get('content-type')?.startsWith('application/json') === true,
+      async (r) =>
+        r.ok &&
+        (await fetch(`${baseUrl}/sfu/state`)).headers.get('content-type')?.startsWith('application/json') === true,
       () => false,
     );
     if (ready) break;
@@ -107,8 +117,14 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
     baseUrl,
     pid: child.pid,
     output: () => log,
-    serviceToken: async () => signServiceToken('test:browser', (await readFile(join(dataDir, 'sfu-service-secret'), 'utf8')).trim(), Math.floor(Date.now() / 1000)),
-    mailTo: (to) => new DirectoryMailer({ dir: join(dataDir, 'mail'), from: '', logger: pino({ level: 'silent' }) }).sent(to),
+    serviceToken: async () =>
+      signServiceToken(
+        'test:browser',
+        (await readFile(join(dataDir, 'sfu-service-secret'), 'utf8')).trim(),
+        Math.floor(Date.now() / 1000),
+      ),
+    mailTo: (to) =>
+      new DirectoryMailer({ dir: join(dataDir, 'mail'), from: '', logger: pino({ level: 'silent' }) }).sent(to),
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null) {
@@ -125,7 +141,10 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
 }
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (scripts/test-all.sh does).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (scripts/test-all.sh does).`,
+    );
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -166,7 +185,8 @@ export async function newContext(browser: Browser, baseURL: string): Promise<Bro
     content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.effectiveDirective + ' refused ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));`,
   });
   context.on('console', (m) => {
-    if (m.type() === 'error' && /CSP violation|Content Security Policy/.test(m.text())) violations.push(`${m.page()?.url() ?? ''}: ${m.text()}`);
+    if (m.type() === 'error' && /CSP violation|Content Security Policy/.test(m.text()))
+      violations.push(`${m.page()?.url() ?? ''}: ${m.text()}`);
   });
   return context;
 }
@@ -175,7 +195,11 @@ export async function newContext(browser: Browser, baseURL: string): Promise<Bro
  * Saves `test-results/screenshots/<name>-<width>.png`; with QUORUM_DOCS_SCREENSHOTS=1 the ones
  * marked `docs` are also copied to docs/screenshots/ (the README shows them).
  */
-export async function screenshot(page: Page, name: string, options: { docs?: boolean; phone?: boolean } = {}): Promise<void> {
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { docs?: boolean; phone?: boolean } = {},
+): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   // Let the status line and transitions settle so the pictures are stable.
   await page.waitForTimeout(150);
@@ -202,7 +226,13 @@ export function uniqueEmail(label: string): string {
 }
 
 /** A plain tRPC call over HTTP (for set-up the test does not drive through the UI). */
-export async function call<T>(baseUrl: string, kind: 'query' | 'mutation', path: string, input: unknown, token?: string): Promise<T> {
+export async function call<T>(
+  baseUrl: string,
+  kind: 'query' | 'mutation',
+  path: string,
+  input: unknown,
+  token?: string,
+): Promise<T> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   const res =

@@ -51,7 +51,10 @@ export async function person(browser: Browser, baseUrl: string, name: string, vi
   await context.addInitScript({ content: capVideoScript(video) });
   const email = uniqueEmail(name.split(' ')[0]!.toLowerCase());
   const res = await context.request.post(`${baseUrl}/trpc/auth.signUp`, { data: { email, password: PASSWORD, name } });
-  const body = (await res.json()) as { result?: { data: { accessToken: string; user: { id: string } } }; error?: { message: string } };
+  const body = (await res.json()) as {
+    result?: { data: { accessToken: string; user: { id: string } } };
+    error?: { message: string };
+  };
   if (!body.result) throw new Error(`sign-up of ${name} failed: ${body.error?.message ?? res.status()}`);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.warn(`[${name}] page error: ${err.message}`));
@@ -62,13 +65,36 @@ export async function person(browser: Browser, baseUrl: string, name: string, vi
 }
 
 /** An organization on the pro plan owned by `owner` (who holds a seat, so may host), with `members` in it. */
-export async function organization(baseUrl: string, owner: Person, members: Person[], name = 'Meeting Co'): Promise<string> {
-  const { orgId } = await call<{ orgId: string }>(baseUrl, 'mutation', 'org.create', { name, plan: 'pro' }, owner.token);
+export async function organization(
+  baseUrl: string,
+  owner: Person,
+  members: Person[],
+  name = 'Meeting Co',
+): Promise<string> {
+  const { orgId } = await call<{ orgId: string }>(
+    baseUrl,
+    'mutation',
+    'org.create',
+    { name, plan: 'pro' },
+    owner.token,
+  );
   await call(baseUrl, 'mutation', 'seats.purchase', { orgId, quantity: 2 }, owner.token);
   await call(baseUrl, 'mutation', 'seats.assign', { orgId, userId: owner.userId }, owner.token);
   for (const m of members) {
-    const { invitationId, link } = await call<{ invitationId: string; link: string }>(baseUrl, 'mutation', 'members.invite', { orgId, email: m.email, role: 'member' }, owner.token);
-    await call(baseUrl, 'mutation', 'members.accept', { orgId, invitationId, token: link.slice(link.lastIndexOf('/') + 1) }, m.token);
+    const { invitationId, link } = await call<{ invitationId: string; link: string }>(
+      baseUrl,
+      'mutation',
+      'members.invite',
+      { orgId, email: m.email, role: 'member' },
+      owner.token,
+    );
+    await call(
+      baseUrl,
+      'mutation',
+      'members.accept',
+      { orgId, invitationId, token: link.slice(link.lastIndexOf('/') + 1) },
+      m.token,
+    );
   }
   return orgId;
 }
@@ -120,10 +146,17 @@ export function remoteVideoStats(page: Page): Promise<VideoStat[]> {
   return page.evaluate(() => (globalThis as unknown as DebugWindow).__quorumMeeting?.remoteVideoStats() ?? []);
 }
 
-export function meetingDebug(page: Page): Promise<{ mode: string | null; peerConnections: number; transports: number; joins: number }> {
+export function meetingDebug(
+  page: Page,
+): Promise<{ mode: string | null; peerConnections: number; transports: number; joins: number }> {
   return page.evaluate(() => {
     const m = (globalThis as unknown as DebugWindow).__quorumMeeting;
-    return { mode: m?.state().mode ?? null, peerConnections: m?.peerConnections().length ?? 0, transports: m?.transportIds().length ?? 0, joins: m?.joins() ?? 0 };
+    return {
+      mode: m?.state().mode ?? null,
+      peerConnections: m?.peerConnections().length ?? 0,
+      transports: m?.transportIds().length ?? 0,
+      joins: m?.joins() ?? 0,
+    };
   });
 }
 
@@ -137,13 +170,20 @@ export function dropConnection(page: Page): Promise<void> {
 }
 
 export interface SfuState {
-  meetings: Array<{ sessionId: string; mode: 'p2p' | 'sfu'; participants: Array<{ peerId: string; connected: boolean; inMedia: boolean }>; mediaRoomId: string | null }>;
+  meetings: Array<{
+    sessionId: string;
+    mode: 'p2p' | 'sfu';
+    participants: Array<{ peerId: string; connected: boolean; inMedia: boolean }>;
+    mediaRoomId: string | null;
+  }>;
   media: { rooms: Array<{ roomId: string; peers: Array<{ peerId: string; transports: unknown[] }> }> };
 }
 
 /** What the embedded SFU holds (`GET /sfu/state`: from this host, with a service token). */
 export async function sfuState(quorum: RunningQuorum): Promise<SfuState> {
-  const res = await fetch(`${quorum.baseUrl}/sfu/state`, { headers: { 'x-quorum-service-token': await quorum.serviceToken() } });
+  const res = await fetch(`${quorum.baseUrl}/sfu/state`, {
+    headers: { 'x-quorum-service-token': await quorum.serviceToken() },
+  });
   if (!res.ok) throw new Error(`/sfu/state answered ${res.status}`);
   return (await res.json()) as SfuState;
 }

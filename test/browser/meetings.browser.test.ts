@@ -15,7 +15,18 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, cspViolations, launchChromium, screenshot, startQuorum, type RunningQuorum } from './harness';
-import { dropConnection, joinInUi, meetingDebug, organization, person, remoteVideoStats, sfuState, startMeetingInUi, type Person, type VideoStat } from './meeting-helpers';
+import {
+  dropConnection,
+  joinInUi,
+  meetingDebug,
+  organization,
+  person,
+  remoteVideoStats,
+  sfuState,
+  startMeetingInUi,
+  type Person,
+  type VideoStat,
+} from './meeting-helpers';
 
 let quorum: RunningQuorum;
 let browser: Browser;
@@ -27,7 +38,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of people) await p.context.close().catch((err: unknown) => console.warn(`closing ${p.name}'s context failed`, err));
+  for (const p of people)
+    await p.context.close().catch((err: unknown) => console.warn(`closing ${p.name}'s context failed`, err));
   await browser?.close();
   await quorum?.stop();
 });
@@ -42,14 +54,24 @@ async function newPerson(name: string): Promise<Person> {
  * `p` decodes the cameras of exactly `from` (by user id), and keeps decoding: every one of
  * them has more frames decoded after `gapMs` than before.
  */
-async function expectRisingFrames(p: Person, from: Person[], { gapMs = 1_500, timeoutMs = 30_000, source = 'camera' as VideoStat['source'] } = {}): Promise<void> {
+async function expectRisingFrames(
+  p: Person,
+  from: Person[],
+  { gapMs = 1_500, timeoutMs = 30_000, source = 'camera' as VideoStat['source'] } = {},
+): Promise<void> {
   const wanted = from.map((f) => f.userId).sort();
   const decoding = async () =>
     (await remoteVideoStats(p.page))
       .filter((s) => s.source === source && s.framesDecoded > 0)
       .map((s) => s.peerId)
       .sort();
-  await expect.poll(decoding, { timeout: timeoutMs, interval: 250, message: `${p.name} decodes ${source} video of ${from.map((f) => f.name).join(', ')}` }).toEqual(wanted);
+  await expect
+    .poll(decoding, {
+      timeout: timeoutMs,
+      interval: 250,
+      message: `${p.name} decodes ${source} video of ${from.map((f) => f.name).join(', ')}`,
+    })
+    .toEqual(wanted);
   const before = await remoteVideoStats(p.page);
   await p.page.waitForTimeout(gapMs);
   const after = await remoteVideoStats(p.page);
@@ -89,12 +111,17 @@ describe('meetings in the browser', () => {
     // Names on the tiles, and everyone in the list.
     await ada.page.getByTestId('participant-Olive Owner').waitFor();
     await ada.page.getByTestId('participant-Bob Builder').waitFor();
-    expect(await ada.page.locator('figure[data-testid="tile"] figcaption').allTextContents()).toEqual(expect.arrayContaining(['You', 'Olive Owner', 'Bob Builder']));
+    expect(await ada.page.locator('figure[data-testid="tile"] figcaption').allTextContents()).toEqual(
+      expect.arrayContaining(['You', 'Olive Owner', 'Bob Builder']),
+    );
     await screenshot(ada.page, 'meeting-room');
 
     // Ada shares her screen: a second video of hers reaches the others; stopping removes it.
     await ada.page.getByRole('button', { name: 'Share screen' }).click();
-    await Promise.all([expectRisingFrames(owner, [ada], { source: 'screen' }), expectRisingFrames(bob, [ada], { source: 'screen' })]);
+    await Promise.all([
+      expectRisingFrames(owner, [ada], { source: 'screen' }),
+      expectRisingFrames(bob, [ada], { source: 'screen' }),
+    ]);
     await owner.page.locator('figure[data-source="screen"]').getByText("Ada Lovelace's screen").waitFor();
     await screenshot(owner.page, 'meeting-screen-share');
     await ada.page.getByRole('button', { name: 'Stop sharing' }).click();
@@ -103,9 +130,23 @@ describe('meetings in the browser', () => {
     // Bob's connection drops: his page rejoins by itself as the same participant, and media flows again.
     await dropConnection(bob.page);
     await expect.poll(async () => (await meetingDebug(bob.page)).joins, { timeout: 20_000 }).toBe(2);
-    await Promise.all([expectRisingFrames(bob, [owner, ada]), expectRisingFrames(owner, [ada, bob]), expectRisingFrames(ada, [owner, bob])]);
-    const joins = await call<{ events: Array<{ type: string; streamId: string }> }>(quorum.baseUrl, 'query', 'events.list', { orgId, types: ['participant.joined', 'participant.left'] }, owner.token);
-    expect(joins.events.filter((e) => e.streamId === `session-${sessionId}`).map((e) => e.type)).toEqual(['participant.joined', 'participant.joined', 'participant.joined']);
+    await Promise.all([
+      expectRisingFrames(bob, [owner, ada]),
+      expectRisingFrames(owner, [ada, bob]),
+      expectRisingFrames(ada, [owner, bob]),
+    ]);
+    const joins = await call<{ events: Array<{ type: string; streamId: string }> }>(
+      quorum.baseUrl,
+      'query',
+      'events.list',
+      { orgId, types: ['participant.joined', 'participant.left'] },
+      owner.token,
+    );
+    expect(joins.events.filter((e) => e.streamId === `session-${sessionId}`).map((e) => e.type)).toEqual([
+      'participant.joined',
+      'participant.joined',
+      'participant.joined',
+    ]);
 
     // Leaving is seen by the others at once.
     await bob.page.getByRole('button', { name: 'Leave' }).click();
@@ -123,7 +164,8 @@ describe('meetings in the browser', () => {
 
     await joinInUi(owner, orgId, sessionId);
     await joinInUi(ada, orgId, sessionId);
-    for (const p of [owner, ada]) await p.page.getByTestId('meeting-mode').filter({ hasText: 'Peer-to-peer' }).waitFor();
+    for (const p of [owner, ada])
+      await p.page.getByTestId('meeting-mode').filter({ hasText: 'Peer-to-peer' }).waitFor();
     await Promise.all([expectRisingFrames(owner, [ada]), expectRisingFrames(ada, [owner])]);
 
     // Straight between the browsers: the SFU relays signals only, with no media room or transport.
@@ -137,7 +179,8 @@ describe('meetings in the browser', () => {
 
     // A third person: everyone continues through the SFU.
     await joinInUi(bob, orgId, sessionId);
-    for (const p of [owner, ada, bob]) await p.page.getByTestId('meeting-mode').filter({ hasText: 'Through the SFU' }).waitFor();
+    for (const p of [owner, ada, bob])
+      await p.page.getByTestId('meeting-mode').filter({ hasText: 'Through the SFU' }).waitFor();
     await Promise.all([
       expectRisingFrames(owner, [ada, bob]),
       expectRisingFrames(ada, [owner, bob]),
@@ -176,7 +219,10 @@ describe('meetings in the browser', () => {
     for (const p of [owner, ada, bob]) await p.page.getByTestId('meeting-locked').waitFor();
     await cleo.page.goto(`/orgs/${orgId}/meetings/${sessionId}`);
     await cleo.page.getByRole('button', { name: 'Join meeting' }).click();
-    await cleo.page.getByTestId('join-refused').filter({ hasText: /locked/i }).waitFor();
+    await cleo.page
+      .getByTestId('join-refused')
+      .filter({ hasText: /locked/i })
+      .waitFor();
     await screenshot(cleo.page, 'meeting-refused-locked');
     await host.getByRole('button', { name: 'Unlock meeting' }).click();
     await expect.poll(() => ada.page.getByTestId('meeting-locked').count()).toBe(0);
@@ -199,7 +245,10 @@ describe('meetings in the browser', () => {
     // End for everyone.
     await host.getByRole('button', { name: 'End meeting for everyone' }).click();
     await host.getByRole('button', { name: 'End meeting for everyone?' }).click();
-    await ada.page.getByTestId('meeting-over').filter({ hasText: 'The host ended the meeting for everyone.' }).waitFor();
+    await ada.page
+      .getByTestId('meeting-over')
+      .filter({ hasText: 'The host ended the meeting for everyone.' })
+      .waitFor();
     await host.getByTestId('meeting-over').filter({ hasText: 'The host ended the meeting for everyone.' }).waitFor();
 
     // The session stream holds the host's actions.
@@ -207,7 +256,10 @@ describe('meetings in the browser', () => {
       quorum.baseUrl,
       'query',
       'events.list',
-      { orgId, types: ['participant.muted', 'participant.removed', 'session.ended', 'session.locked', 'session.unlocked'] },
+      {
+        orgId,
+        types: ['participant.muted', 'participant.removed', 'session.ended', 'session.locked', 'session.unlocked'],
+      },
       owner.token,
     );
     expect(events.filter((e) => e.streamId === `session-${sessionId}`).map((e) => e.type)).toEqual([
@@ -242,9 +294,21 @@ describe('meetings in the browser', () => {
     await owner.page.getByTestId('connection-state').filter({ hasText: 'You and Ada Lovelace' }).waitFor();
     await Promise.all([expectRisingFrames(owner, [ada]), expectRisingFrames(ada, [owner])]);
     expect(await meetingDebug(owner.page)).toEqual({ mode: 'p2p', peerConnections: 1, transports: 0, joins: 2 });
-    expect((await sfuState(quorum)).meetings.find((m) => m.sessionId === sessionId)).toMatchObject({ mode: 'p2p', mediaRoomId: null });
-    const { events } = await call<{ events: Array<{ type: string; streamId: string }> }>(quorum.baseUrl, 'query', 'events.list', { orgId, types: ['participant.joined', 'participant.left'] }, owner.token);
-    expect(events.filter((e) => e.streamId === `session-${sessionId}`).map((e) => e.type)).toEqual(['participant.joined', 'participant.joined']);
+    expect((await sfuState(quorum)).meetings.find((m) => m.sessionId === sessionId)).toMatchObject({
+      mode: 'p2p',
+      mediaRoomId: null,
+    });
+    const { events } = await call<{ events: Array<{ type: string; streamId: string }> }>(
+      quorum.baseUrl,
+      'query',
+      'events.list',
+      { orgId, types: ['participant.joined', 'participant.left'] },
+      owner.token,
+    );
+    expect(events.filter((e) => e.streamId === `session-${sessionId}`).map((e) => e.type)).toEqual([
+      'participant.joined',
+      'participant.joined',
+    ]);
 
     // Ada (now the side that yields) adds her screen: the call renegotiates, and stopping removes it.
     await ada.page.getByRole('button', { name: 'Share screen' }).click();

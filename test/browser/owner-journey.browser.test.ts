@@ -7,7 +7,16 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cspViolations, launchChromium, newContext, PASSWORD, screenshot, startQuorum, uniqueEmail, type RunningQuorum } from './harness';
+import {
+  cspViolations,
+  launchChromium,
+  newContext,
+  PASSWORD,
+  screenshot,
+  startQuorum,
+  uniqueEmail,
+  type RunningQuorum,
+} from './harness';
 
 let quorum: RunningQuorum;
 let browser: Browser;
@@ -37,7 +46,9 @@ async function expectStatus(page: Page, text: string | RegExp) {
 
 /** The live activity tab shows an event of `type` that it did not show before, without reloading. */
 async function expectLive(activity: Page, type: string, count = 1) {
-  await expect.poll(() => activity.locator(`[data-testid="event-list"] li[data-type="${type}"]`).count(), { timeout: 15_000 }).toBeGreaterThanOrEqual(count);
+  await expect
+    .poll(() => activity.locator(`[data-testid="event-list"] li[data-type="${type}"]`).count(), { timeout: 15_000 })
+    .toBeGreaterThanOrEqual(count);
 }
 
 describe('the owner journey', () => {
@@ -104,7 +115,10 @@ describe('the owner journey', () => {
     await page.getByLabel('Seats to buy').fill('100');
     await page.getByRole('button', { name: 'Buy seats' }).click();
     await expectStatus(page, /at most 25 seats/);
-    await page.getByRole('alert').filter({ hasText: /at most 25 seats/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /at most 25 seats/ })
+      .waitFor();
 
     // Invite Bob and copy the invitation link.
     await page.getByRole('link', { name: 'Members' }).click();
@@ -162,7 +176,10 @@ describe('the owner journey', () => {
     // Change the plan.
     await page.getByRole('link', { name: 'Plan' }).click();
     await expect.poll(() => page.getByTestId('current-plan').textContent()).toBe('Pro');
-    await page.getByTestId('trial-days').getByText(/14 days left/).waitFor();
+    await page
+      .getByTestId('trial-days')
+      .getByText(/14 days left/)
+      .waitFor();
     await page.getByLabel('New plan').selectOption('business');
     await page.getByRole('button', { name: 'Change plan' }).click();
     await expectStatus(page, 'The plan is now Business.');
@@ -181,23 +198,36 @@ describe('the owner journey', () => {
     await page.getByTestId('key-row-CI deploys').waitFor();
     await screenshot(page, 'api-keys', { docs: true, phone: true });
     // The key works until it is revoked.
-    const seatsWithKey = await fetch(`${quorum.baseUrl}/trpc/seats.get?input=${encodeURIComponent(JSON.stringify({ orgId }))}`, { headers: { 'x-api-key': secret } });
+    const seatsWithKey = await fetch(
+      `${quorum.baseUrl}/trpc/seats.get?input=${encodeURIComponent(JSON.stringify({ orgId }))}`,
+      { headers: { 'x-api-key': secret } },
+    );
     expect(seatsWithKey.status).toBe(200);
     await page.getByRole('button', { name: 'I have stored it' }).click();
     await expect.poll(() => page.getByTestId('api-key-secret').count()).toBe(0);
     await page.getByRole('button', { name: 'Revoke CI deploys' }).click();
     await page.getByRole('button', { name: 'Revoke CI deploys?' }).click();
     await expectStatus(page, /Revoked CI deploys/);
-    await page.getByTestId('key-row-CI deploys').getByText(/^Revoked/).waitFor();
-    const afterRevoke = await fetch(`${quorum.baseUrl}/trpc/seats.get?input=${encodeURIComponent(JSON.stringify({ orgId }))}`, { headers: { 'x-api-key': secret } });
+    await page
+      .getByTestId('key-row-CI deploys')
+      .getByText(/^Revoked/)
+      .waitFor();
+    const afterRevoke = await fetch(
+      `${quorum.baseUrl}/trpc/seats.get?input=${encodeURIComponent(JSON.stringify({ orgId }))}`,
+      { headers: { 'x-api-key': secret } },
+    );
     expect(afterRevoke.status).toBe(401);
     await expectLive(activity, 'api_key.created');
     await expectLive(activity, 'api_key.revoked');
 
     // The activity tab saw every step without a reload, newest first.
     expect(activityLoads).toBe(0);
-    expect(await activity.evaluate(() => (globalThis as unknown as { journeyMarker?: boolean }).journeyMarker)).toBe(true);
-    const types = await activity.locator('[data-testid="event-list"] li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type')));
+    expect(await activity.evaluate(() => (globalThis as unknown as { journeyMarker?: boolean }).journeyMarker)).toBe(
+      true,
+    );
+    const types = await activity
+      .locator('[data-testid="event-list"] li')
+      .evaluateAll((items) => items.map((li) => li.getAttribute('data-type')));
     expect(types.slice(0, 9)).toEqual([
       'api_key.revoked',
       'api_key.created',

@@ -13,7 +13,10 @@ function folderTable(): string[] {
   const start = readme.indexOf('| folder | what lives there |');
   expect(start, 'README.md has no folder table').toBeGreaterThanOrEqual(0);
   const rows = readme.slice(start).split('\n').slice(2);
-  const table = rows.slice(0, rows.findIndex((r) => !r.startsWith('|')));
+  const table = rows.slice(
+    0,
+    rows.findIndex((r) => !r.startsWith('|')),
+  );
   return table.map((r) => /^\| `([^`]+)` \|/.exec(r)?.[1] ?? `(unreadable row: ${r})`);
 }
 
@@ -25,9 +28,23 @@ const dirsUnder = (dir: string) =>
 describe("README.md's folder table", () => {
   it('names every package, service and test folder, one row each', () => {
     const named = folderTable();
-    const expected = [...dirsUnder('packages'), ...dirsUnder('services'), ...dirsUnder('test'), 'web', 'scripts', 'load-tests', 'docs'];
-    expect(named.filter((f) => !expected.includes(f)), 'rows naming something that is not a folder here').toEqual([]);
-    expect(expected.filter((f) => !named.includes(f)), 'folders the table leaves out').toEqual([]);
+    const expected = [
+      ...dirsUnder('packages'),
+      ...dirsUnder('services'),
+      ...dirsUnder('test'),
+      'web',
+      'scripts',
+      'load-tests',
+      'docs',
+    ];
+    expect(
+      named.filter((f) => !expected.includes(f)),
+      'rows naming something that is not a folder here',
+    ).toEqual([]);
+    expect(
+      expected.filter((f) => !named.includes(f)),
+      'folders the table leaves out',
+    ).toEqual([]);
     expect(new Set(named).size).toBe(named.length);
   });
 

@@ -34,35 +34,65 @@ afterAll(async () => {
 });
 
 describe('an API key', () => {
-  it("loses what its maker loses: a key made by an admin demoted to member cannot invite or make keys", async () => {
+  it('loses what its maker loses: a key made by an admin demoted to member cannot invite or make keys', async () => {
     const { orgId } = await createOrg(q.http, owner);
     const admin = await addMember(q.http, orgId, owner, 'admin', 'admin');
     const key = await makeKey(orgId, { token: admin.token }, 'admin');
-    expect((await q.http.mutation('members.invite', { orgId, email: uniqueEmail('ok'), role: 'member' }, { apiKey: key.secret })).invitationId).toBeDefined();
+    expect(
+      (
+        await q.http.mutation(
+          'members.invite',
+          { orgId, email: uniqueEmail('ok'), role: 'member' },
+          { apiKey: key.secret },
+        )
+      ).invitationId,
+    ).toBeDefined();
 
-    await q.http.mutation('members.changeRole', { orgId, userId: admin.userId, role: 'member' }, { token: owner.token });
+    await q.http.mutation(
+      'members.changeRole',
+      { orgId, userId: admin.userId, role: 'member' },
+      { token: owner.token },
+    );
     const head = await settledHead(q);
-    expect(await failure(q.http.mutation('members.invite', { orgId, email: uniqueEmail('escalate'), role: 'admin' }, { apiKey: key.secret }))).toMatchObject({
+    expect(
+      await failure(
+        q.http.mutation(
+          'members.invite',
+          { orgId, email: uniqueEmail('escalate'), role: 'admin' },
+          { apiKey: key.secret },
+        ),
+      ),
+    ).toMatchObject({
       status: 403,
       code: 'FORBIDDEN',
       reason: 'api_keys.capped_by_maker',
     });
-    expect((await failure(q.http.mutation('apiKeys.create', { orgId, name: 'child', role: 'admin' }, { apiKey: key.secret }))).code).toBe('FORBIDDEN');
+    expect(
+      (
+        await failure(
+          q.http.mutation('apiKeys.create', { orgId, name: 'child', role: 'admin' }, { apiKey: key.secret }),
+        )
+      ).code,
+    ).toBe('FORBIDDEN');
     expect((await failure(q.http.query('apiKeys.list', { orgId }, { apiKey: key.secret }))).code).toBe('FORBIDDEN');
     expect(await settledHead(q)).toBe(head);
     // What a member may do, it still may.
     expect(await q.http.query('org.get', { orgId }, { apiKey: key.secret })).toMatchObject({ orgId });
   });
 
-  it("made by an admin with a billing role cannot spend: the admin may not", async () => {
+  it('made by an admin with a billing role cannot spend: the admin may not', async () => {
     const { orgId } = await createOrg(q.http, owner);
     const admin = await addMember(q.http, orgId, owner, 'admin', 'admin2');
     const key = await makeKey(orgId, { token: admin.token }, 'billing');
-    expect(await failure(q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { apiKey: key.secret }))).toMatchObject({ code: 'FORBIDDEN', reason: 'api_keys.capped_by_maker' });
+    expect(
+      await failure(q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { apiKey: key.secret })),
+    ).toMatchObject({ code: 'FORBIDDEN', reason: 'api_keys.capped_by_maker' });
     expect((await q.http.query('events.list', { orgId }, { apiKey: key.secret })).events.length).toBeGreaterThan(0);
     // The same role made by the owner spends.
     const ownerKey = await makeKey(orgId, { token: owner.token }, 'billing');
-    expect((await q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { apiKey: ownerKey.secret })).position).toBeDefined();
+    expect(
+      (await q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { apiKey: ownerKey.secret })).position,
+    ).toBeDefined();
   });
 
   it('made by a key is revoked with it, down the chain: refused, listed revoked, its socket closed', async () => {
@@ -84,23 +114,35 @@ describe('an API key', () => {
 
     const revoked = await q.http.mutation('apiKeys.revoke', { orgId, keyId: parent.keyId }, { token: owner.token });
     for (const key of [parent, child, grandchild]) {
-      expect((await failure(q.http.query('org.get', { orgId }, { apiKey: key.secret }))).code, key.keyId).toBe('UNAUTHORIZED');
+      expect((await failure(q.http.query('org.get', { orgId }, { apiKey: key.secret }))).code, key.keyId).toBe(
+        'UNAUTHORIZED',
+      );
     }
     await eventually(() => expect(closes).toEqual([4401]));
     const listed = await q.http.query('apiKeys.list', { orgId, minPosition: revoked.position }, { token: owner.token });
-    const revokedIds = listed.filter((k: { revokedAt: string | null }) => k.revokedAt !== null).map((k: { id: string }) => k.id).sort();
+    const revokedIds = listed
+      .filter((k: { revokedAt: string | null }) => k.revokedAt !== null)
+      .map((k: { id: string }) => k.id)
+      .sort();
     expect(revokedIds).toEqual([parent.keyId, child.keyId, grandchild.keyId].sort());
-    const events = await q.http.query('events.list', { orgId, types: ['api_key.revoked'], minPosition: revoked.position }, { token: owner.token });
-    expect(events.events.map((e: { data: { keyId: string } }) => e.data.keyId).sort()).toEqual([parent.keyId, child.keyId, grandchild.keyId].sort());
+    const events = await q.http.query(
+      'events.list',
+      { orgId, types: ['api_key.revoked'], minPosition: revoked.position },
+      { token: owner.token },
+    );
+    expect(events.events.map((e: { data: { keyId: string } }) => e.data.keyId).sort()).toEqual(
+      [parent.keyId, child.keyId, grandchild.keyId].sort(),
+    );
   });
 
-  it("made by a member who is removed is revoked with them", async () => {
+  it('made by a member who is removed is revoked with them', async () => {
     const { orgId } = await createOrg(q.http, owner);
     const admin = await addMember(q.http, orgId, owner, 'admin', 'leaving-admin');
     const key = await makeKey(orgId, { token: admin.token }, 'admin');
     const child = await makeKey(orgId, { apiKey: key.secret }, 'member');
     const removed = await q.http.mutation('members.remove', { orgId, userId: admin.userId }, { token: owner.token });
-    for (const k of [key, child]) expect((await failure(q.http.query('org.get', { orgId }, { apiKey: k.secret }))).code).toBe('UNAUTHORIZED');
+    for (const k of [key, child])
+      expect((await failure(q.http.query('org.get', { orgId }, { apiKey: k.secret }))).code).toBe('UNAUTHORIZED');
     const listed = await q.http.query('apiKeys.list', { orgId, minPosition: removed.position }, { token: owner.token });
     expect(listed.every((k: { revokedAt: string | null }) => k.revokedAt !== null)).toBe(true);
   });

@@ -27,7 +27,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { failure } from '../../services/quorum/src/testing/http-client';
 import { createMeeting, serviceToken } from '../../services/quorum/src/testing/meetings';
-import { createOrg, meetingCast, PASSWORD, signUp, uniqueEmail, type TestUser } from '../../services/quorum/src/testing/people';
+import {
+  createOrg,
+  meetingCast,
+  PASSWORD,
+  signUp,
+  uniqueEmail,
+  type TestUser,
+} from '../../services/quorum/src/testing/people';
 import { settledHead, startTestQuorum, type TestQuorum } from '../../services/quorum/src/testing/test-quorum';
 
 const SCRIPT = 'console.log("quorum");\n//# sourceMappingURL=app.js.map\n';
@@ -45,7 +52,10 @@ let orgId: string;
 beforeAll(async () => {
   webDir = await mkdtemp(join(tmpdir(), 'quorum-web-'));
   await mkdir(join(webDir, 'assets'));
-  await writeFile(join(webDir, 'index.html'), '<!doctype html><title>Quorum</title><script type="module" src="/assets/app.js"></script>');
+  await writeFile(
+    join(webDir, 'index.html'),
+    '<!doctype html><title>Quorum</title><script type="module" src="/assets/app.js"></script>',
+  );
   await writeFile(join(webDir, 'assets', 'app.js'), SCRIPT);
   await writeFile(join(webDir, 'assets', 'app.js.map'), SOURCE_MAP);
   q = await startTestQuorum('hardening', { WEB_DIST: webDir });
@@ -87,18 +97,29 @@ describe('finding 7: browser security headers', () => {
       fetch(`${q.baseUrl}/orgs/whatever/members`),
       fetch(`${q.baseUrl}/assets/app.js`),
       fetch(`${q.baseUrl}/trpc/auth.me`),
-      fetch(`${q.baseUrl}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+      fetch(`${q.baseUrl}/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      }),
     ]);
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 401, 400]);
     for (const res of answers) {
       const csp = res.headers.get('content-security-policy') ?? '';
-      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      const directives = new Map(
+        csp
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([name, ...values]) => [name, values]),
+      );
       expect(directives.get('default-src')).toEqual(["'self'"]);
       expect(directives.get('script-src')).toEqual(["'self'"]);
       expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
       expect(directives.get('object-src')).toEqual(["'none'"]);
       // The app's own WebSockets (the embedded SFU's signaling at /sfu) are on this host.
-      expect(directives.get('connect-src')).toEqual(expect.arrayContaining(["'self'", `ws://${host}`, `wss://${host}`]));
+      expect(directives.get('connect-src')).toEqual(
+        expect.arrayContaining(["'self'", `ws://${host}`, `wss://${host}`]),
+      );
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       // Invitation and verification links carry their secret in the path.
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
@@ -123,29 +144,36 @@ describe('finding 8: bad input is a 400 with a reason, never a 500, and changes 
     ['a lone low surrogate', '\udc00 Acme'],
   ] as const;
 
-  it.each(BAD_TEXT)('%s in an organization name, a meeting title, an API key name or a sign-up name', async (_, bad) => {
-    const head = await settledHead(q);
-    const keysBefore = await q.http.query('apiKeys.list', { orgId }, { token: owner.token });
-    const email = uniqueEmail('bad-name');
-    const calls = [
-      () => q.http.mutation('org.create', { name: bad }, { token: owner.token }),
-      () => q.http.mutation('meetings.create', { orgId, title: bad }, { token: owner.token }),
-      () => q.http.mutation('apiKeys.create', { orgId, name: bad, role: 'member' }, { token: owner.token }),
-      () => q.http.mutation('auth.signUp', { email, password: PASSWORD, name: bad }),
-    ];
-    for (const call of calls) {
-      const f = await failure(call());
-      expect({ status: f.status, code: f.code }).toEqual({ status: 400, code: 'BAD_REQUEST' });
-      expect(f.fieldErrors?.map((e) => e.path)).toEqual([expect.stringMatching(/^(name|title)$/)]);
-      expect(f.message).toMatch(/control characters/);
-    }
-    expect(await settledHead(q)).toBe(head);
-    expect(await q.http.query('apiKeys.list', { orgId }, { token: owner.token })).toEqual(keysBefore);
-    expect((await failure(q.http.mutation('auth.login', { email, password: PASSWORD }))).code).toBe('UNAUTHORIZED');
-  });
+  it.each(BAD_TEXT)(
+    '%s in an organization name, a meeting title, an API key name or a sign-up name',
+    async (_, bad) => {
+      const head = await settledHead(q);
+      const keysBefore = await q.http.query('apiKeys.list', { orgId }, { token: owner.token });
+      const email = uniqueEmail('bad-name');
+      const calls = [
+        () => q.http.mutation('org.create', { name: bad }, { token: owner.token }),
+        () => q.http.mutation('meetings.create', { orgId, title: bad }, { token: owner.token }),
+        () => q.http.mutation('apiKeys.create', { orgId, name: bad, role: 'member' }, { token: owner.token }),
+        () => q.http.mutation('auth.signUp', { email, password: PASSWORD, name: bad }),
+      ];
+      for (const call of calls) {
+        const f = await failure(call());
+        expect({ status: f.status, code: f.code }).toEqual({ status: 400, code: 'BAD_REQUEST' });
+        expect(f.fieldErrors?.map((e) => e.path)).toEqual([expect.stringMatching(/^(name|title)$/)]);
+        expect(f.message).toMatch(/control characters/);
+      }
+      expect(await settledHead(q)).toBe(head);
+      expect(await q.http.query('apiKeys.list', { orgId }, { token: owner.token })).toEqual(keysBefore);
+      expect((await failure(q.http.mutation('auth.login', { email, password: PASSWORD }))).code).toBe('UNAUTHORIZED');
+    },
+  );
 
   it('an ordinary name with accents, emoji and inner spaces is still taken', async () => {
-    const { orgId, position } = await q.http.mutation('org.create', { name: '  Café  Ünïcode 🎉 ' }, { token: owner.token });
+    const { orgId, position } = await q.http.mutation(
+      'org.create',
+      { name: '  Café  Ünïcode 🎉 ' },
+      { token: owner.token },
+    );
     const org = await q.http.query('org.get', { orgId, minPosition: position }, { token: owner.token });
     expect(org.name).toBe('Café  Ünïcode 🎉');
   });
@@ -154,7 +182,11 @@ describe('finding 8: bad input is a 400 with a reason, never a 500, and changes 
     for (const position of ['9223372036854775808', '9999999999999999999']) {
       for (const key of ['after', 'before'] as const) {
         const f = await failure(q.http.query('events.list', { orgId, [key]: position }, { token: owner.token }));
-        expect({ status: f.status, code: f.code, path: f.fieldErrors?.[0]?.path }).toEqual({ status: 400, code: 'BAD_REQUEST', path: key });
+        expect({ status: f.status, code: f.code, path: f.fieldErrors?.[0]?.path }).toEqual({
+          status: 400,
+          code: 'BAD_REQUEST',
+          path: key,
+        });
       }
       const f = await failure(q.http.query('org.get', { orgId, minPosition: position }, { token: owner.token }));
       expect({ status: f.status, code: f.code }).toEqual({ status: 400, code: 'BAD_REQUEST' });
@@ -166,15 +198,20 @@ describe('finding 8: bad input is a 400 with a reason, never a 500, and changes 
   });
 
   it('events.list event types with a NUL byte are refused', async () => {
-    const f = await failure(q.http.query('events.list', { orgId, types: ['member.joined\u0000'] }, { token: owner.token }));
+    const f = await failure(
+      q.http.query('events.list', { orgId, types: ['member.joined\u0000'] }, { token: owner.token }),
+    );
     expect({ status: f.status, code: f.code }).toEqual({ status: 400, code: 'BAD_REQUEST' });
   });
 
-  it.each(['/%00', '/assets/%00app.js', '/%E0%A4%A', '/%', '/%C0%AF..%C0%AF'])('the static path %s is answered 400 or 404', async (path) => {
-    const res = await fetch(`${q.baseUrl}${path}`);
-    expect([400, 404]).toContain(res.status);
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-  });
+  it.each(['/%00', '/assets/%00app.js', '/%E0%A4%A', '/%', '/%C0%AF..%C0%AF'])(
+    'the static path %s is answered 400 or 404',
+    async (path) => {
+      const res = await fetch(`${q.baseUrl}${path}`);
+      expect([400, 404]).toContain(res.status);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    },
+  );
 
   describe('a display name with a NUL byte', () => {
     const bad = 'Ada\u0000Lovelace';
@@ -187,19 +224,41 @@ describe('finding 8: bad input is a 400 with a reason, never a 500, and changes 
     });
 
     it('is refused by meetings.join, before any join token is signed', async () => {
-      const f = await failure(q.http.mutation('meetings.join', { orgId: cast.orgId, sessionId, displayName: bad }, { token: cast.alice.token }));
-      expect({ status: f.status, code: f.code, path: f.fieldErrors?.[0]?.path }).toEqual({ status: 400, code: 'BAD_REQUEST', path: 'displayName' });
+      const f = await failure(
+        q.http.mutation(
+          'meetings.join',
+          { orgId: cast.orgId, sessionId, displayName: bad },
+          { token: cast.alice.token },
+        ),
+      );
+      expect({ status: f.status, code: f.code, path: f.fieldErrors?.[0]?.path }).toEqual({
+        status: 400,
+        code: 'BAD_REQUEST',
+        path: 'displayName',
+      });
     });
 
     it('is refused by the gateway when an SFU reports it', async () => {
       const f = await failure(
-        q.http.mutation('sfu.participantJoined', { orgId: cast.orgId, sessionId, participantId: cast.alice.userId, displayName: bad }, { serviceToken: serviceToken(q) }),
+        q.http.mutation(
+          'sfu.participantJoined',
+          { orgId: cast.orgId, sessionId, participantId: cast.alice.userId, displayName: bad },
+          { serviceToken: serviceToken(q) },
+        ),
       );
-      expect({ status: f.status, code: f.code, path: f.fieldErrors?.[0]?.path }).toEqual({ status: 400, code: 'BAD_REQUEST', path: 'displayName' });
+      expect({ status: f.status, code: f.code, path: f.fieldErrors?.[0]?.path }).toEqual({
+        status: 400,
+        code: 'BAD_REQUEST',
+        path: 'displayName',
+      });
     });
 
     it('in a join token is refused at the SFU as invalid claims, not reported to fail as an internal error', async () => {
-      const ticket = await q.http.mutation('meetings.join', { orgId: cast.orgId, sessionId }, { token: cast.alice.token });
+      const ticket = await q.http.mutation(
+        'meetings.join',
+        { orgId: cast.orgId, sessionId },
+        { token: cast.alice.token },
+      );
       // Signed with the deployment's secret, as a gateway without the check would have.
       const { token } = signJoinToken(
         { sub: cast.alice.userId, org: cast.orgId, sid: sessionId, name: bad, host: false, mod: false },
@@ -210,7 +269,8 @@ describe('finding 8: bad input is a 400 with a reason, never a 500, and changes 
       try {
         const refused = await client.request('join', { token }).then(
           () => undefined,
-          (err: unknown) => (err instanceof SignalingRequestError ? err.error : { code: 'closed', message: String(err) }),
+          (err: unknown) =>
+            err instanceof SignalingRequestError ? err.error : { code: 'closed', message: String(err) },
         );
         expect(refused).toMatchObject({ code: 'UNAUTHORIZED', reason: 'token.invalid_claims' });
         expect(refused?.message).not.toMatch(/internal/i);
@@ -226,9 +286,15 @@ describe('finding 9: request ids, WebSocket origins, cross-site forms, TLS behin
     const send = (requestId: string) =>
       fetch(`${q.baseUrl}/trpc/org.create`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}`, 'x-request-id': requestId },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${owner.token}`,
+          'x-request-id': requestId,
+        },
         body: JSON.stringify({ name: 'Request ids' }),
-      }).then(async (res) => ((await res.json()) as { result: { data: { orgId: string; position: string } } }).result.data);
+      }).then(
+        async (res) => ((await res.json()) as { result: { data: { orgId: string; position: string } } }).result.data,
+      );
     const tooLong = 'r'.repeat(4_000);
     const made = {
       kept: await send('req-1234/abc'),
@@ -236,7 +302,11 @@ describe('finding 9: request ids, WebSocket origins, cross-site forms, TLS behin
       spaced: await send('has spaces in it'),
     };
     const correlationOf = async (created: { orgId: string; position: string }) => {
-      const page = await q.http.query('events.list', { orgId: created.orgId, minPosition: created.position }, { token: owner.token });
+      const page = await q.http.query(
+        'events.list',
+        { orgId: created.orgId, minPosition: created.position },
+        { token: owner.token },
+      );
       return page.events[0].correlationId as string;
     };
     expect(await correlationOf(made.kept)).toBe('req-1234/abc');
@@ -283,7 +353,11 @@ describe('finding 9: request ids, WebSocket origins, cross-site forms, TLS behin
       const form = new FormData();
       form.set('anything', '1');
       for (const origin of [CROSS_SITE, undefined]) {
-        const res = await fetch(`${q.baseUrl}/trpc/auth.logout`, { method: 'POST', headers: { cookie: cookies, ...(origin ? { origin } : {}) }, body: form });
+        const res = await fetch(`${q.baseUrl}/trpc/auth.logout`, {
+          method: 'POST',
+          headers: { cookie: cookies, ...(origin ? { origin } : {}) },
+          body: form,
+        });
         expect(res.status).toBe(403);
         expect(res.headers.getSetCookie()).toEqual([]);
         const body = (await res.json()) as { error: { message: string } };
@@ -292,14 +366,22 @@ describe('finding 9: request ids, WebSocket origins, cross-site forms, TLS behin
       // The session still works, as the web app uses it: JSON, same origin, cookies only.
       const me = await fetch(`${q.baseUrl}/trpc/auth.me`, { headers: { cookie: cookies } });
       expect(me.status).toBe(200);
-      const refreshed = await fetch(`${q.baseUrl}/trpc/auth.refresh`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: cookies, origin: q.baseUrl }, body: '{}' });
+      const refreshed = await fetch(`${q.baseUrl}/trpc/auth.refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: cookies, origin: q.baseUrl },
+        body: '{}',
+      });
       expect(refreshed.status).toBe(200);
     });
 
     it('cannot clear cookies without them either (a SameSite cookie is not sent, but Set-Cookie would be taken)', async () => {
       const form = new FormData();
       form.set('anything', '1');
-      const res = await fetch(`${q.baseUrl}/trpc/auth.logout`, { method: 'POST', headers: { origin: CROSS_SITE }, body: form });
+      const res = await fetch(`${q.baseUrl}/trpc/auth.logout`, {
+        method: 'POST',
+        headers: { origin: CROSS_SITE },
+        body: form,
+      });
       expect(res.status).toBe(403);
       expect(res.headers.getSetCookie()).toEqual([]);
     });
@@ -307,7 +389,11 @@ describe('finding 9: request ids, WebSocket origins, cross-site forms, TLS behin
     it('JSON with a cookie from another site is refused too; API clients with a Bearer token are not affected', async () => {
       const user = await signUp(q.http, 'json-victim');
       const cookies = cookieHeader(await login(q.baseUrl, user));
-      const res = await fetch(`${q.baseUrl}/trpc/org.create`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: cookies, origin: CROSS_SITE }, body: JSON.stringify({ name: 'Forged' }) });
+      const res = await fetch(`${q.baseUrl}/trpc/org.create`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: cookies, origin: CROSS_SITE },
+        body: JSON.stringify({ name: 'Forged' }),
+      });
       expect(res.status).toBe(403);
       const asApi = await fetch(`${q.baseUrl}/trpc/org.create`, {
         method: 'POST',

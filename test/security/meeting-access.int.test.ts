@@ -25,7 +25,10 @@ const clients: SignalingClient[] = [];
 const as = (u: TestUser) => ({ token: u.token });
 
 async function ticket(orgIdOf: string, sessionId: string, creds: { token?: string; apiKey?: string }) {
-  return q.http.mutation('meetings.join', { orgId: orgIdOf, sessionId }, creds) as Promise<{ token: string; signalingUrl: string }>;
+  return q.http.mutation('meetings.join', { orgId: orgIdOf, sessionId }, creds) as Promise<{
+    token: string;
+    signalingUrl: string;
+  }>;
 }
 
 async function connect(t: { signalingUrl: string }) {
@@ -35,11 +38,16 @@ async function connect(t: { signalingUrl: string }) {
 }
 
 async function participants(sessionId: string) {
-  return (await q.http.query('meetings.get', { orgId, sessionId }, as(owner))).participants.map((p: { participantId: string }) => p.participantId);
+  return (await q.http.query('meetings.get', { orgId, sessionId }, as(owner))).participants.map(
+    (p: { participantId: string }) => p.participantId,
+  );
 }
 
 async function sessionEvents(sessionId: string) {
-  return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => ({ type: e.type, data: e.data as Record<string, unknown> }));
+  return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => ({
+    type: e.type,
+    data: e.data as Record<string, unknown>,
+  }));
 }
 
 beforeAll(async () => {
@@ -64,7 +72,10 @@ describe('a join token', () => {
     const first = await connect(t);
     await first.request('join', { token: t.token });
     const second = await connect(t);
-    expect(await signalingRefusal(second.request('join', { token: t.token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'token.used' });
+    expect(await signalingRefusal(second.request('join', { token: t.token }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'token.used',
+    });
     // A fresh ticket works (the browser asks for one on every rejoin).
     const fresh = await ticket(orgId, sessionId, as(member));
     await (await connect(fresh)).request('join', { token: fresh.token });
@@ -76,17 +87,23 @@ describe('a join token', () => {
     const t = await ticket(orgId, sessionId, as(member));
     await q.http.mutation('members.remove', { orgId, userId: member.userId }, as(owner));
     const client = await connect(t);
-    expect(await signalingRefusal(client.request('join', { token: t.token }))).toMatchObject({ code: 'FORBIDDEN', reason: 'meetings.not_a_member' });
+    expect(await signalingRefusal(client.request('join', { token: t.token }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'meetings.not_a_member',
+    });
     expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.joined')).toEqual([]);
   });
 
-  it("of an API key revoked after getting it is refused", async () => {
+  it('of an API key revoked after getting it is refused', async () => {
     const { sessionId } = await createMeeting(q.http, orgId, as(host));
     const made = await q.http.mutation('apiKeys.create', { orgId, name: 'bot', role: 'member' }, as(owner));
     const t = await ticket(orgId, sessionId, { apiKey: made.secret });
     await q.http.mutation('apiKeys.revoke', { orgId, keyId: made.key.id }, as(owner));
     const client = await connect(t);
-    expect(await signalingRefusal(client.request('join', { token: t.token }))).toMatchObject({ code: 'FORBIDDEN', reason: 'meetings.not_a_member' });
+    expect(await signalingRefusal(client.request('join', { token: t.token }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'meetings.not_a_member',
+    });
   });
 });
 
@@ -99,7 +116,9 @@ describe('losing access while in a meeting', () => {
     const t = await ticket(orgId, sessionId, as(member));
     const client = await connect(t);
     await client.request('join', { token: t.token });
-    await eventually(async () => expect((await participants(sessionId)).sort()).toEqual([host.userId, member.userId].sort()));
+    await eventually(async () =>
+      expect((await participants(sessionId)).sort()).toEqual([host.userId, member.userId].sort()),
+    );
 
     await q.http.mutation('members.remove', { orgId, userId: member.userId }, as(owner));
     await eventually(() => expect(client.closed).toMatchObject({ code: 4404 }), 10_000);
@@ -125,11 +144,16 @@ describe('/sfu/state', () => {
     const open = await fetch(`${q.baseUrl}/sfu/state`);
     expect(open.status).toBe(401);
     expect(JSON.stringify(await open.json())).not.toContain(host.userId);
-    const forged = await fetch(`${q.baseUrl}/sfu/state`, { headers: { 'x-quorum-service-token': signServiceToken('operator', 'x'.repeat(48), Math.floor(Date.now() / 1000)) } });
+    const forged = await fetch(`${q.baseUrl}/sfu/state`, {
+      headers: {
+        'x-quorum-service-token': signServiceToken('operator', 'x'.repeat(48), Math.floor(Date.now() / 1000)),
+      },
+    });
     expect(forged.status).toBe(401);
-    const signed = await fetch(`${q.baseUrl}/sfu/state`, { headers: { 'x-quorum-service-token': serviceToken(q, 'operator') } });
+    const signed = await fetch(`${q.baseUrl}/sfu/state`, {
+      headers: { 'x-quorum-service-token': serviceToken(q, 'operator') },
+    });
     expect(signed.status).toBe(200);
     expect(await signed.json()).toMatchObject({ meetings: expect.any(Array) });
   });
 });
-

@@ -100,7 +100,9 @@ afterAll(async () => {
 describe('a revoked API key', () => {
   it('is refused at once on the gateway that revoked it, even over a socket opened before', async () => {
     const { orgId, position } = await createOrg(q.http, owner);
-    const { keyId, secret } = await q.http.mutation('apiKeys.create', { orgId, name: 'ws admin', role: 'admin' }, { token: owner.token }).then((r) => ({ keyId: r.key.id as string, secret: r.secret as string }));
+    const { keyId, secret } = await q.http
+      .mutation('apiKeys.create', { orgId, name: 'ws admin', role: 'admin' }, { token: owner.token })
+      .then((r) => ({ keyId: r.key.id as string, secret: r.secret as string }));
     const { trpc, closes } = wsClient(q.baseUrl, { apiKey: secret });
     expect(await trpc.org.get.query({ orgId, minPosition: position })).toMatchObject({ orgId, yourRole: 'admin' });
 
@@ -123,7 +125,11 @@ describe('a revoked API key', () => {
 
   it('on another gateway: its open socket is closed and its live feeds end within seconds, over WebSocket and SSE', async () => {
     const { orgId, position } = await createOrg(q.http, owner);
-    const created = await q.http.mutation('apiKeys.create', { orgId, name: 'integrator', role: 'admin' }, { token: owner.token });
+    const created = await q.http.mutation(
+      'apiKeys.create',
+      { orgId, name: 'integrator', role: 'admin' },
+      { token: owner.token },
+    );
     const secret = created.secret as string;
     await secondHttp.query('org.get', { orgId, minPosition: position }, { apiKey: secret });
 
@@ -160,10 +166,13 @@ describe('an access token', () => {
     const sse = await liveOverSse(q.baseUrl, orgId, { token });
     await q.http.query('org.get', { orgId, minPosition: position }, { token });
 
-    await eventually(() => {
-      expect(closes).toEqual([4401]);
-      expect(sse.ended).toEqual({ code: 'UNAUTHORIZED' });
-    }, (SHORT_TTL_SECONDS + 5) * 1000);
+    await eventually(
+      () => {
+        expect(closes).toEqual([4401]);
+        expect(sse.ended).toEqual({ code: 'UNAUTHORIZED' });
+      },
+      (SHORT_TTL_SECONDS + 5) * 1000,
+    );
     const reason = (await failure(q.http.query('auth.me', {}, { token }))).code;
     expect(reason).toBe('UNAUTHORIZED');
     // A new socket with it is refused as well.
@@ -183,16 +192,27 @@ describe('an access token', () => {
 
     await q.http.mutation('auth.logout', { refreshToken });
     // The gateway that logged out refuses it on the very next call ...
-    expect(await failure(q.http.query('auth.me', {}, { token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'auth.session_revoked' });
+    expect(await failure(q.http.query('auth.me', {}, { token }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'auth.session_revoked',
+    });
     // ... and the other one within its poll of the shared log.
-    await eventually(async () => expect(await failure(secondHttp.query('auth.me', {}, { token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'auth.session_revoked' }));
+    await eventually(async () =>
+      expect(await failure(secondHttp.query('auth.me', {}, { token }))).toMatchObject({
+        code: 'UNAUTHORIZED',
+        reason: 'auth.session_revoked',
+      }),
+    );
     await eventually(() => expect(closes).toEqual([4401]));
   });
 
   it('logging out with only the access token ends its login too', async () => {
     const { token, refreshToken } = await login(q.http, owner);
     await q.http.mutation('auth.logout', {}, { token });
-    expect(await failure(q.http.query('auth.me', {}, { token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'auth.session_revoked' });
+    expect(await failure(q.http.query('auth.me', {}, { token }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'auth.session_revoked',
+    });
     expect((await failure(q.http.mutation('auth.refresh', { refreshToken }))).code).toBe('UNAUTHORIZED');
   });
 
@@ -201,14 +221,27 @@ describe('an access token', () => {
     const renewed = await q.http.mutation('auth.refresh', { refreshToken: first.refreshToken });
     expect(await q.http.query('auth.me', {}, { token: renewed.accessToken })).toMatchObject({ id: owner.userId });
     // The old refresh token again: the whole login ends, the renewed access token with it.
-    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: first.refreshToken }))).toMatchObject({ reason: 'auth.refresh_token_reused' });
-    expect(await failure(q.http.query('auth.me', {}, { token: renewed.accessToken }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'auth.session_revoked' });
-    expect(await failure(q.http.query('auth.me', {}, { token: first.token }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'auth.session_revoked' });
+    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: first.refreshToken }))).toMatchObject({
+      reason: 'auth.refresh_token_reused',
+    });
+    expect(await failure(q.http.query('auth.me', {}, { token: renewed.accessToken }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'auth.session_revoked',
+    });
+    expect(await failure(q.http.query('auth.me', {}, { token: first.token }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'auth.session_revoked',
+    });
   });
 
   it('with anything appended to its signature is refused', async () => {
     const { token } = await login(q.http, owner);
-    for (const forged of [`${token}==`, `${token}=`, `${token}A`, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`]) {
+    for (const forged of [
+      `${token}==`,
+      `${token}=`,
+      `${token}A`,
+      `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`,
+    ]) {
       expect((await failure(q.http.query('auth.me', {}, { token: forged }))).code).toBe('UNAUTHORIZED');
     }
   });
@@ -235,9 +268,14 @@ describe('batches', () => {
   it('of more than 50 calls are refused whole, over HTTP and WebSocket', async () => {
     const { orgId, position } = await createOrg(q.http, owner);
     const calls = (n: number) => Array.from({ length: n }, () => 'seats.purchase').join(',');
-    const body = (n: number) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), { orgId, quantity: 1 }])));
+    const body = (n: number) =>
+      JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), { orgId, quantity: 1 }])));
     const post = (n: number) =>
-      fetch(`${q.baseUrl}/trpc/${calls(n)}?batch=1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` }, body: body(n) });
+      fetch(`${q.baseUrl}/trpc/${calls(n)}?batch=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+        body: body(n),
+      });
 
     const head = await settledHead(q);
     const refused = await post(51);
@@ -247,7 +285,9 @@ describe('batches', () => {
     const seats = await q.http.query('seats.get', { orgId, minPosition: position }, { token: owner.token });
     expect(seats.purchased).toBe(0);
 
-    const allowed = await fetch(`${q.baseUrl}/trpc/${Array.from({ length: 50 }, () => 'auth.me').join(',')}?batch=1`, { headers: { authorization: `Bearer ${owner.token}` } });
+    const allowed = await fetch(`${q.baseUrl}/trpc/${Array.from({ length: 50 }, () => 'auth.me').join(',')}?batch=1`, {
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
     expect(allowed.status).toBe(200);
     expect((await allowed.json()) as unknown[]).toHaveLength(50);
 
@@ -255,7 +295,11 @@ describe('batches', () => {
     const socket = new WebSocket(`${q.baseUrl.replace(/^http/, 'ws')}/trpc`);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const answer = new Promise<string>((resolve) => socket.once('message', (m) => resolve(String(m))));
-    socket.send(JSON.stringify(Array.from({ length: 51 }, (_, id) => ({ id, method: 'query', params: { path: 'auth.me', input: {} } }))));
+    socket.send(
+      JSON.stringify(
+        Array.from({ length: 51 }, (_, id) => ({ id, method: 'query', params: { path: 'auth.me', input: {} } })),
+      ),
+    );
     expect(await answer).toContain('BAD_REQUEST');
     socket.close();
   });

@@ -14,7 +14,9 @@ import { trpc } from './trpc';
 import { LoadError, Loading, roleLabel } from './ui';
 
 // The meeting room brings mediasoup-client and WebRTC code: loaded only when a room opens.
-const MeetingRoomPage = lazy(() => import('./pages/meeting/MeetingRoomPage').then((m) => ({ default: m.MeetingRoomPage })));
+const MeetingRoomPage = lazy(() =>
+  import('./pages/meeting/MeetingRoomPage').then((m) => ({ default: m.MeetingRoomPage })),
+);
 
 export function App() {
   const { pathname, search, href } = useLocation();
@@ -72,7 +74,13 @@ function Shell({ user, route }: { user: Me; route: Route }) {
           <select
             id="org-switcher"
             value={currentOrgId ?? ''}
-            onChange={(e) => navigate(e.target.value === '__new' ? '/orgs/new' : `/orgs/${e.target.value}/${route.name === 'org' ? route.tab : route.name === 'meeting' ? 'meetings' : 'seats'}`)}
+            onChange={(e) =>
+              navigate(
+                e.target.value === '__new'
+                  ? '/orgs/new'
+                  : `/orgs/${e.target.value}/${route.name === 'org' ? route.tab : route.name === 'meeting' ? 'meetings' : 'seats'}`,
+              )
+            }
           >
             {currentOrgId ? null : <option value="">Choose…</option>}
             {(orgs.data ?? []).map((o) => (
@@ -87,7 +95,12 @@ function Shell({ user, route }: { user: Me; route: Route }) {
           <span className="user-name" title={user.email}>
             {user.name}
           </span>
-          <button type="button" className="secondary" onClick={() => logout.mutate(undefined)} disabled={logout.isPending}>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => logout.mutate(undefined)}
+            disabled={logout.isPending}
+          >
             {logout.isPending ? 'Logging out…' : 'Log out'}
           </button>
         </div>

@@ -5,7 +5,8 @@ export function errorMessage(err: unknown): string {
   if (isQuorumError(err)) {
     if (err.data?.code === 'TOO_MANY_REQUESTS' || err.data?.code === 'TIMEOUT') return err.message;
     // A network failure has no data: say so instead of a bare "Failed to fetch".
-    if (!err.data && /fetch|network/i.test(err.message)) return 'Quorum could not be reached. Check your connection and try again.';
+    if (!err.data && /fetch|network/i.test(err.message))
+      return 'Quorum could not be reached. Check your connection and try again.';
     return err.message;
   }
   if (err instanceof Error) return err.message;

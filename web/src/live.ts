@@ -57,7 +57,9 @@ export function useOrgLiveFeed(orgId: string, enabled: boolean): LiveFeed {
         },
         onData: ({ data: event }) => {
           last.current = event.position;
-          setEvents((previous) => (previous.some((e) => e.position === event.position) ? previous : [event, ...previous].slice(0, KEEP)));
+          setEvents((previous) =>
+            previous.some((e) => e.position === event.position) ? previous : [event, ...previous].slice(0, KEEP),
+          );
           recordPosition(orgId, event.position);
         },
         onError: (err) => {

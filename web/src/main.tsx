@@ -14,7 +14,8 @@ const queryClient = new QueryClient({
       // Reopening a page reads again: others may have changed the organization meanwhile.
       staleTime: 0,
       // Refusals (not found, forbidden, bad input) will not change by asking again.
-      retry: (count, err) => count < 2 && !['NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'BAD_REQUEST'].includes(errorCode(err) ?? ''),
+      retry: (count, err) =>
+        count < 2 && !['NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'BAD_REQUEST'].includes(errorCode(err) ?? ''),
     },
   },
 });

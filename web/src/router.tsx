@@ -62,12 +62,14 @@ export function matchRoute(pathname: string): Route {
   if (a === 'login' && parts.length === 1) return { name: 'login' };
   if (a === 'signup' && parts.length === 1) return { name: 'signup' };
   if (a === 'orgs' && b === 'new' && parts.length === 2) return { name: 'newOrg' };
-  if (a === 'orgs' && b && c === 'meetings' && d && parts.length === 4) return { name: 'meeting', orgId: b, sessionId: d };
+  if (a === 'orgs' && b && c === 'meetings' && d && parts.length === 4)
+    return { name: 'meeting', orgId: b, sessionId: d };
   if (a === 'orgs' && b && parts.length <= 3) {
     const tab = (c ?? 'seats') as OrgTab;
     return ORG_TABS.includes(tab) ? { name: 'org', orgId: b, tab } : { name: 'notFound' };
   }
-  if (a === 'invite' && b && c && d && parts.length === 4) return { name: 'invite', orgId: b, invitationId: c, token: d };
+  if (a === 'invite' && b && c && d && parts.length === 4)
+    return { name: 'invite', orgId: b, invitationId: c, token: d };
   if (a === 'verify-email' && b && parts.length === 2) return { name: 'verifyEmail', token: b };
   return { name: 'notFound' };
 }

@@ -19,7 +19,10 @@ const StatusContext = createContext<(kind: StatusKind, text: string) => void>(()
 
 export function StatusProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<Status | undefined>();
-  const announce = useCallback((kind: StatusKind, text: string) => setStatus((s) => ({ kind, text, id: (s?.id ?? 0) + 1 })), []);
+  const announce = useCallback(
+    (kind: StatusKind, text: string) => setStatus((s) => ({ kind, text, id: (s?.id ?? 0) + 1 })),
+    [],
+  );
   return (
     <StatusContext.Provider value={announce}>
       {children}
@@ -28,7 +31,12 @@ export function StatusProvider({ children }: { children: ReactNode }) {
           {status?.text ?? ''}
         </p>
         {status && status.kind !== 'progress' ? (
-          <button type="button" className="link-button" onClick={() => setStatus(undefined)} aria-label="Dismiss message">
+          <button
+            type="button"
+            className="link-button"
+            onClick={() => setStatus(undefined)}
+            aria-label="Dismiss message"
+          >
             ✕
           </button>
         ) : null}

@@ -10,7 +10,8 @@ interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
 export function Field({ label, error, hint, id, ...input }: FieldProps) {
   const auto = useId();
   const inputId = id ?? auto;
-  const describedBy = [hint ? `${inputId}-hint` : '', error ? `${inputId}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const describedBy =
+    [hint ? `${inputId}-hint` : '', error ? `${inputId}-error` : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={inputId}>{label}</label>
@@ -41,7 +42,12 @@ export function Select({ label, error, options, id, ...select }: SelectProps) {
   return (
     <div className="field">
       <label htmlFor={selectId}>{label}</label>
-      <select id={selectId} aria-invalid={error ? true : undefined} aria-describedby={error ? `${selectId}-error` : undefined} {...select}>
+      <select
+        id={selectId}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${selectId}-error` : undefined}
+        {...select}
+      >
         {options.map((o) => (
           <option key={o.value} value={o.value} disabled={o.disabled}>
             {o.label}
@@ -57,9 +63,26 @@ export function Select({ label, error, options, id, ...select }: SelectProps) {
   );
 }
 
-export function SubmitButton({ pending, children, pendingText, disabled, className }: { pending: boolean; children: ReactNode; pendingText: string; disabled?: boolean; className?: string }) {
+export function SubmitButton({
+  pending,
+  children,
+  pendingText,
+  disabled,
+  className,
+}: {
+  pending: boolean;
+  children: ReactNode;
+  pendingText: string;
+  disabled?: boolean;
+  className?: string;
+}) {
   return (
-    <button type="submit" className={className ?? 'primary'} disabled={pending || disabled} aria-busy={pending || undefined}>
+    <button
+      type="submit"
+      className={className ?? 'primary'}
+      disabled={pending || disabled}
+      aria-busy={pending || undefined}
+    >
       {pending ? pendingText : children}
     </button>
   );
@@ -70,11 +93,28 @@ export function SubmitButton({ pending, children, pendingText, disabled, classNa
  * A destructive action in two steps: the first click asks, the second (focused) confirms;
  * Cancel goes back. `subject` names what is acted on, for the accessible labels.
  */
-export function ConfirmAction({ verb, verbing, subject, pending, onConfirm }: { verb: string; verbing: string; subject: string; pending: boolean; onConfirm: () => void }) {
+export function ConfirmAction({
+  verb,
+  verbing,
+  subject,
+  pending,
+  onConfirm,
+}: {
+  verb: string;
+  verbing: string;
+  subject: string;
+  pending: boolean;
+  onConfirm: () => void;
+}) {
   const [confirming, setConfirming] = useState(false);
   if (!confirming) {
     return (
-      <button type="button" className="danger-outline" onClick={() => setConfirming(true)} aria-label={`${verb} ${subject}`}>
+      <button
+        type="button"
+        className="danger-outline"
+        onClick={() => setConfirming(true)}
+        aria-label={`${verb} ${subject}`}
+      >
         {verb}
       </button>
     );
@@ -136,12 +176,24 @@ export function formatDate(iso: string | null | undefined): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-const ROLE_WORDS: Record<string, string> = { owner: 'Owner', admin: 'Admin', billing: 'Billing', host: 'Host', member: 'Member' };
+const ROLE_WORDS: Record<string, string> = {
+  owner: 'Owner',
+  admin: 'Admin',
+  billing: 'Billing',
+  host: 'Host',
+  member: 'Member',
+};
 export function roleLabel(role: string): string {
   return ROLE_WORDS[role] ?? role;
 }
 
-const ROLE_PLURALS: Record<string, string> = { owner: 'owners', admin: 'admins', billing: 'billing members', host: 'hosts', member: 'members' };
+const ROLE_PLURALS: Record<string, string> = {
+  owner: 'owners',
+  admin: 'admins',
+  billing: 'billing members',
+  host: 'hosts',
+  member: 'members',
+};
 
 /** "owners and billing members" from the roles that may do something. */
 export function rolesSentence(roles: readonly string[]): string {

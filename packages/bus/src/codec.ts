@@ -31,4 +31,8 @@ export function decodePayload(data: Uint8Array, id: string): unknown {
 export const PositionStringSchema = z.string().regex(/^(0|[1-9]\d*)$/, 'position must be a decimal integer');
 
 /** Ids become Nats-Msg-Id headers: non-empty, single line. */
-export const MessageIdSchema = z.string().min(1).max(256).regex(/^[^\r\n]+$/, 'id must be a single line');
+export const MessageIdSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\r\n]+$/, 'id must be a single line');

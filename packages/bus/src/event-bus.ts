@@ -42,7 +42,13 @@ export interface DeliveredMessage extends BusMessage {
  */
 export type PublishAck =
   | { readonly ok: true; readonly id: string; readonly position: bigint; readonly duplicate: boolean }
-  | { readonly ok: false; readonly id: string; readonly position: bigint; readonly duplicate: false; readonly error: BusError };
+  | {
+      readonly ok: false;
+      readonly id: string;
+      readonly position: bigint;
+      readonly duplicate: false;
+      readonly error: BusError;
+    };
 
 export interface ConsumeOptions {
   /** Durable consumer name: letters, digits, `-` and `_`. Its position survives `close()`. */
@@ -148,8 +154,16 @@ export function assertPublishable(messages: readonly BusMessage[]): void {
     if (typeof message.position !== 'bigint' || message.position < 0n) {
       throw new BusError('INVALID', `message ${message.id}: position must be a non-negative bigint`);
     }
-    if (message.previousPosition !== undefined && (typeof message.previousPosition !== 'bigint' || message.previousPosition < 0n || message.previousPosition >= message.position)) {
-      throw new BusError('INVALID', `message ${message.id}: previousPosition must be a non-negative bigint below its position`);
+    if (
+      message.previousPosition !== undefined &&
+      (typeof message.previousPosition !== 'bigint' ||
+        message.previousPosition < 0n ||
+        message.previousPosition >= message.position)
+    ) {
+      throw new BusError(
+        'INVALID',
+        `message ${message.id}: previousPosition must be a non-negative bigint below its position`,
+      );
     }
   }
 }
@@ -169,4 +183,3 @@ export function notAttempted(message: BusMessage, cause: BusError): PublishAck {
 export function warnBusError(error: BusError): void {
   console.warn(`[@quorum/bus] ${error.code}: ${error.message}`);
 }
-

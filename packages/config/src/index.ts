@@ -13,7 +13,10 @@ export class EnvError extends Error {
 }
 
 /** Parses `source` (default: `process.env`) with `schema`; empty strings count as unset. */
-export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined> = process.env,
+): z.infer<S> {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
@@ -41,11 +44,17 @@ export const CommonEnvSchema = z.object({
   /** NATS JetStream as the bus; in-process when unset. */
   NATS_URL: z.string().min(1).optional(),
   /** Keeps one deployment's subjects and stream apart on a shared NATS (`<ns>.evt.>`, `EVENTS_<ns>`). */
-  NATS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - or _').optional(),
+  NATS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - or _')
+    .optional(),
   /** Redis for shared live state; in-process when unset. */
   REDIS_URL: z.string().url().optional(),
   /** Keeps one deployment's keys apart on a shared Redis (`ratelimit:<ns>.<name>:<key>`). */
-  REDIS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, '1 to 48 letters, digits, - or _').optional(),
+  REDIS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,48}$/, '1 to 48 letters, digits, - or _')
+    .optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
@@ -58,7 +67,10 @@ export type CommonEnv = z.infer<typeof CommonEnvSchema>;
  */
 export const MailEnvShape = {
   /** nodemailer connection URL: `smtps://user:pass@host:465`, or `smtp://user:pass@host:587` (STARTTLS). */
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'SMTP_URL must start with smtp:// or smtps://').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'SMTP_URL must start with smtp:// or smtps://')
+    .optional(),
   MAIL_FROM: z.string().min(3).default('Quorum <quorum@localhost>'),
   /** Base of links in mail (`https://quorum.example.com`); without it, the address each request came to. */
   PUBLIC_URL: z.string().url().optional(),
@@ -73,7 +85,10 @@ export const BrowserEnvShape = {
    * Believe `X-Forwarded-Proto` from the reverse proxy in front (which must set it): `https`
    * marks the request as come over TLS (cookies `Secure`, HSTS). Off, anyone could send it.
    */
-  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** Origins besides the gateway's own the web app may connect to (CSP `connect-src`), space-separated: SFU signaling on other hosts. */
   CSP_CONNECT_SRC: z
     .string()

@@ -1,9 +1,4 @@
-export {
-  createPgSqlDatabase,
-  createPgliteSqlDatabase,
-  wrapPgPool,
-  wrapPglite,
-} from './sql-database';
+export { createPgSqlDatabase, createPgliteSqlDatabase, wrapPgPool, wrapPglite } from './sql-database';
 export type {
   PgSqlDatabaseOptions,
   PgliteSqlDatabaseOptions,

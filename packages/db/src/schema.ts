@@ -423,10 +423,15 @@ CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, p
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */
-export async function migratePublicSchema(sql: { transaction<T>(fn: (tx: { query(t: string): Promise<unknown> }) => Promise<T>): Promise<T> }): Promise<void> {
+export async function migratePublicSchema(sql: {
+  transaction<T>(fn: (tx: { query(t: string): Promise<unknown> }) => Promise<T>): Promise<T>;
+}): Promise<void> {
   await sql.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quorum:public_migrate'))`);
-    for (const statement of PUBLIC_SCHEMA_SQL.split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+    for (const statement of PUBLIC_SCHEMA_SQL.split(';')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      await tx.query(statement);
   });
 }
 
@@ -437,6 +442,10 @@ export async function migrateReadModelSchema(
 ): Promise<void> {
   await sql.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quorum:rm_migrate'))`);
-    for (const statement of readModelSchemaSql(version).split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+    for (const statement of readModelSchemaSql(version)
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      await tx.query(statement);
   });
 }

@@ -71,7 +71,8 @@ export function createPgSqlDatabase(options: PgSqlDatabaseOptions): SqlDatabase 
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener
   // the process would crash. The next checkout gets a fresh client.
-  const report = options.onConnectionError ?? ((err: Error) => process.emitWarning(`postgres connection failed: ${err.message}`));
+  const report =
+    options.onConnectionError ?? ((err: Error) => process.emitWarning(`postgres connection failed: ${err.message}`));
   pool.on('error', report);
   // A checked-out client whose server connection dies (restart, failover,
   // pg_terminate_backend) also emits 'error'; unheard, that kills the process. Heard, its

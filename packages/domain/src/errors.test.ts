@@ -7,7 +7,12 @@ describe('AppError', () => {
     expect(error).toBeInstanceOf(Error);
     expect(isAppError(error)).toBe(true);
     expect(isAppError(new Error('x'))).toBe(false);
-    expect(error).toMatchObject({ name: 'AppError', code: 'CONFLICT', reason: 'members.already_member', details: { email: 'a@b.co' } });
+    expect(error).toMatchObject({
+      name: 'AppError',
+      code: 'CONFLICT',
+      reason: 'members.already_member',
+      details: { email: 'a@b.co' },
+    });
     expect(new AppError('NOT_FOUND', 'x.y', 'gone').details).toBeUndefined();
   });
 });

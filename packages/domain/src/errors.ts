@@ -52,8 +52,7 @@ export function isAppError(error: unknown): error is AppError {
 type ErrorFactory = (reason: string, message: string, details?: AppErrorDetails) => AppError;
 
 function factory(code: AppErrorCode): ErrorFactory {
-  return (reason, message, details) =>
-    new AppError(code, reason, message, details === undefined ? {} : { details });
+  return (reason, message, details) => new AppError(code, reason, message, details === undefined ? {} : { details });
 }
 
 /** `BAD_REQUEST`: the input is malformed or out of range. */

@@ -23,14 +23,27 @@ const INV = '00000000-0000-4000-8000-0000000000f1';
 // One valid sample per event type of each union; the mapped types make a missing type a
 // compile error, so these lists are the unions spelled out.
 const organizationSamples: { [T in OrganizationEventType]: EventDataOf<T> } = {
-  'organization.created': { orgId: ORG, name: 'Acme', plan: 'pro', ownerUserId: USER, ownerEmail: 'o@acme.test', trialEndsAt: '2025-01-15T00:00:00.000Z' },
+  'organization.created': {
+    orgId: ORG,
+    name: 'Acme',
+    plan: 'pro',
+    ownerUserId: USER,
+    ownerEmail: 'o@acme.test',
+    trialEndsAt: '2025-01-15T00:00:00.000Z',
+  },
   'organization.plan_changed': { from: 'pro', to: 'business' },
   'organization.activated': {},
   'organization.marked_past_due': {},
   'organization.suspended': { reason: 'chargeback' },
   'organization.reactivated': {},
   'organization.closed': {},
-  'member.invited': { invitationId: INV, email: 'n@acme.test', role: 'member', invitedBy: USER, expiresAt: '2025-01-08T00:00:00.000Z' },
+  'member.invited': {
+    invitationId: INV,
+    email: 'n@acme.test',
+    role: 'member',
+    invitedBy: USER,
+    expiresAt: '2025-01-08T00:00:00.000Z',
+  },
   'member.joined': { userId: USER, email: 'n@acme.test', role: 'member', invitationId: null },
   'member.role_changed': { userId: USER, from: 'member', to: 'admin' },
   'member.removed': { userId: USER },
@@ -107,15 +120,27 @@ describe('EVENT_SCHEMAS', () => {
 
 describe('parseEventData', () => {
   it('refuses an unknown type, an unsupported version and invalid data (BAD_REQUEST)', () => {
-    expect(refusal(() => parseEvent({ type: 'seat.polished', version: 1, data: {} }))).toMatchObject({ code: 'BAD_REQUEST', reason: 'events.unknown_type' });
-    expect(refusal(() => parseEventData('seat.assigned', 2, { userId: USER }))).toMatchObject({ reason: 'events.unsupported_version' });
-    expect(refusal(() => parseEventData('seat.assigned', 0, { userId: USER }))).toMatchObject({ reason: 'events.unsupported_version' });
-    expect(refusal(() => parseEventData('seats.purchased', 1, { quantity: -1, total: 0 }))).toMatchObject({ reason: 'events.invalid_data' });
+    expect(refusal(() => parseEvent({ type: 'seat.polished', version: 1, data: {} }))).toMatchObject({
+      code: 'BAD_REQUEST',
+      reason: 'events.unknown_type',
+    });
+    expect(refusal(() => parseEventData('seat.assigned', 2, { userId: USER }))).toMatchObject({
+      reason: 'events.unsupported_version',
+    });
+    expect(refusal(() => parseEventData('seat.assigned', 0, { userId: USER }))).toMatchObject({
+      reason: 'events.unsupported_version',
+    });
+    expect(refusal(() => parseEventData('seats.purchased', 1, { quantity: -1, total: 0 }))).toMatchObject({
+      reason: 'events.invalid_data',
+    });
   });
 
   it('upcasts older versions step by step before validating', () => {
     // A registry where seat.assigned is at v3; v1 stored `user`, v2 stored `holder`.
-    const registry: EventRegistry = { ...EVENT_SCHEMAS, 'seat.assigned': { ...EVENT_SCHEMAS['seat.assigned'], version: 3 } };
+    const registry: EventRegistry = {
+      ...EVENT_SCHEMAS,
+      'seat.assigned': { ...EVENT_SCHEMAS['seat.assigned'], version: 3 },
+    };
     const parse = createEventParser(registry, {
       'seat.assigned': {
         1: (data) => ({ holder: (data as { user: string }).user }),
@@ -125,6 +150,8 @@ describe('parseEventData', () => {
     expect(parse('seat.assigned', 1, { user: USER })).toEqual({ userId: USER });
     expect(parse('seat.assigned', 2, { holder: USER })).toEqual({ userId: USER });
     expect(parse('seat.assigned', 3, { userId: USER })).toEqual({ userId: USER });
-    expect(refusal(() => createEventParser(registry, {})('seat.assigned', 1, { user: USER }))).toMatchObject({ reason: 'events.missing_upcaster' });
+    expect(refusal(() => createEventParser(registry, {})('seat.assigned', 1, { user: USER }))).toMatchObject({
+      reason: 'events.missing_upcaster',
+    });
   });
 });

@@ -10,10 +10,7 @@
  */
 import type { z } from 'zod';
 import { badRequest } from './errors';
-import {
-  ORGANIZATION_EVENT_DATA_SCHEMAS,
-  type OrganizationEvent,
-} from './organization/organization.events';
+import { ORGANIZATION_EVENT_DATA_SCHEMAS, type OrganizationEvent } from './organization/organization.events';
 import { SEATS_EVENT_DATA_SCHEMAS, type SeatsEvent } from './seats/seats.events';
 import { SESSION_EVENT_DATA_SCHEMAS, type SessionEvent } from './session/session.events';
 
@@ -177,7 +174,8 @@ export const EVENT_SCHEMAS: EventRegistry = {
   'participant.reconnected': {
     version: 1,
     schema: session['participant.reconnected'],
-    description: 'Someone still in the meeting came back through another SFU node (theirs failed, or the meeting moved); their presence goes on.',
+    description:
+      'Someone still in the meeting came back through another SFU node (theirs failed, or the meeting moved); their presence goes on.',
     category: 'session',
   },
   'session.locked': {

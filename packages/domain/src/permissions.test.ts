@@ -8,30 +8,30 @@ const Y = true;
 const N = false;
 //                                   owner admin billing host member
 const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = {
-  'org.get':             [Y, Y, Y, Y, Y],
-  'org.changePlan':      [Y, N, Y, N, N],
-  'members.invite':      [Y, Y, N, N, N],
-  'members.changeRole':  [Y, Y, N, N, N],
-  'members.remove':      [Y, Y, N, N, N],
-  'members.list':        [Y, Y, Y, Y, Y],
-  'seats.purchase':      [Y, N, Y, N, N],
-  'seats.release':       [Y, N, Y, N, N],
-  'seats.assign':        [Y, Y, N, N, N],
-  'seats.unassign':      [Y, Y, N, N, N],
-  'seats.get':           [Y, Y, Y, Y, Y],
-  'apiKeys.create':      [Y, Y, N, N, N],
-  'apiKeys.list':        [Y, Y, N, N, N],
-  'apiKeys.revoke':      [Y, Y, N, N, N],
-  'events.list':         [Y, Y, Y, N, N],
-  'meetings.create':     [Y, Y, N, Y, N],
-  'meetings.get':        [Y, Y, Y, Y, Y],
-  'meetings.list':       [Y, Y, Y, Y, Y],
-  'meetings.join':       [Y, Y, Y, Y, Y],
-  'meetings.end':        [Y, Y, N, Y, N],
-  'meetings.lock':       [Y, Y, N, Y, N],
-  'meetings.unlock':     [Y, Y, N, Y, N],
-  'meetings.mute':       [Y, Y, N, Y, N],
-  'meetings.remove':     [Y, Y, N, Y, N],
+  'org.get': [Y, Y, Y, Y, Y],
+  'org.changePlan': [Y, N, Y, N, N],
+  'members.invite': [Y, Y, N, N, N],
+  'members.changeRole': [Y, Y, N, N, N],
+  'members.remove': [Y, Y, N, N, N],
+  'members.list': [Y, Y, Y, Y, Y],
+  'seats.purchase': [Y, N, Y, N, N],
+  'seats.release': [Y, N, Y, N, N],
+  'seats.assign': [Y, Y, N, N, N],
+  'seats.unassign': [Y, Y, N, N, N],
+  'seats.get': [Y, Y, Y, Y, Y],
+  'apiKeys.create': [Y, Y, N, N, N],
+  'apiKeys.list': [Y, Y, N, N, N],
+  'apiKeys.revoke': [Y, Y, N, N, N],
+  'events.list': [Y, Y, Y, N, N],
+  'meetings.create': [Y, Y, N, Y, N],
+  'meetings.get': [Y, Y, Y, Y, Y],
+  'meetings.list': [Y, Y, Y, Y, Y],
+  'meetings.join': [Y, Y, Y, Y, Y],
+  'meetings.end': [Y, Y, N, Y, N],
+  'meetings.lock': [Y, Y, N, Y, N],
+  'meetings.unlock': [Y, Y, N, Y, N],
+  'meetings.mute': [Y, Y, N, Y, N],
+  'meetings.remove': [Y, Y, N, Y, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {
@@ -80,8 +80,16 @@ describe('assertCanAssignRole', () => {
 
   it('lets only an owner grant, change or remove the owner role', () => {
     for (const actor of nonOwners) {
-      for (const change of [{ from: null, to: 'owner' }, { from: 'admin', to: 'owner' }, { from: 'owner', to: 'admin' }, { from: 'owner', to: null }] as const) {
-        expect(refusal(() => assertCanAssignRole(actor, change))).toMatchObject({ code: 'FORBIDDEN', reason: 'members.owner_requires_owner' });
+      for (const change of [
+        { from: null, to: 'owner' },
+        { from: 'admin', to: 'owner' },
+        { from: 'owner', to: 'admin' },
+        { from: 'owner', to: null },
+      ] as const) {
+        expect(refusal(() => assertCanAssignRole(actor, change))).toMatchObject({
+          code: 'FORBIDDEN',
+          reason: 'members.owner_requires_owner',
+        });
         expect(refusal(() => assertCanAssignRole('owner', change))).toBeUndefined();
       }
     }

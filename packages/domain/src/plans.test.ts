@@ -13,7 +13,13 @@ describe('plans', () => {
   });
 
   it('match the published table', () => {
-    expect(entitlementsFor('free')).toEqual({ maxSeats: 3, maxParticipantsPerMeeting: 4, meetingMinutesPerMonth: 600, recording: false, apiAccess: false });
+    expect(entitlementsFor('free')).toEqual({
+      maxSeats: 3,
+      maxParticipantsPerMeeting: 4,
+      meetingMinutesPerMonth: 600,
+      recording: false,
+      apiAccess: false,
+    });
     expect(entitlementsFor('pro').maxSeats).toBe(25);
     expect(entitlementsFor('enterprise').meetingMinutesPerMonth).toBeNull();
     expect(TRIAL_DAYS).toBe(14);

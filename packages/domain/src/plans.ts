@@ -25,9 +25,27 @@ export interface Entitlements {
 /** The single entitlement table; everything that enforces a limit reads it from here. */
 export const ENTITLEMENTS: Readonly<Record<Plan, Entitlements>> = {
   free: { maxSeats: 3, maxParticipantsPerMeeting: 4, meetingMinutesPerMonth: 600, recording: false, apiAccess: false },
-  pro: { maxSeats: 25, maxParticipantsPerMeeting: 50, meetingMinutesPerMonth: 10_000, recording: true, apiAccess: true },
-  business: { maxSeats: 250, maxParticipantsPerMeeting: 150, meetingMinutesPerMonth: 100_000, recording: true, apiAccess: true },
-  enterprise: { maxSeats: 10_000, maxParticipantsPerMeeting: 500, meetingMinutesPerMonth: null, recording: true, apiAccess: true },
+  pro: {
+    maxSeats: 25,
+    maxParticipantsPerMeeting: 50,
+    meetingMinutesPerMonth: 10_000,
+    recording: true,
+    apiAccess: true,
+  },
+  business: {
+    maxSeats: 250,
+    maxParticipantsPerMeeting: 150,
+    meetingMinutesPerMonth: 100_000,
+    recording: true,
+    apiAccess: true,
+  },
+  enterprise: {
+    maxSeats: 10_000,
+    maxParticipantsPerMeeting: 500,
+    meetingMinutesPerMonth: null,
+    recording: true,
+    apiAccess: true,
+  },
 };
 
 /** Entitlements of `plan`. */

@@ -14,7 +14,14 @@ const T0 = new Date('2025-01-01T00:00:00.000Z');
 const org = foldEvents(organizationDecider, [
   {
     type: 'organization.created',
-    data: { orgId: ORG, name: 'Acme', plan: 'pro', ownerUserId: OWNER, ownerEmail: 'o@acme.test', trialEndsAt: '2025-01-15T00:00:00.000Z' },
+    data: {
+      orgId: ORG,
+      name: 'Acme',
+      plan: 'pro',
+      ownerUserId: OWNER,
+      ownerEmail: 'o@acme.test',
+      trialEndsAt: '2025-01-15T00:00:00.000Z',
+    },
   },
   { type: 'member.joined', data: { userId: OWNER, email: 'o@acme.test', role: 'owner', invitationId: null } },
   { type: 'member.joined', data: { userId: HOST, email: 'h@acme.test', role: 'host', invitationId: null } },

@@ -20,11 +20,18 @@ export interface RemoveMemberPlan {
 }
 
 /** Decides a member removal across both aggregates; throws the organization's refusals. */
-export function removeMemberPlan(orgState: OrganizationState, seatsState: SeatsState, cmd: RemoveMember): RemoveMemberPlan {
+export function removeMemberPlan(
+  orgState: OrganizationState,
+  seatsState: SeatsState,
+  cmd: RemoveMember,
+): RemoveMemberPlan {
   const command: OrganizationCommand = cmd;
   const organization = organizationDecider.decide(command, orgState);
   const seats = holdsSeat(seatsState, cmd.userId)
-    ? seatsDecider.decide({ type: 'UnassignSeat', orgId: cmd.orgId, userId: cmd.userId, reason: 'member_removed', at: cmd.at }, seatsState)
+    ? seatsDecider.decide(
+        { type: 'UnassignSeat', orgId: cmd.orgId, userId: cmd.userId, reason: 'member_removed', at: cmd.at },
+        seatsState,
+      )
     : [];
   return { seats, organization };
 }

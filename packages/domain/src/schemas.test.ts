@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CreateOrganizationInputSchema,
-  InviteMemberInputSchema,
-} from './organization/organization.schema';
+import { CreateOrganizationInputSchema, InviteMemberInputSchema } from './organization/organization.schema';
 import { PurchaseSeatsInputSchema } from './seats/seats.schema';
 import { CreateMeetingInputSchema, JoinMeetingInputSchema } from './session/session.schema';
 
@@ -10,7 +7,9 @@ const ORG = '00000000-0000-4000-8000-00000000000a';
 
 describe('gateway input schemas', () => {
   it('trim and lower-case invitation emails, and reject bad ones with the field path', () => {
-    expect(InviteMemberInputSchema.parse({ orgId: ORG, email: '  Ada@Example.COM ', role: 'admin' }).email).toBe('ada@example.com');
+    expect(InviteMemberInputSchema.parse({ orgId: ORG, email: '  Ada@Example.COM ', role: 'admin' }).email).toBe(
+      'ada@example.com',
+    );
     const bad = InviteMemberInputSchema.safeParse({ orgId: ORG, email: 'not-an-email', role: 'admin' });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['email']);
@@ -24,15 +23,27 @@ describe('gateway input schemas', () => {
   });
 
   it('refuse control characters and unpaired surrogates in names and titles, with the field path', () => {
-    for (const name of ['Acme\u0000', 'Ac\u0007me', 'Acme\nCorp', 'Acme\u009b', 'Acme \ud800', '\udc00 Acme', 'Acme \udc00\ud800']) {
+    for (const name of [
+      'Acme\u0000',
+      'Ac\u0007me',
+      'Acme\nCorp',
+      'Acme\u009b',
+      'Acme \ud800',
+      '\udc00 Acme',
+      'Acme \udc00\ud800',
+    ]) {
       const bad = CreateOrganizationInputSchema.safeParse({ name });
       expect(bad.success).toBe(false);
-      expect(bad.error?.issues.map((i) => [i.path, i.message])).toEqual([[['name'], expect.stringMatching(/control characters/)]]);
+      expect(bad.error?.issues.map((i) => [i.path, i.message])).toEqual([
+        [['name'], expect.stringMatching(/control characters/)],
+      ]);
     }
     // Surrounding whitespace is trimmed, not refused; a paired surrogate (an emoji) is one character.
     expect(CreateOrganizationInputSchema.parse({ name: '\t Café 🎉 Ünïcode \n' }).name).toBe('Café 🎉 Ünïcode');
     expect(CreateMeetingInputSchema.safeParse({ orgId: ORG, title: 'Plan\u0000' }).success).toBe(false);
-    expect(JoinMeetingInputSchema.safeParse({ orgId: ORG, sessionId: ORG, displayName: 'Ada\u0000' }).success).toBe(false);
+    expect(JoinMeetingInputSchema.safeParse({ orgId: ORG, sessionId: ORG, displayName: 'Ada\u0000' }).success).toBe(
+      false,
+    );
     expect(JoinMeetingInputSchema.safeParse({ orgId: ORG, sessionId: ORG }).success).toBe(true);
   });
 

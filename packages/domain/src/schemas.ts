@@ -22,7 +22,10 @@ const NOT_PLAIN_TEXT = /[\p{Cc}\p{Cs}]/u;
  * hold a tab or a line break, and must still read.
  */
 export function plainText(schema: z.ZodString): z.ZodString {
-  return schema.refine((text) => !NOT_PLAIN_TEXT.test(text), 'must not contain control characters (such as NUL or a line break) or unpaired UTF-16 surrogates');
+  return schema.refine(
+    (text) => !NOT_PLAIN_TEXT.test(text),
+    'must not contain control characters (such as NUL or a line break) or unpaired UTF-16 surrogates',
+  );
 }
 
 /** An ISO 8601 UTC timestamp as stored in event data. */

@@ -18,7 +18,10 @@ export class WrongExpectedRevisionError extends Error {
 /** Thrown when some, but not all, of the event ids in an append are already stored. */
 export class DuplicateEventIdError extends Error {
   override readonly name = 'DuplicateEventIdError';
-  constructor(readonly streamId: string, readonly eventIds: readonly string[]) {
+  constructor(
+    readonly streamId: string,
+    readonly eventIds: readonly string[],
+  ) {
     super(`stream ${streamId}: events ${eventIds.join(', ')} are already stored with a different batch`);
   }
 }

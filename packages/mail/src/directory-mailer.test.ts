@@ -8,7 +8,11 @@ import { DirectoryMailer } from './index';
 
 runMailerContract('directory (development)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'quorum-mail-'));
-  const mailer = new DirectoryMailer({ dir: join(dir, 'mail'), from: 'Quorum <quorum@example.com>', logger: pino({ level: 'silent' }) });
+  const mailer = new DirectoryMailer({
+    dir: join(dir, 'mail'),
+    from: 'Quorum <quorum@example.com>',
+    logger: pino({ level: 'silent' }),
+  });
   return {
     mailer,
     received: async (to) => {
@@ -19,4 +23,3 @@ runMailerContract('directory (development)', async () => {
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
-

@@ -58,7 +58,10 @@ export class DirectoryMailer implements Mailer {
     const tmp = join(this.options.dir, `.${name}.tmp`);
     await writeFile(tmp, JSON.stringify(sent, null, 2), { mode: 0o600 });
     await rename(tmp, join(this.options.dir, name));
-    this.options.logger.info({ mail: { to: sent.to, subject: sent.subject, file: name } }, `mail to ${sent.to}: ${sent.subject}\n${sent.text}`);
+    this.options.logger.info(
+      { mail: { to: sent.to, subject: sent.subject, file: name } },
+      `mail to ${sent.to}: ${sent.subject}\n${sent.text}`,
+    );
   }
 
   /** Every mail written so far, oldest first; only those to `to` when given. */
@@ -95,6 +98,9 @@ export async function createMailer(choice: MailerChoice): Promise<Mailer> {
     choice.logger.info({ from: choice.from }, 'mail: SMTP (SMTP_URL)');
     return new SmtpMailer({ url: choice.smtpUrl, from: choice.from });
   }
-  choice.logger.warn({ dir: choice.devDir }, 'mail: development mode, no SMTP_URL: every mail is written to this directory and to the log (never use this in production)');
+  choice.logger.warn(
+    { dir: choice.devDir },
+    'mail: development mode, no SMTP_URL: every mail is written to this directory and to the log (never use this in production)',
+  );
   return new DirectoryMailer({ dir: choice.devDir, from: choice.from, logger: choice.logger });
 }

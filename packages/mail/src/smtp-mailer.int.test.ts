@@ -30,7 +30,12 @@ runMailerContract('smtp', async () => {
       simpleParser(stream).then(
         (parsed) => {
           const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
-          inbox.push({ to: to?.value[0]?.address ?? '', from: parsed.from?.text ?? '', subject: parsed.subject ?? '', text: parsed.text ?? '' });
+          inbox.push({
+            to: to?.value[0]?.address ?? '',
+            from: parsed.from?.text ?? '',
+            subject: parsed.subject ?? '',
+            text: parsed.text ?? '',
+          });
           callback();
         },
         (err: Error) => callback(err),
@@ -39,10 +44,14 @@ runMailerContract('smtp', async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  const mailer = new SmtpMailer({ url: `smtp://quorum:secret@127.0.0.1:${port}?ignoreTLS=true`, from: 'Quorum <quorum@example.com>' });
+  const mailer = new SmtpMailer({
+    url: `smtp://quorum:secret@127.0.0.1:${port}?ignoreTLS=true`,
+    from: 'Quorum <quorum@example.com>',
+  });
   return {
     mailer,
-    received: async (to) => inbox.filter((m) => m.to === to).map((m) => ({ ...m, from: m.from.replace(/^"?Quorum"? /, 'Quorum ') })),
+    received: async (to) =>
+      inbox.filter((m) => m.to === to).map((m) => ({ ...m, from: m.from.replace(/^"?Quorum"? /, 'Quorum ') })),
     cleanup: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 });

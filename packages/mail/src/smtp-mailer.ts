@@ -21,7 +21,13 @@ export class SmtpMailer implements Mailer {
 
   async send(mail: Mail): Promise<void> {
     if (this.closed) throw new Error('SmtpMailer is closed');
-    await this.transport.sendMail({ from: this.options.from, to: mail.to, subject: mail.subject, text: mail.text, ...(mail.html ? { html: mail.html } : {}) });
+    await this.transport.sendMail({
+      from: this.options.from,
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      ...(mail.html ? { html: mail.html } : {}),
+    });
   }
 
   async close(): Promise<void> {

@@ -105,7 +105,9 @@ const MAX_MEETING_ID_LENGTH = 256;
 export function checkNodeId(nodeId: string): string {
   // The charset keeps ids byte-comparable the same way in JS and in Redis' Lua, and key-safe.
   if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {
-    throw new RangeError(`placement: nodeId must be 1 to 128 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(nodeId)}`);
+    throw new RangeError(
+      `placement: nodeId must be 1 to 128 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(nodeId)}`,
+    );
   }
   return nodeId;
 }
@@ -113,7 +115,9 @@ export function checkNodeId(nodeId: string): string {
 /** Throws unless `instance` is a valid run id. */
 export function checkInstance(instance: string): string {
   if (typeof instance !== 'string' || !INSTANCE.test(instance)) {
-    throw new RangeError(`placement: instance must be 1 to 64 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(instance)}`);
+    throw new RangeError(
+      `placement: instance must be 1 to 64 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(instance)}`,
+    );
   }
   return instance;
 }
@@ -121,7 +125,9 @@ export function checkInstance(instance: string): string {
 /** Throws unless `meetingId` is a non-blank string of at most 256 characters. */
 export function checkMeetingId(meetingId: string): string {
   if (typeof meetingId !== 'string' || meetingId.trim().length === 0 || meetingId.length > MAX_MEETING_ID_LENGTH) {
-    throw new RangeError(`placement: meetingId must be a non-blank string of at most ${MAX_MEETING_ID_LENGTH} characters, got ${JSON.stringify(meetingId)}`);
+    throw new RangeError(
+      `placement: meetingId must be a non-blank string of at most ${MAX_MEETING_ID_LENGTH} characters, got ${JSON.stringify(meetingId)}`,
+    );
   }
   return meetingId;
 }
@@ -136,16 +142,21 @@ export function checkTtl(what: string, ttlMs: number): number {
 
 /** Throws unless `node` is a valid {@link SfuNode}; returns a copy holding only its fields. */
 export function checkNode(node: SfuNode): SfuNode {
-  if (typeof node !== 'object' || node === null) throw new TypeError(`placement: node must be an object, got ${String(node)}`);
+  if (typeof node !== 'object' || node === null)
+    throw new TypeError(`placement: node must be an object, got ${String(node)}`);
   const nodeId = checkNodeId(node.nodeId);
   if (typeof node.signalingUrl !== 'string' || !URL.canParse(node.signalingUrl)) {
-    throw new RangeError(`placement: node ${nodeId}: signalingUrl must be an absolute URL, got ${JSON.stringify(node.signalingUrl)}`);
+    throw new RangeError(
+      `placement: node ${nodeId}: signalingUrl must be an absolute URL, got ${JSON.stringify(node.signalingUrl)}`,
+    );
   }
   if (!Number.isSafeInteger(node.load) || node.load < 0 || node.load > MAX_COUNT) {
     throw new RangeError(`placement: node ${nodeId}: load must be an integer from 0 to ${MAX_COUNT}, got ${node.load}`);
   }
   if (!Number.isSafeInteger(node.capacity) || node.capacity < 1 || node.capacity > MAX_COUNT) {
-    throw new RangeError(`placement: node ${nodeId}: capacity must be an integer from 1 to ${MAX_COUNT}, got ${node.capacity}`);
+    throw new RangeError(
+      `placement: node ${nodeId}: capacity must be an integer from 1 to ${MAX_COUNT}, got ${node.capacity}`,
+    );
   }
   const instance = checkInstance(node.instance);
   return { nodeId, signalingUrl: node.signalingUrl, load: node.load, capacity: node.capacity, instance };

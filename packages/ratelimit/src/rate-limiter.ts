@@ -48,7 +48,9 @@ export interface RateLimiter {
 /** Throws when `options` cannot describe a limiter. */
 export function validateRateLimiterOptions(options: RateLimiterOptions): void {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
-    throw new RangeError(`rate limiter name must be 1 to 64 letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`);
+    throw new RangeError(
+      `rate limiter name must be 1 to 64 letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`,
+    );
   }
   if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
     throw new RangeError(`rate limiter ${options.name}: limit must be a positive integer, got ${options.limit}`);
@@ -64,7 +66,9 @@ export function checkCost(options: RateLimiterOptions, cost: number): number {
     throw new RangeError(`rate limiter ${options.name}: cost must be a positive integer, got ${cost}`);
   }
   if (cost > options.limit) {
-    throw new RangeError(`rate limiter ${options.name}: cost ${cost} exceeds the limit ${options.limit} and could never be allowed`);
+    throw new RangeError(
+      `rate limiter ${options.name}: cost ${cost} exceeds the limit ${options.limit} and could never be allowed`,
+    );
   }
   return cost;
 }

@@ -47,7 +47,10 @@ export const IceServersEnvSchema = z
     try {
       return z.array(IceServerSchema).parse(JSON.parse(raw));
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `ICE_SERVERS must be a JSON array of {urls, username?, credential?}: ${(err as Error).message}`,
+      });
       return z.NEVER;
     }
   });
@@ -55,7 +58,13 @@ export const IceServersEnvSchema = z
 export const PeerInfoSchema = z.object({ peerId: Id, displayName: z.string(), isHost: z.boolean() });
 export type PeerInfo = z.infer<typeof PeerInfoSchema>;
 
-export const ProducerInfoSchema = z.object({ producerId: Id, peerId: Id, kind: KindSchema, source: MediaSourceSchema, paused: z.boolean() });
+export const ProducerInfoSchema = z.object({
+  producerId: Id,
+  peerId: Id,
+  kind: KindSchema,
+  source: MediaSourceSchema,
+  paused: z.boolean(),
+});
 export type ProducerInfo = z.infer<typeof ProducerInfoSchema>;
 
 /** A browser-to-browser WebRTC message relayed in `p2p` mode. */
@@ -110,24 +119,55 @@ export type RequestData<M extends RequestMethod> = z.infer<(typeof RequestSchema
 export const RequestMethodSchema = z.enum(Object.keys(RequestSchemas) as [RequestMethod, ...RequestMethod[]]);
 
 /** Envelope of a request; `data` is parsed by method with {@link parseRequest}. */
-const RequestEnvelopeSchema = z.object({ type: z.literal('request'), id: z.number().int().nonnegative(), method: RequestMethodSchema, data: z.unknown() });
+const RequestEnvelopeSchema = z.object({
+  type: z.literal('request'),
+  id: z.number().int().nonnegative(),
+  method: RequestMethodSchema,
+  data: z.unknown(),
+});
 
 /** A parsed request. */
-export type ClientRequest = { [M in RequestMethod]: { type: 'request'; id: number; method: M; data: RequestData<M> } }[RequestMethod];
+export type ClientRequest = {
+  [M in RequestMethod]: { type: 'request'; id: number; method: M; data: RequestData<M> };
+}[RequestMethod];
 
 /** Responses' data by method. */
 export interface ResponseData {
-  join: { peerId: string; mode: Mode; peers: PeerInfo[]; producers: ProducerInfo[]; iceServers: IceServer[]; locked: boolean; isHost: boolean; canModerate: boolean; activeSpeaker: string | null };
+  join: {
+    peerId: string;
+    mode: Mode;
+    peers: PeerInfo[];
+    producers: ProducerInfo[];
+    iceServers: IceServer[];
+    locked: boolean;
+    isHost: boolean;
+    canModerate: boolean;
+    activeSpeaker: string | null;
+  };
   getRouterRtpCapabilities: { rtpCapabilities: Record<string, unknown> };
   setRtpCapabilities: Record<string, never>;
-  createWebRtcTransport: { transportId: string; iceParameters: Record<string, unknown>; iceCandidates: unknown[]; dtlsParameters: Record<string, unknown> };
+  createWebRtcTransport: {
+    transportId: string;
+    iceParameters: Record<string, unknown>;
+    iceCandidates: unknown[];
+    dtlsParameters: Record<string, unknown>;
+  };
   connectWebRtcTransport: Record<string, never>;
   restartIce: { iceParameters: Record<string, unknown> };
   produce: { producerId: string };
   closeProducer: Record<string, never>;
   pauseProducer: Record<string, never>;
   resumeProducer: Record<string, never>;
-  consume: { consumerId: string; producerId: string; peerId: string; kind: 'audio' | 'video'; source: MediaSource; rtpParameters: Record<string, unknown>; type: string; producerPaused: boolean };
+  consume: {
+    consumerId: string;
+    producerId: string;
+    peerId: string;
+    kind: 'audio' | 'video';
+    source: MediaSource;
+    rtpParameters: Record<string, unknown>;
+    type: string;
+    producerPaused: boolean;
+  };
   pauseConsumer: Record<string, never>;
   resumeConsumer: Record<string, never>;
   setPreferredLayers: Record<string, never>;
@@ -135,14 +175,31 @@ export interface ResponseData {
   leave: Record<string, never>;
 }
 
-export const ErrorCodeSchema = z.enum(['BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED', 'INTERNAL']);
+export const ErrorCodeSchema = z.enum([
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'PRECONDITION_FAILED',
+  'INTERNAL',
+]);
 export type SignalingErrorCode = z.infer<typeof ErrorCodeSchema>;
-export const SignalingErrorSchema = z.object({ code: ErrorCodeSchema, message: z.string(), reason: z.string().optional() });
+export const SignalingErrorSchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  reason: z.string().optional(),
+});
 export type SignalingError = z.infer<typeof SignalingErrorSchema>;
 
 export const ResponseSchema = z.discriminatedUnion('ok', [
   z.object({ type: z.literal('response'), id: z.number().int().nonnegative(), ok: z.literal(true), data: z.unknown() }),
-  z.object({ type: z.literal('response'), id: z.number().int().nonnegative(), ok: z.literal(false), error: SignalingErrorSchema }),
+  z.object({
+    type: z.literal('response'),
+    id: z.number().int().nonnegative(),
+    ok: z.literal(false),
+    error: SignalingErrorSchema,
+  }),
 ]);
 export type ServerResponse = z.infer<typeof ResponseSchema>;
 
@@ -157,7 +214,11 @@ export const NotificationSchemas = {
   producerPaused: z.object({ producerId: Id, peerId: Id }),
   producerResumed: z.object({ producerId: Id, peerId: Id }),
   consumerClosed: z.object({ consumerId: Id, producerId: Id }),
-  consumerLayersChanged: z.object({ consumerId: Id, spatialLayer: z.number().int().nullable(), temporalLayer: z.number().int().nullable() }),
+  consumerLayersChanged: z.object({
+    consumerId: Id,
+    spatialLayer: z.number().int().nullable(),
+    temporalLayer: z.number().int().nullable(),
+  }),
   /**
    * To the owner of a simulcast producer: the highest spatial layer any consumer wants now.
    * Encoding the layers above it is wasted work; the client stops them (`setMaxSpatialLayer`)
@@ -178,7 +239,9 @@ export const NotificationSchemas = {
 } as const;
 export type NotificationMethod = keyof typeof NotificationSchemas;
 export type NotificationData<M extends NotificationMethod> = z.infer<(typeof NotificationSchemas)[M]>;
-export type ServerNotification = { [M in NotificationMethod]: { type: 'notification'; method: M; data: NotificationData<M> } }[NotificationMethod];
+export type ServerNotification = {
+  [M in NotificationMethod]: { type: 'notification'; method: M; data: NotificationData<M> };
+}[NotificationMethod];
 
 const NotificationEnvelopeSchema = z.object({
   type: z.literal('notification'),

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JOIN_TOKEN_TTL_SECONDS, signJoinToken, signServiceToken, verifyJoinToken, verifyServiceToken } from './tokens';
+import {
+  MAX_JOIN_TOKEN_TTL_SECONDS,
+  signJoinToken,
+  signServiceToken,
+  verifyJoinToken,
+  verifyServiceToken,
+} from './tokens';
 
 const SECRET = 'j'.repeat(40);
 const NOW = 1_800_000_000;
@@ -25,10 +31,14 @@ describe('join tokens', () => {
     const { token } = signJoinToken(claims, SECRET, { ttlSeconds: 60, nowSeconds: NOW });
     expect(verifyJoinToken(token, 'x'.repeat(40), NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     const [h, p, s] = token.split('.');
-    const tampered = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), host: false })).toString('base64url');
+    const tampered = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), host: false }),
+    ).toString('base64url');
     expect(verifyJoinToken(`${h}.${tampered}.${s}`, SECRET, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     expect(verifyJoinToken('not-a-token', SECRET, NOW)).toEqual({ ok: false, reason: 'malformed' });
-    expect(() => signJoinToken(claims, SECRET, { ttlSeconds: MAX_JOIN_TOKEN_TTL_SECONDS + 1, nowSeconds: NOW })).toThrow(/1 to 300 seconds/);
+    expect(() =>
+      signJoinToken(claims, SECRET, { ttlSeconds: MAX_JOIN_TOKEN_TTL_SECONDS + 1, nowSeconds: NOW }),
+    ).toThrow(/1 to 300 seconds/);
     expect(() => signJoinToken(claims, 'short', { ttlSeconds: 60, nowSeconds: NOW })).toThrow(/32 characters/);
   });
 
@@ -37,7 +47,10 @@ describe('join tokens', () => {
       const { token } = signJoinToken({ ...claims, name }, SECRET, { ttlSeconds: 60, nowSeconds: NOW });
       expect(verifyJoinToken(token, SECRET, NOW)).toEqual({ ok: false, reason: 'invalid_claims' });
     }
-    const { token } = signJoinToken({ ...claims, name: 'Ada 🎉 Lovelace' }, SECRET, { ttlSeconds: 60, nowSeconds: NOW });
+    const { token } = signJoinToken({ ...claims, name: 'Ada 🎉 Lovelace' }, SECRET, {
+      ttlSeconds: 60,
+      nowSeconds: NOW,
+    });
     expect(verifyJoinToken(token, SECRET, NOW)).toMatchObject({ ok: true, claims: { name: 'Ada 🎉 Lovelace' } });
   });
 

@@ -28,7 +28,11 @@ export const JoinClaimsSchema = z.object({
    * Display name shown to the others, and reported to the gateway: no control characters or
    * unpaired surrogates (the gateway refuses them, as `plainText` in `@quorum/domain` does).
    */
-  name: z.string().min(1).max(100).regex(/^[^\p{Cc}\p{Cs}]*$/u, 'must not contain control characters or unpaired UTF-16 surrogates'),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'must not contain control characters or unpaired UTF-16 surrogates'),
   /** Whether the participant is the meeting's host. */
   host: z.boolean(),
   /** Whether the participant may use host controls (the host, or an organization owner or admin). */
@@ -58,12 +62,18 @@ function sign(claims: object, secret: string): string {
   return `${HEADER}.${payload}.${signature}`;
 }
 
-function verify<T extends { exp: number }>(token: string, secret: string, schema: z.ZodType<T>, nowSeconds: number): { ok: true; claims: T } | { ok: false; reason: TokenRefusal } {
+function verify<T extends { exp: number }>(
+  token: string,
+  secret: string,
+  schema: z.ZodType<T>,
+  nowSeconds: number,
+): { ok: true; claims: T } | { ok: false; reason: TokenRefusal } {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== HEADER) return { ok: false, reason: 'malformed' };
   const expected = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
   const given = Buffer.from(parts[2]!, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad_signature' };
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
@@ -91,25 +101,43 @@ export function signJoinToken(
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_JOIN_TOKEN_TTL_SECONDS) {
     throw new Error(`join token lifetime must be 1 to ${MAX_JOIN_TOKEN_TTL_SECONDS} seconds, got ${ttlSeconds}`);
   }
-  const full: JoinClaims = { aud: 'quorum-sfu', ...claims, iat: nowSeconds, exp: nowSeconds + ttlSeconds, jti: randomUUID() };
+  const full: JoinClaims = {
+    aud: 'quorum-sfu',
+    ...claims,
+    iat: nowSeconds,
+    exp: nowSeconds + ttlSeconds,
+    jti: randomUUID(),
+  };
   return { token: sign(full, secret), expiresAt: new Date(full.exp * 1000) };
 }
 
 /** Verifies a join token: signature, shape, audience, expiry, and a lifetime of at most five minutes. */
-export function verifyJoinToken(token: string, secret: string, nowSeconds: number): { ok: true; claims: JoinClaims } | { ok: false; reason: TokenRefusal } {
+export function verifyJoinToken(
+  token: string,
+  secret: string,
+  nowSeconds: number,
+): { ok: true; claims: JoinClaims } | { ok: false; reason: TokenRefusal } {
   const result = verify(token, secret, JoinClaimsSchema, nowSeconds);
-  if (result.ok && result.claims.exp - result.claims.iat > MAX_JOIN_TOKEN_TTL_SECONDS) return { ok: false, reason: 'invalid_claims' };
+  if (result.ok && result.claims.exp - result.claims.iat > MAX_JOIN_TOKEN_TTL_SECONDS)
+    return { ok: false, reason: 'invalid_claims' };
   return result;
 }
 
 /** Signs a service token for one call (valid `ttlSeconds`, 60 by default). */
 export function signServiceToken(subject: string, secret: string, nowSeconds: number, ttlSeconds = 60): string {
   assertSecret(secret);
-  return sign({ aud: 'quorum-gateway', sub: subject, iat: nowSeconds, exp: nowSeconds + ttlSeconds } satisfies ServiceClaims, secret);
+  return sign(
+    { aud: 'quorum-gateway', sub: subject, iat: nowSeconds, exp: nowSeconds + ttlSeconds } satisfies ServiceClaims,
+    secret,
+  );
 }
 
 /** Verifies a service token. */
-export function verifyServiceToken(token: string, secret: string, nowSeconds: number): { ok: true; claims: ServiceClaims } | { ok: false; reason: TokenRefusal } {
+export function verifyServiceToken(
+  token: string,
+  secret: string,
+  nowSeconds: number,
+): { ok: true; claims: ServiceClaims } | { ok: false; reason: TokenRefusal } {
   const result = verify(token, secret, ServiceClaimsSchema, nowSeconds);
   if (result.ok && result.claims.exp - result.claims.iat > 300) return { ok: false, reason: 'invalid_claims' };
   return result;

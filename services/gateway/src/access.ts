@@ -9,7 +9,17 @@
  * neither its maker's demotion nor its removal, nor the revocation of the key that made it.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, apiKeyMay, assertCan, organizationDecider, roleOf, streamIds, type Action, type OrganizationState, type Role } from '@quorum/domain';
+import {
+  AppError,
+  apiKeyMay,
+  assertCan,
+  organizationDecider,
+  roleOf,
+  streamIds,
+  type Action,
+  type OrganizationState,
+  type Role,
+} from '@quorum/domain';
 import type { Actor } from '@quorum/eventstore';
 import { TRPCError } from '@trpc/server';
 import type { CommandMeta } from './commands/command-handler';
@@ -32,19 +42,32 @@ export function authorizeCommand(principal: Principal, orgId: string, state: Org
 }
 
 /** An API key's role, checked against `action` and capped by its maker's current rights. */
-function authorizeApiKey(principal: Extract<Principal, { kind: 'apiKey' }>, orgId: string, state: OrganizationState, action: Action): Role {
+function authorizeApiKey(
+  principal: Extract<Principal, { kind: 'apiKey' }>,
+  orgId: string,
+  state: OrganizationState,
+  action: Action,
+): Role {
   if (principal.orgId !== orgId || !state.exists) throw orgNotFound();
   const key = state.apiKeys.get(principal.keyId);
   if (!key?.active) throw new AppError('UNAUTHORIZED', 'auth.api_key_revoked', 'This API key has been revoked.');
   assertCan(key.role, action);
   if (!apiKeyMay(state, principal.keyId, action)) {
-    throw new AppError('FORBIDDEN', 'api_keys.capped_by_maker', `This API key may not do ${action}: whoever made it may not (any more).`);
+    throw new AppError(
+      'FORBIDDEN',
+      'api_keys.capped_by_maker',
+      `This API key may not do ${action}: whoever made it may not (any more).`,
+    );
   }
   return key.role;
 }
 
 /** The caller's role from the read model, checked against `action`. */
-export async function authorizeQuery(ctx: Context & { principal: Principal }, orgId: string, action: Action): Promise<Role> {
+export async function authorizeQuery(
+  ctx: Context & { principal: Principal },
+  orgId: string,
+  action: Action,
+): Promise<Role> {
   if (ctx.principal.kind === 'apiKey') {
     if (ctx.principal.orgId !== orgId) throw orgNotFound();
     // The stream, not the read model: a maker's demotion or removal must hold at once.

@@ -14,7 +14,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** Credentials a caller presents: a Bearer access token, an API key, or the session cookie. */
-async function authenticate(deps: GatewayDeps, bearer: string | undefined, apiKey: string | undefined, cookie: string | undefined): Promise<Principal | null> {
+async function authenticate(
+  deps: GatewayDeps,
+  bearer: string | undefined,
+  apiKey: string | undefined,
+  cookie: string | undefined,
+): Promise<Principal | null> {
   if (apiKey) {
     const key = await deps.apiKeys.authenticate(apiKey);
     return key ? { kind: 'apiKey', keyId: key.keyId, orgId: key.orgId, role: key.role } : null;
@@ -22,7 +27,9 @@ async function authenticate(deps: GatewayDeps, bearer: string | undefined, apiKe
   const token = bearer ?? cookie;
   if (!token) return null;
   const claims = deps.auth.verifyAccess(token);
-  return claims ? { kind: 'user', userId: claims.sub, email: claims.email, loginId: claims.sid, expiresAt: claims.exp } : null;
+  return claims
+    ? { kind: 'user', userId: claims.sub, email: claims.email, loginId: claims.sid, expiresAt: claims.exp }
+    : null;
 }
 
 /**
@@ -55,13 +62,22 @@ export async function createRequestContext(
   let service: Context['service'] = null;
   if (serviceToken !== undefined) {
     const secret = deps.meetings?.serviceSecret;
-    const verified = secret ? verifyServiceToken(serviceToken, secret, Math.floor(deps.now().getTime() / 1000)) : undefined;
-    if (!verified?.ok) throw new TRPCError({ code: 'UNAUTHORIZED', message: `Service token refused (${verified ? verified.reason : 'no service secret configured'}).` });
+    const verified = secret
+      ? verifyServiceToken(serviceToken, secret, Math.floor(deps.now().getTime() / 1000))
+      : undefined;
+    if (!verified?.ok)
+      throw new TRPCError({
+        code: 'UNAUTHORIZED',
+        message: `Service token refused (${verified ? verified.reason : 'no service secret configured'}).`,
+      });
     service = { subject: verified.claims.sub };
   }
   const rawKey = header(req, 'idempotency-key');
   if (rawKey !== undefined && !IDEMPOTENCY_KEY.test(rawKey)) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: 'Idempotency-Key must be 1 to 200 printable ASCII characters.' });
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: 'Idempotency-Key must be 1 to 200 printable ASCII characters.',
+    });
   }
   const givenRequestId = header(req, 'x-request-id');
   const requestId = givenRequestId !== undefined && REQUEST_ID.test(givenRequestId) ? givenRequestId : randomUUID();
@@ -84,7 +100,10 @@ export async function createRequestContext(
     },
     // Made on first use: most requests never log, and a child logger per request is not free.
     get log() {
-      const log = deps.logger.child({ requestId, principal: principal ? (principal.kind === 'user' ? principal.userId : principal.keyId) : null });
+      const log = deps.logger.child({
+        requestId,
+        principal: principal ? (principal.kind === 'user' ? principal.userId : principal.keyId) : null,
+      });
       Object.defineProperty(this, 'log', { value: log });
       return log;
     },

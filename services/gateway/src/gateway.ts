@@ -109,16 +109,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     commands: new CommandHandler(options.store),
     auth: new AuthService(
       new AuthRepository(db),
-      { secret: options.authSecret, accessTokenTtlSeconds, refreshTokenTtlSeconds, onLoginRevoked: (familyId) => credentials.applied([{ kind: 'login', subject: familyId }]) },
+      {
+        secret: options.authSecret,
+        accessTokenTtlSeconds,
+        refreshTokenTtlSeconds,
+        onLoginRevoked: (familyId) => credentials.applied([{ kind: 'login', subject: familyId }]),
+      },
       now,
     ),
     credentials,
     // Its own key, derived from the auth secret, so the two uses never share one.
-    emailTokens: new EmailTokensService(new EmailTokensRepository(db), now, createHmac('sha256', options.authSecret).update('quorum:email-tokens').digest('base64url')),
+    emailTokens: new EmailTokensService(
+      new EmailTokensRepository(db),
+      now,
+      createHmac('sha256', options.authSecret).update('quorum:email-tokens').digest('base64url'),
+    ),
     mailer: options.mailer,
     joinTokens: new JoinTokensRepository(db),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-    apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) => credentials.applied([{ kind: 'apiKey', subject: keyId }])),
+    apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) =>
+      credentials.applied([{ kind: 'apiKey', subject: keyId }]),
+    ),
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
     ...(options.meetings ? { meetings: options.meetings } : {}),
@@ -149,10 +160,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
   const sweeper = options.meetings
-    ? startEmptyMeetingSweeper(deps, { graceMs: options.meetings.emptyGraceMs, intervalMs: options.emptySweepIntervalMs ?? 15_000 })
+    ? startEmptyMeetingSweeper(deps, {
+        graceMs: options.meetings.emptyGraceMs,
+        intervalMs: options.emptySweepIntervalMs ?? 15_000,
+      })
     : undefined;
   const lostNodeSweeper = options.lostNodes
-    ? startLostNodeSweeper(deps, { placement: options.lostNodes.placement, graceMs: options.lostNodes.graceMs, intervalMs: options.lostNodes.intervalMs ?? 15_000 })
+    ? startLostNodeSweeper(deps, {
+        placement: options.lostNodes.placement,
+        graceMs: options.lostNodes.graceMs,
+        intervalMs: options.lostNodes.intervalMs ?? 15_000,
+      })
     : undefined;
   const server = createGatewayServer(deps, {
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),

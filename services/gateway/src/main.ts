@@ -31,14 +31,19 @@ const sql = createPgSqlDatabase({
 });
 await sql.warm(env.DATABASE_POOL_MAX);
 await migratePublicSchema(sql);
-const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
+const store: EventStore = env.ESDB_URL
+  ? await EsdbEventStore.create({ connectionString: env.ESDB_URL })
+  : await PostgresEventStore.create(sql);
 let redis: Redis | undefined;
 let meetings: MeetingsConfig | undefined;
 let placement: RedisPlacement | undefined;
 if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
   redis = new Redis(env.REDIS_URL);
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
-  placement = new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) });
+  placement = new RedisPlacement({
+    redis,
+    ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}),
+  });
   meetings = {
     joinTokenSecret: env.JOIN_TOKEN_SECRET,
     joinTokenTtlSeconds: env.JOIN_TOKEN_TTL_SECONDS,
@@ -50,13 +55,26 @@ if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
 } else {
   logger.warn('meetings disabled: set JOIN_TOKEN_SECRET, SFU_SERVICE_SECRET and REDIS_URL to enable them');
 }
-const mailer = await createMailer({ smtpUrl: env.SMTP_URL, devDir: env.MAIL_DIR, from: env.MAIL_FROM, logger: logger.child({ component: 'mail' }) });
+const mailer = await createMailer({
+  smtpUrl: env.SMTP_URL,
+  devDir: env.MAIL_DIR,
+  from: env.MAIL_FROM,
+  logger: logger.child({ component: 'mail' }),
+});
 const gateway = await createGateway({
   mailer,
   ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
   ...(meetings ? { meetings } : {}),
   emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
-  ...(placement ? { lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 } } : {}),
+  ...(placement
+    ? {
+        lostNodes: {
+          placement,
+          graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000,
+          intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000,
+        },
+      }
+    : {}),
   sql,
   store,
   logger,

@@ -70,7 +70,9 @@ const t = initTRPC.context<Context>().create({
     const reason = cause instanceof AppError ? cause.reason : undefined;
     return {
       ...shape,
-      message: fieldErrors ? `Invalid input: ${fieldErrors.map((f) => `${f.path}: ${f.message}`).join('; ')}` : shape.message,
+      message: fieldErrors
+        ? `Invalid input: ${fieldErrors.map((f) => `${f.path}: ${f.message}`).join('; ')}`
+        : shape.message,
       data: {
         code: shape.data.code,
         httpStatus: shape.data.httpStatus,
@@ -109,19 +111,25 @@ export const publicProcedure = t.procedure.use(errorMapping);
  * connect, and an access token outlives its login unless checked (see `credential-guard.ts`).
  */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.principal) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in, or send a Bearer access token or an x-api-key.' });
+  if (!ctx.principal)
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in, or send a Bearer access token or an x-api-key.' });
   ctx.deps.credentials.assertValid(ctx.principal);
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 
 export const userProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.principal.kind !== 'user') throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a user session, not an API key.' });
+  if (ctx.principal.kind !== 'user')
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a user session, not an API key.' });
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 
 /** Procedures only other Quorum services may call (service token), never users or API keys. */
 export const serviceProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.service) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'This procedure needs a service token (x-quorum-service-token).' });
+  if (!ctx.service)
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: 'This procedure needs a service token (x-quorum-service-token).',
+    });
   return next({ ctx: { ...ctx, service: ctx.service } });
 });
 

@@ -20,7 +20,11 @@ export async function ensureActiveVersion(db: Db, projection: string): Promise<n
 }
 
 export async function readActiveVersion(db: Db, projection: string): Promise<number | undefined> {
-  const row = await db.selectFrom('projection_active').where('projection', '=', projection).select('version').executeTakeFirst();
+  const row = await db
+    .selectFrom('projection_active')
+    .where('projection', '=', projection)
+    .select('version')
+    .executeTakeFirst();
   return row?.version;
 }
 
@@ -68,7 +72,13 @@ export async function lockCheckpoint(trx: Db, projection: string, version: numbe
  * Moves the checkpoint from `from` to `to` if it is still at `from`, taking the row lock for the
  * rest of the transaction; `false` if it had moved (call inside a transaction).
  */
-export async function advanceCheckpoint(trx: Db, projection: string, version: number, from: bigint, to: bigint): Promise<boolean> {
+export async function advanceCheckpoint(
+  trx: Db,
+  projection: string,
+  version: number,
+  from: bigint,
+  to: bigint,
+): Promise<boolean> {
   const result = await trx
     .updateTable('projection_checkpoints')
     .set({ position: to.toString(), updated_at: new Date() })
@@ -83,12 +93,17 @@ export async function writeCheckpoint(db: Db, projection: string, version: numbe
   await db
     .insertInto('projection_checkpoints')
     .values({ projection, version, position: position.toString() })
-    .onConflict((oc) => oc.columns(['projection', 'version']).doUpdateSet({ position: position.toString(), updated_at: new Date() }))
+    .onConflict((oc) =>
+      oc.columns(['projection', 'version']).doUpdateSet({ position: position.toString(), updated_at: new Date() }),
+    )
     .execute();
 }
 
 /** Checkpoint of the active version, or `undefined` before the projection ever ran. */
-export async function readActiveCheckpoint(db: Db, projection: string): Promise<{ version: number; position: bigint } | undefined> {
+export async function readActiveCheckpoint(
+  db: Db,
+  projection: string,
+): Promise<{ version: number; position: bigint } | undefined> {
   const row = await db
     .selectFrom('projection_active as a')
     .leftJoin('projection_checkpoints as c', (join) =>
@@ -160,5 +175,9 @@ export async function listUnresolvedDeadLetters(db: Db, projection: string, vers
 }
 
 export async function deleteDeadLetters(db: Db, projection: string, version: number): Promise<void> {
-  await db.deleteFrom('projection_dead_letters').where('projection', '=', projection).where('version', '=', version).execute();
+  await db
+    .deleteFrom('projection_dead_letters')
+    .where('projection', '=', projection)
+    .where('version', '=', version)
+    .execute();
 }

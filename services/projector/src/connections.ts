@@ -17,7 +17,9 @@ export interface Connections {
 
 export async function openConnections(env: ProjectorEnv, applicationName: string): Promise<Connections> {
   if (env.DATABASE_URL === undefined) {
-    throw new Error('DATABASE_URL is required: a standalone projector keeps its read models in PostgreSQL (the embedded default runs in services/quorum)');
+    throw new Error(
+      'DATABASE_URL is required: a standalone projector keeps its read models in PostgreSQL (the embedded default runs in services/quorum)',
+    );
   }
   const sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, applicationName });
   try {

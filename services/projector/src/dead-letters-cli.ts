@@ -21,13 +21,20 @@ if (!action || (action !== 'list' && !id) || !['list', 'retry', 'skip'].includes
 const env = loadProjectorEnv();
 const logger = pino({ name: 'projector-dead-letters', level: env.LOG_LEVEL });
 const connections = await openConnections(env, 'quorum-projector-dead-letters');
-const ctx = { db: createKysely<Database>(connections.sql), store: connections.store, logger, projection: CORE_PROJECTION };
+const ctx = {
+  db: createKysely<Database>(connections.sql),
+  store: connections.store,
+  logger,
+  projection: CORE_PROJECTION,
+};
 try {
   if (action === 'list') {
     const letters = await listDeadLetters(ctx);
     if (letters.length === 0) process.stdout.write('no unresolved dead letters\n');
     for (const l of letters) {
-      process.stdout.write(`${l.id}\tv${l.version}\t${l.position}\t${l.type}\t${l.event_id}\tattempts=${l.attempts}\t${l.error}\n`);
+      process.stdout.write(
+        `${l.id}\tv${l.version}\t${l.position}\t${l.type}\t${l.event_id}\tattempts=${l.attempts}\t${l.error}\n`,
+      );
     }
   } else if (action === 'retry') {
     await retryDeadLetter(ctx, id!);

@@ -35,14 +35,22 @@ export async function retryDeadLetter(ctx: DeadLetterContext, id: string | bigin
   // Read before the transaction: on PGlite the store shares the single session.
   const [recorded] = await ctx.store.readAll({ fromPosition: position - 1n, maxCount: 1 });
   if (recorded === undefined && (await ctx.store.headPosition()) < position) {
-    throw preconditionFailed('projector.event_not_visible', `Event ${letter.event_id} at position ${position} is not visible yet (a long write transaction holds the store's horizon); retry shortly.`, {
-      id: letter.id,
-    });
+    throw preconditionFailed(
+      'projector.event_not_visible',
+      `Event ${letter.event_id} at position ${position} is not visible yet (a long write transaction holds the store's horizon); retry shortly.`,
+      {
+        id: letter.id,
+      },
+    );
   }
   if (recorded === undefined || recorded.position !== position || recorded.id !== letter.event_id) {
-    throw notFound('projector.event_not_found', `Event ${letter.event_id} at position ${position} is not in the store.`, {
-      id: letter.id,
-    });
+    throw notFound(
+      'projector.event_not_found',
+      `Event ${letter.event_id} at position ${position} is not in the store.`,
+      {
+        id: letter.id,
+      },
+    );
   }
   const event = toWireEvent(recorded);
   try {
@@ -55,7 +63,9 @@ export async function retryDeadLetter(ctx: DeadLetterContext, id: string | bigin
         .forUpdate()
         .executeTakeFirst();
       if (locked === undefined) {
-        throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
+        throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, {
+          id: letter.id,
+        });
       }
       await applyEvent(trx, readModelSchema(letter.version), event);
       await trx
@@ -73,7 +83,10 @@ export async function retryDeadLetter(ctx: DeadLetterContext, id: string | bigin
       .execute();
     throw err;
   }
-  ctx.logger.info({ deadLetterId: letter.id, eventId: letter.event_id, position: letter.position }, 'dead letter retried');
+  ctx.logger.info(
+    { deadLetterId: letter.id, eventId: letter.event_id, position: letter.position },
+    'dead letter retried',
+  );
 }
 
 export async function skipDeadLetter(ctx: DeadLetterContext, id: string | bigint): Promise<void> {
@@ -85,9 +98,14 @@ export async function skipDeadLetter(ctx: DeadLetterContext, id: string | bigint
     .where('resolved_at', 'is', null)
     .executeTakeFirst();
   if (result.numUpdatedRows === 0n) {
-    throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, { id: letter.id });
+    throw preconditionFailed('projector.dead_letter_resolved', `Dead letter ${letter.id} is already resolved.`, {
+      id: letter.id,
+    });
   }
-  ctx.logger.warn({ deadLetterId: letter.id, eventId: letter.event_id, position: letter.position }, 'dead letter skipped');
+  ctx.logger.warn(
+    { deadLetterId: letter.id, eventId: letter.event_id, position: letter.position },
+    'dead letter skipped',
+  );
 }
 
 async function findDeadLetter(ctx: DeadLetterContext, id: string | bigint): Promise<DeadLetterRow> {

@@ -4,7 +4,10 @@ export const ProjectorEnvSchema = CommonEnvSchema.extend({
   PORT: z.coerce.number().int().min(1).max(65_535).default(3002),
   HOST: z.string().min(1).default('127.0.0.1'),
   PROJECTOR_MAX_ATTEMPTS: z.coerce.number().int().positive().default(5),
-  PROJECTOR_DURABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default('projector'),
+  PROJECTOR_DURABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/)
+    .default('projector'),
   REBUILD_BATCH_SIZE: z.coerce.number().int().positive().max(10_000).default(1_000),
   /** Version to rebuild into; the active version + 1 when unset. */
   REBUILD_VERSION: z.coerce.number().int().positive().optional(),

@@ -64,9 +64,19 @@ function created(orgId: string) {
   return [
     newEvent(orgId, {
       type: 'organization.created',
-      data: { orgId, name: 'Poison Inc', plan: 'free', ownerUserId: ownerId, ownerEmail: 'o@poison.test', trialEndsAt: '2030-01-01T00:00:00.000Z' },
+      data: {
+        orgId,
+        name: 'Poison Inc',
+        plan: 'free',
+        ownerUserId: ownerId,
+        ownerEmail: 'o@poison.test',
+        trialEndsAt: '2030-01-01T00:00:00.000Z',
+      },
     }),
-    newEvent(orgId, { type: 'member.joined', data: { userId: ownerId, email: 'o@poison.test', role: 'owner', invitationId: null } }),
+    newEvent(orgId, {
+      type: 'member.joined',
+      data: { userId: ownerId, email: 'o@poison.test', role: 'owner', invitationId: null },
+    }),
   ];
 }
 
@@ -92,7 +102,9 @@ describe('Projector', () => {
     const [covered] = await append(t.store, orgStream(orgId), [
       newEvent(orgId, { type: 'member.role_changed', data: { userId: s.ownerId, from: 'owner', to: 'billing' } }),
     ]);
-    const [next] = await append(t.store, orgStream(orgId), [newEvent(orgId, { type: 'organization.activated', data: {} })]);
+    const [next] = await append(t.store, orgStream(orgId), [
+      newEvent(orgId, { type: 'organization.activated', data: {} }),
+    ]);
     await writeCheckpoint(testDb(t.sql), 'core', 1, covered!.position);
     await publish(bus, [covered!, next!]);
     expect(await projector.waitForPosition(next!.position, 20_000)).toBe(true);
@@ -112,12 +124,21 @@ describe('Projector', () => {
     const recorded = await append(t.store, orgStream(orgId), [
       newEvent(orgId, {
         type: 'organization.created',
-        data: { orgId, name: 'Twins Inc', plan: 'business', ownerUserId: ownerId, ownerEmail: 'o@twins.test', trialEndsAt: '2030-01-01T00:00:00.000Z' },
+        data: {
+          orgId,
+          name: 'Twins Inc',
+          plan: 'business',
+          ownerUserId: ownerId,
+          ownerEmail: 'o@twins.test',
+          trialEndsAt: '2030-01-01T00:00:00.000Z',
+        },
       }),
     ]);
     // 60 purchases of one seat, published one at a time so the bus spreads them over both.
     for (let i = 1; i <= 60; i++) {
-      const [e] = await append(t.store, seatsStream(orgId), [newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: i } })]);
+      const [e] = await append(t.store, seatsStream(orgId), [
+        newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: i } }),
+      ]);
       recorded.push(e!);
       await publish(bus, [e!]);
     }
@@ -131,7 +152,11 @@ describe('Projector', () => {
     const ids = new Set(recorded.map((e) => e.id));
     const applied = telemetry
       .spans()
-      .filter((span) => ids.has(String(span.attributes['messaging.message.id'])) && span.attributes['quorum.projection.outcome'] !== undefined)
+      .filter(
+        (span) =>
+          ids.has(String(span.attributes['messaging.message.id'])) &&
+          span.attributes['quorum.projection.outcome'] !== undefined,
+      )
       .map((span) => String(span.attributes['messaging.message.id']));
     expect(applied.sort()).toEqual([...ids].sort());
   });
@@ -213,9 +238,14 @@ describe('Projector', () => {
     const orgId = randomUUID();
     const before = await append(t.store, orgStream(orgId), created(orgId));
     const [poison] = await append(t.store, seatsStream(orgId), [
-      { ...newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: 1 } }), data: { quantity: -1, total: 'many' } },
+      {
+        ...newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: 1 } }),
+        data: { quantity: -1, total: 'many' },
+      },
     ]);
-    const [good] = await append(t.store, seatsStream(orgId), [newEvent(orgId, { type: 'seats.purchased', data: { quantity: 3, total: 3 } })]);
+    const [good] = await append(t.store, seatsStream(orgId), [
+      newEvent(orgId, { type: 'seats.purchased', data: { quantity: 3, total: 3 } }),
+    ]);
     const projector = await startProjector(orgId, { maxAttempts: 3 });
     await publish(bus, [...before, poison!, good!]);
     expect(await projector.waitForPosition(good!.position, 20_000)).toBe(true);
@@ -236,7 +266,11 @@ describe('Projector', () => {
 
     await projector.skipDeadLetter(letters[0]!.id);
     expect(await projector.status()).toMatchObject({ degraded: false, deadLetters: 0 });
-    const resolved = await testDb(t.sql).selectFrom('projection_dead_letters').where('id', '=', letters[0]!.id).selectAll().executeTakeFirstOrThrow();
+    const resolved = await testDb(t.sql)
+      .selectFrom('projection_dead_letters')
+      .where('id', '=', letters[0]!.id)
+      .selectAll()
+      .executeTakeFirstOrThrow();
     expect(resolved.resolution).toBe('skipped');
     await expect(projector.skipDeadLetter(letters[0]!.id)).rejects.toThrow(/already resolved/);
   });
@@ -255,22 +289,35 @@ describe('Projector', () => {
     `);
     const events = await append(t.store, orgStream(orgId), [
       ...created(orgId),
-      newEvent(orgId, { type: 'member.joined', data: { userId: blockedUser, email: 'b@poison.test', role: 'host', invitationId: null } }),
+      newEvent(orgId, {
+        type: 'member.joined',
+        data: { userId: blockedUser, email: 'b@poison.test', role: 'host', invitationId: null },
+      }),
       newEvent(orgId, { type: 'organization.activated', data: {} }),
     ]);
     const projector = await startProjector(orgId, { maxAttempts: 2 });
     await publish(bus, events);
     expect(await projector.waitForPosition(events.at(-1)!.position, 20_000)).toBe(true);
     const [letter] = await projector.deadLetters();
-    expect(letter).toMatchObject({ type: 'member.joined', attempts: 2, error: expect.stringMatching(/simulated outage/) });
+    expect(letter).toMatchObject({
+      type: 'member.joined',
+      attempts: 2,
+      error: expect.stringMatching(/simulated outage/),
+    });
     expect(await projector.status()).toMatchObject({ degraded: true });
 
     await expect(projector.retryDeadLetter(letter!.id)).rejects.toThrow(/simulated outage/);
     await t.sql.exec(`DROP TRIGGER ${fn.split('.')[1]} ON ${schema}.members; DROP FUNCTION ${fn}();`);
     await projector.retryDeadLetter(letter!.id);
-    expect((await snapshot(t.sql, schema, [orgId])).members).toContainEqual(expect.objectContaining({ user_id: blockedUser, role: 'host' }));
+    expect((await snapshot(t.sql, schema, [orgId])).members).toContainEqual(
+      expect.objectContaining({ user_id: blockedUser, role: 'host' }),
+    );
     expect(await projector.status()).toMatchObject({ degraded: false, deadLetters: 0 });
-    const row = await testDb(t.sql).selectFrom('projection_dead_letters').where('id', '=', letter!.id).selectAll().executeTakeFirstOrThrow();
+    const row = await testDb(t.sql)
+      .selectFrom('projection_dead_letters')
+      .where('id', '=', letter!.id)
+      .selectAll()
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ resolution: 'retried', attempts: 3 });
   });
 
@@ -294,7 +341,12 @@ describe('Projector', () => {
     const orgId = randomUUID();
     const traceId = randomBytes(16).toString('hex');
     const spanId = randomBytes(8).toString('hex');
-    const [event] = await append(t.store, orgStream(orgId), [{ ...created(orgId)[0]!, metadata: { ...created(orgId)[0]!.metadata, traceparent: `00-${traceId}-${spanId}-01` } }]);
+    const [event] = await append(t.store, orgStream(orgId), [
+      {
+        ...created(orgId)[0]!,
+        metadata: { ...created(orgId)[0]!.metadata, traceparent: `00-${traceId}-${spanId}-01` },
+      },
+    ]);
     const projector = await startProjector(orgId);
     await publish(bus, [event!]);
     expect(await projector.waitForPosition(event!.position, 20_000)).toBe(true);

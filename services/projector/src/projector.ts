@@ -155,7 +155,8 @@ export class Projector {
   /** Migrates `public` and the active version's schema; does not consume until {@link start}. */
   static async create(options: ProjectorOptions): Promise<Projector> {
     const maxAttempts = options.maxAttempts ?? 5;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+      throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
     const name = options.name ?? CORE_PROJECTION;
     const db = createKysely<Database>(options.sql);
     await migratePublicSchema(options.sql);
@@ -176,7 +177,9 @@ export class Projector {
     this.versionTimer = setInterval(() => {
       if (this.switching || this.closing) return;
       this.switching = this.followActiveVersion()
-        .catch((err: unknown) => this.options.logger.warn({ err }, 'checking the active projection version failed; will retry'))
+        .catch((err: unknown) =>
+          this.options.logger.warn({ err }, 'checking the active projection version failed; will retry'),
+        )
         .finally(() => (this.switching = undefined));
     }, this.options.versionCheckIntervalMs ?? 1_000);
     this.versionTimer.unref();
@@ -263,7 +266,9 @@ export class Projector {
           if (c === undefined) return;
           for (const waiter of [...this.waiters]) if (waiter.position <= c.position) waiter.settle(true);
         })
-        .catch((err: unknown) => this.options.logger.warn({ err }, 'waitForPosition: checkpoint poll failed; polling again'))
+        .catch((err: unknown) =>
+          this.options.logger.warn({ err }, 'waitForPosition: checkpoint poll failed; polling again'),
+        )
         .finally(() => (polling = false));
     }, 100);
   }
@@ -272,7 +277,6 @@ export class Projector {
     if (this.waiterPoll) clearInterval(this.waiterPoll);
     this.waiterPoll = undefined;
   }
-
 
   /** Stops the version watcher and the consumer (finishing the event in hand). Idempotent. */
   async close(): Promise<void> {
@@ -350,7 +354,10 @@ export class Projector {
         messages = await this.withGapsFilled(delivered, version, upTo);
         break;
       } catch (err) {
-        this.options.logger.warn({ err, attempt }, 'cannot read the delivered events from the event store yet; retrying');
+        this.options.logger.warn(
+          { err, attempt },
+          'cannot read the delivered events from the event store yet; retrying',
+        );
         await this.pause(this.retryDelayMs(Math.min(attempt, 7)));
       }
     }
@@ -360,7 +367,10 @@ export class Projector {
       return;
     } catch (err) {
       if (messages.length > 1) {
-        this.options.logger.warn({ err, size: messages.length, version }, 'batch failed; applying its events one by one');
+        this.options.logger.warn(
+          { err, size: messages.length, version },
+          'batch failed; applying its events one by one',
+        );
       }
     }
     for (const message of messages) await this.applyWithRetries(message, version);
@@ -375,7 +385,11 @@ export class Projector {
    * Delivered messages the store does not hold (malformed, foreign) are kept, so they are
    * dead-lettered with their error rather than vanish.
    */
-  private async withGapsFilled(delivered: readonly DeliveredMessage[], version: number, upTo = -1n): Promise<DeliveredMessage[]> {
+  private async withGapsFilled(
+    delivered: readonly DeliveredMessage[],
+    version: number,
+    upTo = -1n,
+  ): Promise<DeliveredMessage[]> {
     const top = delivered.reduce((max, m) => (m.position > max ? m.position : max), upTo);
     // This process writes the checkpoint, so its copy is current; the apply transaction
     // checks it again under the row lock.
@@ -387,7 +401,7 @@ export class Projector {
     const out: DeliveredMessage[] = [];
     let cursor = checkpoint;
     const pageSize = 1_000;
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       const page = await this.options.store.readAll({ fromPosition: cursor, maxCount: pageSize });
       more = page.length === pageSize;
       for (const event of page) {
@@ -408,7 +422,10 @@ export class Projector {
       }
     }
     if (out.length > 0 && out.length > delivered.length) {
-      this.options.logger.info({ filled: out.length - delivered.length + byId.size, checkpoint: checkpoint.toString() }, 'filled a delivery gap from the event store');
+      this.options.logger.info(
+        { filled: out.length - delivered.length + byId.size, checkpoint: checkpoint.toString() },
+        'filled a delivery gap from the event store',
+      );
     }
     const missing = [...byId.values()].filter((m) => m.position > checkpoint);
     if (missing.length > 0) {
@@ -419,7 +436,10 @@ export class Projector {
       // event of this store: keep it, so it is dead-lettered with its error.
       const head = await this.options.store.headPosition();
       const ahead = missing.find((m) => m.position > head);
-      if (ahead) throw new Error(`event store head ${head} is behind delivered position ${ahead.position}; waiting for it to become visible`);
+      if (ahead)
+        throw new Error(
+          `event store head ${head} is behind delivered position ${ahead.position}; waiting for it to become visible`,
+        );
       out.push(...missing);
     }
     return out.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
@@ -461,7 +481,8 @@ export class Projector {
   /** A sleep that `close()` does not wait out. */
   private async pause(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (!this.closing && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
+    while (!this.closing && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
   }
 
   /** Applies `messages` in order in one transaction with the checkpoint. */
@@ -500,7 +521,9 @@ export class Projector {
           const next = BigInt(ahead.at(-1)!.position);
           if (await advanceCheckpoint(trx, this.name, version, mine, next)) {
             const outcomes = await applyEvents(trx, readModelSchema(version), ahead);
-            outcomes.forEach((o, i) => spans[events.findIndex((e) => e.event === ahead[i])]?.setAttribute('quorum.projection.outcome', o));
+            outcomes.forEach((o, i) =>
+              spans[events.findIndex((e) => e.event === ahead[i])]?.setAttribute('quorum.projection.outcome', o),
+            );
             return { applied: ahead, checkpoint: next };
           }
         }
@@ -509,7 +532,9 @@ export class Projector {
         const pending = events.filter(({ message }) => message.position > start).map(({ event }) => event);
         if (pending.length === 0) return { applied: [], checkpoint: start };
         const outcomes = await applyEvents(trx, readModelSchema(version), pending);
-        outcomes.forEach((o, i) => spans[events.findIndex((e) => e.event === pending[i])]?.setAttribute('quorum.projection.outcome', o));
+        outcomes.forEach((o, i) =>
+          spans[events.findIndex((e) => e.event === pending[i])]?.setAttribute('quorum.projection.outcome', o),
+        );
         const checkpoint = BigInt(pending.at(-1)!.position);
         await writeCheckpoint(trx, this.name, version, checkpoint);
         return { applied: pending, checkpoint };
@@ -530,7 +555,6 @@ export class Projector {
       this.applied.add(1, { projection: this.name, type: isDomainEventType(e.type) ? e.type : 'unknown' });
     }
   }
-
 
   private async deadLetter(message: DeliveredMessage, version: number, err: unknown, attempts: number): Promise<void> {
     let type = '(invalid envelope)';
@@ -589,7 +613,6 @@ export class Projector {
     for (const waiter of [...this.waiters]) if (waiter.position <= this.checkpoint) waiter.settle(true);
   }
 
-
   private assertOpen(): void {
     if (this.closing) throw new Error('projector is closed');
   }
@@ -602,8 +625,14 @@ export class Projector {
  * missing and the store need not be read. `undefined` when any link is absent or broken: a
  * lost or late message, a subject filter, or a publisher that does not chain.
  */
-export function followsOn(delivered: readonly DeliveredMessage[], checkpoint: bigint, top: bigint): DeliveredMessage[] | undefined {
-  const ahead = delivered.filter((m) => m.position > checkpoint).sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+export function followsOn(
+  delivered: readonly DeliveredMessage[],
+  checkpoint: bigint,
+  top: bigint,
+): DeliveredMessage[] | undefined {
+  const ahead = delivered
+    .filter((m) => m.position > checkpoint)
+    .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   let previous = checkpoint;
   for (const message of ahead) {
     if (message.previousPosition !== previous) return undefined;

@@ -40,7 +40,11 @@ afterAll(async () => {
 async function appendBusyOrg(orgId: string, members: number): Promise<RecordedEvent[]> {
   const s = orgScenario(orgId);
   const recorded = [...(await append(t.store, orgStream(orgId), s.organization.slice(0, 2)))];
-  recorded.push(...(await append(t.store, seatsStream(orgId), [newEvent(orgId, { type: 'seats.purchased', data: { quantity: 25, total: 25 } })])));
+  recorded.push(
+    ...(await append(t.store, seatsStream(orgId), [
+      newEvent(orgId, { type: 'seats.purchased', data: { quantity: 25, total: 25 } }),
+    ])),
+  );
   const org: NewEvent[] = [];
   const seats: NewEvent[] = [];
   const removals: { seats: NewEvent[]; org: NewEvent[] } = { seats: [], org: [] };
@@ -54,11 +58,15 @@ async function appendBusyOrg(orgId: string, members: number): Promise<RecordedEv
         data: { invitationId, email, role: 'member', invitedBy: s.ownerId, expiresAt: '2030-01-01T00:00:00.000Z' },
       }),
       newEvent(orgId, { type: 'member.joined', data: { userId, email, role: 'member', invitationId } }),
-      newEvent(orgId, { type: 'member.role_changed', data: { userId, from: 'member', to: i % 2 ? 'host' : 'billing' } }),
+      newEvent(orgId, {
+        type: 'member.role_changed',
+        data: { userId, from: 'member', to: i % 2 ? 'host' : 'billing' },
+      }),
     );
     if (i < 20) seats.push(newEvent(orgId, { type: 'seat.assigned', data: { userId } }));
     if (i % 7 === 0) {
-      if (i < 20) removals.seats.push(newEvent(orgId, { type: 'seat.unassigned', data: { userId, reason: 'member_removed' } }));
+      if (i < 20)
+        removals.seats.push(newEvent(orgId, { type: 'seat.unassigned', data: { userId, reason: 'member_removed' } }));
       removals.org.push(newEvent(orgId, { type: 'member.removed', data: { userId } }));
     }
   }
@@ -66,7 +74,11 @@ async function appendBusyOrg(orgId: string, members: number): Promise<RecordedEv
   recorded.push(...(await append(t.store, seatsStream(orgId), seats)));
   recorded.push(...(await append(t.store, seatsStream(orgId), removals.seats)));
   recorded.push(...(await append(t.store, orgStream(orgId), removals.org)));
-  recorded.push(...(await append(t.store, `usage-${orgId}-202501`, [{ ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'usage.metered', data: {} }])));
+  recorded.push(
+    ...(await append(t.store, `usage-${orgId}-202501`, [
+      { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'usage.metered', data: {} },
+    ])),
+  );
   return recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
 }
 
@@ -96,7 +108,13 @@ describe('rebuildProjection', () => {
       console.log(
         `[rebuild] ${result.events} events in ${result.durationMs.toFixed(0)} ms: ${result.eventsPerSecond} events/s (batch 250)`,
       );
-      expect(result).toMatchObject({ previousVersion: 1, version: 2, events: events.length, deadLetters: 0, checkpoint: last.position });
+      expect(result).toMatchObject({
+        previousVersion: 1,
+        version: 2,
+        events: events.length,
+        deadLetters: 0,
+        checkpoint: last.position,
+      });
       expect(await readActiveVersion(testDb(t.sql), 'core')).toBe(2);
       expect(await readCheckpoint(testDb(t.sql), 'core', 2)).toBe(last.position);
       expect(await snapshot(t.sql, readModelSchema(2), [orgId])).toEqual(v1);
@@ -104,11 +122,17 @@ describe('rebuildProjection', () => {
       // The live projector moves to v2's durable: it replays the stream, skips what the rebuild
       // covered, and applies new events to v2 only.
       await expect.poll(async () => (await projector.status()).version, { timeout: 10_000, interval: 50 }).toBe(2);
-      const [next] = await append(t.store, orgStream(orgId), [newEvent(orgId, { type: 'organization.activated', data: {} })]);
+      const [next] = await append(t.store, orgStream(orgId), [
+        newEvent(orgId, { type: 'organization.activated', data: {} }),
+      ]);
       await publish(bus, [next!]);
       expect(await projector.waitForPosition(next!.position, 20_000)).toBe(true);
-      expect((await snapshot(t.sql, readModelSchema(2), [orgId])).organizations).toEqual([expect.objectContaining({ status: 'active' })]);
-      expect((await snapshot(t.sql, readModelSchema(1), [orgId])).organizations).toEqual([expect.objectContaining({ status: 'trialing' })]);
+      expect((await snapshot(t.sql, readModelSchema(2), [orgId])).organizations).toEqual([
+        expect.objectContaining({ status: 'active' }),
+      ]);
+      expect((await snapshot(t.sql, readModelSchema(1), [orgId])).organizations).toEqual([
+        expect.objectContaining({ status: 'trialing' }),
+      ]);
       expect(await projector.status()).toMatchObject({ version: 2, checkpoint: next!.position, degraded: false });
     } finally {
       await projector.close();
@@ -117,6 +141,8 @@ describe('rebuildProjection', () => {
 
   it('refuses to rebuild into the active version', async () => {
     const active = await readActiveVersion(testDb(t.sql), 'core');
-    await expect(rebuildProjection({ sql: t.sql, store: t.store, logger: testLogger(), version: active! })).rejects.toThrow(/is active/);
+    await expect(
+      rebuildProjection({ sql: t.sql, store: t.store, logger: testLogger(), version: active! }),
+    ).rejects.toThrow(/is active/);
   });
 });

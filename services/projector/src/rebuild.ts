@@ -6,7 +6,14 @@
  * rebuild of a projection at a time.
  */
 import type { Logger } from 'pino';
-import { createKysely, migratePublicSchema, migrateReadModelSchema, readModelSchema, type Database, type SqlDatabase } from '@quorum/db';
+import {
+  createKysely,
+  migratePublicSchema,
+  migrateReadModelSchema,
+  readModelSchema,
+  type Database,
+  type SqlDatabase,
+} from '@quorum/db';
 import { toWireEvent, type EventStore, type RecordedEvent } from '@quorum/eventstore';
 import {
   deleteDeadLetters,
@@ -78,7 +85,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       });
       return;
     } catch (err) {
-      log.warn({ err, from: batch[0]?.position.toString(), to: last.position.toString() }, 'rebuild: batch failed; applying its events one by one');
+      log.warn(
+        { err, from: batch[0]?.position.toString(), to: last.position.toString() },
+        'rebuild: batch failed; applying its events one by one',
+      );
     }
     for (const e of batch) {
       for (let attempt = 1; ; attempt++) {
@@ -103,7 +113,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
             await writeCheckpoint(trx, name, version, e.position);
           });
           deadLetters++;
-          log.error({ err, eventId: e.id, position: e.position.toString(), type: e.type }, 'rebuild: event dead-lettered');
+          log.error(
+            { err, eventId: e.id, position: e.position.toString(), type: e.type },
+            'rebuild: event dead-lettered',
+          );
           break;
         }
       }
@@ -128,15 +141,25 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
 
   await db.transaction().execute(async (trx) => {
     // Lock the row so two switches cannot interleave, and refuse if someone else switched.
-    const current = await trx.selectFrom('projection_active').where('projection', '=', name).select('version').forUpdate().executeTakeFirst();
+    const current = await trx
+      .selectFrom('projection_active')
+      .where('projection', '=', name)
+      .select('version')
+      .forUpdate()
+      .executeTakeFirst();
     if (current?.version !== previousVersion) {
-      throw new Error(`active version moved from ${previousVersion} to ${current?.version} during the rebuild; not switching`);
+      throw new Error(
+        `active version moved from ${previousVersion} to ${current?.version} during the rebuild; not switching`,
+      );
     }
     await setActiveVersion(trx, name, version);
   });
   const durationMs = performance.now() - started;
   const eventsPerSecond = durationMs > 0 ? Math.round((events / durationMs) * 1_000) : events;
-  log.info({ events, deadLetters, checkpoint: checkpoint.toString(), durationMs: Math.round(durationMs), eventsPerSecond }, 'rebuild: switched');
+  log.info(
+    { events, deadLetters, checkpoint: checkpoint.toString(), durationMs: Math.round(durationMs), eventsPerSecond },
+    'rebuild: switched',
+  );
   log.warn(
     { schema: readModelSchema(previousVersion) },
     'rebuild: previous read model schema left in place; drop it once no reader uses it',

@@ -15,7 +15,11 @@ describe('@quorum/api typed client', () => {
 
   it('calls procedures with types end to end, batched, and surfaces errors with their codes', async () => {
     const anonymous = createQuorumClient({ baseUrl: q.baseUrl });
-    const session = await anonymous.auth.signUp.mutate({ email: `typed-${Date.now()}@example.com`, password: 'typed and long enough', name: 'Ty' });
+    const session = await anonymous.auth.signUp.mutate({
+      email: `typed-${Date.now()}@example.com`,
+      password: 'typed and long enough',
+      name: 'Ty',
+    });
     let token: string | undefined = session.accessToken;
     const client = createQuorumClient({ baseUrl: q.baseUrl, token: () => token });
     const { orgId, position } = await client.org.create.mutate({ name: 'Typed Org', plan: 'business' });
@@ -29,7 +33,10 @@ describe('@quorum/api typed client', () => {
 
     const err = await client.seats.purchase.mutate({ orgId, quantity: 100_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TRPCClientError);
-    expect((err as TRPCClientError<never>).data).toMatchObject({ code: 'BAD_REQUEST', fieldErrors: [expect.objectContaining({ path: 'quantity' })] });
+    expect((err as TRPCClientError<never>).data).toMatchObject({
+      code: 'BAD_REQUEST',
+      fieldErrors: [expect.objectContaining({ path: 'quantity' })],
+    });
 
     token = undefined;
     const unauthorized = await client.org.get.query({ orgId }).catch((e: unknown) => e);

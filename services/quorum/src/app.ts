@@ -13,7 +13,14 @@ import { createPgSqlDatabase, createPgliteSqlDatabase, migratePublicSchema, type
 import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { authRateLimitOptions, createGateway, createMemoryAuthRateLimiters, signalingFromPlacement, type AuthRateLimiters, type Gateway } from '@quorum/gateway/gateway';
+import {
+  authRateLimitOptions,
+  createGateway,
+  createMemoryAuthRateLimiters,
+  signalingFromPlacement,
+  type AuthRateLimiters,
+  type Gateway,
+} from '@quorum/gateway/gateway';
 import { createMailer } from '@quorum/mail';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
 import { RedisPlacement } from '@quorum/placement/redis';
@@ -64,7 +71,10 @@ async function connectRedis(url: string, logger: Logger): Promise<Redis> {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis at REDIS_URL is not reachable (${(err as Error).message}); start it, or unset REDIS_URL for in-process rate limits.`, { cause: err });
+    throw new Error(
+      `Redis at REDIS_URL is not reachable (${(err as Error).message}); start it, or unset REDIS_URL for in-process rate limits.`,
+      { cause: err },
+    );
   }
   // After start-up ioredis reconnects by itself; readiness reports the outage meanwhile.
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
@@ -100,7 +110,12 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
   try {
     let sql: SqlDatabase;
     if (env.DATABASE_URL) {
-      sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_MAX, min: env.DATABASE_POOL_MAX, applicationName: 'quorum' });
+      sql = createPgSqlDatabase({
+        connectionString: env.DATABASE_URL,
+        max: env.DATABASE_POOL_MAX,
+        min: env.DATABASE_POOL_MAX,
+        applicationName: 'quorum',
+      });
       logger.info('database: PostgreSQL (DATABASE_URL)');
     } else {
       const dataDir = resolve(env.DATA_DIR, 'pgdata');
@@ -126,11 +141,17 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     // With PostgreSQL and NATS the relay and the projector run on a worker thread with their
     // own connections, so HTTP handling and event processing each get a core. PGlite is one
     // session in this thread, so the embedded default keeps them here.
-    const threaded = env.QUORUM_PIPELINE === 'thread' || (env.QUORUM_PIPELINE === undefined && env.DATABASE_URL !== undefined && env.NATS_URL !== undefined);
+    const threaded =
+      env.QUORUM_PIPELINE === 'thread' ||
+      (env.QUORUM_PIPELINE === undefined && env.DATABASE_URL !== undefined && env.NATS_URL !== undefined);
     let bus: EventBus | undefined;
     if (!threaded) {
       if (env.NATS_URL) {
-        bus = await NatsBus.create({ servers: env.NATS_URL, name: 'quorum', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+        bus = await NatsBus.create({
+          servers: env.NATS_URL,
+          name: 'quorum',
+          ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
+        });
         logger.info('bus: NATS JetStream (NATS_URL)');
       } else {
         bus = createMemoryBus();
@@ -188,7 +209,12 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     if (appendedHint && store instanceof PostgresEventStore) store.onAppended(appendedHint);
 
     const webDist = env.WEB_DIST ?? resolve('web/dist');
-    const mailer = await createMailer({ smtpUrl: env.SMTP_URL, devDir: join(env.DATA_DIR, 'mail'), from: env.MAIL_FROM, logger: logger.child({ component: 'mail' }) });
+    const mailer = await createMailer({
+      smtpUrl: env.SMTP_URL,
+      devDir: join(env.DATA_DIR, 'mail'),
+      from: env.MAIL_FROM,
+      logger: logger.child({ component: 'mail' }),
+    });
     closers.push(() => mailer.close());
     const gateway = await createGateway({
       mailer,
@@ -197,7 +223,11 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       store,
       emptySweepIntervalMs: env.MEETING_EMPTY_SWEEP_SECONDS * 1000,
       // 0 turns the timed sweep off; `gateway.lostNodeSweeper.sweep()` still runs one pass.
-      lostNodes: { placement, graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000, intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000 },
+      lostNodes: {
+        placement,
+        graceMs: env.SFU_NODE_LOST_GRACE_SECONDS * 1000,
+        intervalMs: env.SFU_NODE_SWEEP_SECONDS * 1000,
+      },
       logger: logger.child({ component: 'gateway' }),
       authSecret: await secretOf(env.AUTH_SECRET, env, 'auth-secret', logger),
       meetings: {
@@ -223,7 +253,11 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         ...(await pipeline.readiness()),
         // The embedded SFU starts once the gateway listens (its URL needs the port).
         ...(env.SFU === 'embedded'
-          ? { sfu: sfu ? { ok: sfu.pool.liveWorkers().length > 0, detail: { workers: sfu.pool.liveWorkers().length } } : { ok: false, detail: 'starting' } }
+          ? {
+              sfu: sfu
+                ? { ok: sfu.pool.liveWorkers().length > 0, detail: { workers: sfu.pool.liveWorkers().length } }
+                : { ok: false, detail: 'starting' },
+            }
           : {}),
         ...(redis ? { redis: await redisReadiness(redis) } : {}),
       }),
@@ -235,7 +269,11 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       // Host controls need the bus on this thread; with the pipeline on a worker thread, the SFU connects its own.
       let sfuBus = bus;
       if (!sfuBus && env.NATS_URL) {
-        const own = await NatsBus.create({ servers: env.NATS_URL, name: 'quorum-sfu', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+        const own = await NatsBus.create({
+          servers: env.NATS_URL,
+          name: 'quorum-sfu',
+          ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
+        });
         closers.push(() => own.close());
         sfuBus = own;
       }

@@ -40,18 +40,34 @@ function cookiesOf(res: Response): Map<string, { pair: string; value: string; at
 describe('passwords and access tokens', () => {
   it('sign up → log in → me', async () => {
     const email = uniqueEmail('ada');
-    const signed = await q.http.mutation('auth.signUp', { email: email.toUpperCase(), password: PASSWORD, name: 'Ada' });
+    const signed = await q.http.mutation('auth.signUp', {
+      email: email.toUpperCase(),
+      password: PASSWORD,
+      name: 'Ada',
+    });
     expect(signed.user).toMatchObject({ email, name: 'Ada' });
     const session = await q.http.mutation('auth.login', { email, password: PASSWORD });
-    expect(session).toMatchObject({ user: { id: signed.user.id, email }, accessToken: expect.any(String), refreshToken: expect.any(String) });
+    expect(session).toMatchObject({
+      user: { id: signed.user.id, email },
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+    });
     expect(Date.parse(session.accessTokenExpiresAt)).toBeLessThan(Date.parse(session.refreshTokenExpiresAt));
-    expect(await q.http.query('auth.me', {}, { token: session.accessToken })).toEqual({ id: signed.user.id, email, name: 'Ada', emailVerified: false });
+    expect(await q.http.query('auth.me', {}, { token: session.accessToken })).toEqual({
+      id: signed.user.id,
+      email,
+      name: 'Ada',
+      emailVerified: false,
+    });
   });
 
   it('stores the password as a salted scrypt hash', async () => {
     const user = await signUp(q.http, 'hashed');
     const twin = await signUp(q.http, 'hashed');
-    const { rows } = await q.app.sql.query<{ id: string; password_hash: string }>('SELECT id, password_hash FROM users WHERE id = ANY($1)', [[user.userId, twin.userId]]);
+    const { rows } = await q.app.sql.query<{ id: string; password_hash: string }>(
+      'SELECT id, password_hash FROM users WHERE id = ANY($1)',
+      [[user.userId, twin.userId]],
+    );
     expect(rows).toHaveLength(2);
     for (const r of rows) {
       expect(r.password_hash).toMatch(/^scrypt\$/);
@@ -70,10 +86,14 @@ describe('passwords and access tokens', () => {
 
   it('a duplicate sign-up is CONFLICT, whatever the case of the email', async () => {
     const user = await signUp(q.http, 'dup');
-    const f = await failure(q.http.mutation('auth.signUp', { email: user.email.toUpperCase(), password: PASSWORD, name: 'Again' }));
+    const f = await failure(
+      q.http.mutation('auth.signUp', { email: user.email.toUpperCase(), password: PASSWORD, name: 'Again' }),
+    );
     expect(f).toMatchObject({ status: 409, code: 'CONFLICT', reason: 'auth.email_taken' });
     // The first account is untouched.
-    await expect(q.http.mutation('auth.login', { email: user.email, password: PASSWORD })).resolves.toMatchObject({ user: { id: user.userId } });
+    await expect(q.http.mutation('auth.login', { email: user.email, password: PASSWORD })).resolves.toMatchObject({
+      user: { id: user.userId },
+    });
   });
 
   it('a forged, expired or garbage Bearer token is UNAUTHORIZED', async () => {
@@ -95,9 +115,14 @@ describe('passwords and access tokens', () => {
       garbage: 'garbage',
     };
     // The same claims with the right secret and a future expiry do authenticate: the refusals are about the token.
-    await expect(q.http.query('auth.me', {}, { token: signToken(claims, secret) })).resolves.toMatchObject({ id: user.userId });
+    await expect(q.http.query('auth.me', {}, { token: signToken(claims, secret) })).resolves.toMatchObject({
+      id: user.userId,
+    });
     for (const [name, token] of Object.entries(tokens)) {
-      expect(await failure(q.http.query('auth.me', {}, { token })), name).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+      expect(await failure(q.http.query('auth.me', {}, { token })), name).toMatchObject({
+        status: 401,
+        code: 'UNAUTHORIZED',
+      });
     }
   });
 });
@@ -115,15 +140,24 @@ describe('refresh tokens', () => {
     const reused = await failure(q.http.mutation('auth.refresh', { refreshToken: r1 }));
     expect(reused).toMatchObject({ status: 401, code: 'UNAUTHORIZED', reason: 'auth.refresh_token_reused' });
     // The newest token of that family was never used, and is dead too.
-    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: r3 }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: r3 }))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
 
     // Another login is another family and is unaffected.
     const fresh = await q.http.mutation('auth.login', { email: user.email, password: PASSWORD });
-    await expect(q.http.mutation('auth.refresh', { refreshToken: fresh.refreshToken })).resolves.toMatchObject({ user: { id: user.userId } });
+    await expect(q.http.mutation('auth.refresh', { refreshToken: fresh.refreshToken })).resolves.toMatchObject({
+      user: { id: user.userId },
+    });
   });
 
   it('an unknown refresh token is UNAUTHORIZED', async () => {
-    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: 'qrt_not-a-token' }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED', reason: 'auth.invalid_refresh_token' });
+    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: 'qrt_not-a-token' }))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+      reason: 'auth.invalid_refresh_token',
+    });
     expect(await failure(q.http.mutation('auth.refresh', {}))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
   });
 
@@ -131,8 +165,13 @@ describe('refresh tokens', () => {
     const user = await signUp(q.http, 'logout');
     const s = await q.http.mutation('auth.login', { email: user.email, password: PASSWORD });
     const next = await q.http.mutation('auth.refresh', { refreshToken: s.refreshToken });
-    await expect(q.http.mutation('auth.logout', { refreshToken: next.refreshToken })).resolves.toEqual({ loggedOut: true });
-    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: next.refreshToken }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    await expect(q.http.mutation('auth.logout', { refreshToken: next.refreshToken })).resolves.toEqual({
+      loggedOut: true,
+    });
+    expect(await failure(q.http.mutation('auth.refresh', { refreshToken: next.refreshToken }))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
   });
 });
 
@@ -155,19 +194,29 @@ describe('session cookies (the web app)', () => {
     const rotated = cookiesOf(refreshed.response);
     expect((refreshed.data as { user: { id: string } }).user.id).toBe(user.userId);
     expect(rotated.get('quorum_refresh')?.value).not.toBe(refresh!.value);
-    expect(await q.http.query('auth.me', {}, { cookie: rotated.get('quorum_access')!.pair })).toMatchObject({ id: user.userId });
+    expect(await q.http.query('auth.me', {}, { cookie: rotated.get('quorum_access')!.pair })).toMatchObject({
+      id: user.userId,
+    });
     // The cookie that was just rotated out counts as reuse.
-    expect(await failure(q.http.mutation('auth.refresh', {}, { cookie: refresh!.pair }))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'auth.refresh_token_reused' });
+    expect(await failure(q.http.mutation('auth.refresh', {}, { cookie: refresh!.pair }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'auth.refresh_token_reused',
+    });
 
     const other = await q.http.raw('POST', 'auth.login', { email: user.email, password: PASSWORD });
     const otherRefresh = cookiesOf(other.response).get('quorum_refresh')!;
     const out = await q.http.raw('POST', 'auth.logout', {}, { cookie: otherRefresh.pair });
     expect(cookiesOf(out.response).get('quorum_refresh')?.attributes).toMatch(/Max-Age=0/);
-    expect(await failure(q.http.mutation('auth.refresh', {}, { cookie: otherRefresh.pair }))).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(await failure(q.http.mutation('auth.refresh', {}, { cookie: otherRefresh.pair }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
   });
 
   it('a garbage session cookie is UNAUTHORIZED', async () => {
-    expect(await failure(q.http.query('auth.me', {}, { cookie: 'quorum_access=garbage' }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(await failure(q.http.query('auth.me', {}, { cookie: 'quorum_access=garbage' }))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
   });
 });
 
@@ -175,7 +224,11 @@ describe('API keys', () => {
   it('the secret is shown once, never listed, stored only as a hash, and dies when revoked', async () => {
     const owner = await signUp(q.http, 'keys');
     const { orgId, position } = await createOrg(q.http, owner, 'pro');
-    const created = await q.http.mutation('apiKeys.create', { orgId, name: 'CI', role: 'admin' }, { token: owner.token });
+    const created = await q.http.mutation(
+      'apiKeys.create',
+      { orgId, name: 'CI', role: 'admin' },
+      { token: owner.token },
+    );
     const secret = created.secret as string;
     expect(secret).toMatch(/^qk_/);
     expect(created.key).toMatchObject({ name: 'CI', role: 'admin', revokedAt: null });
@@ -187,28 +240,45 @@ describe('API keys', () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain(secret.slice(-43));
 
-    const { rows } = await q.app.sql.query<{ secret_hash: string }>('SELECT secret_hash FROM api_keys WHERE id = $1', [created.key.id]);
+    const { rows } = await q.app.sql.query<{ secret_hash: string }>('SELECT secret_hash FROM api_keys WHERE id = $1', [
+      created.key.id,
+    ]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.secret_hash).not.toBe(secret);
     expect(rows[0]!.secret_hash).not.toContain(secret.slice(-43));
 
     // The key works, for its organization, as its role.
-    await expect(q.http.query('org.get', { orgId, minPosition: position }, { apiKey: secret })).resolves.toMatchObject({ orgId, yourRole: 'admin' });
+    await expect(q.http.query('org.get', { orgId, minPosition: position }, { apiKey: secret })).resolves.toMatchObject({
+      orgId,
+      yourRole: 'admin',
+    });
     // A key with a changed secret part is not the key.
     const tampered = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
-    expect(await failure(q.http.query('org.get', { orgId }, { apiKey: tampered }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(await failure(q.http.query('org.get', { orgId }, { apiKey: tampered }))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
 
     const revoked = await q.http.mutation('apiKeys.revoke', { orgId, keyId: created.key.id }, { token: owner.token });
     expect(revoked).toEqual({ revoked: true, position: expect.stringMatching(/^\d+$/) });
     // Both facts are in the organization's log, attributed, and the secret is not.
-    const log = await q.http.query('events.list', { orgId, types: ['api_key.created', 'api_key.revoked'], minPosition: revoked.position }, { token: owner.token });
+    const log = await q.http.query(
+      'events.list',
+      { orgId, types: ['api_key.created', 'api_key.revoked'], minPosition: revoked.position },
+      { token: owner.token },
+    );
     expect(log.events.map((e: { type: string; data: unknown }) => [e.type, e.data])).toEqual([
       ['api_key.created', { keyId: created.key.id, name: 'CI', role: 'admin', createdBy: owner.userId }],
       ['api_key.revoked', { keyId: created.key.id, revokedBy: owner.userId }],
     ]);
     expect(JSON.stringify(log)).not.toContain(secret.slice(-43));
-    expect(await failure(q.http.mutation('apiKeys.revoke', { orgId, keyId: created.key.id }, { token: owner.token }))).toMatchObject({ code: 'NOT_FOUND' });
-    expect(await failure(q.http.query('org.get', { orgId }, { apiKey: secret }))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(
+      await failure(q.http.mutation('apiKeys.revoke', { orgId, keyId: created.key.id }, { token: owner.token })),
+    ).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await failure(q.http.query('org.get', { orgId }, { apiKey: secret }))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
     const after = await q.http.query('apiKeys.list', { orgId }, { token: owner.token });
     expect(after).toEqual([expect.objectContaining({ id: created.key.id, revokedAt: expect.any(String) })]);
   });
@@ -216,7 +286,9 @@ describe('API keys', () => {
   it('the free plan refuses apiKeys.create', async () => {
     const owner = await signUp(q.http, 'free');
     const { orgId, position } = await createOrg(q.http, owner, 'free');
-    const f = await failure(q.http.mutation('apiKeys.create', { orgId, name: 'CI', role: 'admin' }, { token: owner.token }));
+    const f = await failure(
+      q.http.mutation('apiKeys.create', { orgId, name: 'CI', role: 'admin' }, { token: owner.token }),
+    );
     expect(f).toMatchObject({ status: 412, code: 'PRECONDITION_FAILED', reason: 'plan.no_api_access' });
     expect(await q.http.query('apiKeys.list', { orgId, minPosition: position }, { token: owner.token })).toEqual([]);
   });

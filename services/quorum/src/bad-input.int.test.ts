@@ -25,9 +25,21 @@ interface BadCase {
 
 // At run time `_def.procedures` is flat, keyed by dotted path; its static type is nested.
 const procedureTypes = Object.fromEntries(
-  Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(([path, p]) => [path, p._def.type]),
+  Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
+    ([path, p]) => [path, p._def.type],
+  ),
 );
-const QUERIES = new Set(['auth.me', 'org.get', 'org.list', 'members.list', 'seats.get', 'apiKeys.list', 'events.list', 'meetings.get', 'meetings.list']);
+const QUERIES = new Set([
+  'auth.me',
+  'org.get',
+  'org.list',
+  'members.list',
+  'seats.get',
+  'apiKeys.list',
+  'events.list',
+  'meetings.get',
+  'meetings.list',
+]);
 const long = (n: number) => 'x'.repeat(n);
 const uuid = () => randomUUID();
 
@@ -56,7 +68,10 @@ function badInputs(): Record<string, BadCase[]> {
       { input: { email: 'not-an-email', password: 'long enough password', name: 'A' }, fields: ['email'] },
       { input: { email: 42, password: 'long enough password', name: 'A' }, fields: ['email'] },
       { input: { email: `a-${uuid()}@example.com`, password: 'short', name: 'A' }, fields: ['password'] },
-      { input: { email: `a-${uuid()}@example.com`, password: 'long enough password', name: long(101) }, fields: ['name'] },
+      {
+        input: { email: `a-${uuid()}@example.com`, password: 'long enough password', name: long(101) },
+        fields: ['name'],
+      },
     ],
     'auth.login': [
       { input: { email: 'nobody' }, fields: ['email', 'password'] },
@@ -173,7 +188,9 @@ function badInputs(): Record<string, BadCase[]> {
       { input: { orgId, sessionId: uuid(), participantId: uuid(), displayName: '' }, fields: ['displayName'] },
       { input: { orgId, sessionId: 'x', participantId: uuid(), displayName: 'A' }, fields: ['sessionId'] },
     ],
-    'sfu.participantLeft': [{ input: { orgId, sessionId: uuid(), participantId: uuid(), reason: 'bored' }, fields: ['reason'] }],
+    'sfu.participantLeft': [
+      { input: { orgId, sessionId: uuid(), participantId: uuid(), reason: 'bored' }, fields: ['reason'] },
+    ],
     'events.live': [
       { input: { orgId: 'nope' }, fields: ['orgId'] },
       { input: { orgId, after: 'x' }, fields: ['after'] },
@@ -225,22 +242,25 @@ describe('malformed input', () => {
     for (const path of Object.keys(procedureTypes)) expect(covered, path).toContain(path);
   });
 
-  it.each(Object.keys(appRouter._def.procedures).sort())('%s → 400 BAD_REQUEST naming the fields, nothing changed', async (path) => {
-    const cases = badInputs()[path] ?? [];
-    expect(cases.length).toBeGreaterThan(0);
-    const before = await snapshot();
-    // The SFU's procedures are answered only with a service token; users get 401 before parsing.
-    const creds: CallOptions = path.startsWith('sfu.') ? { serviceToken: serviceToken(q) } : { token: owner.token };
-    for (const c of cases) {
-      const f = await refusal(path, c.input, creds);
-      const label = `${path} ${JSON.stringify(c.input).slice(0, 120)}`;
-      expect(f, label).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-      const paths = (f.fieldErrors ?? []).map((e) => e.path);
-      for (const field of c.fields) expect(paths, label).toContain(field);
-      for (const field of c.fields) expect(f.message, label).toContain(field);
-    }
-    expect(await snapshot()).toEqual(before);
-  });
+  it.each(Object.keys(appRouter._def.procedures).sort())(
+    '%s → 400 BAD_REQUEST naming the fields, nothing changed',
+    async (path) => {
+      const cases = badInputs()[path] ?? [];
+      expect(cases.length).toBeGreaterThan(0);
+      const before = await snapshot();
+      // The SFU's procedures are answered only with a service token; users get 401 before parsing.
+      const creds: CallOptions = path.startsWith('sfu.') ? { serviceToken: serviceToken(q) } : { token: owner.token };
+      for (const c of cases) {
+        const f = await refusal(path, c.input, creds);
+        const label = `${path} ${JSON.stringify(c.input).slice(0, 120)}`;
+        expect(f, label).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+        const paths = (f.fieldErrors ?? []).map((e) => e.path);
+        for (const field of c.fields) expect(paths, label).toContain(field);
+        for (const field of c.fields) expect(f.message, label).toContain(field);
+      }
+      expect(await snapshot()).toEqual(before);
+    },
+  );
 });
 
 describe('malformed requests', () => {
@@ -287,7 +307,9 @@ describe('malformed requests', () => {
       expect(res.status, body).toBe(400);
       expect(['PARSE_ERROR', 'BAD_REQUEST'], body).toContain(res.body.error?.data.code);
     }
-    const query = await fetch(`${q.baseUrl}/trpc/seats.get?input=${encodeURIComponent('{"orgId":')}`, { headers: { authorization: `Bearer ${owner.token}` } });
+    const query = await fetch(`${q.baseUrl}/trpc/seats.get?input=${encodeURIComponent('{"orgId":')}`, {
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
     expect(query.status).toBe(400);
     expect(await snapshot()).toEqual(before);
   });

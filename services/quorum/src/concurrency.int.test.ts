@@ -48,9 +48,13 @@ describe('two admins assign the last seat at the same time', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const orgId = await orgWithOneFreeSeat();
       const results = await Promise.allSettled(
-        [0, 1].map((i) => q.http.mutation('seats.assign', { orgId, userId: targets[i]!.userId }, { token: admins[i]!.token })),
+        [0, 1].map((i) =>
+          q.http.mutation('seats.assign', { orgId, userId: targets[i]!.userId }, { token: admins[i]!.token }),
+        ),
       );
-      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ i, position: (r.value as { position: string }).position }] : []));
+      const won = results.flatMap((r, i) =>
+        r.status === 'fulfilled' ? [{ i, position: (r.value as { position: string }).position }] : [],
+      );
       const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       expect(won, `round ${round}`).toHaveLength(1);
       expect(lost, `round ${round}`).toHaveLength(1);
@@ -77,7 +81,11 @@ describe('concurrent commands that do not conflict', () => {
     for (let round = 0; round < 5; round++) {
       const { orgId } = await createOrg(q.http, owner, 'pro');
       const emails = Array.from({ length: 10 }, (_, i) => uniqueEmail(`bulk-${i}`));
-      const results = await Promise.allSettled(emails.map((email) => q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: owner.token })));
+      const results = await Promise.allSettled(
+        emails.map((email) =>
+          q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: owner.token }),
+        ),
+      );
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
       expect(failures, `round ${round}`).toEqual([]);
       const positions = results.map((r) => BigInt((r as PromiseFulfilledResult<{ position: string }>).value.position));
@@ -92,7 +100,9 @@ describe('concurrent commands that do not conflict', () => {
     const orgId = await orgWithOneFreeSeat();
     const emails = Array.from({ length: 6 }, (_, i) => uniqueEmail(`mixed-${i}`));
     const calls = [
-      ...emails.map((email, i) => q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: admins[i % 2]!.token })),
+      ...emails.map((email, i) =>
+        q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: admins[i % 2]!.token }),
+      ),
       ...[1, 2, 3].map(() => q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { token: owner.token })),
     ];
     const results = (await Promise.all(calls)) as Array<{ position: string }>;

@@ -13,13 +13,19 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 /** Starts Quorum as its own process on `env`; resolves once /health/ready answers 200. */
 async function startProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Quorum exited with ${child.exitCode}: ${stderr}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return child;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -59,12 +65,22 @@ describe('a crash loses no acknowledged command', () => {
     const env = processEnv(db.url);
     child = await startProcess(env, port);
     const http = createHttpClient(`http://127.0.0.1:${port}`);
-    const owner = await http.mutation('auth.signUp', { email: `crash-${Date.now()}@example.com`, password: 'crash test secret', name: 'C' });
+    const owner = await http.mutation('auth.signUp', {
+      email: `crash-${Date.now()}@example.com`,
+      password: 'crash test secret',
+      name: 'C',
+    });
     const orgs: string[] = [];
-    for (let i = 0; i < 4; i++) orgs.push((await http.mutation('org.create', { name: `Crash ${i}`, plan: 'enterprise' }, { token: owner.accessToken })).orgId);
+    for (let i = 0; i < 4; i++)
+      orgs.push(
+        (await http.mutation('org.create', { name: `Crash ${i}`, plan: 'enterprise' }, { token: owner.accessToken }))
+          .orgId,
+      );
 
     // Four writers buy one seat at a time until the process dies under them.
-    const acked = new Map<string, { count: number; maxPosition: bigint }>(orgs.map((o) => [o, { count: 0, maxPosition: 0n }]));
+    const acked = new Map<string, { count: number; maxPosition: bigint }>(
+      orgs.map((o) => [o, { count: 0, maxPosition: 0n }]),
+    );
     let failures = 0;
     const writers = orgs.map(async (orgId) => {
       for (;;) {
@@ -92,10 +108,18 @@ describe('a crash loses no acknowledged command', () => {
     child = await startProcess(env, port);
     for (const [orgId, a] of acked) {
       // Unacknowledged requests in flight at the kill may or may not have landed; acknowledged ones must.
-      const seats = await http.query('seats.get', { orgId, minPosition: a.maxPosition.toString() }, { token: owner.accessToken });
+      const seats = await http.query(
+        'seats.get',
+        { orgId, minPosition: a.maxPosition.toString() },
+        { token: owner.accessToken },
+      );
       expect(seats.purchased).toBeGreaterThanOrEqual(a.count);
       expect(seats.purchased).toBeLessThanOrEqual(a.count + 1);
-      const events = await http.query('events.list', { orgId, types: ['seats.purchased'], limit: 500 }, { token: owner.accessToken });
+      const events = await http.query(
+        'events.list',
+        { orgId, types: ['seats.purchased'], limit: 500 },
+        { token: owner.accessToken },
+      );
       expect(events.events.length).toBe(seats.purchased);
     }
     child.kill('SIGTERM');
@@ -137,7 +161,11 @@ describe('a crash of the all-in-one process mid-meeting', () => {
     };
     child = await startProcess(env, port);
     const http = createHttpClient(`http://127.0.0.1:${port}`);
-    const owner = await http.mutation('auth.signUp', { email: `crashmeet-${Date.now()}@example.com`, password: 'crash test secret', name: 'C' });
+    const owner = await http.mutation('auth.signUp', {
+      email: `crashmeet-${Date.now()}@example.com`,
+      password: 'crash test secret',
+      name: 'C',
+    });
     const auth = { token: owner.accessToken };
     const { orgId } = await http.mutation('org.create', { name: 'Crash meetings', plan: 'pro' }, auth);
     await http.mutation('seats.purchase', { orgId, quantity: 1 }, auth);
@@ -147,7 +175,9 @@ describe('a crash of the all-in-one process mid-meeting', () => {
     const client = await SignalingClient.connect(ticket.signalingUrl);
     clients.push(client);
     await client.request('join', { token: ticket.token });
-    await eventually(async () => expect((await http.query('meetings.get', { orgId, sessionId }, auth)).participants).toHaveLength(1));
+    await eventually(async () =>
+      expect((await http.query('meetings.get', { orgId, sessionId }, auth)).participants).toHaveLength(1),
+    );
 
     child.kill('SIGKILL');
     await once(child, 'exit');

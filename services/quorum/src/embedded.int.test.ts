@@ -19,7 +19,13 @@ describe('npm start without environment (embedded)', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'quorum-embedded-'));
     // The defaults but the SFU's media ports: the fixed 44,400 range would collide with any other
     // Quorum on this machine (another test run, a developer's npm start).
-    const env = QuorumEnvSchema.parse({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', SFU_WORKERS: '1', SFU_RTC_PORT: 'auto' });
+    const env = QuorumEnvSchema.parse({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: 'auto',
+    });
     const logger = pino({ level: 'warn' });
 
     const first = await startQuorum(env, logger);

@@ -9,7 +9,10 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
   READ_WAIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5_000),
-  SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  SECURE_COOKIES: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** TRUST_PROXY (X-Forwarded-Proto), CSP_CONNECT_SRC (SFU signaling on other hosts). */
   ...BrowserEnvShape,
   /** Login attempts per email, and per client IP, in any 15 minutes; sign-ups per client IP per hour. */
@@ -34,7 +37,10 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   /** `embedded`: this process runs an SFU node (mediasoup workers, signaling at /sfu); `off`: meetings need SFU nodes elsewhere. */
   SFU: z.enum(['embedded', 'off']).default('embedded'),
   /** Stable id of the embedded SFU node (placement key, durable consumer). */
-  SFU_NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).default('embedded'),
+  SFU_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
+    .default('embedded'),
   /** mediasoup workers; one per core by default. */
   SFU_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** Consumers a worker takes before a room spreads to another worker. */

@@ -58,7 +58,10 @@ function openSse(input: unknown, token: string) {
   })().catch((err: unknown) => {
     if (!abort.signal.aborted) throw err;
   });
-  const events = () => messages.filter((m) => m.event === 'message').map((m) => JSON.parse(m.data) as { type: string; position: string; orgId: string });
+  const events = () =>
+    messages
+      .filter((m) => m.event === 'message')
+      .map((m) => JSON.parse(m.data) as { type: string; position: string; orgId: string });
   return {
     response,
     events,
@@ -126,7 +129,11 @@ describe('events.live', () => {
     expect((await sse.response).headers.get('content-type')).toContain('text/event-stream');
     try {
       await q.http.mutation('seats.purchase', { orgId: other.orgId, quantity: 3 }, { token: owner.token });
-      const bought = await q.http.mutation<{ position: string }>('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });
+      const bought = await q.http.mutation<{ position: string }>(
+        'seats.purchase',
+        { orgId, quantity: 2 },
+        { token: owner.token },
+      );
       const events = await sse.waitFor((e) => e.some((x) => x.type === 'seats.purchased'));
       const purchase = events.find((e) => e.type === 'seats.purchased')!;
       expect(purchase).toMatchObject({ orgId, position: bought.position });
@@ -153,8 +160,16 @@ describe('events.live', () => {
       );
     });
     try {
-      const first = await q.http.mutation<{ position: string }>('seats.purchase', { orgId, quantity: 1 }, { token: owner.token });
-      const second = await q.http.mutation<{ position: string }>('seats.purchase', { orgId, quantity: 1 }, { token: owner.token });
+      const first = await q.http.mutation<{ position: string }>(
+        'seats.purchase',
+        { orgId, quantity: 1 },
+        { token: owner.token },
+      );
+      const second = await q.http.mutation<{ position: string }>(
+        'seats.purchase',
+        { orgId, quantity: 1 },
+        { token: owner.token },
+      );
       await expect.poll(() => received.length, { timeout: 10_000 }).toBe(2);
       // The organization's earlier events (created, owner joined) are not replayed.
       expect(received).toEqual([

@@ -55,8 +55,16 @@ describe('org.create', () => {
   it('the same key from a different user is independent', async () => {
     const other = await signUp(q.http, 'other');
     const k = key();
-    const a = await q.http.mutation('org.create', { name: 'Mine', plan: 'pro' }, { token: owner.token, idempotencyKey: k });
-    const b = await q.http.mutation('org.create', { name: 'Theirs', plan: 'pro' }, { token: other.token, idempotencyKey: k });
+    const a = await q.http.mutation(
+      'org.create',
+      { name: 'Mine', plan: 'pro' },
+      { token: owner.token, idempotencyKey: k },
+    );
+    const b = await q.http.mutation(
+      'org.create',
+      { name: 'Theirs', plan: 'pro' },
+      { token: other.token, idempotencyKey: k },
+    );
     expect(b.orgId).not.toBe(a.orgId);
     const got = await q.http.query('org.get', { orgId: b.orgId, minPosition: b.position }, { token: other.token });
     expect(got).toMatchObject({ name: 'Theirs', ownerUserId: other.userId });
@@ -66,7 +74,9 @@ describe('org.create', () => {
     const k = key();
     const head = await settledHead(q);
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => q.http.mutation('org.create', { name: 'Racing Inc', plan: 'pro' }, { token: owner.token, idempotencyKey: k })),
+      Array.from({ length: 6 }, () =>
+        q.http.mutation('org.create', { name: 'Racing Inc', plan: 'pro' }, { token: owner.token, idempotencyKey: k }),
+      ),
     );
     for (const r of results) expect(r).toEqual(results[0]);
     expect(await eventTypes(results[0].orgId, results[0].position)).toEqual(['organization.created', 'member.joined']);
@@ -81,16 +91,36 @@ describe('seats.purchase', () => {
     const { orgId } = await createOrg(q.http, owner, 'pro');
     const billing = await addMember(q.http, orgId, owner, 'billing');
     const k = key();
-    const first = await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token, idempotencyKey: k });
-    const again = await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token, idempotencyKey: k });
+    const first = await q.http.mutation(
+      'seats.purchase',
+      { orgId, quantity: 2 },
+      { token: owner.token, idempotencyKey: k },
+    );
+    const again = await q.http.mutation(
+      'seats.purchase',
+      { orgId, quantity: 2 },
+      { token: owner.token, idempotencyKey: k },
+    );
     expect(again.position).toBe(first.position);
-    expect(await q.http.query('seats.get', { orgId, minPosition: first.position }, { token: owner.token })).toMatchObject({ purchased: 2 });
+    expect(
+      await q.http.query('seats.get', { orgId, minPosition: first.position }, { token: owner.token }),
+    ).toMatchObject({ purchased: 2 });
 
-    const other = await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token, idempotencyKey: key() });
+    const other = await q.http.mutation(
+      'seats.purchase',
+      { orgId, quantity: 2 },
+      { token: owner.token, idempotencyKey: key() },
+    );
     expect(BigInt(other.position)).toBeGreaterThan(BigInt(first.position));
-    const byBilling = await q.http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: billing.token, idempotencyKey: k });
+    const byBilling = await q.http.mutation(
+      'seats.purchase',
+      { orgId, quantity: 2 },
+      { token: billing.token, idempotencyKey: k },
+    );
     expect(BigInt(byBilling.position)).toBeGreaterThan(BigInt(other.position));
-    expect(await q.http.query('seats.get', { orgId, minPosition: byBilling.position }, { token: owner.token })).toMatchObject({ purchased: 6 });
+    expect(
+      await q.http.query('seats.get', { orgId, minPosition: byBilling.position }, { token: owner.token }),
+    ).toMatchObject({ purchased: 6 });
     const types = await eventTypes(orgId, byBilling.position);
     expect(types.filter((t) => t === 'seats.purchased')).toHaveLength(3);
   });
@@ -99,7 +129,9 @@ describe('seats.purchase', () => {
     const { orgId } = await createOrg(q.http, owner, 'pro');
     const k = key();
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => q.http.mutation('seats.purchase', { orgId, quantity: 3 }, { token: owner.token, idempotencyKey: k })),
+      Array.from({ length: 8 }, () =>
+        q.http.mutation('seats.purchase', { orgId, quantity: 3 }, { token: owner.token, idempotencyKey: k }),
+      ),
     );
     for (const r of results) expect(r.position).toBe(results[0].position);
     const seats = await q.http.query('seats.get', { orgId, minPosition: results[0].position }, { token: owner.token });
@@ -113,17 +145,35 @@ describe('members.invite', () => {
     const { orgId } = await createOrg(q.http, owner, 'pro');
     const email = uniqueEmail('invitee');
     const k = key();
-    const first = await q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: owner.token, idempotencyKey: k });
-    const again = await q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: owner.token, idempotencyKey: k });
+    const first = await q.http.mutation(
+      'members.invite',
+      { orgId, email, role: 'member' },
+      { token: owner.token, idempotencyKey: k },
+    );
+    const again = await q.http.mutation(
+      'members.invite',
+      { orgId, email, role: 'member' },
+      { token: owner.token, idempotencyKey: k },
+    );
     expect(again).toEqual(first);
     let list = await q.http.query('members.list', { orgId, minPosition: first.position }, { token: owner.token });
     expect(list.invitations.map((i: { invitationId: string }) => i.invitationId)).toEqual([first.invitationId]);
 
     // Without the key, the same invitation is a real second command, refused by the domain.
-    const dup = await failure(q.http.mutation('members.invite', { orgId, email, role: 'member' }, { token: owner.token, idempotencyKey: key() }));
+    const dup = await failure(
+      q.http.mutation(
+        'members.invite',
+        { orgId, email, role: 'member' },
+        { token: owner.token, idempotencyKey: key() },
+      ),
+    );
     expect(dup).toMatchObject({ code: 'CONFLICT', reason: 'members.already_invited' });
 
-    const second = await q.http.mutation('members.invite', { orgId, email: uniqueEmail('invitee'), role: 'member' }, { token: owner.token, idempotencyKey: key() });
+    const second = await q.http.mutation(
+      'members.invite',
+      { orgId, email: uniqueEmail('invitee'), role: 'member' },
+      { token: owner.token, idempotencyKey: key() },
+    );
     expect(second.invitationId).not.toBe(first.invitationId);
     list = await q.http.query('members.list', { orgId, minPosition: second.position }, { token: owner.token });
     expect(list.invitations).toHaveLength(2);
@@ -134,7 +184,9 @@ describe('members.invite', () => {
     const email = uniqueEmail('racing');
     const k = key();
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => q.http.mutation('members.invite', { orgId, email, role: 'host' }, { token: owner.token, idempotencyKey: k })),
+      Array.from({ length: 6 }, () =>
+        q.http.mutation('members.invite', { orgId, email, role: 'host' }, { token: owner.token, idempotencyKey: k }),
+      ),
     );
     for (const r of results) expect(r).toEqual(results[0]);
     expect((await eventTypes(orgId, results[0].position)).filter((t) => t === 'member.invited')).toHaveLength(1);
@@ -148,19 +200,35 @@ describe('members.remove', () => {
     const member = await addMember(q.http, orgId, owner, 'member');
     await q.http.mutation('seats.assign', { orgId, userId: member.userId }, { token: owner.token });
     const k = key();
-    const first = await q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: k });
+    const first = await q.http.mutation(
+      'members.remove',
+      { orgId, userId: member.userId },
+      { token: owner.token, idempotencyKey: k },
+    );
     await eventTypes(orgId, first.position);
     const head = await settledHead(q);
-    const again = await q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: k });
+    const again = await q.http.mutation(
+      'members.remove',
+      { orgId, userId: member.userId },
+      { token: owner.token, idempotencyKey: k },
+    );
     expect(again).toEqual(first);
     expect(await settledHead(q)).toBe(head);
     const types = await eventTypes(orgId, first.position);
     expect(types.filter((t) => t === 'member.removed')).toHaveLength(1);
     expect(types.filter((t) => t === 'seat.unassigned')).toHaveLength(1);
-    expect(await q.http.query('seats.get', { orgId, minPosition: first.position }, { token: owner.token })).toMatchObject({ purchased: 2, assigned: 0 });
+    expect(
+      await q.http.query('seats.get', { orgId, minPosition: first.position }, { token: owner.token }),
+    ).toMatchObject({ purchased: 2, assigned: 0 });
 
     // A new key is a new command: the member is gone.
-    const gone = await failure(q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: key() }));
+    const gone = await failure(
+      q.http.mutation(
+        'members.remove',
+        { orgId, userId: member.userId },
+        { token: owner.token, idempotencyKey: key() },
+      ),
+    );
     expect(gone).toMatchObject({ code: 'NOT_FOUND', reason: 'members.not_found' });
   });
 
@@ -171,7 +239,9 @@ describe('members.remove', () => {
     await q.http.mutation('seats.assign', { orgId, userId: member.userId }, { token: owner.token });
     const k = key();
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: k })),
+      Array.from({ length: 6 }, () =>
+        q.http.mutation('members.remove', { orgId, userId: member.userId }, { token: owner.token, idempotencyKey: k }),
+      ),
     );
     for (const r of results) expect(r).toEqual(results[0]);
     const types = await eventTypes(orgId, results[0].position);

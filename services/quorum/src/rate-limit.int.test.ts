@@ -41,10 +41,13 @@ describe('auth rate limits over Redis', () => {
   it('clears the email count on a successful login', async () => {
     const user = email('forgetful');
     await q.http.mutation('auth.signUp', { email: user, password: PASSWORD, name: 'Forgetful' });
-    for (let i = 0; i < 9; i++) await failure(q.http.mutation('auth.login', { email: user, password: 'not it at all' }));
+    for (let i = 0; i < 9; i++)
+      await failure(q.http.mutation('auth.login', { email: user, password: 'not it at all' }));
     await q.http.mutation('auth.login', { email: user, password: PASSWORD });
     for (let i = 0; i < 9; i++) {
-      expect(await failure(q.http.mutation('auth.login', { email: user, password: 'still not it' }))).toMatchObject({ code: 'UNAUTHORIZED' });
+      expect(await failure(q.http.mutation('auth.login', { email: user, password: 'still not it' }))).toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
     }
     expect((await q.http.mutation('auth.login', { email: user, password: PASSWORD })).user.email).toBe(user);
   });

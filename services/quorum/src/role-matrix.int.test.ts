@@ -9,7 +9,15 @@ import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from './testing/http-client';
 import { createMeeting, reportJoined } from './testing/meetings';
-import { addMember, createOrg, invitationToken, signUp, UNKNOWN_INVITATION_TOKEN, uniqueEmail, type TestUser } from './testing/people';
+import {
+  addMember,
+  createOrg,
+  invitationToken,
+  signUp,
+  UNKNOWN_INVITATION_TOKEN,
+  uniqueEmail,
+  type TestUser,
+} from './testing/people';
 import { openSubscription } from './testing/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
 
@@ -28,7 +36,17 @@ interface Case {
 }
 
 /** Procedures that are not org-scoped, or not role-gated, with the principal they need. */
-const NOT_ORG_SCOPED = ['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.me', 'auth.verifyEmail', 'auth.resendVerification', 'org.create', 'org.list'];
+const NOT_ORG_SCOPED = [
+  'auth.signUp',
+  'auth.login',
+  'auth.refresh',
+  'auth.logout',
+  'auth.me',
+  'auth.verifyEmail',
+  'auth.resendVerification',
+  'org.create',
+  'org.list',
+];
 /** Procedures for SFU nodes only (service token); users and API keys get UNAUTHORIZED. */
 const SERVICE_ONLY = ['sfu.participantJoined', 'sfu.participantLeft'];
 
@@ -40,7 +58,9 @@ const SUBSCRIPTIONS: Record<string, Action> = { 'events.live': 'events.list' };
 
 // At run time `_def.procedures` is flat, keyed by dotted path; its static type is nested.
 const procedureTypes = Object.fromEntries(
-  Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(([path, p]) => [path, p._def.type]),
+  Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
+    ([path, p]) => [path, p._def.type],
+  ),
 );
 const subscriptions = Object.keys(procedureTypes).filter((p) => procedureTypes[p] === 'subscription');
 
@@ -70,8 +90,14 @@ const CASES: Record<Action, Case> = {
       plan = plan === 'pro' ? 'business' : 'pro';
     },
   },
-  'members.invite': { kind: 'mutation', input: async (org) => ({ orgId: org, email: uniqueEmail('invitee'), role: 'member' }) },
-  'members.changeRole': { kind: 'mutation', input: async (org) => ({ orgId: org, userId: await freshMember(org), role: 'host' }) },
+  'members.invite': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, email: uniqueEmail('invitee'), role: 'member' }),
+  },
+  'members.changeRole': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, userId: await freshMember(org), role: 'host' }),
+  },
   'members.remove': { kind: 'mutation', input: async (org) => ({ orgId: org, userId: await freshMember(org) }) },
   'members.list': { kind: 'query', input: async (org) => ({ orgId: org }) },
   'seats.purchase': { kind: 'mutation', input: async (org) => ({ orgId: org, quantity: 1 }) },
@@ -79,24 +105,43 @@ const CASES: Record<Action, Case> = {
   'seats.assign': { kind: 'mutation', input: async (org) => ({ orgId: org, userId: await freshMember(org) }) },
   'seats.unassign': { kind: 'mutation', input: async (org) => ({ orgId: org, userId: await freshMember(org, true) }) },
   'seats.get': { kind: 'query', input: async (org) => ({ orgId: org }) },
-  'apiKeys.create': { kind: 'mutation', input: async (org) => ({ orgId: org, name: `key ${randomUUID().slice(0, 6)}`, role: 'member' }) },
+  'apiKeys.create': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, name: `key ${randomUUID().slice(0, 6)}`, role: 'member' }),
+  },
   'apiKeys.list': { kind: 'query', input: async (org) => ({ orgId: org }) },
   'apiKeys.revoke': {
     kind: 'mutation',
     input: async (org) => {
-      const created = await http().mutation('apiKeys.create', { orgId: org, name: 'to revoke', role: 'member' }, asOwner());
+      const created = await http().mutation(
+        'apiKeys.create',
+        { orgId: org, name: 'to revoke', role: 'member' },
+        asOwner(),
+      );
       return { orgId: org, keyId: created.key.id };
     },
   },
   'events.list': { kind: 'query', input: async (org) => ({ orgId: org }) },
   // Meetings are hosted by the `host` member (who holds a seat), so the host role passes the
   // decider's own host check and owners and admins pass it as organization moderators.
-  'meetings.create': { kind: 'mutation', input: async (org) => ({ orgId: org, title: 'Matrix', hostUserId: users.host.userId }) },
+  'meetings.create': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, title: 'Matrix', hostUserId: users.host.userId }),
+  },
   'meetings.get': { kind: 'query', input: async (org) => ({ orgId: org, ...(await hostedMeeting(org)) }) },
   'meetings.list': { kind: 'query', input: async (org) => ({ orgId: org }) },
-  'meetings.join': { kind: 'mutation', input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }) },
-  'meetings.end': { kind: 'mutation', input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }) },
-  'meetings.lock': { kind: 'mutation', input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }) },
+  'meetings.join': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }),
+  },
+  'meetings.end': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }),
+  },
+  'meetings.lock': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, sessionId: (await hostedMeeting(org)).sessionId }),
+  },
   'meetings.unlock': {
     kind: 'mutation',
     input: async (org) => {
@@ -105,7 +150,10 @@ const CASES: Record<Action, Case> = {
       return { orgId: org, sessionId };
     },
   },
-  'meetings.mute': { kind: 'mutation', input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)), kind: 'audio' }) },
+  'meetings.mute': {
+    kind: 'mutation',
+    input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)), kind: 'audio' }),
+  },
   'meetings.remove': { kind: 'mutation', input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)) }) },
 };
 
@@ -142,7 +190,8 @@ beforeAll(async () => {
   owner = await signUp(q.http, 'owner');
   ({ orgId } = await createOrg(q.http, owner, 'pro'));
   await q.http.mutation('seats.purchase', { orgId, quantity: 20 }, asOwner());
-  for (const role of ['admin', 'billing', 'host', 'member'] as const) users[role] = await addMember(q.http, orgId, owner, role);
+  for (const role of ['admin', 'billing', 'host', 'member'] as const)
+    users[role] = await addMember(q.http, orgId, owner, role);
   await q.http.mutation('seats.assign', { orgId, userId: users.host.userId }, asOwner());
   for (const role of ['admin', 'member'] as const) {
     keys[role] = (await q.http.mutation('apiKeys.create', { orgId, name: `${role} key`, role }, asOwner())).secret;
@@ -155,10 +204,13 @@ afterAll(async () => {
 
 describe('the matrix covers the router', () => {
   it('every procedure is a role-gated action, ungated, not org-scoped, or a subscription gated by an action', () => {
-    const procedures = Object.keys(procedureTypes).filter((p) => !subscriptions.includes(p)).sort();
+    const procedures = Object.keys(procedureTypes)
+      .filter((p) => !subscriptions.includes(p))
+      .sort();
     const known = [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED, ...SERVICE_ONLY].sort();
     expect(procedures).toEqual(known);
-    for (const path of subscriptions) expect(SUBSCRIPTIONS[path], `${path} needs an entry in SUBSCRIPTIONS`).toBeDefined();
+    for (const path of subscriptions)
+      expect(SUBSCRIPTIONS[path], `${path} needs an entry in SUBSCRIPTIONS`).toBeDefined();
   });
 
   it('has a case for every action', () => {
@@ -204,14 +256,18 @@ describe('outside the organization', () => {
     }
     for (const path of subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId }, { token: stranger.token });
-      expect(started, path).toMatchObject({ ok: false, failure: { code: 'NOT_FOUND', reason: 'organization.not_found' } });
+      expect(started, path).toMatchObject({
+        ok: false,
+        failure: { code: 'NOT_FOUND', reason: 'organization.not_found' },
+      });
     }
   });
 
-  it("an API key of organization A gets NOT_FOUND on organization B, for every procedure", async () => {
+  it('an API key of organization A gets NOT_FOUND on organization B, for every procedure', async () => {
     const otherOwner = await signUp(q.http, 'other-owner');
     const other = await createOrg(q.http, otherOwner, 'pro');
-    const keyA = (await q.http.mutation('apiKeys.create', { orgId, name: 'scoped', role: 'admin' }, asOwner())).secret as string;
+    const keyA = (await q.http.mutation('apiKeys.create', { orgId, name: 'scoped', role: 'admin' }, asOwner()))
+      .secret as string;
     for (const action of ACTIONS) {
       const c = CASES[action];
       // Inputs naming organization B, built as A's owner would (ids of A are as good as any).
@@ -221,16 +277,24 @@ describe('outside the organization', () => {
     }
     for (const path of subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId: other.orgId }, { apiKey: keyA });
-      expect(started, path).toMatchObject({ ok: false, failure: { code: 'NOT_FOUND', reason: 'organization.not_found' } });
+      expect(started, path).toMatchObject({
+        ok: false,
+        failure: { code: 'NOT_FOUND', reason: 'organization.not_found' },
+      });
     }
     // Organization B still answers its own owner, so the refusals were about the key.
-    await expect(q.http.query('org.get', { orgId: other.orgId, minPosition: other.position }, { token: otherOwner.token })).resolves.toMatchObject({
+    await expect(
+      q.http.query('org.get', { orgId: other.orgId, minPosition: other.position }, { token: otherOwner.token }),
+    ).resolves.toMatchObject({
       orgId: other.orgId,
     });
   });
 
   it('an unauthenticated call gets UNAUTHORIZED for every procedure that needs a principal', async () => {
-    const needsPrincipal = Object.keys(procedureTypes).filter((p) => !['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.verifyEmail', ...subscriptions].includes(p));
+    const needsPrincipal = Object.keys(procedureTypes).filter(
+      (p) =>
+        !['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout', 'auth.verifyEmail', ...subscriptions].includes(p),
+    );
     const inputs: Record<string, unknown> = {
       'auth.me': {},
       'auth.resendVerification': {},
@@ -253,7 +317,11 @@ describe('outside the organization', () => {
   });
 
   it('an API key cannot call user-only procedures (org.create, org.list, members.accept, auth.me)', async () => {
-    const invite = await q.http.mutation('members.invite', { orgId, email: uniqueEmail('key-accept'), role: 'member' }, asOwner());
+    const invite = await q.http.mutation(
+      'members.invite',
+      { orgId, email: uniqueEmail('key-accept'), role: 'member' },
+      asOwner(),
+    );
     const cases: Array<[string, 'query' | 'mutation', unknown]> = [
       ['org.create', 'mutation', { name: 'Keyed Inc', plan: 'pro' }],
       ['org.list', 'query', {}],
@@ -262,7 +330,11 @@ describe('outside the organization', () => {
     ];
     const before = await settledHead(q);
     for (const [path, kind, input] of cases) {
-      const f = await failure(kind === 'query' ? q.http.query(path, input, { apiKey: keys.admin }) : q.http.mutation(path, input, { apiKey: keys.admin }));
+      const f = await failure(
+        kind === 'query'
+          ? q.http.query(path, input, { apiKey: keys.admin })
+          : q.http.mutation(path, input, { apiKey: keys.admin }),
+      );
       expect(f, path).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     }
     expect(await settledHead(q)).toBe(before);

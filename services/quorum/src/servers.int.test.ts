@@ -18,7 +18,11 @@ describe('npm start against PostgreSQL and NATS JetStream', () => {
     expect(ready.status).toBe(200);
     const report = (await ready.json()) as { checks: Record<string, { ok: boolean; detail?: { leader?: boolean } }> };
     expect(report.checks.relay).toMatchObject({ ok: true, detail: { leader: true } });
-    const events = await q.http.query('events.list', { orgId: session.orgId, limit: 100 }, { token: session.ownerToken });
+    const events = await q.http.query(
+      'events.list',
+      { orgId: session.orgId, limit: 100 },
+      { token: session.ownerToken },
+    );
     expect(events.events.map((e: { type: string }) => e.type)).toEqual([
       'organization.created',
       'member.joined',
@@ -34,11 +38,23 @@ describe('npm start against PostgreSQL and NATS JetStream', () => {
     }
     const positions = events.events.map((e: { position: string }) => BigInt(e.position));
     expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
-    const newestFirst = await q.http.query('events.list', { orgId: session.orgId, order: 'desc', limit: 2 }, { token: session.ownerToken });
+    const newestFirst = await q.http.query(
+      'events.list',
+      { orgId: session.orgId, order: 'desc', limit: 2 },
+      { token: session.ownerToken },
+    );
     expect(newestFirst.events.map((e: { type: string }) => e.type)).toEqual(['seat.assigned', 'member.joined']);
-    const nextPage = await q.http.query('events.list', { orgId: session.orgId, order: 'desc', limit: 2, before: newestFirst.next }, { token: session.ownerToken });
+    const nextPage = await q.http.query(
+      'events.list',
+      { orgId: session.orgId, order: 'desc', limit: 2, before: newestFirst.next },
+      { token: session.ownerToken },
+    );
     expect(nextPage.events.map((e: { type: string }) => e.type)).toEqual(['member.invited', 'seats.purchased']);
-    const onlySeats = await q.http.query('events.list', { orgId: session.orgId, types: ['seats.purchased', 'seat.assigned'] }, { token: session.ownerToken });
+    const onlySeats = await q.http.query(
+      'events.list',
+      { orgId: session.orgId, types: ['seats.purchased', 'seat.assigned'] },
+      { token: session.ownerToken },
+    );
     expect(onlySeats.events.map((e: { type: string }) => e.type)).toEqual(['seats.purchased', 'seat.assigned']);
   });
 });

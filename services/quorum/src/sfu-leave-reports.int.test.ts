@@ -52,7 +52,6 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-
 beforeAll(async () => {
   q = await startTestQuorum('leaves', { SFU: 'off', REDIS_URL });
   redis = new Redis(REDIS_URL);

@@ -77,7 +77,12 @@ async function spawnNode(nodeId: string): Promise<{ child: ChildProcess; url: st
 
 /** A node in this process; `placementRedis` is its own Redis client (through a proxy, say). */
 async function startInProcess(nodeId: string, placementRedis: Redis = redis) {
-  const node = await startTestSfuNode(q, { nodeId, redis: placementRedis, heartbeatMs: HEARTBEAT_MS, ttlMs: HEARTBEAT_TTL_MS });
+  const node = await startTestSfuNode(q, {
+    nodeId,
+    redis: placementRedis,
+    heartbeatMs: HEARTBEAT_MS,
+    ttlMs: HEARTBEAT_TTL_MS,
+  });
   inProcess.push(node);
   return node;
 }
@@ -108,7 +113,9 @@ async function killDoomedBeside(survivorId: string): Promise<{ killedAt: number;
   const survivorRun = `${survivorId}/${survivor.sfu.instance}`;
   doomed!.kill('SIGKILL');
   const killedAt = Date.now();
-  await new Promise<void>((resolve) => (doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve())));
+  await new Promise<void>((resolve) =>
+    doomed!.exitCode !== null || doomed!.signalCode !== null ? resolve() : doomed!.once('exit', () => resolve()),
+  );
   return { killedAt, survivorRun };
 }
 
@@ -125,7 +132,10 @@ async function rejoinOnSurvivor(user: TestUser, sessionId: string) {
 const sweep = () => q.app.gateway.lostNodeSweeper!.sweep();
 
 async function sessionEvents(sessionId: string) {
-  return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => ({ type: e.type, data: e.data as Record<string, unknown> }));
+  return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => ({
+    type: e.type,
+    data: e.data as Record<string, unknown>,
+  }));
 }
 
 beforeAll(async () => {
@@ -194,7 +204,9 @@ describe('an SFU node that dies without a word', () => {
     // kill, and no more than a heartbeat (plus scheduling) before it.
     const leftAt = Date.parse(left.data.at as string);
     const lastSeen = await placement.lastSeen(doomedId, doomedNode!.instance);
-    const hostJoinedAt = Date.parse(events.find((e) => e.type === 'participant.joined' && e.data.participantId === host.userId)!.data.at as string);
+    const hostJoinedAt = Date.parse(
+      events.find((e) => e.type === 'participant.joined' && e.data.participantId === host.userId)!.data.at as string,
+    );
     expect(leftAt).toBe(Math.max(lastSeen!.at.getTime(), hostJoinedAt));
     expect(leftAt).toBeLessThanOrEqual(killedAt + 5);
     expect(leftAt).toBeGreaterThan(killedAt - HEARTBEAT_MS - 500);
@@ -202,18 +214,32 @@ describe('an SFU node that dies without a word', () => {
     // A leave the dead run might still have had in flight for alice changes nothing now.
     const late = await q.http.mutation(
       'sfu.participantLeft',
-      { orgId, sessionId, participantId: alice.userId, reason: 'disconnected', at: new Date(killedAt).toISOString(), instance: doomedNode!.instance },
+      {
+        orgId,
+        sessionId,
+        participantId: alice.userId,
+        reason: 'disconnected',
+        at: new Date(killedAt).toISOString(),
+        instance: doomedNode!.instance,
+      },
       { serviceToken: serviceToken(q, `sfu:${doomedId}`) },
     );
     expect(late).toEqual({ position: null, recorded: false });
 
     // The read model agrees: the host's stint is closed, alice is in the meeting through the survivor.
     await eventually(async () => {
-      const { rows } = await q.app.sql.query<{ participant_id: string; left_at: Date | null; leave_reason: string | null; node: string | null }>(
+      const { rows } = await q.app.sql.query<{
+        participant_id: string;
+        left_at: Date | null;
+        leave_reason: string | null;
+        node: string | null;
+      }>(
         `SELECT participant_id, left_at, leave_reason, node FROM rm_v1.meeting_participants WHERE session_id = $1 ORDER BY joined_at`,
         [sessionId],
       );
-      expect(rows.map((r) => ({ id: r.participant_id, open: r.left_at === null, reason: r.leave_reason, node: r.node }))).toEqual([
+      expect(
+        rows.map((r) => ({ id: r.participant_id, open: r.left_at === null, reason: r.leave_reason, node: r.node })),
+      ).toEqual([
         { id: host.userId, open: false, reason: 'disconnected', node: doomedRun },
         { id: alice.userId, open: true, reason: null, node: survivorRun },
       ]);
@@ -233,9 +259,12 @@ describe('an SFU node that dies without a word', () => {
     // Nobody is back yet when the sweep finds the run silent past the grace: both leave.
     await eventually(async () => {
       await sweep();
-      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left').map((e) => e.data.participantId).sort()).toEqual(
-        [host.userId, alice.userId].sort(),
-      );
+      expect(
+        (await sessionEvents(sessionId))
+          .filter((e) => e.type === 'participant.left')
+          .map((e) => e.data.participantId)
+          .sort(),
+      ).toEqual([host.userId, alice.userId].sort());
     }, 15_000);
     const lastSeen = await placement.lastSeen(doomedId, doomedNode!.instance);
     for (const left of (await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left')) {
@@ -249,7 +278,9 @@ describe('an SFU node that dies without a word', () => {
     await eventually(async () => {
       const events = await sessionEvents(sessionId);
       const after = events.slice(events.findLastIndex((e) => e.type === 'participant.left') + 1);
-      expect(after.map((e) => [e.type, e.data.participantId, e.data.node])).toEqual([['participant.joined', alice.userId, survivorRun]]);
+      expect(after.map((e) => [e.type, e.data.participantId, e.data.node])).toEqual([
+        ['participant.joined', alice.userId, survivorRun],
+      ]);
     });
     expect((await sessionEvents(sessionId)).some((e) => e.type === 'participant.reconnected')).toBe(false);
     await eventually(async () => {
@@ -279,9 +310,12 @@ describe('an SFU node that dies without a word', () => {
     // Taken for dead: both recorded as gone at the run's last heartbeat.
     await eventually(async () => {
       await sweep();
-      expect((await sessionEvents(sessionId)).filter((e) => e.type === 'participant.left').map((e) => e.data.participantId).sort()).toEqual(
-        [host.userId, alice.userId].sort(),
-      );
+      expect(
+        (await sessionEvents(sessionId))
+          .filter((e) => e.type === 'participant.left')
+          .map((e) => e.data.participantId)
+          .sort(),
+      ).toEqual([host.userId, alice.userId].sort());
     }, 15_000);
 
     proxy.mode = 'up';
@@ -289,7 +323,12 @@ describe('an SFU node that dies without a word', () => {
     await eventually(async () => {
       const events = await sessionEvents(sessionId);
       const back = events.slice(events.findLastIndex((e) => e.type === 'participant.left') + 1);
-      expect(back.filter((e) => e.type === 'participant.joined').map((e) => [e.data.participantId, e.data.node]).sort()).toEqual(
+      expect(
+        back
+          .filter((e) => e.type === 'participant.joined')
+          .map((e) => [e.data.participantId, e.data.node])
+          .sort(),
+      ).toEqual(
         [
           [host.userId, run],
           [alice.userId, run],
@@ -301,7 +340,9 @@ describe('an SFU node that dies without a word', () => {
     expect(a.client.closed).toBeUndefined();
     await eventually(async () => {
       const meeting = await q.http.query('meetings.get', { orgId, sessionId }, { token: host.token });
-      expect(meeting.participants.map((p: { participantId: string }) => p.participantId).sort()).toEqual([host.userId, alice.userId].sort());
+      expect(meeting.participants.map((p: { participantId: string }) => p.participantId).sort()).toEqual(
+        [host.userId, alice.userId].sort(),
+      );
     });
   }, 90_000);
 });

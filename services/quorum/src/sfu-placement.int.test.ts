@@ -68,17 +68,25 @@ describe('placement across SFU nodes', () => {
     // The node it names admits the participant and reports the join to the gateway.
     const client = await SignalingClient.connect(ticket.signalingUrl);
     clients.push(client);
-    await expect(client.request('join', { token: ticket.token })).resolves.toMatchObject({ peerId: host.userId, mode: 'p2p' });
+    await expect(client.request('join', { token: ticket.token })).resolves.toMatchObject({
+      peerId: host.userId,
+      mode: 'p2p',
+    });
     const hosting = ticket.signalingUrl === a.url ? a : b;
     expect(hosting.sfu.server.getState().map((m) => m.sessionId)).toContain(sessionId);
     // Asked again, the gateway names the same node.
-    expect((await q.http.mutation('meetings.join', { orgId, sessionId }, { token: owner.token })).signalingUrl).toBe(ticket.signalingUrl);
+    expect((await q.http.mutation('meetings.join', { orgId, sessionId }, { token: owner.token })).signalingUrl).toBe(
+      ticket.signalingUrl,
+    );
 
     await new Promise((r) => setTimeout(r, 900));
     // b's heartbeat expired: new meetings all go to a.
     for (let i = 0; i < 4; i++) {
       const next = await createMeeting(q.http, orgId, { token: host.token });
-      expect((await q.http.mutation('meetings.join', { orgId, sessionId: next.sessionId }, { token: host.token })).signalingUrl).toBe(a.url);
+      expect(
+        (await q.http.mutation('meetings.join', { orgId, sessionId: next.sessionId }, { token: host.token }))
+          .signalingUrl,
+      ).toBe(a.url);
     }
     const live = await new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` }).liveNodes();
     expect(live.map((n) => n.nodeId)).toEqual([`a-${suffix}`]);

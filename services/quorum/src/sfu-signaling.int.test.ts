@@ -37,7 +37,6 @@ async function eventTypes(sessionId: string) {
   return (await q.app.store.readStream(streamIds.session(sessionId))).map((e) => e.type);
 }
 
-
 beforeAll(async () => {
   q = await startTestQuorum('signaling', { SFU_RECONNECT_GRACE_SECONDS: '0.3' });
   owner = await signUp(q.http, 'owner');
@@ -60,37 +59,78 @@ describe('peer-to-peer, then the SFU', () => {
     const h = await enter(host, sessionId);
     expect(h.joined).toMatchObject({ peerId: host.userId, mode: 'p2p', peers: [], isHost: true, canModerate: true });
     const a = await enter(alice, sessionId);
-    expect(a.joined).toMatchObject({ mode: 'p2p', peers: [{ peerId: host.userId, isHost: true }], isHost: false, canModerate: false });
+    expect(a.joined).toMatchObject({
+      mode: 'p2p',
+      peers: [{ peerId: host.userId, isHost: true }],
+      isHost: false,
+      canModerate: false,
+    });
     await h.client.next('peerJoined', (p) => p.peerId === alice.userId);
 
     await a.client.request('p2pSignal', { to: host.userId, signal: { kind: 'offer', sdp: 'v=0 offer' } });
-    expect(await h.client.next('p2pSignal')).toEqual({ from: alice.userId, signal: { kind: 'offer', sdp: 'v=0 offer' } });
+    expect(await h.client.next('p2pSignal')).toEqual({
+      from: alice.userId,
+      signal: { kind: 'offer', sdp: 'v=0 offer' },
+    });
     await h.client.request('p2pSignal', { to: alice.userId, signal: { kind: 'answer', sdp: 'v=0 answer' } });
-    await a.client.request('p2pSignal', { to: host.userId, signal: { kind: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 } } });
+    await a.client.request('p2pSignal', {
+      to: host.userId,
+      signal: {
+        kind: 'candidate',
+        candidate: {
+          candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host',
+          sdpMid: '0',
+          sdpMLineIndex: 0,
+        },
+      },
+    });
     expect(await a.client.next('p2pSignal')).toMatchObject({ from: host.userId, signal: { kind: 'answer' } });
-    expect(await h.client.next('p2pSignal', (d) => d.signal.kind === 'candidate')).toMatchObject({ from: alice.userId });
+    expect(await h.client.next('p2pSignal', (d) => d.signal.kind === 'candidate')).toMatchObject({
+      from: alice.userId,
+    });
 
     // No media room and no transport exists for a 1:1 call, as the SFU's own state says.
-    expect(q.app.sfu!.server.getState().find((m) => m.sessionId === sessionId)).toMatchObject({ mode: 'p2p', mediaRoomId: null });
+    expect(q.app.sfu!.server.getState().find((m) => m.sessionId === sessionId)).toMatchObject({
+      mode: 'p2p',
+      mediaRoomId: null,
+    });
     expect(q.app.sfu!.pool.getState().rooms.find((r) => r.roomId === sessionId)).toBeUndefined();
-    expect(await signalingRefusal(a.client.request('createWebRtcTransport', { direction: 'send' }))).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'signaling.not_sfu' });
+    expect(await signalingRefusal(a.client.request('createWebRtcTransport', { direction: 'send' }))).toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      reason: 'signaling.not_sfu',
+    });
 
     const b = await enter(bob, sessionId);
     expect(b.joined).toMatchObject({ mode: 'sfu' });
     expect(b.joined.peers.map((p) => p.peerId).sort()).toEqual([host.userId, alice.userId].sort());
     expect(await h.client.next('modeChanged')).toEqual({ mode: 'sfu' });
     expect(await a.client.next('modeChanged')).toEqual({ mode: 'sfu' });
-    expect(await signalingRefusal(a.client.request('p2pSignal', { to: host.userId, signal: { kind: 'offer', sdp: 'late' } }))).toMatchObject({ reason: 'signaling.not_p2p' });
+    expect(
+      await signalingRefusal(
+        a.client.request('p2pSignal', { to: host.userId, signal: { kind: 'offer', sdp: 'late' } }),
+      ),
+    ).toMatchObject({ reason: 'signaling.not_p2p' });
 
     // Through the SFU now: capabilities and transports come from mediasoup.
     const caps = await b.client.request('getRouterRtpCapabilities', {});
-    expect((caps.rtpCapabilities as { codecs: Array<{ mimeType: string }> }).codecs.map((c) => c.mimeType)).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8']));
+    expect((caps.rtpCapabilities as { codecs: Array<{ mimeType: string }> }).codecs.map((c) => c.mimeType)).toEqual(
+      expect.arrayContaining(['audio/opus', 'video/VP8']),
+    );
     const transport = await b.client.request('createWebRtcTransport', { direction: 'recv' });
-    expect(transport).toMatchObject({ transportId: expect.any(String), iceCandidates: expect.arrayContaining([expect.objectContaining({ ip: '127.0.0.1' })]) });
+    expect(transport).toMatchObject({
+      transportId: expect.any(String),
+      iceCandidates: expect.arrayContaining([expect.objectContaining({ ip: '127.0.0.1' })]),
+    });
     const room = q.app.sfu!.pool.getState().rooms.find((r) => r.roomId === sessionId);
     expect(room?.peers.find((p) => p.peerId === bob.userId)?.transports).toHaveLength(1);
 
-    expect(await eventTypes(sessionId)).toEqual(['session.scheduled', 'session.started', 'participant.joined', 'participant.joined', 'participant.joined']);
+    expect(await eventTypes(sessionId)).toEqual([
+      'session.scheduled',
+      'session.started',
+      'participant.joined',
+      'participant.joined',
+      'participant.joined',
+    ]);
 
     // Leaving is reported; the others are told.
     await b.client.request('leave', {});
@@ -98,9 +138,13 @@ describe('peer-to-peer, then the SFU', () => {
     await eventually(async () => expect((await eventTypes(sessionId)).at(-1)).toBe('participant.left'));
     // A dropped socket is reported after the reconnect grace period.
     a.client.close();
-    await eventually(async () => expect((await eventTypes(sessionId)).filter((t) => t === 'participant.left')).toHaveLength(2));
+    await eventually(async () =>
+      expect((await eventTypes(sessionId)).filter((t) => t === 'participant.left')).toHaveLength(2),
+    );
     const stream = await q.app.store.readStream(streamIds.session(sessionId));
-    expect(stream.filter((e) => e.type === 'participant.left').map((e) => (e.data as { reason: string }).reason)).toEqual(['left', 'disconnected']);
+    expect(
+      stream.filter((e) => e.type === 'participant.left').map((e) => (e.data as { reason: string }).reason),
+    ).toEqual(['left', 'disconnected']);
   });
 
   it('a rejoin within the grace period records nothing new', async () => {
@@ -119,9 +163,16 @@ describe('refusals', () => {
     const ticket = await q.http.mutation('meetings.join', { orgId, sessionId }, as(alice));
     const claims = { sub: alice.userId, org: orgId, sid: sessionId, name: 'Alice', host: false, mod: true };
     const now = Math.floor(Date.now() / 1000);
-    const forged = signJoinToken(claims, 'not-the-deployment-secret-'.padEnd(40, 'x'), { ttlSeconds: 60, nowSeconds: now }).token;
+    const forged = signJoinToken(claims, 'not-the-deployment-secret-'.padEnd(40, 'x'), {
+      ttlSeconds: 60,
+      nowSeconds: now,
+    }).token;
     const expired = signJoinToken(claims, q.env.JOIN_TOKEN_SECRET!, { ttlSeconds: 60, nowSeconds: now - 120 }).token;
-    for (const [token, reason] of [[forged, 'token.bad_signature'], [expired, 'token.expired'], ['garbage', 'token.malformed']] as const) {
+    for (const [token, reason] of [
+      [forged, 'token.bad_signature'],
+      [expired, 'token.expired'],
+      ['garbage', 'token.malformed'],
+    ] as const) {
       const client = await SignalingClient.connect(ticket.signalingUrl);
       clients.push(client);
       expect(await signalingRefusal(client.request('join', { token }))).toMatchObject({ code: 'UNAUTHORIZED', reason });
@@ -129,7 +180,10 @@ describe('refusals', () => {
     }
     const unjoined = await SignalingClient.connect(ticket.signalingUrl);
     clients.push(unjoined);
-    expect(await signalingRefusal(unjoined.request('getRouterRtpCapabilities', {}))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'signaling.not_joined' });
+    expect(await signalingRefusal(unjoined.request('getRouterRtpCapabilities', {}))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'signaling.not_joined',
+    });
     expect(await eventTypes(sessionId)).toEqual(['session.scheduled']);
   });
 
@@ -149,8 +203,12 @@ describe('refusals', () => {
   it('bad frames get BAD_REQUEST naming the field, or close the socket when unreadable', async () => {
     const { sessionId } = await createMeeting(q.http, orgId, as(host));
     const h = await enter(host, sessionId);
-    expect(await signalingRefusal(h.client.request('setPreferredLayers', { consumerId: 'c', spatialLayer: 9 } as never))).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await signalingRefusal(h.client.request('p2pSignal', { to: 'nobody', signal: { kind: 'offer', sdp: 'x' } }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(
+      await signalingRefusal(h.client.request('setPreferredLayers', { consumerId: 'c', spatialLayer: 9 } as never)),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(
+      await signalingRefusal(h.client.request('p2pSignal', { to: 'nobody', signal: { kind: 'offer', sdp: 'x' } })),
+    ).toMatchObject({ code: 'NOT_FOUND' });
     h.client.sendRaw('{not json');
     expect((await h.client.waitClosed()).code).toBe(4400);
   });
@@ -210,7 +268,9 @@ describe('a media worker that dies', () => {
       await eventually(async () => {
         await p.client.request('getRouterRtpCapabilities', {});
       }, 10_000);
-      await expect(p.client.request('createWebRtcTransport', { direction: 'recv' })).resolves.toMatchObject({ transportId: expect.any(String) });
+      await expect(p.client.request('createWebRtcTransport', { direction: 'recv' })).resolves.toMatchObject({
+        transportId: expect.any(String),
+      });
     }
     const room = pool.getState().rooms.find((r) => r.roomId === sessionId);
     expect(room?.peers).toHaveLength(3);

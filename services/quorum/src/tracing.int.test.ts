@@ -18,7 +18,11 @@ describe('tracing across the command path', () => {
 
   it('carries the trace of org.create through append, relay publish and projection', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const signUp = await q.http.mutation('auth.signUp', { email: `trace-${Date.now()}@example.com`, password: 'a long enough secret', name: 'Tracy' });
+    const signUp = await q.http.mutation('auth.signUp', {
+      email: `trace-${Date.now()}@example.com`,
+      password: 'a long enough secret',
+      name: 'Tracy',
+    });
     const res = await fetch(`${q.baseUrl}/trpc/org.create`, {
       method: 'POST',
       headers: {
@@ -34,7 +38,9 @@ describe('tracing across the command path', () => {
     const deadline = Date.now() + 10_000;
     let spans: ReadableSpan[] = [];
     const wanted = (s: ReadableSpan[]) =>
-      ['trpc org.create', 'eventstore.append', 'publish organization.created', 'project organization.created'].every((n) => s.some((x) => x.name === n));
+      ['trpc org.create', 'eventstore.append', 'publish organization.created', 'project organization.created'].every(
+        (n) => s.some((x) => x.name === n),
+      );
     while (Date.now() < deadline) {
       spans = telemetry.spans().filter((s) => s.spanContext().traceId === traceId);
       if (wanted(spans)) break;

@@ -45,12 +45,18 @@ describe('tRPC over WebSocket', () => {
     const seats = await trpc.seats.get.query({ orgId: created.orgId, minPosition: bought.position });
     expect(seats).toMatchObject({ purchased: 2, assigned: 0, plan: 'pro' });
     // The same facts over HTTP.
-    expect(await q.http.query('seats.get', { orgId: created.orgId, minPosition: bought.position }, { token: owner.token })).toEqual(seats);
+    expect(
+      await q.http.query('seats.get', { orgId: created.orgId, minPosition: bought.position }, { token: owner.token }),
+    ).toEqual(seats);
   });
 
   it('an API key in connectionParams works for its organization', async () => {
     const { orgId, position } = await createOrg(q.http, owner, 'pro');
-    const { secret } = await q.http.mutation('apiKeys.create', { orgId, name: 'ws', role: 'member' }, { token: owner.token });
+    const { secret } = await q.http.mutation(
+      'apiKeys.create',
+      { orgId, name: 'ws', role: 'member' },
+      { token: owner.token },
+    );
     const trpc = wsClient({ apiKey: secret });
     expect(await trpc.org.get.query({ orgId, minPosition: position })).toMatchObject({ orgId, yourRole: 'member' });
   });

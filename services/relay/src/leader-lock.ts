@@ -38,10 +38,10 @@ export class LeaderLock {
     const conn = await sql.acquire();
     let locked = false;
     try {
-      const { rows } = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
-        RELAY_LOCK_NAMESPACE,
-        key,
-      ]);
+      const { rows } = await conn.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked',
+        [RELAY_LOCK_NAMESPACE, key],
+      );
       locked = rows[0]?.locked === true;
     } finally {
       if (!locked) conn.release();

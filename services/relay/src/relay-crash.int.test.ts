@@ -86,7 +86,11 @@ it('loses nothing and duplicates nothing when the relay is SIGKILLed mid-stream 
   const events = makeEvents(orgId, EVENTS);
 
   const first = spawnRelay(name);
-  await waitFor(() => first.output().includes('"msg":"relay is leader"'), 60_000, () => `first relay did not start:\n${first.output()}`);
+  await waitFor(
+    () => first.output().includes('"msg":"relay is leader"'),
+    60_000,
+    () => `first relay did not start:\n${first.output()}`,
+  );
   let appended = 0;
   const appending = (async () => {
     for (let offset = 0; offset < EVENTS; offset += PER_APPEND) {
@@ -131,7 +135,9 @@ it('loses nothing and duplicates nothing when the relay is SIGKILLed mid-stream 
   expect({ missing, repeated, received: messages.length }).toEqual({ missing: 0, repeated: 0, received: EVENTS });
   for (let i = 1; i < messages.length; i++) {
     if (messages[i]!.position <= messages[i - 1]!.position) {
-      throw new Error(`positions not strictly increasing at message ${i}: ${messages[i - 1]!.position} then ${messages[i]!.position}`);
+      throw new Error(
+        `positions not strictly increasing at message ${i}: ${messages[i - 1]!.position} then ${messages[i]!.position}`,
+      );
     }
   }
 });

@@ -28,7 +28,11 @@ describe('Relay against PostgreSQL and NATS JetStream', () => {
   beforeAll(async () => {
     const url = await requirePostgres();
     bus = await requireNats('relay-int-test');
-    sql = createPgSqlDatabase({ connectionString: url, applicationName: 'relay-int-test', onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed') });
+    sql = createPgSqlDatabase({
+      connectionString: url,
+      applicationName: 'relay-int-test',
+      onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
+    });
     await migratePublicSchema(sql);
     store = await PostgresEventStore.create(sql);
   });
@@ -52,7 +56,10 @@ describe('Relay against PostgreSQL and NATS JetStream', () => {
     await store.appendToStream(`organization-${orgId}`, seats.slice(0, half));
     await store.appendToStream(`seats-${orgId}`, seats.slice(half));
     const ids = new Set(seats.map((event) => event.id));
-    const stored = [...(await store.readStream(`organization-${orgId}`)), ...(await store.readStream(`seats-${orgId}`))];
+    const stored = [
+      ...(await store.readStream(`organization-${orgId}`)),
+      ...(await store.readStream(`seats-${orgId}`)),
+    ];
     return stored.filter((event) => ids.has(event.id)).sort((a, b) => (a.position < b.position ? -1 : 1));
   }
 
@@ -70,7 +77,11 @@ describe('Relay against PostgreSQL and NATS JetStream', () => {
 
     const events = await append(orgId, 40);
     const last = events[events.length - 1]!.position;
-    await waitFor(() => relay.status().checkpoint >= last, 20_000, () => `checkpoint ${relay.status().checkpoint} < ${last}`);
+    await waitFor(
+      () => relay.status().checkpoint >= last,
+      20_000,
+      () => `checkpoint ${relay.status().checkpoint} < ${last}`,
+    );
 
     const messages = await readOrgMessages(bus, orgId, events.length);
     expectExactlyOnceInOrder(messages, events);
@@ -89,24 +100,40 @@ describe('Relay against PostgreSQL and NATS JetStream', () => {
     await seedCheckpointAtHead(sql, store, name);
     const first = await newRelay(name);
     first.start();
-    await waitFor(() => first.status().leader, 10_000, () => 'first relay never became leader');
+    await waitFor(
+      () => first.status().leader,
+      10_000,
+      () => 'first relay never became leader',
+    );
     const second = await newRelay(name);
     second.start();
 
     const before = await append(orgId, 20);
     const lastBefore = before[before.length - 1]!.position;
-    await waitFor(() => first.status().checkpoint >= lastBefore, 20_000, () => 'first relay did not publish');
+    await waitFor(
+      () => first.status().checkpoint >= lastBefore,
+      20_000,
+      () => 'first relay did not publish',
+    );
     // Several of the follower's retry periods.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(second.status()).toMatchObject({ leader: false, published: 0 });
 
     await first.close();
     expect(first.status().leader).toBe(false);
-    await waitFor(() => second.status().leader, 10_000, () => 'second relay never took over');
+    await waitFor(
+      () => second.status().leader,
+      10_000,
+      () => 'second relay never took over',
+    );
 
     const after = await append(orgId, 20);
     const lastAfter = after[after.length - 1]!.position;
-    await waitFor(() => second.status().checkpoint >= lastAfter, 20_000, () => 'second relay did not publish');
+    await waitFor(
+      () => second.status().checkpoint >= lastAfter,
+      20_000,
+      () => 'second relay did not publish',
+    );
     expect(second.status().published).toBe(after.length);
 
     const messages = await readOrgMessages(bus, orgId, before.length + after.length);
@@ -121,7 +148,11 @@ describe('Relay against PostgreSQL and NATS JetStream', () => {
     await seedCheckpointAtHead(sql, store, name);
     const relay = await newRelay(name);
     relay.start();
-    await waitFor(() => relay.status().leader, 10_000, () => 'relay never became leader');
+    await waitFor(
+      () => relay.status().leader,
+      10_000,
+      () => 'relay never became leader',
+    );
 
     const { rows } = await sql.query<{ pid: number }>(
       `SELECT pid FROM pg_locks
@@ -131,12 +162,24 @@ describe('Relay against PostgreSQL and NATS JetStream', () => {
     );
     expect(rows).toHaveLength(1);
     await sql.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-    await waitFor(() => !relay.status().leader, 10_000, () => 'relay did not notice its lock connection died');
-    await waitFor(() => relay.status().leader, 10_000, () => 'relay did not take the lock again');
+    await waitFor(
+      () => !relay.status().leader,
+      10_000,
+      () => 'relay did not notice its lock connection died',
+    );
+    await waitFor(
+      () => relay.status().leader,
+      10_000,
+      () => 'relay did not take the lock again',
+    );
 
     const events = await append(orgId, 10);
     const last = events[events.length - 1]!.position;
-    await waitFor(() => relay.status().checkpoint >= last, 20_000, () => 'relay did not publish after re-taking the lock');
+    await waitFor(
+      () => relay.status().checkpoint >= last,
+      20_000,
+      () => 'relay did not publish after re-taking the lock',
+    );
     expectExactlyOnceInOrder(await readOrgMessages(bus, orgId, events.length), events);
     await relay.close();
   });

@@ -15,10 +15,24 @@
  *   the relay stops. A crash repeats at most that interval's events, which the bus drops as
  *   duplicates.
  */
-import { metrics, SpanKind, SpanStatusCode, trace, type Attributes, type ObservableResult, type Span } from '@opentelemetry/api';
+import {
+  metrics,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type ObservableResult,
+  type Span,
+} from '@opentelemetry/api';
 import { eventSubject, lastContiguousPosition, type BusMessage, type EventBus, type PublishAck } from '@quorum/bus';
 import type { SqlDatabase, SqlExecutor } from '@quorum/db';
-import { streamCategory, toWireEvent, type AllSubscription, type EventStore, type RecordedEvent } from '@quorum/eventstore';
+import {
+  streamCategory,
+  toWireEvent,
+  type AllSubscription,
+  type EventStore,
+  type RecordedEvent,
+} from '@quorum/eventstore';
 import { contextFromTraceparent } from '@quorum/telemetry';
 import type { Logger } from 'pino';
 import { LeaderLock } from './leader-lock';
@@ -123,16 +137,31 @@ export class Relay {
     const leaderLock = options.leaderLock ?? options.sql.kind === 'pg';
     const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     if (name.length === 0 || name.length > 200) throw new Error('relay name must be 1 to 200 characters');
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`relay batchSize must be a positive integer, got ${batchSize}`);
-    if (!Number.isFinite(leaderRetryMs) || leaderRetryMs <= 0) throw new Error(`relay leaderRetryMs must be positive, got ${leaderRetryMs}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`relay batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isFinite(leaderRetryMs) || leaderRetryMs <= 0)
+      throw new Error(`relay leaderRetryMs must be positive, got ${leaderRetryMs}`);
     if (!Number.isFinite(checkpointIntervalMs) || checkpointIntervalMs < 0 || checkpointIntervalMs > 60_000) {
       throw new Error(`relay checkpointIntervalMs must be 0 to 60000, got ${checkpointIntervalMs}`);
     }
     if (leaderLock && options.sql.kind !== 'pg') {
-      throw new Error('relay leaderLock needs a PostgreSQL server: holding the PGlite session would block the database');
+      throw new Error(
+        'relay leaderLock needs a PostgreSQL server: holding the PGlite session would block the database',
+      );
     }
     const checkpoint = await readCheckpoint(options.sql, name);
-    return new Relay(options.store, options.bus, options.sql, options.logger, name, batchSize, leaderLock, leaderRetryMs, checkpointIntervalMs, checkpoint);
+    return new Relay(
+      options.store,
+      options.bus,
+      options.sql,
+      options.logger,
+      name,
+      batchSize,
+      leaderLock,
+      leaderRetryMs,
+      checkpointIntervalMs,
+      checkpoint,
+    );
   }
 
   /** Starts the loop in the background. Idempotent. */
@@ -222,7 +251,9 @@ export class Relay {
   /** One subscription from the checkpoint; returns when it ends, throws on any failure. */
   private async relayFromCheckpoint(executor: SqlExecutor, lock: LeaderLock | undefined): Promise<void> {
     this.checkpoint = await readCheckpoint(executor, this.name);
-    const subscription = this.store.subscribeToAll(this.checkpoint === undefined ? {} : { fromPosition: this.checkpoint });
+    const subscription = this.store.subscribeToAll(
+      this.checkpoint === undefined ? {} : { fromPosition: this.checkpoint },
+    );
     this.subscription = subscription;
     // A close() or a lost lock that came in while subscribing must still stop this subscription.
     if (this.stopped || lock?.lost) await subscription.close();
@@ -257,7 +288,9 @@ export class Relay {
     } finally {
       if (this.subscription === subscription) this.subscription = undefined;
       await subscription.close();
-      await this.flushCheckpoint(executor).catch((err: unknown) => this.log.warn({ err }, 'relay could not write its checkpoint; the next leader repeats those events'));
+      await this.flushCheckpoint(executor).catch((err: unknown) =>
+        this.log.warn({ err }, 'relay could not write its checkpoint; the next leader repeats those events'),
+      );
     }
   }
 
@@ -288,7 +321,9 @@ export class Relay {
     }
     const failed = acks.find((ack) => !ack.ok);
     if (failed && !failed.ok) {
-      throw new PublishIncompleteError(`bus did not acknowledge event ${failed.id} at ${failed.position}`, { cause: failed.error });
+      throw new PublishIncompleteError(`bus did not acknowledge event ${failed.id} at ${failed.position}`, {
+        cause: failed.error,
+      });
     }
     if (unpublishable) throw unpublishable;
     this.failures = 0;
@@ -362,10 +397,15 @@ export class Relay {
       await this.flushCheckpoint(executor);
       return;
     }
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flushCheckpoint(executor).catch((err: unknown) => this.log.warn({ err }, 'relay checkpoint write failed; retried with the next batch'));
-    }, this.checkpointIntervalMs - (Date.now() - this.lastSavedAt));
+    this.flushTimer ??= setTimeout(
+      () => {
+        this.flushTimer = undefined;
+        this.flushCheckpoint(executor).catch((err: unknown) =>
+          this.log.warn({ err }, 'relay checkpoint write failed; retried with the next batch'),
+        );
+      },
+      this.checkpointIntervalMs - (Date.now() - this.lastSavedAt),
+    );
   }
 
   /** Writes the last acknowledged position, if any is unsaved; one write at a time. */
@@ -437,7 +477,10 @@ export function toBusMessage(event: RecordedEvent, previousPosition?: bigint): B
 }
 
 async function readCheckpoint(executor: SqlExecutor, name: string): Promise<bigint | undefined> {
-  const { rows } = await executor.query<{ position: string }>('SELECT position FROM relay_checkpoints WHERE name = $1', [name]);
+  const { rows } = await executor.query<{ position: string }>(
+    'SELECT position FROM relay_checkpoints WHERE name = $1',
+    [name],
+  );
   const position = rows[0]?.position;
   return position === undefined ? undefined : BigInt(position);
 }

@@ -19,9 +19,12 @@ export async function requirePostgres(): Promise<string> {
     await client.connect();
     await client.query('SELECT 1');
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${TEST_DATABASE_URL} (${(err as Error).message}); run scripts/services.sh`, {
-      cause: err,
-    });
+    throw new Error(
+      `PostgreSQL is not reachable at ${TEST_DATABASE_URL} (${(err as Error).message}); run scripts/services.sh`,
+      {
+        cause: err,
+      },
+    );
   } finally {
     await client.end().catch((err: Error) => process.emitWarning(`closing probe client: ${err.message}`));
   }
@@ -31,13 +34,21 @@ export async function requirePostgres(): Promise<string> {
 /** A bus for reading back; its durables are dropped by the server after an hour unused. */
 export async function requireNats(name: string): Promise<NatsBus> {
   try {
-    const bus = await NatsBus.create({ servers: TEST_NATS_URL, name, timeoutMs: 3_000, consumerInactiveThresholdMs: 3_600_000 });
+    const bus = await NatsBus.create({
+      servers: TEST_NATS_URL,
+      name,
+      timeoutMs: 3_000,
+      consumerInactiveThresholdMs: 3_600_000,
+    });
     await bus.ensureStream();
     return bus;
   } catch (err) {
-    throw new Error(`NATS JetStream is not reachable at ${TEST_NATS_URL} (${(err as Error).message}); run scripts/services.sh`, {
-      cause: err,
-    });
+    throw new Error(
+      `NATS JetStream is not reachable at ${TEST_NATS_URL} (${(err as Error).message}); run scripts/services.sh`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -52,7 +63,9 @@ export async function seedCheckpointAtHead(sql: SqlDatabase, store: EventStore, 
 }
 
 export async function checkpointRow(sql: SqlDatabase, name: string): Promise<bigint | undefined> {
-  const { rows } = await sql.query<{ position: string }>('SELECT position FROM relay_checkpoints WHERE name = $1', [name]);
+  const { rows } = await sql.query<{ position: string }>('SELECT position FROM relay_checkpoints WHERE name = $1', [
+    name,
+  ]);
   return rows[0] === undefined ? undefined : BigInt(rows[0].position);
 }
 
@@ -70,7 +83,12 @@ export function makeEvents(orgId: string, count: number, type = 'seat.assigned')
  * Reads every message on `evt.<orgId>.>` with a new durable: waits until `expected` arrived,
  * then `settleMs` longer so a duplicate behind them would be seen too.
  */
-export async function readOrgMessages(bus: NatsBus, orgId: string, expected: number, settleMs = 1_000): Promise<DeliveredMessage[]> {
+export async function readOrgMessages(
+  bus: NatsBus,
+  orgId: string,
+  expected: number,
+  settleMs = 1_000,
+): Promise<DeliveredMessage[]> {
   const received: DeliveredMessage[] = [];
   const consumer = await bus.consume({
     durableName: `relay-test-${randomUUID()}`,
@@ -80,7 +98,11 @@ export async function readOrgMessages(bus: NatsBus, orgId: string, expected: num
     },
   });
   try {
-    await waitFor(() => received.length >= expected, 30_000, () => `only ${received.length} of ${expected} messages arrived on evt.${orgId}.>`);
+    await waitFor(
+      () => received.length >= expected,
+      30_000,
+      () => `only ${received.length} of ${expected} messages arrived on evt.${orgId}.>`,
+    );
     await new Promise((resolve) => setTimeout(resolve, settleMs));
   } finally {
     await consumer.close();
@@ -88,7 +110,11 @@ export async function readOrgMessages(bus: NatsBus, orgId: string, expected: num
   return received;
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);

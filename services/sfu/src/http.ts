@@ -23,7 +23,10 @@ export function serveSfuState(sfu: Sfu, req: IncomingMessage, res: ServerRespons
   const header = req.headers['x-quorum-service-token'];
   const token = Array.isArray(header) ? header[0] : header;
   const verified = token ? verifyServiceToken(token, serviceSecret, Math.floor(Date.now() / 1000)) : undefined;
-  if (!verified?.ok) return json(res, 401, { error: `a service token (x-quorum-service-token) is required${verified ? `: ${verified.reason}` : ''}` });
+  if (!verified?.ok)
+    return json(res, 401, {
+      error: `a service token (x-quorum-service-token) is required${verified ? `: ${verified.reason}` : ''}`,
+    });
   json(res, 200, { meetings: sfu.server.getState(), media: sfu.pool.getState() });
 }
 

@@ -15,7 +15,11 @@ const env = parseSfuEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'sfu', nodeId: env.SFU_NODE_ID } });
 const redis = new Redis(env.REDIS_URL);
 redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
-const bus = await NatsBus.create({ servers: env.NATS_URL, name: `sfu-${env.SFU_NODE_ID}`, ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+const bus = await NatsBus.create({
+  servers: env.NATS_URL,
+  name: `sfu-${env.SFU_NODE_ID}`,
+  ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
+});
 await bus.ensureStream();
 const sfu = await startSfu({
   nodeId: env.SFU_NODE_ID,
@@ -33,7 +37,10 @@ const sfu = await startSfu({
   iceServers: env.ICE_SERVERS,
   bus,
   placement: {
-    placement: new RedisPlacement({ redis, ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}) }),
+    placement: new RedisPlacement({
+      redis,
+      ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}),
+    }),
     signalingUrl: env.SFU_PUBLIC_URL,
     heartbeatMs: Math.round(env.SFU_HEARTBEAT_SECONDS * 1000),
     ttlMs: Math.round(env.SFU_HEARTBEAT_TTL_SECONDS * 1000),

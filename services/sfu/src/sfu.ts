@@ -50,7 +50,12 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
   const reporter =
     'reporter' in options.gateway
       ? options.gateway.reporter
-      : new GatewayReporter({ gatewayUrl: options.gateway.url, serviceSecret: options.gateway.serviceSecret, subject: `sfu:${options.nodeId}`, instance });
+      : new GatewayReporter({
+          gatewayUrl: options.gateway.url,
+          serviceSecret: options.gateway.serviceSecret,
+          subject: `sfu:${options.nodeId}`,
+          instance,
+        });
   const place = options.placement;
   const assignmentTtlMs = (place?.ttlMs ?? 10_000) * 3;
   const hosted = new Set<string>();
@@ -65,11 +70,15 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
     ...(options.leaveRetryFirstDelayMs !== undefined ? { leaveRetryFirstDelayMs: options.leaveRetryFirstDelayMs } : {}),
     onMeetingOpened: (sessionId) => {
       hosted.add(sessionId);
-      place?.placement.touch(sessionId, options.nodeId, assignmentTtlMs).catch((err: unknown) => logger.warn({ err, sessionId }, 'placement touch failed'));
+      place?.placement
+        .touch(sessionId, options.nodeId, assignmentTtlMs)
+        .catch((err: unknown) => logger.warn({ err, sessionId }, 'placement touch failed'));
     },
     onMeetingClosed: (sessionId) => {
       hosted.delete(sessionId);
-      place?.placement.release(sessionId, options.nodeId).catch((err: unknown) => logger.warn({ err, sessionId }, 'placement release failed'));
+      place?.placement
+        .release(sessionId, options.nodeId)
+        .catch((err: unknown) => logger.warn({ err, sessionId }, 'placement release failed'));
     },
   });
 
@@ -78,8 +87,7 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
   if (options.bus) {
     consumer = await consumeHostControls({ bus: options.bus, server, nodeId: options.nodeId, logger });
     accessConsumer = await consumeAccessChanges({ bus: options.bus, server, nodeId: options.nodeId, logger });
-  }
-  else logger.warn('no bus: host controls (mute, remove, lock, end) are recorded but not enforced live');
+  } else logger.warn('no bus: host controls (mute, remove, lock, end) are recorded but not enforced live');
 
   const ttlMs = place?.ttlMs ?? 10_000;
   let lastBeat: number | undefined;
@@ -87,7 +95,10 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
     if (!place) return;
     const load = pool.liveWorkers().reduce((n, w) => n + w.consumers, 0);
     const capacity = pool.workerCount * pool.consumerBudgetPerWorker;
-    await place.placement.heartbeat({ nodeId: options.nodeId, signalingUrl: place.signalingUrl, load, capacity, instance }, ttlMs);
+    await place.placement.heartbeat(
+      { nodeId: options.nodeId, signalingUrl: place.signalingUrl, load, capacity, instance },
+      ttlMs,
+    );
     const now = Date.now();
     const silentMs = lastBeat === undefined ? 0 : now - lastBeat;
     lastBeat = Math.max(lastBeat ?? 0, now);
@@ -95,10 +106,15 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
       // Gateways may have taken this run for dead meanwhile and recorded its participants as
       // gone (the lost-node sweep); they are still here, so they are reported again.
       const reported = await server.reportPresent();
-      logger.warn({ silentMs, reported }, 'heartbeats lapsed: this node was not live in the placement; its participants were reported again');
+      logger.warn(
+        { silentMs, reported },
+        'heartbeats lapsed: this node was not live in the placement; its participants were reported again',
+      );
     }
     // The meetings this node hosts stay assigned to it while it lives.
-    await Promise.all([...hosted].map((sessionId) => place.placement.touch(sessionId, options.nodeId, assignmentTtlMs)));
+    await Promise.all(
+      [...hosted].map((sessionId) => place.placement.touch(sessionId, options.nodeId, assignmentTtlMs)),
+    );
   };
   let timer: NodeJS.Timeout | undefined;
   if (place) {
@@ -118,7 +134,9 @@ export async function startSfu(options: SfuOptions): Promise<Sfu> {
     close: () =>
       (closing ??= (async () => {
         if (timer) clearInterval(timer);
-        await place?.placement.deregister(options.nodeId).catch((err: unknown) => logger.warn({ err }, 'placement deregister failed'));
+        await place?.placement
+          .deregister(options.nodeId)
+          .catch((err: unknown) => logger.warn({ err }, 'placement deregister failed'));
         await consumer?.close();
         await accessConsumer?.close();
         await server.close();

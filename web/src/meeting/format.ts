@@ -11,7 +11,10 @@ export function formatDuration(seconds: number): string {
 }
 
 /** How long a meeting lasted, or has lasted so far if it is live; null before it started. */
-export function meetingDuration(m: { status: string; startedAt: string | null; durationSeconds: number | null }, now: number): number | null {
+export function meetingDuration(
+  m: { status: string; startedAt: string | null; durationSeconds: number | null },
+  now: number,
+): number | null {
   if (m.durationSeconds !== null) return m.durationSeconds;
   if (m.status === 'live' && m.startedAt) return (now - Date.parse(m.startedAt)) / 1000;
   return null;

@@ -25,11 +25,16 @@ export interface LocalMediaSnapshot {
 }
 
 /** Video the camera is asked for: enough for the SFU's top simulcast layer. */
-export const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 24, max: 30 } };
+export const CAMERA_CONSTRAINTS: MediaTrackConstraints = {
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
+  frameRate: { ideal: 24, max: 30 },
+};
 
 function deviceError(err: unknown, what: string): string {
   const name = (err as { name?: string } | null)?.name;
-  if (name === 'NotAllowedError') return `The browser was not allowed to use your ${what}. Allow it in the site settings, then reload.`;
+  if (name === 'NotAllowedError')
+    return `The browser was not allowed to use your ${what}. Allow it in the site settings, then reload.`;
   if (name === 'NotFoundError' || name === 'OverconstrainedError') return `No ${what} was found.`;
   if (name === 'NotReadableError') return `Your ${what} is in use by another application.`;
   return `Your ${what} could not be opened (${(err as Error)?.message ?? String(err)}).`;
@@ -102,7 +107,9 @@ export class LocalMedia {
         return;
       }
       this.replace(kind === 'audio' ? 'mic' : 'camera', track);
-      this.update(kind === 'audio' ? { audioDeviceId: deviceId, error: null } : { videoDeviceId: deviceId, error: null });
+      this.update(
+        kind === 'audio' ? { audioDeviceId: deviceId, error: null } : { videoDeviceId: deviceId, error: null },
+      );
     } catch (err) {
       this.update({ error: deviceError(err, kind === 'audio' ? 'microphone' : 'camera') });
     }
@@ -120,7 +127,10 @@ export class LocalMedia {
     if (this.snapshot.screen) return this.snapshot.screen;
     let stream: MediaStream;
     try {
-      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+      stream = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 15, max: 30 } },
+        audio: false,
+      });
     } catch (err) {
       if ((err as { name?: string }).name === 'NotAllowedError') return null;
       throw err;
@@ -165,7 +175,11 @@ export class LocalMedia {
     if (old && old !== track) old.stop();
     if (track) track.enabled = kind === 'mic' ? this.snapshot.micOn : this.snapshot.cameraOn;
     const id = track?.getSettings().deviceId ?? null;
-    this.update(kind === 'mic' ? { mic: track, audioDeviceId: id ?? this.snapshot.audioDeviceId } : { camera: track, videoDeviceId: id ?? this.snapshot.videoDeviceId });
+    this.update(
+      kind === 'mic'
+        ? { mic: track, audioDeviceId: id ?? this.snapshot.audioDeviceId }
+        : { camera: track, videoDeviceId: id ?? this.snapshot.videoDeviceId },
+    );
   }
 
   private async listDevices(): Promise<void> {
@@ -173,7 +187,10 @@ export class LocalMedia {
     const pick = (kind: MediaDeviceKind) =>
       all
         .filter((d) => d.kind === kind && d.deviceId !== '')
-        .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${kind === 'audioinput' ? 'Microphone' : 'Camera'} ${i + 1}` }));
+        .map((d, i) => ({
+          deviceId: d.deviceId,
+          label: d.label || `${kind === 'audioinput' ? 'Microphone' : 'Camera'} ${i + 1}`,
+        }));
     this.update({ devices: { audio: pick('audioinput'), video: pick('videoinput') } });
   }
 }

@@ -19,13 +19,19 @@ function probingFactory(answers: Array<() => Promise<ms.RtpCapabilities>>) {
   return { base, asked };
 }
 
-const caps = (mimeType: string): ms.RtpCapabilities => ({ codecs: [{ kind: 'audio', mimeType, preferredPayloadType: 100, clockRate: 48000, channels: 2 }], headerExtensions: [] });
+const caps = (mimeType: string): ms.RtpCapabilities => ({
+  codecs: [{ kind: 'audio', mimeType, preferredPayloadType: 100, clockRate: 48000, channels: 2 }],
+  headerExtensions: [],
+});
 
 describe('rememberNativeCapabilities', () => {
   it('probes each direction once, however many devices load', async () => {
     const { base, asked } = probingFactory([async () => caps('audio/opus'), async () => caps('audio/PCMU')]);
     const engine = rememberNativeCapabilities(base);
-    const first = await Promise.all([engine.getNativeRtpCapabilities({ direction: 'recvonly' }), engine.getNativeRtpCapabilities({ direction: 'recvonly' })]);
+    const first = await Promise.all([
+      engine.getNativeRtpCapabilities({ direction: 'recvonly' }),
+      engine.getNativeRtpCapabilities({ direction: 'recvonly' }),
+    ]);
     const send = await engine.getNativeRtpCapabilities({ direction: 'sendonly' });
     const again = await engine.getNativeRtpCapabilities({ direction: 'recvonly' });
     expect(asked).toEqual(['recvonly', 'sendonly']);
@@ -37,10 +43,15 @@ describe('rememberNativeCapabilities', () => {
   });
 
   it('forgets a probe that failed, so the next load asks again', async () => {
-    const { base, asked } = probingFactory([async () => Promise.reject(new Error('no peer connection')), async () => caps('audio/opus')]);
+    const { base, asked } = probingFactory([
+      async () => Promise.reject(new Error('no peer connection')),
+      async () => caps('audio/opus'),
+    ]);
     const engine = rememberNativeCapabilities(base);
     await expect(engine.getNativeRtpCapabilities({ direction: 'sendonly' })).rejects.toThrow('no peer connection');
-    await expect(engine.getNativeRtpCapabilities({ direction: 'sendonly' })).resolves.toMatchObject({ codecs: [{ mimeType: 'audio/opus' }] });
+    await expect(engine.getNativeRtpCapabilities({ direction: 'sendonly' })).resolves.toMatchObject({
+      codecs: [{ mimeType: 'audio/opus' }],
+    });
     expect(asked).toEqual(['sendonly', 'sendonly']);
   });
 });

@@ -65,5 +65,6 @@ export function mediaEngine(): ms.HandlerFactory | undefined {
 export function warmUpMediaEngine(): void {
   const handler = mediaEngine();
   if (!handler || typeof RTCPeerConnection === 'undefined') return;
-  for (const direction of ['recvonly', 'sendonly'] as const) handler.getNativeRtpCapabilities({ direction }).catch(() => undefined);
+  for (const direction of ['recvonly', 'sendonly'] as const)
+    handler.getNativeRtpCapabilities({ direction }).catch(() => undefined);
 }

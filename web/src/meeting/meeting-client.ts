@@ -12,10 +12,27 @@
 import type { IceServer, MediaSource, ServerNotification } from '@quorum/signaling';
 import type { LocalMedia } from './local-media';
 import { P2pCall, type Sending } from './p2p-call';
-import { afterClose, assertUnreachable, endMessage, initialRoomState, loudest, p2pRole, rejoinDelayMs, roomReducer, type Ended, type RoomAction, type RoomState } from './room-state';
+import {
+  afterClose,
+  assertUnreachable,
+  endMessage,
+  initialRoomState,
+  loudest,
+  p2pRole,
+  rejoinDelayMs,
+  roomReducer,
+  type Ended,
+  type RoomAction,
+  type RoomState,
+} from './room-state';
 import type { JoinTimeline } from './join-timeline';
 import { SfuCall } from './sfu-call';
-import { SignalingRequestError, SignalingSocket, type CloseInfo, type SignalingSocketOptions } from './signaling-socket';
+import {
+  SignalingRequestError,
+  SignalingSocket,
+  type CloseInfo,
+  type SignalingSocketOptions,
+} from './signaling-socket';
 
 /** What `meetings.join` answers (the part the client uses). */
 export interface JoinTicket {
@@ -45,7 +62,6 @@ export interface MeetingClientOptions {
   maxRejoinAttempts?: number;
 }
 
-
 export type { JoinTimeline } from './join-timeline';
 export type Track = MediaStreamTrack;
 
@@ -74,7 +90,11 @@ export class MeetingClient {
     this.meeting = options.meeting;
     this.now = options.now ?? (() => performance.now());
     const m = options.media.getSnapshot();
-    this.state = initialRoomState<Track>({ mic: m.micOn && m.mic !== null, camera: m.cameraOn && m.camera !== null, screen: false });
+    this.state = initialRoomState<Track>({
+      mic: m.micOn && m.mic !== null,
+      camera: m.cameraOn && m.camera !== null,
+      screen: false,
+    });
     options.media.onScreenEnded = () => void this.setScreen(false);
   }
 
@@ -98,7 +118,9 @@ export class MeetingClient {
     const socket = this.socket;
     this.end({ reason: 'left', message: endMessage('left') });
     if (socket?.isOpen) {
-      await socket.request('leave', {}).catch((err: unknown) => console.warn('leave was not acknowledged; closing anyway', err));
+      await socket
+        .request('leave', {})
+        .catch((err: unknown) => console.warn('leave was not acknowledged; closing anyway', err));
       socket.close(1000, 'left');
     }
   }
@@ -198,7 +220,8 @@ export class MeetingClient {
       ticket = await this.options.getTicket();
     } catch (err) {
       if (stale()) return;
-      if (err instanceof TicketRefused || !rejoin) return this.end({ reason: 'refused', message: (err as Error).message });
+      if (err instanceof TicketRefused || !rejoin)
+        return this.end({ reason: 'refused', message: (err as Error).message });
       return this.scheduleRejoin();
     }
     this.timeline.ticket ??= this.now();
@@ -249,7 +272,14 @@ export class MeetingClient {
     this.timeline.signalingJoined ??= this.now();
     this.iceServers = answer.iceServers;
     this.dispatch({ type: 'joined', answer });
-    this.dispatch({ type: 'local', local: { mic: this.sending().mic !== null, camera: this.sending().camera !== null, screen: this.sending().screen !== null } });
+    this.dispatch({
+      type: 'local',
+      local: {
+        mic: this.sending().mic !== null,
+        camera: this.sending().camera !== null,
+        screen: this.sending().screen !== null,
+      },
+    });
     if (answer.mode === 'p2p') {
       const other = answer.peers[0];
       if (other) this.startP2p(other.peerId, true);
@@ -365,7 +395,17 @@ export class MeetingClient {
       sending: this.sending(),
       onRemoteTrack: (source, track) => {
         if (this.p2p !== call) return;
-        this.dispatch({ type: 'remoteAdded', media: { key: `p2p:${remotePeerId}:${source}`, peerId: remotePeerId, source, kind: track.kind as 'audio' | 'video', track, paused: track.muted } });
+        this.dispatch({
+          type: 'remoteAdded',
+          media: {
+            key: `p2p:${remotePeerId}:${source}`,
+            peerId: remotePeerId,
+            source,
+            kind: track.kind as 'audio' | 'video',
+            track,
+            paused: track.muted,
+          },
+        });
       },
       onRemotePaused: (source, paused) => {
         if (this.p2p === call) this.dispatch({ type: 'remotePaused', key: `p2p:${remotePeerId}:${source}`, paused });
@@ -399,7 +439,8 @@ export class MeetingClient {
         if (this.sfu === call) this.timeline[step] ??= this.now();
       },
       onConnectionState: (direction, state) => {
-        if (this.sfu === call && direction === 'recv' && state === 'connected') this.timeline.mediaConnected ??= this.now();
+        if (this.sfu === call && direction === 'recv' && state === 'connected')
+          this.timeline.mediaConnected ??= this.now();
       },
       onRemoteGone: (producerId) => {
         if (this.sfu === call) this.dispatch({ type: 'remoteRemoved', key: producerId });
@@ -424,7 +465,13 @@ export class MeetingClient {
       call.audioLevels().then(
         ({ remote, local }) => {
           if (this.p2p !== call) return;
-          const speaker = loudest([{ peerId: call.remotePeerId, level: remote }, { peerId: self, level: this.state.local.mic ? local : 0 }], this.state.activeSpeaker);
+          const speaker = loudest(
+            [
+              { peerId: call.remotePeerId, level: remote },
+              { peerId: self, level: this.state.local.mic ? local : 0 },
+            ],
+            this.state.activeSpeaker,
+          );
           if (speaker !== this.state.activeSpeaker) this.dispatch({ type: 'speaker', peerId: speaker });
         },
         (err: unknown) => console.warn('p2p: audio levels unavailable', err),

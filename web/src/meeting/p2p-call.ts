@@ -50,7 +50,10 @@ export class P2pCall {
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers, bundlePolicy: 'max-bundle' });
     this.pc.onicecandidate = ({ candidate }) => {
       if (!candidate || !candidate.candidate || this.closed) return;
-      this.relay({ kind: 'candidate', candidate: { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex } });
+      this.relay({
+        kind: 'candidate',
+        candidate: { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex },
+      });
     };
     this.pc.onnegotiationneeded = () => void this.offer();
     this.pc.ontrack = (event) => this.onTrack(event);
@@ -66,7 +69,9 @@ export class P2pCall {
 
   /** An offer, answer or candidate from the other side. */
   handleSignal(signal: P2pSignal): Promise<void> {
-    this.queue = this.queue.then(() => this.process(signal)).catch((err: unknown) => console.warn('p2p: could not apply a signal from the other side', signal.kind, err));
+    this.queue = this.queue
+      .then(() => this.process(signal))
+      .catch((err: unknown) => console.warn('p2p: could not apply a signal from the other side', signal.kind, err));
     return this.queue;
   }
 
@@ -87,7 +92,8 @@ export class P2pCall {
       if (!t || this.closed) continue;
       const stats = await t.receiver.getStats();
       stats.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0) out.push({ source, framesDecoded: s.framesDecoded ?? 0 });
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0)
+          out.push({ source, framesDecoded: s.framesDecoded ?? 0 });
       });
     }
     return out;

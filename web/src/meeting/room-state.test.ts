@@ -1,6 +1,17 @@
 import type { ResponseData, ServerNotification } from '@quorum/signaling';
 import { describe, expect, it } from 'vitest';
-import { afterClose, initialRoomState, loudest, p2pRole, rejoinDelayMs, roomReducer, layersFor, tilesOf, type RoomAction, type RoomState } from './room-state';
+import {
+  afterClose,
+  initialRoomState,
+  loudest,
+  p2pRole,
+  rejoinDelayMs,
+  roomReducer,
+  layersFor,
+  tilesOf,
+  type RoomAction,
+  type RoomState,
+} from './room-state';
 
 const answer: ResponseData['join'] = {
   peerId: 'me',
@@ -24,7 +35,9 @@ describe('roomReducer', () => {
   it('takes the join answer: who is there, the mode, and what we may do', () => {
     const s = run([{ type: 'joining' }, { type: 'joined', answer: { ...answer, canModerate: true, locked: true } }]);
     expect(s).toMatchObject({ phase: 'live', selfId: 'me', mode: 'p2p', locked: true, canModerate: true });
-    expect(s.peers).toEqual([{ peerId: 'ada', displayName: 'Ada', isHost: true, mutedByHost: { audio: false, video: false } }]);
+    expect(s.peers).toEqual([
+      { peerId: 'ada', displayName: 'Ada', isHost: true, mutedByHost: { audio: false, video: false } },
+    ]);
   });
 
   it('follows people arriving and leaving, and their media with them', () => {
@@ -32,8 +45,15 @@ describe('roomReducer', () => {
       { type: 'joined', answer },
       note({ type: 'notification', method: 'peerJoined', data: { peerId: 'bob', displayName: 'Bob', isHost: false } }),
       note({ type: 'notification', method: 'modeChanged', data: { mode: 'sfu' } }),
-      note({ type: 'notification', method: 'newProducer', data: { producerId: 'p1', peerId: 'bob', kind: 'video', source: 'camera', paused: false } }),
-      { type: 'remoteAdded', media: { key: 'p1', peerId: 'bob', source: 'camera', kind: 'video', track: 'bob-cam', paused: false } },
+      note({
+        type: 'notification',
+        method: 'newProducer',
+        data: { producerId: 'p1', peerId: 'bob', kind: 'video', source: 'camera', paused: false },
+      }),
+      {
+        type: 'remoteAdded',
+        media: { key: 'p1', peerId: 'bob', source: 'camera', kind: 'video', track: 'bob-cam', paused: false },
+      },
       note({ type: 'notification', method: 'activeSpeaker', data: { peerId: 'bob' } }),
     ]);
     expect(s.mode).toBe('sfu');
@@ -48,48 +68,81 @@ describe('roomReducer', () => {
 
   it('marks paused producers and closed ones', () => {
     const s = run([
-      { type: 'joined', answer: { ...answer, mode: 'sfu', producers: [{ producerId: 'p1', peerId: 'ada', kind: 'audio', source: 'mic', paused: false }] } },
-      { type: 'remoteAdded', media: { key: 'p1', peerId: 'ada', source: 'mic', kind: 'audio', track: 'ada-mic', paused: false } },
+      {
+        type: 'joined',
+        answer: {
+          ...answer,
+          mode: 'sfu',
+          producers: [{ producerId: 'p1', peerId: 'ada', kind: 'audio', source: 'mic', paused: false }],
+        },
+      },
+      {
+        type: 'remoteAdded',
+        media: { key: 'p1', peerId: 'ada', source: 'mic', kind: 'audio', track: 'ada-mic', paused: false },
+      },
       note({ type: 'notification', method: 'producerPaused', data: { producerId: 'p1', peerId: 'ada' } }),
     ]);
     expect(s.producers[0]?.paused).toBe(true);
     expect(s.remote[0]?.paused).toBe(true);
-    const closed = run([note({ type: 'notification', method: 'producerClosed', data: { producerId: 'p1', peerId: 'ada' } })], s);
+    const closed = run(
+      [note({ type: 'notification', method: 'producerClosed', data: { producerId: 'p1', peerId: 'ada' } })],
+      s,
+    );
     expect(closed.remote).toEqual([]);
     expect(closed.producers).toEqual([]);
   });
 
   it('a host mute of us turns our device off and says so; of someone else, marks them until they turn it back on', () => {
-    const self = run([{ type: 'joined', answer }, note({ type: 'notification', method: 'peerMuted', data: { peerId: 'me', kind: 'audio', byHost: true } })]);
+    const self = run([
+      { type: 'joined', answer },
+      note({ type: 'notification', method: 'peerMuted', data: { peerId: 'me', kind: 'audio', byHost: true } }),
+    ]);
     expect(self.local.mic).toBe(false);
     expect(self.notice).toBe('The host turned off your microphone.');
 
     const other = run([
       { type: 'joined', answer },
-      { type: 'remoteAdded', media: { key: 'p2p:ada:mic', peerId: 'ada', source: 'mic', kind: 'audio', track: 't', paused: false } },
+      {
+        type: 'remoteAdded',
+        media: { key: 'p2p:ada:mic', peerId: 'ada', source: 'mic', kind: 'audio', track: 't', paused: false },
+      },
       note({ type: 'notification', method: 'peerMuted', data: { peerId: 'ada', kind: 'audio', byHost: true } }),
       { type: 'remotePaused', key: 'p2p:ada:mic', paused: true },
     ]);
     expect(other.peers[0]?.mutedByHost).toEqual({ audio: true, video: false });
-    expect(run([{ type: 'remotePaused', key: 'p2p:ada:mic', paused: false }], other).peers[0]?.mutedByHost.audio).toBe(false);
+    expect(run([{ type: 'remotePaused', key: 'p2p:ada:mic', paused: false }], other).peers[0]?.mutedByHost.audio).toBe(
+      false,
+    );
   });
 
   it('ends on removal or the end of the meeting, and then ignores late frames', () => {
     const removed = run([{ type: 'joined', answer }, note({ type: 'notification', method: 'removed', data: {} })]);
-    expect(removed).toMatchObject({ phase: 'ended', ended: { reason: 'removed', message: 'The host removed you from this meeting.' } });
+    expect(removed).toMatchObject({
+      phase: 'ended',
+      ended: { reason: 'removed', message: 'The host removed you from this meeting.' },
+    });
     expect(run([note({ type: 'notification', method: 'peerLeft', data: { peerId: 'ada' } })], removed)).toBe(removed);
 
-    const ended = run([{ type: 'joined', answer }, note({ type: 'notification', method: 'meetingEnded', data: { reason: 'ended_by_host' } })]);
+    const ended = run([
+      { type: 'joined', answer },
+      note({ type: 'notification', method: 'meetingEnded', data: { reason: 'ended_by_host' } }),
+    ]);
     expect(ended.ended).toEqual({ reason: 'ended_by_host', message: 'The host ended the meeting for everyone.' });
     // Joining again starts afresh, keeping the local toggles.
-    const again = run([{ type: 'local', local: { camera: false } }, { type: 'joining' }], run([{ type: 'joined', answer }]));
+    const again = run(
+      [{ type: 'local', local: { camera: false } }, { type: 'joining' }],
+      run([{ type: 'joined', answer }]),
+    );
     expect(again).toMatchObject({ phase: 'joining', peers: [], local: { camera: false } });
   });
 
   it('reconnecting drops media but keeps the people', () => {
     const s = run([
       { type: 'joined', answer },
-      { type: 'remoteAdded', media: { key: 'k', peerId: 'ada', source: 'camera', kind: 'video', track: 't', paused: false } },
+      {
+        type: 'remoteAdded',
+        media: { key: 'k', peerId: 'ada', source: 'camera', kind: 'video', track: 't', paused: false },
+      },
       { type: 'reconnecting' },
     ]);
     expect(s).toMatchObject({ phase: 'reconnecting', remote: [] });
@@ -100,11 +153,26 @@ describe('roomReducer', () => {
 describe('tilesOf', () => {
   it('gives everyone a camera tile (with or without video) plus one per screen being shared', () => {
     const s = run([
-      { type: 'joined', answer: { ...answer, peers: [answer.peers[0]!, { peerId: 'bob', displayName: 'Bob', isHost: false }] } },
-      { type: 'remoteAdded', media: { key: 'a-cam', peerId: 'ada', source: 'camera', kind: 'video', track: 'c', paused: false } },
-      { type: 'remoteAdded', media: { key: 'a-scr', peerId: 'ada', source: 'screen', kind: 'video', track: 's', paused: false } },
-      { type: 'remoteAdded', media: { key: 'a-mic', peerId: 'ada', source: 'mic', kind: 'audio', track: 'm', paused: false } },
-      { type: 'remoteAdded', media: { key: 'b-scr', peerId: 'bob', source: 'screen', kind: 'video', track: 'stopped', paused: true } },
+      {
+        type: 'joined',
+        answer: { ...answer, peers: [answer.peers[0]!, { peerId: 'bob', displayName: 'Bob', isHost: false }] },
+      },
+      {
+        type: 'remoteAdded',
+        media: { key: 'a-cam', peerId: 'ada', source: 'camera', kind: 'video', track: 'c', paused: false },
+      },
+      {
+        type: 'remoteAdded',
+        media: { key: 'a-scr', peerId: 'ada', source: 'screen', kind: 'video', track: 's', paused: false },
+      },
+      {
+        type: 'remoteAdded',
+        media: { key: 'a-mic', peerId: 'ada', source: 'mic', kind: 'audio', track: 'm', paused: false },
+      },
+      {
+        type: 'remoteAdded',
+        media: { key: 'b-scr', peerId: 'bob', source: 'screen', kind: 'video', track: 'stopped', paused: true },
+      },
     ]);
     expect(tilesOf(s).map((t) => [t.peerId, t.source, t.media?.track])).toEqual([
       ['ada', 'camera', 'c'],
@@ -139,8 +207,24 @@ describe('p2pRole', () => {
 
 describe('loudest', () => {
   it('picks the loudest above the threshold, else keeps the previous speaker', () => {
-    expect(loudest([{ peerId: 'a', level: 0.3 }, { peerId: 'b', level: 0.5 }], null)).toBe('b');
-    expect(loudest([{ peerId: 'a', level: 0.001 }, { peerId: 'b', level: 0.0 }], 'a')).toBe('a');
+    expect(
+      loudest(
+        [
+          { peerId: 'a', level: 0.3 },
+          { peerId: 'b', level: 0.5 },
+        ],
+        null,
+      ),
+    ).toBe('b');
+    expect(
+      loudest(
+        [
+          { peerId: 'a', level: 0.001 },
+          { peerId: 'b', level: 0.0 },
+        ],
+        'a',
+      ),
+    ).toBe('a');
     expect(loudest([], null)).toBeNull();
   });
 });

@@ -72,7 +72,9 @@ export type RoomAction<T = unknown> =
   | { type: 'notice'; text: string | null }
   | { type: 'ended'; ended: Ended };
 
-export function initialRoomState<T = unknown>(local: LocalState = { mic: true, camera: true, screen: false }): RoomState<T> {
+export function initialRoomState<T = unknown>(
+  local: LocalState = { mic: true, camera: true, screen: false },
+): RoomState<T> {
   return {
     phase: 'idle',
     selfId: null,
@@ -130,7 +132,9 @@ export function roomReducer<T>(state: RoomState<T>, action: RoomAction<T>): Room
         ...state,
         remote: state.remote.map((m) => (m === media ? { ...m, paused: action.paused } : m)),
         // Media flowing again means its owner turned it back on after a host mute.
-        peers: action.paused ? state.peers : state.peers.map((p) => (p.peerId === media.peerId ? liftHostMute(p, media.kind) : p)),
+        peers: action.paused
+          ? state.peers
+          : state.peers.map((p) => (p.peerId === media.peerId ? liftHostMute(p, media.kind) : p)),
       };
     }
     case 'remoteCleared':
@@ -178,7 +182,11 @@ function onNotification<T>(state: RoomState<T>, n: ServerNotification): RoomStat
         producers: state.producers.map((p) => (p.producerId === n.data.producerId ? { ...p, paused } : p)),
         remote: state.remote.map((m) => (m.key === n.data.producerId ? { ...m, paused } : m)),
         // A participant who turns their own device back on is no longer "muted by the host".
-        peers: paused ? state.peers : state.peers.map((p) => (p.peerId === n.data.peerId ? liftHostMute(p, kindOfProducer(state, n.data.producerId)) : p)),
+        peers: paused
+          ? state.peers
+          : state.peers.map((p) =>
+              p.peerId === n.data.peerId ? liftHostMute(p, kindOfProducer(state, n.data.producerId)) : p,
+            ),
       };
     }
     case 'consumerClosed':
@@ -194,13 +202,20 @@ function onNotification<T>(state: RoomState<T>, n: ServerNotification): RoomStat
       }
       return {
         ...state,
-        peers: state.peers.map((p) => (p.peerId === n.data.peerId ? { ...p, mutedByHost: { ...p.mutedByHost, [n.data.kind]: true } } : p)),
+        peers: state.peers.map((p) =>
+          p.peerId === n.data.peerId ? { ...p, mutedByHost: { ...p.mutedByHost, [n.data.kind]: true } } : p,
+        ),
       };
     }
     case 'removed':
       return { ...state, phase: 'ended', ended: { reason: 'removed', message: endMessage('removed') }, remote: [] };
     case 'meetingEnded':
-      return { ...state, phase: 'ended', ended: { reason: n.data.reason, message: endMessage(n.data.reason) }, remote: [] };
+      return {
+        ...state,
+        phase: 'ended',
+        ended: { reason: n.data.reason, message: endMessage(n.data.reason) },
+        remote: [],
+      };
     case 'p2pSignal':
     case 'consumerLayersChanged':
     case 'producerLayersWanted':
@@ -212,7 +227,12 @@ function onNotification<T>(state: RoomState<T>, n: ServerNotification): RoomStat
 }
 
 function toPeer(p: PeerInfo): Peer {
-  return { peerId: p.peerId, displayName: p.displayName, isHost: p.isHost, mutedByHost: { audio: false, video: false } };
+  return {
+    peerId: p.peerId,
+    displayName: p.displayName,
+    isHost: p.isHost,
+    mutedByHost: { audio: false, video: false },
+  };
 }
 
 function kindOfProducer(state: RoomState<unknown>, producerId: string): 'audio' | 'video' | undefined {
@@ -245,7 +265,15 @@ export function endMessage(reason: Exclude<EndReason, 'refused'>): string {
 }
 
 /** WebSocket close codes the SFU uses (services/sfu signaling-server `CLOSE_CODES`). */
-export const CLOSE_CODES = { left: 4000, protocol: 4400, unauthorized: 4401, refused: 4403, removed: 4404, replaced: 4409, ended: 4410 } as const;
+export const CLOSE_CODES = {
+  left: 4000,
+  protocol: 4400,
+  unauthorized: 4401,
+  refused: 4403,
+  removed: 4404,
+  replaced: 4409,
+  ended: 4410,
+} as const;
 
 /** What a closed signaling socket means once joined: the end of the meeting for us, or a drop to recover from. */
 export function afterClose(code: number): { end: Exclude<EndReason, 'refused' | 'lost'> } | { rejoin: true } {
@@ -301,21 +329,28 @@ export function layersFor(cameras: number): Layers {
 }
 
 /** The peer-to-peer "active speaker": the loudest above `threshold`, else whoever was before. */
-export function loudest(levels: ReadonlyArray<{ peerId: string; level: number }>, previous: string | null, threshold = 0.02): string | null {
+export function loudest(
+  levels: ReadonlyArray<{ peerId: string; level: number }>,
+  previous: string | null,
+  threshold = 0.02,
+): string | null {
   let best: { peerId: string; level: number } | undefined;
   for (const l of levels) if (l.level >= threshold && (!best || l.level > best.level)) best = l;
   return best?.peerId ?? previous;
 }
 
 /** The tiles to show: each participant's camera (a name when it is off), then their shared screens. */
-export function tilesOf<T>(state: RoomState<T>): Array<{ key: string; peerId: string; source: MediaSource; media: RemoteMedia<T> | undefined }> {
+export function tilesOf<T>(
+  state: RoomState<T>,
+): Array<{ key: string; peerId: string; source: MediaSource; media: RemoteMedia<T> | undefined }> {
   const tiles: Array<{ key: string; peerId: string; source: MediaSource; media: RemoteMedia<T> | undefined }> = [];
   for (const peer of state.peers) {
     const videos = state.remote.filter((m) => m.peerId === peer.peerId && m.kind === 'video');
     const camera = videos.find((m) => m.source === 'camera');
     tiles.push({ key: `${peer.peerId}:camera`, peerId: peer.peerId, source: 'camera', media: camera });
     // A screen that stopped (peer-to-peer keeps its track, muted) is no tile.
-    for (const screen of videos.filter((m) => m.source === 'screen' && !m.paused)) tiles.push({ key: screen.key, peerId: peer.peerId, source: 'screen', media: screen });
+    for (const screen of videos.filter((m) => m.source === 'screen' && !m.paused))
+      tiles.push({ key: screen.key, peerId: peer.peerId, source: 'screen', media: screen });
   }
   return tiles;
 }

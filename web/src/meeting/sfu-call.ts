@@ -83,7 +83,9 @@ export class SfuCall {
       this.options.onStep?.('deviceLoaded');
       this.assertOpen();
       // Sent, not awaited: the consumes queued behind it on the server find our capabilities set.
-      capsSet = request('setRtpCapabilities', { rtpCapabilities: device.recvRtpCapabilities as unknown as Record<string, unknown> });
+      capsSet = request('setRtpCapabilities', {
+        rtpCapabilities: device.recvRtpCapabilities as unknown as Record<string, unknown>,
+      });
       this.recvTransport = this.createTransport('recv', await recvParams);
     })();
     try {
@@ -97,7 +99,9 @@ export class SfuCall {
       // rejects with the first one, so these are only settled here.
       await Promise.allSettled([recvParams, sendParams, capsSet]);
     }
-    await Promise.all((['mic', 'camera', 'screen'] as const).map((source) => this.setSending(source, this.sending[source])));
+    await Promise.all(
+      (['mic', 'camera', 'screen'] as const).map((source) => this.setSending(source, this.sending[source])),
+    );
   }
 
   /** Consumes a producer of someone else (once the receive transport exists); idempotent. */
@@ -123,7 +127,11 @@ export class SfuCall {
         // The microphone and camera of one person share a stream (lip sync); a screen is its own.
         streamId: `${answer.peerId}-${answer.source === 'screen' ? 'screen' : 'av'}`,
         // The SFU starts a consumer at the layers asked for, else at the highest it can.
-        appData: { peerId: answer.peerId, source: answer.source, layers: layers ?? { spatialLayer: 2, temporalLayer: 2 } },
+        appData: {
+          peerId: answer.peerId,
+          source: answer.source,
+          layers: layers ?? { spatialLayer: 2, temporalLayer: 2 },
+        },
       });
       if (this.closed || this.gone.has(info.producerId)) {
         consumer.close();
@@ -173,11 +181,13 @@ export class SfuCall {
   }
 
   consumerClosed(consumerId: string): void {
-    for (const [producerId, consumer] of this.consumers) if (consumer.id === consumerId) this.producerClosed(producerId);
+    for (const [producerId, consumer] of this.consumers)
+      if (consumer.id === consumerId) this.producerClosed(producerId);
   }
 
   peerLeft(peerId: string): void {
-    for (const [producerId, consumer] of this.consumers) if (consumer.appData.peerId === peerId) this.producerClosed(producerId);
+    for (const [producerId, consumer] of this.consumers)
+      if (consumer.appData.peerId === peerId) this.producerClosed(producerId);
   }
 
   /**
@@ -224,7 +234,8 @@ export class SfuCall {
   private camerasShown(): number {
     let cameras = 0;
     for (const c of this.consumers.values()) if (c.appData.source === 'camera') cameras++;
-    for (const [producerId, info] of this.consuming) if (info.source === 'camera' && !this.consumers.has(producerId)) cameras++;
+    for (const [producerId, info] of this.consuming)
+      if (info.source === 'camera' && !this.consumers.has(producerId)) cameras++;
     return cameras;
   }
 
@@ -232,7 +243,11 @@ export class SfuCall {
   private async preferLayers(consumer: ms.Consumer): Promise<void> {
     const layers = layersFor(this.camerasShown());
     const current = consumer.appData.layers as Layers;
-    if ((current.spatialLayer === layers.spatialLayer && current.temporalLayer === layers.temporalLayer) || consumer.closed) return;
+    if (
+      (current.spatialLayer === layers.spatialLayer && current.temporalLayer === layers.temporalLayer) ||
+      consumer.closed
+    )
+      return;
     // Set first so that concurrent rebalances do not ask twice.
     consumer.appData.layers = layers;
     try {
@@ -244,7 +259,8 @@ export class SfuCall {
   }
 
   private async rebalanceLayers(): Promise<void> {
-    for (const consumer of this.consumers.values()) if (consumer.appData.source === 'camera') await this.preferLayers(consumer);
+    for (const consumer of this.consumers.values())
+      if (consumer.appData.source === 'camera') await this.preferLayers(consumer);
   }
 
   /** Frames decoded per remote video, for the debug hook and tests. */
@@ -256,7 +272,11 @@ export class SfuCall {
       (await consumer.getStats()).forEach((s: { type: string; framesDecoded?: number }) => {
         if (s.type === 'inbound-rtp') framesDecoded = Math.max(framesDecoded, s.framesDecoded ?? 0);
       });
-      out.push({ peerId: String(consumer.appData.peerId), source: consumer.appData.source as MediaSource, framesDecoded });
+      out.push({
+        peerId: String(consumer.appData.peerId),
+        source: consumer.appData.source as MediaSource,
+        framesDecoded,
+      });
     }
     return out;
   }
@@ -310,15 +330,20 @@ export class SfuCall {
     };
     const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as unknown as Record<string, unknown> }).then(() => callback(), errback);
+      request('connectWebRtcTransport', {
+        transportId: transport.id,
+        dtlsParameters: dtlsParameters as unknown as Record<string, unknown>,
+      }).then(() => callback(), errback);
     });
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
         const source = appData.source as MediaSource;
-        request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as unknown as Record<string, unknown>, source }).then(
-          ({ producerId }) => callback({ id: producerId }),
-          errback,
-        );
+        request('produce', {
+          transportId: transport.id,
+          kind,
+          rtpParameters: rtpParameters as unknown as Record<string, unknown>,
+          source,
+        }).then(({ producerId }) => callback({ id: producerId }), errback);
       });
     }
     let disconnected: ReturnType<typeof setTimeout> | undefined;
@@ -344,7 +369,8 @@ export class SfuCall {
     if (this.closed || transport.closed) return;
     try {
       const { iceParameters } = await this.options.request('restartIce', { transportId: transport.id });
-      if (!transport.closed) await transport.restartIce({ iceParameters: iceParameters as unknown as ms.IceParameters });
+      if (!transport.closed)
+        await transport.restartIce({ iceParameters: iceParameters as unknown as ms.IceParameters });
     } catch (err) {
       // The signaling socket is gone too: the meeting client rejoins, which builds new transports.
       console.warn('sfu: ICE restart failed', err);

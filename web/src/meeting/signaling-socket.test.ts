@@ -48,11 +48,21 @@ describe('SignalingSocket', () => {
       [2, 'getRouterRtpCapabilities'],
     ]);
     ws.receive({ type: 'response', id: 2, ok: true, data: { rtpCapabilities: { codecs: [] } } });
-    ws.receive({ type: 'response', id: 1, ok: false, error: { code: 'PRECONDITION_FAILED', message: 'The meeting is locked.', reason: 'session.locked' } });
+    ws.receive({
+      type: 'response',
+      id: 1,
+      ok: false,
+      error: { code: 'PRECONDITION_FAILED', message: 'The meeting is locked.', reason: 'session.locked' },
+    });
     expect(await caps).toEqual({ rtpCapabilities: { codecs: [] } });
     const refusal = await joined.catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(SignalingRequestError);
-    expect(refusal).toMatchObject({ method: 'join', code: 'PRECONDITION_FAILED', reason: 'session.locked', message: 'The meeting is locked.' });
+    expect(refusal).toMatchObject({
+      method: 'join',
+      code: 'PRECONDITION_FAILED',
+      reason: 'session.locked',
+      message: 'The meeting is locked.',
+    });
   });
 
   it('hands notifications to the listener, parsed', async () => {
@@ -60,7 +70,9 @@ describe('SignalingSocket', () => {
     const got: unknown[] = [];
     socket.onNotification((n) => got.push(n));
     ws.receive({ type: 'notification', method: 'peerMuted', data: { peerId: 'p', kind: 'audio', byHost: true } });
-    expect(got).toEqual([{ type: 'notification', method: 'peerMuted', data: { peerId: 'p', kind: 'audio', byHost: true } }]);
+    expect(got).toEqual([
+      { type: 'notification', method: 'peerMuted', data: { peerId: 'p', kind: 'audio', byHost: true } },
+    ]);
   });
 
   it('closes on a frame that does not parse, and fails what was pending', async () => {

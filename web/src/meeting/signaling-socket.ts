@@ -107,7 +107,10 @@ export class SignalingSocket {
 
   /** Sends a request; resolves with the answer's data, rejects with {@link SignalingRequestError}. */
   request<M extends RequestMethod>(method: M, data: RequestData<M>): Promise<ResponseData[M]> {
-    if (!this.isOpen) return Promise.reject(new SignalingRequestError(method, 'CLOSED', 'The connection to the meeting server is closed.'));
+    if (!this.isOpen)
+      return Promise.reject(
+        new SignalingRequestError(method, 'CLOSED', 'The connection to the meeting server is closed.'),
+      );
     const id = this.nextId++;
     return new Promise<ResponseData[M]>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -160,7 +163,10 @@ export class SignalingSocket {
     this.pending.delete(message.id);
     clearTimeout(pending.timer);
     if (message.ok) pending.resolve(message.data);
-    else pending.reject(new SignalingRequestError(pending.method, message.error.code, message.error.message, message.error.reason));
+    else
+      pending.reject(
+        new SignalingRequestError(pending.method, message.error.code, message.error.message, message.error.reason),
+      );
   }
 
   private onClosed(info: CloseInfo): void {

@@ -58,7 +58,9 @@ function EventLog() {
       seen.add(e.position);
       out.push(e);
     }
-    return out.sort((a, b) => (BigInt(b.position) > BigInt(a.position) ? 1 : BigInt(b.position) < BigInt(a.position) ? -1 : 0));
+    return out.sort((a, b) =>
+      BigInt(b.position) > BigInt(a.position) ? 1 : BigInt(b.position) < BigInt(a.position) ? -1 : 0,
+    );
   }, [live, pages.data, type]);
 
   return (
@@ -68,7 +70,13 @@ function EventLog() {
           <h2 id="log-heading">Event log</h2>
           <span className="live-indicator" data-state={state} data-testid="live-state">
             <span className="dot" aria-hidden="true" />
-            {state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : state === 'off' ? 'Not live' : 'Reconnecting…'}
+            {state === 'live'
+              ? 'Live'
+              : state === 'connecting'
+                ? 'Connecting…'
+                : state === 'off'
+                  ? 'Not live'
+                  : 'Reconnecting…'}
           </span>
         </div>
         <p className="hint">Newest first. New events appear here as they happen.</p>
@@ -96,7 +104,11 @@ function EventLog() {
                   <time dateTime={e.occurredAt}>{new Date(e.occurredAt).toLocaleString()}</time>
                 </div>
                 <div className="event-meta">
-                  by {e.actor.kind === 'user' ? (who.get(e.actor.id) ?? `user ${e.actor.id.slice(0, 8)}`) : `${e.actor.kind === 'apiKey' ? 'API key' : 'system'} ${e.actor.id.slice(0, 8)}`} · #{e.position}
+                  by{' '}
+                  {e.actor.kind === 'user'
+                    ? (who.get(e.actor.id) ?? `user ${e.actor.id.slice(0, 8)}`)
+                    : `${e.actor.kind === 'apiKey' ? 'API key' : 'system'} ${e.actor.id.slice(0, 8)}`}{' '}
+                  · #{e.position}
                 </div>
                 <div className="event-data">{summarize(e.data, who)}</div>
               </li>
@@ -104,7 +116,12 @@ function EventLog() {
           </ol>
         ) : null}
         {pages.hasNextPage ? (
-          <button type="button" className="secondary" onClick={() => void pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => void pages.fetchNextPage()}
+            disabled={pages.isFetchingNextPage}
+          >
             {pages.isFetchingNextPage ? 'Loading older events…' : 'Load older events'}
           </button>
         ) : null}

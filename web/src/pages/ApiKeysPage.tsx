@@ -7,7 +7,18 @@ import { validate, type FieldErrors } from '../forms';
 import { Link } from '../router';
 import { useAction } from '../status';
 import { trpc, type RouterInputs } from '../trpc';
-import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton, ConfirmAction } from '../ui';
+import {
+  Field,
+  formatDate,
+  FormError,
+  LoadError,
+  Loading,
+  NotAllowed,
+  roleLabel,
+  Select,
+  SubmitButton,
+  ConfirmAction,
+} from '../ui';
 import { CopyLink } from './MembersPage';
 import { permission, useOrg, useOrgQuery } from './org-context';
 
@@ -18,7 +29,9 @@ export function ApiKeysPage() {
   const queryClient = useQueryClient();
   const canList = permission(org.yourRole, 'apiKeys.list', 'see or manage API keys');
   // API keys live in an ordinary table (no events), so reads are refreshed by invalidation.
-  const keys = useOrgQuery('apiKeys.list', org.orgId, (p) => trpc.apiKeys.list.query({ orgId: org.orgId, ...p }), { enabled: canList.allowed });
+  const keys = useOrgQuery('apiKeys.list', org.orgId, (p) => trpc.apiKeys.list.query({ orgId: org.orgId, ...p }), {
+    enabled: canList.allowed,
+  });
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['apiKeys.list', org.orgId] });
 
   if (!canList.allowed) return <NotAllowed>{canList.reason}</NotAllowed>;
@@ -30,7 +43,8 @@ export function ApiKeysPage() {
           <CreateKeyForm onCreated={refresh} />
         ) : (
           <NotAllowed>
-            The {org.plan} plan has no API access. <Link to={`/orgs/${org.orgId}/plan`}>Change the plan</Link> to create keys.
+            The {org.plan} plan has no API access. <Link to={`/orgs/${org.orgId}/plan`}>Change the plan</Link> to create
+            keys.
           </NotAllowed>
         )}
       </section>
@@ -62,7 +76,13 @@ export function ApiKeysPage() {
                     </td>
                     <td>{formatDate(k.createdAt)}</td>
                     <td>{formatDate(k.lastUsedAt)}</td>
-                    <td>{k.revokedAt ? `Revoked ${formatDate(k.revokedAt)}` : <RevokeButton keyId={k.id} name={k.name} onRevoked={refresh} />}</td>
+                    <td>
+                      {k.revokedAt ? (
+                        `Revoked ${formatDate(k.revokedAt)}`
+                      ) : (
+                        <RevokeButton keyId={k.id} name={k.name} onRevoked={refresh} />
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -91,14 +111,24 @@ function CreateKeyForm({ onCreated }: { onCreated: () => void }) {
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
-    const v = validate(CreateApiKeyInputSchema, { orgId: org.orgId, name: String(form.get('name') ?? ''), role: String(form.get('role') ?? 'admin') });
+    const v = validate(CreateApiKeyInputSchema, {
+      orgId: org.orgId,
+      name: String(form.get('name') ?? ''),
+      role: String(form.get('role') ?? 'admin'),
+    });
     setErrors(v.ok ? {} : v.errors);
     if (v.ok) create.mutate(v.data, { onSuccess: () => (e.target as HTMLFormElement).reset() });
   };
   return (
     <>
       <form onSubmit={submit} noValidate aria-label="Create API key" className="inline-form">
-        <Field label="Key name" name="name" autoComplete="off" error={fieldErrors.name} hint="What it is for, e.g. “CI deploys”." />
+        <Field
+          label="Key name"
+          name="name"
+          autoComplete="off"
+          error={fieldErrors.name}
+          hint="What it is for, e.g. “CI deploys”."
+        />
         <Select
           label="Role of the key"
           name="role"
@@ -114,10 +144,17 @@ function CreateKeyForm({ onCreated }: { onCreated: () => void }) {
       {secret ? (
         <div className="callout" role="region" aria-label="New API key secret" data-testid="api-key-secret-box">
           <p>
-            The secret of <strong>{secret.name}</strong>. Store it now: Quorum keeps only its hash and will not show it again. Send it as the <code>x-api-key</code> header.
+            The secret of <strong>{secret.name}</strong>. Store it now: Quorum keeps only its hash and will not show it
+            again. Send it as the <code>x-api-key</code> header.
           </p>
           <div className="copy-row">
-            <input readOnly value={secret.secret} aria-label="API key secret" data-testid="api-key-secret" onFocus={(e) => e.currentTarget.select()} />
+            <input
+              readOnly
+              value={secret.secret}
+              aria-label="API key secret"
+              data-testid="api-key-secret"
+              onFocus={(e) => e.currentTarget.select()}
+            />
             <CopyLink link={secret.secret} label="Copy API key secret" text="Copy secret" />
           </div>
           <button type="button" className="secondary" onClick={() => setSecret(undefined)}>
@@ -137,5 +174,13 @@ function RevokeButton({ keyId, name, onRevoked }: { keyId: string; name: string;
     success: () => `Revoked ${name}. Calls with it are refused from now on.`,
     onSuccess: onRevoked,
   });
-  return <ConfirmAction verb="Revoke" verbing="Revoking" subject={name} pending={revoke.isPending} onConfirm={() => revoke.mutate(undefined)} />;
+  return (
+    <ConfirmAction
+      verb="Revoke"
+      verbing="Revoking"
+      subject={name}
+      pending={revoke.isPending}
+      onConfirm={() => revoke.mutate(undefined)}
+    />
+  );
 }

@@ -15,11 +15,14 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
     session.signedIn(s.user);
     navigate(next, { replace: true });
   };
-  const signUp = useAction((input: { email: string; password: string; name: string }) => trpc.auth.signUp.mutate(input), {
-    progress: () => 'Creating your account…',
-    success: (s) => `Welcome to Quorum, ${s.user.name}.`,
-    onSuccess,
-  });
+  const signUp = useAction(
+    (input: { email: string; password: string; name: string }) => trpc.auth.signUp.mutate(input),
+    {
+      progress: () => 'Creating your account…',
+      success: (s) => `Welcome to Quorum, ${s.user.name}.`,
+      onSuccess,
+    },
+  );
   const login = useAction((input: { email: string; password: string }) => trpc.auth.login.mutate(input), {
     progress: () => 'Logging in…',
     success: (s) => `Logged in as ${s.user.email}.`,
@@ -32,7 +35,11 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
-    const values = { email: String(form.get('email') ?? ''), password: String(form.get('password') ?? ''), name: String(form.get('name') ?? '') };
+    const values = {
+      email: String(form.get('email') ?? ''),
+      password: String(form.get('password') ?? ''),
+      name: String(form.get('name') ?? ''),
+    };
     if (mode === 'signup') {
       const v = validate(SignUpInputSchema, values);
       setErrors(v.ok ? {} : v.errors);
@@ -52,9 +59,16 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
           Quorum
         </p>
         <PageTitle title={mode === 'signup' ? 'Create your account' : 'Log in'}>
-          {next.startsWith('/invite/') ? <p className="notice">You have an invitation. {mode === 'signup' ? 'Sign up' : 'Log in'} with the email address it was sent to, then join.</p> : null}
+          {next.startsWith('/invite/') ? (
+            <p className="notice">
+              You have an invitation. {mode === 'signup' ? 'Sign up' : 'Log in'} with the email address it was sent to,
+              then join.
+            </p>
+          ) : null}
           <form onSubmit={submit} noValidate aria-label={mode === 'signup' ? 'Sign up' : 'Log in'}>
-            {mode === 'signup' ? <Field label="Your name" name="name" autoComplete="name" error={fieldErrors.name} required /> : null}
+            {mode === 'signup' ? (
+              <Field label="Your name" name="name" autoComplete="name" error={fieldErrors.name} required />
+            ) : null}
             <Field label="Email" name="email" type="email" autoComplete="email" error={fieldErrors.email} required />
             <Field
               label="Password"
@@ -66,7 +80,10 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
               required
             />
             <FormError text={action.errorText} />
-            <SubmitButton pending={action.isPending} pendingText={mode === 'signup' ? 'Creating account…' : 'Logging in…'}>
+            <SubmitButton
+              pending={action.isPending}
+              pendingText={mode === 'signup' ? 'Creating account…' : 'Logging in…'}
+            >
               {mode === 'signup' ? 'Sign up' : 'Log in'}
             </SubmitButton>
           </form>

@@ -15,7 +15,11 @@ export function InvitePage({ orgId, invitationId, token }: { orgId: string; invi
   const me = useMe();
   const queryClient = useQueryClient();
   // A member already sees the organization; anyone else gets NOT_FOUND until they join.
-  const existing = useQuery({ queryKey: ['org.get', orgId, 'invite'], queryFn: () => trpc.org.get.query({ orgId }), retry: false });
+  const existing = useQuery({
+    queryKey: ['org.get', orgId, 'invite'],
+    queryFn: () => trpc.org.get.query({ orgId }),
+    retry: false,
+  });
   const accept = useAction(() => trpc.members.accept.mutate({ orgId, invitationId, token }), {
     orgId,
     progress: () => 'Joining the organization…',
@@ -43,7 +47,8 @@ export function InvitePage({ orgId, invitationId, token }: { orgId: string; invi
       <div className="card narrow">
         <p>You have been invited to join an organization on Quorum.</p>
         <p className="hint">
-          You are logged in as <strong>{me.data?.email}</strong>. The invitation works only for the email address it was sent to.
+          You are logged in as <strong>{me.data?.email}</strong>. The invitation works only for the email address it was
+          sent to.
         </p>
         <FormError text={accept.errorText} />
         <button type="button" className="primary" onClick={() => accept.mutate(undefined)} disabled={accept.isPending}>

@@ -24,9 +24,14 @@ const SECTIONS = [
 export function MeetingsPage() {
   const org = useOrg();
   // Members without the event log get no live feed; the list refreshes by itself instead.
-  const meetings = useOrgQuery('meetings.list', org.orgId, (p) => trpc.meetings.list.query({ orgId: org.orgId, ...p }), {
-    refetchInterval: 15_000,
-  });
+  const meetings = useOrgQuery(
+    'meetings.list',
+    org.orgId,
+    (p) => trpc.meetings.list.query({ orgId: org.orgId, ...p }),
+    {
+      refetchInterval: 15_000,
+    },
+  );
   const canCreate = permission(org.yourRole, 'meetings.create', 'start meetings');
   const now = Date.now();
 
@@ -37,7 +42,9 @@ export function MeetingsPage() {
         {canCreate.allowed ? <StartMeetingForm orgId={org.orgId} /> : <NotAllowed>{canCreate.reason}</NotAllowed>}
       </section>
       {meetings.isPending ? <Loading what="meetings" /> : null}
-      {meetings.isError ? <LoadError error={errorMessage(meetings.error)} retry={() => void meetings.refetch()} /> : null}
+      {meetings.isError ? (
+        <LoadError error={errorMessage(meetings.error)} retry={() => void meetings.refetch()} />
+      ) : null}
       {meetings.data
         ? SECTIONS.map((section) => {
             const rows = meetings.data.meetings.filter((m) => m.status === section.status);
@@ -46,12 +53,21 @@ export function MeetingsPage() {
                 <div className="section-head">
                   <h2 id={`meetings-${section.status}`}>{section.title}</h2>
                   {section.status === 'live' ? (
-                    <button type="button" className="secondary" onClick={() => void meetings.refetch()} disabled={meetings.isFetching}>
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => void meetings.refetch()}
+                      disabled={meetings.isFetching}
+                    >
                       {meetings.isFetching ? 'Refreshing…' : 'Refresh'}
                     </button>
                   ) : null}
                 </div>
-                {rows.length === 0 ? <p className="hint">{section.empty}</p> : <MeetingTable orgId={org.orgId} rows={rows} now={now} />}
+                {rows.length === 0 ? (
+                  <p className="hint">{section.empty}</p>
+                ) : (
+                  <MeetingTable orgId={org.orgId} rows={rows} now={now} />
+                )}
               </section>
             );
           })
@@ -122,7 +138,14 @@ function StartMeetingForm({ orgId }: { orgId: string }) {
 
   return (
     <form onSubmit={submit} noValidate aria-label="Start a meeting" className="inline-form">
-      <Field label="Meeting title" name="title" maxLength={200} placeholder="Weekly sync" error={fieldErrors.title} hint="An instant meeting: you join it right away and share its address." />
+      <Field
+        label="Meeting title"
+        name="title"
+        maxLength={200}
+        placeholder="Weekly sync"
+        error={fieldErrors.title}
+        hint="An instant meeting: you join it right away and share its address."
+      />
       <FormError text={create.errorText} />
       <SubmitButton pending={create.isPending} pendingText="Starting…">
         Start meeting

@@ -4,7 +4,18 @@ import { errorMessage } from '../errors';
 import { validate, type FieldErrors } from '../forms';
 import { useAction, useAnnounce } from '../status';
 import { trpc } from '../trpc';
-import { Field, formatDate, FormError, LoadError, Loading, NotAllowed, roleLabel, Select, SubmitButton, ConfirmAction } from '../ui';
+import {
+  Field,
+  formatDate,
+  FormError,
+  LoadError,
+  Loading,
+  NotAllowed,
+  roleLabel,
+  Select,
+  SubmitButton,
+  ConfirmAction,
+} from '../ui';
 import { permission, useOrg, useOrgQuery } from './org-context';
 
 /** Roles `role` may hand out: only owners touch the owner role (docs/roles.md). */
@@ -29,7 +40,9 @@ export function MembersPage() {
         <h2 id="members-heading">Members</h2>
         {!canManage.allowed ? <NotAllowed>{canManage.reason}</NotAllowed> : null}
         {members.isPending ? <Loading what="members" /> : null}
-        {members.isError ? <LoadError error={errorMessage(members.error)} retry={() => void members.refetch()} /> : null}
+        {members.isError ? (
+          <LoadError error={errorMessage(members.error)} retry={() => void members.refetch()} />
+        ) : null}
         {members.data ? (
           <div className="table-wrap">
             <table>
@@ -46,7 +59,13 @@ export function MembersPage() {
                 {members.data.members.map((m) => (
                   <tr key={m.userId} data-testid={`member-row-${m.email}`}>
                     <td>{m.email}</td>
-                    <td>{canManage.allowed ? <RoleEditor userId={m.userId} email={m.email} role={m.role as Role} /> : roleLabel(m.role)}</td>
+                    <td>
+                      {canManage.allowed ? (
+                        <RoleEditor userId={m.userId} email={m.email} role={m.role as Role} />
+                      ) : (
+                        roleLabel(m.role)
+                      )}
+                    </td>
                     <td>{m.hasSeat ? 'Yes' : 'No'}</td>
                     <td>{formatDate(m.joinedAt)}</td>
                     {canManage.allowed ? (
@@ -88,7 +107,8 @@ function InviteForm() {
   const invite = useAction((input: { orgId: string; email: string; role: Role }) => trpc.members.invite.mutate(input), {
     orgId: org.orgId,
     progress: (i) => `Inviting ${i.email}…`,
-    success: (_, i) => `Invited ${i.email} as ${roleLabel(i.role).toLowerCase()}. The invitation link was mailed to them.`,
+    success: (_, i) =>
+      `Invited ${i.email} as ${roleLabel(i.role).toLowerCase()}. The invitation link was mailed to them.`,
     onSuccess: (out, i) => setLink({ email: i.email, url: out.link }),
   });
   const fieldErrors = { ...invite.fieldErrors, ...errors };
@@ -96,7 +116,11 @@ function InviteForm() {
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
-    const v = validate(InviteMemberInputSchema, { orgId: org.orgId, email: String(form.get('email') ?? ''), role: String(form.get('role') ?? '') });
+    const v = validate(InviteMemberInputSchema, {
+      orgId: org.orgId,
+      email: String(form.get('email') ?? ''),
+      role: String(form.get('role') ?? ''),
+    });
     setErrors(v.ok ? {} : v.errors);
     if (v.ok) invite.mutate(v.data, { onSuccess: () => (e.target as HTMLFormElement).reset() });
   };
@@ -105,7 +129,13 @@ function InviteForm() {
     <>
       <form onSubmit={submit} noValidate aria-label="Invite member" className="inline-form">
         <Field label="Email" name="email" type="email" autoComplete="off" error={fieldErrors.email} />
-        <Select label="Role" name="role" defaultValue="member" error={fieldErrors.role} options={grantable(org.yourRole)} />
+        <Select
+          label="Role"
+          name="role"
+          defaultValue="member"
+          error={fieldErrors.role}
+          options={grantable(org.yourRole)}
+        />
         <FormError text={invite.errorText} />
         <SubmitButton pending={invite.isPending} pendingText="Inviting…">
           Send invitation
@@ -115,11 +145,17 @@ function InviteForm() {
       {link ? (
         <div className="callout" data-testid="invitation-link-box">
           <p>
-            Quorum mailed this link to <strong>{link.email}</strong>; they open it, sign up or log in with that address, and join. It is shown only now,
-            works once, and only for that address; you may also send it yourself:
+            Quorum mailed this link to <strong>{link.email}</strong>; they open it, sign up or log in with that address,
+            and join. It is shown only now, works once, and only for that address; you may also send it yourself:
           </p>
           <div className="copy-row">
-            <input readOnly value={link.url} aria-label="Invitation link" data-testid="invitation-link" onFocus={(e) => e.currentTarget.select()} />
+            <input
+              readOnly
+              value={link.url}
+              aria-label="Invitation link"
+              data-testid="invitation-link"
+              onFocus={(e) => e.currentTarget.select()}
+            />
             <CopyLink link={link.url} label="Copy invitation link" />
           </div>
         </div>
@@ -169,7 +205,13 @@ function RoleEditor({ userId, email, role }: { userId: string; email: string; ro
       <label className="visually-hidden" htmlFor={`role-${userId}`}>
         Role of {email}
       </label>
-      <select id={`role-${userId}`} value={value} onChange={(e) => setValue(e.target.value as Role)} disabled={ownerLocked || change.isPending} title={ownerLocked ? 'Only owners can change an owner.' : undefined}>
+      <select
+        id={`role-${userId}`}
+        value={value}
+        onChange={(e) => setValue(e.target.value as Role)}
+        disabled={ownerLocked || change.isPending}
+        title={ownerLocked ? 'Only owners can change an owner.' : undefined}
+      >
         {grantable(org.yourRole).map((o) => (
           <option key={o.value} value={o.value} disabled={o.disabled}>
             {o.label}
@@ -192,5 +234,13 @@ function RemoveButton({ userId, email }: { userId: string; email: string }) {
     progress: () => `Removing ${email}…`,
     success: () => `Removed ${email}.`,
   });
-  return <ConfirmAction verb="Remove" verbing="Removing" subject={email} pending={remove.isPending} onConfirm={() => remove.mutate(undefined)} />;
+  return (
+    <ConfirmAction
+      verb="Remove"
+      verbing="Removing"
+      subject={email}
+      pending={remove.isPending}
+      onConfirm={() => remove.mutate(undefined)}
+    />
+  );
 }

@@ -21,14 +21,21 @@ export function NewOrgPage({ first }: { first: boolean }) {
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
-    const v = validate(CreateOrganizationInputSchema, { name: String(form.get('name') ?? ''), plan: String(form.get('plan') ?? 'free') });
+    const v = validate(CreateOrganizationInputSchema, {
+      name: String(form.get('name') ?? ''),
+      plan: String(form.get('plan') ?? 'free'),
+    });
     setErrors(v.ok ? {} : v.errors);
     if (v.ok) create.mutate(v.data);
   };
 
   return (
     <PageTitle title="Create an organization">
-      {first ? <p className="notice">You do not belong to any organization yet. Create one to buy seats and invite your team.</p> : null}
+      {first ? (
+        <p className="notice">
+          You do not belong to any organization yet. Create one to buy seats and invite your team.
+        </p>
+      ) : null}
       <form className="card narrow" onSubmit={submit} noValidate aria-label="Create organization">
         <Field label="Organization name" name="name" autoComplete="organization" error={fieldErrors.name} required />
         <Select
@@ -36,7 +43,10 @@ export function NewOrgPage({ first }: { first: boolean }) {
           name="plan"
           defaultValue="pro"
           error={fieldErrors.plan}
-          options={PLANS.map((p) => ({ value: p, label: `${planLabel(p)} — up to ${ENTITLEMENTS[p].maxSeats.toLocaleString()} seats${p === 'free' ? '' : ', 14-day trial'}` }))}
+          options={PLANS.map((p) => ({
+            value: p,
+            label: `${planLabel(p)} — up to ${ENTITLEMENTS[p].maxSeats.toLocaleString()} seats${p === 'free' ? '' : ', 14-day trial'}`,
+          }))}
         />
         <FormError text={create.errorText} />
         <SubmitButton pending={create.isPending} pendingText="Creating…">

@@ -12,7 +12,14 @@ import { OrgContext, permission, useOrgQuery } from './org-context';
 import { PlanPage, planLabel, statusLabel } from './PlanPage';
 import { SeatsPage } from './SeatsPage';
 
-const TAB_TITLES: Record<OrgTab, string> = { seats: 'Seats', members: 'Members', meetings: 'Meetings', plan: 'Plan', 'api-keys': 'API keys', activity: 'Activity' };
+const TAB_TITLES: Record<OrgTab, string> = {
+  seats: 'Seats',
+  members: 'Members',
+  meetings: 'Meetings',
+  plan: 'Plan',
+  'api-keys': 'API keys',
+  activity: 'Activity',
+};
 
 export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
   const org = useOrgQuery('org.get', orgId, (p) => trpc.org.get.query({ orgId, ...p }));
@@ -24,7 +31,8 @@ export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
       return (
         <PageTitle title="Organization not found">
           <p>
-            This organization does not exist, or you are not a member of it. <Link to="/">Go to your organizations</Link>.
+            This organization does not exist, or you are not a member of it.{' '}
+            <Link to="/">Go to your organizations</Link>.
           </p>
         </PageTitle>
       );
@@ -36,35 +44,35 @@ export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
   return (
     <OrgContext.Provider value={o}>
       <LiveContext.Provider value={live}>
-      <div className="org-head">
-        <p className="org-name">
-          <strong>{o.name}</strong>
-          <span className="badge">{planLabel(o.plan)}</span>
-          <span className="badge" data-status={o.status}>
-            {statusLabel(o.status)}
-            {o.trialDaysLeft !== null ? ` · ${o.trialDaysLeft} day${o.trialDaysLeft === 1 ? '' : 's'} left` : ''}
-          </span>
-        </p>
-        <nav aria-label="Organization" className="tabs">
-          <ul>
-            {ORG_TABS.map((t) => (
-              <li key={t}>
-                <Link to={`/orgs/${orgId}/${t}`} aria-current={t === tab ? 'page' : undefined}>
-                  {TAB_TITLES[t]}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        </nav>
-      </div>
-      <PageTitle title={`${TAB_TITLES[tab]}`}>
-        {tab === 'seats' ? <SeatsPage /> : null}
-        {tab === 'members' ? <MembersPage /> : null}
-        {tab === 'meetings' ? <MeetingsPage /> : null}
-        {tab === 'plan' ? <PlanPage /> : null}
-        {tab === 'api-keys' ? <ApiKeysPage /> : null}
-        {tab === 'activity' ? <ActivityPage /> : null}
-      </PageTitle>
+        <div className="org-head">
+          <p className="org-name">
+            <strong>{o.name}</strong>
+            <span className="badge">{planLabel(o.plan)}</span>
+            <span className="badge" data-status={o.status}>
+              {statusLabel(o.status)}
+              {o.trialDaysLeft !== null ? ` · ${o.trialDaysLeft} day${o.trialDaysLeft === 1 ? '' : 's'} left` : ''}
+            </span>
+          </p>
+          <nav aria-label="Organization" className="tabs">
+            <ul>
+              {ORG_TABS.map((t) => (
+                <li key={t}>
+                  <Link to={`/orgs/${orgId}/${t}`} aria-current={t === tab ? 'page' : undefined}>
+                    {TAB_TITLES[t]}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        </div>
+        <PageTitle title={`${TAB_TITLES[tab]}`}>
+          {tab === 'seats' ? <SeatsPage /> : null}
+          {tab === 'members' ? <MembersPage /> : null}
+          {tab === 'meetings' ? <MeetingsPage /> : null}
+          {tab === 'plan' ? <PlanPage /> : null}
+          {tab === 'api-keys' ? <ApiKeysPage /> : null}
+          {tab === 'activity' ? <ActivityPage /> : null}
+        </PageTitle>
       </LiveContext.Provider>
     </OrgContext.Provider>
   );

@@ -10,7 +10,13 @@ export function planLabel(plan: string): string {
   return plan.charAt(0).toUpperCase() + plan.slice(1);
 }
 
-const STATUS_WORDS: Record<string, string> = { trialing: 'Trial', active: 'Active', past_due: 'Past due', suspended: 'Suspended', closed: 'Closed' };
+const STATUS_WORDS: Record<string, string> = {
+  trialing: 'Trial',
+  active: 'Active',
+  past_due: 'Past due',
+  suspended: 'Suspended',
+  closed: 'Closed',
+};
 export function statusLabel(status: string): string {
   return STATUS_WORDS[status] ?? status;
 }
@@ -48,7 +54,9 @@ export function PlanPage() {
           <div>
             <dt>Trial</dt>
             <dd data-testid="trial-days">
-              {org.trialDaysLeft !== null ? `${org.trialDaysLeft} day${org.trialDaysLeft === 1 ? '' : 's'} left (ends ${formatDate(org.trialEndsAt)})` : 'No trial running'}
+              {org.trialDaysLeft !== null
+                ? `${org.trialDaysLeft} day${org.trialDaysLeft === 1 ? '' : 's'} left (ends ${formatDate(org.trialEndsAt)})`
+                : 'No trial running'}
             </dd>
           </div>
           <div>
@@ -72,7 +80,12 @@ export function PlanPage() {
               <tr>
                 <th scope="col">Entitlement</th>
                 {PLANS.map((p) => (
-                  <th scope="col" key={p} className={p === org.plan ? 'current' : undefined} aria-current={p === org.plan ? 'true' : undefined}>
+                  <th
+                    scope="col"
+                    key={p}
+                    className={p === org.plan ? 'current' : undefined}
+                    aria-current={p === org.plan ? 'true' : undefined}
+                  >
                     {planLabel(p)}
                     {p === org.plan ? <span className="badge">current</span> : null}
                   </th>
@@ -109,7 +122,10 @@ function ChangePlanForm() {
   const fieldErrors = { ...change.fieldErrors, ...errors };
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const v = validate(ChangePlanInputSchema, { orgId: org.orgId, plan: String(new FormData(e.currentTarget).get('plan') ?? '') });
+    const v = validate(ChangePlanInputSchema, {
+      orgId: org.orgId,
+      plan: String(new FormData(e.currentTarget).get('plan') ?? ''),
+    });
     setErrors(v.ok ? {} : v.errors);
     if (v.ok) change.mutate(v.data);
   };
@@ -121,7 +137,10 @@ function ChangePlanForm() {
         key={org.plan}
         defaultValue={org.plan}
         error={fieldErrors.plan}
-        options={PLANS.map((p) => ({ value: p, label: `${planLabel(p)}${p === org.plan ? ' (current)' : ''} — ${ENTITLEMENTS[p].maxSeats.toLocaleString()} seats` }))}
+        options={PLANS.map((p) => ({
+          value: p,
+          label: `${planLabel(p)}${p === org.plan ? ' (current)' : ''} — ${ENTITLEMENTS[p].maxSeats.toLocaleString()} seats`,
+        }))}
       />
       <FormError text={change.errorText} />
       <SubmitButton pending={change.isPending} pendingText="Changing…">

@@ -91,7 +91,13 @@ export function SeatsPage() {
                     <td>{m.hasSeat ? 'Has a seat' : 'No seat'}</td>
                     {canAssign.allowed ? (
                       <td>
-                        <SeatToggle orgId={org.orgId} userId={m.userId} email={m.email} hasSeat={m.hasSeat} noneFree={s.free === 0} />
+                        <SeatToggle
+                          orgId={org.orgId}
+                          userId={m.userId}
+                          email={m.email}
+                          hasSeat={m.hasSeat}
+                          noneFree={s.free === 0}
+                        />
                       </td>
                     ) : null}
                   </tr>
@@ -129,17 +135,46 @@ function QuantityForm({ mode, orgId }: { mode: 'purchase' | 'release'; orgId: st
   };
 
   return (
-    <form onSubmit={submit} noValidate aria-label={mode === 'purchase' ? 'Buy seats' : 'Release seats'} className="inline-form">
-      <Field label={mode === 'purchase' ? 'Seats to buy' : 'Seats to release'} name="quantity" type="number" min={1} step={1} inputMode="numeric" error={fieldErrors.quantity} />
+    <form
+      onSubmit={submit}
+      noValidate
+      aria-label={mode === 'purchase' ? 'Buy seats' : 'Release seats'}
+      className="inline-form"
+    >
+      <Field
+        label={mode === 'purchase' ? 'Seats to buy' : 'Seats to release'}
+        name="quantity"
+        type="number"
+        min={1}
+        step={1}
+        inputMode="numeric"
+        error={fieldErrors.quantity}
+      />
       <FormError text={action.errorText} />
-      <SubmitButton pending={action.isPending} pendingText={mode === 'purchase' ? 'Buying…' : 'Releasing…'} className={mode === 'purchase' ? 'primary' : 'secondary'}>
+      <SubmitButton
+        pending={action.isPending}
+        pendingText={mode === 'purchase' ? 'Buying…' : 'Releasing…'}
+        className={mode === 'purchase' ? 'primary' : 'secondary'}
+      >
         {mode === 'purchase' ? 'Buy seats' : 'Release seats'}
       </SubmitButton>
     </form>
   );
 }
 
-function SeatToggle({ orgId, userId, email, hasSeat, noneFree }: { orgId: string; userId: string; email: string; hasSeat: boolean; noneFree: boolean }) {
+function SeatToggle({
+  orgId,
+  userId,
+  email,
+  hasSeat,
+  noneFree,
+}: {
+  orgId: string;
+  userId: string;
+  email: string;
+  hasSeat: boolean;
+  noneFree: boolean;
+}) {
   const assign = useAction(() => trpc.seats.assign.mutate({ orgId, userId }), {
     orgId,
     progress: () => `Giving ${email} a seat…`,
@@ -152,7 +187,13 @@ function SeatToggle({ orgId, userId, email, hasSeat, noneFree }: { orgId: string
   });
   if (hasSeat) {
     return (
-      <button type="button" className="secondary" onClick={() => unassign.mutate(undefined)} disabled={unassign.isPending} aria-label={`Unassign seat from ${email}`}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => unassign.mutate(undefined)}
+        disabled={unassign.isPending}
+        aria-label={`Unassign seat from ${email}`}
+      >
         {unassign.isPending ? 'Unassigning…' : 'Unassign'}
       </button>
     );

@@ -25,7 +25,12 @@ export function VerifyEmailPage({ token }: { token: string }) {
           <>
             <p>Confirm that this address is yours: it is where Quorum sends invitations and account mail.</p>
             <FormError text={verify.errorText} />
-            <button type="button" className="primary" onClick={() => verify.mutate(undefined)} disabled={verify.isPending}>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => verify.mutate(undefined)}
+              disabled={verify.isPending}
+            >
               {verify.isPending ? 'Confirming…' : 'Confirm email address'}
             </button>
           </>
@@ -39,12 +44,22 @@ export function VerifyEmailPage({ token }: { token: string }) {
 export function VerifyEmailBanner({ email }: { email: string }) {
   const resend = useAction(() => trpc.auth.resendVerification.mutate(), {
     progress: () => `Sending a new link to ${email}…`,
-    success: (out) => (out.emailVerified ? `${email} is already confirmed.` : out.sent ? `Sent a new link to ${email}.` : `The mail could not be sent; try again later.`),
+    success: (out) =>
+      out.emailVerified
+        ? `${email} is already confirmed.`
+        : out.sent
+          ? `Sent a new link to ${email}.`
+          : `The mail could not be sent; try again later.`,
   });
   return (
     <p className="notice verify-banner" role="note" data-testid="verify-email-banner">
       Confirm your email address: we sent a link to <strong>{email}</strong>.{' '}
-      <button type="button" className="link-button" onClick={() => resend.mutate(undefined)} disabled={resend.isPending}>
+      <button
+        type="button"
+        className="link-button"
+        onClick={() => resend.mutate(undefined)}
+        disabled={resend.isPending}
+      >
         {resend.isPending ? 'Sending…' : 'Send it again'}
       </button>
     </p>

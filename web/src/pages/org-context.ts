@@ -21,7 +21,12 @@ export function useOrg(): Org {
  * mutation the key changes and the read waits (`minPosition`) until it includes the write.
  * The previous answer stays on screen meanwhile, marked as updating.
  */
-export function useOrgQuery<T>(name: string, orgId: string, fetcher: (input: { minPosition?: string }) => Promise<T>, options: { enabled?: boolean; extraKey?: unknown; refetchInterval?: number } = {}) {
+export function useOrgQuery<T>(
+  name: string,
+  orgId: string,
+  fetcher: (input: { minPosition?: string }) => Promise<T>,
+  options: { enabled?: boolean; extraKey?: unknown; refetchInterval?: number } = {},
+) {
   const position = useOrgPosition(orgId);
   return useQuery({
     queryKey: [name, orgId, position, options.extraKey],
@@ -33,7 +38,14 @@ export function useOrgQuery<T>(name: string, orgId: string, fetcher: (input: { m
 }
 
 /** Whether the caller's role may do `action`, and if not, why, in words. */
-export function permission(role: Role, action: Action, what = 'do this'): { allowed: true } | { allowed: false; reason: string } {
+export function permission(
+  role: Role,
+  action: Action,
+  what = 'do this',
+): { allowed: true } | { allowed: false; reason: string } {
   if (can(role, action)) return { allowed: true };
-  return { allowed: false, reason: `Only ${rolesSentence(PERMISSIONS[action])} can ${what}; your role is ${roleLabel(role).toLowerCase()}.` };
+  return {
+    allowed: false,
+    reason: `Only ${rolesSentence(PERMISSIONS[action])} can ${what}; your role is ${roleLabel(role).toLowerCase()}.`,
+  };
 }

@@ -167,14 +167,19 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
       const firstRun: string[] = [];
       let reachedFive!: () => void;
       const fiveHandled = new Promise<void>((resolve) => (reachedFive = resolve));
-      const first = await consume(durable, [orgSubjectFilter(orgId)], async (message) => {
-        firstRun.push(message.id);
-        if (firstRun.length === 5) {
-          reachedFive();
-          // Hold the 5th handler so close() is requested while a message is in progress.
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }, { maxAckPending: 5 });
+      const first = await consume(
+        durable,
+        [orgSubjectFilter(orgId)],
+        async (message) => {
+          firstRun.push(message.id);
+          if (firstRun.length === 5) {
+            reachedFive();
+            // Hold the 5th handler so close() is requested while a message is in progress.
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        },
+        { maxAckPending: 5 },
+      );
       await fiveHandled;
       await first.close();
       await first.close(); // idempotent
@@ -182,9 +187,14 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
       expect(handledBeforeClose).toBeLessThan(20);
 
       const secondRun: string[] = [];
-      await consume(durable, [orgSubjectFilter(orgId)], async (message) => {
-        secondRun.push(message.id);
-      }, { maxAckPending: 5 });
+      await consume(
+        durable,
+        [orgSubjectFilter(orgId)],
+        async (message) => {
+          secondRun.push(message.id);
+        },
+        { maxAckPending: 5 },
+      );
       await waitFor('the remaining messages', () => firstRun.length + secondRun.length >= 20);
       await settle();
       expect(firstRun).toHaveLength(handledBeforeClose); // nothing handled after close()
@@ -317,7 +327,9 @@ export function runEventBusContract(name: string, factory: () => Promise<EventBu
     });
 
     it('needs exactly one of handler and batchHandler', async () => {
-      await expect(bus.consume({ durableName: uniqueDurable('none'), filterSubjects: ['evt.x.>'] })).rejects.toMatchObject({ code: 'INVALID' });
+      await expect(
+        bus.consume({ durableName: uniqueDurable('none'), filterSubjects: ['evt.x.>'] }),
+      ).rejects.toMatchObject({ code: 'INVALID' });
     });
 
     it('refuses to use a bus after close(), and close() is idempotent', async () => {

@@ -10,7 +10,12 @@ describe('memory bus duplicate window', () => {
   it('stores a repeated id again once the window has passed', async () => {
     let now = 0;
     const bus = createMemoryBus({ now: () => now, duplicateWindowMs: 1_000 });
-    const message = { id: randomUUID(), subject: eventSubject('org1', 'seats', 'seat.assigned'), position: 1n, payload: {} };
+    const message = {
+      id: randomUUID(),
+      subject: eventSubject('org1', 'seats', 'seat.assigned'),
+      position: 1n,
+      payload: {},
+    };
     expect((await bus.publish([message]))[0]).toMatchObject({ duplicate: false });
     now = 999;
     expect((await bus.publish([message]))[0]).toMatchObject({ duplicate: true });

@@ -97,7 +97,13 @@ class MemoryBus implements EventBus {
         return;
       }
       this.seenAt.set(message.id, now);
-      this.log.push({ id: message.id, subject: message.subject, position: message.position, previousPosition: message.previousPosition, data: encoded[index]! });
+      this.log.push({
+        id: message.id,
+        subject: message.subject,
+        position: message.position,
+        previousPosition: message.previousPosition,
+        data: encoded[index]!,
+      });
       acks.push({ ok: true, id: message.id, position: message.position, duplicate: false });
     });
     this.pruneSeen();
@@ -123,7 +129,10 @@ class MemoryBus implements EventBus {
       );
     }
     if (state.active) {
-      throw new BusError('CONFLICT', `durable ${options.durableName} already has an active consumer on this memory bus`);
+      throw new BusError(
+        'CONFLICT',
+        `durable ${options.durableName} already has an active consumer on this memory bus`,
+      );
     }
     state.active = true;
     const consumer = new MemoryConsumer(this.log, state, options, () => this.consumers.delete(consumer));
@@ -254,7 +263,8 @@ class MemoryConsumer implements Consumer {
           deliveryCount: this.state.deliveries,
         });
       } catch (error) {
-        if (firstAttempt) this.onError(error instanceof BusError ? error : new BusError('DECODE', String(error), { cause: error }));
+        if (firstAttempt)
+          this.onError(error instanceof BusError ? error : new BusError('DECODE', String(error), { cause: error }));
       }
     }
     if (messages.length > 0) {

@@ -28,8 +28,16 @@ runEventBusContract('nats', async () => {
 describe('NatsBus namespace', () => {
   it('keeps two namespaces apart on one server and hides the prefix from callers', async () => {
     const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-    const a = await NatsBus.create({ servers: url, namespace: `nsa${randomUUID().slice(0, 8)}`, consumerInactiveThresholdMs: 60_000 });
-    const b = await NatsBus.create({ servers: url, namespace: `nsb${randomUUID().slice(0, 8)}`, consumerInactiveThresholdMs: 60_000 });
+    const a = await NatsBus.create({
+      servers: url,
+      namespace: `nsa${randomUUID().slice(0, 8)}`,
+      consumerInactiveThresholdMs: 60_000,
+    });
+    const b = await NatsBus.create({
+      servers: url,
+      namespace: `nsb${randomUUID().slice(0, 8)}`,
+      consumerInactiveThresholdMs: 60_000,
+    });
     try {
       await a.ensureStream();
       await b.ensureStream();
@@ -38,8 +46,14 @@ describe('NatsBus namespace', () => {
       expect(acks[0]).toMatchObject({ ok: true, duplicate: false });
       const seenA: string[] = [];
       const seenB: string[] = [];
-      const ca = await a.consume({ durableName: `d${randomUUID().slice(0, 8)}`, handler: async (m) => void seenA.push(m.subject) });
-      const cb = await b.consume({ durableName: `d${randomUUID().slice(0, 8)}`, handler: async (m) => void seenB.push(m.subject) });
+      const ca = await a.consume({
+        durableName: `d${randomUUID().slice(0, 8)}`,
+        handler: async (m) => void seenA.push(m.subject),
+      });
+      const cb = await b.consume({
+        durableName: `d${randomUUID().slice(0, 8)}`,
+        handler: async (m) => void seenB.push(m.subject),
+      });
       const deadline = Date.now() + 5_000;
       while (seenA.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await ca.close();
@@ -63,7 +77,9 @@ describe('NatsBus namespace', () => {
       await bus.deleteStream();
       await bus.deleteStream();
       // Publishing now finds no stream to store the message.
-      const [ack] = await bus.publish([{ id: randomUUID(), subject: 'evt.org1.organization.created', position: 2n, payload: {} }]);
+      const [ack] = await bus.publish([
+        { id: randomUUID(), subject: 'evt.org1.organization.created', position: 2n, payload: {} },
+      ]);
       expect(ack).toMatchObject({ ok: false });
     } finally {
       await bus.close();

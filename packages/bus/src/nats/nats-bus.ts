@@ -92,7 +92,11 @@ export interface NatsBusOptions {
 /** Messages in flight at once in `publish`. */
 const PUBLISH_WINDOW = 128;
 
-const DeliveredHeadersSchema = z.object({ id: MessageIdSchema, position: PositionStringSchema, previous: PositionStringSchema.optional() });
+const DeliveredHeadersSchema = z.object({
+  id: MessageIdSchema,
+  position: PositionStringSchema,
+  previous: PositionStringSchema.optional(),
+});
 
 /** `EventBus` over NATS JetStream. */
 export class NatsBus implements EventBus {
@@ -103,8 +107,9 @@ export class NatsBus implements EventBus {
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly options: Required<Omit<NatsBusOptions, 'name' | 'consumerInactiveThresholdMs' | 'namespace'>> & { subjectPrefix: string } &
-      Pick<NatsBusOptions, 'consumerInactiveThresholdMs'>,
+    private readonly options: Required<Omit<NatsBusOptions, 'name' | 'consumerInactiveThresholdMs' | 'namespace'>> & {
+      subjectPrefix: string;
+    } & Pick<NatsBusOptions, 'consumerInactiveThresholdMs'>,
   ) {}
 
   /**
@@ -198,7 +203,8 @@ export class NatsBus implements EventBus {
         window.map(async (message, offset): Promise<PublishAck> => {
           const headers = natsHeaders();
           headers.set(POSITION_HEADER, message.position.toString());
-          if (message.previousPosition !== undefined) headers.set(PREVIOUS_POSITION_HEADER, message.previousPosition.toString());
+          if (message.previousPosition !== undefined)
+            headers.set(PREVIOUS_POSITION_HEADER, message.previousPosition.toString());
           try {
             const ack = await this.js.publish(this.options.subjectPrefix + message.subject, encoded[from + offset], {
               msgID: message.id,
@@ -206,7 +212,13 @@ export class NatsBus implements EventBus {
               timeout: this.options.timeoutMs,
             });
             if (ack.stream !== this.options.streamName) {
-              return failedAck(message, new BusError('REJECTED', `subject ${message.subject} is captured by stream ${ack.stream}, not ${this.options.streamName}`));
+              return failedAck(
+                message,
+                new BusError(
+                  'REJECTED',
+                  `subject ${message.subject} is captured by stream ${ack.stream}, not ${this.options.streamName}`,
+                ),
+              );
             }
             return { ok: true, id: message.id, position: message.position, duplicate: ack.duplicate };
           } catch (error) {
@@ -222,7 +234,6 @@ export class NatsBus implements EventBus {
     return acks;
   }
 
-
   async consume(options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen();
     assertDurableName(options.durableName);
@@ -233,7 +244,11 @@ export class NatsBus implements EventBus {
     if (!Number.isInteger(maxAckPending) || maxAckPending < 1) {
       throw new BusError('INVALID', `maxAckPending must be a positive integer, got ${maxAckPending}`);
     }
-    await this.ensureConsumer(options.durableName, filters.map((f) => this.options.subjectPrefix + f), maxAckPending);
+    await this.ensureConsumer(
+      options.durableName,
+      filters.map((f) => this.options.subjectPrefix + f),
+      maxAckPending,
+    );
     let consumer;
     try {
       consumer = await this.js.consumers.get(this.options.streamName, options.durableName);
@@ -483,11 +498,15 @@ function decode(msg: JsMsg, subjectPrefix: string): DeliveredMessage {
     previous: msg.headers?.get(PREVIOUS_POSITION_HEADER) || undefined,
   });
   if (!parsed.success) {
-    throw new BusError('DECODE', `message seq ${msg.seq} on ${msg.subject} lacks valid ${MSG_ID_HEADER}/${POSITION_HEADER} headers`);
+    throw new BusError(
+      'DECODE',
+      `message seq ${msg.seq} on ${msg.subject} lacks valid ${MSG_ID_HEADER}/${POSITION_HEADER} headers`,
+    );
   }
   return {
     id: parsed.data.id,
-    subject: subjectPrefix && msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
+    subject:
+      subjectPrefix && msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
     position: BigInt(parsed.data.position),
     ...(parsed.data.previous === undefined ? {} : { previousPosition: BigInt(parsed.data.previous) }),
     payload: decodePayload(msg.data, parsed.data.id),

@@ -109,7 +109,9 @@ function renderFields(schema: JsonSchema): string[] {
   return [
     '| field | type | required |',
     '|---|---|---|',
-    ...properties.map(([name, property]) => `| \`${name}\` | ${describeType(property)} | ${required.has(name) ? 'yes' : 'no'} |`),
+    ...properties.map(
+      ([name, property]) => `| \`${name}\` | ${describeType(property)} | ${required.has(name) ? 'yes' : 'no'} |`,
+    ),
   ];
 }
 
@@ -130,7 +132,9 @@ export function renderEventCatalog(): string {
   ];
   for (const type of types) {
     const entry = EVENT_SCHEMAS[type];
-    lines.push(`| [\`${type}\`](#${anchorOf(type)}) | \`${streamOf(entry.category)}\` | ${entry.version} | ${entry.description} |`);
+    lines.push(
+      `| [\`${type}\`](#${anchorOf(type)}) | \`${streamOf(entry.category)}\` | ${entry.version} | ${entry.description} |`,
+    );
   }
   for (const type of types) {
     const entry = EVENT_SCHEMAS[type];

@@ -12,7 +12,17 @@ const K3 = '00000000-0000-4000-8000-0000000000b3';
 const OTHER = '00000000-0000-4000-8000-0000000000b9';
 
 const base: OrganizationEvent[] = [
-  { type: 'organization.created', data: { orgId: ORG, name: 'Acme', plan: 'pro', ownerUserId: OWNER, ownerEmail: 'o@acme.test', trialEndsAt: '2025-01-15T00:00:00.000Z' } },
+  {
+    type: 'organization.created',
+    data: {
+      orgId: ORG,
+      name: 'Acme',
+      plan: 'pro',
+      ownerUserId: OWNER,
+      ownerEmail: 'o@acme.test',
+      trialEndsAt: '2025-01-15T00:00:00.000Z',
+    },
+  },
   { type: 'member.joined', data: { userId: OWNER, email: 'o@acme.test', role: 'owner', invitationId: null } },
   { type: 'member.joined', data: { userId: ADMIN, email: 'a@acme.test', role: 'admin', invitationId: null } },
   // The admin makes an admin key, which makes an admin key, which makes a billing key.
@@ -35,8 +45,11 @@ describe('apiKeyMay: a key is capped by its maker', () => {
     expect(apiKeyMay(state, OTHER, 'seats.purchase')).toBe(true);
   });
 
-  it("loses what its maker loses: a demotion reaches every key down the chain", () => {
-    const state = stateOf([...base, { type: 'member.role_changed', data: { userId: ADMIN, from: 'admin', to: 'member' } }]);
+  it('loses what its maker loses: a demotion reaches every key down the chain', () => {
+    const state = stateOf([
+      ...base,
+      { type: 'member.role_changed', data: { userId: ADMIN, from: 'admin', to: 'member' } },
+    ]);
     for (const key of [K1, K2]) {
       expect(apiKeyMay(state, key, 'members.invite')).toBe(false);
       expect(apiKeyMay(state, key, 'apiKeys.create')).toBe(false);
@@ -58,6 +71,8 @@ describe('apiKeyMay: a key is capped by its maker', () => {
     expect(apiKeysMadeBy(state, ADMIN).sort()).toEqual([K1, K2, K3].sort());
     expect(apiKeysMadeBy(state, K2)).toEqual([K3]);
     expect(apiKeysMadeBy(state, OWNER)).toEqual([OTHER]);
-    expect(apiKeysMadeBy(stateOf([...base, { type: 'api_key.revoked', data: { keyId: K2, revokedBy: OWNER } }]), ADMIN)).toEqual([K1]);
+    expect(
+      apiKeysMadeBy(stateOf([...base, { type: 'api_key.revoked', data: { keyId: K2, revokedBy: OWNER } }]), ADMIN),
+    ).toEqual([K1]);
   });
 });

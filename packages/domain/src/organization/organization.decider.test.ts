@@ -43,7 +43,13 @@ const withAdminAndHost: OrganizationEvent[] = [
 ];
 const invited: OrganizationEvent = {
   type: 'member.invited',
-  data: { invitationId: INV, email: 'new@acme.test', role: 'member', invitedBy: OWNER, expiresAt: '2025-01-08T00:00:00.000Z' },
+  data: {
+    invitationId: INV,
+    email: 'new@acme.test',
+    role: 'member',
+    invitedBy: OWNER,
+    expiresAt: '2025-01-08T00:00:00.000Z',
+  },
 };
 const closed: OrganizationEvent[] = [...created, { type: 'organization.closed', data: {} }];
 
@@ -85,7 +91,16 @@ describe('closed and missing organizations', () => {
       { type: 'SuspendOrganization', orgId: ORG, reason: 'fraud', at: T0 },
       { type: 'ReactivateOrganization', orgId: ORG, at: T0 },
       { type: 'CloseOrganization', orgId: ORG, at: T0 },
-      { type: 'InviteMember', orgId: ORG, invitationId: INV, email: 'x@acme.test', role: 'member', invitedBy: OWNER, actorRole: 'owner', at: T0 },
+      {
+        type: 'InviteMember',
+        orgId: ORG,
+        invitationId: INV,
+        email: 'x@acme.test',
+        role: 'member',
+        invitedBy: OWNER,
+        actorRole: 'owner',
+        at: T0,
+      },
       { type: 'AcceptInvitation', orgId: ORG, invitationId: INV, userId: NEWCOMER, email: 'x@acme.test', at: T0 },
       { type: 'ChangeMemberRole', orgId: ORG, userId: OWNER, role: 'admin', actorRole: 'owner', at: T0 },
       { type: 'RemoveMember', orgId: ORG, userId: OWNER, actorRole: 'owner', at: T0 },
@@ -96,7 +111,9 @@ describe('closed and missing organizations', () => {
   });
 
   it('refuses commands on an organization that does not exist (NOT_FOUND)', () => {
-    given(decider).when({ type: 'ActivateSubscription', orgId: ORG, at: T0 }).thenThrows('NOT_FOUND', 'organization.not_found');
+    given(decider)
+      .when({ type: 'ActivateSubscription', orgId: ORG, at: T0 })
+      .thenThrows('NOT_FOUND', 'organization.not_found');
   });
 });
 
@@ -107,12 +124,16 @@ describe('lifecycle', () => {
 
   it('activates a trialing or past-due organization', () => {
     given(decider, created).when({ type: 'ActivateSubscription', orgId: ORG, at: T0 }).then([activated]);
-    given(decider, [...created, pastDue]).when({ type: 'ActivateSubscription', orgId: ORG, at: T0 }).then([activated]);
+    given(decider, [...created, pastDue])
+      .when({ type: 'ActivateSubscription', orgId: ORG, at: T0 })
+      .then([activated]);
   });
 
   it('marks a trialing or active organization past due', () => {
     given(decider, created).when({ type: 'MarkPastDue', orgId: ORG, at: T0 }).then([pastDue]);
-    given(decider, [...created, activated]).when({ type: 'MarkPastDue', orgId: ORG, at: T0 }).then([pastDue]);
+    given(decider, [...created, activated])
+      .when({ type: 'MarkPastDue', orgId: ORG, at: T0 })
+      .then([pastDue]);
   });
 
   it('suspends with a reason and reactivates to active', () => {
@@ -127,12 +148,17 @@ describe('lifecycle', () => {
 
   it('closes from any open status', () => {
     for (const history of [created, [...created, activated], [...created, pastDue], [...created, suspended]]) {
-      given(decider, history).when({ type: 'CloseOrganization', orgId: ORG, at: T0 }).then([{ type: 'organization.closed', data: {} }]);
+      given(decider, history)
+        .when({ type: 'CloseOrganization', orgId: ORG, at: T0 })
+        .then([{ type: 'organization.closed', data: {} }]);
     }
   });
 
   it('refuses transitions the table does not allow (PRECONDITION_FAILED)', () => {
-    const refuse = (history: OrganizationEvent[], type: 'ActivateSubscription' | 'MarkPastDue' | 'SuspendOrganization' | 'ReactivateOrganization') =>
+    const refuse = (
+      history: OrganizationEvent[],
+      type: 'ActivateSubscription' | 'MarkPastDue' | 'SuspendOrganization' | 'ReactivateOrganization',
+    ) =>
       given(decider, history)
         .when(type === 'SuspendOrganization' ? { type, orgId: ORG, reason: 'x', at: T0 } : { type, orgId: ORG, at: T0 })
         .thenThrows('PRECONDITION_FAILED', 'organization.invalid_transition');
@@ -199,21 +225,32 @@ describe('InviteMember', () => {
   });
 
   it('refuses the email of an existing member (CONFLICT)', () => {
-    given(decider, created).when({ ...invite, email: 'OWNER@acme.test' }).thenThrows('CONFLICT', 'members.already_member');
+    given(decider, created)
+      .when({ ...invite, email: 'OWNER@acme.test' })
+      .thenThrows('CONFLICT', 'members.already_member');
   });
 
   it('refuses a second pending invitation for the same email (CONFLICT)', () => {
-    given(decider, [...created, invited]).when({ ...invite, invitationId: INV2 }).thenThrows('CONFLICT', 'members.already_invited');
+    given(decider, [...created, invited])
+      .when({ ...invite, invitationId: INV2 })
+      .thenThrows('CONFLICT', 'members.already_invited');
   });
 
   it('allows inviting again once the earlier invitation expired', () => {
     given(decider, [...created, invited])
       .when({ ...invite, invitationId: INV2, at: at(8) })
-      .then([{ type: 'member.invited', data: { ...invited.data, invitationId: INV2, expiresAt: '2025-01-16T00:00:00.000Z' } } as OrganizationEvent]);
+      .then([
+        {
+          type: 'member.invited',
+          data: { ...invited.data, invitationId: INV2, expiresAt: '2025-01-16T00:00:00.000Z' },
+        } as OrganizationEvent,
+      ]);
   });
 
   it('refuses a reused invitation id (CONFLICT)', () => {
-    given(decider, [...created, invited]).when({ ...invite, email: 'other@acme.test' }).thenThrows('CONFLICT', 'invitations.duplicate_id');
+    given(decider, [...created, invited])
+      .when({ ...invite, email: 'other@acme.test' })
+      .thenThrows('CONFLICT', 'invitations.duplicate_id');
   });
 
   it('lets only an owner invite an owner (FORBIDDEN)', () => {
@@ -227,14 +264,23 @@ describe('InviteMember', () => {
 });
 
 describe('AcceptInvitation', () => {
-  const accept = { type: 'AcceptInvitation', orgId: ORG, invitationId: INV, userId: NEWCOMER, email: 'New@acme.test', at: at(1) } as const;
+  const accept = {
+    type: 'AcceptInvitation',
+    orgId: ORG,
+    invitationId: INV,
+    userId: NEWCOMER,
+    email: 'New@acme.test',
+    at: at(1),
+  } as const;
   const joined: OrganizationEvent = {
     type: 'member.joined',
     data: { userId: NEWCOMER, email: 'new@acme.test', role: 'member', invitationId: INV },
   };
 
   it('joins with the invited role and marks the invitation accepted', () => {
-    given(decider, [...created, invited]).when(accept).then([joined]);
+    given(decider, [...created, invited])
+      .when(accept)
+      .then([joined]);
     const state = stateOf([...created, invited, joined]);
     expect(isMember(state, NEWCOMER)).toBe(true);
     const invitation = state.invitations.get(INV);
@@ -246,47 +292,75 @@ describe('AcceptInvitation', () => {
   });
 
   it('refuses an invitation already accepted (PRECONDITION_FAILED)', () => {
-    given(decider, [...created, invited, joined]).when(accept).thenThrows('PRECONDITION_FAILED', 'invitations.not_pending');
+    given(decider, [...created, invited, joined])
+      .when(accept)
+      .thenThrows('PRECONDITION_FAILED', 'invitations.not_pending');
   });
 
   it('refuses an expired invitation (PRECONDITION_FAILED)', () => {
-    given(decider, [...created, invited]).when({ ...accept, at: at(7) }).thenThrows('PRECONDITION_FAILED', 'invitations.expired');
+    given(decider, [...created, invited])
+      .when({ ...accept, at: at(7) })
+      .thenThrows('PRECONDITION_FAILED', 'invitations.expired');
   });
 
   it('refuses a different email (FORBIDDEN)', () => {
-    given(decider, [...created, invited]).when({ ...accept, email: 'someone@else.test' }).thenThrows('FORBIDDEN', 'invitations.email_mismatch');
+    given(decider, [...created, invited])
+      .when({ ...accept, email: 'someone@else.test' })
+      .thenThrows('FORBIDDEN', 'invitations.email_mismatch');
   });
 
   it('refuses a user who is already a member (CONFLICT)', () => {
-    given(decider, [...created, invited]).when({ ...accept, userId: OWNER }).thenThrows('CONFLICT', 'members.already_member');
+    given(decider, [...created, invited])
+      .when({ ...accept, userId: OWNER })
+      .thenThrows('CONFLICT', 'members.already_member');
   });
 });
 
 describe('ChangeMemberRole', () => {
-  const change = { type: 'ChangeMemberRole', orgId: ORG, userId: HOST, role: 'admin', actorRole: 'admin', at: T0 } as const;
+  const change = {
+    type: 'ChangeMemberRole',
+    orgId: ORG,
+    userId: HOST,
+    role: 'admin',
+    actorRole: 'admin',
+    at: T0,
+  } as const;
 
   it('changes a role', () => {
-    given(decider, withAdminAndHost).when(change).then([{ type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'admin' } }]);
+    given(decider, withAdminAndHost)
+      .when(change)
+      .then([{ type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'admin' } }]);
   });
 
   it('refuses an unknown member (NOT_FOUND)', () => {
-    given(decider, withAdminAndHost).when({ ...change, userId: NEWCOMER }).thenThrows('NOT_FOUND', 'members.not_found');
+    given(decider, withAdminAndHost)
+      .when({ ...change, userId: NEWCOMER })
+      .thenThrows('NOT_FOUND', 'members.not_found');
   });
 
   it('refuses the role the member already has (PRECONDITION_FAILED)', () => {
-    given(decider, withAdminAndHost).when({ ...change, role: 'host' }).thenThrows('PRECONDITION_FAILED', 'members.role_unchanged');
+    given(decider, withAdminAndHost)
+      .when({ ...change, role: 'host' })
+      .thenThrows('PRECONDITION_FAILED', 'members.role_unchanged');
   });
 
   it('lets only an owner grant the owner role (FORBIDDEN)', () => {
-    given(decider, withAdminAndHost).when({ ...change, role: 'owner' }).thenThrows('FORBIDDEN', 'members.owner_requires_owner');
+    given(decider, withAdminAndHost)
+      .when({ ...change, role: 'owner' })
+      .thenThrows('FORBIDDEN', 'members.owner_requires_owner');
     given(decider, withAdminAndHost)
       .when({ ...change, role: 'owner', actorRole: 'owner' })
       .then([{ type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'owner' } }]);
   });
 
   it("lets only an owner change an owner's role (FORBIDDEN)", () => {
-    const twoOwners: OrganizationEvent[] = [...withAdminAndHost, { type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'owner' } }];
-    given(decider, twoOwners).when({ ...change, userId: OWNER, role: 'member' }).thenThrows('FORBIDDEN', 'members.owner_requires_owner');
+    const twoOwners: OrganizationEvent[] = [
+      ...withAdminAndHost,
+      { type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'owner' } },
+    ];
+    given(decider, twoOwners)
+      .when({ ...change, userId: OWNER, role: 'member' })
+      .thenThrows('FORBIDDEN', 'members.owner_requires_owner');
     given(decider, twoOwners)
       .when({ ...change, userId: OWNER, role: 'member', actorRole: 'owner' })
       .then([{ type: 'member.role_changed', data: { userId: OWNER, from: 'owner', to: 'member' } }]);
@@ -303,22 +377,37 @@ describe('RemoveMember', () => {
   const remove = { type: 'RemoveMember', orgId: ORG, userId: HOST, actorRole: 'admin', at: T0 } as const;
 
   it('removes a member', () => {
-    given(decider, withAdminAndHost).when(remove).then([{ type: 'member.removed', data: { userId: HOST } }]);
-    expect(isMember(stateOf([...withAdminAndHost, { type: 'member.removed', data: { userId: HOST } }]), HOST)).toBe(false);
+    given(decider, withAdminAndHost)
+      .when(remove)
+      .then([{ type: 'member.removed', data: { userId: HOST } }]);
+    expect(isMember(stateOf([...withAdminAndHost, { type: 'member.removed', data: { userId: HOST } }]), HOST)).toBe(
+      false,
+    );
   });
 
   it('refuses an unknown member (NOT_FOUND)', () => {
-    given(decider, withAdminAndHost).when({ ...remove, userId: NEWCOMER }).thenThrows('NOT_FOUND', 'members.not_found');
+    given(decider, withAdminAndHost)
+      .when({ ...remove, userId: NEWCOMER })
+      .thenThrows('NOT_FOUND', 'members.not_found');
   });
 
   it('refuses to remove the last owner (PRECONDITION_FAILED)', () => {
-    given(decider, withAdminAndHost).when({ ...remove, userId: OWNER, actorRole: 'owner' }).thenThrows('PRECONDITION_FAILED', 'members.last_owner');
+    given(decider, withAdminAndHost)
+      .when({ ...remove, userId: OWNER, actorRole: 'owner' })
+      .thenThrows('PRECONDITION_FAILED', 'members.last_owner');
   });
 
   it('lets only an owner remove an owner (FORBIDDEN)', () => {
-    const twoOwners: OrganizationEvent[] = [...withAdminAndHost, { type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'owner' } }];
-    given(decider, twoOwners).when({ ...remove, userId: OWNER }).thenThrows('FORBIDDEN', 'members.owner_requires_owner');
-    given(decider, twoOwners).when({ ...remove, userId: OWNER, actorRole: 'owner' }).then([{ type: 'member.removed', data: { userId: OWNER } }]);
+    const twoOwners: OrganizationEvent[] = [
+      ...withAdminAndHost,
+      { type: 'member.role_changed', data: { userId: HOST, from: 'host', to: 'owner' } },
+    ];
+    given(decider, twoOwners)
+      .when({ ...remove, userId: OWNER })
+      .thenThrows('FORBIDDEN', 'members.owner_requires_owner');
+    given(decider, twoOwners)
+      .when({ ...remove, userId: OWNER, actorRole: 'owner' })
+      .then([{ type: 'member.removed', data: { userId: OWNER } }]);
   });
 });
 
@@ -344,7 +433,9 @@ describe('initial status by plan', () => {
   });
 
   it('the free plan starts active and never lapses', () => {
-    const free = created.map((e) => (e.type === 'organization.created' ? { ...e, data: { ...e.data, plan: 'free' as const } } : e));
+    const free = created.map((e) =>
+      e.type === 'organization.created' ? { ...e, data: { ...e.data, plan: 'free' as const } } : e,
+    );
     const org = fold(free);
     expect(org.status).toBe('active');
     expect(effectiveStatus(org, at(400))).toBe('active');
@@ -356,7 +447,15 @@ describe('initial status by plan', () => {
 
 describe('API keys', () => {
   const KEY = '00000000-0000-4000-8000-0000000000c1';
-  const create = { type: 'CreateApiKey' as const, orgId: ORG, keyId: KEY, name: 'CI', role: 'admin' as const, createdBy: OWNER, at: at(1) };
+  const create = {
+    type: 'CreateApiKey' as const,
+    orgId: ORG,
+    keyId: KEY,
+    name: 'CI',
+    role: 'admin' as const,
+    createdBy: OWNER,
+    at: at(1),
+  };
 
   it('records a created key on a plan with API access, never its secret', () => {
     given(decider, created)
@@ -365,18 +464,30 @@ describe('API keys', () => {
   });
 
   it('refuses a plan without API access, the owner role, and a reused id', () => {
-    const free = created.map((e) => (e.type === 'organization.created' ? { ...e, data: { ...e.data, plan: 'free' as const } } : e));
+    const free = created.map((e) =>
+      e.type === 'organization.created' ? { ...e, data: { ...e.data, plan: 'free' as const } } : e,
+    );
     given(decider, free).when(create).thenThrows('PRECONDITION_FAILED', 'plan.no_api_access');
-    given(decider, created).when({ ...create, role: 'owner' }).thenThrows('FORBIDDEN', 'api_keys.owner_role');
-    given(decider, [...created, { type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } }])
+    given(decider, created)
+      .when({ ...create, role: 'owner' })
+      .thenThrows('FORBIDDEN', 'api_keys.owner_role');
+    given(decider, [
+      ...created,
+      { type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } },
+    ])
       .when(create)
       .thenThrows('CONFLICT', 'api_keys.duplicate_id');
   });
 
   it('revokes an active key once', () => {
-    const withKey: OrganizationEvent[] = [...created, { type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } }];
+    const withKey: OrganizationEvent[] = [
+      ...created,
+      { type: 'api_key.created', data: { keyId: KEY, name: 'CI', role: 'admin', createdBy: OWNER } },
+    ];
     const revoke = { type: 'RevokeApiKey' as const, orgId: ORG, keyId: KEY, revokedBy: OWNER, at: at(2) };
-    given(decider, withKey).when(revoke).then([{ type: 'api_key.revoked', data: { keyId: KEY, revokedBy: OWNER } }]);
+    given(decider, withKey)
+      .when(revoke)
+      .then([{ type: 'api_key.revoked', data: { keyId: KEY, revokedBy: OWNER } }]);
     given(decider, [...withKey, { type: 'api_key.revoked', data: { keyId: KEY, revokedBy: OWNER } }])
       .when(revoke)
       .thenThrows('NOT_FOUND', 'api_keys.not_found');

@@ -201,7 +201,17 @@ function normalizeEmail(email: string): string {
 function evolve(state: OrganizationState, event: OrganizationEvent): OrganizationState {
   if (event.type === 'organization.created') {
     const { orgId, name, plan, trialEndsAt } = event.data;
-    return { exists: true, orgId, name, plan, status: initialStatusFor(plan), trialEndsAt, members: new Map(), invitations: new Map(), apiKeys: new Map() };
+    return {
+      exists: true,
+      orgId,
+      name,
+      plan,
+      status: initialStatusFor(plan),
+      trialEndsAt,
+      members: new Map(),
+      invitations: new Map(),
+      apiKeys: new Map(),
+    };
   }
   // Events before creation cannot occur in a well-formed stream; ignore rather than throw so
   // that evolve stays total.
@@ -246,10 +256,19 @@ function evolve(state: OrganizationState, event: OrganizationEvent): Organizatio
       return { ...state, members };
     }
     case 'api_key.created':
-      return { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { active: true, role: event.data.role, createdBy: event.data.createdBy }) };
+      return {
+        ...state,
+        apiKeys: new Map(state.apiKeys).set(event.data.keyId, {
+          active: true,
+          role: event.data.role,
+          createdBy: event.data.createdBy,
+        }),
+      };
     case 'api_key.revoked': {
       const key = state.apiKeys.get(event.data.keyId);
-      return key ? { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { ...key, active: false }) } : state;
+      return key
+        ? { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { ...key, active: false }) }
+        : state;
     }
     default:
       return assertUnreachable(event);
@@ -261,7 +280,10 @@ function evolve(state: OrganizationState, event: OrganizationEvent): Organizatio
 
 type LifecycleCommand = Extract<
   OrganizationCommand,
-  { type: 'ActivateSubscription' | 'MarkPastDue' | 'SuspendOrganization' | 'ReactivateOrganization' | 'CloseOrganization' }
+  {
+    type:
+      'ActivateSubscription' | 'MarkPastDue' | 'SuspendOrganization' | 'ReactivateOrganization' | 'CloseOrganization';
+  }
 >;
 
 const LIFECYCLE: Record<LifecycleCommand['type'], { from: readonly OrganizationStatus[]; verb: string }> = {
@@ -483,9 +505,13 @@ function remove(command: RemoveMember, org: Organization): OrganizationEvent[] {
 
 function createApiKey(command: CreateApiKey, org: Organization): OrganizationEvent[] {
   if (!entitlementsFor(org.plan).apiAccess) {
-    throw preconditionFailed('plan.no_api_access', `The ${org.plan} plan has no API access; change the plan to create API keys.`, {
-      plan: org.plan,
-    });
+    throw preconditionFailed(
+      'plan.no_api_access',
+      `The ${org.plan} plan has no API access; change the plan to create API keys.`,
+      {
+        plan: org.plan,
+      },
+    );
   }
   if (command.role === 'owner') {
     throw forbidden('api_keys.owner_role', 'An API key cannot hold the owner role.', {});
@@ -499,7 +525,9 @@ function createApiKey(command: CreateApiKey, org: Organization): OrganizationEve
 
 function revokeApiKey(command: RevokeApiKey, org: Organization): OrganizationEvent[] {
   if (org.apiKeys.get(command.keyId)?.active !== true) {
-    throw notFound('api_keys.not_found', 'No active API key with that id in this organization.', { keyId: command.keyId });
+    throw notFound('api_keys.not_found', 'No active API key with that id in this organization.', {
+      keyId: command.keyId,
+    });
   }
   return [{ type: 'api_key.revoked', data: { keyId: command.keyId, revokedBy: command.revokedBy } }];
 }

@@ -32,7 +32,7 @@ export const AcceptInvitationInputSchema = z.object({
   orgId: IdSchema,
   invitationId: IdSchema,
   /** The secret of the invitation link, mailed to the invited address. */
-  token: z.string().regex(/^qinv_[A-Za-z0-9_-]{43}$/, "must be the token of the invitation link (qinv_…)"),
+  token: z.string().regex(/^qinv_[A-Za-z0-9_-]{43}$/, 'must be the token of the invitation link (qinv_…)'),
 });
 /** Input of `members.accept`. */
 export type AcceptInvitationInput = z.infer<typeof AcceptInvitationInputSchema>;

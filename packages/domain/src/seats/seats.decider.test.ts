@@ -16,9 +16,11 @@ const twoSeatsAliceHolds: SeatsEvent[] = [
 
 describe('PurchaseSeats', () => {
   it('buys seats up to the plan cap, reporting the new total', () => {
-    given(decider).when({ type: 'PurchaseSeats', orgId: ORG, quantity: 3, plan: 'free', at: T0 })
+    given(decider)
+      .when({ type: 'PurchaseSeats', orgId: ORG, quantity: 3, plan: 'free', at: T0 })
       .then([{ type: 'seats.purchased', data: { quantity: 3, total: 3 } }]);
-    given(decider, bought24).when({ type: 'PurchaseSeats', orgId: ORG, quantity: 1, plan: 'pro', at: T0 })
+    given(decider, bought24)
+      .when({ type: 'PurchaseSeats', orgId: ORG, quantity: 1, plan: 'pro', at: T0 })
       .then([{ type: 'seats.purchased', data: { quantity: 1, total: 25 } }]);
   });
 
@@ -32,29 +34,36 @@ describe('PurchaseSeats', () => {
 
   it('refuses a quantity that is not a positive whole number (BAD_REQUEST)', () => {
     for (const quantity of [0, -1, 1.5]) {
-      given(decider).when({ type: 'PurchaseSeats', orgId: ORG, quantity, plan: 'pro', at: T0 }).thenThrows('BAD_REQUEST', 'seats.bad_quantity');
+      given(decider)
+        .when({ type: 'PurchaseSeats', orgId: ORG, quantity, plan: 'pro', at: T0 })
+        .thenThrows('BAD_REQUEST', 'seats.bad_quantity');
     }
   });
 });
 
 describe('ReleaseSeats', () => {
   it('releases free seats', () => {
-    given(decider, twoSeatsAliceHolds).when({ type: 'ReleaseSeats', orgId: ORG, quantity: 1, at: T0 })
+    given(decider, twoSeatsAliceHolds)
+      .when({ type: 'ReleaseSeats', orgId: ORG, quantity: 1, at: T0 })
       .then([{ type: 'seats.released', data: { quantity: 1, total: 1 } }]);
   });
 
   it('refuses to go below the assigned seats (PRECONDITION_FAILED)', () => {
-    given(decider, twoSeatsAliceHolds).when({ type: 'ReleaseSeats', orgId: ORG, quantity: 2, at: T0 })
+    given(decider, twoSeatsAliceHolds)
+      .when({ type: 'ReleaseSeats', orgId: ORG, quantity: 2, at: T0 })
       .thenThrows('PRECONDITION_FAILED', 'seats.release_below_assigned');
   });
 
   it('refuses to release more than purchased (PRECONDITION_FAILED)', () => {
-    given(decider, twoSeatsAliceHolds).when({ type: 'ReleaseSeats', orgId: ORG, quantity: 3, at: T0 })
+    given(decider, twoSeatsAliceHolds)
+      .when({ type: 'ReleaseSeats', orgId: ORG, quantity: 3, at: T0 })
       .thenThrows('PRECONDITION_FAILED', 'seats.release_exceeds_purchased');
   });
 
   it('refuses a non-positive quantity (BAD_REQUEST)', () => {
-    given(decider, twoSeatsAliceHolds).when({ type: 'ReleaseSeats', orgId: ORG, quantity: 0, at: T0 }).thenThrows('BAD_REQUEST', 'seats.bad_quantity');
+    given(decider, twoSeatsAliceHolds)
+      .when({ type: 'ReleaseSeats', orgId: ORG, quantity: 0, at: T0 })
+      .thenThrows('BAD_REQUEST', 'seats.bad_quantity');
   });
 });
 
@@ -62,15 +71,21 @@ describe('AssignSeat', () => {
   const assign = { type: 'AssignSeat', orgId: ORG, userId: BOB, isMember: true, at: T0 } as const;
 
   it('assigns a free seat to a member', () => {
-    given(decider, twoSeatsAliceHolds).when(assign).then([{ type: 'seat.assigned', data: { userId: BOB } }]);
+    given(decider, twoSeatsAliceHolds)
+      .when(assign)
+      .then([{ type: 'seat.assigned', data: { userId: BOB } }]);
   });
 
   it('refuses a non-member (NOT_FOUND)', () => {
-    given(decider, twoSeatsAliceHolds).when({ ...assign, isMember: false }).thenThrows('NOT_FOUND', 'seats.not_a_member');
+    given(decider, twoSeatsAliceHolds)
+      .when({ ...assign, isMember: false })
+      .thenThrows('NOT_FOUND', 'seats.not_a_member');
   });
 
   it('refuses a user who already holds a seat (CONFLICT)', () => {
-    given(decider, twoSeatsAliceHolds).when({ ...assign, userId: ALICE }).thenThrows('CONFLICT', 'seats.already_assigned');
+    given(decider, twoSeatsAliceHolds)
+      .when({ ...assign, userId: ALICE })
+      .thenThrows('CONFLICT', 'seats.already_assigned');
   });
 
   it('refuses when no seat is free (PRECONDITION_FAILED)', () => {
@@ -84,13 +99,15 @@ describe('AssignSeat', () => {
 describe('UnassignSeat', () => {
   it('takes a seat back, by an admin or because the member was removed', () => {
     for (const reason of ['unassigned', 'member_removed'] as const) {
-      given(decider, twoSeatsAliceHolds).when({ type: 'UnassignSeat', orgId: ORG, userId: ALICE, reason, at: T0 })
+      given(decider, twoSeatsAliceHolds)
+        .when({ type: 'UnassignSeat', orgId: ORG, userId: ALICE, reason, at: T0 })
         .then([{ type: 'seat.unassigned', data: { userId: ALICE, reason } }]);
     }
   });
 
   it('refuses a user holding no seat (NOT_FOUND)', () => {
-    given(decider, twoSeatsAliceHolds).when({ type: 'UnassignSeat', orgId: ORG, userId: BOB, reason: 'unassigned', at: T0 })
+    given(decider, twoSeatsAliceHolds)
+      .when({ type: 'UnassignSeat', orgId: ORG, userId: BOB, reason: 'unassigned', at: T0 })
       .thenThrows('NOT_FOUND', 'seats.not_assigned');
   });
 });

@@ -18,7 +18,10 @@ const PRO: OrgFacts = { plan: 'pro', status: 'active' };
 const FREE: OrgFacts = { plan: 'free', status: 'active' };
 
 const scheduled: SessionEvent[] = [
-  { type: 'session.scheduled', data: { sessionId: SESSION, orgId: ORG, title: 'Standup', hostUserId: HOST, scheduledFor: null } },
+  {
+    type: 'session.scheduled',
+    data: { sessionId: SESSION, orgId: ORG, title: 'Standup', hostUserId: HOST, scheduledFor: null },
+  },
 ];
 const joined = (participantId: string, seconds = 0, isHost = participantId === HOST): SessionEvent => ({
   type: 'participant.joined',
@@ -52,53 +55,88 @@ describe('ScheduleSession', () => {
   };
 
   it('schedules an instant meeting with a trimmed title', () => {
-    given(decider).when(cmd).then([
-      { type: 'session.scheduled', data: { sessionId: SESSION, orgId: ORG, title: 'Weekly review', hostUserId: HOST, scheduledFor: null } },
-    ]);
+    given(decider)
+      .when(cmd)
+      .then([
+        {
+          type: 'session.scheduled',
+          data: { sessionId: SESSION, orgId: ORG, title: 'Weekly review', hostUserId: HOST, scheduledFor: null },
+        },
+      ]);
   });
 
   it('schedules one for later', () => {
-    given(decider).when({ ...cmd, scheduledFor: at(3600) }).then([
-      { type: 'session.scheduled', data: { sessionId: SESSION, orgId: ORG, title: 'Weekly review', hostUserId: HOST, scheduledFor: iso(3600) } },
-    ]);
+    given(decider)
+      .when({ ...cmd, scheduledFor: at(3600) })
+      .then([
+        {
+          type: 'session.scheduled',
+          data: { sessionId: SESSION, orgId: ORG, title: 'Weekly review', hostUserId: HOST, scheduledFor: iso(3600) },
+        },
+      ]);
   });
 
   it('refuses a host without a seat, an organization that is not trialing or active, a time in the past, a second schedule', () => {
-    given(decider).when({ ...cmd, hostHoldsSeat: false }).thenThrows('PRECONDITION_FAILED', 'session.host_without_seat');
+    given(decider)
+      .when({ ...cmd, hostHoldsSeat: false })
+      .thenThrows('PRECONDITION_FAILED', 'session.host_without_seat');
     for (const status of ['past_due', 'suspended', 'closed'] as const) {
-      const e = given(decider).when({ ...cmd, org: { plan: 'pro', status } }).thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
+      const e = given(decider)
+        .when({ ...cmd, org: { plan: 'pro', status } })
+        .thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
       expect(e.message).toContain(status.replace('_', ' '));
     }
-    given(decider).when({ ...cmd, org: { plan: 'pro', status: 'trialing' } }).then([expect.objectContaining({ type: 'session.scheduled' })]);
-    given(decider).when({ ...cmd, scheduledFor: at(-3600) }).thenThrows('BAD_REQUEST', 'session.scheduled_in_past');
-    given(decider).when({ ...cmd, title: '   ' }).thenThrows('BAD_REQUEST', 'session.bad_title');
+    given(decider)
+      .when({ ...cmd, org: { plan: 'pro', status: 'trialing' } })
+      .then([expect.objectContaining({ type: 'session.scheduled' })]);
+    given(decider)
+      .when({ ...cmd, scheduledFor: at(-3600) })
+      .thenThrows('BAD_REQUEST', 'session.scheduled_in_past');
+    given(decider)
+      .when({ ...cmd, title: '   ' })
+      .thenThrows('BAD_REQUEST', 'session.bad_title');
     given(decider, scheduled).when(cmd).thenThrows('CONFLICT', 'session.already_exists');
   });
 });
 
 describe('JoinSession', () => {
   it('starts the session on the first join, then only records joins', () => {
-    given(decider, scheduled).when(joinCmd(HOST, { displayName: 'Hana', at: T0 })).then([
-      { type: 'session.started', data: { at: iso(0) } },
-      { type: 'participant.joined', data: { participantId: HOST, displayName: 'Hana', isHost: true, at: iso(0) } },
-    ]);
-    given(decider, live).when(joinCmd(BOB)).then([
-      { type: 'participant.joined', data: { participantId: BOB, displayName: 'Bob', isHost: false, at: iso(10) } },
-    ]);
+    given(decider, scheduled)
+      .when(joinCmd(HOST, { displayName: 'Hana', at: T0 }))
+      .then([
+        { type: 'session.started', data: { at: iso(0) } },
+        { type: 'participant.joined', data: { participantId: HOST, displayName: 'Hana', isHost: true, at: iso(0) } },
+      ]);
+    given(decider, live)
+      .when(joinCmd(BOB))
+      .then([
+        { type: 'participant.joined', data: { participantId: BOB, displayName: 'Bob', isHost: false, at: iso(10) } },
+      ]);
   });
 
   it("enforces the plan's participant cap (free: 4 at once)", () => {
     const four = [...withBob, joined(CAROL), joined(ADMIN)];
-    const e = given(decider, four).when(joinCmd('00000000-0000-4000-8000-000000000005', { org: FREE })).thenThrows('PRECONDITION_FAILED', 'session.full');
+    const e = given(decider, four)
+      .when(joinCmd('00000000-0000-4000-8000-000000000005', { org: FREE }))
+      .thenThrows('PRECONDITION_FAILED', 'session.full');
     expect(e.message).toBe('The meeting is full: the free plan allows 4 participants at once.');
     // Someone leaving frees a place.
-    const afterLeave: SessionEvent[] = [...four, { type: 'participant.left', data: { participantId: CAROL, reason: 'left', at: iso(20) } }];
-    given(decider, afterLeave).when(joinCmd('00000000-0000-4000-8000-000000000005', { org: FREE })).then([expect.objectContaining({ type: 'participant.joined' })]);
+    const afterLeave: SessionEvent[] = [
+      ...four,
+      { type: 'participant.left', data: { participantId: CAROL, reason: 'left', at: iso(20) } },
+    ];
+    given(decider, afterLeave)
+      .when(joinCmd('00000000-0000-4000-8000-000000000005', { org: FREE }))
+      .then([expect.objectContaining({ type: 'participant.joined' })]);
   });
 
   it('refuses when the host has no seat or the organization is suspended', () => {
-    given(decider, live).when(joinCmd(BOB, { hostHoldsSeat: false })).thenThrows('PRECONDITION_FAILED', 'session.host_without_seat');
-    given(decider, live).when(joinCmd(BOB, { org: { plan: 'pro', status: 'suspended' } })).thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
+    given(decider, live)
+      .when(joinCmd(BOB, { hostHoldsSeat: false }))
+      .thenThrows('PRECONDITION_FAILED', 'session.host_without_seat');
+    given(decider, live)
+      .when(joinCmd(BOB, { org: { plan: 'pro', status: 'suspended' } }))
+      .thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
   });
 
   it('a locked meeting admits nobody new, but readmits the host and people who were in it', () => {
@@ -109,13 +147,22 @@ describe('JoinSession', () => {
       { type: 'participant.left', data: { participantId: HOST, reason: 'left', at: iso(31) } },
     ];
     given(decider, locked).when(joinCmd(CAROL)).thenThrows('PRECONDITION_FAILED', 'session.locked');
-    given(decider, locked).when(joinCmd(BOB)).then([expect.objectContaining({ type: 'participant.joined' })]);
-    given(decider, locked).when(joinCmd(HOST)).then([expect.objectContaining({ type: 'participant.joined' })]);
-    given(decider, [...locked, { type: 'session.unlocked', data: { by: HOST } }]).when(joinCmd(CAROL)).then([expect.objectContaining({ type: 'participant.joined' })]);
+    given(decider, locked)
+      .when(joinCmd(BOB))
+      .then([expect.objectContaining({ type: 'participant.joined' })]);
+    given(decider, locked)
+      .when(joinCmd(HOST))
+      .then([expect.objectContaining({ type: 'participant.joined' })]);
+    given(decider, [...locked, { type: 'session.unlocked', data: { by: HOST } }])
+      .when(joinCmd(CAROL))
+      .then([expect.objectContaining({ type: 'participant.joined' })]);
   });
 
   it('a removed participant cannot rejoin', () => {
-    const removed: SessionEvent[] = [...withBob, { type: 'participant.removed', data: { participantId: BOB, by: HOST, at: iso(20) } }];
+    const removed: SessionEvent[] = [
+      ...withBob,
+      { type: 'participant.removed', data: { participantId: BOB, by: HOST, at: iso(20) } },
+    ];
     given(decider, removed).when(joinCmd(BOB)).thenThrows('FORBIDDEN', 'session.participant_removed');
   });
 
@@ -130,53 +177,75 @@ describe('JoinSession', () => {
 
 describe('LeaveSession', () => {
   it('records a leave of someone present, and nothing else', () => {
-    given(decider, withBob).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) }).then([
-      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(20) } },
-    ]);
-    given(decider, live).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) }).thenThrows('NOT_FOUND', 'session.not_present');
+    given(decider, withBob)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(20) } }]);
+    given(decider, live)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) })
+      .thenThrows('NOT_FOUND', 'session.not_present');
   });
 
   it('keeps the time of a leave reported late, and never records one before the join', () => {
     // Bob joined at 5 s; the SFU could only report at 90 s a disconnect it saw at 40 s.
-    given(decider, withBob).when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(40) }).then([
-      { type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(40) } },
-    ]);
-    given(decider, withBob).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(2) }).then([
-      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(5) } },
-    ]);
+    given(decider, withBob)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(40) })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(40) } }]);
+    given(decider, withBob)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(2) })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(5) } }]);
   });
 });
 
 describe('SFU node runs', () => {
   const A = 'sfu-1/run-a';
   const B = 'sfu-2/run-b';
-  const bobOnA: SessionEvent[] = [...live, { type: 'participant.joined', data: { participantId: BOB, displayName: 'p-2', isHost: false, at: iso(5), node: A } }];
-  const bobMovedToB: SessionEvent[] = [...bobOnA, { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } }];
+  const bobOnA: SessionEvent[] = [
+    ...live,
+    {
+      type: 'participant.joined',
+      data: { participantId: BOB, displayName: 'p-2', isHost: false, at: iso(5), node: A },
+    },
+  ];
+  const bobMovedToB: SessionEvent[] = [
+    ...bobOnA,
+    { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } },
+  ];
 
   it('records the run a participant joined through', () => {
-    given(decider, live).when(joinCmd(BOB, { node: A })).then([
-      { type: 'participant.joined', data: { participantId: BOB, displayName: 'Bob', isHost: false, at: iso(10), node: A } },
-    ]);
+    given(decider, live)
+      .when(joinCmd(BOB, { node: A }))
+      .then([
+        {
+          type: 'participant.joined',
+          data: { participantId: BOB, displayName: 'Bob', isHost: false, at: iso(10), node: A },
+        },
+      ]);
   });
 
   it('someone present who comes back through another run has reconnected; through the same run (or none), it is a second join', () => {
-    given(decider, bobOnA).when(joinCmd(BOB, { node: B, at: at(30) })).then([
-      { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } },
-    ]);
-    given(decider, bobOnA).when(joinCmd(BOB, { node: A })).thenThrows('CONFLICT', 'session.already_joined');
+    given(decider, bobOnA)
+      .when(joinCmd(BOB, { node: B, at: at(30) }))
+      .then([{ type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } }]);
+    given(decider, bobOnA)
+      .when(joinCmd(BOB, { node: A }))
+      .thenThrows('CONFLICT', 'session.already_joined');
     given(decider, bobOnA).when(joinCmd(BOB)).thenThrows('CONFLICT', 'session.already_joined');
-    given(decider, bobMovedToB).when(joinCmd(BOB, { node: B })).thenThrows('CONFLICT', 'session.already_joined');
+    given(decider, bobMovedToB)
+      .when(joinCmd(BOB, { node: B }))
+      .thenThrows('CONFLICT', 'session.already_joined');
     // A run recorded for someone who joined before runs were: the first report with one moves them.
-    given(decider, withBob).when(joinCmd(BOB, { node: B, at: at(30) })).then([
-      { type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } },
-    ]);
+    given(decider, withBob)
+      .when(joinCmd(BOB, { node: B, at: at(30) }))
+      .then([{ type: 'participant.reconnected', data: { participantId: BOB, node: B, at: iso(30) } }]);
   });
 
   it('a reconnect is refused like a join when the meeting ended or the organization may not meet', () => {
     given(decider, [...bobOnA, { type: 'session.ended', data: { reason: 'ended_by_host', by: HOST, at: iso(20) } }])
       .when(joinCmd(BOB, { node: B }))
       .thenThrows('PRECONDITION_FAILED', 'session.ended');
-    given(decider, bobOnA).when(joinCmd(BOB, { node: B, org: { plan: 'pro', status: 'suspended' } })).thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
+    given(decider, bobOnA)
+      .when(joinCmd(BOB, { node: B, org: { plan: 'pro', status: 'suspended' } }))
+      .thenThrows('PRECONDITION_FAILED', 'session.organization_inactive');
   });
 
   it('only the run a participant is on now may record their leave', () => {
@@ -184,16 +253,16 @@ describe('SFU node runs', () => {
     given(decider, bobMovedToB)
       .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A })
       .thenThrows('CONFLICT', 'session.participant_elsewhere');
-    given(decider, bobMovedToB).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60), node: B }).then([
-      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } },
-    ]);
+    given(decider, bobMovedToB)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60), node: B })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } }]);
     // Before he came back, run A's leave counts; a leave that names no run always does.
-    given(decider, bobOnA).when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A }).then([
-      { type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(25) } },
-    ]);
-    given(decider, bobMovedToB).when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60) }).then([
-      { type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } },
-    ]);
+    given(decider, bobOnA)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(25) } }]);
+    given(decider, bobMovedToB)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60) })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } }]);
   });
 
   it('a reconnect keeps the join time and moves the run', () => {
@@ -207,55 +276,92 @@ describe('host controls', () => {
   const admin = { userId: ADMIN, isOrgModerator: true };
 
   it('lock and unlock, by the host or an organization admin only', () => {
-    given(decider, withBob).when({ type: 'LockSession', by: host, at: at(20) }).then([{ type: 'session.locked', data: { by: HOST } }]);
-    given(decider, withBob).when({ type: 'LockSession', by: admin, at: at(20) }).then([{ type: 'session.locked', data: { by: ADMIN } }]);
-    given(decider, withBob).when({ type: 'LockSession', by: bobAsModerator, at: at(20) }).thenThrows('FORBIDDEN', 'session.not_host');
-    given(decider, [...withBob, { type: 'session.locked', data: { by: HOST } }]).when({ type: 'LockSession', by: host, at: at(20) }).thenThrows('CONFLICT', 'session.already_locked');
-    given(decider, withBob).when({ type: 'UnlockSession', by: host, at: at(20) }).thenThrows('CONFLICT', 'session.not_locked');
+    given(decider, withBob)
+      .when({ type: 'LockSession', by: host, at: at(20) })
+      .then([{ type: 'session.locked', data: { by: HOST } }]);
+    given(decider, withBob)
+      .when({ type: 'LockSession', by: admin, at: at(20) })
+      .then([{ type: 'session.locked', data: { by: ADMIN } }]);
+    given(decider, withBob)
+      .when({ type: 'LockSession', by: bobAsModerator, at: at(20) })
+      .thenThrows('FORBIDDEN', 'session.not_host');
+    given(decider, [...withBob, { type: 'session.locked', data: { by: HOST } }])
+      .when({ type: 'LockSession', by: host, at: at(20) })
+      .thenThrows('CONFLICT', 'session.already_locked');
+    given(decider, withBob)
+      .when({ type: 'UnlockSession', by: host, at: at(20) })
+      .thenThrows('CONFLICT', 'session.not_locked');
   });
 
   it('mute a present participant (audio or video)', () => {
-    given(decider, withBob).when({ type: 'MuteParticipant', participantId: BOB, kind: 'audio', by: host, at: at(20) }).then([
-      { type: 'participant.muted', data: { participantId: BOB, kind: 'audio', by: HOST } },
-    ]);
-    given(decider, withBob).when({ type: 'MuteParticipant', participantId: CAROL, kind: 'video', by: host, at: at(20) }).thenThrows('NOT_FOUND', 'session.not_present');
-    given(decider, withBob).when({ type: 'MuteParticipant', participantId: HOST, kind: 'video', by: bobAsModerator, at: at(20) }).thenThrows('FORBIDDEN', 'session.not_host');
+    given(decider, withBob)
+      .when({ type: 'MuteParticipant', participantId: BOB, kind: 'audio', by: host, at: at(20) })
+      .then([{ type: 'participant.muted', data: { participantId: BOB, kind: 'audio', by: HOST } }]);
+    given(decider, withBob)
+      .when({ type: 'MuteParticipant', participantId: CAROL, kind: 'video', by: host, at: at(20) })
+      .thenThrows('NOT_FOUND', 'session.not_present');
+    given(decider, withBob)
+      .when({ type: 'MuteParticipant', participantId: HOST, kind: 'video', by: bobAsModerator, at: at(20) })
+      .thenThrows('FORBIDDEN', 'session.not_host');
   });
 
   it('remove a participant: they leave and cannot come back; the host cannot be removed', () => {
-    const { state } = given(decider, [...withBob, { type: 'participant.removed', data: { participantId: BOB, by: HOST, at: iso(20) } }]);
-    expect([...presentParticipants(state).keys()]).toEqual([HOST]);
-    given(decider, withBob).when({ type: 'RemoveParticipant', participantId: BOB, by: host, at: at(20) }).then([
+    const { state } = given(decider, [
+      ...withBob,
       { type: 'participant.removed', data: { participantId: BOB, by: HOST, at: iso(20) } },
     ]);
-    given(decider, withBob).when({ type: 'RemoveParticipant', participantId: HOST, by: admin, at: at(20) }).thenThrows('BAD_REQUEST', 'session.cannot_remove_host');
+    expect([...presentParticipants(state).keys()]).toEqual([HOST]);
+    given(decider, withBob)
+      .when({ type: 'RemoveParticipant', participantId: BOB, by: host, at: at(20) })
+      .then([{ type: 'participant.removed', data: { participantId: BOB, by: HOST, at: iso(20) } }]);
+    given(decider, withBob)
+      .when({ type: 'RemoveParticipant', participantId: HOST, by: admin, at: at(20) })
+      .thenThrows('BAD_REQUEST', 'session.cannot_remove_host');
   });
 
   it('end for all, once', () => {
-    given(decider, withBob).when({ type: 'EndSession', by: host, at: at(60) }).then([
-      { type: 'session.ended', data: { reason: 'ended_by_host', by: HOST, at: iso(60) } },
-    ]);
-    const ended = [...withBob, { type: 'session.ended' as const, data: { reason: 'ended_by_host' as const, by: HOST, at: iso(60) } }];
+    given(decider, withBob)
+      .when({ type: 'EndSession', by: host, at: at(60) })
+      .then([{ type: 'session.ended', data: { reason: 'ended_by_host', by: HOST, at: iso(60) } }]);
+    const ended = [
+      ...withBob,
+      { type: 'session.ended' as const, data: { reason: 'ended_by_host' as const, by: HOST, at: iso(60) } },
+    ];
     expect(presentParticipants(given(decider, ended).state).size).toBe(0);
-    given(decider, ended).when({ type: 'EndSession', by: host, at: at(61) }).thenThrows('PRECONDITION_FAILED', 'session.ended');
-    given(decider, ended).when({ type: 'LockSession', by: host, at: at(61) }).thenThrows('PRECONDITION_FAILED', 'session.ended');
+    given(decider, ended)
+      .when({ type: 'EndSession', by: host, at: at(61) })
+      .thenThrows('PRECONDITION_FAILED', 'session.ended');
+    given(decider, ended)
+      .when({ type: 'LockSession', by: host, at: at(61) })
+      .thenThrows('PRECONDITION_FAILED', 'session.ended');
   });
 });
 
 describe('EndEmptySession', () => {
-  const emptied: SessionEvent[] = [...live, { type: 'participant.left', data: { participantId: HOST, reason: 'left', at: iso(100) } }];
+  const emptied: SessionEvent[] = [
+    ...live,
+    { type: 'participant.left', data: { participantId: HOST, reason: 'left', at: iso(100) } },
+  ];
 
   it('ends a started session once it has been empty for the grace period', () => {
-    given(decider, emptied).when({ type: 'EndEmptySession', graceMs: 60_000, at: at(160) }).then([
-      { type: 'session.ended', data: { reason: 'empty', by: null, at: iso(160) } },
-    ]);
+    given(decider, emptied)
+      .when({ type: 'EndEmptySession', graceMs: 60_000, at: at(160) })
+      .then([{ type: 'session.ended', data: { reason: 'empty', by: null, at: iso(160) } }]);
   });
 
   it('waits out the grace period, and never ends a meeting with people in it or one not started', () => {
-    given(decider, emptied).when({ type: 'EndEmptySession', graceMs: 60_000, at: at(159) }).thenThrows('PRECONDITION_FAILED', 'session.grace_not_over');
-    given(decider, live).when({ type: 'EndEmptySession', graceMs: 0, at: at(500) }).thenThrows('PRECONDITION_FAILED', 'session.not_empty');
-    given(decider, scheduled).when({ type: 'EndEmptySession', graceMs: 0, at: at(500) }).thenThrows('PRECONDITION_FAILED', 'session.not_empty');
+    given(decider, emptied)
+      .when({ type: 'EndEmptySession', graceMs: 60_000, at: at(159) })
+      .thenThrows('PRECONDITION_FAILED', 'session.grace_not_over');
+    given(decider, live)
+      .when({ type: 'EndEmptySession', graceMs: 0, at: at(500) })
+      .thenThrows('PRECONDITION_FAILED', 'session.not_empty');
+    given(decider, scheduled)
+      .when({ type: 'EndEmptySession', graceMs: 0, at: at(500) })
+      .thenThrows('PRECONDITION_FAILED', 'session.not_empty');
     // Someone coming back resets the clock.
-    given(decider, [...emptied, joined(BOB, 150)]).when({ type: 'EndEmptySession', graceMs: 0, at: at(500) }).thenThrows('PRECONDITION_FAILED', 'session.not_empty');
+    given(decider, [...emptied, joined(BOB, 150)])
+      .when({ type: 'EndEmptySession', graceMs: 0, at: at(500) })
+      .thenThrows('PRECONDITION_FAILED', 'session.not_empty');
   });
 });

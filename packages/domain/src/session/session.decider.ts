@@ -112,7 +112,10 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
     case 'participant.reconnected': {
       const present = state.present.get(event.data.participantId);
       if (!present) return state;
-      return { ...state, present: new Map(state.present).set(event.data.participantId, { ...present, node: event.data.node }) };
+      return {
+        ...state,
+        present: new Map(state.present).set(event.data.participantId, { ...present, node: event.data.node }),
+      };
     }
     case 'participant.removed':
       return {
@@ -180,9 +183,13 @@ function assertOrgMayMeet(org: OrgFacts): void {
 
 function assertHostSeat(hostHoldsSeat: boolean, hostUserId: string): void {
   if (!hostHoldsSeat) {
-    throw preconditionFailed('session.host_without_seat', 'The meeting host needs a seat; ask an admin to assign one.', {
-      hostUserId,
-    });
+    throw preconditionFailed(
+      'session.host_without_seat',
+      'The meeting host needs a seat; ask an admin to assign one.',
+      {
+        hostUserId,
+      },
+    );
   }
 }
 
@@ -201,7 +208,10 @@ function assertPresent(state: Session, participantId: string): void {
 }
 
 function schedule(command: ScheduleSession, state: SessionState): SessionEvent[] {
-  if (state.exists) throw conflict('session.already_exists', 'A meeting with this id already exists.', { sessionId: command.sessionId });
+  if (state.exists)
+    throw conflict('session.already_exists', 'A meeting with this id already exists.', {
+      sessionId: command.sessionId,
+    });
   const title = MeetingTitleSchema.safeParse(command.title);
   if (!title.success) throw badRequest('session.bad_title', 'A meeting title must be 1 to 200 characters.', {});
   if (command.scheduledFor !== null && command.scheduledFor.getTime() < command.at.getTime() - 60_000) {
@@ -232,14 +242,18 @@ function join(command: JoinSession, state: Session): SessionEvent[] {
   assertOrgMayMeet(command.org);
   assertHostSeat(command.hostHoldsSeat, state.hostUserId);
   if (state.removed.has(participantId)) {
-    throw forbidden('session.participant_removed', 'You were removed from this meeting and cannot rejoin it.', { participantId });
+    throw forbidden('session.participant_removed', 'You were removed from this meeting and cannot rejoin it.', {
+      participantId,
+    });
   }
   const present = state.present.get(participantId);
   if (present) {
     // Their node failed (or the meeting moved) and they came back through another one: the
     // presence goes on, now through that run, whose leave is the one that counts.
     if (command.node !== undefined && command.node !== present.node) {
-      return [{ type: 'participant.reconnected', data: { participantId, node: command.node, at: command.at.toISOString() } }];
+      return [
+        { type: 'participant.reconnected', data: { participantId, node: command.node, at: command.at.toISOString() } },
+      ];
     }
     throw conflict('session.already_joined', 'This participant is already in the meeting.', { participantId });
   }
@@ -256,11 +270,18 @@ function join(command: JoinSession, state: Session): SessionEvent[] {
     );
   }
   const displayName = DisplayNameSchema.safeParse(command.displayName);
-  if (!displayName.success) throw badRequest('session.bad_display_name', 'A display name must be 1 to 100 characters.', {});
+  if (!displayName.success)
+    throw badRequest('session.bad_display_name', 'A display name must be 1 to 100 characters.', {});
   const at = command.at.toISOString();
   const joined: SessionEvent = {
     type: 'participant.joined',
-    data: { participantId, displayName: displayName.data, isHost, at, ...(command.node !== undefined ? { node: command.node } : {}) },
+    data: {
+      participantId,
+      displayName: displayName.data,
+      isHost,
+      at,
+      ...(command.node !== undefined ? { node: command.node } : {}),
+    },
   };
   return state.status === 'scheduled' ? [{ type: 'session.started', data: { at } }, joined] : [joined];
 }
@@ -300,7 +321,12 @@ function mute(command: MuteParticipant, state: Session): SessionEvent[] {
   assertNotEnded(state);
   assertModerator(state, command.by);
   assertPresent(state, command.participantId);
-  return [{ type: 'participant.muted', data: { participantId: command.participantId, kind: command.kind, by: command.by.userId } }];
+  return [
+    {
+      type: 'participant.muted',
+      data: { participantId: command.participantId, kind: command.kind, by: command.by.userId },
+    },
+  ];
 }
 
 function remove(command: RemoveParticipant, state: Session): SessionEvent[] {
@@ -310,13 +336,20 @@ function remove(command: RemoveParticipant, state: Session): SessionEvent[] {
     throw badRequest('session.cannot_remove_host', "The meeting's host cannot be removed; end the meeting instead.");
   }
   assertPresent(state, command.participantId);
-  return [{ type: 'participant.removed', data: { participantId: command.participantId, by: command.by.userId, at: command.at.toISOString() } }];
+  return [
+    {
+      type: 'participant.removed',
+      data: { participantId: command.participantId, by: command.by.userId, at: command.at.toISOString() },
+    },
+  ];
 }
 
 function end(command: EndSession, state: Session): SessionEvent[] {
   assertNotEnded(state);
   assertModerator(state, command.by);
-  return [{ type: 'session.ended', data: { reason: 'ended_by_host', by: command.by.userId, at: command.at.toISOString() } }];
+  return [
+    { type: 'session.ended', data: { reason: 'ended_by_host', by: command.by.userId, at: command.at.toISOString() } },
+  ];
 }
 
 function endEmpty(command: EndEmptySession, state: Session): SessionEvent[] {
@@ -328,10 +361,14 @@ function endEmpty(command: EndEmptySession, state: Session): SessionEvent[] {
   }
   const emptyFor = command.at.getTime() - Date.parse(state.emptySince);
   if (emptyFor < command.graceMs) {
-    throw preconditionFailed('session.grace_not_over', `The meeting has been empty for ${emptyFor} ms of a ${command.graceMs} ms grace period.`, {
-      emptyForMs: emptyFor,
-      graceMs: command.graceMs,
-    });
+    throw preconditionFailed(
+      'session.grace_not_over',
+      `The meeting has been empty for ${emptyFor} ms of a ${command.graceMs} ms grace period.`,
+      {
+        emptyForMs: emptyFor,
+        graceMs: command.graceMs,
+      },
+    );
   }
   return [{ type: 'session.ended', data: { reason: 'empty', by: null, at: command.at.toISOString() } }];
 }

@@ -29,7 +29,10 @@ export const JoinMeetingInputSchema = MeetingRefInputSchema.extend({
 export type JoinMeetingInput = z.infer<typeof JoinMeetingInputSchema>;
 
 /** `meetings.mute`. */
-export const MuteParticipantInputSchema = MeetingRefInputSchema.extend({ participantId: IdSchema, kind: MediaKindSchema });
+export const MuteParticipantInputSchema = MeetingRefInputSchema.extend({
+  participantId: IdSchema,
+  kind: MediaKindSchema,
+});
 export type MuteParticipantInput = z.infer<typeof MuteParticipantInputSchema>;
 
 /** `meetings.remove`. */

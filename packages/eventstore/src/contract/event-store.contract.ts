@@ -72,7 +72,9 @@ export function runEventStoreContract(
         const id = stream('nostream');
         const first = await store.appendToStream(id, [event('a'), event('b')], { expectedRevision: 'no_stream' });
         expect(first.nextExpectedRevision).toBe(1n);
-        const err = await store.appendToStream(id, [event('c')], { expectedRevision: 'no_stream' }).catch((e: unknown) => e);
+        const err = await store
+          .appendToStream(id, [event('c')], { expectedRevision: 'no_stream' })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(WrongExpectedRevisionError);
         expect((err as WrongExpectedRevisionError).actual).toBe(1n);
         expect(await store.readStream(id)).toHaveLength(2);
@@ -86,7 +88,9 @@ export function runEventStoreContract(
         const err = await store.appendToStream(id, [event('c')], { expectedRevision: 0n }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(WrongExpectedRevisionError);
         expect(err).toMatchObject({ streamId: id, expected: 0n, actual: 1n });
-        const missing = await store.appendToStream(stream('missing'), [event('x')], { expectedRevision: 3n }).catch((e: unknown) => e);
+        const missing = await store
+          .appendToStream(stream('missing'), [event('x')], { expectedRevision: 3n })
+          .catch((e: unknown) => e);
         expect(missing).toBeInstanceOf(WrongExpectedRevisionError);
         expect((missing as WrongExpectedRevisionError).actual).toBeUndefined();
       });
@@ -98,7 +102,9 @@ export function runEventStoreContract(
         expect(second.nextExpectedRevision).toBe(2n);
         const exists = await store.appendToStream(id, [event('d')], { expectedRevision: 'stream_exists' });
         expect(exists.nextExpectedRevision).toBe(3n);
-        const err = await store.appendToStream(stream('absent'), [event('x')], { expectedRevision: 'stream_exists' }).catch((e: unknown) => e);
+        const err = await store
+          .appendToStream(stream('absent'), [event('x')], { expectedRevision: 'stream_exists' })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(WrongExpectedRevisionError);
       });
 
@@ -141,7 +147,10 @@ export function runEventStoreContract(
 
         await store.appendToStream(absent, [event('x')]);
         const gone = await store
-          .appendToStream(target, [event('c')], { expectedRevision: 0n, guards: [{ streamId: absent, revision: 'no_stream' }] })
+          .appendToStream(target, [event('c')], {
+            expectedRevision: 0n,
+            guards: [{ streamId: absent, revision: 'no_stream' }],
+          })
           .catch((e: unknown) => e);
         expect(gone).toMatchObject({ streamId: absent, expected: 'no_stream', actual: 0n });
         expect((await store.readStream(target)).map((e) => e.type)).toEqual([type('a')]);
@@ -149,7 +158,9 @@ export function runEventStoreContract(
 
       it('refuses a stream guarding its own append', async () => {
         const id = stream('self');
-        const err = await store.appendToStream(id, [event('a')], { guards: [{ streamId: id, revision: 'no_stream' }] }).catch((e: unknown) => e);
+        const err = await store
+          .appendToStream(id, [event('a')], { guards: [{ streamId: id, revision: 'no_stream' }] })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(InvalidAppendError);
         expect(await store.readStream(id)).toEqual([]);
       });
@@ -211,7 +222,15 @@ export function runEventStoreContract(
         const before = Date.now();
         await store.appendToStream(id, [e]);
         const [read] = await store.readStream(id);
-        expect(read).toMatchObject({ id: e.id, type: e.type, version: 1, data: e.data, metadata: e.metadata, streamId: id, revision: 0n });
+        expect(read).toMatchObject({
+          id: e.id,
+          type: e.type,
+          version: 1,
+          data: e.data,
+          metadata: e.metadata,
+          streamId: id,
+          revision: 0n,
+        });
         expect(read!.occurredAt).toBeInstanceOf(Date);
         expect(Math.abs(read!.occurredAt.getTime() - before)).toBeLessThan(60_000);
       });
@@ -296,7 +315,7 @@ export function runEventStoreContract(
           Array.from({ length: appenders }, async (_, w) => {
             const id = stream(`gap${w}`);
             let revision: bigint | 'no_stream' = 'no_stream';
-            for (let i = 0; i < perAppender && w * perAppender + i < total; ) {
+            for (let i = 0; i < perAppender && w * perAppender + i < total;) {
               // Mostly single events, some small batches, as commands produce them.
               const size = Math.min(i % 7 === 0 ? 3 : 1, perAppender - i, total - (w * perAppender + i));
               const batch = Array.from({ length: size }, (_, k) => event('gap', { w, i: i + k }));

@@ -16,7 +16,9 @@ if (url) {
 
   describe('EventStoreDB adapter without a server', () => {
     it('loads and rejects a malformed connection string without echoing its credentials', async () => {
-      const err = await EsdbEventStore.create({ connectionString: 'http://admin:s3cret@127.0.0.1:2113' }).catch((e: unknown) => e);
+      const err = await EsdbEventStore.create({ connectionString: 'http://admin:s3cret@127.0.0.1:2113' }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(/^invalid EventStoreDB connection string .*expected esdb:\/\//);
       expect((err as Error).message).not.toContain('s3cret');

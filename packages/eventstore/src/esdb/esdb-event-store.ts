@@ -93,7 +93,9 @@ function escapeRegex(text: string): string {
 function positionOf(event: EsdbEvent): bigint {
   if (!event.position) {
     // Stream reads carry `$all` positions from server 22.6 on.
-    throw new Error(`EventStoreDB returned no $all position for ${event.streamId}@${event.revision}; the adapter needs server 22.6 or later`);
+    throw new Error(
+      `EventStoreDB returned no $all position for ${event.streamId}@${event.revision}; the adapter needs server 22.6 or later`,
+    );
   }
   return event.position.commit;
 }
@@ -114,7 +116,9 @@ function isStoredMetadata(value: unknown): value is StoredMetadata {
 
 function toRecorded(event: EsdbEvent): RecordedEvent {
   if (!isStoredMetadata(event.metadata)) {
-    throw new Error(`event ${event.id} in ${event.streamId} was not written by the Quorum EventStoreDB adapter (no schemaVersion in its metadata)`);
+    throw new Error(
+      `event ${event.id} in ${event.streamId} was not written by the Quorum EventStoreDB adapter (no schemaVersion in its metadata)`,
+    );
   }
   const { schemaVersion, ...metadata } = event.metadata;
   return {
@@ -183,35 +187,48 @@ export class EsdbEventStore implements EventStore {
     const pageSize = options.readPageSize ?? 1_024;
     const idempotencyWindow = options.idempotencyWindow ?? 1_000;
     // A page re-reads the event at its start position, so a page of one would never advance.
-    if (!Number.isInteger(pageSize) || pageSize < 2) throw new Error(`readPageSize must be an integer >= 2, got ${pageSize}`);
-    if (!Number.isInteger(idempotencyWindow) || idempotencyWindow < 1) throw new Error(`idempotencyWindow must be a positive integer, got ${idempotencyWindow}`);
+    if (!Number.isInteger(pageSize) || pageSize < 2)
+      throw new Error(`readPageSize must be an integer >= 2, got ${pageSize}`);
+    if (!Number.isInteger(idempotencyWindow) || idempotencyWindow < 1)
+      throw new Error(`idempotencyWindow must be a positive integer, got ${idempotencyWindow}`);
     let client: EventStoreDBClient;
     try {
       client = EventStoreDBClient.connectionString(options.connectionString);
     } catch (err) {
       // Not chained as `cause`: the client's ParseError keeps the whole string, credentials included.
-      throw new Error(`invalid EventStoreDB connection string ${JSON.stringify(redact(options.connectionString))}: ${(err as Error).message}`);
+      throw new Error(
+        `invalid EventStoreDB connection string ${JSON.stringify(redact(options.connectionString))}: ${(err as Error).message}`,
+      );
     }
     const store = new EsdbEventStore(client, pageSize, idempotencyWindow);
     try {
       for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) break;
     } catch (err) {
       await client.dispose();
-      throw new Error(`EventStoreDB is not reachable at ${redact(options.connectionString)}: ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `EventStoreDB is not reachable at ${redact(options.connectionString)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return store;
   }
 
-  async appendToStream(streamId: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+  async appendToStream(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     this.assertOpen();
     if (!streamId || streamId.length > 200) throw new InvalidAppendError('stream id must be 1 to 200 characters');
-    if (streamId.startsWith('$')) throw new InvalidAppendError('stream ids starting with $ are reserved by EventStoreDB');
+    if (streamId.startsWith('$'))
+      throw new InvalidAppendError('stream ids starting with $ are reserved by EventStoreDB');
     if (events.length === 0) throw new InvalidAppendError('an append needs at least one event');
     const ids = new Set<string>();
     for (const e of events) {
       if (!UUID.test(e.id)) throw new InvalidAppendError(`event id must be a uuid, got ${JSON.stringify(e.id)}`);
       if (!e.type) throw new InvalidAppendError('event type must not be empty');
-      if (e.type.startsWith('$')) throw new InvalidAppendError('event types starting with $ are reserved by EventStoreDB');
+      if (e.type.startsWith('$'))
+        throw new InvalidAppendError('event types starting with $ are reserved by EventStoreDB');
       if (ids.has(e.id.toLowerCase())) throw new InvalidAppendError(`event id ${e.id} appears twice in one append`);
       ids.add(e.id.toLowerCase());
     }
@@ -221,7 +238,8 @@ export class EsdbEventStore implements EventStore {
     // EventStoreDB has no condition on another stream: read each guard's revision first. This
     // catches a decision made on stale state, not an append racing this read (see AppendOptions).
     for (const guard of options.guards ?? []) {
-      if (guard.streamId === streamId) throw new InvalidAppendError(`stream ${streamId} cannot guard its own append; use expectedRevision`);
+      if (guard.streamId === streamId)
+        throw new InvalidAppendError(`stream ${streamId} cannot guard its own append; use expectedRevision`);
       const [last] = await this.readStream(guard.streamId, { direction: 'backwards', maxCount: 1 });
       const actual = last?.revision;
       const holds = guard.revision === 'no_stream' ? actual === undefined : actual === guard.revision;
@@ -239,7 +257,11 @@ export class EsdbEventStore implements EventStore {
           // `any` never conflicts on revision: ESDB answers WrongExpectedVersion for it only
           // when the ids' original write is not indexed yet; retrying finds it.
           if (expected === 'any' && attempt < AMBIGUOUS_RETRIES) continue;
-          throw new WrongExpectedRevisionError(streamId, expected, err.actualVersion === 'no_stream' ? undefined : err.actualVersion);
+          throw new WrongExpectedRevisionError(
+            streamId,
+            expected,
+            err.actualVersion === 'no_stream' ? undefined : err.actualVersion,
+          );
         }
         if (isAmbiguousFailure(err)) {
           // ESDB drops (and so times out) an exact retry whose original is not yet indexed.
@@ -253,13 +275,20 @@ export class EsdbEventStore implements EventStore {
         // Only with `throwOnAppendFailure=false` in the connection string.
         const stored = await this.storedResult(streamId, events);
         if (stored) return stored;
-        throw new WrongExpectedRevisionError(streamId, expected, result.nextExpectedRevision < 0n ? undefined : result.nextExpectedRevision);
+        throw new WrongExpectedRevisionError(
+          streamId,
+          expected,
+          result.nextExpectedRevision < 0n ? undefined : result.nextExpectedRevision,
+        );
       }
-      if (result.position) return { nextExpectedRevision: result.nextExpectedRevision, position: result.position.commit };
+      if (result.position)
+        return { nextExpectedRevision: result.nextExpectedRevision, position: result.position.commit };
       // An idempotent write: ESDB answers success without a position.
       const stored = await this.storedResult(streamId, events);
       if (stored) return stored;
-      throw new Error(`EventStoreDB acknowledged the append to ${streamId} without a position, and its events are not in the stream`);
+      throw new Error(
+        `EventStoreDB acknowledged the append to ${streamId} without a position, and its events are not in the stream`,
+      );
     }
   }
 
@@ -293,7 +322,11 @@ export class EsdbEventStore implements EventStore {
     for (;;) {
       let seen = 0;
       // Reads from a position include the event at it; `cursor` drops it.
-      for await (const resolved of this.client.readAll({ fromPosition: readPositionAfter(cursor), maxCount: this.pageSize, direction: FORWARDS })) {
+      for await (const resolved of this.client.readAll({
+        fromPosition: readPositionAfter(cursor),
+        maxCount: this.pageSize,
+        direction: FORWARDS,
+      })) {
         seen++;
         const event = resolved.event;
         if (!event || event.position.commit <= cursor) continue;
@@ -318,7 +351,9 @@ export class EsdbEventStore implements EventStore {
               ? eventTypeFilter({ regex: `^(?:${[...types].map(escapeRegex).join('|')})$` })
               : excludeSystemEvents(),
           });
-    const subscription = createSubscription(source, options.fromPosition ?? -1n, types, () => this.subscriptions.delete(subscription));
+    const subscription = createSubscription(source, options.fromPosition ?? -1n, types, () =>
+      this.subscriptions.delete(subscription),
+    );
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -330,7 +365,11 @@ export class EsdbEventStore implements EventStore {
     for (;;) {
       let seen = 0;
       let last: Position | undefined;
-      for await (const resolved of this.client.readAll({ fromPosition: from, maxCount: HEAD_PAGE_SIZE, direction: BACKWARDS })) {
+      for await (const resolved of this.client.readAll({
+        fromPosition: from,
+        maxCount: HEAD_PAGE_SIZE,
+        direction: BACKWARDS,
+      })) {
         seen++;
         const event = resolved.event;
         if (!event) continue;
@@ -360,7 +399,11 @@ export class EsdbEventStore implements EventStore {
     const wanted = new Set(events.map((e) => e.id.toLowerCase()));
     const found: RecordedEvent[] = [];
     try {
-      const read = this.client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: this.idempotencyWindow });
+      const read = this.client.readStream(streamId, {
+        direction: BACKWARDS,
+        fromRevision: END,
+        maxCount: this.idempotencyWindow,
+      });
       for await (const resolved of read) {
         if (resolved.event && wanted.has(resolved.event.id.toLowerCase())) found.push(toRecorded(resolved.event));
         if (found.length === wanted.size) break;
@@ -370,7 +413,11 @@ export class EsdbEventStore implements EventStore {
       throw err;
     }
     if (found.length === 0) return undefined;
-    if (found.length < wanted.size) throw new DuplicateEventIdError(streamId, found.map((e) => e.id));
+    if (found.length < wanted.size)
+      throw new DuplicateEventIdError(
+        streamId,
+        found.map((e) => e.id),
+      );
     // Read backwards, so the first found is the batch's last event.
     const last = found[0]!;
     return { nextExpectedRevision: last.revision, position: last.position };

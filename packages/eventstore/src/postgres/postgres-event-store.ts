@@ -62,15 +62,19 @@ function toRecorded(row: EventRow): RecordedEvent {
 }
 
 function sqlStateOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }
 
 function guardsToJson(streamId: string, guards: readonly StreamGuard[]): string {
   const seen = new Set<string>();
   return JSON.stringify(
     guards.map((g) => {
-      if (!g.streamId || g.streamId.length > 200) throw new InvalidAppendError('guard stream id must be 1 to 200 characters');
-      if (g.streamId === streamId) throw new InvalidAppendError(`stream ${streamId} cannot guard its own append; use expectedRevision`);
+      if (!g.streamId || g.streamId.length > 200)
+        throw new InvalidAppendError('guard stream id must be 1 to 200 characters');
+      if (g.streamId === streamId)
+        throw new InvalidAppendError(`stream ${streamId} cannot guard its own append; use expectedRevision`);
       if (seen.has(g.streamId)) throw new InvalidAppendError(`stream ${g.streamId} is guarded twice`);
       seen.add(g.streamId);
       return { stream: g.streamId, revision: g.revision === 'no_stream' ? 'no_stream' : expectedToText(g.revision) };
@@ -136,11 +140,16 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  async appendToStream(streamId: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+  async appendToStream(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     this.assertOpen();
     if (!streamId || streamId.length > 200) throw new InvalidAppendError('stream id must be 1 to 200 characters');
     if (events.length === 0) throw new InvalidAppendError('an append needs at least one event');
-    if (events.length > MAX_EVENTS_PER_APPEND) throw new InvalidAppendError(`at most ${MAX_EVENTS_PER_APPEND} events per append`);
+    if (events.length > MAX_EVENTS_PER_APPEND)
+      throw new InvalidAppendError(`at most ${MAX_EVENTS_PER_APPEND} events per append`);
     for (const e of events) {
       if (!UUID.test(e.id)) throw new InvalidAppendError(`event id must be a uuid, got ${JSON.stringify(e.id)}`);
       if (!e.type) throw new InvalidAppendError('event type must not be empty');
@@ -166,22 +175,40 @@ export class PostgresEventStore implements EventStore {
         return await attempt();
       } catch (err) {
         const state = sqlStateOf(err);
-        if (state !== WRONG_EXPECTED_REVISION_SQLSTATE && state !== DUPLICATE_EVENT_ID_SQLSTATE && state !== GUARD_REVISION_SQLSTATE && state !== '23505') throw err;
+        if (
+          state !== WRONG_EXPECTED_REVISION_SQLSTATE &&
+          state !== DUPLICATE_EVENT_ID_SQLSTATE &&
+          state !== GUARD_REVISION_SQLSTATE &&
+          state !== '23505'
+        )
+          throw err;
         // Either a real conflict, or these very events are already stored (an idempotent
         // retry, possibly racing its original): the stored events decide.
         const stored = await this.findStored(streamId, events);
         if (stored.found === events.length && stored.inOtherStreams === 0) {
           return { nextExpectedRevision: stored.maxRevision!, position: stored.maxPosition! };
         }
-        if (stored.found > 0) throw new DuplicateEventIdError(streamId, events.map((e) => e.id));
+        if (stored.found > 0)
+          throw new DuplicateEventIdError(
+            streamId,
+            events.map((e) => e.id),
+          );
         if (state === WRONG_EXPECTED_REVISION_SQLSTATE) {
           const detail = (err as { detail?: string }).detail;
-          throw new WrongExpectedRevisionError(streamId, expected, detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail));
+          throw new WrongExpectedRevisionError(
+            streamId,
+            expected,
+            detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail),
+          );
         }
         if (state === GUARD_REVISION_SQLSTATE) {
           const guard = options.guards!.find((g) => g.streamId === (err as Error).message)!;
           const detail = (err as { detail?: string }).detail;
-          throw new WrongExpectedRevisionError(guard.streamId, guard.revision, detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail));
+          throw new WrongExpectedRevisionError(
+            guard.streamId,
+            guard.revision,
+            detail === undefined || detail === 'no_stream' ? undefined : BigInt(detail),
+          );
         }
         // A racing append with these ids rolled back after we waited on it: try again.
         if (tries >= 3) throw err;
@@ -191,7 +218,12 @@ export class PostgresEventStore implements EventStore {
 
   /** How many of `events` are stored, and where. */
   private async findStored(streamId: string, events: readonly NewEvent[]) {
-    const { rows } = await this.db.query<{ found: string; other: string; max_revision: string | null; max_position: string | null }>(
+    const { rows } = await this.db.query<{
+      found: string;
+      other: string;
+      max_revision: string | null;
+      max_position: string | null;
+    }>(
       `SELECT count(*) AS found, count(*) FILTER (WHERE stream_id <> $1) AS other, max(revision) AS max_revision, max(position) AS max_position
          FROM es_events WHERE event_id IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))`,
       [streamId, JSON.stringify(events.map((e) => e.id))],

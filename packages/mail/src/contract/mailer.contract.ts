@@ -46,7 +46,11 @@ export function runMailerContract(name: string, make: () => Promise<MailerFixtur
       const { mailer, received } = await fixture();
       const a = `a-${randomUUID().slice(0, 8)}@example.com`;
       const b = `b-${randomUUID().slice(0, 8)}@example.com`;
-      await Promise.all([mailer.send({ to: a, subject: 'one', text: '1' }), mailer.send({ to: a, subject: 'two', text: '2' }), mailer.send({ to: b, subject: 'three', text: '3' })]);
+      await Promise.all([
+        mailer.send({ to: a, subject: 'one', text: '1' }),
+        mailer.send({ to: a, subject: 'two', text: '2' }),
+        mailer.send({ to: b, subject: 'three', text: '3' }),
+      ]);
       expect((await received(a)).map((m) => m.subject).sort()).toEqual(['one', 'two']);
       expect((await received(b)).map((m) => m.subject)).toEqual(['three']);
     });

@@ -55,7 +55,11 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       }
     });
 
-    async function nodeIdFor(placement: Placement, meetingId: string, assignmentTtlMs?: number): Promise<string | undefined> {
+    async function nodeIdFor(
+      placement: Placement,
+      meetingId: string,
+      assignmentTtlMs?: number,
+    ): Promise<string | undefined> {
       const node = await placement.nodeFor(meetingId, assignmentTtlMs === undefined ? undefined : { assignmentTtlMs });
       return node?.nodeId;
     }
@@ -243,7 +247,7 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       expect(await nodeIdFor(placement, m)).toBe('sfu-b');
     });
 
-    it("deregisters a node: it leaves liveNodes at once and its meetings are re-placed", async () => {
+    it('deregisters a node: it leaves liveNodes at once and its meetings are re-placed', async () => {
       const { placement } = await make();
       await placement.heartbeat(sfuNode('sfu-a', 10), LONG_TTL_MS);
       await placement.heartbeat(sfuNode('sfu-b', 50), LONG_TTL_MS);
@@ -317,7 +321,9 @@ export function runPlacementContract(name: string, factory: PlacementFactory): v
       await expect(placement.heartbeat({ ...a, load: Number.NaN }, LONG_TTL_MS)).rejects.toThrow(/load/);
       await expect(placement.heartbeat({ ...a, capacity: 0 }, LONG_TTL_MS)).rejects.toThrow(/capacity/);
       await expect(placement.heartbeat({ ...a, signalingUrl: '' }, LONG_TTL_MS)).rejects.toThrow(/signalingUrl/);
-      await expect(placement.heartbeat({ ...a, signalingUrl: 'not a url' }, LONG_TTL_MS)).rejects.toThrow(/signalingUrl/);
+      await expect(placement.heartbeat({ ...a, signalingUrl: 'not a url' }, LONG_TTL_MS)).rejects.toThrow(
+        /signalingUrl/,
+      );
       await expect(placement.heartbeat({ ...a, instance: '' }, LONG_TTL_MS)).rejects.toThrow(/instance/);
       await expect(placement.heartbeat({ ...a, instance: 'run/1' }, LONG_TTL_MS)).rejects.toThrow(/instance/);
       await expect(placement.heartbeat({ ...a, load: 0 }, 0)).rejects.toThrow(/ttlMs/);

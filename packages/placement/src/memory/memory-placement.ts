@@ -122,7 +122,8 @@ export class MemoryPlacement implements Placement {
     checkTtl('ttlMs', ttlMs);
     const t = this.now();
     const current = this.liveAssignment(meetingId, t);
-    if (current === undefined || current.nodeId === nodeId) this.assignments.set(meetingId, { nodeId, expiresAt: t + ttlMs });
+    if (current === undefined || current.nodeId === nodeId)
+      this.assignments.set(meetingId, { nodeId, expiresAt: t + ttlMs });
   }
 
   async release(meetingId: string, nodeId: string): Promise<void> {

@@ -40,7 +40,8 @@ const uniqueNamespace = () => `placement-test-${randomUUID()}`;
 /** Deletes whatever a test left under `namespace` (everything also expires on its own). */
 async function dropNamespace(redis: Redis, namespace: string): Promise<void> {
   const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `{${namespace}}:*`, count: 100 })) keys.push(...(batch as string[]));
+  for await (const batch of redis.scanStream({ match: `{${namespace}}:*`, count: 100 }))
+    keys.push(...(batch as string[]));
   if (keys.length > 0) await redis.del(...keys);
 }
 
@@ -68,7 +69,12 @@ describe('RedisPlacement', () => {
       await placement.heartbeat(sfuNode('sfu-a', 3, 10), 1_500);
       await placement.heartbeat(sfuNode('sfu-b', 9, 10), 1_000);
       const nodeKey = `{${namespace}}:node:sfu-a`;
-      expect(JSON.parse((await redis.get(nodeKey))!)).toEqual({ signalingUrl: 'wss://sfu-a.sfu.test/ws', load: 3, capacity: 10, instance: 'run-1' });
+      expect(JSON.parse((await redis.get(nodeKey))!)).toEqual({
+        signalingUrl: 'wss://sfu-a.sfu.test/ws',
+        load: 3,
+        capacity: 10,
+        instance: 'run-1',
+      });
       const nodeTtl = await redis.pttl(nodeKey);
       expect(nodeTtl).toBeGreaterThan(0);
       expect(nodeTtl).toBeLessThanOrEqual(1_500);

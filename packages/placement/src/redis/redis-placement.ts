@@ -167,11 +167,30 @@ const COMMANDS = {
 } as const;
 
 type WithPlacementCommands = Redis & {
-  quorumPlacementHeartbeat(index: string, nodeKey: string, sightingKey: string, nodeId: string, record: string, ttlMs: number, retentionMs: number): Promise<number>;
-  quorumPlacementDeregister(index: string, nodeKey: string, nodeId: string, sightingPrefix: string, retentionMs: number): Promise<number>;
+  quorumPlacementHeartbeat(
+    index: string,
+    nodeKey: string,
+    sightingKey: string,
+    nodeId: string,
+    record: string,
+    ttlMs: number,
+    retentionMs: number,
+  ): Promise<number>;
+  quorumPlacementDeregister(
+    index: string,
+    nodeKey: string,
+    nodeId: string,
+    sightingPrefix: string,
+    retentionMs: number,
+  ): Promise<number>;
   quorumPlacementLastSeen(sightingKey: string): Promise<[string, string] | null>;
   quorumPlacementLiveNodes(index: string, nodePrefix: string): Promise<string[]>;
-  quorumPlacementNodeFor(index: string, meetingKey: string, nodePrefix: string, ttlMs: number): Promise<[string, string] | null>;
+  quorumPlacementNodeFor(
+    index: string,
+    meetingKey: string,
+    nodePrefix: string,
+    ttlMs: number,
+  ): Promise<[string, string] | null>;
   quorumPlacementTouch(meetingKey: string, nodeId: string, ttlMs: number): Promise<number>;
   quorumPlacementRelease(meetingKey: string, nodeId: string): Promise<number>;
 };
@@ -202,7 +221,9 @@ export class RedisPlacement implements Placement {
   constructor(options: RedisPlacementOptions) {
     const namespace = options.namespace ?? 'placement';
     if (!NAMESPACE.test(namespace)) {
-      throw new RangeError(`placement: namespace must be 1 to 64 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(namespace)}`);
+      throw new RangeError(
+        `placement: namespace must be 1 to 64 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(namespace)}`,
+      );
     }
     this.prefix = `{${namespace}}:`;
     // Defining a command again on a shared client replaces it with the same script. ioredis
@@ -230,12 +251,20 @@ export class RedisPlacement implements Placement {
   async deregister(nodeId: string): Promise<void> {
     this.assertOpen();
     checkNodeId(nodeId);
-    await this.redis.quorumPlacementDeregister(this.indexKey, this.nodeKey(nodeId), nodeId, this.sightingPrefix, SIGHTING_RETENTION_MS);
+    await this.redis.quorumPlacementDeregister(
+      this.indexKey,
+      this.nodeKey(nodeId),
+      nodeId,
+      this.sightingPrefix,
+      SIGHTING_RETENTION_MS,
+    );
   }
 
   async lastSeen(nodeId: string, instance: string): Promise<NodeSighting | undefined> {
     this.assertOpen();
-    const found = await this.redis.quorumPlacementLastSeen(this.sightingKey(checkNodeId(nodeId), checkInstance(instance)));
+    const found = await this.redis.quorumPlacementLastSeen(
+      this.sightingKey(checkNodeId(nodeId), checkInstance(instance)),
+    );
     if (found === null) return undefined;
     const [seenMs, nowMs] = found.map(Number) as [number, number];
     if (!Number.isSafeInteger(seenMs) || !Number.isSafeInteger(nowMs)) {
@@ -256,7 +285,12 @@ export class RedisPlacement implements Placement {
     this.assertOpen();
     checkMeetingId(meetingId);
     const ttlMs = assignmentTtlOf(options);
-    const found = await this.redis.quorumPlacementNodeFor(this.indexKey, this.meetingKey(meetingId), this.nodeKey(''), ttlMs);
+    const found = await this.redis.quorumPlacementNodeFor(
+      this.indexKey,
+      this.meetingKey(meetingId),
+      this.nodeKey(''),
+      ttlMs,
+    );
     return found === null ? undefined : parseNode(found[0], found[1]);
   }
 

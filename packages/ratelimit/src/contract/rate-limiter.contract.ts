@@ -152,7 +152,9 @@ export function runRateLimiterContract(name: string, factory: RateLimiterFactory
       const results = await Promise.all(Array.from({ length: 50 }, () => limiter.consume(key)));
       expect(results.filter((r) => r.allowed)).toHaveLength(10);
       expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0 && r.remaining === 0)).toBe(true);
-      expect(new Set(results.filter((r) => r.allowed).map((r) => r.remaining))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+      expect(new Set(results.filter((r) => r.allowed).map((r) => r.remaining))).toEqual(
+        new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      );
     });
 
     it('reset forgets a key and leaves others alone', async () => {

@@ -74,8 +74,12 @@ describe('memory rate limiter', () => {
   });
 
   it('rejects options that cannot describe a limiter', () => {
-    expect(() => createMemoryRateLimiter({ name: 'x', limit: 0, windowMs: 1_000 })).toThrow(/limit must be a positive integer/);
-    expect(() => createMemoryRateLimiter({ name: 'x', limit: 1, windowMs: 0.5 })).toThrow(/windowMs must be a positive integer/);
+    expect(() => createMemoryRateLimiter({ name: 'x', limit: 0, windowMs: 1_000 })).toThrow(
+      /limit must be a positive integer/,
+    );
+    expect(() => createMemoryRateLimiter({ name: 'x', limit: 1, windowMs: 0.5 })).toThrow(
+      /windowMs must be a positive integer/,
+    );
     expect(() => createMemoryRateLimiter({ name: 'has space', limit: 1, windowMs: 1 })).toThrow(/name must be/);
   });
 });

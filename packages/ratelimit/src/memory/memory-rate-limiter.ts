@@ -8,7 +8,13 @@
  * the least recently used keys are dropped (which forgets their counts, so size `maxKeys` for
  * the traffic of one window).
  */
-import { checkCost, validateRateLimiterOptions, type RateLimiter, type RateLimiterOptions, type RateLimitResult } from '../rate-limiter';
+import {
+  checkCost,
+  validateRateLimiterOptions,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitResult,
+} from '../rate-limiter';
 
 export interface MemoryRateLimiterOptions extends RateLimiterOptions {
   /** Milliseconds since the epoch; injected so tests control time. */
@@ -28,7 +34,8 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions): Rate
   const { limit, windowMs } = options;
   const now = options.now ?? Date.now;
   const maxKeys = options.maxKeys ?? 100_000;
-  if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new RangeError(`maxKeys must be a positive integer, got ${maxKeys}`);
+  if (!Number.isSafeInteger(maxKeys) || maxKeys < 1)
+    throw new RangeError(`maxKeys must be a positive integer, got ${maxKeys}`);
   // Map order is insertion order; re-inserting on every touch makes the first key the least recently used.
   const logs = new Map<string, Entry[]>();
   let lastSweep = now();

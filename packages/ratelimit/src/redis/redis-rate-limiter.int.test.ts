@@ -49,9 +49,13 @@ describe('RedisRateLimiter', () => {
     const clients = await Promise.all(Array.from({ length: 5 }, () => connect()));
     const n = name();
     try {
-      const limiters = await Promise.all(clients.map((c) => RedisRateLimiter.create({ redis: c, name: n, limit: 10, windowMs: 10_000 })));
+      const limiters = await Promise.all(
+        clients.map((c) => RedisRateLimiter.create({ redis: c, name: n, limit: 10, windowMs: 10_000 })),
+      );
       const key = randomUUID();
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => limiters[i % limiters.length]!.consume(key)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => limiters[i % limiters.length]!.consume(key)),
+      );
       expect(results.filter((r) => r.allowed)).toHaveLength(10);
       expect(await redis.llen(`ratelimit:${n}:${key}`)).toBe(10);
     } finally {
@@ -91,8 +95,8 @@ describe('RedisRateLimiter', () => {
   });
 
   it('fails create with a clear error when Redis is unreachable', async () => {
-    await expect(RedisRateLimiter.create({ url: 'redis://127.0.0.1:1', name: name(), limit: 1, windowMs: 1_000 })).rejects.toThrow(
-      /Redis is not usable/,
-    );
+    await expect(
+      RedisRateLimiter.create({ url: 'redis://127.0.0.1:1', name: name(), limit: 1, windowMs: 1_000 }),
+    ).rejects.toThrow(/Redis is not usable/);
   });
 });

@@ -7,7 +7,13 @@
  * newest entry is `windowMs` old. A refused call writes nothing (its TTL is not extended).
  */
 import { Redis } from 'ioredis';
-import { checkCost, validateRateLimiterOptions, type RateLimiter, type RateLimiterOptions, type RateLimitResult } from '../rate-limiter';
+import {
+  checkCost,
+  validateRateLimiterOptions,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitResult,
+} from '../rate-limiter';
 
 // KEYS[1] the log; ARGV limit, windowMs, cost. Returns { allowed 0|1, remaining, retryAfterMs }.
 // Redis 5+ replicates script effects, so a write after TIME is allowed.
@@ -93,7 +99,8 @@ export class RedisRateLimiter implements RateLimiter {
     const { name, limit, windowMs } = options;
     validateRateLimiterOptions({ name, limit, windowMs });
     const ownsClient = !('redis' in options);
-    const redis = 'redis' in options ? options.redis : new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    const redis =
+      'redis' in options ? options.redis : new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
     try {
       if (ownsClient) await redis.connect();
       // Defining it again on a shared client (several limiters) replaces it with the same script.

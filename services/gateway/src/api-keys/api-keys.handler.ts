@@ -17,17 +17,46 @@ export async function createApiKey(ctx: Authed, input: CreateApiKeyInput) {
   const meta = commandMeta(ctx, input.orgId, 'apiKeys.create');
   const keyId = meta.ids.entityId('api-key');
   const createdBy = actorId(ctx.principal);
-  const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
-    authorizeCommand(ctx.principal, input.orgId, state, 'apiKeys.create');
-    return organizationDecider.decide({ type: 'CreateApiKey', orgId: input.orgId, keyId, name: input.name, role: input.role, createdBy, at: ctx.deps.now() }, state);
-  });
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    streamIds.organization(input.orgId),
+    meta,
+    (state) => {
+      authorizeCommand(ctx.principal, input.orgId, state, 'apiKeys.create');
+      return organizationDecider.decide(
+        {
+          type: 'CreateApiKey',
+          orgId: input.orgId,
+          keyId,
+          name: input.name,
+          role: input.role,
+          createdBy,
+          at: ctx.deps.now(),
+        },
+        state,
+      );
+    },
+  );
   try {
-    const created = await ctx.deps.apiKeys.create({ id: keyId, orgId: input.orgId, name: input.name, role: input.role, createdBy });
+    const created = await ctx.deps.apiKeys.create({
+      id: keyId,
+      orgId: input.orgId,
+      name: input.name,
+      role: input.role,
+      createdBy,
+    });
     return { ...created, position: outcome.position.toString() };
   } catch (err) {
     ctx.log.error({ err, keyId }, 'API key event appended but the key could not be stored; recording its revocation');
-    await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), commandMeta({ ...ctx, idempotencyKey: undefined }, input.orgId, 'apiKeys.revoke'), (state) =>
-      organizationDecider.decide({ type: 'RevokeApiKey', orgId: input.orgId, keyId, revokedBy: createdBy, at: ctx.deps.now() }, state),
+    await ctx.deps.commands.execute(
+      organizationDecider,
+      streamIds.organization(input.orgId),
+      commandMeta({ ...ctx, idempotencyKey: undefined }, input.orgId, 'apiKeys.revoke'),
+      (state) =>
+        organizationDecider.decide(
+          { type: 'RevokeApiKey', orgId: input.orgId, keyId, revokedBy: createdBy, at: ctx.deps.now() },
+          state,
+        ),
     );
     throw err;
   }
@@ -44,13 +73,22 @@ export async function listApiKeys(ctx: Authed, input: { orgId: string; minPositi
 export async function revokeApiKey(ctx: Authed, input: RevokeApiKeyInput) {
   const stream = streamIds.organization(input.orgId);
   const revokedBy = actorId(ctx.principal);
-  const command = { type: 'RevokeApiKey' as const, orgId: input.orgId, keyId: input.keyId, revokedBy, at: ctx.deps.now() };
+  const command = {
+    type: 'RevokeApiKey' as const,
+    orgId: input.orgId,
+    keyId: input.keyId,
+    revokedBy,
+    at: ctx.deps.now(),
+  };
   const org = await ctx.deps.commands.load(organizationDecider, stream);
   authorizeCommand(ctx.principal, input.orgId, org.state, 'apiKeys.revoke');
   organizationDecider.decide(command, org.state);
   await ctx.deps.apiKeys.revoke(input.orgId, input.keyId);
-  const outcome = await ctx.deps.commands.execute(organizationDecider, stream, commandMeta(ctx, input.orgId, 'apiKeys.revoke'), (state) =>
-    organizationDecider.decide(command, state),
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    stream,
+    commandMeta(ctx, input.orgId, 'apiKeys.revoke'),
+    (state) => organizationDecider.decide(command, state),
   );
   const cascaded = await revokeKeysMadeBy(ctx, input.orgId, input.keyId);
   return { revoked: true as const, position: (cascaded ?? outcome.position).toString() };
@@ -74,10 +112,16 @@ export async function revokeKeysMadeBy(ctx: Authed, orgId: string, makerId: stri
     });
   }
   const revokedBy = actorId(ctx.principal);
-  const outcome = await ctx.deps.commands.execute(organizationDecider, stream, commandMeta({ ...ctx, idempotencyKey: undefined }, orgId, 'apiKeys.revoke'), (state) =>
-    apiKeysMadeBy(state, makerId)
-      .filter((keyId) => made.includes(keyId))
-      .flatMap((keyId) => organizationDecider.decide({ type: 'RevokeApiKey', orgId, keyId, revokedBy, at: ctx.deps.now() }, state)),
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    stream,
+    commandMeta({ ...ctx, idempotencyKey: undefined }, orgId, 'apiKeys.revoke'),
+    (state) =>
+      apiKeysMadeBy(state, makerId)
+        .filter((keyId) => made.includes(keyId))
+        .flatMap((keyId) =>
+          organizationDecider.decide({ type: 'RevokeApiKey', orgId, keyId, revokedBy, at: ctx.deps.now() }, state),
+        ),
   );
   ctx.log.info({ makerId, revoked: made }, 'revoked the API keys made by a revoked key or a removed member');
   return outcome.position;

@@ -6,6 +6,8 @@ import { CreateApiKeyInputSchema, RevokeApiKeyInputSchema } from './api-keys.sch
 
 export const apiKeysRouter = router({
   create: authedProcedure.input(CreateApiKeyInputSchema).mutation(({ ctx, input }) => createApiKey(ctx, input)),
-  list: authedProcedure.input(z.object({ orgId: IdSchema, minPosition: MinPositionSchema })).query(({ ctx, input }) => listApiKeys(ctx, input)),
+  list: authedProcedure
+    .input(z.object({ orgId: IdSchema, minPosition: MinPositionSchema }))
+    .query(({ ctx, input }) => listApiKeys(ctx, input)),
   revoke: authedProcedure.input(RevokeApiKeyInputSchema).mutation(({ ctx, input }) => revokeApiKey(ctx, input)),
 });

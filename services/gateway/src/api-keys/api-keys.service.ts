@@ -47,10 +47,23 @@ export class ApiKeysService {
   ) {}
 
   /** Stores a new key under `id` (default: a fresh one) and answers its secret, once. */
-  async create(input: { id?: string; orgId: string; name: string; role: Role; createdBy: string }): Promise<{ key: ApiKeyView; secret: string }> {
+  async create(input: {
+    id?: string;
+    orgId: string;
+    name: string;
+    role: Role;
+    createdBy: string;
+  }): Promise<{ key: ApiKeyView; secret: string }> {
     const id = input.id ?? randomUUID();
     const secret = `qk_${id.replace(/-/g, '')}_${randomBytes(32).toString('base64url')}`;
-    const row = await this.repo.insert({ id, orgId: input.orgId, name: input.name, role: input.role, secretHash: hashToken(secret), createdBy: input.createdBy });
+    const row = await this.repo.insert({
+      id,
+      orgId: input.orgId,
+      name: input.name,
+      role: input.role,
+      secretHash: hashToken(secret),
+      createdBy: input.createdBy,
+    });
     return { key: toView(row), secret };
   }
 

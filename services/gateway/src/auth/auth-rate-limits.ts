@@ -14,7 +14,12 @@
  * reverse proxy every client shares the proxy's address (see `clientIpOf`).
  */
 import { AppError } from '@quorum/domain';
-import { createMemoryRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitResult } from '@quorum/ratelimit';
+import {
+  createMemoryRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitResult,
+} from '@quorum/ratelimit';
 
 /** The limiters the auth procedures use; the same options for every adapter. */
 export interface AuthRateLimiters {
@@ -41,16 +46,25 @@ export type AuthRateLimitOptions = Record<keyof AuthRateLimiters, RateLimiterOpt
  * `AUTH_RATE_LIMITS` with other limits (windows stay) and an optional namespace that
  * prefixes every name, so deployments sharing one Redis keep their counts apart.
  */
-export function authRateLimitOptions(settings: { login?: number; loginByIp?: number; signUp?: number; namespace?: string } = {}): AuthRateLimitOptions {
+export function authRateLimitOptions(
+  settings: { login?: number; loginByIp?: number; signUp?: number; namespace?: string } = {},
+): AuthRateLimitOptions {
   const build = (which: keyof AuthRateLimiters): RateLimiterOptions => {
     const base = AUTH_RATE_LIMITS[which];
-    return { name: settings.namespace ? `${settings.namespace}.${base.name}` : base.name, limit: settings[which] ?? base.limit, windowMs: base.windowMs };
+    return {
+      name: settings.namespace ? `${settings.namespace}.${base.name}` : base.name,
+      limit: settings[which] ?? base.limit,
+      windowMs: base.windowMs,
+    };
   };
   return { login: build('login'), loginByIp: build('loginByIp'), signUp: build('signUp') };
 }
 
 /** In-process limiters (the embedded default, one gateway); default limits unless given. */
-export function createMemoryAuthRateLimiters(options: AuthRateLimitOptions = AUTH_RATE_LIMITS, now?: () => number): AuthRateLimiters {
+export function createMemoryAuthRateLimiters(
+  options: AuthRateLimitOptions = AUTH_RATE_LIMITS,
+  now?: () => number,
+): AuthRateLimiters {
   const clock = now ? { now } : {};
   return {
     login: createMemoryRateLimiter({ ...options.login, ...clock }),

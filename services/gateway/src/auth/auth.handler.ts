@@ -22,7 +22,11 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<Session>
 }
 
 async function mailVerification(ctx: Context, user: { id: string; email: string; name: string }): Promise<boolean> {
-  const { token } = await ctx.deps.emailTokens.issue('email', { subject: user.id, email: user.email, expiresAt: new Date(ctx.deps.now().getTime() + VERIFICATION_TTL_MS) });
+  const { token } = await ctx.deps.emailTokens.issue('email', {
+    subject: user.id,
+    email: user.email,
+    expiresAt: new Date(ctx.deps.now().getTime() + VERIFICATION_TTL_MS),
+  });
   return sendMail(ctx, verificationMail(user.email, user.name, `${publicBaseUrl(ctx)}/verify-email/${token}`));
 }
 
@@ -40,7 +44,11 @@ export async function verifyEmail(ctx: Context, input: VerifyEmailInput) {
   const used = await ctx.deps.emailTokens.use('email', input.token);
   const verified = used ? await ctx.deps.auth.markEmailVerified(used.subject, used.email) : false;
   if (!used || !verified) {
-    throw new AppError('BAD_REQUEST', 'auth.verification_invalid', 'This verification link is not valid: it was used, it expired, or the address changed. Ask for a new one.');
+    throw new AppError(
+      'BAD_REQUEST',
+      'auth.verification_invalid',
+      'This verification link is not valid: it was used, it expired, or the address changed. Ask for a new one.',
+    );
   }
   return { emailVerified: true as const, email: used.email };
 }

@@ -34,10 +34,24 @@ export class AuthRepository {
     return rows.length === 1;
   }
 
-  async insertRefreshToken(t: { id: string; userId: string; familyId: string; tokenHash: string; expiresAt: Date }): Promise<void> {
+  async insertRefreshToken(t: {
+    id: string;
+    userId: string;
+    familyId: string;
+    tokenHash: string;
+    expiresAt: Date;
+  }): Promise<void> {
     await this.db
       .insertInto('refresh_tokens')
-      .values({ id: t.id, user_id: t.userId, family_id: t.familyId, token_hash: t.tokenHash, expires_at: t.expiresAt, used_at: null, revoked_at: null })
+      .values({
+        id: t.id,
+        user_id: t.userId,
+        family_id: t.familyId,
+        token_hash: t.tokenHash,
+        expires_at: t.expiresAt,
+        used_at: null,
+        revoked_at: null,
+      })
       .execute();
   }
 
@@ -63,7 +77,14 @@ export class AuthRepository {
    */
   async revokeFamily(familyId: string, at: Date): Promise<void> {
     await this.db
-      .with('revoked', (db) => db.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', '=', familyId).where('revoked_at', 'is', null).returning('id'))
+      .with('revoked', (db) =>
+        db
+          .updateTable('refresh_tokens')
+          .set({ revoked_at: at })
+          .where('family_id', '=', familyId)
+          .where('revoked_at', 'is', null)
+          .returning('id'),
+      )
       .insertInto('credential_revocations')
       .values({ kind: 'login', subject: familyId })
       .execute();

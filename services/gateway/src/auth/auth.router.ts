@@ -10,7 +10,11 @@ export const REFRESH_COOKIE = 'quorum_refresh';
 /** The web app keeps its session in HttpOnly cookies; API clients use the body. */
 function setSessionCookies(ctx: Context, s: Session) {
   ctx.setCookie(ACCESS_COOKIE, s.accessToken, { maxAgeSeconds: ctx.deps.accessTokenTtlSeconds, path: '/' });
-  ctx.setCookie(REFRESH_COOKIE, s.refreshToken, { maxAgeSeconds: ctx.deps.refreshTokenTtlSeconds, path: '/trpc', sameSite: 'Strict' });
+  ctx.setCookie(REFRESH_COOKIE, s.refreshToken, {
+    maxAgeSeconds: ctx.deps.refreshTokenTtlSeconds,
+    path: '/trpc',
+    sameSite: 'Strict',
+  });
 }
 
 export const authRouter = router({

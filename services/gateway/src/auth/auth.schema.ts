@@ -18,5 +18,7 @@ export const RefreshInputSchema = z.object({ refreshToken: z.string().min(1).max
 export type RefreshInput = z.infer<typeof RefreshInputSchema>;
 
 /** The token of a verification link (`/verify-email/<token>`). */
-export const VerifyEmailInputSchema = z.object({ token: z.string().regex(/^qev_[A-Za-z0-9_-]{43}$/, 'must be the token of the verification link (qev_…)') });
+export const VerifyEmailInputSchema = z.object({
+  token: z.string().regex(/^qev_[A-Za-z0-9_-]{43}$/, 'must be the token of the verification link (qev_…)'),
+});
 export type VerifyEmailInput = z.infer<typeof VerifyEmailInputSchema>;

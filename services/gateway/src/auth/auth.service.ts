@@ -21,8 +21,10 @@ export interface Session {
   refreshTokenExpiresAt: string;
 }
 
-const invalidCredentials = () => new AppError('UNAUTHORIZED', 'auth.invalid_credentials', 'Email or password is incorrect.');
-const invalidRefresh = () => new AppError('UNAUTHORIZED', 'auth.invalid_refresh_token', 'The session has expired; log in again.');
+const invalidCredentials = () =>
+  new AppError('UNAUTHORIZED', 'auth.invalid_credentials', 'Email or password is incorrect.');
+const invalidRefresh = () =>
+  new AppError('UNAUTHORIZED', 'auth.invalid_refresh_token', 'The session has expired; log in again.');
 
 // A fixed hash so an unknown email costs the same time as a wrong password.
 let dummyHash: Promise<string> | undefined;
@@ -36,8 +38,18 @@ export class AuthService {
 
   async signUp(input: SignUpInput): Promise<Session> {
     const id = randomUUID();
-    const created = await this.repo.insertUser({ id, email: input.email, name: input.name, passwordHash: await hashPassword(input.password) });
-    if (!created) throw new AppError('CONFLICT', 'auth.email_taken', `An account with ${input.email} already exists; log in instead.`);
+    const created = await this.repo.insertUser({
+      id,
+      email: input.email,
+      name: input.name,
+      passwordHash: await hashPassword(input.password),
+    });
+    if (!created)
+      throw new AppError(
+        'CONFLICT',
+        'auth.email_taken',
+        `An account with ${input.email} already exists; log in instead.`,
+      );
     return this.issue({ id, email: input.email, name: input.name, emailVerified: false }, randomUUID());
   }
 
@@ -48,7 +60,10 @@ export class AuthService {
       throw invalidCredentials();
     }
     if (!(await verifyPassword(input.password, user.password_hash))) throw invalidCredentials();
-    return this.issue({ id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null }, randomUUID());
+    return this.issue(
+      { id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null },
+      randomUUID(),
+    );
   }
 
   /**
@@ -61,16 +76,27 @@ export class AuthService {
     if (!row || row.revoked_at) throw invalidRefresh();
     if (row.used_at) {
       await this.revokeLogin(row.family_id, now);
-      throw new AppError('UNAUTHORIZED', 'auth.refresh_token_reused', 'This session was used from somewhere else and has been ended; log in again.');
+      throw new AppError(
+        'UNAUTHORIZED',
+        'auth.refresh_token_reused',
+        'This session was used from somewhere else and has been ended; log in again.',
+      );
     }
     if (new Date(row.expires_at) <= now) throw invalidRefresh();
     if (!(await this.repo.markUsed(row.id, now))) {
       await this.revokeLogin(row.family_id, now);
-      throw new AppError('UNAUTHORIZED', 'auth.refresh_token_reused', 'This session was used from somewhere else and has been ended; log in again.');
+      throw new AppError(
+        'UNAUTHORIZED',
+        'auth.refresh_token_reused',
+        'This session was used from somewhere else and has been ended; log in again.',
+      );
     }
     const user = await this.repo.findUserById(row.user_id);
     if (!user) throw invalidRefresh();
-    return this.issue({ id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null }, row.family_id);
+    return this.issue(
+      { id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null },
+      row.family_id,
+    );
   }
 
   /** Ends the session the refresh token belongs to; unknown tokens are ignored. */
@@ -107,7 +133,13 @@ export class AuthService {
     const exp = iat + this.config.accessTokenTtlSeconds;
     const refreshToken = newOpaqueToken('qrt');
     const refreshExpires = new Date(now.getTime() + this.config.refreshTokenTtlSeconds * 1000);
-    await this.repo.insertRefreshToken({ id: randomUUID(), userId: user.id, familyId, tokenHash: hashToken(refreshToken), expiresAt: refreshExpires });
+    await this.repo.insertRefreshToken({
+      id: randomUUID(),
+      userId: user.id,
+      familyId,
+      tokenHash: hashToken(refreshToken),
+      expiresAt: refreshExpires,
+    });
     return {
       user,
       accessToken: signAccessToken({ sub: user.id, email: user.email, sid: familyId, iat, exp }, this.config.secret),

@@ -27,11 +27,22 @@ function sharedLog() {
   return { repo, rows, advance: (ms: number) => (clock += ms), now: () => new Date(clock) };
 }
 
-const user = (loginId: string, expiresAt: number): Principal => ({ kind: 'user', userId: 'u1', email: 'u1@example.com', loginId, expiresAt });
+const user = (loginId: string, expiresAt: number): Principal => ({
+  kind: 'user',
+  userId: 'u1',
+  email: 'u1@example.com',
+  loginId,
+  expiresAt,
+});
 const key = (keyId: string): Principal => ({ kind: 'apiKey', keyId, orgId: 'o1', role: 'admin' });
 
 async function guardOn(log: ReturnType<typeof sharedLog>, accessTokenTtlSeconds = 900) {
-  return CredentialGuard.start(log.repo, { pollMs: 0, accessTokenTtlSeconds, logger: pino({ level: 'silent' }), now: log.now });
+  return CredentialGuard.start(log.repo, {
+    pollMs: 0,
+    accessTokenTtlSeconds,
+    logger: pino({ level: 'silent' }),
+    now: log.now,
+  });
 }
 
 describe('CredentialGuard', () => {
@@ -40,13 +51,20 @@ describe('CredentialGuard', () => {
     const here = await guardOn(log);
     const there = await guardOn(log);
     const far = Math.floor(log.now().getTime() / 1000) + 600;
-    await here.revoke([{ kind: 'login', subject: 'login-1' }, { kind: 'apiKey', subject: 'key-1' }]);
-    expect(() => here.assertValid(user('login-1', far))).toThrow(expect.objectContaining({ reason: 'auth.session_revoked' }));
+    await here.revoke([
+      { kind: 'login', subject: 'login-1' },
+      { kind: 'apiKey', subject: 'key-1' },
+    ]);
+    expect(() => here.assertValid(user('login-1', far))).toThrow(
+      expect.objectContaining({ reason: 'auth.session_revoked' }),
+    );
     expect(() => here.assertValid(key('key-1'))).toThrow(expect.objectContaining({ reason: 'auth.api_key_revoked' }));
     // The other gateway has not polled yet.
     expect(() => there.assertValid(user('login-1', far))).not.toThrow();
     await there.poll();
-    expect(() => there.assertValid(user('login-1', far))).toThrow(expect.objectContaining({ reason: 'auth.session_revoked' }));
+    expect(() => there.assertValid(user('login-1', far))).toThrow(
+      expect.objectContaining({ reason: 'auth.session_revoked' }),
+    );
     expect(() => there.assertValid(key('key-1'))).toThrow(expect.objectContaining({ reason: 'auth.api_key_revoked' }));
     expect(() => there.assertValid(key('key-2'))).not.toThrow();
   });

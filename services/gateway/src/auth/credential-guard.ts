@@ -73,7 +73,8 @@ export class CredentialGuard {
   static async start(repo: RevocationsRepository, options: CredentialGuardOptions): Promise<CredentialGuard> {
     const guard = new CredentialGuard(repo, options);
     guard.cursor = new Date((await repo.clock()).getTime() - OVERLAP_MS);
-    for (const row of await repo.recentLogins(options.accessTokenTtlSeconds)) guard.apply(row.kind as RevocationKind, row.subject);
+    for (const row of await repo.recentLogins(options.accessTokenTtlSeconds))
+      guard.apply(row.kind as RevocationKind, row.subject);
     await guard.poll();
     if (guard.pollMs > 0) {
       guard.timer = setInterval(() => void guard.poll(), guard.pollMs);
@@ -88,9 +89,17 @@ export class CredentialGuard {
     if (reason === undefined) return;
     switch (reason) {
       case 'token_expired':
-        throw new AppError('UNAUTHORIZED', 'auth.token_expired', 'The access token has expired; refresh the session or log in again.');
+        throw new AppError(
+          'UNAUTHORIZED',
+          'auth.token_expired',
+          'The access token has expired; refresh the session or log in again.',
+        );
       case 'login_revoked':
-        throw new AppError('UNAUTHORIZED', 'auth.session_revoked', 'This session has ended (logged out or revoked); log in again.');
+        throw new AppError(
+          'UNAUTHORIZED',
+          'auth.session_revoked',
+          'This session has ended (logged out or revoked); log in again.',
+        );
       case 'api_key_revoked':
         throw new AppError('UNAUTHORIZED', 'auth.api_key_revoked', 'This API key has been revoked.');
       case 'membership_changed':
@@ -99,7 +108,8 @@ export class CredentialGuard {
   }
 
   invalidReason(principal: Principal): WatchReason | undefined {
-    if (principal.kind === 'apiKey') return this.revoked.has(keyOf('apiKey', principal.keyId)) ? 'api_key_revoked' : undefined;
+    if (principal.kind === 'apiKey')
+      return this.revoked.has(keyOf('apiKey', principal.keyId)) ? 'api_key_revoked' : undefined;
     if (principal.expiresAt * 1000 <= this.options.now().getTime()) return 'token_expired';
     return this.revoked.has(keyOf('login', principal.loginId)) ? 'login_revoked' : undefined;
   }
@@ -193,11 +203,13 @@ export class CredentialGuard {
         this.lastPrune = now.getTime();
         await this.repo.pruneOlderThan(DAY_SECONDS);
       }
-      if (this.failures > 0) this.options.logger.info({ failures: this.failures }, 'credential revocation log readable again');
+      if (this.failures > 0)
+        this.options.logger.info({ failures: this.failures }, 'credential revocation log readable again');
       this.failures = 0;
     } catch (err) {
       // Revocations made on this gateway still apply; others' wait for the next good poll.
-      if (this.failures++ % 30 === 0) this.options.logger.warn({ err }, 'could not poll the credential revocation log; retrying');
+      if (this.failures++ % 30 === 0)
+        this.options.logger.warn({ err }, 'could not poll the credential revocation log; retrying');
     }
   }
 
@@ -205,7 +217,8 @@ export class CredentialGuard {
     const key = keyOf(kind, subject);
     if (kind !== 'member') this.revoked.set(key, this.options.now().getTime());
     for (const listener of [...(this.watchers.get(key) ?? [])]) {
-      const reason: WatchReason = kind === 'login' ? 'login_revoked' : kind === 'apiKey' ? 'api_key_revoked' : 'membership_changed';
+      const reason: WatchReason =
+        kind === 'login' ? 'login_revoked' : kind === 'apiKey' ? 'api_key_revoked' : 'membership_changed';
       listener(reason);
     }
   }

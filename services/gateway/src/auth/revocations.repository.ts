@@ -47,6 +47,9 @@ export class RevocationsRepository {
   }
 
   async pruneOlderThan(seconds: number): Promise<void> {
-    await this.db.deleteFrom('credential_revocations').where('at', '<', sql<Date>`clock_timestamp() - make_interval(secs => ${seconds})`).execute();
+    await this.db
+      .deleteFrom('credential_revocations')
+      .where('at', '<', sql<Date>`clock_timestamp() - make_interval(secs => ${seconds})`)
+      .execute();
   }
 }

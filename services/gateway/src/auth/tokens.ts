@@ -36,7 +36,13 @@ export function verifyAccessToken(token: string, secret: string, nowSeconds: num
   } catch {
     return undefined; // a valid signature over non-JSON cannot come from us
   }
-  if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.exp !== 'number' || claims.exp <= nowSeconds) return undefined;
+  if (
+    typeof claims.sub !== 'string' ||
+    typeof claims.sid !== 'string' ||
+    typeof claims.exp !== 'number' ||
+    claims.exp <= nowSeconds
+  )
+    return undefined;
   return claims;
 }
 

@@ -6,7 +6,14 @@
  * checked against the stream before it is answered.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, currentVersionOf, organizationDecider, seatsDecider, streamIds, type SeatsCommand } from '@quorum/domain';
+import {
+  AppError,
+  currentVersionOf,
+  organizationDecider,
+  seatsDecider,
+  streamIds,
+  type SeatsCommand,
+} from '@quorum/domain';
 import { createPgSqlDatabase, type SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
@@ -58,12 +65,32 @@ function meta(orgId: string, idempotencyKey?: string): CommandMeta {
 const at = () => new Date();
 
 function run(handler: CommandHandler, orgId: string, command: SeatsCommand, idempotencyKey?: string) {
-  return handler.execute(seatsDecider, streamIds.seats(orgId), meta(orgId, idempotencyKey), (state) => seatsDecider.decide(command, state));
+  return handler.execute(seatsDecider, streamIds.seats(orgId), meta(orgId, idempotencyKey), (state) =>
+    seatsDecider.decide(command, state),
+  );
 }
 
-const purchase = (orgId: string, quantity: number): SeatsCommand => ({ type: 'PurchaseSeats', orgId, quantity, plan: 'business', at: at() });
-const assign = (orgId: string, userId: string): SeatsCommand => ({ type: 'AssignSeat', orgId, userId, isMember: true, at: at() });
-const unassign = (orgId: string, userId: string): SeatsCommand => ({ type: 'UnassignSeat', orgId, userId, reason: 'unassigned', at: at() });
+const purchase = (orgId: string, quantity: number): SeatsCommand => ({
+  type: 'PurchaseSeats',
+  orgId,
+  quantity,
+  plan: 'business',
+  at: at(),
+});
+const assign = (orgId: string, userId: string): SeatsCommand => ({
+  type: 'AssignSeat',
+  orgId,
+  userId,
+  isMember: true,
+  at: at(),
+});
+const unassign = (orgId: string, userId: string): SeatsCommand => ({
+  type: 'UnassignSeat',
+  orgId,
+  userId,
+  reason: 'unassigned',
+  at: at(),
+});
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
   const err = await p.then(
@@ -82,7 +109,8 @@ describe('CommandHandler on a cached state', () => {
     await run(handler, orgId, purchase(orgId, 3));
     const readsAfterFirst = counted.reads();
     const positions = [];
-    for (const userId of [randomUUID(), randomUUID(), randomUUID()]) positions.push((await run(handler, orgId, assign(orgId, userId))).position);
+    for (const userId of [randomUUID(), randomUUID(), randomUUID()])
+      positions.push((await run(handler, orgId, assign(orgId, userId))).position);
     expect(counted.reads()).toBe(readsAfterFirst);
     const events = await store.readStream(streamIds.seats(orgId));
     expect(events.map((e) => e.type)).toEqual(['seats.purchased', 'seat.assigned', 'seat.assigned', 'seat.assigned']);
@@ -136,18 +164,39 @@ describe('CommandHandler on a cached state', () => {
 });
 
 describe('CommandHandler.executeWithContext (seat commands on organization facts)', () => {
-  const eventMeta = (orgId: string) => ({ orgId, actor: { kind: 'system' as const, id: 'test' }, correlationId: randomUUID(), causationId: null });
+  const eventMeta = (orgId: string) => ({
+    orgId,
+    actor: { kind: 'system' as const, id: 'test' },
+    correlationId: randomUUID(),
+    causationId: null,
+  });
 
   /** An organization on `plan` with one owner, appended as the gateway would. */
   async function organization(orgId: string, plan: 'free' | 'business'): Promise<void> {
     const owner = randomUUID();
     const events = [
-      { type: 'organization.created', data: { orgId, name: 'Context Inc', plan, ownerUserId: owner, ownerEmail: 'o@context.test', trialEndsAt: '2030-01-01T00:00:00.000Z' } },
+      {
+        type: 'organization.created',
+        data: {
+          orgId,
+          name: 'Context Inc',
+          plan,
+          ownerUserId: owner,
+          ownerEmail: 'o@context.test',
+          trialEndsAt: '2030-01-01T00:00:00.000Z',
+        },
+      },
       { type: 'member.joined', data: { userId: owner, email: 'o@context.test', role: 'owner', invitationId: null } },
     ];
     await store.appendToStream(
       streamIds.organization(orgId),
-      events.map((e) => ({ id: randomUUID(), type: e.type, version: currentVersionOf(e.type as never), data: e.data, metadata: eventMeta(orgId) })),
+      events.map((e) => ({
+        id: randomUUID(),
+        type: e.type,
+        version: currentVersionOf(e.type as never),
+        data: e.data,
+        metadata: eventMeta(orgId),
+      })),
       { expectedRevision: 'no_stream' },
     );
   }
@@ -155,16 +204,28 @@ describe('CommandHandler.executeWithContext (seat commands on organization facts
   /** Another process changes the plan. */
   async function changePlan(orgId: string, from: string, to: string): Promise<void> {
     await store.appendToStream(streamIds.organization(orgId), [
-      { id: randomUUID(), type: 'organization.plan_changed', version: currentVersionOf('organization.plan_changed'), data: { from, to }, metadata: eventMeta(orgId) },
+      {
+        id: randomUUID(),
+        type: 'organization.plan_changed',
+        version: currentVersionOf('organization.plan_changed'),
+        data: { from, to },
+        metadata: eventMeta(orgId),
+      },
     ]);
   }
 
   /** Buys seats within the plan read from the organization stream, as `seats.purchase` does. */
   function buy(handler: CommandHandler, orgId: string, quantity: number) {
-    return handler.executeWithContext(seatsDecider, streamIds.seats(orgId), { decider: organizationDecider, streamId: streamIds.organization(orgId) }, meta(orgId), (state, org) => {
-      if (!org.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
-      return seatsDecider.decide({ type: 'PurchaseSeats', orgId, quantity, plan: org.plan, at: at() }, state);
-    });
+    return handler.executeWithContext(
+      seatsDecider,
+      streamIds.seats(orgId),
+      { decider: organizationDecider, streamId: streamIds.organization(orgId) },
+      meta(orgId),
+      (state, org) => {
+        if (!org.exists) throw new AppError('NOT_FOUND', 'organization.not_found', 'Organization not found.');
+        return seatsDecider.decide({ type: 'PurchaseSeats', orgId, quantity, plan: org.plan, at: at() }, state);
+      },
+    );
   }
 
   it('with both streams cached, a command is one append and no read', async () => {
@@ -198,7 +259,10 @@ describe('CommandHandler.executeWithContext (seat commands on organization facts
     await changePlan(orgId, 'free', 'business');
     await buy(a, orgId, 5);
     const events = await store.readStream(streamIds.seats(orgId));
-    expect(events.map((e) => e.data)).toEqual([{ quantity: 3, total: 3 }, { quantity: 5, total: 8 }]);
+    expect(events.map((e) => e.data)).toEqual([
+      { quantity: 3, total: 3 },
+      { quantity: 5, total: 8 },
+    ]);
   });
 
   it('a plan change racing the purchase: the guard refuses the append and the command is decided again', async () => {
@@ -209,14 +273,20 @@ describe('CommandHandler.executeWithContext (seat commands on organization facts
     // Lower the plan from inside the decision, after the facts were read and before the append.
     let lowered = false;
     const outcome = await a
-      .executeWithContext(seatsDecider, streamIds.seats(orgId), { decider: organizationDecider, streamId: streamIds.organization(orgId) }, meta(orgId), (state, org) => {
-        if (!org.exists) throw new Error('no organization');
-        if (!lowered) {
-          lowered = true;
-          void changePlan(orgId, 'business', 'free');
-        }
-        return seatsDecider.decide({ type: 'PurchaseSeats', orgId, quantity: 5, plan: org.plan, at: at() }, state);
-      })
+      .executeWithContext(
+        seatsDecider,
+        streamIds.seats(orgId),
+        { decider: organizationDecider, streamId: streamIds.organization(orgId) },
+        meta(orgId),
+        (state, org) => {
+          if (!org.exists) throw new Error('no organization');
+          if (!lowered) {
+            lowered = true;
+            void changePlan(orgId, 'business', 'free');
+          }
+          return seatsDecider.decide({ type: 'PurchaseSeats', orgId, quantity: 5, plan: org.plan, at: at() }, state);
+        },
+      )
       .then(
         () => 'appended',
         (e: unknown) => (e instanceof AppError ? e.reason : String(e)),

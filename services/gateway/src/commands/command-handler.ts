@@ -110,12 +110,17 @@ export class CommandHandler {
   ) {}
 
   /** Loads a stream's state; `full` reads it whole (to find an idempotent retry's events). */
-  async load<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, streamId: string, options: { full?: boolean } = {}): Promise<Loaded<S>> {
+  async load<C, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    streamId: string,
+    options: { full?: boolean } = {},
+  ): Promise<Loaded<S>> {
     const cached = options.full ? undefined : this.cache.get(streamId);
     const from = cached && cached.decider === decider ? cached : undefined;
     const events = await this.store.readStream(streamId, from ? { fromRevision: from.revision + 1n } : {});
     let state = from ? (from.state as S) : decider.initialState;
-    for (const e of events) state = decider.evolve(state, parseEvent({ type: e.type, version: e.version, data: e.data }) as E);
+    for (const e of events)
+      state = decider.evolve(state, parseEvent({ type: e.type, version: e.version, data: e.data }) as E);
     const last = events.at(-1);
     const revision = last ? last.revision : from?.revision;
     if (revision !== undefined) this.remember(streamId, decider, state, revision);
@@ -170,8 +175,15 @@ export class CommandHandler {
         }
         if (events.length > 0) {
           try {
-            const result = await this.appendEvents(streamId, events, target.revision, meta, [{ streamId: context.streamId, revision: facts.revision }]);
-            this.remember(streamId, decider, events.reduce<S>(decider.evolve, target.state), result.nextExpectedRevision);
+            const result = await this.appendEvents(streamId, events, target.revision, meta, [
+              { streamId: context.streamId, revision: facts.revision },
+            ]);
+            this.remember(
+              streamId,
+              decider,
+              events.reduce<S>(decider.evolve, target.state),
+              result.nextExpectedRevision,
+            );
             return { position: result.position, replayed: false };
           } catch (err) {
             if (!(err instanceof WrongExpectedRevisionError)) throw err;
@@ -184,7 +196,10 @@ export class CommandHandler {
         const replay = this.findReplay(loaded.events, streamId, meta);
         if (replay) return replay;
         const events = decide(loaded.state, fresh.state);
-        const guard: StreamGuard = { streamId: context.streamId, revision: fresh.expected === 'no_stream' ? 'no_stream' : (fresh.expected as bigint) };
+        const guard: StreamGuard = {
+          streamId: context.streamId,
+          revision: fresh.expected === 'no_stream' ? 'no_stream' : (fresh.expected as bigint),
+        };
         const result = await this.appendEvents(streamId, events, loaded.expected, meta, [guard]);
         this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
         return { position: result.position, replayed: false };
@@ -229,7 +244,11 @@ export class CommandHandler {
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError)) throw err;
         if (n >= MAX_ATTEMPTS) {
-          throw new AppError('CONFLICT', 'command.conflict', `Another change to ${err.streamId} happened at the same time; try again.`);
+          throw new AppError(
+            'CONFLICT',
+            'command.conflict',
+            `Another change to ${err.streamId} happened at the same time; try again.`,
+          );
         }
         await conflictBackoff(n);
       }
@@ -276,7 +295,12 @@ export class CommandHandler {
    * Appends already-decided events (the caller did its own load), in a span whose context
    * rides in each event's metadata so the relay and consumers continue this trace.
    */
-  async append(streamId: string, events: readonly DomainEvent[], expected: ExpectedRevision, meta: CommandMeta): Promise<bigint> {
+  async append(
+    streamId: string,
+    events: readonly DomainEvent[],
+    expected: ExpectedRevision,
+    meta: CommandMeta,
+  ): Promise<bigint> {
     return (await this.appendEvents(streamId, events, expected, meta)).position;
   }
 
@@ -290,7 +314,10 @@ export class CommandHandler {
     return withSpan(
       tracer,
       'eventstore.append',
-      { kind: SpanKind.CLIENT, attributes: { 'quorum.stream': streamId, 'quorum.events': events.length, 'quorum.org': meta.orgId } },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'quorum.stream': streamId, 'quorum.events': events.length, 'quorum.org': meta.orgId },
+      },
       async (span) => {
         const traceparent = currentTraceparent() ?? meta.traceparent;
         const result = await this.store.appendToStream(
@@ -324,7 +351,8 @@ export class CommandHandler {
     if (first < 0) return undefined;
     // The position of the last event of that append answers the retry.
     let last = events[first]!;
-    for (let i = first + 1; i < events.length && events[i]!.id === meta.ids.eventId(streamId, i - first); i++) last = events[i]!;
+    for (let i = first + 1; i < events.length && events[i]!.id === meta.ids.eventId(streamId, i - first); i++)
+      last = events[i]!;
     return { position: last.position, replayed: true };
   }
 }

@@ -7,10 +7,25 @@ export class EmailTokensRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** False when the same token was stored before (a retried command that derives it again). */
-  async insert(t: { tokenHash: string; purpose: EmailTokenPurpose; subject: string; email: string; orgId: string | null; expiresAt: Date }): Promise<boolean> {
+  async insert(t: {
+    tokenHash: string;
+    purpose: EmailTokenPurpose;
+    subject: string;
+    email: string;
+    orgId: string | null;
+    expiresAt: Date;
+  }): Promise<boolean> {
     const rows = await this.db
       .insertInto('email_tokens')
-      .values({ token_hash: t.tokenHash, purpose: t.purpose, subject: t.subject, email: t.email, org_id: t.orgId, expires_at: t.expiresAt, used_at: null })
+      .values({
+        token_hash: t.tokenHash,
+        purpose: t.purpose,
+        subject: t.subject,
+        email: t.email,
+        org_id: t.orgId,
+        expires_at: t.expiresAt,
+        used_at: null,
+      })
       .onConflict((oc) => oc.column('token_hash').doNothing())
       .returning('token_hash')
       .execute();

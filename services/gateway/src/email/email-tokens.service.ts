@@ -26,11 +26,21 @@ export class EmailTokensService {
    * unguessable without the secret, and the same for a retried command (an invitation retried
    * with its Idempotency-Key answers the same link). `fresh` is false when it was issued before.
    */
-  async issue(purpose: EmailTokenPurpose, t: { subject: string; email: string; orgId?: string; expiresAt: Date; derived?: boolean }): Promise<{ token: string; fresh: boolean }> {
+  async issue(
+    purpose: EmailTokenPurpose,
+    t: { subject: string; email: string; orgId?: string; expiresAt: Date; derived?: boolean },
+  ): Promise<{ token: string; fresh: boolean }> {
     const token = t.derived
       ? `${PREFIX[purpose]}_${createHmac('sha256', this.secret).update(`${purpose}:${t.subject}`).digest('base64url')}`
       : newOpaqueToken(PREFIX[purpose]);
-    const fresh = await this.repo.insert({ tokenHash: hashToken(token), purpose, subject: t.subject, email: t.email, orgId: t.orgId ?? null, expiresAt: t.expiresAt });
+    const fresh = await this.repo.insert({
+      tokenHash: hashToken(token),
+      purpose,
+      subject: t.subject,
+      email: t.email,
+      orgId: t.orgId ?? null,
+      expiresAt: t.expiresAt,
+    });
     return { token, fresh };
   }
 

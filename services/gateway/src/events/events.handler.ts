@@ -14,7 +14,10 @@ export const ListEventsInputSchema = z.object({
   before: Position.optional(),
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: z.number().int().min(1).max(500).default(100),
-  types: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be an event type, such as member.joined')).max(50).optional(),
+  types: z
+    .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be an event type, such as member.joined'))
+    .max(50)
+    .optional(),
   minPosition: MinPositionSchema,
 });
 export type ListEventsInput = z.infer<typeof ListEventsInputSchema>;
@@ -30,11 +33,19 @@ export async function listEvents(ctx: Context & { principal: Principal }, input:
     ...(input.types ? { types: input.types } : {}),
   });
   const events: WireEvent[] = rows.map((r) => {
-    const m = r.metadata as { version?: number; actor: WireEvent['actor']; correlationId: string; causationId: string | null; traceparent?: string | null };
+    const m = r.metadata as {
+      version?: number;
+      actor: WireEvent['actor'];
+      correlationId: string;
+      causationId: string | null;
+      traceparent?: string | null;
+    };
     const storedVersion = m.version ?? 1;
     // Known types are upcast, so readers only ever see each type's current shape.
     const type = r.type;
-    const current = isDomainEventType(type) ? { version: currentVersionOf(type), data: parseEventData(type, storedVersion, r.data) } : undefined;
+    const current = isDomainEventType(type)
+      ? { version: currentVersionOf(type), data: parseEventData(type, storedVersion, r.data) }
+      : undefined;
     return {
       id: r.event_id,
       type: r.type,

@@ -35,13 +35,22 @@ type AuthedContext = Context & { principal: Principal };
  * Checks access and finds the starting position before the stream opens, so a refusal is an
  * ordinary tRPC error (NOT_FOUND for a non-member, FORBIDDEN for a role without `events.list`).
  */
-export async function liveEvents(ctx: AuthedContext, input: LiveEventsInput, signal: AbortSignal | undefined): Promise<AsyncGenerator<TrackedEnvelope<WireEvent>>> {
+export async function liveEvents(
+  ctx: AuthedContext,
+  input: LiveEventsInput,
+  signal: AbortSignal | undefined,
+): Promise<AsyncGenerator<TrackedEnvelope<WireEvent>>> {
   const newest = await listEvents(ctx, { orgId: input.orgId, order: 'desc', limit: 1 });
   const after = input.lastEventId ?? input.after ?? newest.events[0]?.position;
   return follow(ctx, input.orgId, after, signal);
 }
 
-async function* follow(ctx: AuthedContext, orgId: string, start: string | undefined, signal: AbortSignal | undefined): AsyncGenerator<TrackedEnvelope<WireEvent>> {
+async function* follow(
+  ctx: AuthedContext,
+  orgId: string,
+  start: string | undefined,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<TrackedEnvelope<WireEvent>> {
   const wake = createWake(ctx.deps.onProjected);
   // A revoked key, an ended login, an expired token or a membership change wakes the feed at
   // once (on whichever gateway it happened), and the checks below end it.

@@ -43,7 +43,11 @@ export function isAllowedOrigin(req: IncomingMessage, publicUrl: string | undefi
   if (publicUrl && from.origin === new URL(publicUrl).origin) return true;
   const host = header(req, 'host');
   // Parsed with the Origin's scheme, so a default port written out (`:443`) compares equal.
-  return host !== undefined && URL.canParse(`${from.protocol}//${host}`) && new URL(`${from.protocol}//${host}`).host === from.host;
+  return (
+    host !== undefined &&
+    URL.canParse(`${from.protocol}//${host}`) &&
+    new URL(`${from.protocol}//${host}`).host === from.host
+  );
 }
 
 /**
@@ -55,7 +59,8 @@ export function isAllowedOrigin(req: IncomingMessage, publicUrl: string | undefi
 export function crossSiteRefusal(req: IncomingMessage, publicUrl: string | undefined): string | undefined {
   if (req.method !== 'POST') return undefined;
   if (header(req, 'authorization') !== undefined || header(req, 'x-api-key') !== undefined) return undefined;
-  if (!isAllowedOrigin(req, publicUrl)) return 'Refused: the request comes from a page on another site (its Origin is not this server).';
+  if (!isAllowedOrigin(req, publicUrl))
+    return 'Refused: the request comes from a page on another site (its Origin is not this server).';
   const type = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
   if (header(req, 'cookie') !== undefined && type !== 'application/json') {
     return 'A call with session cookies must be sent as content-type application/json.';
@@ -73,7 +78,10 @@ const HSTS_MAX_AGE_SECONDS = 31_536_000;
  * The security headers of an answer. `connectSources`: origins besides this one the web app
  * connects to (SFU signaling on another host).
  */
-export function securityHeaders(req: IncomingMessage, o: { secure: boolean; connectSources: readonly string[] }): Record<string, string> {
+export function securityHeaders(
+  req: IncomingMessage,
+  o: { secure: boolean; connectSources: readonly string[] },
+): Record<string, string> {
   const host = header(req, 'host');
   // 'self' covers ws: and wss: of this host only in CSP Level 3 browsers; named, it holds in all.
   const sameHostSockets = host !== undefined && PLAIN_HOST.test(host) ? [`ws://${host}`, `wss://${host}`] : [];

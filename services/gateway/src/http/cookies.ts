@@ -18,7 +18,13 @@ export function parseCookies(header: string | undefined): Record<string, string>
 }
 
 export function serializeCookie(name: string, value: string, o: CookieOptions & { secure: boolean }): string {
-  const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${o.path ?? '/'}`, `Max-Age=${o.maxAgeSeconds}`, 'HttpOnly', `SameSite=${o.sameSite ?? 'Lax'}`];
+  const parts = [
+    `${name}=${encodeURIComponent(value)}`,
+    `Path=${o.path ?? '/'}`,
+    `Max-Age=${o.maxAgeSeconds}`,
+    'HttpOnly',
+    `SameSite=${o.sameSite ?? 'Lax'}`,
+  ];
   if (o.secure) parts.push('Secure');
   return parts.join('; ');
 }

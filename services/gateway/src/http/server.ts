@@ -57,7 +57,8 @@ async function statIfExists(path: string) {
   try {
     return await stat(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return undefined;
     throw err;
   }
 }
@@ -82,7 +83,8 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     maxBatchSize: MAX_BATCH_CALLS,
     createContext: (req, res) => createRequestContext(deps, req, res),
     onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
     onUnexpected: (err) => deps.logger.warn({ err }, 'request could not be answered'),
   });
@@ -122,7 +124,8 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
   const requests = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   const server = createServer((req, res) => {
     const secure = isSecureRequest(req, deps);
-    for (const [name, value] of Object.entries(securityHeaders(req, { secure, connectSources }))) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(securityHeaders(req, { secure, connectSources })))
+      res.setHeader(name, value);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/health') return json(res, 200, { status: 'ok' });
     const routed = requests.get(path);
@@ -136,7 +139,11 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     }
     if (path.startsWith('/trpc/')) {
       const parent = propagation.extract(otelContext.active(), req.headers);
-      const span = tracer.startSpan(`trpc ${path.slice(6)}`, { kind: SpanKind.SERVER, attributes: { 'http.method': req.method ?? '' } }, parent);
+      const span = tracer.startSpan(
+        `trpc ${path.slice(6)}`,
+        { kind: SpanKind.SERVER, attributes: { 'http.method': req.method ?? '' } },
+        parent,
+      );
       res.on('finish', () => {
         span.setAttribute('http.status_code', res.statusCode);
         if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -193,7 +200,9 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     // read what it answers (no CORS applies to WebSockets).
     if (!isAllowedOrigin(req, deps.publicUrl)) {
       deps.logger.info({ origin: req.headers.origin }, 'refused a /trpc WebSocket from another origin');
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nWebSockets at /trpc are open to this origin only.\n');
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nWebSockets at /trpc are open to this origin only.\n',
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
@@ -203,14 +212,15 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
   return {
     server,
     routeRequest(path, handler) {
-      if (path === '/health' || path === '/health/ready' || path.startsWith('/trpc/')) throw new Error(`${path} is the gateway's own`);
+      if (path === '/health' || path === '/health/ready' || path.startsWith('/trpc/'))
+        throw new Error(`${path} is the gateway's own`);
       requests.set(path, handler);
     },
     allowConnectSource(origin) {
       if (!connectSources.includes(origin)) connectSources.push(origin);
     },
     routeUpgrade(path, handler) {
-      if (path === '/trpc') throw new Error('/trpc is the gateway\'s own WebSocket path');
+      if (path === '/trpc') throw new Error("/trpc is the gateway's own WebSocket path");
       upgrades.set(path, handler);
     },
     listen: (port, host) =>

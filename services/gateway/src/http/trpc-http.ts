@@ -142,7 +142,11 @@ export function createTrpcHttpHandler<TRouter extends AnyTRPCRouter>(options: Tr
       .then(async (body) => {
         const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
         const path = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length).replace(/\/$/, '') : '';
-        const init: RequestInit & { duplex?: 'half' } = { method, headers: toHeaders(req.headers), signal: aborter.signal };
+        const init: RequestInit & { duplex?: 'half' } = {
+          method,
+          headers: toHeaders(req.headers),
+          signal: aborter.signal,
+        };
         if (body === TOO_LARGE) {
           init.body = tooLargeBody();
           init.duplex = 'half';
@@ -170,7 +174,11 @@ export function createTrpcHttpHandler<TRouter extends AnyTRPCRouter>(options: Tr
         }
         res.statusCode = 400;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ error: { message: 'Malformed request', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } } }));
+        res.end(
+          JSON.stringify({
+            error: { message: 'Malformed request', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } },
+          }),
+        );
       })
       .finally(() => res.off('close', onClose));
   };

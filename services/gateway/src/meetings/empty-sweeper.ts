@@ -14,7 +14,10 @@ import { startPeriodicSweep, type PeriodicSweep } from './periodic-sweep';
 /** `sweep()` resolves with the number of meetings ended. */
 export type EmptyMeetingSweeper = PeriodicSweep;
 
-export function startEmptyMeetingSweeper(deps: GatewayDeps, options: { graceMs: number; intervalMs: number }): EmptyMeetingSweeper {
+export function startEmptyMeetingSweeper(
+  deps: GatewayDeps,
+  options: { graceMs: number; intervalMs: number },
+): EmptyMeetingSweeper {
   const sweepOnce = async (): Promise<number> => {
     let ended = 0;
     for (const { session_id: sessionId, org_id: orgId } of await deps.read.emptyLiveMeetings()) {
@@ -22,8 +25,14 @@ export function startEmptyMeetingSweeper(deps: GatewayDeps, options: { graceMs: 
         await deps.commands.execute(
           sessionDecider,
           streamIds.session(sessionId),
-          { orgId, actor: { kind: 'system', id: 'gateway:empty-sweeper' }, correlationId: randomUUID(), ids: createIdSource('system:empty-sweeper', undefined) },
-          (state) => sessionDecider.decide({ type: 'EndEmptySession', graceMs: options.graceMs, at: deps.now() }, state),
+          {
+            orgId,
+            actor: { kind: 'system', id: 'gateway:empty-sweeper' },
+            correlationId: randomUUID(),
+            ids: createIdSource('system:empty-sweeper', undefined),
+          },
+          (state) =>
+            sessionDecider.decide({ type: 'EndEmptySession', graceMs: options.graceMs, at: deps.now() }, state),
         );
         ended++;
       } catch (err) {

@@ -14,7 +14,10 @@ export class JoinTokensRepository {
   async use(jti: string, expiresAt: Date, now: Date): Promise<boolean> {
     if (now.getTime() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = now.getTime();
-      await this.db.deleteFrom('used_join_tokens').where('expires_at', '<', sql<Date>`now()`).execute();
+      await this.db
+        .deleteFrom('used_join_tokens')
+        .where('expires_at', '<', sql<Date>`now()`)
+        .execute();
     }
     const rows = await this.db
       .insertInto('used_join_tokens')

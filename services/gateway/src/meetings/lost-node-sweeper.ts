@@ -65,19 +65,34 @@ export function startLostNodeSweeper(deps: GatewayDeps, options: LostNodeSweeper
       if (at === undefined) continue;
       // A run that heartbeats again (it was cut off, not dead) reports its people itself.
       if ((await liveRuns()).has(run)) continue;
-      deps.logger.info({ run, participants: participants.length, lostAt: at.toISOString() }, 'SFU node run lost: recording its participants as disconnected');
+      deps.logger.info(
+        { run, participants: participants.length, lostAt: at.toISOString() },
+        'SFU node run lost: recording its participants as disconnected',
+      );
       for (const { session_id: sessionId, org_id: orgId, participant_id: participantId } of participants) {
         try {
           await deps.commands.execute(
             sessionDecider,
             streamIds.session(sessionId),
-            { orgId, actor: { kind: 'system', id: 'gateway:lost-node-sweeper' }, correlationId: randomUUID(), ids: createIdSource('system:lost-node-sweeper', undefined) },
-            (state) => sessionDecider.decide({ type: 'LeaveSession', participantId, reason: 'disconnected', at, node: run }, state),
+            {
+              orgId,
+              actor: { kind: 'system', id: 'gateway:lost-node-sweeper' },
+              correlationId: randomUUID(),
+              ids: createIdSource('system:lost-node-sweeper', undefined),
+            },
+            (state) =>
+              sessionDecider.decide(
+                { type: 'LeaveSession', participantId, reason: 'disconnected', at, node: run },
+                state,
+              ),
           );
           recorded++;
         } catch (err) {
           if (err instanceof AppError) continue; // gone already, back through another node, meeting ended
-          deps.logger.warn({ err, sessionId, participantId, run }, 'could not record the leave of a lost node; will retry');
+          deps.logger.warn(
+            { err, sessionId, participantId, run },
+            'could not record the leave of a lost node; will retry',
+          );
         }
       }
     }

@@ -45,14 +45,21 @@ export function participantIdOf(principal: Principal): string {
 
 function meetingsConfig(ctx: Context) {
   const config = ctx.deps.meetings;
-  if (!config) throw new AppError('PRECONDITION_FAILED', 'meetings.unavailable', 'Meetings are not enabled on this server (no SFU is configured).');
+  if (!config)
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      'meetings.unavailable',
+      'Meetings are not enabled on this server (no SFU is configured).',
+    );
   return config;
 }
 
 /** Organization facts for the session decider, and the organization state for authorization. */
 export async function loadOrgFacts(ctx: Context, orgId: string) {
   const org = await ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
-  const facts: OrgFacts | undefined = org.state.exists ? { plan: org.state.plan, status: effectiveStatus(org.state, ctx.deps.now()) } : undefined;
+  const facts: OrgFacts | undefined = org.state.exists
+    ? { plan: org.state.plan, status: effectiveStatus(org.state, ctx.deps.now()) }
+    : undefined;
   return { org: org.state, facts };
 }
 
@@ -80,11 +87,20 @@ const isOrgModerator = (role: Role) => role === 'owner' || role === 'admin';
 /** The host a new meeting gets: the calling user, or the member an owner, admin or API key names. */
 function hostOf(principal: Principal, role: Role, named: string | undefined): string {
   if (principal.kind === 'apiKey') {
-    if (!named) throw new AppError('BAD_REQUEST', 'meetings.host_required', 'An API key must name the meeting host (hostUserId).');
+    if (!named)
+      throw new AppError(
+        'BAD_REQUEST',
+        'meetings.host_required',
+        'An API key must name the meeting host (hostUserId).',
+      );
     return named;
   }
   if (named && named !== principal.userId && !isOrgModerator(role)) {
-    throw new AppError('FORBIDDEN', 'meetings.host_not_self', 'Only an owner or admin may schedule a meeting for another host.');
+    throw new AppError(
+      'FORBIDDEN',
+      'meetings.host_not_self',
+      'Only an owner or admin may schedule a meeting for another host.',
+    );
   }
   return named ?? principal.userId;
 }
@@ -155,7 +171,10 @@ export async function getMeeting(ctx: Authed, input: MeetingRefInput & { minPosi
 export async function listMeetings(ctx: Authed, input: ListMeetingsInput & { minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'meetings.list');
-  const rows = await ctx.deps.read.meetings(input.orgId, { limit: input.limit, ...(input.status ? { status: input.status } : {}) });
+  const rows = await ctx.deps.read.meetings(input.orgId, {
+    limit: input.limit,
+    ...(input.status ? { status: input.status } : {}),
+  });
   return {
     meetings: rows.map((row) => ({
       ...toMeeting(row),
@@ -173,19 +192,32 @@ export async function listMeetings(ctx: Authed, input: ListMeetingsInput & { min
 export async function joinMeeting(ctx: Authed, input: JoinMeetingInput) {
   const config = meetingsConfig(ctx);
   const { role, facts } = await authorized(ctx, input.orgId, 'meetings.join');
-  const session = sessionOf((await ctx.deps.commands.load(sessionDecider, streamIds.session(input.sessionId))).state, input.orgId);
+  const session = sessionOf(
+    (await ctx.deps.commands.load(sessionDecider, streamIds.session(input.sessionId))).state,
+    input.orgId,
+  );
   const participantId = participantIdOf(ctx.principal);
   const displayName = input.displayName ?? (ctx.principal.kind === 'user' ? ctx.principal.email : 'Integration');
   const now = ctx.deps.now();
   const hostHoldsSeat = await holdsSeatIn(ctx, input.orgId, session.hostUserId);
   try {
-    sessionDecider.decide({ type: 'JoinSession', participantId, displayName, org: facts, hostHoldsSeat, at: now }, session);
+    sessionDecider.decide(
+      { type: 'JoinSession', participantId, displayName, org: facts, hostHoldsSeat, at: now },
+      session,
+    );
   } catch (err) {
     if (!(err instanceof AppError && err.reason === 'session.already_joined')) throw err;
   }
   const isHost = participantId === session.hostUserId;
   const { token, expiresAt } = signJoinToken(
-    { sub: participantId, org: input.orgId, sid: input.sessionId, name: displayName, host: isHost, mod: isHost || isOrgModerator(role) },
+    {
+      sub: participantId,
+      org: input.orgId,
+      sid: input.sessionId,
+      name: displayName,
+      host: isHost,
+      mod: isHost || isOrgModerator(role),
+    },
     config.joinTokenSecret,
     { ttlSeconds: config.joinTokenTtlSeconds, nowSeconds: Math.floor(now.getTime() / 1000) },
   );
@@ -202,7 +234,12 @@ export async function joinMeeting(ctx: Authed, input: JoinMeetingInput) {
 }
 
 /** Runs a host control: the role table first, then the decider's own host check. */
-async function hostControl(ctx: Authed, input: MeetingRefInput, action: Action, command: (by: Moderator) => SessionCommand) {
+async function hostControl(
+  ctx: Authed,
+  input: MeetingRefInput,
+  action: Action,
+  command: (by: Moderator) => SessionCommand,
+) {
   const { role } = await authorized(ctx, input.orgId, action);
   const by: Moderator = { userId: participantIdOf(ctx.principal), isOrgModerator: isOrgModerator(role) };
   const meta: CommandMeta = commandMeta(ctx, input.orgId, action);
@@ -222,10 +259,21 @@ export const unlockMeeting = (ctx: Authed, input: MeetingRefInput) =>
   hostControl(ctx, input, 'meetings.unlock', (by) => ({ type: 'UnlockSession', by, at: ctx.deps.now() }));
 
 export const muteParticipant = (ctx: Authed, input: MuteParticipantInput) =>
-  hostControl(ctx, input, 'meetings.mute', (by) => ({ type: 'MuteParticipant', participantId: input.participantId, kind: input.kind, by, at: ctx.deps.now() }));
+  hostControl(ctx, input, 'meetings.mute', (by) => ({
+    type: 'MuteParticipant',
+    participantId: input.participantId,
+    kind: input.kind,
+    by,
+    at: ctx.deps.now(),
+  }));
 
 export const removeParticipant = (ctx: Authed, input: RemoveParticipantInput) =>
-  hostControl(ctx, input, 'meetings.remove', (by) => ({ type: 'RemoveParticipant', participantId: input.participantId, by, at: ctx.deps.now() }));
+  hostControl(ctx, input, 'meetings.remove', (by) => ({
+    type: 'RemoveParticipant',
+    participantId: input.participantId,
+    by,
+    at: ctx.deps.now(),
+  }));
 
 /**
  * `MeetingsConfig.signalingUrlFor` over a placement: the node hosting the meeting (assigned
@@ -234,7 +282,12 @@ export const removeParticipant = (ctx: Authed, input: RemoveParticipantInput) =>
 export function signalingFromPlacement(placement: Pick<Placement, 'nodeFor'>) {
   return async (sessionId: string): Promise<string> => {
     const node = await placement.nodeFor(sessionId);
-    if (!node) throw new AppError('PRECONDITION_FAILED', 'meetings.no_sfu', 'No SFU node is available to host meetings right now; try again shortly.');
+    if (!node)
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        'meetings.no_sfu',
+        'No SFU node is available to host meetings right now; try again shortly.',
+      );
     return node.signalingUrl;
   };
 }

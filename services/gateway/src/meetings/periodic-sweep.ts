@@ -11,7 +11,12 @@ export interface PeriodicSweep {
   stop(): Promise<void>;
 }
 
-export function startPeriodicSweep(what: string, logger: Logger, intervalMs: number, sweepOnce: () => Promise<number>): PeriodicSweep {
+export function startPeriodicSweep(
+  what: string,
+  logger: Logger,
+  intervalMs: number,
+  sweepOnce: () => Promise<number>,
+): PeriodicSweep {
   let running: Promise<number> | undefined;
   const sweep = () => (running ??= sweepOnce().finally(() => (running = undefined)));
   const timer =

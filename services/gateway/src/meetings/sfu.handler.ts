@@ -4,7 +4,15 @@
  * decider applies the same rules as `meetings.join`, so the stream stays the authority even if a
  * join token was issued before the meeting was locked or filled up.
  */
-import { AppError, NodeRunSchema, apiKeyMay, isMember, sessionDecider, streamIds, type LeaveReason } from '@quorum/domain';
+import {
+  AppError,
+  NodeRunSchema,
+  apiKeyMay,
+  isMember,
+  sessionDecider,
+  streamIds,
+  type LeaveReason,
+} from '@quorum/domain';
 import type { Actor } from '@quorum/eventstore';
 import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../commands/command-handler';
@@ -62,8 +70,15 @@ export async function reportJoined(
   if (!isMember(org, input.participantId) && !apiKeyMay(org, input.participantId, 'meetings.join')) {
     throw new AppError('FORBIDDEN', 'meetings.not_a_member', 'You are no longer a member of this organization.');
   }
-  if (input.token && !(await ctx.deps.joinTokens.use(input.token.id, new Date(input.token.expiresAt * 1000), ctx.deps.now()))) {
-    throw new AppError('UNAUTHORIZED', 'token.used', 'This join token was used already; ask for a new one with meetings.join.');
+  if (
+    input.token &&
+    !(await ctx.deps.joinTokens.use(input.token.id, new Date(input.token.expiresAt * 1000), ctx.deps.now()))
+  ) {
+    throw new AppError(
+      'UNAUTHORIZED',
+      'token.used',
+      'This join token was used already; ask for a new one with meetings.join.',
+    );
   }
   const streamId = streamIds.session(input.sessionId);
   // A session's host never changes, so their seat can be read before deciding.
@@ -88,7 +103,8 @@ export async function reportJoined(
     return { position: outcome.position.toString(), alreadyJoined: false };
   } catch (err) {
     // A reconnect of someone the stream still counts as present: nothing to record.
-    if (err instanceof AppError && err.reason === 'session.already_joined') return { position: null, alreadyJoined: true };
+    if (err instanceof AppError && err.reason === 'session.already_joined')
+      return { position: null, alreadyJoined: true };
     throw err;
   }
 }
@@ -100,7 +116,14 @@ export async function reportJoined(
  */
 export async function reportLeft(
   ctx: ServiceContext,
-  input: { orgId: string; sessionId: string; participantId: string; reason: LeaveReason; at?: string | undefined; instance?: string | undefined },
+  input: {
+    orgId: string;
+    sessionId: string;
+    participantId: string;
+    reason: LeaveReason;
+    at?: string | undefined;
+    instance?: string | undefined;
+  },
 ) {
   const meta = serviceMeta(ctx, input.orgId, 'sfu.participantLeft');
   const now = ctx.deps.now();
@@ -108,14 +131,23 @@ export async function reportLeft(
   try {
     const outcome = await ctx.deps.commands.execute(sessionDecider, streamIds.session(input.sessionId), meta, (state) =>
       sessionDecider.decide(
-        { type: 'LeaveSession', participantId: input.participantId, reason: input.reason, at, node: nodeRunOf(ctx, input.instance) },
+        {
+          type: 'LeaveSession',
+          participantId: input.participantId,
+          reason: input.reason,
+          at,
+          node: nodeRunOf(ctx, input.instance),
+        },
         sessionOf(state, input.orgId),
       ),
     );
     return { position: outcome.position.toString(), recorded: true };
   } catch (err) {
     // Gone already (removed by the host, or the meeting ended), or back through another node: nothing to record.
-    if (err instanceof AppError && ['session.not_present', 'session.ended', 'session.participant_elsewhere'].includes(err.reason)) {
+    if (
+      err instanceof AppError &&
+      ['session.not_present', 'session.ended', 'session.participant_elsewhere'].includes(err.reason)
+    ) {
       return { position: null, recorded: false };
     }
     throw err;

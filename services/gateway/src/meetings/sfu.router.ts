@@ -2,7 +2,10 @@ import { DisplayNameSchema, IdSchema, IsoDateTimeSchema, LeaveReasonSchema, plai
 import { z } from 'zod';
 
 /** The run of the reporting node (new at each start): its joins and leaves name it. */
-const InstanceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional();
+const InstanceSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+  .optional();
 import { router, serviceProcedure } from '../trpc';
 import { reportJoined, reportLeft } from './sfu.handler';
 

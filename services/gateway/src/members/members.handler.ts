@@ -33,16 +33,30 @@ export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
   const invitedBy = ctx.principal.kind === 'user' ? ctx.principal.userId : ctx.principal.keyId;
   let orgName = '';
   let invited: { email: string; role: string; expiresAt: string } | undefined;
-  const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
-    const actorRole = authorizeCommand(ctx.principal, input.orgId, state, 'members.invite');
-    if (state.exists) orgName = state.name;
-    const events = organizationDecider.decide(
-      { type: 'InviteMember', orgId: input.orgId, invitationId, email: input.email, role: input.role, invitedBy, actorRole, at: ctx.deps.now() },
-      state,
-    );
-    for (const e of events) if (e.type === 'member.invited') invited = e.data;
-    return events;
-  });
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    streamIds.organization(input.orgId),
+    meta,
+    (state) => {
+      const actorRole = authorizeCommand(ctx.principal, input.orgId, state, 'members.invite');
+      if (state.exists) orgName = state.name;
+      const events = organizationDecider.decide(
+        {
+          type: 'InviteMember',
+          orgId: input.orgId,
+          invitationId,
+          email: input.email,
+          role: input.role,
+          invitedBy,
+          actorRole,
+          at: ctx.deps.now(),
+        },
+        state,
+      );
+      for (const e of events) if (e.type === 'member.invited') invited = e.data;
+      return events;
+    },
+  );
   if (!invited) {
     // A retry with the same Idempotency-Key: the invitation was recorded before; a new link is made for it.
     const org = (await ctx.deps.commands.load(organizationDecider, streamIds.organization(input.orgId))).state;
@@ -51,7 +65,13 @@ export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
   }
   if (!invited) throw new AppError('CONFLICT', 'invitations.not_found', 'The invitation was not recorded; try again.');
   const expiresAt = new Date(invited.expiresAt);
-  const { token, fresh } = await ctx.deps.emailTokens.issue('invitation', { subject: invitationId, email: invited.email, orgId: input.orgId, expiresAt, derived: true });
+  const { token, fresh } = await ctx.deps.emailTokens.issue('invitation', {
+    subject: invitationId,
+    email: invited.email,
+    orgId: input.orgId,
+    expiresAt,
+    derived: true,
+  });
   const link = `${publicBaseUrl(ctx)}/invite/${input.orgId}/${invitationId}/${token}`;
   // A retry that finds the link stored already does not mail it twice.
   if (fresh) await sendMail(ctx, invitationMail(invited.email, { orgName, role: invited.role, link, expiresAt }));
@@ -59,7 +79,8 @@ export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
 }
 
 /** No pending invitation for this link, whatever the reason: an unknown one is not told apart. */
-const invitationNotFound = () => new AppError('NOT_FOUND', 'invitations.not_found', 'No pending invitation matches this link; ask for a new one.');
+const invitationNotFound = () =>
+  new AppError('NOT_FOUND', 'invitations.not_found', 'No pending invitation matches this link; ask for a new one.');
 
 export async function acceptInvitation(ctx: UserCtx, input: AcceptInvitationInput) {
   // The token mailed to the invited address is the permission to accept; without it, or with
@@ -67,13 +88,25 @@ export async function acceptInvitation(ctx: UserCtx, input: AcceptInvitationInpu
   const held = await ctx.deps.emailTokens.check('invitation', input.token);
   if (!held || held.subject !== input.invitationId || held.org_id !== input.orgId) throw invitationNotFound();
   const meta = commandMeta(ctx, input.orgId, 'members.accept');
-  const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
-    if (!state.exists) throw invitationNotFound();
-    return organizationDecider.decide(
-      { type: 'AcceptInvitation', orgId: input.orgId, invitationId: input.invitationId, userId: ctx.principal.userId, email: ctx.principal.email, at: ctx.deps.now() },
-      state,
-    );
-  });
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    streamIds.organization(input.orgId),
+    meta,
+    (state) => {
+      if (!state.exists) throw invitationNotFound();
+      return organizationDecider.decide(
+        {
+          type: 'AcceptInvitation',
+          orgId: input.orgId,
+          invitationId: input.invitationId,
+          userId: ctx.principal.userId,
+          email: ctx.principal.email,
+          at: ctx.deps.now(),
+        },
+        state,
+      );
+    },
+  );
   // Single use. The decider accepts an invitation once anyway, so two acceptances racing on one
   // token still make one member.
   await ctx.deps.emailTokens.use('invitation', input.token);
@@ -84,10 +117,25 @@ export async function acceptInvitation(ctx: UserCtx, input: AcceptInvitationInpu
 
 export async function changeMemberRole(ctx: Authed, input: ChangeMemberRoleInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.changeRole');
-  const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
-    const actorRole = authorizeCommand(ctx.principal, input.orgId, state, 'members.changeRole');
-    return organizationDecider.decide({ type: 'ChangeMemberRole', orgId: input.orgId, userId: input.userId, role: input.role, actorRole, at: ctx.deps.now() }, state);
-  });
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    streamIds.organization(input.orgId),
+    meta,
+    (state) => {
+      const actorRole = authorizeCommand(ctx.principal, input.orgId, state, 'members.changeRole');
+      return organizationDecider.decide(
+        {
+          type: 'ChangeMemberRole',
+          orgId: input.orgId,
+          userId: input.userId,
+          role: input.role,
+          actorRole,
+          at: ctx.deps.now(),
+        },
+        state,
+      );
+    },
+  );
   await membershipChanged(ctx, input.orgId, input.userId);
   return { position: outcome.position.toString() };
 }
@@ -106,11 +154,20 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
   const removed = await ctx.deps.commands.streams.run([orgStream, seatsStream], async () => {
     for (let attempt = 1; ; attempt++) {
       const full = { full: meta.ids.idempotent };
-      const [org, seats] = await Promise.all([ctx.deps.commands.load(organizationDecider, orgStream, full), ctx.deps.commands.load(seatsDecider, seatsStream, full)]);
+      const [org, seats] = await Promise.all([
+        ctx.deps.commands.load(organizationDecider, orgStream, full),
+        ctx.deps.commands.load(seatsDecider, seatsStream, full),
+      ]);
       const replay = ctx.deps.commands.findReplay(org.events, orgStream, meta);
       if (replay) return { position: replay.position.toString() };
       const actorRole = authorizeCommand(ctx.principal, input.orgId, org.state, 'members.remove');
-      const plan = removeMemberPlan(org.state, seats.state, { type: 'RemoveMember', orgId: input.orgId, userId: input.userId, actorRole, at: ctx.deps.now() });
+      const plan = removeMemberPlan(org.state, seats.state, {
+        type: 'RemoveMember',
+        orgId: input.orgId,
+        userId: input.userId,
+        actorRole,
+        at: ctx.deps.now(),
+      });
       try {
         if (plan.seats.length > 0 && !ctx.deps.commands.findReplay(seats.events, seatsStream, meta)) {
           await ctx.deps.commands.append(seatsStream, plan.seats, seats.expected, meta);

@@ -12,4 +12,5 @@ export {
   type RemoveMemberInput,
 } from '@quorum/domain';
 import { WrongExpectedRevisionError } from '@quorum/eventstore';
-export const WrongExpectedRevisionErrorGuard = (err: unknown): err is WrongExpectedRevisionError => err instanceof WrongExpectedRevisionError;
+export const WrongExpectedRevisionErrorGuard = (err: unknown): err is WrongExpectedRevisionError =>
+  err instanceof WrongExpectedRevisionError;

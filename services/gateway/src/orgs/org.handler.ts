@@ -19,7 +19,15 @@ export async function createOrganization(ctx: UserCtx, input: CreateOrganization
   const meta = commandMeta(ctx, orgId, 'org.create');
   const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(orgId), meta, (state) =>
     organizationDecider.decide(
-      { type: 'CreateOrganization', orgId, name: input.name, plan: input.plan, ownerUserId: ctx.principal.userId, ownerEmail: ctx.principal.email, at: ctx.deps.now() },
+      {
+        type: 'CreateOrganization',
+        orgId,
+        name: input.name,
+        plan: input.plan,
+        ownerUserId: ctx.principal.userId,
+        ownerEmail: ctx.principal.email,
+        at: ctx.deps.now(),
+      },
       state,
     ),
   );
@@ -29,13 +37,24 @@ export async function createOrganization(ctx: UserCtx, input: CreateOrganization
 export async function changePlan(ctx: Authed, input: ChangePlanInput) {
   const meta = commandMeta(ctx, input.orgId, 'org.changePlan');
   const seats = await ctx.deps.commands.load(seatsDecider, streamIds.seats(input.orgId));
-  const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(input.orgId), meta, (state) => {
-    authorizeCommand(ctx.principal, input.orgId, state, 'org.changePlan');
-    return organizationDecider.decide(
-      { type: 'ChangePlan', orgId: input.orgId, to: input.plan, purchasedSeats: purchasedSeats(seats.state), at: ctx.deps.now() },
-      state,
-    );
-  });
+  const outcome = await ctx.deps.commands.execute(
+    organizationDecider,
+    streamIds.organization(input.orgId),
+    meta,
+    (state) => {
+      authorizeCommand(ctx.principal, input.orgId, state, 'org.changePlan');
+      return organizationDecider.decide(
+        {
+          type: 'ChangePlan',
+          orgId: input.orgId,
+          to: input.plan,
+          purchasedSeats: purchasedSeats(seats.state),
+          at: ctx.deps.now(),
+        },
+        state,
+      );
+    },
+  );
   return { position: outcome.position.toString() };
 }
 
@@ -46,15 +65,17 @@ export async function getOrganization(ctx: Authed, input: { orgId: string; minPo
   if (!row) throw orgNotFound();
   const now = ctx.deps.now();
   const trialEndsAt = row.trial_ends_at ? new Date(row.trial_ends_at) : null;
-  const status =
-    row.status === 'trialing' && trialEndsAt && trialEndsAt <= now ? 'past_due' : row.status;
+  const status = row.status === 'trialing' && trialEndsAt && trialEndsAt <= now ? 'past_due' : row.status;
   return {
     orgId: row.org_id,
     name: row.name,
     plan: row.plan,
     status,
     trialEndsAt: trialEndsAt?.toISOString() ?? null,
-    trialDaysLeft: row.status === 'trialing' && trialEndsAt ? Math.max(0, Math.ceil((trialEndsAt.getTime() - now.getTime()) / 86_400_000)) : null,
+    trialDaysLeft:
+      row.status === 'trialing' && trialEndsAt
+        ? Math.max(0, Math.ceil((trialEndsAt.getTime() - now.getTime()) / 86_400_000))
+        : null,
     ownerUserId: row.owner_user_id,
     createdAt: new Date(row.created_at).toISOString(),
     entitlements: {
@@ -75,7 +96,10 @@ export async function listOrganizations(ctx: UserCtx, input: { minPosition?: str
 }
 
 /** Refuses seat and member commands for an organization that is closed or missing. */
-export function assertOrganizationOpen(state: Parameters<typeof effectiveStatus>[0] | { exists: false }, now: Date): void {
+export function assertOrganizationOpen(
+  state: Parameters<typeof effectiveStatus>[0] | { exists: false },
+  now: Date,
+): void {
   if (!state.exists) throw orgNotFound();
   if (effectiveStatus(state, now) === 'closed') {
     throw new AppError('PRECONDITION_FAILED', 'organization.closed', 'This organization is closed.');

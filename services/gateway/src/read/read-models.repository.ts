@@ -19,7 +19,11 @@ export class ReadModels {
   async activeVersion(): Promise<number> {
     const ttl = this.options.activeVersionTtlMs ?? 1_000;
     if (this.active && Date.now() - this.active.readAt < ttl) return this.active.version;
-    const row = await this.db.selectFrom('projection_active').select('version').where('projection', '=', PROJECTION).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('projection_active')
+      .select('version')
+      .where('projection', '=', PROJECTION)
+      .executeTakeFirst();
     this.active = { version: row?.version ?? 1, readAt: Date.now() };
     return this.active.version;
   }
@@ -30,7 +34,12 @@ export class ReadModels {
 
   async memberRole(orgId: string, userId: string): Promise<string | undefined> {
     const db = await this.rm();
-    const row = await db.selectFrom('members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    const row = await db
+      .selectFrom('members')
+      .select('role')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row?.role;
   }
 
@@ -74,12 +83,20 @@ export class ReadModels {
     const [members, invitations] = await Promise.all([
       db
         .selectFrom('members as m')
-        .leftJoin('seat_assignments as s', (j) => j.onRef('s.org_id', '=', 'm.org_id').onRef('s.user_id', '=', 'm.user_id'))
+        .leftJoin('seat_assignments as s', (j) =>
+          j.onRef('s.org_id', '=', 'm.org_id').onRef('s.user_id', '=', 'm.user_id'),
+        )
         .select(['m.user_id', 'm.email', 'm.role', 'm.joined_at', 's.assigned_at'])
         .where('m.org_id', '=', orgId)
         .orderBy('m.joined_at')
         .execute(),
-      db.selectFrom('invitations').selectAll().where('org_id', '=', orgId).where('status', '=', 'pending').orderBy('created_at').execute(),
+      db
+        .selectFrom('invitations')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('status', '=', 'pending')
+        .orderBy('created_at')
+        .execute(),
     ]);
     return { members, invitations };
   }
@@ -100,7 +117,10 @@ export class ReadModels {
     return { seats, assignments, entitlements };
   }
 
-  async events(orgId: string, q: { after?: bigint; before?: bigint; order: 'asc' | 'desc'; limit: number; types?: readonly string[] }) {
+  async events(
+    orgId: string,
+    q: { after?: bigint; before?: bigint; order: 'asc' | 'desc'; limit: number; types?: readonly string[] },
+  ) {
     const db = await this.rm();
     let query = db
       .selectFrom('event_log')
@@ -116,7 +136,12 @@ export class ReadModels {
   async meeting(orgId: string, sessionId: string) {
     const db = await this.rm();
     const [meeting, participants] = await Promise.all([
-      db.selectFrom('meetings').selectAll().where('org_id', '=', orgId).where('session_id', '=', sessionId).executeTakeFirst(),
+      db
+        .selectFrom('meetings')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('session_id', '=', sessionId)
+        .executeTakeFirst(),
       db
         .selectFrom('meeting_participants')
         .select(['participant_id', 'display_name', 'is_host', 'joined_at'])
@@ -142,7 +167,11 @@ export class ReadModels {
         sql<number | null>`EXTRACT(EPOCH FROM (m.ended_at - m.started_at))::float8`.as('duration_seconds'),
         eb
           .selectFrom('meeting_participants as p')
-          .select(sql<number>`COALESCE(SUM(EXTRACT(EPOCH FROM (COALESCE(p.left_at, m.ended_at, now()) - p.joined_at))), 0)::float8`.as('s'))
+          .select(
+            sql<number>`COALESCE(SUM(EXTRACT(EPOCH FROM (COALESCE(p.left_at, m.ended_at, now()) - p.joined_at))), 0)::float8`.as(
+              's',
+            ),
+          )
           .whereRef('p.session_id', '=', 'm.session_id')
           .as('participant_seconds'),
         eb
@@ -180,7 +209,9 @@ export class ReadModels {
       .where('left_at', 'is', null)
       .where('node', 'is not', null);
     if (liveRuns.length > 0) query = query.where('node', 'not in', [...liveRuns]);
-    return query.orderBy('joined_at').limit(limit).execute() as Promise<Array<{ session_id: string; org_id: string; participant_id: string; node: string }>>;
+    return query.orderBy('joined_at').limit(limit).execute() as Promise<
+      Array<{ session_id: string; org_id: string; participant_id: string; node: string }>
+    >;
   }
 
   /** For readiness: the read-model schema answers. */

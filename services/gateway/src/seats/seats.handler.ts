@@ -92,6 +92,10 @@ export async function getSeats(ctx: Authed, input: { orgId: string; minPosition?
     free: (seats?.purchased ?? 0) - (seats?.assigned ?? 0),
     planCap: entitlements?.max_seats ?? 0,
     plan: entitlements?.plan ?? null,
-    assignments: assignments.map((a) => ({ userId: a.user_id, email: a.email, assignedAt: new Date(a.assigned_at).toISOString() })),
+    assignments: assignments.map((a) => ({
+      userId: a.user_id,
+      email: a.email,
+      assignedAt: new Date(a.assigned_at).toISOString(),
+    })),
   };
 }

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePublicSchema, migrateReadModelSchema, readModelSchema } from '@quorum/db';
 import { toWireEvent, type RecordedEvent } from '@quorum/eventstore';
-import { append, appendScenario, createTestDatabase, newEvent, orgStream, snapshot, testDb, type TestDatabase } from '../testing/projector-test-env';
+import {
+  append,
+  appendScenario,
+  createTestDatabase,
+  newEvent,
+  orgStream,
+  snapshot,
+  testDb,
+  type TestDatabase,
+} from '../testing/projector-test-env';
 import { applyEvent, applyEvents, type ApplyOutcome } from './core.projection';
 
 const VERSION = 1;
@@ -36,13 +45,31 @@ describe('core projection', () => {
 
     const rows = await snapshot(t.sql, schema, [orgId]);
     expect(rows.organizations).toEqual([
-      expect.objectContaining({ org_id: orgId, name: 'Acme', plan: 'pro', status: 'trialing', owner_user_id: s.ownerId }),
+      expect.objectContaining({
+        org_id: orgId,
+        name: 'Acme',
+        plan: 'pro',
+        status: 'trialing',
+        owner_user_id: s.ownerId,
+      }),
     ]);
     expect(rows.entitlements).toEqual([
-      { org_id: orgId, plan: 'pro', max_seats: 25, max_participants_per_meeting: 50, meeting_minutes_per_month: 10_000, recording: true, api_access: true },
+      {
+        org_id: orgId,
+        plan: 'pro',
+        max_seats: 25,
+        max_participants_per_meeting: 50,
+        meeting_minutes_per_month: 10_000,
+        recording: true,
+        api_access: true,
+      },
     ]);
-    expect(rows.members).toEqual([expect.objectContaining({ org_id: orgId, user_id: s.ownerId, role: 'owner', email: 'owner@acme.test' })]);
-    expect(rows.invitations).toEqual([expect.objectContaining({ invitation_id: s.invitationId, status: 'accepted', role: 'member' })]);
+    expect(rows.members).toEqual([
+      expect.objectContaining({ org_id: orgId, user_id: s.ownerId, role: 'owner', email: 'owner@acme.test' }),
+    ]);
+    expect(rows.invitations).toEqual([
+      expect.objectContaining({ invitation_id: s.invitationId, status: 'accepted', role: 'member' }),
+    ]);
     expect(rows.seats).toEqual([{ org_id: orgId, purchased: 5, assigned: 1 }]);
     expect(rows.seat_assignments).toEqual([expect.objectContaining({ org_id: orgId, user_id: s.ownerId })]);
     expect(rows.event_log.map((r) => r.type)).toEqual(s.recorded.map((e) => e.type));
@@ -94,7 +121,9 @@ describe('core projection', () => {
     ]);
     await applyAll([...s.recorded, ...later]);
     const rows = await snapshot(t.sql, schema, [orgId]);
-    expect(rows.organizations).toEqual([expect.objectContaining({ plan: 'business', status: 'suspended', trial_ends_at: null })]);
+    expect(rows.organizations).toEqual([
+      expect.objectContaining({ plan: 'business', status: 'suspended', trial_ends_at: null }),
+    ]);
     expect(rows.entitlements).toEqual([expect.objectContaining({ plan: 'business', max_seats: 250 })]);
   });
 
@@ -124,7 +153,10 @@ describe('core projection', () => {
     // Churn on the same keys inside one batch: rejoin after removal, reassign after unassign,
     // a role change after the rejoin, plan and status changes, an unknown event type.
     const more = await append(t.store, orgStream(orgId), [
-      newEvent(orgId, { type: 'member.joined', data: { userId: s.memberId, email: 'dev@acme.test', role: 'host', invitationId: null } }),
+      newEvent(orgId, {
+        type: 'member.joined',
+        data: { userId: s.memberId, email: 'dev@acme.test', role: 'host', invitationId: null },
+      }),
       newEvent(orgId, { type: 'member.role_changed', data: { userId: s.memberId, from: 'host', to: 'billing' } }),
       newEvent(orgId, { type: 'organization.plan_changed', data: { from: 'pro', to: 'business' } }),
       newEvent(orgId, { type: 'organization.activated', data: {} }),
@@ -141,22 +173,31 @@ describe('core projection', () => {
 
     const batchSchema = readModelSchema(7);
     await migrateReadModelSchema(t.sql, 7);
-    await testDb(t.sql).transaction().execute((trx) => applyEvents(trx, batchSchema, history.map(toWireEvent)));
+    await testDb(t.sql)
+      .transaction()
+      .execute((trx) => applyEvents(trx, batchSchema, history.map(toWireEvent)));
     await applyAll(history);
 
     const oneByOne = await snapshot(t.sql, schema, [orgId]);
     const batched = await snapshot(t.sql, batchSchema, [orgId]);
     expect(batched).toEqual(oneByOne);
     expect(batched.members).toEqual(
-      expect.arrayContaining([expect.objectContaining({ user_id: s.memberId, role: 'billing' }), expect.objectContaining({ user_id: s.ownerId, role: 'owner' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ user_id: s.memberId, role: 'billing' }),
+        expect.objectContaining({ user_id: s.ownerId, role: 'owner' }),
+      ]),
     );
     expect(batched.seats).toEqual([{ org_id: orgId, purchased: 4, assigned: 2 }]);
-    expect(batched.organizations).toEqual([expect.objectContaining({ plan: 'business', status: 'suspended', trial_ends_at: null })]);
+    expect(batched.organizations).toEqual([
+      expect.objectContaining({ plan: 'business', status: 'suspended', trial_ends_at: null }),
+    ]);
     expect(batched.entitlements).toEqual([expect.objectContaining({ plan: 'business', max_seats: 250 })]);
     expect(batched.event_log).toHaveLength(history.length);
 
     // Replaying the batch changes nothing and reports every event as a duplicate.
-    const again = await testDb(t.sql).transaction().execute((trx) => applyEvents(trx, batchSchema, history.map(toWireEvent)));
+    const again = await testDb(t.sql)
+      .transaction()
+      .execute((trx) => applyEvents(trx, batchSchema, history.map(toWireEvent)));
     expect(again).toEqual(history.map(() => 'duplicate'));
     expect(await snapshot(t.sql, batchSchema, [orgId])).toEqual(batched);
   });

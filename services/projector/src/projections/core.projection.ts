@@ -142,12 +142,17 @@ class WritePlan {
 }
 
 function parse(event: WireEvent): DomainEvent | undefined {
-  return isDomainEventType(event.type) ? parseEvent({ type: event.type, version: event.version, data: event.data }) : undefined;
+  return isDomainEventType(event.type)
+    ? parseEvent({ type: event.type, version: event.version, data: event.data })
+    : undefined;
 }
 
 function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainEvent: DomainEvent): void {
   const status = (s: OrgStatus, clearTrial = false) =>
-    w.org(orgId, { kind: 'update', set: { status: s, updated_at: at, ...(clearTrial ? { trial_ends_at: null } : {}) } });
+    w.org(orgId, {
+      kind: 'update',
+      set: { status: s, updated_at: at, ...(clearTrial ? { trial_ends_at: null } : {}) },
+    });
   switch (domainEvent.type) {
     case 'organization.created': {
       const d = domainEvent.data;
@@ -189,13 +194,25 @@ function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainE
       const d = domainEvent.data;
       w.invitation(d.invitationId, {
         kind: 'insert',
-        row: { invitation_id: d.invitationId, org_id: orgId, email: d.email, role: d.role, status: 'pending', invited_by: d.invitedBy, expires_at: d.expiresAt, created_at: at },
+        row: {
+          invitation_id: d.invitationId,
+          org_id: orgId,
+          email: d.email,
+          role: d.role,
+          status: 'pending',
+          invited_by: d.invitedBy,
+          expires_at: d.expiresAt,
+          created_at: at,
+        },
       });
       return;
     }
     case 'member.joined': {
       const d = domainEvent.data;
-      w.member(orgId, d.userId, { kind: 'upsert', row: { org_id: orgId, user_id: d.userId, email: d.email, role: d.role, joined_at: at } });
+      w.member(orgId, d.userId, {
+        kind: 'upsert',
+        row: { org_id: orgId, user_id: d.userId, email: d.email, role: d.role, joined_at: at },
+      });
       if (d.invitationId !== null) w.invitation(d.invitationId, { kind: 'update', set: { status: 'accepted' } });
       return;
     }
@@ -213,7 +230,10 @@ function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainE
       w.seatsTouched.add(orgId);
       return;
     case 'seat.assigned':
-      w.assignment(orgId, domainEvent.data.userId, { kind: 'insert', row: { org_id: orgId, user_id: domainEvent.data.userId, assigned_at: at } });
+      w.assignment(orgId, domainEvent.data.userId, {
+        kind: 'insert',
+        row: { org_id: orgId, user_id: domainEvent.data.userId, assigned_at: at },
+      });
       return;
     case 'seat.unassigned':
       w.assignment(orgId, domainEvent.data.userId, { kind: 'delete' });
@@ -264,7 +284,13 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
           stream_id: e.streamId,
           revision: e.revision,
           data: e.data ?? null,
-          metadata: { version: e.version, actor: e.actor, correlationId: e.correlationId, causationId: e.causationId, traceparent: e.traceparent },
+          metadata: {
+            version: e.version,
+            actor: e.actor,
+            correlationId: e.correlationId,
+            causationId: e.causationId,
+            traceparent: e.traceparent,
+          },
           occurred_at: e.occurredAt,
         })),
       )}::jsonb) AS v(org_id uuid, position bigint, event_id uuid, type text, stream_id text, revision bigint, data jsonb, metadata jsonb, occurred_at timestamptz)
@@ -292,8 +318,10 @@ export async function applyEvent(trx: Trx, schema: string, event: WireEvent): Pr
 
 async function flush(trx: Trx, t: (name: string) => ReturnType<typeof sql.table>, w: WritePlan): Promise<void> {
   await flushKeyed(trx, t('organizations'), w.orgs, ['org_id'], {
-    columns: 'org_id uuid, name text, plan text, status text, trial_ends_at timestamptz, owner_user_id uuid, created_at timestamptz, updated_at timestamptz',
-    upsertSet: 'name = EXCLUDED.name, plan = EXCLUDED.plan, status = EXCLUDED.status, trial_ends_at = EXCLUDED.trial_ends_at, updated_at = EXCLUDED.updated_at',
+    columns:
+      'org_id uuid, name text, plan text, status text, trial_ends_at timestamptz, owner_user_id uuid, created_at timestamptz, updated_at timestamptz',
+    upsertSet:
+      'name = EXCLUDED.name, plan = EXCLUDED.plan, status = EXCLUDED.status, trial_ends_at = EXCLUDED.trial_ends_at, updated_at = EXCLUDED.updated_at',
     updateColumns: { plan: 'text', status: 'text', updated_at: 'timestamptz', trial_ends_at: 'timestamptz' },
   });
 
@@ -327,8 +355,10 @@ async function flush(trx: Trx, t: (name: string) => ReturnType<typeof sql.table>
     updateColumns: { role: 'text' },
   });
   await flushKeyed(trx, t('invitations'), w.invitations, ['invitation_id'], {
-    columns: 'invitation_id uuid, org_id uuid, email text, role text, status text, invited_by uuid, expires_at timestamptz, created_at timestamptz',
-    upsertSet: 'org_id = EXCLUDED.org_id, email = EXCLUDED.email, role = EXCLUDED.role, status = EXCLUDED.status, invited_by = EXCLUDED.invited_by, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at',
+    columns:
+      'invitation_id uuid, org_id uuid, email text, role text, status text, invited_by uuid, expires_at timestamptz, created_at timestamptz',
+    upsertSet:
+      'org_id = EXCLUDED.org_id, email = EXCLUDED.email, role = EXCLUDED.role, status = EXCLUDED.status, invited_by = EXCLUDED.invited_by, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at',
     updateColumns: { status: 'text' },
   });
   await flushSessions(trx, t, w.sessionEvents);
@@ -410,7 +440,10 @@ async function flushKeyed<Row extends object>(
     }
   }
   const keyCols = key.join(', ');
-  const names = shape.columns.split(',').map((c) => c.trim().split(' ')[0]!).join(', ');
+  const names = shape.columns
+    .split(',')
+    .map((c) => c.trim().split(' ')[0]!)
+    .join(', ');
   const keyTypes = key.map((k) => `${k} ${k.endsWith('_id') ? 'uuid' : 'text'}`).join(', ');
   const keyMatch = key.map((k) => `t.${k} = v.${k}`).join(' AND ');
   const runUpdates = async (groups: typeof pre) => {
@@ -451,16 +484,21 @@ async function flushSessions(
   t: (name: string) => ReturnType<typeof sql.table>,
   events: WritePlan['sessionEvents'],
 ): Promise<void> {
-  const recount = (sessionId: string) => sql`
+  const recount = (sessionId: string) =>
+    sql`
     UPDATE ${t('meetings')} AS m
        SET participants_now = c.n, peak_participants = GREATEST(m.peak_participants, c.n)
       FROM (SELECT count(*)::int AS n FROM ${t('meeting_participants')} WHERE session_id = ${sessionId} AND left_at IS NULL) AS c
      WHERE m.session_id = ${sessionId}`.execute(trx);
-  const close = (sessionId: string, participantId: string | null, at: string, reason: string) => sql`
+  const close = (sessionId: string, participantId: string | null, at: string, reason: string) =>
+    sql`
     UPDATE ${t('meeting_participants')} SET left_at = ${at}, leave_reason = ${reason}
-     WHERE session_id = ${sessionId} AND left_at IS NULL ${participantId === null ? sql`` : sql`AND participant_id = ${participantId}`}`.execute(trx);
+     WHERE session_id = ${sessionId} AND left_at IS NULL ${participantId === null ? sql`` : sql`AND participant_id = ${participantId}`}`.execute(
+      trx,
+    );
   for (const { orgId, streamId, at, event } of events) {
-    if (!streamId.startsWith(SESSION_PREFIX)) throw new Error(`${event.type} on stream ${streamId}, not a session stream`);
+    if (!streamId.startsWith(SESSION_PREFIX))
+      throw new Error(`${event.type} on stream ${streamId}, not a session stream`);
     const sessionId = streamId.slice(SESSION_PREFIX.length);
     switch (event.type) {
       case 'session.scheduled': {
@@ -472,7 +510,9 @@ async function flushSessions(
         break;
       }
       case 'session.started':
-        await sql`UPDATE ${t('meetings')} SET status = 'live', started_at = ${event.data.at} WHERE session_id = ${sessionId}`.execute(trx);
+        await sql`UPDATE ${t('meetings')} SET status = 'live', started_at = ${event.data.at} WHERE session_id = ${sessionId}`.execute(
+          trx,
+        );
         break;
       case 'participant.joined': {
         const d = event.data;
@@ -490,7 +530,9 @@ async function flushSessions(
       case 'participant.reconnected':
         await sql`
           UPDATE ${t('meeting_participants')} SET node = ${event.data.node}
-           WHERE session_id = ${sessionId} AND participant_id = ${event.data.participantId} AND left_at IS NULL`.execute(trx);
+           WHERE session_id = ${sessionId} AND participant_id = ${event.data.participantId} AND left_at IS NULL`.execute(
+          trx,
+        );
         break;
       case 'participant.removed':
         await close(sessionId, event.data.participantId, event.data.at, 'removed');
@@ -498,7 +540,9 @@ async function flushSessions(
         break;
       case 'session.locked':
       case 'session.unlocked':
-        await sql`UPDATE ${t('meetings')} SET locked = ${event.type === 'session.locked'} WHERE session_id = ${sessionId}`.execute(trx);
+        await sql`UPDATE ${t('meetings')} SET locked = ${event.type === 'session.locked'} WHERE session_id = ${sessionId}`.execute(
+          trx,
+        );
         break;
       case 'participant.muted':
         // A host action with no lasting state (the participant may unmute); the log records it.

@@ -30,7 +30,11 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = new URL(DATABASE_URL);
   adminUrl.pathname = '/quorum';
-  const admin = createPgSqlDatabase({ connectionString: adminUrl.toString(), max: 1, applicationName: 'projector-test-admin' });
+  const admin = createPgSqlDatabase({
+    connectionString: adminUrl.toString(),
+    max: 1,
+    applicationName: 'projector-test-admin',
+  });
   const name = `quorum_proj_${randomBytes(6).toString('hex')}`;
   try {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -79,9 +83,12 @@ export async function createTestBus(): Promise<NatsBus> {
     await bus.ensureStream();
     return bus;
   } catch (err) {
-    throw new Error(`NATS JetStream is not reachable at ${NATS_URL} (${(err as Error).message}); run scripts/services.sh`, {
-      cause: err,
-    });
+    throw new Error(
+      `NATS JetStream is not reachable at ${NATS_URL} (${(err as Error).message}); run scripts/services.sh`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -115,11 +122,16 @@ export function newEvent(orgId: string, event: DomainEvent, extra: { traceparent
 }
 
 /** Appends to the event's stream (by its category) and returns the recorded events. */
-export async function append(store: PostgresEventStore, streamId: string, events: readonly NewEvent[]): Promise<RecordedEvent[]> {
+export async function append(
+  store: PostgresEventStore,
+  streamId: string,
+  events: readonly NewEvent[],
+): Promise<RecordedEvent[]> {
   await store.appendToStream(streamId, events);
   const ids = new Set(events.map((e) => e.id));
   const recorded = (await store.readStream(streamId)).filter((e) => ids.has(e.id));
-  if (recorded.length !== events.length) throw new Error(`appended ${events.length} events, read back ${recorded.length}`);
+  if (recorded.length !== events.length)
+    throw new Error(`appended ${events.length} events, read back ${recorded.length}`);
   // Tests publish what they append themselves, standing in for the relay, which only ever
   // publishes below the store's read horizon. Any transaction open on the cluster (another
   // test's, another suite's) holds that horizon back, and a delivery above it would have the
@@ -141,7 +153,11 @@ export const seatsStream = streamIds.seats;
  * `chainFrom`, each message names the one before it (`previousPosition`), the first naming
  * `chainFrom`, as the relay does for consecutive events of the store.
  */
-export async function publish(bus: EventBus, events: readonly RecordedEvent[], options: { chainFrom?: bigint } = {}): Promise<void> {
+export async function publish(
+  bus: EventBus,
+  events: readonly RecordedEvent[],
+  options: { chainFrom?: bigint } = {},
+): Promise<void> {
   let previous = options.chainFrom;
   const acks = await bus.publish(
     events.map((e) => {
@@ -165,10 +181,31 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
   const db = createKysely<Database>(sql).withSchema(schema);
   const ids = [...orgIds];
   return {
-    organizations: await db.selectFrom('organizations').where('org_id', 'in', ids).selectAll().orderBy('org_id').execute(),
-    entitlements: await db.selectFrom('entitlements').where('org_id', 'in', ids).selectAll().orderBy('org_id').execute(),
-    members: await db.selectFrom('members').where('org_id', 'in', ids).selectAll().orderBy('org_id').orderBy('user_id').execute(),
-    invitations: await db.selectFrom('invitations').where('org_id', 'in', ids).selectAll().orderBy('invitation_id').execute(),
+    organizations: await db
+      .selectFrom('organizations')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .execute(),
+    entitlements: await db
+      .selectFrom('entitlements')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .execute(),
+    members: await db
+      .selectFrom('members')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('user_id')
+      .execute(),
+    invitations: await db
+      .selectFrom('invitations')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('invitation_id')
+      .execute(),
     seats: await db.selectFrom('seats').where('org_id', 'in', ids).selectAll().orderBy('org_id').execute(),
     seat_assignments: await db
       .selectFrom('seat_assignments')
@@ -177,7 +214,13 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
       .orderBy('org_id')
       .orderBy('user_id')
       .execute(),
-    event_log: await db.selectFrom('event_log').where('org_id', 'in', ids).selectAll().orderBy('org_id').orderBy('position').execute(),
+    event_log: await db
+      .selectFrom('event_log')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('position')
+      .execute(),
   };
 }
 
@@ -198,12 +241,24 @@ export function orgScenario(orgId: string, at = new Date('2025-01-01T00:00:00.00
         trialEndsAt: new Date(at.getTime() + 14 * 86_400_000).toISOString(),
       },
     }),
-    newEvent(orgId, { type: 'member.joined', data: { userId: ownerId, email: 'owner@acme.test', role: 'owner', invitationId: null } }),
+    newEvent(orgId, {
+      type: 'member.joined',
+      data: { userId: ownerId, email: 'owner@acme.test', role: 'owner', invitationId: null },
+    }),
     newEvent(orgId, {
       type: 'member.invited',
-      data: { invitationId, email: 'dev@acme.test', role: 'member', invitedBy: ownerId, expiresAt: new Date(at.getTime() + 7 * 86_400_000).toISOString() },
+      data: {
+        invitationId,
+        email: 'dev@acme.test',
+        role: 'member',
+        invitedBy: ownerId,
+        expiresAt: new Date(at.getTime() + 7 * 86_400_000).toISOString(),
+      },
     }),
-    newEvent(orgId, { type: 'member.joined', data: { userId: memberId, email: 'dev@acme.test', role: 'member', invitationId } }),
+    newEvent(orgId, {
+      type: 'member.joined',
+      data: { userId: memberId, email: 'dev@acme.test', role: 'member', invitationId },
+    }),
     newEvent(orgId, { type: 'member.role_changed', data: { userId: memberId, from: 'member', to: 'admin' } }),
   ];
   const seats: NewEvent[] = [

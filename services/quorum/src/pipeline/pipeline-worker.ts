@@ -23,7 +23,10 @@ const logger = pino({ level: env.LOG_LEVEL, base: { service: 'quorum', thread: '
 
 try {
   const telemetry = env.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? startTelemetry({ serviceName: `${env.OTEL_SERVICE_NAME ?? 'quorum'}-pipeline`, otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT })
+    ? startTelemetry({
+        serviceName: `${env.OTEL_SERVICE_NAME ?? 'quorum'}-pipeline`,
+        otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      })
     : undefined;
   const sql = createPgSqlDatabase({
     connectionString: env.DATABASE_URL!,
@@ -33,8 +36,14 @@ try {
     onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
   });
   await sql.warm(10);
-  const store: EventStore = env.ESDB_URL ? await EsdbEventStore.create({ connectionString: env.ESDB_URL }) : await PostgresEventStore.create(sql);
-  const bus = await NatsBus.create({ servers: env.NATS_URL!, name: 'quorum-pipeline', ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}) });
+  const store: EventStore = env.ESDB_URL
+    ? await EsdbEventStore.create({ connectionString: env.ESDB_URL })
+    : await PostgresEventStore.create(sql);
+  const bus = await NatsBus.create({
+    servers: env.NATS_URL!,
+    name: 'quorum-pipeline',
+    ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
+  });
   await bus.ensureStream();
   const pipeline = await startInlinePipeline({ store, bus, sql, logger });
   pipeline.onAdvance(() => post({ type: 'advanced', position: pipeline.projector.position.toString() }));
@@ -47,7 +56,8 @@ try {
       case 'readiness':
         pipeline.readiness().then(
           (checks) => post({ type: 'readiness', id: message.id, checks }),
-          (err: Error) => post({ type: 'readiness', id: message.id, checks: { pipeline: { ok: false, detail: err.message } } }),
+          (err: Error) =>
+            post({ type: 'readiness', id: message.id, checks: { pipeline: { ok: false, detail: err.message } } }),
         );
         return;
       case 'close':

@@ -31,19 +31,39 @@ export async function readinessOf(relay: Relay, projector: Projector): Promise<R
   return {
     projector: {
       ok: !p.degraded,
-      detail: { version: p.version, checkpoint: p.checkpoint.toString(), lag: p.lagPositions.toString(), deadLetters: p.deadLetters },
+      detail: {
+        version: p.version,
+        checkpoint: p.checkpoint.toString(),
+        lag: p.lagPositions.toString(),
+        deadLetters: p.deadLetters,
+      },
     },
     relay: { ok: true, detail: { leader: r.leader, checkpoint: r.checkpoint.toString() } },
   };
 }
 
 /** Starts the relay and the projector on this thread, over the caller's adapters. */
-export async function startInlinePipeline(deps: { store: EventStore; bus: EventBus; sql: SqlDatabase; logger: Logger }): Promise<Pipeline & { relay: Relay; projector: Projector }> {
-  const relay = await Relay.create({ store: deps.store, bus: deps.bus, sql: deps.sql, logger: deps.logger.child({ component: 'relay' }) });
+export async function startInlinePipeline(deps: {
+  store: EventStore;
+  bus: EventBus;
+  sql: SqlDatabase;
+  logger: Logger;
+}): Promise<Pipeline & { relay: Relay; projector: Projector }> {
+  const relay = await Relay.create({
+    store: deps.store,
+    bus: deps.bus,
+    sql: deps.sql,
+    logger: deps.logger.child({ component: 'relay' }),
+  });
   relay.start();
   let projector: Projector;
   try {
-    projector = await Projector.create({ sql: deps.sql, bus: deps.bus, store: deps.store, logger: deps.logger.child({ component: 'projector' }) });
+    projector = await Projector.create({
+      sql: deps.sql,
+      bus: deps.bus,
+      store: deps.store,
+      logger: deps.logger.child({ component: 'projector' }),
+    });
     await projector.start();
   } catch (err) {
     await relay.close();

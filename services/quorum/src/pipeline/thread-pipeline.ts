@@ -112,7 +112,10 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
       const answer = new Promise<ReadinessChecks>((resolve) => readinessRequests.set(id, resolve));
       send({ type: 'readiness', id });
       const timeout = new Promise<ReadinessChecks>((resolve) =>
-        setTimeout(() => resolve({ pipeline: { ok: false, detail: 'the pipeline worker did not answer within 2 s' } }), 2_000).unref(),
+        setTimeout(
+          () => resolve({ pipeline: { ok: false, detail: 'the pipeline worker did not answer within 2 s' } }),
+          2_000,
+        ).unref(),
       );
       return Promise.race([answer, timeout]);
     },

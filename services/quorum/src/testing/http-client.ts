@@ -37,8 +37,15 @@ export function createHttpClient(baseUrl: string) {
       method === 'GET'
         ? `${baseUrl}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`
         : `${baseUrl}/trpc/${path}`;
-    const res = await fetch(url, { method, headers, ...(method === 'POST' ? { body: JSON.stringify(input ?? {}) } : {}) });
-    const body = (await res.json()) as { result?: { data: unknown }; error?: { message: string; data: { code: string; fieldErrors?: TrpcFailure['fieldErrors']; reason?: string } } };
+    const res = await fetch(url, {
+      method,
+      headers,
+      ...(method === 'POST' ? { body: JSON.stringify(input ?? {}) } : {}),
+    });
+    const body = (await res.json()) as {
+      result?: { data: unknown };
+      error?: { message: string; data: { code: string; fieldErrors?: TrpcFailure['fieldErrors']; reason?: string } };
+    };
     if (body.error) {
       throw new TrpcCallError({
         status: res.status,
@@ -51,8 +58,10 @@ export function createHttpClient(baseUrl: string) {
     return { data: body.result!.data, response: res };
   }
   return {
-    mutation: async <T = any>(path: string, input: unknown, o?: CallOptions) => (await send('POST', path, input, o)).data as T,
-    query: async <T = any>(path: string, input?: unknown, o?: CallOptions) => (await send('GET', path, input, o)).data as T,
+    mutation: async <T = any>(path: string, input: unknown, o?: CallOptions) =>
+      (await send('POST', path, input, o)).data as T,
+    query: async <T = any>(path: string, input?: unknown, o?: CallOptions) =>
+      (await send('GET', path, input, o)).data as T,
     raw: send,
   };
 }

@@ -21,17 +21,41 @@ export async function createMeeting(
   creds: { token?: string; apiKey?: string },
   options: { title?: string; hostUserId?: string } = {},
 ): Promise<{ sessionId: string; position: string }> {
-  return http.mutation('meetings.create', { orgId, title: options.title ?? 'Planning', ...(options.hostUserId ? { hostUserId: options.hostUserId } : {}) }, creds);
+  return http.mutation(
+    'meetings.create',
+    { orgId, title: options.title ?? 'Planning', ...(options.hostUserId ? { hostUserId: options.hostUserId } : {}) },
+    creds,
+  );
 }
 
 /** Reports that `participantId` connected, as the SFU does. */
-export function reportJoined(q: TestQuorum, orgId: string, sessionId: string, participantId: string, displayName = 'Participant') {
-  return q.http.mutation('sfu.participantJoined', { orgId, sessionId, participantId, displayName }, { serviceToken: serviceToken(q) });
+export function reportJoined(
+  q: TestQuorum,
+  orgId: string,
+  sessionId: string,
+  participantId: string,
+  displayName = 'Participant',
+) {
+  return q.http.mutation(
+    'sfu.participantJoined',
+    { orgId, sessionId, participantId, displayName },
+    { serviceToken: serviceToken(q) },
+  );
 }
 
 /** Reports that `participantId` left, as the SFU does. */
-export function reportLeft(q: TestQuorum, orgId: string, sessionId: string, participantId: string, reason: 'left' | 'disconnected' = 'left') {
-  return q.http.mutation('sfu.participantLeft', { orgId, sessionId, participantId, reason }, { serviceToken: serviceToken(q) });
+export function reportLeft(
+  q: TestQuorum,
+  orgId: string,
+  sessionId: string,
+  participantId: string,
+  reason: 'left' | 'disconnected' = 'left',
+) {
+  return q.http.mutation(
+    'sfu.participantLeft',
+    { orgId, sessionId, participantId, reason },
+    { serviceToken: serviceToken(q) },
+  );
 }
 
 /** The SFU's refusal of a signaling request that must be refused. */

@@ -29,7 +29,11 @@ export async function signUp(http: Client, label: string): Promise<TestUser> {
 }
 
 /** Creates an organization as `owner`; pro by default (API access, 25 seats). */
-export async function createOrg(http: Client, owner: TestUser, plan: 'free' | 'pro' | 'business' = 'pro'): Promise<{ orgId: string; position: string }> {
+export async function createOrg(
+  http: Client,
+  owner: TestUser,
+  plan: 'free' | 'pro' | 'business' = 'pro',
+): Promise<{ orgId: string; position: string }> {
   return http.mutation('org.create', { name: `Org ${randomUUID().slice(0, 8)}`, plan }, { token: owner.token });
 }
 
@@ -42,14 +46,30 @@ export function invitationToken(invite: { link: string }): string {
 export const UNKNOWN_INVITATION_TOKEN = `qinv_${'A'.repeat(43)}`;
 
 /** Invites `user` with `role` (as `inviter`) and accepts; returns the accept position. */
-export async function join(http: Client, orgId: string, inviter: { token?: string; apiKey?: string }, user: TestUser, role: Role): Promise<string> {
+export async function join(
+  http: Client,
+  orgId: string,
+  inviter: { token?: string; apiKey?: string },
+  user: TestUser,
+  role: Role,
+): Promise<string> {
   const invite = await http.mutation('members.invite', { orgId, email: user.email, role }, inviter);
-  const accepted = await http.mutation('members.accept', { orgId, invitationId: invite.invitationId, token: invitationToken(invite) }, { token: user.token });
+  const accepted = await http.mutation(
+    'members.accept',
+    { orgId, invitationId: invite.invitationId, token: invitationToken(invite) },
+    { token: user.token },
+  );
   return accepted.position as string;
 }
 
 /** Signs up a new user and makes them a member with `role`; waits until the read model has them. */
-export async function addMember(http: Client, orgId: string, owner: TestUser, role: Role, label: string = role): Promise<TestUser & { position: string }> {
+export async function addMember(
+  http: Client,
+  orgId: string,
+  owner: TestUser,
+  role: Role,
+  label: string = role,
+): Promise<TestUser & { position: string }> {
   const user = await signUp(http, label);
   const position = await join(http, orgId, { token: owner.token }, user, role);
   await http.query('members.list', { orgId, minPosition: position }, { token: owner.token });
@@ -60,7 +80,9 @@ export async function addMember(http: Client, orgId: string, owner: TestUser, ro
  * The people of a meeting test: an owner of a pro organization with two seats, a `host`
  * holding one, and `alice`, a member without one.
  */
-export async function meetingCast(http: Client): Promise<{ orgId: string; owner: TestUser; host: TestUser; alice: TestUser }> {
+export async function meetingCast(
+  http: Client,
+): Promise<{ orgId: string; owner: TestUser; host: TestUser; alice: TestUser }> {
   const owner = await signUp(http, 'owner');
   const { orgId } = await createOrg(http, owner, 'pro');
   await http.mutation('seats.purchase', { orgId, quantity: 2 }, { token: owner.token });

@@ -19,7 +19,11 @@ export interface SessionResult {
  */
 export async function runScriptedSession(http: Client): Promise<SessionResult> {
   const tag = randomUUID().slice(0, 8);
-  const owner = await http.mutation('auth.signUp', { email: `owner-${tag}@example.com`, password: 'correct horse battery', name: 'Olivia Owner' });
+  const owner = await http.mutation('auth.signUp', {
+    email: `owner-${tag}@example.com`,
+    password: 'correct horse battery',
+    name: 'Olivia Owner',
+  });
   expect(owner.accessToken).toBeTypeOf('string');
   const token = owner.accessToken as string;
 
@@ -28,12 +32,24 @@ export async function runScriptedSession(http: Client): Promise<SessionResult> {
   const orgId = created.orgId as string;
 
   const bought = await http.mutation('seats.purchase', { orgId, quantity: 5 }, { token });
-  const invite = await http.mutation('members.invite', { orgId, email: `member-${tag}@example.com`, role: 'member' }, { token });
+  const invite = await http.mutation(
+    'members.invite',
+    { orgId, email: `member-${tag}@example.com`, role: 'member' },
+    { token },
+  );
   expect(invite.invitationId).toMatch(/^[0-9a-f-]{36}$/);
 
-  const member = await http.mutation('auth.signUp', { email: `member-${tag}@example.com`, password: 'another long secret', name: 'Max Member' });
+  const member = await http.mutation('auth.signUp', {
+    email: `member-${tag}@example.com`,
+    password: 'another long secret',
+    name: 'Max Member',
+  });
   const memberToken = member.accessToken as string;
-  const accepted = await http.mutation('members.accept', { orgId, invitationId: invite.invitationId, token: invitationToken(invite) }, { token: memberToken });
+  const accepted = await http.mutation(
+    'members.accept',
+    { orgId, invitationId: invite.invitationId, token: invitationToken(invite) },
+    { token: memberToken },
+  );
 
   const assigned = await http.mutation('seats.assign', { orgId, userId: member.user.id }, { token });
   expect(BigInt(assigned.position)).toBeGreaterThan(BigInt(accepted.position));
@@ -41,10 +57,14 @@ export async function runScriptedSession(http: Client): Promise<SessionResult> {
 
   const seats = await http.query('seats.get', { orgId, minPosition: assigned.position }, { token });
   expect(seats).toMatchObject({ purchased: 5, assigned: 1, free: 4, planCap: 25, plan: 'pro' });
-  expect(seats.assignments).toEqual([expect.objectContaining({ userId: member.user.id, email: `member-${tag}@example.com` })]);
+  expect(seats.assignments).toEqual([
+    expect.objectContaining({ userId: member.user.id, email: `member-${tag}@example.com` }),
+  ]);
 
   const members = await http.query('members.list', { orgId, minPosition: assigned.position }, { token });
-  expect(members.members.map((m: { email: string; role: string; hasSeat: boolean }) => [m.email, m.role, m.hasSeat])).toEqual([
+  expect(
+    members.members.map((m: { email: string; role: string; hasSeat: boolean }) => [m.email, m.role, m.hasSeat]),
+  ).toEqual([
     [`owner-${tag}@example.com`, 'owner', false],
     [`member-${tag}@example.com`, 'member', true],
   ]);

@@ -34,7 +34,10 @@ export interface TestSfuNodeOptions {
 export async function startTestSfuNode(q: TestQuorum, options: TestSfuNodeOptions): Promise<TestSfuNode> {
   // The URL is only known once listening: the HTTP server starts first, on a free port.
   let sfu!: Sfu;
-  const http = createSfuHttpServer(new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }), q.env.SFU_SERVICE_SECRET!);
+  const http = createSfuHttpServer(
+    new Proxy({} as Sfu, { get: (_, key) => (sfu as unknown as Record<PropertyKey, unknown>)[key] }),
+    q.env.SFU_SERVICE_SECRET!,
+  );
   const { port } = await http.listen(0, '127.0.0.1');
   const url = `ws://127.0.0.1:${port}/sfu`;
   sfu = await startSfu({

@@ -21,7 +21,11 @@ function headersOf(o: CallOptions): Record<string, string> {
 }
 
 /** Reads SSE messages until the stream ends or `onMessage` answers true; false if the stream ended first. */
-async function readMessages(res: Response, abort: AbortController, onMessage: (m: SseMessage) => boolean): Promise<boolean> {
+async function readMessages(
+  res: Response,
+  abort: AbortController,
+  onMessage: (m: SseMessage) => boolean,
+): Promise<boolean> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -40,7 +44,13 @@ async function readMessages(res: Response, abort: AbortController, onMessage: (m
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (event === 'serialized-error' && data) {
         const e = JSON.parse(data) as { message: string; data: ErrorData };
-        if (onMessage({ kind: 'error', failure: { status: e.data.httpStatus, code: e.data.code, message: e.message, ...pick(e.data) } })) return true;
+        if (
+          onMessage({
+            kind: 'error',
+            failure: { status: e.data.httpStatus, code: e.data.code, message: e.message, ...pick(e.data) },
+          })
+        )
+          return true;
       } else if (event === undefined && data) {
         if (onMessage({ kind: 'data', data: JSON.parse(data) as unknown })) return true;
       }
@@ -49,14 +59,32 @@ async function readMessages(res: Response, abort: AbortController, onMessage: (m
 }
 
 async function open(baseUrl: string, path: string, input: unknown, o: CallOptions, abort: AbortController) {
-  const res = await fetch(`${baseUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: headersOf(o), signal: abort.signal });
+  const res = await fetch(`${baseUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+    headers: headersOf(o),
+    signal: abort.signal,
+  });
   if (res.headers.get('content-type')?.startsWith('text/event-stream')) return { res };
-  const body = (await res.json()) as { error: { message: string; data: { code: string; fieldErrors?: TrpcFailure['fieldErrors']; reason?: string } } };
-  return { refused: { status: res.status, code: body.error.data.code, message: body.error.message, ...pick(body.error.data) } as TrpcFailure };
+  const body = (await res.json()) as {
+    error: { message: string; data: { code: string; fieldErrors?: TrpcFailure['fieldErrors']; reason?: string } };
+  };
+  return {
+    refused: {
+      status: res.status,
+      code: body.error.data.code,
+      message: body.error.message,
+      ...pick(body.error.data),
+    } as TrpcFailure,
+  };
 }
 
 /** Reads the stream until an error, the first data event, or `quietMs` without either (ok). */
-export async function openSubscription(baseUrl: string, path: string, input: unknown, o: CallOptions = {}, quietMs = 500): Promise<SubscriptionStart> {
+export async function openSubscription(
+  baseUrl: string,
+  path: string,
+  input: unknown,
+  o: CallOptions = {},
+  quietMs = 500,
+): Promise<SubscriptionStart> {
   const abort = new AbortController();
   const opened = await open(baseUrl, path, input, o, abort);
   if (!opened.res) return { ok: false, failure: opened.refused! };
@@ -83,7 +111,12 @@ export interface FollowedSubscription {
 }
 
 /** Opens a subscription that must start, and keeps reading it in the background. */
-export async function followSubscription(baseUrl: string, path: string, input: unknown, o: CallOptions = {}): Promise<FollowedSubscription> {
+export async function followSubscription(
+  baseUrl: string,
+  path: string,
+  input: unknown,
+  o: CallOptions = {},
+): Promise<FollowedSubscription> {
   const abort = new AbortController();
   const opened = await open(baseUrl, path, input, o, abort);
   if (!opened.res) throw new Error(`${path} refused: ${opened.refused!.code} ${opened.refused!.message}`);

@@ -20,7 +20,10 @@ export interface TestQuorum {
  * A whole Quorum against the real servers, isolated: its own database on the test Postgres
  * and its own NATS namespace, so tests can run beside each other and beside old messages.
  */
-export async function startTestQuorum(label: string, overrides: Partial<Record<string, string>> = {}): Promise<TestQuorum> {
+export async function startTestQuorum(
+  label: string,
+  overrides: Partial<Record<string, string>> = {},
+): Promise<TestQuorum> {
   const db = await createTestDatabase(label);
   // Its own data directory (development mail is written there), removed when it stops.
   const dataDir = `.data/test/${label}-${randomBytes(4).toString('hex')}`;
@@ -67,7 +70,11 @@ export async function startTestQuorum(label: string, overrides: Partial<Record<s
       await rm(dataDir, { recursive: true, force: true });
       // Its JetStream stream too: hundreds of idle test streams slow a shared NATS down.
       if (env.NATS_URL && env.NATS_NAMESPACE) {
-        const bus = await NatsBus.create({ servers: env.NATS_URL, namespace: env.NATS_NAMESPACE, name: 'test-quorum-cleanup' });
+        const bus = await NatsBus.create({
+          servers: env.NATS_URL,
+          namespace: env.NATS_NAMESPACE,
+          name: 'test-quorum-cleanup',
+        });
         try {
           await bus.deleteStream();
         } finally {
@@ -92,7 +99,8 @@ export async function settledHead(q: TestQuorum, timeoutMs = 5_000): Promise<big
   for (;;) {
     const head = await q.app.store.headPosition();
     if (head >= last) return head;
-    if (Date.now() > deadline) throw new Error(`the store's head stayed at ${head}, below the last committed position ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`the store's head stayed at ${head}, below the last committed position ${last}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -28,7 +28,14 @@ const cleanups: Array<() => void> = [];
 
 beforeAll(async () => {
   requireMediasoupWorkerBin();
-  pool = await WorkerPool.create({ logger: testLogger(), workerCount: 1, webRtcServerBasePort: 'auto', audibleSpeakers: 2, audibleHoldMs: HOLD_MS, audioLevelIntervalMs: 100 });
+  pool = await WorkerPool.create({
+    logger: testLogger(),
+    workerCount: 1,
+    webRtcServerBasePort: 'auto',
+    audibleSpeakers: 2,
+    audibleHoldMs: HOLD_MS,
+    audioLevelIntervalMs: 100,
+  });
 });
 
 afterEach(() => {
@@ -81,13 +88,20 @@ describe('audible speakers', () => {
     expect(room.audibleProducerIds()).toBeNull();
     expect(room.getState().audibleProducerIds).toBeNull();
     const counts = await arriving(receiver, mics);
-    expect(counts.every((n) => n > 10), `packets per mic ${counts}`).toBe(true);
+    expect(
+      counts.every((n) => n > 10),
+      `packets per mic ${counts}`,
+    ).toBe(true);
   });
 
   it('past audibleSpeakers, forwards only the microphones heard, and a new speaker takes the slot of one silent past the hold', async () => {
     const { room, receiver, mics } = await meeting([LOUD, LOUD, SILENT]);
     const [a, b, c] = mics as [Mic, Mic, Mic];
-    await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([a, b])), 5_000, () => `audible ${JSON.stringify(audible(room))}`);
+    await waitFor(
+      () => JSON.stringify(audible(room)) === JSON.stringify(ids([a, b])),
+      5_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
     expect(room.isConsumerForwarding('listener', c.consumer.consumerId)).toBe(false);
     const gated = await arriving(receiver, mics);
     expect(gated[0]! > 10 && gated[1]! > 10, `packets per mic ${gated}`).toBe(true);
@@ -97,11 +111,19 @@ describe('audible speakers', () => {
     a.producer.sender.setAudioLevel(SILENT);
     c.producer.sender.setAudioLevel(LOUD);
     const switchedAt = Date.now();
-    await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([b, c])), 5_000, () => `audible ${JSON.stringify(audible(room))}`);
+    await waitFor(
+      () => JSON.stringify(audible(room)) === JSON.stringify(ids([b, c])),
+      5_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
     expect(Date.now() - switchedAt).toBeGreaterThanOrEqual(HOLD_MS - 150);
     // The slot changes at once; the pause of a's consumer is a request to the worker after it,
     // and packets forwarded before it may still be on the wire.
-    await waitFor(() => !room.isConsumerForwarding('listener', a.consumer.consumerId), 2_000, () => 'a is still forwarded');
+    await waitFor(
+      () => !room.isConsumerForwarding('listener', a.consumer.consumerId),
+      2_000,
+      () => 'a is still forwarded',
+    );
     await new Promise((r) => setTimeout(r, 200));
     const switched = await arriving(receiver, mics);
     expect(switched[0], `packets per mic ${switched}`).toBe(0);
@@ -112,7 +134,11 @@ describe('audible speakers', () => {
   it('keeps the slots of speakers still heard: a third one talking over them waits', async () => {
     const { room, receiver, mics } = await meeting([LOUD, LOUD, SILENT]);
     const [a, b, c] = mics as [Mic, Mic, Mic];
-    await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([a, b])), 5_000, () => `audible ${JSON.stringify(audible(room))}`);
+    await waitFor(
+      () => JSON.stringify(audible(room)) === JSON.stringify(ids([a, b])),
+      5_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
     c.producer.sender.setAudioLevel(LOUD);
     await new Promise((r) => setTimeout(r, HOLD_MS * 2));
     expect(audible(room)).toEqual(ids([a, b]));
@@ -122,14 +148,26 @@ describe('audible speakers', () => {
   it('forwards every microphone again once one is muted, and never resumes what the client paused', async () => {
     const { room, receiver, mics } = await meeting([LOUD, SILENT, SILENT]);
     const [a, b, c] = mics as [Mic, Mic, Mic];
-    await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([a])), 5_000, () => `audible ${JSON.stringify(audible(room))}`);
+    await waitFor(
+      () => JSON.stringify(audible(room)) === JSON.stringify(ids([a])),
+      5_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
     expect(room.isConsumerForwarding('listener', b.consumer.consumerId)).toBe(false);
 
     // The listener pauses b itself; then c is muted, which leaves two unmuted mics: no gating.
     await room.pauseConsumer('listener', b.consumer.consumerId);
     await room.pauseProducer(c.peerId, c.producer.producerId);
-    await waitFor(() => room.audibleProducerIds() === null, 2_000, () => `audible ${JSON.stringify(audible(room))}`);
-    await waitFor(() => room.isConsumerForwarding('listener', a.consumer.consumerId), 2_000, () => 'a is not forwarded');
+    await waitFor(
+      () => room.audibleProducerIds() === null,
+      2_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
+    await waitFor(
+      () => room.isConsumerForwarding('listener', a.consumer.consumerId),
+      2_000,
+      () => 'a is not forwarded',
+    );
     expect(room.isConsumerForwarding('listener', b.consumer.consumerId)).toBe(false);
     const counts = await arriving(receiver, mics);
     expect(counts[0]! > 10, `packets per mic ${counts}`).toBe(true);
@@ -144,9 +182,17 @@ describe('audible speakers', () => {
   it('forgets a speaker whose microphone closed, freeing its slot at once', async () => {
     const { room, mics } = await meeting([LOUD, LOUD, SILENT, SILENT]);
     const [a, b, c] = mics as [Mic, Mic, Mic, Mic];
-    await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([a, b])), 5_000, () => `audible ${JSON.stringify(audible(room))}`);
+    await waitFor(
+      () => JSON.stringify(audible(room)) === JSON.stringify(ids([a, b])),
+      5_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
     c.producer.sender.setAudioLevel(LOUD);
     room.closeProducer(a.peerId, a.producer.producerId);
-    await waitFor(() => JSON.stringify(audible(room)) === JSON.stringify(ids([b, c])), 2_000, () => `audible ${JSON.stringify(audible(room))}`);
+    await waitFor(
+      () => JSON.stringify(audible(room)) === JSON.stringify(ids([b, c])),
+      2_000,
+      () => `audible ${JSON.stringify(audible(room))}`,
+    );
   });
 });

@@ -9,7 +9,13 @@ export type { MediaWorker } from './media-worker';
 export { MEDIA_CODECS } from './codecs';
 /** The mediasoup version the media layer runs (pinned to 3.12.16, see docs/mediasoup.md). */
 export { version as mediasoupVersion } from 'mediasoup';
-export { choosePlacement, type Placement, type PlacementInput, type PlacementReason, type WorkerLoad } from './placement';
+export {
+  choosePlacement,
+  type Placement,
+  type PlacementInput,
+  type PlacementReason,
+  type WorkerLoad,
+} from './placement';
 export {
   SOURCE_KIND,
   type ActiveSpeakerChangedEvent,

@@ -40,8 +40,13 @@ export class MediaWorker {
       appData: { workerIndex: index },
     });
     try {
-      const port = settings.webRtcServerPort === 'auto' ? await findFreePort(settings.listenIp) : settings.webRtcServerPort;
-      const listen = { ip: settings.listenIp, port, ...(settings.announcedIp ? { announcedIp: settings.announcedIp } : {}) };
+      const port =
+        settings.webRtcServerPort === 'auto' ? await findFreePort(settings.listenIp) : settings.webRtcServerPort;
+      const listen = {
+        ip: settings.listenIp,
+        port,
+        ...(settings.announcedIp ? { announcedIp: settings.announcedIp } : {}),
+      };
       const webRtcServer = await worker.createWebRtcServer({
         listenInfos: [
           { protocol: 'udp', ...listen },

@@ -14,7 +14,14 @@ const input = (overrides: Partial<PlacementInput>): PlacementInput => ({
 
 describe('choosePlacement', () => {
   it('puts a new room on the least loaded worker', () => {
-    const placement = choosePlacement(input({ workers: [{ index: 0, consumers: 5 }, { index: 1, consumers: 2 }] }));
+    const placement = choosePlacement(
+      input({
+        workers: [
+          { index: 0, consumers: 5 },
+          { index: 1, consumers: 2 },
+        ],
+      }),
+    );
     expect(placement).toEqual({ workerIndex: 1, reason: 'first', newRouter: true });
   });
 
@@ -25,7 +32,10 @@ describe('choosePlacement', () => {
   it('keeps the current worker while it is under budget, even if another is emptier', () => {
     const placement = choosePlacement(
       input({
-        workers: [{ index: 0, consumers: 9 }, { index: 1, consumers: 0 }],
+        workers: [
+          { index: 0, consumers: 9 },
+          { index: 1, consumers: 0 },
+        ],
         roomWorkerIndexes: new Set([0]),
         currentWorkerIndex: 0,
       }),
@@ -36,7 +46,11 @@ describe('choosePlacement', () => {
   it('spills to the least loaded other worker once the current one reaches the budget', () => {
     const placement = choosePlacement(
       input({
-        workers: [{ index: 0, consumers: 10 }, { index: 1, consumers: 7 }, { index: 2, consumers: 3 }],
+        workers: [
+          { index: 0, consumers: 10 },
+          { index: 1, consumers: 7 },
+          { index: 2, consumers: 3 },
+        ],
         roomWorkerIndexes: new Set([0]),
         currentWorkerIndex: 0,
       }),
@@ -47,7 +61,11 @@ describe('choosePlacement', () => {
   it('prefers a worker where the room already has a router when loads tie', () => {
     const placement = choosePlacement(
       input({
-        workers: [{ index: 0, consumers: 12 }, { index: 1, consumers: 4 }, { index: 2, consumers: 4 }],
+        workers: [
+          { index: 0, consumers: 12 },
+          { index: 1, consumers: 4 },
+          { index: 2, consumers: 4 },
+        ],
         roomWorkerIndexes: new Set([0, 2]),
         currentWorkerIndex: 0,
       }),
@@ -58,7 +76,10 @@ describe('choosePlacement', () => {
   it('uses the least loaded worker when every worker is full, never refusing the peer', () => {
     const placement = choosePlacement(
       input({
-        workers: [{ index: 0, consumers: 14 }, { index: 1, consumers: 11 }],
+        workers: [
+          { index: 0, consumers: 14 },
+          { index: 1, consumers: 11 },
+        ],
         roomWorkerIndexes: new Set([0, 1]),
         currentWorkerIndex: 0,
       }),
@@ -69,7 +90,10 @@ describe('choosePlacement', () => {
   it('stays on a full current worker when it is still the least loaded of all', () => {
     const placement = choosePlacement(
       input({
-        workers: [{ index: 0, consumers: 10 }, { index: 1, consumers: 12 }],
+        workers: [
+          { index: 0, consumers: 10 },
+          { index: 1, consumers: 12 },
+        ],
         roomWorkerIndexes: new Set([0, 1]),
         currentWorkerIndex: 0,
       }),

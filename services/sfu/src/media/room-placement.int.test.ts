@@ -24,7 +24,12 @@ const cleanups: Array<() => void> = [];
 
 beforeAll(async () => {
   requireMediasoupWorkerBin();
-  pool = await WorkerPool.create({ logger: testLogger(), workerCount: 2, consumerBudgetPerWorker: 2, webRtcServerBasePort: 'auto' });
+  pool = await WorkerPool.create({
+    logger: testLogger(),
+    workerCount: 2,
+    consumerBudgetPerWorker: 2,
+    webRtcServerBasePort: 'auto',
+  });
 });
 
 afterEach(() => {
@@ -49,16 +54,28 @@ describe('placement over a consumer budget', () => {
     });
 
     const alice = await room.addPeer('alice');
-    const camera = await createRtpProducer(room, 'alice', { source: 'camera', packetsPerSecond: 100, keyFrameIntervalMs: 200 });
+    const camera = await createRtpProducer(room, 'alice', {
+      source: 'camera',
+      packetsPerSecond: 100,
+      keyFrameIntervalMs: 200,
+    });
     cleanups.push(() => camera.sender.close());
     const home = alice.workerIndex;
     const other = 1 - home;
 
     // bob and carol fill alice's worker up to the budget of 2 consumers.
     const bob = await viewer(room, 'bob', receiver);
-    const bobCamera = await consumeRtp(room, 'bob', { producerId: camera.producerId, transportId: bob.transportId, receiver });
+    const bobCamera = await consumeRtp(room, 'bob', {
+      producerId: camera.producerId,
+      transportId: bob.transportId,
+      receiver,
+    });
     const carol = await viewer(room, 'carol', receiver);
-    const carolCamera = await consumeRtp(room, 'carol', { producerId: camera.producerId, transportId: carol.transportId, receiver });
+    const carolCamera = await consumeRtp(room, 'carol', {
+      producerId: camera.producerId,
+      transportId: carol.transportId,
+      receiver,
+    });
     expect([bob.joined.workerIndex, carol.joined.workerIndex]).toEqual([home, home]);
     expect(pool.worker(home)?.consumers).toBe(2);
 
@@ -66,10 +83,18 @@ describe('placement over a consumer budget', () => {
     const dave = await viewer(room, 'dave', receiver);
     expect(dave.joined.workerIndex).toBe(other);
     expect(dave.joined.routerId).not.toBe(alice.routerId);
-    const daveCamera = await consumeRtp(room, 'dave', { producerId: camera.producerId, transportId: dave.transportId, receiver });
+    const daveCamera = await consumeRtp(room, 'dave', {
+      producerId: camera.producerId,
+      transportId: dave.transportId,
+      receiver,
+    });
     const erin = await viewer(room, 'erin', receiver);
     expect(erin.joined.workerIndex).toBe(other);
-    const erinCamera = await consumeRtp(room, 'erin', { producerId: camera.producerId, transportId: erin.transportId, receiver });
+    const erinCamera = await consumeRtp(room, 'erin', {
+      producerId: camera.producerId,
+      transportId: erin.transportId,
+      receiver,
+    });
 
     const state = room.getState();
     expect(state.routers.map((r) => r.workerIndex).sort()).toEqual([0, 1]);
@@ -81,16 +106,28 @@ describe('placement over a consumer budget', () => {
 
     camera.sender.start();
     const ssrcs = [bobCamera.ssrc, carolCamera.ssrc, daveCamera.ssrc, erinCamera.ssrc];
-    await waitFor(() => ssrcs.every((ssrc) => receiver.received(ssrc) >= 150), 10_000, () => ssrcs.map((s) => receiver.received(s)).join(', '));
+    await waitFor(
+      () => ssrcs.every((ssrc) => receiver.received(ssrc) >= 150),
+      10_000,
+      () => ssrcs.map((s) => receiver.received(s)).join(', '),
+    );
     expect(receiver.stats(daveCamera.ssrc).lost).toBe(0);
     expect(receiver.stats(erinCamera.ssrc).lost).toBe(0);
 
     // The other way: dave's mic on the second worker, consumed by bob on alice's worker.
     const daveMic = await createRtpProducer(room, 'dave', { source: 'mic', audioLevelDbov: 20 });
     cleanups.push(() => daveMic.sender.close());
-    const bobMic = await consumeRtp(room, 'bob', { producerId: daveMic.producerId, transportId: bob.transportId, receiver });
+    const bobMic = await consumeRtp(room, 'bob', {
+      producerId: daveMic.producerId,
+      transportId: bob.transportId,
+      receiver,
+    });
     daveMic.sender.start();
-    await waitFor(() => receiver.received(bobMic.ssrc) >= 50, 5_000, () => `bob got ${receiver.received(bobMic.ssrc)} of dave's mic`);
+    await waitFor(
+      () => receiver.received(bobMic.ssrc) >= 50,
+      5_000,
+      () => `bob got ${receiver.received(bobMic.ssrc)} of dave's mic`,
+    );
     expect(room.getState().pipes).toContain(`${daveMic.producerId}->${alice.routerId}`);
   });
 
@@ -104,18 +141,31 @@ describe('placement over a consumer budget', () => {
     const closed: ConsumerClosedEvent[] = [];
     room.on('consumerClosed', (event) => closed.push(event));
     await room.addPeer('alice');
-    const camera = await createRtpProducer(room, 'alice', { source: 'camera', packetsPerSecond: 100, keyFrameIntervalMs: 200 });
+    const camera = await createRtpProducer(room, 'alice', {
+      source: 'camera',
+      packetsPerSecond: 100,
+      keyFrameIntervalMs: 200,
+    });
     cleanups.push(() => camera.sender.close());
     const viewers = [];
     for (const peerId of ['bob', 'carol', 'dave']) {
       const { joined, transportId } = await viewer(room, peerId, receiver);
-      viewers.push({ joined, consumer: await consumeRtp(room, peerId, { producerId: camera.producerId, transportId, receiver }) });
+      viewers.push({
+        joined,
+        consumer: await consumeRtp(room, peerId, { producerId: camera.producerId, transportId, receiver }),
+      });
     }
-    const remote = viewers.find((v) => v.joined.routerId !== room.getState().routers.find((r) => r.peerIds.includes('alice'))?.routerId);
+    const remote = viewers.find(
+      (v) => v.joined.routerId !== room.getState().routers.find((r) => r.peerIds.includes('alice'))?.routerId,
+    );
     if (!remote) throw new Error('no viewer was placed on the second worker');
     const ssrc = remote.consumer.ssrc;
     camera.sender.start();
-    await waitFor(() => receiver.received(ssrc) >= 30, 5_000, () => `remote viewer got ${receiver.received(ssrc)}`);
+    await waitFor(
+      () => receiver.received(ssrc) >= 30,
+      5_000,
+      () => `remote viewer got ${receiver.received(ssrc)}`,
+    );
 
     await room.pauseProducer('alice', camera.producerId);
     await sleep(200);
@@ -123,10 +173,18 @@ describe('placement over a consumer budget', () => {
     await sleep(600);
     expect(receiver.received(ssrc)).toBe(paused);
     await room.resumeProducer('alice', camera.producerId);
-    await waitFor(() => receiver.received(ssrc) >= paused + 30, 5_000, () => `remote viewer got ${receiver.received(ssrc) - paused} since resume`);
+    await waitFor(
+      () => receiver.received(ssrc) >= paused + 30,
+      5_000,
+      () => `remote viewer got ${receiver.received(ssrc) - paused} since resume`,
+    );
 
     room.closeProducer('alice', camera.producerId);
-    await waitFor(() => closed.length === 3, 3_000, () => `${closed.length} consumerClosed events`);
+    await waitFor(
+      () => closed.length === 3,
+      3_000,
+      () => `${closed.length} consumerClosed events`,
+    );
     expect(closed.every((e) => e.reason === 'producer-closed')).toBe(true);
     expect(room.getState().pipes).toEqual([]);
   });
@@ -153,7 +211,11 @@ describe('placement over a consumer budget', () => {
     cleanups.push(() => daveMic.sender.close());
     aliceMic.sender.start();
     daveMic.sender.start();
-    await waitFor(() => speakers.at(-1)?.peerId === 'dave', 15_000, () => `speakers ${JSON.stringify(speakers)}`);
+    await waitFor(
+      () => speakers.at(-1)?.peerId === 'dave',
+      15_000,
+      () => `speakers ${JSON.stringify(speakers)}`,
+    );
     expect(room.getState().pipes).toContain(`${daveMic.producerId}->${speakerRouter?.routerId}`);
   });
 });

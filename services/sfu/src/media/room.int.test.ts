@@ -18,7 +18,12 @@ import {
   waitFor,
   type RtpProducer,
 } from './testing';
-import type { ActiveSpeakerChangedEvent, ConsumerLayersChangedEvent, NewProducerEvent, ProducerLayersWantedEvent } from './types';
+import type {
+  ActiveSpeakerChangedEvent,
+  ConsumerLayersChangedEvent,
+  NewProducerEvent,
+  ProducerLayersWantedEvent,
+} from './types';
 import { WorkerPool } from './worker-pool';
 
 let pool: WorkerPool;
@@ -28,7 +33,12 @@ const cleanups: Array<() => void> = [];
 
 beforeAll(async () => {
   requireMediasoupWorkerBin();
-  pool = await WorkerPool.create({ logger: testLogger(), workerCount: 1, webRtcServerBasePort: 'auto', layersLowerAfterMs: LOWER_AFTER_MS });
+  pool = await WorkerPool.create({
+    logger: testLogger(),
+    workerCount: 1,
+    webRtcServerBasePort: 'auto',
+    layersLowerAfterMs: LOWER_AFTER_MS,
+  });
 });
 
 afterEach(() => {
@@ -48,7 +58,11 @@ function track<T extends { sender: { close(): void } }>(value: T): T {
   return value;
 }
 
-async function expectAppError(promise: Promise<unknown> | (() => unknown), code: string, reason: string): Promise<void> {
+async function expectAppError(
+  promise: Promise<unknown> | (() => unknown),
+  code: string,
+  reason: string,
+): Promise<void> {
   try {
     await (typeof promise === 'function' ? promise() : promise);
   } catch (err) {
@@ -61,7 +75,12 @@ async function expectAppError(promise: Promise<unknown> | (() => unknown), code:
 
 const FAKE_DTLS = {
   role: 'client' as const,
-  fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(':') }],
+  fingerprints: [
+    {
+      algorithm: 'sha-256',
+      value: Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(':'),
+    },
+  ],
 };
 
 describe('Room', () => {
@@ -70,7 +89,9 @@ describe('Room', () => {
     const [a, b] = await Promise.all([pool.getOrCreateRoom(id), pool.getOrCreateRoom(id)]);
     cleanups.push(() => a.close());
     expect(a).toBe(b);
-    expect(a.rtpCapabilities.codecs?.map((c) => c.mimeType)).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8']));
+    expect(a.rtpCapabilities.codecs?.map((c) => c.mimeType)).toEqual(
+      expect.arrayContaining(['audio/opus', 'video/VP8']),
+    );
     const joined = await a.addPeer('alice');
     expect(joined).toMatchObject({ roomId: id, peerId: 'alice', workerIndex: 0 });
     await expectAppError(a.addPeer('alice'), 'CONFLICT', 'sfu.peer_exists');
@@ -109,8 +130,13 @@ describe('Room', () => {
     const room = await newRoom();
     await room.addPeer('greedy');
     const made = [];
-    for (let i = 0; i < MAX_WEBRTC_TRANSPORTS_PER_PEER; i++) made.push(await room.createWebRtcTransport('greedy', { direction: i % 2 === 0 ? 'send' : 'recv' }));
-    await expectAppError(room.createWebRtcTransport('greedy', { direction: 'send' }), 'PRECONDITION_FAILED', 'sfu.too_many_transports');
+    for (let i = 0; i < MAX_WEBRTC_TRANSPORTS_PER_PEER; i++)
+      made.push(await room.createWebRtcTransport('greedy', { direction: i % 2 === 0 ? 'send' : 'recv' }));
+    await expectAppError(
+      room.createWebRtcTransport('greedy', { direction: 'send' }),
+      'PRECONDITION_FAILED',
+      'sfu.too_many_transports',
+    );
     // Another participant is not limited by it.
     await room.addPeer('other');
     await room.createWebRtcTransport('other', { direction: 'send' });
@@ -123,10 +149,19 @@ describe('Room', () => {
     await room.addPeer('alice');
     const send = await room.createWebRtcTransport('alice', { direction: 'send' });
     const recv = await room.createWebRtcTransport('alice', { direction: 'recv' });
-    const mic = (transportId: string) => ({ transportId, kind: 'audio' as const, source: 'mic' as const, rtpParameters: opusRtpParameters(randomSsrc()) });
+    const mic = (transportId: string) => ({
+      transportId,
+      kind: 'audio' as const,
+      source: 'mic' as const,
+      rtpParameters: opusRtpParameters(randomSsrc()),
+    });
 
     await expectAppError(room.produce('alice', mic(recv.transportId)), 'BAD_REQUEST', 'sfu.wrong_direction');
-    await expectAppError(room.produce('alice', { ...mic(send.transportId), source: 'camera' }), 'BAD_REQUEST', 'sfu.source_kind_mismatch');
+    await expectAppError(
+      room.produce('alice', { ...mic(send.transportId), source: 'camera' }),
+      'BAD_REQUEST',
+      'sfu.source_kind_mismatch',
+    );
     const events: NewProducerEvent[] = [];
     room.on('newProducer', (event) => events.push(event));
     const produced = await room.produce('alice', mic(send.transportId));
@@ -141,19 +176,52 @@ describe('Room', () => {
     await room.addPeer('alice');
     await room.addPeer('bob', { rtpCapabilities: room.rtpCapabilities });
     const send = await room.createWebRtcTransport('alice', { direction: 'send' });
-    const mic = await room.produce('alice', { transportId: send.transportId, kind: 'audio', source: 'mic', rtpParameters: opusRtpParameters(randomSsrc()) });
+    const mic = await room.produce('alice', {
+      transportId: send.transportId,
+      kind: 'audio',
+      source: 'mic',
+      rtpParameters: opusRtpParameters(randomSsrc()),
+    });
 
-    await expectAppError(room.consume('bob', { producerId: mic.producerId }), 'PRECONDITION_FAILED', 'sfu.no_recv_transport');
+    await expectAppError(
+      room.consume('bob', { producerId: mic.producerId }),
+      'PRECONDITION_FAILED',
+      'sfu.no_recv_transport',
+    );
     const recv = await room.createWebRtcTransport('bob', { direction: 'recv' });
     const consumer = await room.consume('bob', { producerId: mic.producerId });
-    expect(consumer).toMatchObject({ producerId: mic.producerId, producerPeerId: 'alice', kind: 'audio', source: 'mic', type: 'simple', producerPaused: false });
-    expect(room.getPeerState('bob').transports).toMatchObject([{ transportId: recv.transportId, consumerIds: [consumer.consumerId] }]);
+    expect(consumer).toMatchObject({
+      producerId: mic.producerId,
+      producerPeerId: 'alice',
+      kind: 'audio',
+      source: 'mic',
+      type: 'simple',
+      producerPaused: false,
+    });
+    expect(room.getPeerState('bob').transports).toMatchObject([
+      { transportId: recv.transportId, consumerIds: [consumer.consumerId] },
+    ]);
     expect(pool.getState().workers[0]?.consumers).toBeGreaterThanOrEqual(1);
 
-    const videoOnly = { ...room.rtpCapabilities, codecs: room.rtpCapabilities.codecs?.filter((c) => c.kind === 'video') ?? [] };
-    await expectAppError(room.consume('bob', { producerId: mic.producerId, rtpCapabilities: videoOnly }), 'PRECONDITION_FAILED', 'sfu.cannot_consume');
-    await expectAppError(room.consume('bob', { producerId: 'no-such-producer' }), 'NOT_FOUND', 'sfu.producer_not_found');
-    await expectAppError(room.setConsumerPreferredLayers('bob', consumer.consumerId, { spatialLayer: 0 }), 'BAD_REQUEST', 'sfu.not_simulcast');
+    const videoOnly = {
+      ...room.rtpCapabilities,
+      codecs: room.rtpCapabilities.codecs?.filter((c) => c.kind === 'video') ?? [],
+    };
+    await expectAppError(
+      room.consume('bob', { producerId: mic.producerId, rtpCapabilities: videoOnly }),
+      'PRECONDITION_FAILED',
+      'sfu.cannot_consume',
+    );
+    await expectAppError(
+      room.consume('bob', { producerId: 'no-such-producer' }),
+      'NOT_FOUND',
+      'sfu.producer_not_found',
+    );
+    await expectAppError(
+      room.setConsumerPreferredLayers('bob', consumer.consumerId, { spatialLayer: 0 }),
+      'BAD_REQUEST',
+      'sfu.not_simulcast',
+    );
   });
 
   it('forwards VP8 simulcast and switches layers on setConsumerPreferredLayers', async () => {
@@ -163,7 +231,13 @@ describe('Room', () => {
     await room.addPeer('alice');
     await room.addPeer('bob');
     const camera = track(
-      await createRtpProducer(room, 'alice', { source: 'camera', ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()], packetsPerSecond: 60, payloadSize: 400, keyFrameIntervalMs: 250 }),
+      await createRtpProducer(room, 'alice', {
+        source: 'camera',
+        ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()],
+        packetsPerSecond: 60,
+        payloadSize: 400,
+        keyFrameIntervalMs: 250,
+      }),
     );
     expect(room.listProducers()).toMatchObject([{ producerId: camera.producerId, type: 'simulcast' }]);
     const layers: ConsumerLayersChangedEvent[] = [];
@@ -173,12 +247,24 @@ describe('Room', () => {
     expect(bob.type).toBe('simulcast');
     camera.sender.start();
 
-    await waitFor(() => room.getConsumerLayers('bob', bob.consumerId)?.spatialLayer === 2, 10_000, () => `layers ${JSON.stringify(layers)}`);
+    await waitFor(
+      () => room.getConsumerLayers('bob', bob.consumerId)?.spatialLayer === 2,
+      10_000,
+      () => `layers ${JSON.stringify(layers)}`,
+    );
     await room.setConsumerPreferredLayers('bob', bob.consumerId, { spatialLayer: 0, temporalLayer: 0 });
-    await waitFor(() => layers.some((e) => e.layers?.spatialLayer === 0), 10_000, () => `layers ${JSON.stringify(layers)}`);
+    await waitFor(
+      () => layers.some((e) => e.layers?.spatialLayer === 0),
+      10_000,
+      () => `layers ${JSON.stringify(layers)}`,
+    );
     expect(layers.every((e) => e.peerId === 'bob' && e.consumerId === bob.consumerId)).toBe(true);
     const before = receiver.received(bob.ssrc);
-    await waitFor(() => receiver.received(bob.ssrc) > before + 20, 5_000, () => 'nothing arrived on the lowest layer');
+    await waitFor(
+      () => receiver.received(bob.ssrc) > before + 20,
+      5_000,
+      () => 'nothing arrived on the lowest layer',
+    );
   });
 
   it('starts a simulcast consumer at the layers asked for in consume(), never passing through a higher one', async () => {
@@ -188,52 +274,98 @@ describe('Room', () => {
     await room.addPeer('alice');
     await room.addPeer('bob');
     const camera = track(
-      await createRtpProducer(room, 'alice', { source: 'camera', ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()], packetsPerSecond: 60, payloadSize: 400, keyFrameIntervalMs: 250 }),
+      await createRtpProducer(room, 'alice', {
+        source: 'camera',
+        ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()],
+        packetsPerSecond: 60,
+        payloadSize: 400,
+        keyFrameIntervalMs: 250,
+      }),
     );
     const layers: ConsumerLayersChangedEvent[] = [];
     room.on('consumerLayersChanged', (event) => layers.push(event));
     const transportId = await createRtpReceiveTransport(room, 'bob', receiver);
-    const bob = await consumeRtp(room, 'bob', { producerId: camera.producerId, transportId, receiver, preferredLayers: { spatialLayer: 0, temporalLayer: 0 } });
+    const bob = await consumeRtp(room, 'bob', {
+      producerId: camera.producerId,
+      transportId,
+      receiver,
+      preferredLayers: { spatialLayer: 0, temporalLayer: 0 },
+    });
     camera.sender.start();
 
-    await waitFor(() => room.getConsumerLayers('bob', bob.consumerId)?.spatialLayer === 0, 10_000, () => `layers ${JSON.stringify(layers)}`);
-    await waitFor(() => receiver.received(bob.ssrc) > 20, 5_000, () => 'nothing arrived on the lowest layer');
+    await waitFor(
+      () => room.getConsumerLayers('bob', bob.consumerId)?.spatialLayer === 0,
+      10_000,
+      () => `layers ${JSON.stringify(layers)}`,
+    );
+    await waitFor(
+      () => receiver.received(bob.ssrc) > 20,
+      5_000,
+      () => 'nothing arrived on the lowest layer',
+    );
     expect(layers.map((e) => e.layers?.spatialLayer).filter((l) => l !== undefined && l > 0)).toEqual([]);
   });
 
   it("tells a simulcast camera's owner the highest layer its resumed consumers want: a rise at once, a fall after a wait", async () => {
     const room = await newRoom();
     for (const peer of ['alice', 'bob', 'carol']) await room.addPeer(peer);
-    const camera = track(await createRtpProducer(room, 'alice', { source: 'camera', ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()], packetsPerSecond: 30 }));
+    const camera = track(
+      await createRtpProducer(room, 'alice', {
+        source: 'camera',
+        ssrcs: [randomSsrc(), randomSsrc(), randomSsrc()],
+        packetsPerSecond: 30,
+      }),
+    );
     const wanted: ProducerLayersWantedEvent[] = [];
     room.on('producerLayersWanted', (event) => wanted.push(event));
     const consumer = async (peer: string, spatialLayer: number) => {
       const receiver = await RtpReceiver.open();
       cleanups.push(() => receiver.close());
       const transportId = await createRtpReceiveTransport(room, peer, receiver);
-      return consumeRtp(room, peer, { producerId: camera.producerId, transportId, receiver, preferredLayers: { spatialLayer, temporalLayer: 2 } });
+      return consumeRtp(room, peer, {
+        producerId: camera.producerId,
+        transportId,
+        receiver,
+        preferredLayers: { spatialLayer, temporalLayer: 2 },
+      });
     };
 
     // Bob shows a small tile: alice is told to send the lowest layer only, after the wait.
     await consumer('bob', 0);
-    await waitFor(() => wanted.length === 1, 5_000, () => `wanted ${JSON.stringify(wanted)}`);
+    await waitFor(
+      () => wanted.length === 1,
+      5_000,
+      () => `wanted ${JSON.stringify(wanted)}`,
+    );
     expect(wanted[0]).toEqual({ roomId: room.id, peerId: 'alice', producerId: camera.producerId, spatialLayer: 0 });
 
     // Carol pins alice full size: told at once.
     const carol = await consumer('carol', 2);
-    await waitFor(() => wanted.length === 2, LOWER_AFTER_MS / 2, () => `wanted ${JSON.stringify(wanted)}`);
+    await waitFor(
+      () => wanted.length === 2,
+      LOWER_AFTER_MS / 2,
+      () => `wanted ${JSON.stringify(wanted)}`,
+    );
     expect(wanted[1]!.spatialLayer).toBe(2);
 
     // Carol shrinks the tile: a fall is told only once it has lasted.
     const lowered = Date.now();
     await room.setConsumerPreferredLayers('carol', carol.consumerId, { spatialLayer: 1, temporalLayer: 2 });
-    await waitFor(() => wanted.length === 3, 5_000, () => `wanted ${JSON.stringify(wanted)}`);
+    await waitFor(
+      () => wanted.length === 3,
+      5_000,
+      () => `wanted ${JSON.stringify(wanted)}`,
+    );
     expect(wanted[2]!.spatialLayer).toBe(1);
     expect(Date.now() - lowered).toBeGreaterThanOrEqual(LOWER_AFTER_MS - 50);
 
     // A paused consumer wants nothing: back to bob's layer.
     await room.pauseConsumer('carol', carol.consumerId);
-    await waitFor(() => wanted.length === 4, 5_000, () => `wanted ${JSON.stringify(wanted)}`);
+    await waitFor(
+      () => wanted.length === 4,
+      5_000,
+      () => `wanted ${JSON.stringify(wanted)}`,
+    );
     expect(wanted[3]!.spatialLayer).toBe(0);
     // A rise cancels a fall still waiting.
     await room.resumeConsumer('carol', carol.consumerId);
@@ -253,11 +385,19 @@ describe('Room', () => {
     const bob = track<RtpProducer>(await createRtpProducer(room, 'bob', { source: 'mic', audioLevelDbov: 10 }));
     alice.sender.start();
     bob.sender.start();
-    await waitFor(() => speakers.at(-1)?.peerId === 'bob', 15_000, () => `speakers ${JSON.stringify(speakers)}`);
+    await waitFor(
+      () => speakers.at(-1)?.peerId === 'bob',
+      15_000,
+      () => `speakers ${JSON.stringify(speakers)}`,
+    );
     expect(speakers.at(-1)).toEqual({ roomId: room.id, peerId: 'bob', producerId: bob.producerId });
 
     bob.sender.setAudioLevel(127);
     alice.sender.setAudioLevel(10);
-    await waitFor(() => speakers.at(-1)?.peerId === 'alice', 15_000, () => `speakers ${JSON.stringify(speakers)}`);
+    await waitFor(
+      () => speakers.at(-1)?.peerId === 'alice',
+      15_000,
+      () => `speakers ${JSON.stringify(speakers)}`,
+    );
   });
 });

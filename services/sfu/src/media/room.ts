@@ -252,7 +252,10 @@ export class Room extends EventEmitter<RoomEvents> {
       const router = await this.routerOn(worker);
       this.assertOpen();
       if (router.router.closed) {
-        throw preconditionFailed('sfu.worker_died', `the worker chosen for peer ${peerId} died; join again`, { roomId: this.id, peerId });
+        throw preconditionFailed('sfu.worker_died', `the worker chosen for peer ${peerId} died; join again`, {
+          roomId: this.id,
+          peerId,
+        });
       }
       this.currentWorker = worker;
       const peer: PeerRecord = {
@@ -268,7 +271,13 @@ export class Room extends EventEmitter<RoomEvents> {
       this.peers.set(peerId, peer);
       router.peerIds.add(peerId);
       this.log.info(
-        { peerId, workerIndex: worker.index, routerId: router.router.id, placement: placement.reason, workerConsumers: worker.consumers },
+        {
+          peerId,
+          workerIndex: worker.index,
+          routerId: router.router.id,
+          placement: placement.reason,
+          workerConsumers: worker.consumers,
+        },
         'peer placed',
       );
       return {
@@ -304,16 +313,23 @@ export class Room extends EventEmitter<RoomEvents> {
   // Transports
 
   /** A WebRtcTransport on the peer's worker's WebRtcServer (UDP preferred, TCP too). */
-  async createWebRtcTransport(peerId: string, options: { direction: TransportDirection }): Promise<WebRtcTransportParams> {
+  async createWebRtcTransport(
+    peerId: string,
+    options: { direction: TransportDirection },
+  ): Promise<WebRtcTransportParams> {
     const peer = this.requirePeer(peerId);
     // A browser needs one send and one recv transport (and may replace each once); each holds
     // worker memory and ports, so one participant may not open more.
     const webRtc = [...peer.transports.values()].filter((t) => t.type === 'webrtc').length;
     if (webRtc >= MAX_WEBRTC_TRANSPORTS_PER_PEER) {
-      throw preconditionFailed('sfu.too_many_transports', `peer ${peerId} has ${webRtc} open transports, the most one participant may hold; close one first`, {
-        peerId,
-        limit: MAX_WEBRTC_TRANSPORTS_PER_PEER,
-      });
+      throw preconditionFailed(
+        'sfu.too_many_transports',
+        `peer ${peerId} has ${webRtc} open transports, the most one participant may hold; close one first`,
+        {
+          peerId,
+          limit: MAX_WEBRTC_TRANSPORTS_PER_PEER,
+        },
+      );
     }
     const { router, worker } = peer.router;
     const transport = await router.createWebRtcTransport({
@@ -330,9 +346,12 @@ export class Room extends EventEmitter<RoomEvents> {
       await transport.setMaxIncomingBitrate(maxIncomingBitrate);
     }
     transport.on('dtlsstatechange', (state) => {
-      if (state === 'failed' || state === 'closed') this.log.warn({ peerId, transportId: record.id, state }, 'WebRtcTransport DTLS state');
+      if (state === 'failed' || state === 'closed')
+        this.log.warn({ peerId, transportId: record.id, state }, 'WebRtcTransport DTLS state');
     });
-    transport.on('icestatechange', (state) => this.log.debug({ peerId, transportId: record.id, state }, 'WebRtcTransport ICE state'));
+    transport.on('icestatechange', (state) =>
+      this.log.debug({ peerId, transportId: record.id, state }, 'WebRtcTransport ICE state'),
+    );
     return {
       transportId: transport.id,
       direction: options.direction,
@@ -345,14 +364,16 @@ export class Room extends EventEmitter<RoomEvents> {
   /** The client's DTLS parameters (its `transport.on('connect')`). */
   async connectWebRtcTransport(peerId: string, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
     const record = this.requireTransport(peerId, transportId);
-    if (record.type !== 'webrtc') throw badRequest('sfu.wrong_transport_type', `transport ${transportId} is not a WebRtcTransport`);
+    if (record.type !== 'webrtc')
+      throw badRequest('sfu.wrong_transport_type', `transport ${transportId} is not a WebRtcTransport`);
     await record.transport.connect({ dtlsParameters });
   }
 
   /** New ICE parameters for the client's `transport.restartIce()`. */
   async restartIce(peerId: string, transportId: string): Promise<IceParameters> {
     const record = this.requireTransport(peerId, transportId);
-    if (record.type !== 'webrtc') throw badRequest('sfu.wrong_transport_type', `transport ${transportId} is not a WebRtcTransport`);
+    if (record.type !== 'webrtc')
+      throw badRequest('sfu.wrong_transport_type', `transport ${transportId} is not a WebRtcTransport`);
     return record.transport.restartIce();
   }
 
@@ -379,7 +400,8 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Where the SFU sends a PlainTransport's RTP (not needed with `comedia`). */
   async connectPlainTransport(peerId: string, transportId: string, remote: PlainTransportRemote): Promise<void> {
     const record = this.requireTransport(peerId, transportId);
-    if (record.type !== 'plain') throw badRequest('sfu.wrong_transport_type', `transport ${transportId} is not a PlainTransport`);
+    if (record.type !== 'plain')
+      throw badRequest('sfu.wrong_transport_type', `transport ${transportId} is not a PlainTransport`);
     await record.transport.connect(remote);
   }
 
@@ -398,14 +420,23 @@ export class Room extends EventEmitter<RoomEvents> {
     const peer = this.requirePeer(peerId);
     const transport = this.requireTransport(peerId, options.transportId);
     if (transport.direction !== 'send') {
-      throw badRequest('sfu.wrong_direction', `transport ${transport.id} is a recv transport; produce on a send transport`);
+      throw badRequest(
+        'sfu.wrong_direction',
+        `transport ${transport.id} is a recv transport; produce on a send transport`,
+      );
     }
     if (SOURCE_KIND[options.source] !== options.kind) {
-      throw badRequest('sfu.source_kind_mismatch', `source ${options.source} must be ${SOURCE_KIND[options.source]}, not ${options.kind}`);
+      throw badRequest(
+        'sfu.source_kind_mismatch',
+        `source ${options.source} must be ${SOURCE_KIND[options.source]}, not ${options.kind}`,
+      );
     }
     const taken = [...peer.producers.values()].some((p) => p.source === options.source);
     if (taken || peer.pendingSources.has(options.source)) {
-      throw conflict('sfu.source_in_use', `peer ${peerId} already has a ${options.source} producer`, { peerId, source: options.source });
+      throw conflict('sfu.source_in_use', `peer ${peerId} already has a ${options.source} producer`, {
+        peerId,
+        source: options.source,
+      });
     }
     peer.pendingSources.add(options.source);
     let producer: ms.Producer;
@@ -421,7 +452,9 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     if (producer.closed) {
       // Its transport closed while produce() was in flight.
-      throw notFound('sfu.transport_not_found', `transport ${transport.id} closed while producing`, { transportId: transport.id });
+      throw notFound('sfu.transport_not_found', `transport ${transport.id} closed while producing`, {
+        transportId: transport.id,
+      });
     }
     const record: ProducerRecord = {
       producer,
@@ -494,25 +527,37 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!rtpCapabilities) {
       throw badRequest('sfu.no_rtp_capabilities', `peer ${peerId} has given no RTP capabilities`, { peerId });
     }
-    const transport = options.transportId === undefined ? this.lastRecvTransport(peer) : this.requireTransport(peerId, options.transportId);
+    const transport =
+      options.transportId === undefined
+        ? this.lastRecvTransport(peer)
+        : this.requireTransport(peerId, options.transportId);
     if (transport.direction !== 'recv') {
-      throw badRequest('sfu.wrong_direction', `transport ${transport.id} is a send transport; consume on a recv transport`);
+      throw badRequest(
+        'sfu.wrong_direction',
+        `transport ${transport.id} is a send transport; consume on a recv transport`,
+      );
     }
     const producer = this.requireProducer(options.producerId);
     await this.pipeTo(producer, peer.router);
     if (peer.leaving) throw notFound('sfu.peer_not_found', `peer ${peerId} left the room`, { peerId });
     const { producerId } = options;
     if (!peer.router.router.canConsume({ producerId, rtpCapabilities })) {
-      throw preconditionFailed('sfu.cannot_consume', `peer ${peerId} cannot consume producer ${producerId} with its RTP capabilities`, {
-        peerId,
-        producerId,
-      });
+      throw preconditionFailed(
+        'sfu.cannot_consume',
+        `peer ${peerId} cannot consume producer ${producerId} with its RTP capabilities`,
+        {
+          peerId,
+          producerId,
+        },
+      );
     }
     const consumer = await transport.transport.consume({
       producerId,
       rtpCapabilities,
       paused: true,
-      ...(options.preferredLayers && producer.producer.type !== 'simple' ? { preferredLayers: options.preferredLayers } : {}),
+      ...(options.preferredLayers && producer.producer.type !== 'simple'
+        ? { preferredLayers: options.preferredLayers }
+        : {}),
       appData: { peerId, producerPeerId: producer.peer.id, source: producer.source },
     });
     if (consumer.closed) {
@@ -543,7 +588,12 @@ export class Room extends EventEmitter<RoomEvents> {
     consumer.on('producerpause', () => this.notify('consumerProducerPaused', { ...event, producerPaused: true }));
     consumer.on('producerresume', () => this.notify('consumerProducerPaused', { ...event, producerPaused: false }));
     consumer.on('layerschange', (layers) =>
-      this.notify('consumerLayersChanged', { roomId: this.id, peerId, consumerId: consumer.id, layers: layers ?? null }),
+      this.notify('consumerLayersChanged', {
+        roomId: this.id,
+        peerId,
+        consumerId: consumer.id,
+        layers: layers ?? null,
+      }),
     );
     return {
       consumerId: consumer.id,
@@ -595,7 +645,10 @@ export class Room extends EventEmitter<RoomEvents> {
     const record = this.requireConsumer(peerId, consumerId);
     const { consumer } = record;
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') {
-      throw badRequest('sfu.not_simulcast', `consumer ${consumerId} is ${consumer.type}; preferred layers need simulcast`);
+      throw badRequest(
+        'sfu.not_simulcast',
+        `consumer ${consumerId} is ${consumer.type}; preferred layers need simulcast`,
+      );
     }
     await consumer.setPreferredLayers(layers);
     record.spatialWanted = layers.spatialLayer;
@@ -620,7 +673,12 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const tell = () => {
       record.wantedSpatial = this.wantedSpatialLayer(producerId);
-      this.notify('producerLayersWanted', { roomId: this.id, peerId: record.peer.id, producerId, spatialLayer: record.wantedSpatial });
+      this.notify('producerLayersWanted', {
+        roomId: this.id,
+        peerId: record.peer.id,
+        producerId,
+        spatialLayer: record.wantedSpatial,
+      });
     };
     if (record.wantedSpatial !== undefined && wanted > record.wantedSpatial) {
       if (record.lowering) clearTimeout(record.lowering);
@@ -712,7 +770,10 @@ export class Room extends EventEmitter<RoomEvents> {
       const survivor = this.routers.values().next().value;
       if (survivor) this.startSpeaker(survivor);
     }
-    this.log.warn({ workerIndex: worker.index, pid: worker.pid, peerIds: peers.map((p) => p.id) }, 'worker died under the room');
+    this.log.warn(
+      { workerIndex: worker.index, pid: worker.pid, peerIds: peers.map((p) => p.id) },
+      'worker died under the room',
+    );
     return { roomId: this.id, peerIds: peers.map((p) => p.id) };
   }
 
@@ -728,7 +789,8 @@ export class Room extends EventEmitter<RoomEvents> {
       consumerBudget: this.host.settings.consumerBudgetPerWorker,
     });
     const worker = placement && live.find((w) => w.index === placement.workerIndex);
-    if (!placement || !worker) throw preconditionFailed('sfu.no_worker', 'no mediasoup worker is alive', { roomId: this.id });
+    if (!placement || !worker)
+      throw preconditionFailed('sfu.no_worker', 'no mediasoup worker is alive', { roomId: this.id });
     return { worker, placement };
   }
 
@@ -768,7 +830,11 @@ export class Room extends EventEmitter<RoomEvents> {
       settings.audibleSpeakers > 0
         ? // Every microphone above the threshold is reported (not only the loudest few), so a speaker
           // holding a slot keeps it while a louder one talks over them.
-          router.router.createAudioLevelObserver({ maxEntries: AUDIO_LEVEL_MAX_ENTRIES, threshold: settings.audioLevelThresholdDbov, interval: settings.audioLevelIntervalMs })
+          router.router.createAudioLevelObserver({
+            maxEntries: AUDIO_LEVEL_MAX_ENTRIES,
+            threshold: settings.audioLevelThresholdDbov,
+            interval: settings.audioLevelIntervalMs,
+          })
         : undefined;
     const speaker: Speaker = { router, observer, levels, observed: new Set() };
     this.speaker = speaker;
@@ -777,23 +843,31 @@ export class Room extends EventEmitter<RoomEvents> {
       (err: Error) => {
         if (this.isClosed || router.router.closed) return;
         // Without levels nobody becomes audible in a gated room: forward every microphone instead.
-        this.log.error({ err, routerId: router.router.id }, 'could not create the AudioLevelObserver; forwarding every microphone');
+        this.log.error(
+          { err, routerId: router.router.id },
+          'could not create the AudioLevelObserver; forwarding every microphone',
+        );
         if (this.speaker === speaker) speaker.levels = undefined;
         this.regateAudio();
       },
     );
-    for (const record of this.producers.values()) if (record.producer.kind === 'audio') void this.observeSpeaker(record);
+    for (const record of this.producers.values())
+      if (record.producer.kind === 'audio') void this.observeSpeaker(record);
     observer.then(
       (created) => {
         created.on('dominantspeaker', ({ producer }) => {
           const record = this.producers.get(producer.id);
-          if (record) this.notify('activeSpeakerChanged', { roomId: this.id, peerId: record.peer.id, producerId: producer.id });
+          if (record)
+            this.notify('activeSpeakerChanged', { roomId: this.id, peerId: record.peer.id, producerId: producer.id });
         });
       },
       (err: Error) => {
         if (this.speaker === speaker) this.speaker = undefined;
         if (this.isClosed || router.router.closed) {
-          this.log.debug({ err, routerId: router.router.id }, 'ActiveSpeakerObserver not created: its router closed meanwhile');
+          this.log.debug(
+            { err, routerId: router.router.id },
+            'ActiveSpeakerObserver not created: its router closed meanwhile',
+          );
         } else {
           this.log.error(
             { err, routerId: router.router.id },
@@ -815,7 +889,8 @@ export class Room extends EventEmitter<RoomEvents> {
       if (observer.closed || record.producer.closed || this.speaker !== speaker) return;
       await observer.addProducer({ producerId: record.producer.id });
       const levels = await speaker.levels;
-      if (levels && !levels.closed && !record.producer.closed) await levels.addProducer({ producerId: record.producer.id });
+      if (levels && !levels.closed && !record.producer.closed)
+        await levels.addProducer({ producerId: record.producer.id });
     } catch (err) {
       // Typically the producer or the router closed meanwhile; the producer still forwards.
       this.log.warn({ err, producerId: record.producer.id }, 'mic producer not added to the ActiveSpeakerObserver');
@@ -834,7 +909,8 @@ export class Room extends EventEmitter<RoomEvents> {
     try {
       await pipe;
     } catch (err) {
-      if (record.producer.closed) throw notFound('sfu.producer_not_found', `producer ${record.producer.id} is closed`, { cause: err });
+      if (record.producer.closed)
+        throw notFound('sfu.producer_not_found', `producer ${record.producer.id} is closed`, { cause: err });
       throw err;
     }
   }
@@ -849,7 +925,10 @@ export class Room extends EventEmitter<RoomEvents> {
       if (!pipeProducer) throw new Error(`pipeToRouter gave no pipe producer for ${key}`);
       if (pipeProducer.closed) this.pipes.delete(key);
       else pipeProducer.observer.once('close', () => this.pipes.delete(key));
-      this.log.debug({ producerId: record.producer.id, from: record.router.router.id, to: target.router.id }, 'producer piped');
+      this.log.debug(
+        { producerId: record.producer.id, from: record.router.router.id, to: target.router.id },
+        'producer piped',
+      );
     } catch (err) {
       this.pipes.delete(key);
       throw err;
@@ -938,7 +1017,8 @@ export class Room extends EventEmitter<RoomEvents> {
         if (gated === record.gated) continue;
         record.gated = gated;
         this.applyPause(record).catch((err: unknown) => {
-          if (!record.consumer.closed) this.log.warn({ err, consumerId: record.consumer.id }, 'could not gate an audio consumer');
+          if (!record.consumer.closed)
+            this.log.warn({ err, consumerId: record.consumer.id }, 'could not gate an audio consumer');
         });
       }
     }
@@ -978,7 +1058,13 @@ export class Room extends EventEmitter<RoomEvents> {
     record.peer.consumers.delete(id);
     this.reviewWantedLayers(record.producerId);
     const reason = record.closing ?? 'closed';
-    this.notify('consumerClosed', { roomId: this.id, peerId: record.peer.id, consumerId: id, producerId: record.producerId, reason });
+    this.notify('consumerClosed', {
+      roomId: this.id,
+      peerId: record.peer.id,
+      consumerId: id,
+      producerId: record.producerId,
+      reason,
+    });
   }
 
   /** Emits to the room's listeners; a listener that throws is logged, never thrown into mediasoup. */
@@ -997,38 +1083,47 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private requirePeer(peerId: string): PeerRecord {
     const peer = this.peers.get(peerId);
-    if (!peer) throw notFound('sfu.peer_not_found', `peer ${peerId} is not in room ${this.id}`, { roomId: this.id, peerId });
+    if (!peer)
+      throw notFound('sfu.peer_not_found', `peer ${peerId} is not in room ${this.id}`, { roomId: this.id, peerId });
     return peer;
   }
 
   private requireTransport(peerId: string, transportId: string): TransportRecord {
     const transport = this.requirePeer(peerId).transports.get(transportId);
-    if (!transport) throw notFound('sfu.transport_not_found', `peer ${peerId} has no transport ${transportId}`, { peerId, transportId });
+    if (!transport)
+      throw notFound('sfu.transport_not_found', `peer ${peerId} has no transport ${transportId}`, {
+        peerId,
+        transportId,
+      });
     return transport;
   }
 
   private lastRecvTransport(peer: PeerRecord): TransportRecord {
     const recv = [...peer.transports.values()].filter((t) => t.direction === 'recv');
     const last = recv[recv.length - 1];
-    if (!last) throw preconditionFailed('sfu.no_recv_transport', `peer ${peer.id} has no recv transport`, { peerId: peer.id });
+    if (!last)
+      throw preconditionFailed('sfu.no_recv_transport', `peer ${peer.id} has no recv transport`, { peerId: peer.id });
     return last;
   }
 
   private requireProducer(producerId: string): ProducerRecord {
     const producer = this.producers.get(producerId);
-    if (!producer) throw notFound('sfu.producer_not_found', `no producer ${producerId} in room ${this.id}`, { producerId });
+    if (!producer)
+      throw notFound('sfu.producer_not_found', `no producer ${producerId} in room ${this.id}`, { producerId });
     return producer;
   }
 
   private requireOwnProducer(peerId: string, producerId: string): ProducerRecord {
     const producer = this.requirePeer(peerId).producers.get(producerId);
-    if (!producer) throw notFound('sfu.producer_not_found', `peer ${peerId} has no producer ${producerId}`, { peerId, producerId });
+    if (!producer)
+      throw notFound('sfu.producer_not_found', `peer ${peerId} has no producer ${producerId}`, { peerId, producerId });
     return producer;
   }
 
   private requireConsumer(peerId: string, consumerId: string): ConsumerRecord {
     const consumer = this.requirePeer(peerId).consumers.get(consumerId);
-    if (!consumer) throw notFound('sfu.consumer_not_found', `peer ${peerId} has no consumer ${consumerId}`, { peerId, consumerId });
+    if (!consumer)
+      throw notFound('sfu.consumer_not_found', `peer ${peerId} has no consumer ${consumerId}`, { peerId, consumerId });
     return consumer;
   }
 }

@@ -38,7 +38,11 @@ async function roomWithCamera(): Promise<{ room: Room; camera: RtpProducer; rece
   const room = await pool.getOrCreateRoom(`room-${randomUUID()}`);
   const receiver = await RtpReceiver.open();
   await room.addPeer('alice');
-  const camera = await createRtpProducer(room, 'alice', { source: 'camera', packetsPerSecond: 100, keyFrameIntervalMs: 200 });
+  const camera = await createRtpProducer(room, 'alice', {
+    source: 'camera',
+    packetsPerSecond: 100,
+    keyFrameIntervalMs: 200,
+  });
   cleanups.push(() => {
     camera.sender.close();
     receiver.close();
@@ -68,7 +72,11 @@ describe('RTP forwarding through one worker', () => {
     const carol = await addViewer(room, 'carol', camera.producerId, receiver);
     camera.sender.start();
 
-    await waitFor(() => receiver.received(bob.ssrc) >= 100 && receiver.received(carol.ssrc) >= 100, 10_000, () => `bob ${receiver.received(bob.ssrc)}, carol ${receiver.received(carol.ssrc)}`);
+    await waitFor(
+      () => receiver.received(bob.ssrc) >= 100 && receiver.received(carol.ssrc) >= 100,
+      10_000,
+      () => `bob ${receiver.received(bob.ssrc)}, carol ${receiver.received(carol.ssrc)}`,
+    );
     const stats = receiver.stats(bob.ssrc);
     expect(stats.payloadType).toBe(bob.rtpParameters.codecs[0]?.payloadType);
     expect(stats.lost).toBe(0);
@@ -86,7 +94,11 @@ describe('RTP forwarding through one worker', () => {
     expect(receiver.received(bob.ssrc)).toBe(0);
 
     await room.resumeConsumer('bob', bob.consumerId);
-    await waitFor(() => receiver.received(bob.ssrc) >= 20, 5_000, () => `bob got ${receiver.received(bob.ssrc)}`);
+    await waitFor(
+      () => receiver.received(bob.ssrc) >= 20,
+      5_000,
+      () => `bob got ${receiver.received(bob.ssrc)}`,
+    );
   });
 
   it('stops delivery to a paused consumer only, and restarts it on resume', async () => {
@@ -94,7 +106,11 @@ describe('RTP forwarding through one worker', () => {
     const bob = await addViewer(room, 'bob', camera.producerId, receiver);
     const carol = await addViewer(room, 'carol', camera.producerId, receiver);
     camera.sender.start();
-    await waitFor(() => receiver.received(bob.ssrc) >= 20, 5_000, () => `bob got ${receiver.received(bob.ssrc)}`);
+    await waitFor(
+      () => receiver.received(bob.ssrc) >= 20,
+      5_000,
+      () => `bob got ${receiver.received(bob.ssrc)}`,
+    );
 
     await room.pauseConsumer('bob', bob.consumerId);
     const carolBefore = receiver.received(carol.ssrc);
@@ -103,7 +119,11 @@ describe('RTP forwarding through one worker', () => {
 
     const bobPaused = receiver.received(bob.ssrc);
     await room.resumeConsumer('bob', bob.consumerId);
-    await waitFor(() => receiver.received(bob.ssrc) >= bobPaused + 30, 5_000, () => `bob got ${receiver.received(bob.ssrc) - bobPaused} since resume`);
+    await waitFor(
+      () => receiver.received(bob.ssrc) >= bobPaused + 30,
+      5_000,
+      () => `bob got ${receiver.received(bob.ssrc) - bobPaused} since resume`,
+    );
   });
 
   it('stops delivery to every consumer while the producer is paused, telling each consumer', async () => {
@@ -113,11 +133,19 @@ describe('RTP forwarding through one worker', () => {
     const bob = await addViewer(room, 'bob', camera.producerId, receiver);
     const carol = await addViewer(room, 'carol', camera.producerId, receiver);
     camera.sender.start();
-    await waitFor(() => receiver.received(carol.ssrc) >= 20, 5_000, () => `carol got ${receiver.received(carol.ssrc)}`);
+    await waitFor(
+      () => receiver.received(carol.ssrc) >= 20,
+      5_000,
+      () => `carol got ${receiver.received(carol.ssrc)}`,
+    );
 
     await room.pauseProducer('alice', camera.producerId);
     await expectSilence(() => receiver.received(bob.ssrc) + receiver.received(carol.ssrc));
-    await waitFor(() => events.length === 2, 2_000, () => `${events.length} consumerProducerPaused events`);
+    await waitFor(
+      () => events.length === 2,
+      2_000,
+      () => `${events.length} consumerProducerPaused events`,
+    );
     expect(events.map((e) => [e.peerId, e.producerPaused]).sort()).toEqual([
       ['bob', true],
       ['carol', true],
@@ -125,8 +153,16 @@ describe('RTP forwarding through one worker', () => {
 
     const before = receiver.received(bob.ssrc);
     await room.resumeProducer('alice', camera.producerId);
-    await waitFor(() => receiver.received(bob.ssrc) >= before + 30, 5_000, () => `bob got ${receiver.received(bob.ssrc) - before} since resume`);
-    await waitFor(() => events.length === 4, 2_000, () => `${events.length} consumerProducerPaused events`);
+    await waitFor(
+      () => receiver.received(bob.ssrc) >= before + 30,
+      5_000,
+      () => `bob got ${receiver.received(bob.ssrc) - before} since resume`,
+    );
+    await waitFor(
+      () => events.length === 4,
+      2_000,
+      () => `${events.length} consumerProducerPaused events`,
+    );
     expect(events.slice(2).every((e) => !e.producerPaused)).toBe(true);
   });
 
@@ -139,11 +175,21 @@ describe('RTP forwarding through one worker', () => {
     const bob = await addViewer(room, 'bob', camera.producerId, receiver);
     const carol = await addViewer(room, 'carol', camera.producerId, receiver);
     camera.sender.start();
-    await waitFor(() => receiver.received(bob.ssrc) >= 10, 5_000, () => `bob got ${receiver.received(bob.ssrc)}`);
+    await waitFor(
+      () => receiver.received(bob.ssrc) >= 10,
+      5_000,
+      () => `bob got ${receiver.received(bob.ssrc)}`,
+    );
 
     room.closeProducer('alice', camera.producerId);
-    expect(producerClosed).toEqual([{ roomId: room.id, peerId: 'alice', producerId: camera.producerId, reason: 'closed' }]);
-    await waitFor(() => consumerClosed.length === 2, 3_000, () => `${consumerClosed.length} consumerClosed events`);
+    expect(producerClosed).toEqual([
+      { roomId: room.id, peerId: 'alice', producerId: camera.producerId, reason: 'closed' },
+    ]);
+    await waitFor(
+      () => consumerClosed.length === 2,
+      3_000,
+      () => `${consumerClosed.length} consumerClosed events`,
+    );
     expect(consumerClosed.map((e) => [e.peerId, e.consumerId, e.reason]).sort()).toEqual(
       [
         ['bob', bob.consumerId, 'producer-closed'],
@@ -165,7 +211,9 @@ describe('RTP forwarding through one worker', () => {
     room.on('producerClosed', (event) => producerClosed.push(event));
     const bob = await addViewer(room, 'bob', camera.producerId, receiver);
     expect(room.getPeerState('alice').transports).toHaveLength(1);
-    expect(room.getPeerState('bob').transports).toMatchObject([{ type: 'plain', direction: 'recv', consumerIds: [bob.consumerId] }]);
+    expect(room.getPeerState('bob').transports).toMatchObject([
+      { type: 'plain', direction: 'recv', consumerIds: [bob.consumerId] },
+    ]);
 
     expect(room.removePeer('alice')).toBe(true);
     expect(room.removePeer('alice')).toBe(false);
@@ -174,7 +222,11 @@ describe('RTP forwarding through one worker', () => {
     expect(room.hasPeer('alice')).toBe(false);
     expect(room.getState().peers.map((p) => p.peerId)).toEqual(['bob']);
     expect(() => room.getPeerState('alice')).toThrow(/not in room/);
-    await waitFor(() => consumerClosed.length === 1, 3_000, () => 'bob was not told his consumer closed');
+    await waitFor(
+      () => consumerClosed.length === 1,
+      3_000,
+      () => 'bob was not told his consumer closed',
+    );
     expect(consumerClosed[0]).toMatchObject({ peerId: 'bob', consumerId: bob.consumerId, reason: 'producer-closed' });
 
     expect(pool.transportsOf(room.id, 'alice')).toEqual([]);

@@ -24,7 +24,12 @@ let receiver: RtpReceiver;
 
 beforeAll(async () => {
   requireMediasoupWorkerBin();
-  pool = await WorkerPool.create({ logger: testLogger(), workerCount: 2, consumerBudgetPerWorker: 2, webRtcServerBasePort: 'auto' });
+  pool = await WorkerPool.create({
+    logger: testLogger(),
+    workerCount: 2,
+    consumerBudgetPerWorker: 2,
+    webRtcServerBasePort: 'auto',
+  });
   receiver = await RtpReceiver.open();
 });
 
@@ -43,7 +48,11 @@ describe('worker death', () => {
     one.on('peerLeft', (event) => oneLeft.push(event));
     one.on('consumerClosed', (event) => oneClosed.push(event));
     const alice = await one.addPeer('alice');
-    const aliceCamera = await createRtpProducer(one, 'alice', { source: 'camera', packetsPerSecond: 100, keyFrameIntervalMs: 200 });
+    const aliceCamera = await createRtpProducer(one, 'alice', {
+      source: 'camera',
+      packetsPerSecond: 100,
+      keyFrameIntervalMs: 200,
+    });
     senders.push(aliceCamera);
     const consumers = new Map<string, { ssrc: number; consumerId: string; workerIndex: number }>();
     for (const peerId of ['bob', 'carol', 'dave']) {
@@ -60,17 +69,29 @@ describe('worker death', () => {
     const two = await pool.getOrCreateRoom(`two-${randomUUID()}`);
     const erin = await two.addPeer('erin');
     expect(erin.workerIndex).toBe(survivor);
-    const erinCamera = await createRtpProducer(two, 'erin', { source: 'camera', packetsPerSecond: 100, keyFrameIntervalMs: 200 });
+    const erinCamera = await createRtpProducer(two, 'erin', {
+      source: 'camera',
+      packetsPerSecond: 100,
+      keyFrameIntervalMs: 200,
+    });
     senders.push(erinCamera);
     await two.addPeer('frank');
     const frankTransport = await createRtpReceiveTransport(two, 'frank', receiver);
-    const frank = await consumeRtp(two, 'frank', { producerId: erinCamera.producerId, transportId: frankTransport, receiver });
+    const frank = await consumeRtp(two, 'frank', {
+      producerId: erinCamera.producerId,
+      transportId: frankTransport,
+      receiver,
+    });
 
     aliceCamera.sender.start();
     erinCamera.sender.start();
     const dave = consumers.get('dave');
     if (!dave) throw new Error('dave has no consumer');
-    await waitFor(() => receiver.received(frank.ssrc) >= 30 && receiver.received(dave.ssrc) >= 30, 5_000, () => 'RTP did not start');
+    await waitFor(
+      () => receiver.received(frank.ssrc) >= 30 && receiver.received(dave.ssrc) >= 30,
+      5_000,
+      () => 'RTP did not start',
+    );
 
     const died = new Promise<WorkerDiedEvent>((resolve) => pool.once('workerDied', resolve));
     const replaced = new Promise<WorkerReplacedEvent>((resolve) => pool.once('workerReplaced', resolve));
@@ -92,18 +113,34 @@ describe('worker death', () => {
     expect(one.peerIds).toEqual(['dave']);
     expect(two.peerIds.sort()).toEqual(['erin', 'frank']);
     // dave's consumer of alice's camera went with alice's worker.
-    await waitFor(() => oneClosed.some((e) => e.peerId === 'dave'), 3_000, () => `consumerClosed: ${JSON.stringify(oneClosed)}`);
-    expect(oneClosed.find((e) => e.peerId === 'dave')).toMatchObject({ consumerId: dave.consumerId, reason: 'producer-closed' });
+    await waitFor(
+      () => oneClosed.some((e) => e.peerId === 'dave'),
+      3_000,
+      () => `consumerClosed: ${JSON.stringify(oneClosed)}`,
+    );
+    expect(oneClosed.find((e) => e.peerId === 'dave')).toMatchObject({
+      consumerId: dave.consumerId,
+      reason: 'producer-closed',
+    });
 
     // Room two never stopped.
-    await waitFor(() => receiver.received(frank.ssrc) >= frankBefore + 100, 5_000, () => `frank got ${receiver.received(frank.ssrc) - frankBefore} since the kill`);
+    await waitFor(
+      () => receiver.received(frank.ssrc) >= frankBefore + 100,
+      5_000,
+      () => `frank got ${receiver.received(frank.ssrc) - frankBefore} since the kill`,
+    );
     expect(receiver.stats(frank.ssrc).lost).toBe(0);
 
     const replacement = await replaced;
     expect(replacement.workerIndex).toBe(doomed);
     expect(replacement.previousPid).toBe(victim.pid);
     expect(replacement.pid).not.toBe(victim.pid);
-    expect(pool.liveWorkers().map((w) => w.index).sort()).toEqual([0, 1]);
+    expect(
+      pool
+        .liveWorkers()
+        .map((w) => w.index)
+        .sort(),
+    ).toEqual([0, 1]);
     expect(pool.worker(doomed)?.webRtcServer.closed).toBe(false);
 
     // The room carries on over the new worker: alice rejoins, produces again and dave receives it.
@@ -111,7 +148,11 @@ describe('worker death', () => {
     expect(one.getState().routers.map((r) => r.activeSpeaker)).toEqual([true]);
     aliceCamera.sender.close();
     const rejoined = await one.addPeer('alice');
-    const camera = await createRtpProducer(one, 'alice', { source: 'camera', packetsPerSecond: 100, keyFrameIntervalMs: 200 });
+    const camera = await createRtpProducer(one, 'alice', {
+      source: 'camera',
+      packetsPerSecond: 100,
+      keyFrameIntervalMs: 200,
+    });
     senders.push(camera);
     const daveAgain = await consumeRtp(one, 'dave', {
       producerId: camera.producerId,
@@ -119,12 +160,22 @@ describe('worker death', () => {
       receiver,
     });
     camera.sender.start();
-    await waitFor(() => receiver.received(daveAgain.ssrc) >= 30, 5_000, () => `dave got ${receiver.received(daveAgain.ssrc)} after alice rejoined on worker ${rejoined.workerIndex}`);
+    await waitFor(
+      () => receiver.received(daveAgain.ssrc) >= 30,
+      5_000,
+      () => `dave got ${receiver.received(daveAgain.ssrc)} after alice rejoined on worker ${rejoined.workerIndex}`,
+    );
   });
 
   it('gives the replacement the dead worker WebRtcServer port when ports are fixed', async () => {
     const port = await findFreePort('127.0.0.1');
-    const fixed = await WorkerPool.create({ logger: testLogger(), workerCount: 1, webRtcServerBasePort: port, rtcMinPort: 20_000, rtcMaxPort: 20_999 });
+    const fixed = await WorkerPool.create({
+      logger: testLogger(),
+      workerCount: 1,
+      webRtcServerBasePort: port,
+      rtcMinPort: 20_000,
+      rtcMaxPort: 20_999,
+    });
     try {
       const first = fixed.worker(0);
       expect(first?.webRtcServerPort).toBe(port);

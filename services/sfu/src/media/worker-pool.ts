@@ -140,7 +140,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       for (const worker of workers) worker.close();
-      throw new Error(`could not start the mediasoup workers: ${(failed.reason as Error).message}`, { cause: failed.reason });
+      throw new Error(`could not start the mediasoup workers: ${(failed.reason as Error).message}`, {
+        cause: failed.reason,
+      });
     }
     const pool = new WorkerPool(options.logger, config, workers);
     pool.log.info(
@@ -285,7 +287,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         this.slots[index] = worker;
         this.watch(worker);
         this.log.warn({ workerIndex: index, pid: worker.pid, previousPid, attempt }, 'mediasoup worker replaced');
-        this.notify('workerReplaced', { workerIndex: index, pid: worker.pid, previousPid, webRtcServerPort: worker.webRtcServerPort });
+        this.notify('workerReplaced', {
+          workerIndex: index,
+          pid: worker.pid,
+          previousPid,
+          webRtcServerPort: worker.webRtcServerPort,
+        });
         return;
       } catch (err) {
         const retryInMs = Math.min(REPLACE_BACKOFF_MAX_MS, REPLACE_BACKOFF_MIN_MS * 2 ** (attempt - 1));
@@ -320,9 +327,12 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
   const layersLowerAfterMs = options.layersLowerAfterMs ?? DEFAULTS.layersLowerAfterMs;
   const audioLevelIntervalMs = options.audioLevelIntervalMs ?? DEFAULTS.audioLevelIntervalMs;
   const audioLevelThresholdDbov = options.audioLevelThresholdDbov ?? DEFAULTS.audioLevelThresholdDbov;
-  if (!Number.isInteger(audibleSpeakers) || audibleSpeakers < 0) issues.push(`audibleSpeakers must be an integer ≥ 0, got ${audibleSpeakers}`);
-  if (!Number.isInteger(audibleHoldMs) || audibleHoldMs < 0) issues.push(`audibleHoldMs must be an integer ≥ 0, got ${audibleHoldMs}`);
-  if (!Number.isInteger(layersLowerAfterMs) || layersLowerAfterMs < 0) issues.push(`layersLowerAfterMs must be an integer ≥ 0, got ${layersLowerAfterMs}`);
+  if (!Number.isInteger(audibleSpeakers) || audibleSpeakers < 0)
+    issues.push(`audibleSpeakers must be an integer ≥ 0, got ${audibleSpeakers}`);
+  if (!Number.isInteger(audibleHoldMs) || audibleHoldMs < 0)
+    issues.push(`audibleHoldMs must be an integer ≥ 0, got ${audibleHoldMs}`);
+  if (!Number.isInteger(layersLowerAfterMs) || layersLowerAfterMs < 0)
+    issues.push(`layersLowerAfterMs must be an integer ≥ 0, got ${layersLowerAfterMs}`);
   positiveInt('audioLevelIntervalMs', audioLevelIntervalMs);
   if (!Number.isInteger(audioLevelThresholdDbov) || audioLevelThresholdDbov < -127 || audioLevelThresholdDbov > 0) {
     issues.push(`audioLevelThresholdDbov must be an integer in [-127, 0], got ${audioLevelThresholdDbov}`);
@@ -342,7 +352,8 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
   }
   if (issues.length > 0) throw new Error(`invalid WorkerPool options:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
   const listenIp = options.listenIp ?? DEFAULTS.listenIp;
-  const maxIncomingBitrate = options.maxIncomingBitrate === null ? undefined : (options.maxIncomingBitrate ?? DEFAULTS.maxIncomingBitrate);
+  const maxIncomingBitrate =
+    options.maxIncomingBitrate === null ? undefined : (options.maxIncomingBitrate ?? DEFAULTS.maxIncomingBitrate);
   return {
     workerCount,
     basePort,
@@ -363,7 +374,8 @@ function resolveConfig(options: WorkerPoolOptions): PoolConfig {
       layersLowerAfterMs,
       audioLevelIntervalMs,
       audioLevelThresholdDbov,
-      initialAvailableOutgoingBitrate: options.initialAvailableOutgoingBitrate ?? DEFAULTS.initialAvailableOutgoingBitrate,
+      initialAvailableOutgoingBitrate:
+        options.initialAvailableOutgoingBitrate ?? DEFAULTS.initialAvailableOutgoingBitrate,
       maxIncomingBitrate,
     },
   };

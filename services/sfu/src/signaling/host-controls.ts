@@ -13,7 +13,13 @@ import type { Logger } from 'pino';
 import type { SignalingServer } from './signaling-server';
 
 /** The session event types the SFU acts on. */
-export const HOST_CONTROL_TYPES = ['participant.muted', 'participant.removed', 'session.locked', 'session.unlocked', 'session.ended'] as const;
+export const HOST_CONTROL_TYPES = [
+  'participant.muted',
+  'participant.removed',
+  'session.locked',
+  'session.unlocked',
+  'session.ended',
+] as const;
 
 /**
  * The session subjects of every organization (see `eventSubject` in `@quorum/bus`). One filter
@@ -31,7 +37,13 @@ interface EventPayload {
 
 function isEventPayload(payload: unknown): payload is EventPayload {
   const p = payload as Partial<EventPayload> | null;
-  return typeof p === 'object' && p !== null && typeof p.type === 'string' && typeof p.streamId === 'string' && typeof p.occurredAt === 'string';
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.type === 'string' &&
+    typeof p.streamId === 'string' &&
+    typeof p.occurredAt === 'string'
+  );
 }
 
 /** The organization subjects of every organization: removals of members and revocations of keys. */
@@ -44,20 +56,32 @@ export const ACCESS_SUBJECTS = ['evt.*.organization.>'];
  * they hold since). A second durable consumer (`sfu-<nodeId>-access`): NATS 2.9 takes one
  * subject filter per consumer.
  */
-export async function consumeAccessChanges(options: { bus: EventBus; server: SignalingServer; nodeId: string; logger: Logger; since?: Date }): Promise<Consumer> {
+export async function consumeAccessChanges(options: {
+  bus: EventBus;
+  server: SignalingServer;
+  nodeId: string;
+  logger: Logger;
+  since?: Date;
+}): Promise<Consumer> {
   const since = (options.since ?? new Date(Date.now() - 5_000)).getTime();
   return options.bus.consume({
     durableName: `sfu-${options.nodeId.replace(/[^A-Za-z0-9_-]/g, '_')}-access`,
     filterSubjects: ACCESS_SUBJECTS,
     handler: async (message) => {
       const event = message.payload;
-      if (!isEventPayload(event) || !event.streamId.startsWith('organization-') || Date.parse(event.occurredAt) < since) return;
+      if (!isEventPayload(event) || !event.streamId.startsWith('organization-') || Date.parse(event.occurredAt) < since)
+        return;
       const data = event.data as { userId?: unknown; keyId?: unknown };
-      const participantId = event.type === 'member.removed' ? data.userId : event.type === 'api_key.revoked' ? data.keyId : undefined;
+      const participantId =
+        event.type === 'member.removed' ? data.userId : event.type === 'api_key.revoked' ? data.keyId : undefined;
       if (typeof participantId !== 'string') return;
       const orgId = event.streamId.slice('organization-'.length);
       const dropped = options.server.revokeAccess(orgId, participantId);
-      if (dropped > 0) options.logger.info({ orgId, participantId, type: event.type, dropped }, 'disconnected someone who lost access to the organization');
+      if (dropped > 0)
+        options.logger.info(
+          { orgId, participantId, type: event.type, dropped },
+          'disconnected someone who lost access to the organization',
+        );
     },
     onError: (error) => options.logger.warn({ err: error }, 'access-change consumer error'),
   });

@@ -18,7 +18,13 @@ function scripted(answers: Array<'ok' | Error>) {
 }
 
 const logger = pino({ level: 'silent' });
-const leave = (participantId = 'p1'): LeaveReport => ({ orgId: 'o', sessionId: 's', participantId, reason: 'left', at: '2026-11-24T10:00:00.000Z' });
+const leave = (participantId = 'p1'): LeaveReport => ({
+  orgId: 'o',
+  sessionId: 's',
+  participantId,
+  reason: 'left',
+  at: '2026-11-24T10:00:00.000Z',
+});
 const unreachable = () => Object.assign(new TypeError('fetch failed'), { cause: new Error('ECONNREFUSED') });
 const settled = async (reports: LeaveReports) => {
   while (reports.size > 0) await new Promise((r) => setTimeout(r, 5));
@@ -26,7 +32,12 @@ const settled = async (reports: LeaveReports) => {
 
 describe('LeaveReports', () => {
   it('tries again while the gateway does not answer or answers 5xx, then stops once it is taken', async () => {
-    const { reporter, attempts } = scripted([unreachable(), new ReportRefused('HTTP_502', undefined, 'bad gateway'), new ReportRefused('CONFLICT', 'command.conflict', 'raced'), 'ok']);
+    const { reporter, attempts } = scripted([
+      unreachable(),
+      new ReportRefused('HTTP_502', undefined, 'bad gateway'),
+      new ReportRefused('CONFLICT', 'command.conflict', 'raced'),
+      'ok',
+    ]);
     const reports = new LeaveReports({ reporter, logger, firstDelayMs: 5, maxDelayMs: 20 });
     reports.report(leave());
     expect(reports.size).toBe(1);
@@ -37,7 +48,9 @@ describe('LeaveReports', () => {
   });
 
   it('does not ask again after a refusal', async () => {
-    const { reporter, attempts } = scripted([new ReportRefused('PRECONDITION_FAILED', 'session.ended', 'This meeting has ended.')]);
+    const { reporter, attempts } = scripted([
+      new ReportRefused('PRECONDITION_FAILED', 'session.ended', 'This meeting has ended.'),
+    ]);
     const reports = new LeaveReports({ reporter, logger, firstDelayMs: 5 });
     reports.report(leave());
     await settled(reports);
@@ -56,7 +69,14 @@ describe('LeaveReports', () => {
         throw unreachable();
       },
     };
-    const reports = new LeaveReports({ reporter, logger, firstDelayMs: 10, maxDelayMs: 10, retryForMs: 55, now: () => clock });
+    const reports = new LeaveReports({
+      reporter,
+      logger,
+      firstDelayMs: 10,
+      maxDelayMs: 10,
+      retryForMs: 55,
+      now: () => clock,
+    });
     reports.report(leave());
     await settled(reports);
     // Failures at 10, 20, 30, 40 are followed by a pause that ends within 55 ms; after the one at 50 it would not.

@@ -95,7 +95,12 @@ export class LeaveReports {
 
   private async run(k: string, entry: Pending): Promise<void> {
     const { report } = entry;
-    const log = { sessionId: report.sessionId, participantId: report.participantId, reason: report.reason, at: report.at };
+    const log = {
+      sessionId: report.sessionId,
+      participantId: report.participantId,
+      reason: report.reason,
+      at: report.at,
+    };
     const giveUpAt = this.now() + this.retryForMs;
     let delay = this.firstDelayMs;
     try {
@@ -118,7 +123,10 @@ export class LeaveReports {
             );
             return;
           }
-          this.options.logger.warn({ ...log, err, attempt, retryInMs: delay }, 'could not report a leave; trying again');
+          this.options.logger.warn(
+            { ...log, err, attempt, retryInMs: delay },
+            'could not report a leave; trying again',
+          );
         } finally {
           entry.attempt = undefined;
         }

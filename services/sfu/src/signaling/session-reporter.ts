@@ -39,7 +39,9 @@ export interface SessionReporter {
 export function isFinalRefusal(err: unknown): boolean {
   if (!(err instanceof ReportRefused)) return false;
   if (['CONFLICT', 'TIMEOUT', 'TOO_MANY_REQUESTS', 'HTTP_408', 'HTTP_429'].includes(err.code)) return false;
-  return !/^(HTTP_5\d\d|INTERNAL_SERVER_ERROR|SERVICE_UNAVAILABLE|BAD_GATEWAY|GATEWAY_TIMEOUT|CLIENT_CLOSED_REQUEST)$/.test(err.code);
+  return !/^(HTTP_5\d\d|INTERNAL_SERVER_ERROR|SERVICE_UNAVAILABLE|BAD_GATEWAY|GATEWAY_TIMEOUT|CLIENT_CLOSED_REQUEST)$/.test(
+    err.code,
+  );
 }
 
 /** The gateway refused a report; `code` is the tRPC code (`PRECONDITION_FAILED`, `FORBIDDEN`, ...). */
@@ -90,13 +92,24 @@ export class GatewayReporter implements SessionReporter {
     const token = signServiceToken(this.options.subject, this.options.serviceSecret, Math.floor(now() / 1000));
     const res = await fetch(new URL(`/trpc/${path}`, this.options.gatewayUrl), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-quorum-service-token': token, ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
-      body: JSON.stringify(this.options.instance === undefined ? input : { ...(input as object), instance: this.options.instance }),
+      headers: {
+        'content-type': 'application/json',
+        'x-quorum-service-token': token,
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
+      body: JSON.stringify(
+        this.options.instance === undefined ? input : { ...(input as object), instance: this.options.instance },
+      ),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
     });
-    const body = (await res.json().catch(() => undefined)) as { error?: { message: string; data?: { code?: string; reason?: string } } } | undefined;
+    const body = (await res.json().catch(() => undefined)) as
+      { error?: { message: string; data?: { code?: string; reason?: string } } } | undefined;
     if (res.ok && body && !body.error) return;
     const code = body?.error?.data?.code ?? `HTTP_${res.status}`;
-    throw new ReportRefused(code, body?.error?.data?.reason, body?.error?.message ?? `The gateway answered ${res.status}.`);
+    throw new ReportRefused(
+      code,
+      body?.error?.data?.reason,
+      body?.error?.message ?? `The gateway answered ${res.status}.`,
+    );
   }
 }

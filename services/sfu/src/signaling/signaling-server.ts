@@ -165,7 +165,11 @@ export class SignalingServer {
       orgId: m.orgId,
       mode: m.mode,
       locked: m.locked,
-      participants: [...m.participants.values()].map((p) => ({ peerId: p.peerId, connected: p.socket !== undefined, inMedia: p.inMedia })),
+      participants: [...m.participants.values()].map((p) => ({
+        peerId: p.peerId,
+        connected: p.socket !== undefined,
+        inMedia: p.inMedia,
+      })),
       mediaRoomId: m.media?.id ?? null,
     }));
   }
@@ -189,7 +193,8 @@ export class SignalingServer {
           taken++;
         } catch (err) {
           // Removed from the organization while this node could not hear it: they go now.
-          if (err instanceof ReportRefused && err.reason === 'meetings.not_a_member') this.revokeAccess(orgId, participantId);
+          if (err instanceof ReportRefused && err.reason === 'meetings.not_a_member')
+            this.revokeAccess(orgId, participantId);
           this.options.logger.warn({ err, sessionId, participantId }, 'could not report a connected participant again');
         }
       }
@@ -220,7 +225,12 @@ export class SignalingServer {
       const target = meeting.participants.get(participantId);
       if (!target) continue;
       this.notify(target, 'removed', {});
-      this.dropParticipant(meeting, target, { report: true, reason: 'disconnected', closeCode: CLOSE_CODES.removed, closeReason: 'no longer a member of the organization' });
+      this.dropParticipant(meeting, target, {
+        report: true,
+        reason: 'disconnected',
+        closeCode: CLOSE_CODES.removed,
+        closeReason: 'no longer a member of the organization',
+      });
       dropped++;
     }
     return dropped;
@@ -241,7 +251,9 @@ export class SignalingServer {
         if (meeting.media && target.inMedia) {
           for (const producer of meeting.media.listProducers()) {
             if (producer.peerId === peerId && producer.kind === kind && !producer.paused) {
-              await meeting.media.pauseProducer(peerId, producer.producerId).catch((err: unknown) => this.options.logger.warn({ err }, 'host mute: pause failed'));
+              await meeting.media
+                .pauseProducer(peerId, producer.producerId)
+                .catch((err: unknown) => this.options.logger.warn({ err }, 'host mute: pause failed'));
             }
           }
         }
@@ -253,7 +265,11 @@ export class SignalingServer {
         if (!target) return;
         this.notify(target, 'removed', {});
         // The stream already records the removal: leave without reporting.
-        this.dropParticipant(meeting, target, { report: false, closeCode: CLOSE_CODES.removed, closeReason: 'removed by the host' });
+        this.dropParticipant(meeting, target, {
+          report: false,
+          closeCode: CLOSE_CODES.removed,
+          closeReason: 'removed by the host',
+        });
         return;
       }
       case 'session.locked':
@@ -265,7 +281,11 @@ export class SignalingServer {
         const reason = data.reason === 'empty' ? 'empty' : 'ended_by_host';
         this.broadcast(meeting, 'meetingEnded', { reason });
         for (const p of [...meeting.participants.values()]) {
-          this.dropParticipant(meeting, p, { report: false, closeCode: CLOSE_CODES.ended, closeReason: 'meeting ended' });
+          this.dropParticipant(meeting, p, {
+            report: false,
+            closeCode: CLOSE_CODES.ended,
+            closeReason: 'meeting ended',
+          });
         }
         return;
       }
@@ -283,7 +303,12 @@ export class SignalingServer {
         if (p.graceTimer) clearTimeout(p.graceTimer);
         if (p.socket) this.notify(p, 'reconnect', { reason: 'server shutting down' });
         // Report leaves so the stream does not keep them present; rejoining elsewhere rejoins.
-        this.dropParticipant(meeting, p, { report: true, reason: 'disconnected', closeCode: CLOSE_CODES.shutdown, closeReason: 'server shutting down' });
+        this.dropParticipant(meeting, p, {
+          report: true,
+          reason: 'disconnected',
+          closeCode: CLOSE_CODES.shutdown,
+          closeReason: 'server shutting down',
+        });
       }
     }
     for (const c of this.connections) c.socket.close(CLOSE_CODES.shutdown, 'server shutting down');
@@ -295,7 +320,13 @@ export class SignalingServer {
   // Sockets
 
   private accept(socket: WebSocket): void {
-    const conn: Connection = { socket, participant: undefined, meeting: undefined, queue: Promise.resolve(), leaving: false };
+    const conn: Connection = {
+      socket,
+      participant: undefined,
+      meeting: undefined,
+      queue: Promise.resolve(),
+      leaving: false,
+    };
     this.connections.add(conn);
     const joinTimer = setTimeout(() => {
       if (!conn.participant) socket.close(CLOSE_CODES.unauthorized, 'no join within the time allowed');
@@ -305,7 +336,9 @@ export class SignalingServer {
         socket.close(CLOSE_CODES.protocol, 'binary frames are not part of the protocol');
         return;
       }
-      const frame = Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8');
+      const frame = Array.isArray(raw)
+        ? Buffer.concat(raw).toString('utf8')
+        : Buffer.from(raw as ArrayBuffer).toString('utf8');
       // One request at a time per socket, in order.
       conn.queue = conn.queue.then(() => this.onFrame(conn, frame));
     });
@@ -323,7 +356,8 @@ export class SignalingServer {
       request = parseRequest(frame);
     } catch (err) {
       const e = err as ProtocolError;
-      if (e.requestId !== undefined) this.respondError(conn.socket, e.requestId, { code: 'BAD_REQUEST', message: e.message });
+      if (e.requestId !== undefined)
+        this.respondError(conn.socket, e.requestId, { code: 'BAD_REQUEST', message: e.message });
       else conn.socket.close(CLOSE_CODES.protocol, e.message.slice(0, 120));
       return;
     }
@@ -333,18 +367,24 @@ export class SignalingServer {
       if (request.method === 'leave') conn.socket.close(CLOSE_CODES.left, 'left');
     } catch (err) {
       this.respondError(conn.socket, request.id, this.toError(err, request.method));
-      if (request.method === 'join') conn.socket.close(err instanceof Refusal && err.code === 'UNAUTHORIZED' ? CLOSE_CODES.unauthorized : CLOSE_CODES.refused, 'join refused');
+      if (request.method === 'join')
+        conn.socket.close(
+          err instanceof Refusal && err.code === 'UNAUTHORIZED' ? CLOSE_CODES.unauthorized : CLOSE_CODES.refused,
+          'join refused',
+        );
     }
   }
 
   private toError(err: unknown, method: string): SignalingError {
-    if (err instanceof Refusal) return { code: err.code, message: err.message, ...(err.reason ? { reason: err.reason } : {}) };
+    if (err instanceof Refusal)
+      return { code: err.code, message: err.message, ...(err.reason ? { reason: err.reason } : {}) };
     if (isAppError(err)) {
       const code = err.code === 'TOO_MANY_REQUESTS' ? 'PRECONDITION_FAILED' : err.code;
       return { code, message: err.message, reason: err.reason };
     }
     // mediasoup refuses bad parameters with TypeError (and UnsupportedError for capabilities).
-    if (err instanceof TypeError || (err as Error)?.name === 'UnsupportedError') return { code: 'BAD_REQUEST', message: (err as Error).message };
+    if (err instanceof TypeError || (err as Error)?.name === 'UnsupportedError')
+      return { code: 'BAD_REQUEST', message: (err as Error).message };
     this.options.logger.error({ err, method }, 'signaling request failed');
     return { code: 'INTERNAL', message: `Internal error while handling ${method}.` };
   }
@@ -372,7 +412,8 @@ export class SignalingServer {
   private async handle(conn: Connection, request: ClientRequest): Promise<unknown> {
     if (request.method === 'join') return this.join(conn, request.data);
     const { participant, meeting } = conn;
-    if (!participant || !meeting || participant.socket !== conn.socket) throw new Refusal('UNAUTHORIZED', 'Send join with a join token first.', 'signaling.not_joined');
+    if (!participant || !meeting || participant.socket !== conn.socket)
+      throw new Refusal('UNAUTHORIZED', 'Send join with a join token first.', 'signaling.not_joined');
     switch (request.method) {
       case 'leave':
         conn.leaving = true;
@@ -416,12 +457,20 @@ export class SignalingServer {
       });
     } catch (err) {
       if (err instanceof ReportRefused) {
-        const code = (['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED', 'UNAUTHORIZED', 'BAD_REQUEST'] as const).find((c) => c === err.code) ?? 'PRECONDITION_FAILED';
+        const code =
+          (['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED', 'UNAUTHORIZED', 'BAD_REQUEST'] as const).find(
+            (c) => c === err.code,
+          ) ?? 'PRECONDITION_FAILED';
         throw new Refusal(code, err.message, err.reason);
       }
       throw err;
     }
-    if (this.closed) throw new Refusal('PRECONDITION_FAILED', 'This SFU node is shutting down; join again.', 'signaling.shutting_down');
+    if (this.closed)
+      throw new Refusal(
+        'PRECONDITION_FAILED',
+        'This SFU node is shutting down; join again.',
+        'signaling.shutting_down',
+      );
     meeting = this.meetings.get(claims.sid) ?? this.openMeeting(claims);
     let participant = meeting.participants.get(claims.sub);
     if (participant) {
@@ -437,7 +486,14 @@ export class SignalingServer {
       }
       participant.socket = conn.socket;
     } else {
-      participant = { peerId: claims.sub, claims, socket: conn.socket, graceTimer: undefined, inMedia: false, rtpCapabilities: undefined };
+      participant = {
+        peerId: claims.sub,
+        claims,
+        socket: conn.socket,
+        graceTimer: undefined,
+        inMedia: false,
+        rtpCapabilities: undefined,
+      };
       meeting.participants.set(claims.sub, participant);
     }
     conn.participant = participant;
@@ -450,8 +506,15 @@ export class SignalingServer {
     return {
       peerId: participant.peerId,
       mode: meeting.mode,
-      peers: [...meeting.participants.values()].filter((p) => p !== participant && p.socket).map((p) => this.peerInfo(p)),
-      producers: meeting.media ? meeting.media.listProducers().filter((p) => p.peerId !== participant.peerId).map(toWireProducer) : [],
+      peers: [...meeting.participants.values()]
+        .filter((p) => p !== participant && p.socket)
+        .map((p) => this.peerInfo(p)),
+      producers: meeting.media
+        ? meeting.media
+            .listProducers()
+            .filter((p) => p.peerId !== participant.peerId)
+            .map(toWireProducer)
+        : [],
       iceServers: this.options.iceServers,
       locked: meeting.locked,
       isHost: claims.host,
@@ -461,15 +524,34 @@ export class SignalingServer {
   }
 
   private relay(meeting: Meeting, from: Participant, data: RequestData<'p2pSignal'>): Record<string, never> {
-    if (meeting.mode !== 'p2p') throw new Refusal('PRECONDITION_FAILED', 'The meeting runs through the SFU now; peer-to-peer signals are not relayed.', 'signaling.not_p2p');
+    if (meeting.mode !== 'p2p')
+      throw new Refusal(
+        'PRECONDITION_FAILED',
+        'The meeting runs through the SFU now; peer-to-peer signals are not relayed.',
+        'signaling.not_p2p',
+      );
     const to = meeting.participants.get(data.to);
-    if (!to || to === from || !to.socket) throw new Refusal('NOT_FOUND', `No connected participant ${data.to} in this meeting.`, 'signaling.peer_not_found');
+    if (!to || to === from || !to.socket)
+      throw new Refusal(
+        'NOT_FOUND',
+        `No connected participant ${data.to} in this meeting.`,
+        'signaling.peer_not_found',
+      );
     this.notify(to, 'p2pSignal', { from: from.peerId, signal: data.signal });
     return {};
   }
 
-  private async media(meeting: Meeting, participant: Participant, request: Exclude<ClientRequest, { method: 'join' | 'leave' | 'p2pSignal' }>): Promise<unknown> {
-    if (meeting.mode !== 'sfu') throw new Refusal('PRECONDITION_FAILED', 'This is a peer-to-peer call; media goes through the SFU only once a third participant joins.', 'signaling.not_sfu');
+  private async media(
+    meeting: Meeting,
+    participant: Participant,
+    request: Exclude<ClientRequest, { method: 'join' | 'leave' | 'p2pSignal' }>,
+  ): Promise<unknown> {
+    if (meeting.mode !== 'sfu')
+      throw new Refusal(
+        'PRECONDITION_FAILED',
+        'This is a peer-to-peer call; media goes through the SFU only once a third participant joins.',
+        'signaling.not_sfu',
+      );
     const room = await this.mediaRoom(meeting);
     const peerId = participant.peerId;
     if (!participant.inMedia) {
@@ -512,7 +594,9 @@ export class SignalingServer {
         const { producerId, spatialLayer, temporalLayer } = request.data;
         const c = await room.consume(peerId, {
           producerId,
-          ...(spatialLayer !== undefined ? { preferredLayers: { spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) } } : {}),
+          ...(spatialLayer !== undefined
+            ? { preferredLayers: { spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) } }
+            : {}),
         });
         return {
           consumerId: c.consumerId,
@@ -582,15 +666,20 @@ export class SignalingServer {
 
   private wireRoom(meeting: Meeting, room: Room): void {
     const peer = (peerId: string) => meeting.participants.get(peerId);
-    room.on('newProducer', ({ producer }) => this.broadcast(meeting, 'newProducer', toWireProducer(producer), producer.peerId));
-    room.on('producerClosed', ({ producerId, peerId }) => this.broadcast(meeting, 'producerClosed', { producerId, peerId }, peerId));
+    room.on('newProducer', ({ producer }) =>
+      this.broadcast(meeting, 'newProducer', toWireProducer(producer), producer.peerId),
+    );
+    room.on('producerClosed', ({ producerId, peerId }) =>
+      this.broadcast(meeting, 'producerClosed', { producerId, peerId }, peerId),
+    );
     room.on('producerPaused', ({ producerId, peerId, paused }) =>
       this.broadcast(meeting, paused ? 'producerPaused' : 'producerResumed', { producerId, peerId }, peerId),
     );
     room.on('consumerClosed', ({ peerId, consumerId, producerId, reason }) => {
       const p = peer(peerId);
       // A consumer closed because its own peer left needs no notice.
-      if (p && reason !== 'peer-left' && reason !== 'worker-died' && reason !== 'room-closed') this.notify(p, 'consumerClosed', { consumerId, producerId });
+      if (p && reason !== 'peer-left' && reason !== 'worker-died' && reason !== 'room-closed')
+        this.notify(p, 'consumerClosed', { consumerId, producerId });
     });
     room.on('producerLayersWanted', ({ peerId, producerId, spatialLayer }) => {
       const p = peer(peerId);
@@ -598,7 +687,12 @@ export class SignalingServer {
     });
     room.on('consumerLayersChanged', ({ peerId, consumerId, layers }) => {
       const p = peer(peerId);
-      if (p) this.notify(p, 'consumerLayersChanged', { consumerId, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null });
+      if (p)
+        this.notify(p, 'consumerLayersChanged', {
+          consumerId,
+          spatialLayer: layers?.spatialLayer ?? null,
+          temporalLayer: layers?.temporalLayer ?? null,
+        });
     });
     room.on('activeSpeakerChanged', ({ peerId }) => {
       meeting.activeSpeaker = peerId;
@@ -675,7 +769,12 @@ export class SignalingServer {
     if (participant.socket) this.send(participant.socket, { type: 'notification', method, data });
   }
 
-  private broadcast<M extends NotificationMethod>(meeting: Meeting, method: M, data: NotificationData<M>, exceptPeerId?: string): void {
+  private broadcast<M extends NotificationMethod>(
+    meeting: Meeting,
+    method: M,
+    data: NotificationData<M>,
+    exceptPeerId?: string,
+  ): void {
     for (const p of meeting.participants.values()) if (p.peerId !== exceptPeerId) this.notify(p, method, data);
   }
 

@@ -29,7 +29,10 @@ declare global {
 const REFUSALS = new Set(['BAD_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED']);
 
 export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId: string }) {
-  const meeting = useQuery({ queryKey: ['meetings.get', orgId, sessionId], queryFn: () => trpc.meetings.get.query({ orgId, sessionId }) });
+  const meeting = useQuery({
+    queryKey: ['meetings.get', orgId, sessionId],
+    queryFn: () => trpc.meetings.get.query({ orgId, sessionId }),
+  });
   const me = useMe();
   const [media] = useState(() => new LocalMedia());
   const [client, setClient] = useState<MeetingClient | null>(null);
@@ -58,11 +61,16 @@ export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId
   const back = `/orgs/${orgId}/meetings`;
   if (meeting.isPending) return <Loading what="the meeting" />;
   if (meeting.isError) {
-    if (errorCode(meeting.error) === 'NOT_FOUND' || errorCode(meeting.error) === 'BAD_REQUEST' || errorCode(meeting.error) === 'FORBIDDEN') {
+    if (
+      errorCode(meeting.error) === 'NOT_FOUND' ||
+      errorCode(meeting.error) === 'BAD_REQUEST' ||
+      errorCode(meeting.error) === 'FORBIDDEN'
+    ) {
       return (
         <PageTitle title="Meeting not found">
           <p>
-            This meeting does not exist, or you are not a member of its organization. <Link to="/">Go to your organizations</Link>.
+            This meeting does not exist, or you are not a member of its organization.{' '}
+            <Link to="/">Go to your organizations</Link>.
           </p>
         </PageTitle>
       );
@@ -103,11 +111,25 @@ export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId
 }
 
 /** The room while the client lives; how it ended afterwards, with a way back in when that makes sense. */
-function ClientView({ client, title, back, media, onJoinAgain }: { client: MeetingClient; title: string; back: string; media: LocalMedia; onJoinAgain: () => void }) {
+function ClientView({
+  client,
+  title,
+  back,
+  media,
+  onJoinAgain,
+}: {
+  client: MeetingClient;
+  title: string;
+  back: string;
+  media: LocalMedia;
+  onJoinAgain: () => void;
+}) {
   const state = useSyncExternalStore(client.subscribe, client.getState);
   if (state.phase === 'ended' && state.ended) {
-    if (state.ended.reason === 'refused') return <PreJoin title={title} media={media} onJoin={onJoinAgain} back={back} refusal={state.ended.message} />;
-    const final = state.ended.reason === 'removed' || state.ended.reason === 'ended_by_host' || state.ended.reason === 'empty';
+    if (state.ended.reason === 'refused')
+      return <PreJoin title={title} media={media} onJoin={onJoinAgain} back={back} refusal={state.ended.message} />;
+    const final =
+      state.ended.reason === 'removed' || state.ended.reason === 'ended_by_host' || state.ended.reason === 'empty';
     return (
       <PageTitle title={title}>
         <div className="card narrow stack" data-testid="meeting-over" data-reason={state.ended.reason}>
@@ -130,7 +152,19 @@ function ClientView({ client, title, back, media, onJoinAgain }: { client: Meeti
 }
 
 /** The device check: camera preview, microphone and camera toggles, pickers, and Join. */
-function PreJoin({ title, media, onJoin, back, refusal }: { title: string; media: LocalMedia; onJoin: () => void; back: string; refusal: string | null }) {
+function PreJoin({
+  title,
+  media,
+  onJoin,
+  back,
+  refusal,
+}: {
+  title: string;
+  media: LocalMedia;
+  onJoin: () => void;
+  back: string;
+  refusal: string | null;
+}) {
   const m = useSyncExternalStore(media.subscribe, media.getSnapshot);
   return (
     <PageTitle title={title}>
@@ -143,14 +177,28 @@ function PreJoin({ title, media, onJoin, back, refusal }: { title: string; media
         ) : null}
         <div className="prejoin-body">
           <div className="preview">
-            {m.camera && m.cameraOn ? <VideoView track={m.camera} mirrored label="Your camera preview" /> : <div className="preview-off">{m.starting ? 'Starting your camera…' : 'Camera off'}</div>}
+            {m.camera && m.cameraOn ? (
+              <VideoView track={m.camera} mirrored label="Your camera preview" />
+            ) : (
+              <div className="preview-off">{m.starting ? 'Starting your camera…' : 'Camera off'}</div>
+            )}
           </div>
           <div className="prejoin-controls">
             <div className="toggles">
-              <button type="button" data-off={!(m.micOn && m.mic)} onClick={() => media.setOn('mic', !m.micOn)} disabled={!m.mic}>
+              <button
+                type="button"
+                data-off={!(m.micOn && m.mic)}
+                onClick={() => media.setOn('mic', !m.micOn)}
+                disabled={!m.mic}
+              >
                 {m.micOn && m.mic ? 'Turn microphone off' : 'Turn microphone on'}
               </button>
-              <button type="button" data-off={!(m.cameraOn && m.camera)} onClick={() => media.setOn('camera', !m.cameraOn)} disabled={!m.camera}>
+              <button
+                type="button"
+                data-off={!(m.cameraOn && m.camera)}
+                onClick={() => media.setOn('camera', !m.cameraOn)}
+                disabled={!m.camera}
+              >
                 {m.cameraOn && m.camera ? 'Turn camera off' : 'Turn camera on'}
               </button>
             </div>

@@ -18,7 +18,17 @@ import { AudioSink, VideoView } from './VideoView';
 
 const MODE_LABELS = { p2p: 'Peer-to-peer', sfu: 'Through the SFU' } as const;
 
-export function Room({ client, state, title, media }: { client: MeetingClient; state: RoomState<Track>; title: string; media: LocalMedia }) {
+export function Room({
+  client,
+  state,
+  title,
+  media,
+}: {
+  client: MeetingClient;
+  state: RoomState<Track>;
+  title: string;
+  media: LocalMedia;
+}) {
   const local = useSyncExternalStore(media.subscribe, media.getSnapshot);
   const announce = useAnnounce();
   const names = new Map(state.peers.map((p) => [p.peerId, p.displayName]));
@@ -38,7 +48,11 @@ export function Room({ client, state, title, media }: { client: MeetingClient; s
             </span>
           ) : null}
           <span role="status" aria-live="polite" className="hint" data-testid="connection-state">
-            {state.phase === 'joining' ? 'Joining…' : state.phase === 'reconnecting' ? 'Connection lost; reconnecting…' : whoIsHere(state.peers.map((p) => p.displayName))}
+            {state.phase === 'joining'
+              ? 'Joining…'
+              : state.phase === 'reconnecting'
+                ? 'Connection lost; reconnecting…'
+                : whoIsHere(state.peers.map((p) => p.displayName))}
           </span>
         </div>
         {state.notice ? (
@@ -49,14 +63,29 @@ export function Room({ client, state, title, media }: { client: MeetingClient; s
 
         <div className="room-body">
           <section className="tile-grid" aria-label="Participants' video" data-count={tiles.length + 1}>
-            <figure className="tile" data-testid="tile" data-peer-id={state.selfId ?? ''} data-source="camera" data-local="true" data-speaking={state.activeSpeaker !== null && state.activeSpeaker === state.selfId}>
-              {local.camera && state.local.camera ? <VideoView track={local.camera} mirrored label="Your camera" /> : <Avatar name="You" />}
-              <figcaption>
-                You{!state.local.mic ? <MutedMark /> : null}
-              </figcaption>
+            <figure
+              className="tile"
+              data-testid="tile"
+              data-peer-id={state.selfId ?? ''}
+              data-source="camera"
+              data-local="true"
+              data-speaking={state.activeSpeaker !== null && state.activeSpeaker === state.selfId}
+            >
+              {local.camera && state.local.camera ? (
+                <VideoView track={local.camera} mirrored label="Your camera" />
+              ) : (
+                <Avatar name="You" />
+              )}
+              <figcaption>You{!state.local.mic ? <MutedMark /> : null}</figcaption>
             </figure>
             {local.screen ? (
-              <figure className="tile" data-testid="tile" data-peer-id={state.selfId ?? ''} data-source="screen" data-local="true">
+              <figure
+                className="tile"
+                data-testid="tile"
+                data-peer-id={state.selfId ?? ''}
+                data-source="screen"
+                data-local="true"
+              >
                 <VideoView track={local.screen} label="Your shared screen" />
                 <figcaption>Your screen</figcaption>
               </figure>
@@ -75,7 +104,11 @@ export function Room({ client, state, title, media }: { client: MeetingClient; s
                   data-speaking={tile.source === 'camera' && state.activeSpeaker === tile.peerId}
                 >
                   {tile.media ? (
-                    <VideoView track={tile.media.track} label={tile.source === 'screen' ? `${name}'s screen` : `${name}'s camera`} onFirstFrame={() => client.markRemoteFrame()} />
+                    <VideoView
+                      track={tile.media.track}
+                      label={tile.source === 'screen' ? `${name}'s screen` : `${name}'s camera`}
+                      onFirstFrame={() => client.markRemoteFrame()}
+                    />
                   ) : null}
                   {!showVideo ? <Avatar name={name} /> : null}
                   <figcaption>
@@ -90,16 +123,28 @@ export function Room({ client, state, title, media }: { client: MeetingClient; s
         </div>
 
         <div className="control-bar" role="toolbar" aria-label="Meeting controls">
-          <button type="button" data-off={!state.local.mic} disabled={!local.mic} onClick={() => void client.setMic(!state.local.mic)}>
+          <button
+            type="button"
+            data-off={!state.local.mic}
+            disabled={!local.mic}
+            onClick={() => void client.setMic(!state.local.mic)}
+          >
             {state.local.mic ? 'Mute microphone' : 'Unmute microphone'}
           </button>
-          <button type="button" data-off={!state.local.camera} disabled={!local.camera} onClick={() => void client.setCamera(!state.local.camera)}>
+          <button
+            type="button"
+            data-off={!state.local.camera}
+            disabled={!local.camera}
+            onClick={() => void client.setCamera(!state.local.camera)}
+          >
             {state.local.camera ? 'Turn camera off' : 'Turn camera on'}
           </button>
           <button
             type="button"
             onClick={() =>
-              client.setScreen(!state.local.screen).catch((err: unknown) => announce('error', `Could not share your screen: ${(err as Error).message}`))
+              client
+                .setScreen(!state.local.screen)
+                .catch((err: unknown) => announce('error', `Could not share your screen: ${(err as Error).message}`))
             }
           >
             {state.local.screen ? 'Stop sharing' : 'Share screen'}
@@ -155,11 +200,17 @@ function meetingRefOf(client: MeetingClient) {
 
 function MeetingHostControls({ client, state }: { client: MeetingClient; state: RoomState<Track> }) {
   const ref = meetingRefOf(client);
-  const lock = useAction((locked: boolean) => (locked ? trpc.meetings.unlock.mutate(ref) : trpc.meetings.lock.mutate(ref)), {
-    orgId: ref.orgId,
-    progress: (locked) => (locked ? 'Unlocking the meeting…' : 'Locking the meeting…'),
-    success: (_, locked) => (locked ? 'The meeting is unlocked: people with access can join.' : 'The meeting is locked: nobody new can join.'),
-  });
+  const lock = useAction(
+    (locked: boolean) => (locked ? trpc.meetings.unlock.mutate(ref) : trpc.meetings.lock.mutate(ref)),
+    {
+      orgId: ref.orgId,
+      progress: (locked) => (locked ? 'Unlocking the meeting…' : 'Locking the meeting…'),
+      success: (_, locked) =>
+        locked
+          ? 'The meeting is unlocked: people with access can join.'
+          : 'The meeting is locked: nobody new can join.',
+    },
+  );
   const end = useAction(() => trpc.meetings.end.mutate(ref), {
     orgId: ref.orgId,
     progress: () => 'Ending the meeting for everyone…',
@@ -170,7 +221,13 @@ function MeetingHostControls({ client, state }: { client: MeetingClient; state: 
       <button type="button" className="secondary" onClick={() => lock.mutate(state.locked)} disabled={lock.isPending}>
         {state.locked ? 'Unlock meeting' : 'Lock meeting'}
       </button>
-      <ConfirmAction verb="End meeting" verbing="Ending" subject="for everyone" pending={end.isPending} onConfirm={() => end.mutate(undefined)} />
+      <ConfirmAction
+        verb="End meeting"
+        verbing="Ending"
+        subject="for everyone"
+        pending={end.isPending}
+        onConfirm={() => end.mutate(undefined)}
+      />
     </>
   );
 }
@@ -181,9 +238,7 @@ function Participants({ client, state }: { client: MeetingClient; state: RoomSta
       <h2 id="participants-heading">People ({state.peers.length + 1})</h2>
       <ul className="plain-list" data-testid="participant-list">
         <li data-testid="participant-self">
-          <span>
-            You{state.isHost ? <span className="badge">Host</span> : null}
-          </span>
+          <span>You{state.isHost ? <span className="badge">Host</span> : null}</span>
           <span className="hint">
             {state.local.mic ? 'Mic on' : 'Muted'} · {state.local.camera ? 'Camera on' : 'Camera off'}
           </span>
@@ -199,11 +254,14 @@ function Participants({ client, state }: { client: MeetingClient; state: RoomSta
 function ParticipantRow({ client, state, peer }: { client: MeetingClient; state: RoomState<Track>; peer: Peer }) {
   const ref = meetingRefOf(client);
   const name = peer.displayName;
-  const mute = useAction((kind: 'audio' | 'video') => trpc.meetings.mute.mutate({ ...ref, participantId: peer.peerId, kind }), {
-    orgId: ref.orgId,
-    progress: (kind) => (kind === 'audio' ? `Muting ${name}…` : `Turning off ${name}'s camera…`),
-    success: (_, kind) => (kind === 'audio' ? `Muted ${name}.` : `Turned off ${name}'s camera.`),
-  });
+  const mute = useAction(
+    (kind: 'audio' | 'video') => trpc.meetings.mute.mutate({ ...ref, participantId: peer.peerId, kind }),
+    {
+      orgId: ref.orgId,
+      progress: (kind) => (kind === 'audio' ? `Muting ${name}…` : `Turning off ${name}'s camera…`),
+      success: (_, kind) => (kind === 'audio' ? `Muted ${name}.` : `Turned off ${name}'s camera.`),
+    },
+  );
   const remove = useAction(() => trpc.meetings.remove.mutate({ ...ref, participantId: peer.peerId }), {
     orgId: ref.orgId,
     progress: () => `Removing ${name}…`,
@@ -218,18 +276,39 @@ function ParticipantRow({ client, state, peer }: { client: MeetingClient; state:
         {peer.isHost ? <span className="badge">Host</span> : null}
       </span>
       <span className="hint" data-testid="participant-media">
-        {peer.mutedByHost.audio ? 'Muted by the host' : mic ? 'Mic on' : 'Muted'} · {peer.mutedByHost.video ? 'Camera off by the host' : camera ? 'Camera on' : 'Camera off'}
+        {peer.mutedByHost.audio ? 'Muted by the host' : mic ? 'Mic on' : 'Muted'} ·{' '}
+        {peer.mutedByHost.video ? 'Camera off by the host' : camera ? 'Camera on' : 'Camera off'}
       </span>
       {state.canModerate ? (
         <span className="confirm">
-          <button type="button" className="secondary" onClick={() => mute.mutate('audio')} disabled={mute.isPending} aria-label={`Mute ${name}`}>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => mute.mutate('audio')}
+            disabled={mute.isPending}
+            aria-label={`Mute ${name}`}
+          >
             Mute
           </button>
-          <button type="button" className="secondary" onClick={() => mute.mutate('video')} disabled={mute.isPending} aria-label={`Turn off ${name}'s camera`}>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => mute.mutate('video')}
+            disabled={mute.isPending}
+            aria-label={`Turn off ${name}'s camera`}
+          >
             Stop video
           </button>
           {/* The host cannot be removed (the decider refuses it); ending the meeting is the way. */}
-          {peer.isHost ? null : <ConfirmAction verb="Remove" verbing="Removing" subject={name} pending={remove.isPending} onConfirm={() => remove.mutate(undefined)} />}
+          {peer.isHost ? null : (
+            <ConfirmAction
+              verb="Remove"
+              verbing="Removing"
+              subject={name}
+              pending={remove.isPending}
+              onConfirm={() => remove.mutate(undefined)}
+            />
+          )}
         </span>
       ) : null}
     </li>

@@ -3,7 +3,17 @@ import { useEffect, useRef } from 'react';
 type FrameCallbackVideo = HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number };
 
 /** A `<video>` showing one track (muted, so it may always autoplay: sound plays through {@link AudioSink}). */
-export function VideoView({ track, mirrored, label, onFirstFrame }: { track: MediaStreamTrack; mirrored?: boolean; label: string; onFirstFrame?: () => void }) {
+export function VideoView({
+  track,
+  mirrored,
+  label,
+  onFirstFrame,
+}: {
+  track: MediaStreamTrack;
+  mirrored?: boolean;
+  label: string;
+  onFirstFrame?: () => void;
+}) {
   const ref = useRef<HTMLVideoElement>(null);
   const firstFrame = useRef(onFirstFrame);
   firstFrame.current = onFirstFrame;
@@ -27,7 +37,9 @@ export function VideoView({ track, mirrored, label, onFirstFrame }: { track: Med
     };
   }, [track]);
 
-  return <video ref={ref} className={mirrored ? 'mirrored' : undefined} autoPlay playsInline muted aria-label={label} />;
+  return (
+    <video ref={ref} className={mirrored ? 'mirrored' : undefined} autoPlay playsInline muted aria-label={label} />
+  );
 }
 
 /** Plays one remote audio track. */

@@ -91,7 +91,9 @@ export async function createRtpProducer(room: Room, peerId: string, options: Rtp
     ...(options.payloadSize === undefined ? {} : { payloadSize: options.payloadSize }),
     ...(options.framesPerSecond === undefined ? {} : { framesPerSecond: options.framesPerSecond }),
     ...(options.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: options.keyFrameIntervalMs }),
-    ...(audio ? { audioLevel: { extensionId: AUDIO_LEVEL_EXTENSION_ID, levelDbov: options.audioLevelDbov ?? 127 } } : {}),
+    ...(audio
+      ? { audioLevel: { extensionId: AUDIO_LEVEL_EXTENSION_ID, levelDbov: options.audioLevelDbov ?? 127 } }
+      : {}),
   });
   return { producerId: producer.producerId, transportId: transport.transportId, sender };
 }
@@ -116,7 +118,13 @@ export interface RtpConsumer extends ConsumerParams {
 export async function consumeRtp(
   room: Room,
   peerId: string,
-  options: { producerId: string; transportId: string; receiver: RtpReceiver; paused?: boolean; preferredLayers?: ConsumerLayers },
+  options: {
+    producerId: string;
+    transportId: string;
+    receiver: RtpReceiver;
+    paused?: boolean;
+    preferredLayers?: ConsumerLayers;
+  },
 ): Promise<RtpConsumer> {
   const params = await room.consume(peerId, {
     producerId: options.producerId,

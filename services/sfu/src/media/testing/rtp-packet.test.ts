@@ -25,7 +25,13 @@ describe('buildRtpPacket', () => {
   });
 
   it('wraps sequence numbers and timestamps instead of overflowing', () => {
-    const packet = buildRtpPacket({ payloadType: 96, sequenceNumber: 0x1_0001, timestamp: 2 ** 32 + 5, ssrc: 1, payload: Buffer.alloc(0) });
+    const packet = buildRtpPacket({
+      payloadType: 96,
+      sequenceNumber: 0x1_0001,
+      timestamp: 2 ** 32 + 5,
+      ssrc: 1,
+      payload: Buffer.alloc(0),
+    });
     expect(packet.readUInt16BE(2)).toBe(1);
     expect(packet.readUInt32BE(4)).toBe(5);
   });
@@ -46,7 +52,14 @@ describe('buildRtpPacket', () => {
 
   it('rejects extension ids outside 1-14', () => {
     expect(() =>
-      buildRtpPacket({ payloadType: 100, sequenceNumber: 1, timestamp: 1, ssrc: 1, extensions: [{ id: 15, value: Buffer.from([1]) }], payload: Buffer.alloc(0) }),
+      buildRtpPacket({
+        payloadType: 100,
+        sequenceNumber: 1,
+        timestamp: 1,
+        ssrc: 1,
+        extensions: [{ id: 15, value: Buffer.from([1]) }],
+        payload: Buffer.alloc(0),
+      }),
     ).toThrow(RangeError);
   });
 });
@@ -66,7 +79,14 @@ describe('parseRtpPacket', () => {
       payload: Buffer.alloc(50, 1),
     });
     const parsed = parseRtpPacket(packet);
-    expect(parsed).toMatchObject({ payloadType: 100, sequenceNumber: 65535, timestamp: 123456, ssrc: 0xfffffffe, marker: true, payloadLength: 50 });
+    expect(parsed).toMatchObject({
+      payloadType: 100,
+      sequenceNumber: 65535,
+      timestamp: 123456,
+      ssrc: 0xfffffffe,
+      marker: true,
+      payloadLength: 50,
+    });
     expect(parsed?.extensions.map((e) => [e.id, [...e.value]])).toEqual([
       [1, [0x85]],
       [3, [1, 2, 3]],
@@ -96,7 +116,18 @@ describe('RTCP', () => {
 
   it('demultiplexes RTCP from RTP by the second byte', () => {
     expect(isRtcp(pli)).toBe(true);
-    expect(isRtcp(buildRtpPacket({ payloadType: 101, sequenceNumber: 1, timestamp: 1, ssrc: 1, marker: true, payload: Buffer.alloc(1) }))).toBe(false);
+    expect(
+      isRtcp(
+        buildRtpPacket({
+          payloadType: 101,
+          sequenceNumber: 1,
+          timestamp: 1,
+          ssrc: 1,
+          marker: true,
+          payload: Buffer.alloc(1),
+        }),
+      ),
+    ).toBe(false);
   });
 
   it('walks a compound packet and spots a PLI behind a receiver report', () => {
@@ -112,7 +143,13 @@ describe('RTCP', () => {
 
 describe('buildSenderReport', () => {
   it('writes an RTCP SR with NTP time, RTP timestamp and counts', () => {
-    const report = buildSenderReport({ ssrc: 7, wallClockMs: 1_500, rtpTimestamp: 90_000, packetCount: 10, octetCount: 12_000 });
+    const report = buildSenderReport({
+      ssrc: 7,
+      wallClockMs: 1_500,
+      rtpTimestamp: 90_000,
+      packetCount: 10,
+      octetCount: 12_000,
+    });
     expect(report).toHaveLength(28);
     expect(isRtcp(report)).toBe(true);
     expect(rtcpPacketTypes(report)).toEqual([{ type: 200, format: 0 }]);
@@ -125,7 +162,9 @@ describe('buildSenderReport', () => {
 
 describe('vp8PayloadPrefix', () => {
   it('marks a key frame only on the first packet of the frame', () => {
-    expect([...vp8PayloadPrefix({ startOfFrame: true, keyFrame: true, pictureId: 5 })]).toEqual([0x90, 0x80, 0x80, 5, 0x00]);
+    expect([...vp8PayloadPrefix({ startOfFrame: true, keyFrame: true, pictureId: 5 })]).toEqual([
+      0x90, 0x80, 0x80, 5, 0x00,
+    ]);
     expect(vp8PayloadPrefix({ startOfFrame: false, keyFrame: true, pictureId: 5 })[4]).toBe(0x01);
     expect(vp8PayloadPrefix({ startOfFrame: true, keyFrame: false, pictureId: 5 })[4]).toBe(0x01);
   });
@@ -139,7 +178,11 @@ describe('SequenceTracker', () => {
   it('counts loss as expected minus received', () => {
     const tracker = new SequenceTracker();
     for (const seq of [10, 11, 13, 14, 17]) tracker.push(seq);
-    expect({ received: tracker.received, expected: tracker.expected, lost: tracker.lost }).toEqual({ received: 5, expected: 8, lost: 3 });
+    expect({ received: tracker.received, expected: tracker.expected, lost: tracker.lost }).toEqual({
+      received: 5,
+      expected: 8,
+      lost: 3,
+    });
   });
 
   it('extends sequence numbers across the 16-bit wrap', () => {
@@ -153,7 +196,11 @@ describe('SequenceTracker', () => {
   it('counts a late packet as received without moving the highest back', () => {
     const tracker = new SequenceTracker();
     for (const seq of [1, 2, 4, 3]) tracker.push(seq);
-    expect({ expected: tracker.expected, lost: tracker.lost, highest: tracker.highest }).toEqual({ expected: 4, lost: 0, highest: 4 });
+    expect({ expected: tracker.expected, lost: tracker.lost, highest: tracker.highest }).toEqual({
+      expected: 4,
+      lost: 0,
+      highest: 4,
+    });
   });
 
   it('starts empty', () => {

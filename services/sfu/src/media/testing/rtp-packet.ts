@@ -59,7 +59,8 @@ function buildOneByteExtensions(extensions: readonly RtpHeaderExtension[]): Buff
   if (extensions.length === 0) return Buffer.alloc(0);
   let size = 0;
   for (const { id, value } of extensions) {
-    if (!Number.isInteger(id) || id < 1 || id > 14) throw new RangeError(`one-byte header extension id must be 1-14, got ${id}`);
+    if (!Number.isInteger(id) || id < 1 || id > 14)
+      throw new RangeError(`one-byte header extension id must be 1-14, got ${id}`);
     if (value.length < 1 || value.length > 16) {
       throw new RangeError(`one-byte header extension data must be 1-16 bytes, got ${value.length}`);
     }
@@ -103,7 +104,7 @@ export function parseRtpPacket(packet: Buffer): ParsedRtpPacket | undefined {
     const end = start + words * 4;
     if (packet.length < end) return undefined;
     if (profile === 0xbede) {
-      for (let offset = start; offset < end; ) {
+      for (let offset = start; offset < end;) {
         const byte = packet[offset] ?? 0;
         if (byte === 0) {
           offset++; // padding
@@ -168,7 +169,7 @@ export function buildSenderReport(fields: SenderReportFields): Buffer {
 /** RTCP packet types and feedback formats in a (compound) RTCP packet, e.g. `{ type: 206, format: 1 }` for a PLI. */
 export function rtcpPacketTypes(packet: Buffer): Array<{ type: number; format: number }> {
   const types: Array<{ type: number; format: number }> = [];
-  for (let offset = 0; offset + 4 <= packet.length; ) {
+  for (let offset = 0; offset + 4 <= packet.length;) {
     const first = packet[offset] ?? 0;
     if (first >> 6 !== RTP_VERSION) break;
     types.push({ type: packet[offset + 1] ?? 0, format: first & 0x1f });

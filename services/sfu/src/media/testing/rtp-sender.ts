@@ -7,7 +7,14 @@
  * reads the VP8 payload descriptor and the audio level.
  */
 import dgram from 'node:dgram';
-import { audioLevelByte, buildRtpHeader, buildSenderReport, isKeyFrameRequest, isRtcp, vp8PayloadPrefix } from './rtp-packet';
+import {
+  audioLevelByte,
+  buildRtpHeader,
+  buildSenderReport,
+  isKeyFrameRequest,
+  isRtcp,
+  vp8PayloadPrefix,
+} from './rtp-packet';
 
 export interface RtpSenderOptions {
   /** The PlainTransport's address. */
@@ -73,10 +80,18 @@ export class RtpSender {
     this.packetsPerFrame = Math.max(1, Math.round(this.packetsPerSecond / fps));
     const framesPerSecond = this.packetsPerSecond / this.packetsPerFrame;
     this.timestampStep = Math.round(options.clockRate / framesPerSecond);
-    this.keyFrameEveryFrames = Math.max(1, Math.round(((options.keyFrameIntervalMs ?? 1_000) / 1_000) * framesPerSecond));
+    this.keyFrameEveryFrames = Math.max(
+      1,
+      Math.round(((options.keyFrameIntervalMs ?? 1_000) / 1_000) * framesPerSecond),
+    );
     this.payload = Buffer.alloc(Math.max(0, (options.payloadSize ?? (video ? 1_000 : 120)) - (video ? 5 : 0)), 0xab);
     this.level = options.audioLevel?.levelDbov;
-    this.streams = options.ssrcs.map((ssrc, i) => ({ ssrc, sequenceNumber: (1_000 * (i + 1)) & 0xffff, sent: 0, octets: 0 }));
+    this.streams = options.ssrcs.map((ssrc, i) => ({
+      ssrc,
+      sequenceNumber: (1_000 * (i + 1)) & 0xffff,
+      sent: 0,
+      octets: 0,
+    }));
     // Without a send callback dgram reports send errors here; an unhandled 'error' would crash the process.
     socket.on('error', () => this.errors++);
     socket.on('message', (message) => {
@@ -173,7 +188,8 @@ export class RtpSender {
     const timestamp = (frame * this.timestampStep) >>> 0;
     const video = this.options.kind === 'video';
     const level = this.options.audioLevel;
-    const levelDbov = this.level !== undefined && this.level < 127 && index % 50 === 49 ? Math.min(126, this.level + 50) : this.level;
+    const levelDbov =
+      this.level !== undefined && this.level < 127 && index % 50 === 49 ? Math.min(126, this.level + 50) : this.level;
     for (const stream of this.streams) {
       const header = buildRtpHeader({
         payloadType: this.options.payloadType,
@@ -185,7 +201,9 @@ export class RtpSender {
           ? { extensions: [{ id: level.extensionId, value: audioLevelByte(levelDbov, levelDbov < 127) }] }
           : {}),
       });
-      const parts = video ? [header, vp8PayloadPrefix({ startOfFrame, keyFrame, pictureId: frame }), this.payload] : [header, this.payload];
+      const parts = video
+        ? [header, vp8PayloadPrefix({ startOfFrame, keyFrame, pictureId: frame }), this.payload]
+        : [header, this.payload];
       this.socket.send(parts, this.options.target.port, this.options.target.ip);
       stream.sequenceNumber = (stream.sequenceNumber + 1) & 0xffff;
       stream.sent++;

@@ -81,14 +81,19 @@ export class SignalingClient {
     predicate: (data: NotificationData<M>) => boolean = () => true,
     timeoutMs = 5_000,
   ): Promise<NotificationData<M>> {
-    const find = () => this.notifications.find((n) => n.method === method && predicate(n.data as NotificationData<M>))?.data as NotificationData<M> | undefined;
+    const find = () =>
+      this.notifications.find((n) => n.method === method && predicate(n.data as NotificationData<M>))?.data as
+        NotificationData<M> | undefined;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = find();
       if (found) return found;
       if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) before ${method}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${method} notification within ${timeoutMs} ms; got ${this.notifications.map((n) => n.method).join(', ')}`);
+      if (left <= 0)
+        throw new Error(
+          `no ${method} notification within ${timeoutMs} ms; got ${this.notifications.map((n) => n.method).join(', ')}`,
+        );
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.waiters.delete(wake);
