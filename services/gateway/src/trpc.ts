@@ -2,7 +2,7 @@
  * tRPC set-up: context, the error mapping (AppError → tRPC code, once), and the procedure
  * builders. Procedures are only the delivery layer: `.input(schema)` plus a handler call.
  */
-import { AppError, type AppErrorCode } from '@quorum/domain';
+import { AppError, type AppErrorCode, type Role } from '@quorum/domain';
 import { WrongExpectedRevisionError } from '@quorum/eventstore';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import type { GatewayDeps } from './deps';
 export type Principal =
   /** `loginId`: the login (refresh token family) the access token belongs to; `expiresAt`: its expiry, in seconds. */
   | { kind: 'user'; userId: string; email: string; loginId: string; expiresAt: number }
-  | { kind: 'apiKey'; keyId: string; orgId: string; role: import('@quorum/domain').Role };
+  | { kind: 'apiKey'; keyId: string; orgId: string; role: Role };
 
 /** Another Quorum service (the SFU) calling with a service token. */
 export interface ServicePrincipal {
@@ -43,6 +43,11 @@ export interface Context {
   setCookie(name: string, value: string, options: CookieOptions): void;
   log: Logger;
 }
+
+/** The context of a procedure behind `authedProcedure`: a user or an API key is known. */
+export type AuthedContext = Context & { principal: Principal };
+/** The context of a procedure behind `userProcedure`: a signed-in user (not an API key). */
+export type UserContext = Context & { principal: Extract<Principal, { kind: 'user' }> };
 
 const CODE_MAP: Record<AppErrorCode, TRPCError['code']> = {
   BAD_REQUEST: 'BAD_REQUEST',

@@ -1,7 +1,7 @@
 import { AppError } from '@quorum/domain';
 import { verificationMail } from '../email/email-messages';
 import { publicBaseUrl, sendMail } from '../email/send-mail';
-import type { Context, Principal } from '../trpc';
+import type { Context, UserContext } from '../trpc';
 import { assertAllowed, emailKey, ipKey } from './auth-rate-limits';
 import type { LoginInput, SignUpInput, VerifyEmailInput } from './auth.schema';
 import type { Session } from './auth.service';
@@ -31,7 +31,7 @@ async function mailVerification(ctx: Context, user: { id: string; email: string;
 }
 
 /** Mails a new verification link, unless the address is verified already. */
-export async function resendVerification(ctx: Context & { principal: Extract<Principal, { kind: 'user' }> }) {
+export async function resendVerification(ctx: UserContext) {
   // Counted like sign-ups: each one sends a mail.
   assertAllowed(await ctx.deps.rateLimits.signUp.consume(ipKey(ctx.clientIp)));
   const me = await ctx.deps.auth.me(ctx.principal.userId);

@@ -9,7 +9,7 @@ import { AppError, IdSchema } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
 import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
 import { z } from 'zod';
-import { positionSchema, type Context, type Principal } from '../trpc';
+import { positionSchema, type AuthedContext, type Context } from '../trpc';
 import { listEvents } from './events.handler';
 
 const Position = positionSchema();
@@ -28,8 +28,6 @@ const PAGE = 100;
 const POLL_MS = 1_000;
 /** With the hook, still poll now and then: a version switch or another process may advance it. */
 const SAFETY_POLL_MS = 5_000;
-
-type AuthedContext = Context & { principal: Principal };
 
 /**
  * Checks access and finds the starting position before the stream opens, so a refusal is an

@@ -7,11 +7,7 @@
  */
 import {
   AppError,
-  effectiveStatus,
-  holdsSeat,
   isMember,
-  organizationDecider,
-  seatsDecider,
   sessionDecider,
   streamIds,
   type Action,
@@ -21,22 +17,17 @@ import {
   type MeetingRefInput,
   type Moderator,
   type MuteParticipantInput,
-  type OrgFacts,
   type RemoveParticipantInput,
   type Role,
-  type Session,
   type SessionCommand,
-  type SessionState,
 } from '@quorum/domain';
 import type { Placement } from '@quorum/placement';
 import { signJoinToken } from '@quorum/signaling/tokens';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta, entityIds, orgNotFound } from '../access';
 import type { CommandMeta } from '../commands/command-handler';
-import type { Context, Principal } from '../trpc';
-
-type Authed = Context & { principal: Principal };
-
-const meetingNotFound = () => new AppError('NOT_FOUND', 'meetings.not_found', 'Meeting not found.');
+import { holdsSeatIn, loadOrgFacts } from '../org-facts';
+import type { AuthedContext, Context, Principal } from '../trpc';
+import { meetingNotFound, sessionOf } from './meeting-session';
 
 /** The participant id of a principal: a user's id, or an API key's id for integrations. */
 export function participantIdOf(principal: Principal): string {
@@ -54,28 +45,7 @@ function meetingsConfig(ctx: Context) {
   return config;
 }
 
-/** Organization facts for the session decider, and the organization state for authorization. */
-export async function loadOrgFacts(ctx: Context, orgId: string) {
-  const org = await ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
-  const facts: OrgFacts | undefined = org.state.exists
-    ? { plan: org.state.plan, status: effectiveStatus(org.state, ctx.deps.now()) }
-    : undefined;
-  return { org: org.state, facts };
-}
-
-/** Whether `userId` holds a seat of `orgId`, from the seats stream. */
-export async function holdsSeatIn(ctx: Context, orgId: string, userId: string): Promise<boolean> {
-  const seats = await ctx.deps.commands.load(seatsDecider, streamIds.seats(orgId));
-  return holdsSeat(seats.state, userId);
-}
-
-/** The session, if it exists and belongs to `orgId` (another organization's meeting is NOT_FOUND). */
-export function sessionOf(state: SessionState, orgId: string): Session {
-  if (!state.exists || state.orgId !== orgId) throw meetingNotFound();
-  return state;
-}
-
-async function authorized(ctx: Authed, orgId: string, action: Action) {
+async function authorized(ctx: AuthedContext, orgId: string, action: Action) {
   const { org, facts } = await loadOrgFacts(ctx, orgId);
   const role = authorizeCommand(ctx.principal, orgId, org, action);
   if (!facts || !org.exists) throw orgNotFound();
@@ -105,7 +75,7 @@ function hostOf(principal: Principal, role: Role, named: string | undefined): st
   return named ?? principal.userId;
 }
 
-export async function createMeeting(ctx: Authed, input: CreateMeetingInput) {
+export async function createMeeting(ctx: AuthedContext, input: CreateMeetingInput) {
   const { role, facts, org } = await authorized(ctx, input.orgId, 'meetings.create');
   const hostUserId = hostOf(ctx.principal, role, input.hostUserId);
   if (!isMember(org, hostUserId)) {
@@ -152,7 +122,7 @@ function toMeeting(row: NonNullable<Awaited<ReturnType<Context['deps']['read']['
   };
 }
 
-export async function getMeeting(ctx: Authed, input: MeetingRefInput & { minPosition?: string | undefined }) {
+export async function getMeeting(ctx: AuthedContext, input: MeetingRefInput & { minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'meetings.get');
   const found = await ctx.deps.read.meeting(input.orgId, input.sessionId);
@@ -168,7 +138,10 @@ export async function getMeeting(ctx: Authed, input: MeetingRefInput & { minPosi
   };
 }
 
-export async function listMeetings(ctx: Authed, input: ListMeetingsInput & { minPosition?: string | undefined }) {
+export async function listMeetings(
+  ctx: AuthedContext,
+  input: ListMeetingsInput & { minPosition?: string | undefined },
+) {
   await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'meetings.list');
   const rows = await ctx.deps.read.meetings(input.orgId, {
@@ -189,7 +162,7 @@ export async function listMeetings(ctx: Authed, input: ListMeetingsInput & { min
  * Admits the caller in advance (the same rules the SFU's report will be decided by) and signs a
  * join token for the SFU. Someone already in the meeting (another tab, a reconnect) is admitted.
  */
-export async function joinMeeting(ctx: Authed, input: JoinMeetingInput) {
+export async function joinMeeting(ctx: AuthedContext, input: JoinMeetingInput) {
   const config = meetingsConfig(ctx);
   const { role, facts } = await authorized(ctx, input.orgId, 'meetings.join');
   const session = sessionOf(
@@ -235,7 +208,7 @@ export async function joinMeeting(ctx: Authed, input: JoinMeetingInput) {
 
 /** Runs a host control: the role table first, then the decider's own host check. */
 async function hostControl(
-  ctx: Authed,
+  ctx: AuthedContext,
   input: MeetingRefInput,
   action: Action,
   command: (by: Moderator) => SessionCommand,
@@ -249,16 +222,16 @@ async function hostControl(
   return { position: outcome.position.toString() };
 }
 
-export const endMeeting = (ctx: Authed, input: MeetingRefInput) =>
+export const endMeeting = (ctx: AuthedContext, input: MeetingRefInput) =>
   hostControl(ctx, input, 'meetings.end', (by) => ({ type: 'EndSession', by, at: ctx.deps.now() }));
 
-export const lockMeeting = (ctx: Authed, input: MeetingRefInput) =>
+export const lockMeeting = (ctx: AuthedContext, input: MeetingRefInput) =>
   hostControl(ctx, input, 'meetings.lock', (by) => ({ type: 'LockSession', by, at: ctx.deps.now() }));
 
-export const unlockMeeting = (ctx: Authed, input: MeetingRefInput) =>
+export const unlockMeeting = (ctx: AuthedContext, input: MeetingRefInput) =>
   hostControl(ctx, input, 'meetings.unlock', (by) => ({ type: 'UnlockSession', by, at: ctx.deps.now() }));
 
-export const muteParticipant = (ctx: Authed, input: MuteParticipantInput) =>
+export const muteParticipant = (ctx: AuthedContext, input: MuteParticipantInput) =>
   hostControl(ctx, input, 'meetings.mute', (by) => ({
     type: 'MuteParticipant',
     participantId: input.participantId,
@@ -267,7 +240,7 @@ export const muteParticipant = (ctx: Authed, input: MuteParticipantInput) =>
     at: ctx.deps.now(),
   }));
 
-export const removeParticipant = (ctx: Authed, input: RemoveParticipantInput) =>
+export const removeParticipant = (ctx: AuthedContext, input: RemoveParticipantInput) =>
   hostControl(ctx, input, 'meetings.remove', (by) => ({
     type: 'RemoveParticipant',
     participantId: input.participantId,

@@ -17,8 +17,9 @@ import type { Actor } from '@quorum/eventstore';
 import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../commands/command-handler';
 import { createIdSource } from '../commands/ids';
+import { holdsSeatIn, loadOrgFacts } from '../org-facts';
 import type { Context, ServicePrincipal } from '../trpc';
-import { holdsSeatIn, loadOrgFacts, sessionOf } from './meetings.handler';
+import { sessionOf } from './meeting-session';
 
 type ServiceContext = Context & { service: ServicePrincipal };
 

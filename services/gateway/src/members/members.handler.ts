@@ -12,14 +12,11 @@ import {
   type RemoveMemberInput,
 } from './members.imports';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
-import { revokeKeysMadeBy } from '../api-keys/api-keys.handler';
+import { revokeKeysMadeBy } from '../api-keys/key-revocation';
 import { invitationMail } from '../email/email-messages';
 import { publicBaseUrl, sendMail } from '../email/send-mail';
 import { conflictBackoff, MAX_ATTEMPTS } from '../commands/command-handler';
-import type { Context, Principal } from '../trpc';
-
-type Authed = Context & { principal: Principal };
-type UserCtx = Context & { principal: Extract<Principal, { kind: 'user' }> };
+import type { AuthedContext, UserContext } from '../trpc';
 
 /**
  * Invites `email` with `role`. The invitation is an event; the secret that accepts it is not:
@@ -27,7 +24,7 @@ type UserCtx = Context & { principal: Extract<Principal, { kind: 'user' }> };
  * answered once to the inviter (who may manage invitations anyway), so only someone who reads
  * that mailbox, or whom the inviter hands the link, can accept.
  */
-export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
+export async function inviteMember(ctx: AuthedContext, input: InviteMemberInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.invite');
   const invitationId = meta.ids.entityId('invitation');
   const invitedBy = ctx.principal.kind === 'user' ? ctx.principal.userId : ctx.principal.keyId;
@@ -82,7 +79,7 @@ export async function inviteMember(ctx: Authed, input: InviteMemberInput) {
 const invitationNotFound = () =>
   new AppError('NOT_FOUND', 'invitations.not_found', 'No pending invitation matches this link; ask for a new one.');
 
-export async function acceptInvitation(ctx: UserCtx, input: AcceptInvitationInput) {
+export async function acceptInvitation(ctx: UserContext, input: AcceptInvitationInput) {
   // The token mailed to the invited address is the permission to accept; without it, or with
   // one for another invitation, nothing is disclosed.
   const held = await ctx.deps.emailTokens.check('invitation', input.token);
@@ -115,7 +112,7 @@ export async function acceptInvitation(ctx: UserCtx, input: AcceptInvitationInpu
   return { position: outcome.position.toString() };
 }
 
-export async function changeMemberRole(ctx: Authed, input: ChangeMemberRoleInput) {
+export async function changeMemberRole(ctx: AuthedContext, input: ChangeMemberRoleInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.changeRole');
   const outcome = await ctx.deps.commands.execute(
     organizationDecider,
@@ -147,7 +144,7 @@ export async function changeMemberRole(ctx: Authed, input: ChangeMemberRoleInput
  * client's retry with the same Idempotency-Key completes the removal (the seat event is
  * found and not appended again).
  */
-export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
+export async function removeMember(ctx: AuthedContext, input: RemoveMemberInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.remove');
   const orgStream = streamIds.organization(input.orgId);
   const seatsStream = streamIds.seats(input.orgId);
@@ -198,11 +195,11 @@ export async function removeMember(ctx: Authed, input: RemoveMemberInput) {
  * once. Calls check the role on each call anyway, so this being lost (a crash right after the
  * append) only delays the end of a feed to its next page.
  */
-async function membershipChanged(ctx: Authed, orgId: string, userId: string) {
+async function membershipChanged(ctx: AuthedContext, orgId: string, userId: string) {
   await ctx.deps.credentials.revoke([{ kind: 'member', subject: `${orgId}:${userId}` }]);
 }
 
-export async function listMembers(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
+export async function listMembers(ctx: AuthedContext, input: { orgId: string; minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
   const role = await authorizeQuery(ctx, input.orgId, 'members.list');
   const { members, invitations } = await ctx.deps.read.members(input.orgId);

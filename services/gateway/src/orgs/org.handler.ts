@@ -1,6 +1,4 @@
 import {
-  AppError,
-  effectiveStatus,
   organizationDecider,
   purchasedSeats,
   seatsDecider,
@@ -9,12 +7,9 @@ import {
   type CreateOrganizationInput,
 } from '@quorum/domain';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta, entityIds, orgNotFound } from '../access';
-import type { Context, Principal } from '../trpc';
+import type { AuthedContext, UserContext } from '../trpc';
 
-type Authed = Context & { principal: Principal };
-type UserCtx = Context & { principal: Extract<Principal, { kind: 'user' }> };
-
-export async function createOrganization(ctx: UserCtx, input: CreateOrganizationInput) {
+export async function createOrganization(ctx: UserContext, input: CreateOrganizationInput) {
   const orgId = entityIds(ctx, 'org.create').entityId('org');
   const meta = commandMeta(ctx, orgId, 'org.create');
   const outcome = await ctx.deps.commands.execute(organizationDecider, streamIds.organization(orgId), meta, (state) =>
@@ -34,7 +29,7 @@ export async function createOrganization(ctx: UserCtx, input: CreateOrganization
   return { orgId, position: outcome.position.toString() };
 }
 
-export async function changePlan(ctx: Authed, input: ChangePlanInput) {
+export async function changePlan(ctx: AuthedContext, input: ChangePlanInput) {
   const meta = commandMeta(ctx, input.orgId, 'org.changePlan');
   const seats = await ctx.deps.commands.load(seatsDecider, streamIds.seats(input.orgId));
   const outcome = await ctx.deps.commands.execute(
@@ -58,7 +53,7 @@ export async function changePlan(ctx: Authed, input: ChangePlanInput) {
   return { position: outcome.position.toString() };
 }
 
-export async function getOrganization(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
+export async function getOrganization(ctx: AuthedContext, input: { orgId: string; minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
   const role = await authorizeQuery(ctx, input.orgId, 'org.get');
   const row = await ctx.deps.read.organization(input.orgId);
@@ -89,19 +84,8 @@ export async function getOrganization(ctx: Authed, input: { orgId: string; minPo
   };
 }
 
-export async function listOrganizations(ctx: UserCtx, input: { minPosition?: string | undefined }) {
+export async function listOrganizations(ctx: UserContext, input: { minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
   const rows = await ctx.deps.read.organizationsOf(ctx.principal.userId);
   return rows.map((r) => ({ orgId: r.org_id, name: r.name, plan: r.plan, status: r.status, role: r.role }));
-}
-
-/** Refuses seat and member commands for an organization that is closed or missing. */
-export function assertOrganizationOpen(
-  state: Parameters<typeof effectiveStatus>[0] | { exists: false },
-  now: Date,
-): void {
-  if (!state.exists) throw orgNotFound();
-  if (effectiveStatus(state, now) === 'closed') {
-    throw new AppError('PRECONDITION_FAILED', 'organization.closed', 'This organization is closed.');
-  }
 }

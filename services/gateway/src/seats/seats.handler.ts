@@ -13,10 +13,8 @@ import {
   type UnassignSeatInput,
 } from '@quorum/domain';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
-import { assertOrganizationOpen } from '../orgs/org.handler';
-import type { Context, Principal } from '../trpc';
-
-type Authed = Context & { principal: Principal };
+import { assertOrganizationOpen } from '../org-facts';
+import type { AuthedContext } from '../trpc';
 
 /**
  * Seat commands decide on the seats stream with facts from the organization stream (plan,
@@ -25,7 +23,7 @@ type Authed = Context & { principal: Principal };
  * both streams cached the command is one statement (see `executeWithContext`).
  */
 async function runSeatsCommand(
-  ctx: Authed,
+  ctx: AuthedContext,
   orgId: string,
   action: Action,
   procedure: string,
@@ -47,7 +45,7 @@ async function runSeatsCommand(
   return { position: outcome.position.toString() };
 }
 
-export const purchaseSeats = (ctx: Authed, input: PurchaseSeatsInput) =>
+export const purchaseSeats = (ctx: AuthedContext, input: PurchaseSeatsInput) =>
   runSeatsCommand(ctx, input.orgId, 'seats.purchase', 'seats.purchase', (org) => ({
     type: 'PurchaseSeats',
     orgId: input.orgId,
@@ -56,7 +54,7 @@ export const purchaseSeats = (ctx: Authed, input: PurchaseSeatsInput) =>
     at: ctx.deps.now(),
   }));
 
-export const releaseSeats = (ctx: Authed, input: ReleaseSeatsInput) =>
+export const releaseSeats = (ctx: AuthedContext, input: ReleaseSeatsInput) =>
   runSeatsCommand(ctx, input.orgId, 'seats.release', 'seats.release', () => ({
     type: 'ReleaseSeats',
     orgId: input.orgId,
@@ -64,7 +62,7 @@ export const releaseSeats = (ctx: Authed, input: ReleaseSeatsInput) =>
     at: ctx.deps.now(),
   }));
 
-export const assignSeat = (ctx: Authed, input: AssignSeatInput) =>
+export const assignSeat = (ctx: AuthedContext, input: AssignSeatInput) =>
   runSeatsCommand(ctx, input.orgId, 'seats.assign', 'seats.assign', (org) => ({
     type: 'AssignSeat',
     orgId: input.orgId,
@@ -73,7 +71,7 @@ export const assignSeat = (ctx: Authed, input: AssignSeatInput) =>
     at: ctx.deps.now(),
   }));
 
-export const unassignSeat = (ctx: Authed, input: UnassignSeatInput) =>
+export const unassignSeat = (ctx: AuthedContext, input: UnassignSeatInput) =>
   runSeatsCommand(ctx, input.orgId, 'seats.unassign', 'seats.unassign', () => ({
     type: 'UnassignSeat',
     orgId: input.orgId,
@@ -82,7 +80,7 @@ export const unassignSeat = (ctx: Authed, input: UnassignSeatInput) =>
     at: ctx.deps.now(),
   }));
 
-export async function getSeats(ctx: Authed, input: { orgId: string; minPosition?: string | undefined }) {
+export async function getSeats(ctx: AuthedContext, input: { orgId: string; minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'seats.get');
   const { seats, assignments, entitlements } = await ctx.deps.read.seats(input.orgId);
