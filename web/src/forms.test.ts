@@ -1,5 +1,5 @@
 import { InviteMemberInputSchema, PurchaseSeatsInputSchema } from '@quorum/domain';
-import { SignUpInputSchema } from '@quorum/api';
+import { SignUpInputSchema } from '@quorum/api/schemas';
 import { describe, expect, it } from 'vitest';
 import { humanize, numberFrom, validate } from './forms';
 

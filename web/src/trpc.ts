@@ -4,7 +4,7 @@
  * gateway, so nothing here holds a token: when the access cookie has expired, a call answers
  * 401 and the client renews the session once with the refresh cookie, then retries.
  */
-import type { AppRouter } from '@quorum/api';
+import type { AppRouter } from '@quorum/gateway/router';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 

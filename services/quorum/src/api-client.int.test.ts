@@ -1,4 +1,5 @@
 import { createQuorumClient } from '@quorum/api';
+import type { AppRouter } from '@quorum/gateway/router';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
@@ -14,14 +15,14 @@ describe('@quorum/api typed client', () => {
   });
 
   it('calls procedures with types end to end, batched, and surfaces errors with their codes', async () => {
-    const anonymous = createQuorumClient({ baseUrl: q.baseUrl });
+    const anonymous = createQuorumClient<AppRouter>({ baseUrl: q.baseUrl });
     const session = await anonymous.auth.signUp.mutate({
       email: `typed-${Date.now()}@example.com`,
       password: 'typed and long enough',
       name: 'Ty',
     });
     let token: string | undefined = session.accessToken;
-    const client = createQuorumClient({ baseUrl: q.baseUrl, token: () => token });
+    const client = createQuorumClient<AppRouter>({ baseUrl: q.baseUrl, token: () => token });
     const { orgId, position } = await client.org.create.mutate({ name: 'Typed Org', plan: 'business' });
     const [org, seats] = await Promise.all([
       client.org.get.query({ orgId, minPosition: position }),

@@ -1,4 +1,4 @@
-import { CreateApiKeyInputSchema } from '@quorum/api';
+import { CreateApiKeyInputSchema } from '@quorum/api/schemas';
 import { ROLES } from '@quorum/domain';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';

@@ -1,4 +1,4 @@
-import { LoginInputSchema, SignUpInputSchema } from '@quorum/api';
+import { LoginInputSchema, SignUpInputSchema } from '@quorum/api/schemas';
 import { useState, type FormEvent } from 'react';
 import { PageTitle } from '../App';
 import { validate, type FieldErrors } from '../forms';

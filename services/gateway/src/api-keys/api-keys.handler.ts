@@ -1,7 +1,7 @@
 import { organizationDecider, streamIds } from '@quorum/domain';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
 import type { AuthedContext } from '../trpc';
-import type { CreateApiKeyInput, RevokeApiKeyInput } from './api-keys.schema';
+import type { CreateApiKeyInput, RevokeApiKeyInput } from '@quorum/api/schemas';
 import { actorId, revokeKeysMadeBy } from './key-revocation';
 
 /**

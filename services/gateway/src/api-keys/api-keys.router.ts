@@ -2,7 +2,7 @@ import { IdSchema } from '@quorum/domain';
 import { z } from 'zod';
 import { authedProcedure, MinPositionSchema, router } from '../trpc';
 import { createApiKey, listApiKeys, revokeApiKey } from './api-keys.handler';
-import { CreateApiKeyInputSchema, RevokeApiKeyInputSchema } from './api-keys.schema';
+import { CreateApiKeyInputSchema, RevokeApiKeyInputSchema } from '@quorum/api/schemas';
 
 export const apiKeysRouter = router({
   create: authedProcedure.input(CreateApiKeyInputSchema).mutation(({ ctx, input }) => createApiKey(ctx, input)),

@@ -3,7 +3,7 @@ import { verificationMail } from '../email/email-messages';
 import { publicBaseUrl, sendMail } from '../email/send-mail';
 import type { Context, UserContext } from '../trpc';
 import { assertAllowed, emailKey, ipKey } from './auth-rate-limits';
-import type { LoginInput, SignUpInput, VerifyEmailInput } from './auth.schema';
+import type { LoginInput, SignUpInput, VerifyEmailInput } from '@quorum/api/schemas';
 import type { Session } from './auth.service';
 
 /** How long a verification link works. */

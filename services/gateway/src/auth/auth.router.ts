@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { publicProcedure, router, userProcedure, type Context } from '../trpc';
 import { login, resendVerification, signUp, verifyEmail } from './auth.handler';
-import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema, VerifyEmailInputSchema } from './auth.schema';
+import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema, VerifyEmailInputSchema } from '@quorum/api/schemas';
 import type { Session } from './auth.service';
 
 export const ACCESS_COOKIE = 'quorum_access';

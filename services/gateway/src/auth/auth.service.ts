@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@quorum/domain';
 import { hashPassword, verifyPassword } from './passwords';
 import type { AuthRepository } from './auth.repository';
-import type { LoginInput, SignUpInput } from './auth.schema';
+import type { LoginInput, SignUpInput } from '@quorum/api/schemas';
 import { hashToken, newOpaqueToken, signAccessToken, verifyAccessToken, type AccessClaims } from './tokens';
 
 export interface AuthConfig {

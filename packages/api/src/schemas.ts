@@ -1,0 +1,22 @@
+/**
+ * The input schemas of the gateway's own procedures (those not in `@quorum/domain`): the
+ * gateway validates with them, and clients such as the web app validate forms with exactly the
+ * same rules. Only zod and the domain package behind them: safe to bundle for a browser.
+ */
+export {
+  LoginInputSchema,
+  PasswordSchema,
+  RefreshInputSchema,
+  SignUpInputSchema,
+  VerifyEmailInputSchema,
+  type LoginInput,
+  type RefreshInput,
+  type SignUpInput,
+  type VerifyEmailInput,
+} from './auth.schema';
+export {
+  CreateApiKeyInputSchema,
+  RevokeApiKeyInputSchema,
+  type CreateApiKeyInput,
+  type RevokeApiKeyInput,
+} from './api-keys.schema';
