@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
+import { lazy, Suspense } from 'react';
 import { errorMessage } from './errors';
 import { AuthPage } from './pages/AuthPage';
 import { InvitePage } from './pages/InvitePage';
@@ -11,6 +11,7 @@ import { Link, matchRoute, navigate, Redirect, useLocation, type Route } from '.
 import { nextPath, useMe, useSessionCache, type Me } from './session';
 import { useAction } from './status';
 import { trpc } from './trpc';
+import { PageTitle } from './PageTitle';
 import { LoadError, Loading, roleLabel } from './ui';
 
 // The meeting room brings mediasoup-client and WebRTC code: loaded only when a room opens.
@@ -144,24 +145,4 @@ function RouteView({ route, orgs }: { route: Route; orgs: ReturnType<typeof useO
         </PageTitle>
       );
   }
-}
-
-/** A page heading that takes focus when the page opens, so screen readers announce it. */
-export function PageTitle({ title, children, actions }: { title: string; children?: ReactNode; actions?: ReactNode }) {
-  const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
-    document.title = `${title} · Quorum`;
-    ref.current?.focus({ preventScroll: true });
-  }, [title]);
-  return (
-    <>
-      <div className="page-head">
-        <h1 ref={ref} tabIndex={-1}>
-          {title}
-        </h1>
-        {actions}
-      </div>
-      {children}
-    </>
-  );
 }

@@ -1,6 +1,6 @@
 import { LoginInputSchema, SignUpInputSchema } from '@quorum/api/schemas';
 import { useState, type FormEvent } from 'react';
-import { PageTitle } from '../App';
+import { PageTitle } from '../PageTitle';
 import { validate, type FieldErrors } from '../forms';
 import { Link, navigate } from '../router';
 import { useSessionCache } from '../session';

@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { PageTitle } from '../App';
+import { PageTitle } from '../PageTitle';
 import { recordPosition } from '../positions';
 import { Link, navigate } from '../router';
 import { ME_KEY, useMe } from '../session';

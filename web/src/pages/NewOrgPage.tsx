@@ -1,6 +1,6 @@
 import { CreateOrganizationInputSchema, ENTITLEMENTS, PLANS, type Plan } from '@quorum/domain';
 import { useState, type FormEvent } from 'react';
-import { PageTitle } from '../App';
+import { PageTitle } from '../PageTitle';
 import { validate, type FieldErrors } from '../forms';
 import { navigate } from '../router';
 import { useAction } from '../status';

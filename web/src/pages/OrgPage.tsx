@@ -1,4 +1,4 @@
-import { PageTitle } from '../App';
+import { PageTitle } from '../PageTitle';
 import { errorCode, errorMessage } from '../errors';
 import { LiveContext, useOrgLiveFeed } from '../live';
 import { Link, ORG_TABS, type OrgTab } from '../router';

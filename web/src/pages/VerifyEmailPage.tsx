@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { PageTitle } from '../App';
+import { PageTitle } from '../PageTitle';
 import { Link } from '../router';
 import { ME_KEY } from '../session';
 import { useAction } from '../status';

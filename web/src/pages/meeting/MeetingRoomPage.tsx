@@ -6,7 +6,7 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { PageTitle } from '../../App';
+import { PageTitle } from '../../PageTitle';
 import { errorCode, errorMessage } from '../../errors';
 import { LocalMedia } from '../../meeting/local-media';
 import { warmUpMediaEngine } from '../../meeting/media-engine';

@@ -6,7 +6,7 @@
  */
 import type { MediaSource } from '@quorum/signaling';
 import { useSyncExternalStore } from 'react';
-import { PageTitle } from '../../App';
+import { PageTitle } from '../../PageTitle';
 import { whoIsHere } from '../../meeting/format';
 import type { LocalMedia } from '../../meeting/local-media';
 import type { MeetingClient, Track } from '../../meeting/meeting-client';
