@@ -18,7 +18,6 @@ const sources = [
   'packages/domain/src',
   'packages/signaling/src',
   'packages/api/src',
-  'services/gateway/src/schemas.ts',
 ];
 
 function newest(path) {
@@ -34,12 +33,8 @@ function newest(path) {
   return max;
 }
 
-let builtAt = 0;
-try {
-  builtAt = statSync(built).mtimeMs;
-} catch {
-  builtAt = 0;
-}
+// No build yet (no such file) reads as 0; any other error surfaces.
+const builtAt = statSync(built, { throwIfNoEntry: false })?.mtimeMs ?? 0;
 const changedAt = Math.max(...sources.map((s) => newest(join(root, s))));
 if (builtAt > 0 && builtAt >= changedAt) process.exit(0);
 

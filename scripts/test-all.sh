@@ -4,9 +4,10 @@
 #      docs/mediasoup.md) and exports MEDIASOUP_WORKER_BIN for the SFU's integration tests,
 #   1. installs npm dependencies when node_modules is missing or stale,
 #   2. installs (from Debian's packages) and starts Postgres, NATS JetStream and Redis on 127.0.0.1,
-#   3. typechecks every workspace,
-#   4. runs the unit tier, then the integration tier against those real servers,
-#   5. builds the web app and runs the browser tier (Debian's Chromium, installed when missing)
+#   3. lints (ESLint with the workspace boundaries, then Prettier's check): fails on any error,
+#   4. typechecks every workspace,
+#   5. runs the unit tier, then the integration tier against those real servers,
+#   6. builds the web app and runs the browser tier (Debian's Chromium, installed when missing)
 #      against Quorum started as `npm start` starts it.
 # Every step runs even when an earlier one failed; the run ends with one line over all of them,
 # "N passed, N failed", and exits non-zero if anything failed. A missing service fails the run;
@@ -20,6 +21,12 @@ REPORTS=test-results/tiers
 rm -rf "$REPORTS"
 mkdir -p "$REPORTS"
 steps=()
+
+echo "[test] lint"
+rc=0
+npm run --silent lint || rc=$?
+npm run --silent format:check || rc=$?
+steps+=("lint:$rc")
 
 echo "[test] typecheck"
 rc=0

@@ -21,6 +21,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   } catch (err) {
     throw new Error(
       `PostgreSQL is not reachable at ${BENCH_DATABASE_URL} (${(err as Error).message}); run scripts/services.sh`,
+      { cause: err },
     );
   }
   try {

@@ -74,7 +74,7 @@ async function freePort(): Promise<number> {
 
 interface HttpAnswer {
   status: number;
-  body: { result?: { data: any }; error?: { message: string; data?: { code?: string } } };
+  body: { result?: { data: unknown }; error?: { message: string; data?: { code?: string } } };
 }
 
 function createClient(port: number) {
@@ -105,7 +105,7 @@ function createClient(port: number) {
       req.end();
     });
   /** A tRPC call that must succeed; returns `result.data`. */
-  const call = async <T = any>(
+  const call = async <T>(
     method: 'GET' | 'POST',
     procedure: string,
     input: unknown,
@@ -230,28 +230,28 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const tag = randomBytes(3).toString('hex');
     const users: string[] = [];
     for (let u = 0; u < userCount; u++) {
-      const r = await c.call('POST', 'auth.signUp', {
+      const r = await c.call<{ accessToken: string }>('POST', 'auth.signUp', {
         email: `bench-${tag}-${u}@example.com`,
         password: 'correct horse battery staple',
         name: `Bench User ${u}`,
       });
-      users.push(r.accessToken as string);
+      users.push(r.accessToken);
     }
     const orgs: Array<{ orgId: string; token: string }> = [];
     for (let o = 0; o < orgCount; o++) {
       const token = users[o % users.length]!;
-      const r = await c.call('POST', 'org.create', { name: `Bench ${tag} ${o}`, plan: 'business' }, token);
-      orgs.push({ orgId: r.orgId as string, token });
+      const r = await c.call<{ orgId: string }>('POST', 'org.create', { name: `Bench ${tag} ${o}`, plan: 'business' }, token);
+      orgs.push({ orgId: r.orgId, token });
     }
     let lastPosition = '0';
     await Promise.all(
       orgs.map(async (org) => {
-        const r = await c.call('POST', 'seats.purchase', { orgId: org.orgId, quantity: 10 }, org.token);
-        if (BigInt(r.position) > BigInt(lastPosition)) lastPosition = r.position as string;
+        const r = await c.call<{ position: string }>('POST', 'seats.purchase', { orgId: org.orgId, quantity: 10 }, org.token);
+        if (BigInt(r.position) > BigInt(lastPosition)) lastPosition = r.position;
       }),
     );
     const first = orgs[0]!;
-    const seats = await c.call('GET', 'seats.get', { orgId: first.orgId, minPosition: lastPosition }, first.token);
+    const seats = await c.call<{ purchased: number }>('GET', 'seats.get', { orgId: first.orgId, minPosition: lastPosition }, first.token);
     if (seats.purchased !== 10)
       throw new Error(`set-up check: expected 10 purchased seats, read ${JSON.stringify(seats)}`);
 
@@ -260,7 +260,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     for (let k = 0; k < 300; k++) {
       const org = orgs[k % orgs.length]!;
       const t0 = performance.now();
-      await c.call('GET', 'seats.get', { orgId: org.orgId, minPosition: lastPosition }, org.token);
+      await c.call<unknown>('GET', 'seats.get', { orgId: org.orgId, minPosition: lastPosition }, org.token);
       if (k >= 50) overhead.push(performance.now() - t0);
     }
     log(`  set-up: ${userCount} users, ${orgCount} business orgs; open loop ${rate}/s for ${durationMs / 1000} s`);
@@ -329,13 +329,13 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       }
       const p = (async () => {
         try {
-          const r = await c.call('POST', procedure, { orgId: org.orgId, quantity: 1 }, org.token);
+          const r = await c.call<{ position: string }>('POST', procedure, { orgId: org.orgId, quantity: 1 }, org.token);
           if (abandoned) return;
           if (!measured) return;
           cmdLatency.push(performance.now() - sentAt);
           pending.push({ position: BigInt(r.position), sentAt });
           if (i % 10 === 0) {
-            await c.call('GET', 'seats.get', { orgId: org.orgId, minPosition: r.position }, org.token);
+            await c.call<unknown>('GET', 'seats.get', { orgId: org.orgId, minPosition: r.position }, org.token);
             if (!abandoned) ryw.push(performance.now() - sentAt);
           }
         } catch (err) {

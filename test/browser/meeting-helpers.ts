@@ -6,7 +6,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { call, newContext, PASSWORD, uniqueEmail, type RunningQuorum } from './harness';
-import type { JoinTimeline } from '../../web/src/meeting/join-timeline';
+import type { JoinTimeline } from '@quorum/web/join-timeline';
 
 export interface Person {
   name: string;

@@ -4,12 +4,12 @@
  * (checkpoints, effects tables), so handlers must tolerate a repeat.
  */
 import { BusError } from './bus-error';
-import { assertPublishSubject, type DUPLICATE_WINDOW_MS } from './subject';
+import { assertPublishSubject } from './subject';
 import { MessageIdSchema } from './codec';
 
 /** One event as the bus sees it. */
 export interface BusMessage {
-  /** Event id; the bus deduplicates on it (`Nats-Msg-Id`) within {@link DUPLICATE_WINDOW_MS}. */
+  /** Event id; the bus deduplicates on it (`Nats-Msg-Id`) within `DUPLICATE_WINDOW_MS` (subject.ts). */
   readonly id: string;
   /** `evt.<orgId>.<category>.<type>`, see `eventSubject`. */
   readonly subject: string;

@@ -4,7 +4,7 @@
  * and callers without `events.list` on the organization are refused before the stream opens.
  */
 import type { AppRouter } from '@quorum/gateway/router';
-import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
+import { createTRPCClient, createWSClient, wsLink, type TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { addMember, createOrg, signUp, type TestUser } from './testing/people';

@@ -32,7 +32,7 @@ interface Case {
   /** Valid input for `orgId`, prepared by the owner so an allowed call can succeed. */
   input: (orgId: string) => Promise<Record<string, unknown>>;
   /** Bookkeeping after an allowed call succeeded. */
-  after?: (result: any) => void;
+  after?: (result: unknown) => void;
 }
 
 /** Procedures that are not org-scoped, or not role-gated, with the principal they need. */

@@ -21,7 +21,6 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const FIRST_RETRY_MS = 1_500;
 
 let q: TestQuorum;
-let owner: TestUser;
 let host: TestUser;
 let alice: TestUser;
 let orgId: string;
@@ -69,7 +68,7 @@ beforeAll(async () => {
     more: { reconnectGraceMs: 200, leaveRetryFirstDelayMs: FIRST_RETRY_MS },
   });
 
-  ({ orgId, owner, host, alice } = await meetingCast(q.http));
+  ({ orgId, host, alice } = await meetingCast(q.http));
 });
 
 afterAll(async () => {

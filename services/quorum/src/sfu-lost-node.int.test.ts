@@ -33,7 +33,6 @@ const HEARTBEAT_TTL_MS = 1_000;
 const GRACE_MS = 1_000;
 
 let q: TestQuorum;
-let owner: TestUser;
 let host: TestUser;
 let alice: TestUser;
 let orgId: string;
@@ -149,7 +148,7 @@ beforeAll(async () => {
   });
   redis = new Redis(REDIS_URL);
   placement = new RedisPlacement({ redis, namespace: `${q.env.REDIS_NAMESPACE}:placement` });
-  ({ orgId, owner, host, alice } = await meetingCast(q.http));
+  ({ orgId, host, alice } = await meetingCast(q.http));
 }, 60_000);
 
 afterAll(async () => {

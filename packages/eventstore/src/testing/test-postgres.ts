@@ -11,7 +11,9 @@ export async function connectTestPostgres(): Promise<string> {
     await client.connect();
     await client.query('SELECT 1');
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${url} (${(err as Error).message}); run scripts/services.sh`);
+    throw new Error(`PostgreSQL is not reachable at ${url} (${(err as Error).message}); run scripts/services.sh`, {
+      cause: err,
+    });
   } finally {
     // A client that never connected has nothing to end; end() then rejects harmlessly.
     await client.end().catch((err: Error) => process.emitWarning(`closing probe client: ${err.message}`));
