@@ -22,8 +22,8 @@ import {
 } from './testing/caller-harness';
 
 interface Case {
-  /** Valid input for `orgId`, prepared by the owner so an allowed call can succeed. */
-  input: (orgId: string) => Promise<Record<string, unknown>>;
+  /** Valid input for `orgId`, prepared by the owner so that the call succeeds when `allowed`. */
+  input: (orgId: string, allowed: boolean) => Promise<Record<string, unknown>>;
   /** Bookkeeping after an allowed call succeeded. */
   after?: (result: any) => void;
 }
@@ -63,10 +63,16 @@ const keys = {} as Record<'admin' | 'member', string>;
 
 const asOwner = () => h.caller({ token: owner.token });
 
-/** A fresh member (role member) of `org`, optionally holding a seat. */
-async function freshMember(org: string, withSeat = false): Promise<string> {
+/**
+ * A member of `org` for a procedure to act on (role member; with a seat when `seated`): a fresh
+ * one when the call should succeed. A call that should be refused gets one already there:
+ * the role is checked before the target is looked at, and a fresh member costs a sign-up
+ * (a password hash) for nothing.
+ */
+async function target(org: string, allowed: boolean, seated = false): Promise<string> {
+  if (!allowed) return seated ? users.host.userId : users.member.userId;
   const m = await h.addMember(org, owner, 'member', 'target');
-  if (withSeat) await asOwner().seats.assign({ orgId: org, userId: m.userId });
+  if (seated) await asOwner().seats.assign({ orgId: org, userId: m.userId });
   return m.userId;
 }
 
@@ -97,13 +103,15 @@ const CASES: Record<Action, Case> = {
     },
   },
   'members.invite': { input: async (org) => ({ orgId: org, email: uniqueEmail('invitee'), role: 'member' }) },
-  'members.changeRole': { input: async (org) => ({ orgId: org, userId: await freshMember(org), role: 'host' }) },
-  'members.remove': { input: async (org) => ({ orgId: org, userId: await freshMember(org) }) },
+  'members.changeRole': {
+    input: async (org, allowed) => ({ orgId: org, userId: await target(org, allowed), role: 'host' }),
+  },
+  'members.remove': { input: async (org, allowed) => ({ orgId: org, userId: await target(org, allowed) }) },
   'members.list': { input: async (org) => ({ orgId: org }) },
   'seats.purchase': { input: async (org) => ({ orgId: org, quantity: 1 }) },
   'seats.release': { input: async (org) => ({ orgId: org, quantity: 1 }) },
-  'seats.assign': { input: async (org) => ({ orgId: org, userId: await freshMember(org) }) },
-  'seats.unassign': { input: async (org) => ({ orgId: org, userId: await freshMember(org, true) }) },
+  'seats.assign': { input: async (org, allowed) => ({ orgId: org, userId: await target(org, allowed) }) },
+  'seats.unassign': { input: async (org, allowed) => ({ orgId: org, userId: await target(org, allowed, true) }) },
   'seats.get': { input: async (org) => ({ orgId: org }) },
   'apiKeys.create': { input: async (org) => ({ orgId: org, name: `key ${randomUUID().slice(0, 6)}`, role: 'member' }) },
   'apiKeys.list': { input: async (org) => ({ orgId: org }) },
@@ -161,7 +169,8 @@ beforeAll(async () => {
   owner = await h.signUp('owner');
   ({ orgId } = await h.createOrg(owner, 'pro'));
   await asOwner().seats.purchase({ orgId, quantity: 20 });
-  for (const role of ['admin', 'billing', 'host', 'member'] as const) users[role] = await h.addMember(orgId, owner, role);
+  for (const role of ['admin', 'billing', 'host', 'member'] as const)
+    users[role] = await h.addMember(orgId, owner, role);
   await asOwner().seats.assign({ orgId, userId: users.host.userId });
   for (const role of ['admin', 'member'] as const)
     keys[role] = (await asOwner().apiKeys.create({ orgId, name: `${role} key`, role })).secret;
@@ -192,7 +201,7 @@ describe.each(CALLERS)('$name', (caller) => {
     '$action → allowed: $allowed',
     async ({ action, allowed }) => {
       const c = CASES[action];
-      const input = await c.input(orgId);
+      const input = await c.input(orgId, allowed);
       const call = callPath(h.caller(caller.creds()), action, input);
       if (allowed) {
         const result = await call;
@@ -220,12 +229,17 @@ describe('outside the organization', () => {
   it('a user who is not a member gets NOT_FOUND for every org-scoped procedure', async () => {
     const stranger = await h.signUp('stranger');
     for (const action of ACTIONS) {
-      const f = await refusal(callPath(h.caller({ token: stranger.token }), action, await CASES[action].input(orgId)));
+      const f = await refusal(
+        callPath(h.caller({ token: stranger.token }), action, await CASES[action].input(orgId, false)),
+      );
       expect(f, action).toMatchObject({ code: 'NOT_FOUND', reason: 'organization.not_found' });
     }
     for (const path of subscriptions) {
       const started = await subscribe(path, { orgId }, { token: stranger.token });
-      expect(started, path).toMatchObject({ ok: false, failure: { code: 'NOT_FOUND', reason: 'organization.not_found' } });
+      expect(started, path).toMatchObject({
+        ok: false,
+        failure: { code: 'NOT_FOUND', reason: 'organization.not_found' },
+      });
     }
   });
 
@@ -235,13 +249,16 @@ describe('outside the organization', () => {
     const keyA = (await asOwner().apiKeys.create({ orgId, name: 'scoped', role: 'admin' })).secret;
     for (const action of ACTIONS) {
       // Inputs naming organization B, built as A's owner would (ids of A are as good as any).
-      const input = { ...(await CASES[action].input(orgId)), orgId: other.orgId };
+      const input = { ...(await CASES[action].input(orgId, false)), orgId: other.orgId };
       const f = await refusal(callPath(h.caller({ apiKey: keyA }), action, input));
       expect(f, action).toMatchObject({ code: 'NOT_FOUND', reason: 'organization.not_found' });
     }
     for (const path of subscriptions) {
       const started = await subscribe(path, { orgId: other.orgId }, { apiKey: keyA });
-      expect(started, path).toMatchObject({ ok: false, failure: { code: 'NOT_FOUND', reason: 'organization.not_found' } });
+      expect(started, path).toMatchObject({
+        ok: false,
+        failure: { code: 'NOT_FOUND', reason: 'organization.not_found' },
+      });
     }
     // Organization B still answers its own owner, so the refusals were about the key.
     await expect(
@@ -262,7 +279,7 @@ describe('outside the organization', () => {
       'events.live': { orgId },
     };
     for (const path of needsPrincipal) {
-      const input = inputs[path] ?? (await CASES[path as Action].input(orgId));
+      const input = inputs[path] ?? (await CASES[path as Action].input(orgId, false));
       const head = await h.settledHead();
       const f = await refusal(callPath(h.caller(), path, input));
       expect(f, path).toMatchObject({ code: 'UNAUTHORIZED' });
