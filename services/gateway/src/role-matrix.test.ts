@@ -13,6 +13,7 @@ import {
   invitationToken,
   procedureTypes,
   refusal,
+  refusalOf,
   startCallerHarness,
   uniqueEmail,
   UNKNOWN_INVITATION_TOKEN,
@@ -25,7 +26,7 @@ interface Case {
   /** Valid input for `orgId`, prepared by the owner so that the call succeeds when `allowed`. */
   input: (orgId: string, allowed: boolean) => Promise<Record<string, unknown>>;
   /** Bookkeeping after an allowed call succeeded. */
-  after?: (result: any) => void;
+  after?: (result: unknown) => void;
 }
 
 /** Procedures that are not org-scoped, or not role-gated, with the principal they need. */
@@ -155,10 +156,10 @@ const CALLERS: Array<{ name: string; role: Role; creds: () => Credentials }> = [
 async function subscribe(path: string, input: unknown, creds: Credentials) {
   const abort = new AbortController();
   try {
-    const stream = await callPath(h.caller(creds, { signal: abort.signal }), path, input);
-    return { ok: true as const, stream };
+    const stream = (await callPath(h.caller(creds, { signal: abort.signal }), path, input)) as AsyncIterable<unknown>;
+    return { ok: typeof stream[Symbol.asyncIterator] === 'function' };
   } catch (err) {
-    return { ok: false as const, failure: await refusal(Promise.reject(err)) };
+    return { ok: false, failure: refusalOf(err) };
   } finally {
     abort.abort();
   }

@@ -75,9 +75,9 @@ export function invitationToken(invite: { link: string }): string {
 }
 
 /** Calls the procedure at a dotted `path`, as a client naming it on the wire does. */
-export function callPath(caller: Caller, path: string, input: unknown): Promise<any> {
-  const procedure = path.split('.').reduce<any>((node, key) => node[key], caller);
-  return procedure(input);
+export function callPath(caller: Caller, path: string, input: unknown): Promise<unknown> {
+  const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
+  return (procedure as (input: unknown) => Promise<unknown>)(input);
 }
 
 /** Every procedure of the router by dotted path, with its type (query, mutation or subscription). */
@@ -90,20 +90,25 @@ export function procedureTypes(): Record<string, string> {
   );
 }
 
+/** A procedure's error as a refusal; anything but a tRPC error is thrown on. */
+export function refusalOf(err: unknown): Refusal {
+  if (!(err instanceof TRPCError)) throw err;
+  const cause = err.cause as { reason?: unknown } | undefined;
+  return {
+    code: err.code,
+    message: err.message,
+    ...(typeof cause?.reason === 'string' ? { reason: cause.reason } : {}),
+    ...(err.cause instanceof ZodError ? { fieldErrors: fieldErrorsOf(err.cause) } : {}),
+  };
+}
+
 /** The refusal `call` ends in; a call that succeeds fails the test. */
 export async function refusal(call: Promise<unknown>): Promise<Refusal> {
   let result: unknown;
   try {
     result = await call;
   } catch (err) {
-    if (!(err instanceof TRPCError)) throw err;
-    const cause = err.cause as { reason?: unknown } | undefined;
-    return {
-      code: err.code,
-      message: err.message,
-      ...(typeof cause?.reason === 'string' ? { reason: cause.reason } : {}),
-      ...(err.cause instanceof ZodError ? { fieldErrors: fieldErrorsOf(err.cause) } : {}),
-    };
+    return refusalOf(err);
   }
   throw new Error(`expected a refusal, got ${JSON.stringify(result)?.slice(0, 200)}`);
 }
@@ -129,7 +134,7 @@ export interface CallerHarness {
 
 /** Starts the gateway over the embedded adapters; `close()` stops it and removes its files. */
 export async function startCallerHarness(): Promise<CallerHarness> {
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c();
