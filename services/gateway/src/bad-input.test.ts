@@ -2,7 +2,7 @@
  * Bad input through `createCaller`, over the embedded adapters: every procedure answers
  * malformed input with BAD_REQUEST naming the fields (`data.fieldErrors` over HTTP), and nothing
  * is appended or projected. The same cases run over HTTP in
- * `services/quorum/src/bad-input.int.test.ts`, which also covers what only HTTP has (body size,
+ * `test/integration/bad-input.int.test.ts`, which also covers what only HTTP has (body size,
  * broken JSON); the procedure list comes from the router, so a new procedure without cases
  * fails here first.
  */

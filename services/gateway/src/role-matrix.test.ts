@@ -2,7 +2,7 @@
  * The role × procedure matrix through `createCaller`, over the embedded adapters: every role
  * (and API keys with a role) calls every org-scoped procedure with valid input, and the answer
  * must agree with `can(role, action)`. The same matrix runs over HTTP in
- * `services/quorum/src/role-matrix.int.test.ts`; the procedure list comes from the router, so a
+ * `test/integration/role-matrix.int.test.ts`; the procedure list comes from the router, so a
  * new procedure without a row fails here first.
  */
 import { randomUUID } from 'node:crypto';
