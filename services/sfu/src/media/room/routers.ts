@@ -92,7 +92,7 @@ export class RoomRouters {
     }
     const record: RouterRecord = { router, worker, peerIds: new Set() };
     ctx.routers.set(router.id, record);
-    // On worker death the record stays until handleWorkerDied() collects it.
+    // On worker death the record stays until Room.handleWorkerDied() collects it.
     router.observer.once('close', () => {
       if (!worker.worker.died) ctx.routers.delete(router.id);
     });
