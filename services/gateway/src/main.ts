@@ -7,7 +7,7 @@ import { createMailer } from '@quorum/mail';
 import type { EventStore } from '@quorum/eventstore';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { waitForProjection } from '@quorum/projector/projector';
+import { waitForProjection } from '@quorum/projector/wait';
 import { startTelemetry } from '@quorum/telemetry';
 import { pino } from 'pino';
 import { parseGatewayEnv } from './env';
