@@ -13,6 +13,9 @@ await run({ name: 'Quorum', logger }, async (life) => {
     ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   });
   life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
-  // The app closes its own parts in the same order (servers, consumers, connections, store).
-  life.use('server', 'Quorum', await startQuorum(env, logger));
+  const app = await startQuorum(env, logger);
+  // The app closes its own parts in the kit's order (servers, consumers, connections, store).
+  life.onClose('server', 'Quorum', async () => {
+    if (!(await app.close())) throw new Error('a part of Quorum failed to close (logged above)');
+  });
 });
