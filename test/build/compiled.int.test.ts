@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../services/quorum/src/testing/free-port';
-import { createHttpClient } from '../../services/quorum/src/testing/http-client';
-import { createTestDatabase } from '../../services/quorum/src/testing/test-database';
+import { freePort } from '../support/free-port';
+import { createHttpClient } from '../support/http-client';
+import { createTestDatabase } from '../support/test-database';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';

@@ -9,10 +9,10 @@ import type { AppRouter } from '@quorum/gateway/router';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventually } from '../../services/quorum/src/testing/eventually';
-import { failure } from '../../services/quorum/src/testing/http-client';
-import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from '../../services/quorum/src/testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from '../../services/quorum/src/testing/test-quorum';
+import { eventually } from '../support/eventually';
+import { failure } from '../support/http-client';
+import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

@@ -4,12 +4,12 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually } from './testing/eventually';
-import { createHttpClient, TrpcCallError } from './testing/http-client';
-import { freePort } from './testing/free-port';
-import { createTestDatabase } from './testing/test-database';
+import { eventually } from '../support/eventually';
+import { createHttpClient, TrpcCallError } from '../support/http-client';
+import { freePort } from '../support/free-port';
+import { createTestDatabase } from '../support/test-database';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../services/quorum/src/main.ts', import.meta.url));
 
 /** Starts Quorum as its own process on `env`; resolves once /health/ready answers 200. */
 async function startProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { ACTIONS, can, UNGATED_ACTIONS, type Action, type Role } from '@quorum/domain';
 import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure, type CallOptions } from './testing/http-client';
-import { createMeeting, reportJoined } from './testing/meetings';
+import { failure, type CallOptions } from '../support/http-client';
+import { createMeeting, reportJoined } from '../support/meetings';
 import {
   addMember,
   createOrg,
@@ -17,9 +17,9 @@ import {
   UNKNOWN_INVITATION_TOKEN,
   uniqueEmail,
   type TestUser,
-} from './testing/people';
-import { openSubscription } from './testing/subscription-client';
-import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
+} from '../support/people';
+import { openSubscription } from '../support/subscription-client';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 interface Caller {
   name: string;

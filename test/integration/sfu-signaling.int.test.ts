@@ -9,10 +9,10 @@ import { signJoinToken } from '@quorum/signaling/tokens';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { streamIds } from '@quorum/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './testing/eventually';
-import { createMeeting, signalingRefusal } from './testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { eventually } from '../support/eventually';
+import { createMeeting, signalingRefusal } from '../support/meetings';
+import { addMember, createOrg, signUp, type TestUser } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

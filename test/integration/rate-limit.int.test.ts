@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from './testing/http-client';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure } from '../support/http-client';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 const PASSWORD = 'correct horse battery staple';
 // Keys live in the shared Redis for the whole window, so every run uses fresh emails.

@@ -4,9 +4,9 @@
  * projection will not reach in time answers TIMEOUT within the configured bound.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from './testing/http-client';
-import { invitationToken, PASSWORD, signUp, uniqueEmail, type TestUser } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure } from '../support/http-client';
+import { invitationToken, PASSWORD, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 // Every read with minPosition in this file must see append → relay → NATS → projector within it,
 // on a machine that may be busy: a short wait here fails on a stall, not on a bug.

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startQuorum } from './app';
-import { QuorumEnvSchema } from './env';
-import { createHttpClient } from './testing/http-client';
-import { runScriptedSession } from './testing/scripted-session';
+import { startQuorum } from '@quorum/quorum/app';
+import { QuorumEnvSchema } from '@quorum/quorum/env';
+import { createHttpClient } from '../support/http-client';
+import { runScriptedSession } from '../support/scripted-session';
 
 /** The embedded default: no servers, PGlite under DATA_DIR, the in-process bus. */
 describe('npm start without environment (embedded)', () => {

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from './testing/http-client';
-import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from './testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure } from '../support/http-client';
+import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { openNatsBus } from '@quorum/runtime';
 import { pino } from 'pino';
-import { startQuorum, type QuorumApp } from '../app';
-import { QuorumEnvSchema, type QuorumEnv } from '../env';
+import { startQuorum, type QuorumApp } from '@quorum/quorum/app';
+import { QuorumEnvSchema, type QuorumEnv } from '@quorum/quorum/env';
 import { createHttpClient } from './http-client';
 import { createTestDatabase } from './test-database';
 

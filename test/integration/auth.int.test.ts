@@ -4,9 +4,9 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from './testing/http-client';
-import { createOrg, PASSWORD, signUp, uniqueEmail } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure } from '../support/http-client';
+import { createOrg, PASSWORD, signUp, uniqueEmail } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 

@@ -4,9 +4,9 @@
  * commands racing on one stream all succeed through the gateway's conflict retry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrpcCallError } from './testing/http-client';
-import { createOrg, join, signUp, uniqueEmail, type TestUser } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { TrpcCallError } from '../support/http-client';
+import { createOrg, join, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 const ROUNDS = 20;
 const SEATS = 3;

@@ -10,11 +10,11 @@ import { RedisPlacement } from '@quorum/placement/redis';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from './testing/http-client';
-import { createMeeting } from './testing/meetings';
-import { meetingCast, type TestUser } from './testing/people';
-import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure } from '../support/http-client';
+import { createMeeting } from '../support/meetings';
+import { meetingCast, type TestUser } from '../support/people';
+import { startTestSfuNode, type TestSfuNode } from '../support/sfu-node';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 let q: TestQuorum;

@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { streamIds } from '@quorum/domain';
 import { verifyJoinToken } from '@quorum/signaling/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from './testing/http-client';
-import { createMeeting, reportJoined, reportLeft, serviceToken } from './testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure } from '../support/http-client';
+import { createMeeting, reportJoined, reportLeft, serviceToken } from '../support/meetings';
+import { addMember, createOrg, signUp, type TestUser } from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { appRouter } from '@quorum/gateway/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure, type CallOptions } from './testing/http-client';
-import { serviceToken } from './testing/meetings';
-import { addMember, createOrg, signUp, UNKNOWN_INVITATION_TOKEN, type TestUser } from './testing/people';
-import { openSubscription } from './testing/subscription-client';
-import { settledHead, startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { failure, type CallOptions } from '../support/http-client';
+import { serviceToken } from '../support/meetings';
+import { addMember, createOrg, signUp, UNKNOWN_INVITATION_TOKEN, type TestUser } from '../support/people';
+import { openSubscription } from '../support/subscription-client';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

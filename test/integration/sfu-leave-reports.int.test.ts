@@ -10,12 +10,12 @@ import { streamIds } from '@quorum/domain';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './testing/eventually';
-import { createMeeting } from './testing/meetings';
-import { meetingCast, type TestUser } from './testing/people';
-import { startTestSfuNode, type TestSfuNode } from './testing/sfu-node';
-import { TcpProxy } from './testing/tcp-proxy';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { eventually } from '../support/eventually';
+import { createMeeting } from '../support/meetings';
+import { meetingCast, type TestUser } from '../support/people';
+import { startTestSfuNode, type TestSfuNode } from '../support/sfu-node';
+import { TcpProxy } from '../support/tcp-proxy';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const FIRST_RETRY_MS = 1_500;

@@ -1,6 +1,6 @@
 import { startInMemoryTelemetry, type InMemoryTelemetry, type ReadableSpan } from '@quorum/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 /** One trace from the tRPC call through the append, the relay (NATS) and the projector. */
 describe('tracing across the command path', () => {

@@ -1,7 +1,7 @@
 import { createQuorumClient } from '@quorum/api';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 /** The typed client that the web app and TypeScript integrators use. */
 describe('@quorum/api typed client', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScriptedSession } from './testing/scripted-session';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { runScriptedSession } from '../support/scripted-session';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 /** The same command as the embedded default, with DATABASE_URL and NATS_URL set. */
 describe('npm start against PostgreSQL and NATS JetStream', () => {

@@ -7,8 +7,8 @@ import type { AppRouter } from '@quorum/gateway/router';
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { addMember, createOrg, signUp, type TestUser } from './testing/people';
-import { startTestQuorum, type TestQuorum } from './testing/test-quorum';
+import { addMember, createOrg, signUp, type TestUser } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;
