@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { NatsBus } from '@quorum/bus/nats';
+import { openNatsBus } from '@quorum/runtime';
 import { pino } from 'pino';
 import { startQuorum, type QuorumApp } from '@quorum/quorum/app';
 import { QuorumEnvSchema, type QuorumEnv } from '@quorum/quorum/env';
@@ -70,10 +70,11 @@ export async function startTestQuorum(
       await rm(dataDir, { recursive: true, force: true });
       // Its JetStream stream too: hundreds of idle test streams slow a shared NATS down.
       if (env.NATS_URL && env.NATS_NAMESPACE) {
-        const bus = await NatsBus.create({
+        const bus = await openNatsBus({
           servers: env.NATS_URL,
           namespace: env.NATS_NAMESPACE,
           name: 'test-quorum-cleanup',
+          ensureStream: false,
         });
         try {
           await bus.deleteStream();

@@ -10,8 +10,19 @@ import type { QuorumEnv } from '../env';
 import type { Pipeline, ReadinessChecks } from './pipeline';
 import type { MainMessage, WorkerMessage } from './pipeline-messages';
 
+/**
+ * The worker's module. Compiled (`npm run build`), this module is bundled into dist/main.js and
+ * the worker is dist/pipeline-worker.js beside it; run from source (tsx, tests), the worker first
+ * registers the TypeScript loader, which worker threads do not inherit.
+ */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('./pipeline-worker.entry.mjs', import.meta.url)
+    : new URL('./pipeline-worker.js', import.meta.url);
+}
+
 export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promise<Pipeline> {
-  const worker = new Worker(new URL('./pipeline-worker.entry.mjs', import.meta.url), { workerData: env });
+  const worker = new Worker(workerEntry(), { workerData: env });
   const send = (message: MainMessage) => worker.postMessage(message);
   const listeners = new Set<() => void>();
   const projected = new ProjectionWaiter();
