@@ -1,6 +1,6 @@
 /**
  * Where the benchmarks connect, and a fresh database per use (`quorum_bench_<hex>`), created
- * and dropped through the admin URL like services/quorum/src/testing/test-database.ts.
+ * and dropped through the admin URL like test/support/test-database.ts.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';

@@ -9,10 +9,10 @@ import type { AppRouter } from '@quorum/gateway/router';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventually } from '@quorum/quorum/testing/eventually';
-import { failure } from '@quorum/quorum/testing/http-client';
-import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from '@quorum/quorum/testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from '@quorum/quorum/testing/test-quorum';
+import { eventually } from '../support/eventually';
+import { failure } from '../support/http-client';
+import { addMember, createOrg, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

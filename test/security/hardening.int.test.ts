@@ -25,10 +25,10 @@ import { SignalingClient, SignalingRequestError } from '@quorum/sfu/signaling/te
 import { signJoinToken } from '@quorum/signaling/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { failure } from '@quorum/quorum/testing/http-client';
-import { createMeeting, serviceToken } from '@quorum/quorum/testing/meetings';
-import { createOrg, meetingCast, PASSWORD, signUp, uniqueEmail, type TestUser } from '@quorum/quorum/testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from '@quorum/quorum/testing/test-quorum';
+import { failure } from '../support/http-client';
+import { createMeeting, serviceToken } from '../support/meetings';
+import { createOrg, meetingCast, PASSWORD, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 const SCRIPT = 'console.log("quorum");\n//# sourceMappingURL=app.js.map\n';
 const SOURCE_MAP = JSON.stringify({ version: 3, sources: ['../src/secret-internals.ts'], mappings: '' });

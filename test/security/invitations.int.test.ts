@@ -10,7 +10,7 @@
  */
 import { DirectoryMailer } from '@quorum/mail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failure } from '@quorum/quorum/testing/http-client';
+import { failure } from '../support/http-client';
 import {
   addMember,
   createOrg,
@@ -20,8 +20,8 @@ import {
   UNKNOWN_INVITATION_TOKEN,
   uniqueEmail,
   type TestUser,
-} from '@quorum/quorum/testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from '@quorum/quorum/testing/test-quorum';
+} from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

@@ -11,10 +11,10 @@ import { streamIds } from '@quorum/domain';
 import { SignalingClient } from '@quorum/sfu/signaling/testing';
 import { signServiceToken } from '@quorum/signaling/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '@quorum/quorum/testing/eventually';
-import { createMeeting, serviceToken, signalingRefusal } from '@quorum/quorum/testing/meetings';
-import { addMember, createOrg, signUp, type TestUser } from '@quorum/quorum/testing/people';
-import { startTestQuorum, type TestQuorum } from '@quorum/quorum/testing/test-quorum';
+import { eventually } from '../support/eventually';
+import { createMeeting, serviceToken, signalingRefusal } from '../support/meetings';
+import { addMember, createOrg, signUp, type TestUser } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 let q: TestQuorum;
 let owner: TestUser;

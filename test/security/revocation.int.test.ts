@@ -15,11 +15,11 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventually } from '@quorum/quorum/testing/eventually';
-import { createHttpClient, failure, type CallOptions } from '@quorum/quorum/testing/http-client';
-import { followSubscription, type FollowedSubscription } from '@quorum/quorum/testing/subscription-client';
-import { addMember, createOrg, PASSWORD, signUp, type TestUser } from '@quorum/quorum/testing/people';
-import { settledHead, startTestQuorum, type TestQuorum } from '@quorum/quorum/testing/test-quorum';
+import { eventually } from '../support/eventually';
+import { createHttpClient, failure, type CallOptions } from '../support/http-client';
+import { followSubscription, type FollowedSubscription } from '../support/subscription-client';
+import { addMember, createOrg, PASSWORD, signUp, type TestUser } from '../support/people';
+import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 /** Access tokens issued by the second gateway live this long, so the suite can watch one expire. */
 const SHORT_TTL_SECONDS = 3;

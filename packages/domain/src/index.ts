@@ -118,6 +118,7 @@ export {
   type OrgIdInput,
   type RemoveMemberInput,
 } from './organization/organization.schema';
+export { organizationDecider } from './organization/organization.decider';
 export {
   INVITATION_TTL_DAYS,
   apiKeyMay,
@@ -128,7 +129,6 @@ export {
   invitationStatus,
   isMember,
   memberByEmail,
-  organizationDecider,
   ownerCount,
   pendingInvitationFor,
   roleOf,
@@ -137,7 +137,7 @@ export {
   type Member,
   type Organization,
   type OrganizationState,
-} from './organization/organization.decider';
+} from './organization/organization.state';
 
 // Seats aggregate
 export {

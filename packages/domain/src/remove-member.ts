@@ -6,7 +6,8 @@
  * and planning again is safe: the seat is then no longer held and `seats` comes back empty.
  */
 import type { OrganizationCommand, RemoveMember } from './organization/organization.commands';
-import { organizationDecider, type OrganizationState } from './organization/organization.decider';
+import { organizationDecider } from './organization/organization.decider';
+import type { OrganizationState } from './organization/organization.state';
 import type { OrganizationEvent } from './organization/organization.events';
 import { holdsSeat, seatsDecider, type SeatsState } from './seats/seats.decider';
 import type { SeatsEvent } from './seats/seats.events';

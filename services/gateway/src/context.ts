@@ -44,6 +44,28 @@ export function clientIpOf(req: IncomingMessage): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
+/**
+ * A call as it arrived, whichever way it came: over HTTP or a WebSocket (`createRequestContext`
+ * reads it from the request), or in process (`createCaller`, in tests).
+ */
+export interface IncomingCall {
+  /** `Authorization: Bearer`, or the WebSocket's `token` connection parameter. */
+  bearer?: string | undefined;
+  /** `x-api-key`, or the WebSocket's `apiKey` connection parameter. */
+  apiKey?: string | undefined;
+  cookies: Readonly<Record<string, string>>;
+  /** `x-quorum-service-token`. */
+  serviceToken?: string | undefined;
+  /** `Idempotency-Key`, unchecked yet. */
+  idempotencyKey?: string | undefined;
+  /** `x-request-id`, unchecked yet. */
+  requestId?: string | undefined;
+  origin: Context['origin'];
+  clientIp: string;
+  /** Adds a serialized cookie to the answer; absent where there is no answer to add it to (WebSocket). */
+  setCookie?: (serialized: string) => void;
+}
+
 export async function createRequestContext(
   deps: GatewayDeps,
   req: IncomingMessage,
@@ -53,17 +75,38 @@ export async function createRequestContext(
   // Before anything runs or any cookie is set; only HTTP has a response to forge with.
   const forged = res ? crossSiteRefusal(req, deps.publicUrl) : undefined;
   if (forged) throw new TRPCError({ code: 'FORBIDDEN', message: forged });
-  const cookies = parseCookies(header(req, 'cookie'));
   const authorization = header(req, 'authorization');
-  const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : connectionParams?.token;
-  const apiKey = header(req, 'x-api-key') ?? connectionParams?.apiKey;
-  const principal = await authenticate(deps, bearer, apiKey, cookies[ACCESS_COOKIE]);
-  const serviceToken = header(req, 'x-quorum-service-token');
+  const setCookies: string[] = [];
+  return createContext(deps, {
+    bearer: authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : connectionParams?.token,
+    apiKey: header(req, 'x-api-key') ?? connectionParams?.apiKey,
+    cookies: parseCookies(header(req, 'cookie')),
+    serviceToken: header(req, 'x-quorum-service-token'),
+    idempotencyKey: header(req, 'idempotency-key'),
+    requestId: header(req, 'x-request-id'),
+    origin: { host: header(req, 'host'), secure: isSecureRequest(req, deps) },
+    clientIp: clientIpOf(req),
+    ...(res
+      ? {
+          setCookie: (cookie: string) => {
+            if (res.headersSent) return;
+            setCookies.push(cookie);
+            res.setHeader('Set-Cookie', setCookies);
+          },
+        }
+      : {}),
+  });
+}
+
+/** The context of one call: its credentials checked, its caller resolved, its headers validated. */
+export async function createContext(deps: GatewayDeps, call: IncomingCall): Promise<Context> {
+  const { cookies, origin } = call;
+  const principal = await authenticate(deps, call.bearer, call.apiKey, cookies[ACCESS_COOKIE]);
   let service: Context['service'] = null;
-  if (serviceToken !== undefined) {
+  if (call.serviceToken !== undefined) {
     const secret = deps.meetings?.serviceSecret;
     const verified = secret
-      ? verifyServiceToken(serviceToken, secret, Math.floor(deps.now().getTime() / 1000))
+      ? verifyServiceToken(call.serviceToken, secret, Math.floor(deps.now().getTime() / 1000))
       : undefined;
     if (!verified?.ok)
       throw new TRPCError({
@@ -72,31 +115,27 @@ export async function createRequestContext(
       });
     service = { subject: verified.claims.sub };
   }
-  const rawKey = header(req, 'idempotency-key');
+  const rawKey = call.idempotencyKey;
   if (rawKey !== undefined && !IDEMPOTENCY_KEY.test(rawKey)) {
     throw new TRPCError({
       code: 'BAD_REQUEST',
       message: 'Idempotency-Key must be 1 to 200 printable ASCII characters.',
     });
   }
-  const givenRequestId = header(req, 'x-request-id');
+  const givenRequestId = call.requestId;
   const requestId = givenRequestId !== undefined && REQUEST_ID.test(givenRequestId) ? givenRequestId : randomUUID();
-  const secure = isSecureRequest(req, deps);
-  const setCookies: string[] = [];
   return {
     deps,
     principal,
     service,
-    origin: { host: header(req, 'host'), secure },
+    origin,
     idempotencyKey: rawKey,
     requestId,
-    clientIp: clientIpOf(req),
+    clientIp: call.clientIp,
     traceparent: currentTraceparent(),
     cookies,
     setCookie(name, value, options) {
-      if (!res || res.headersSent) return;
-      setCookies.push(serializeCookie(name, value, { ...options, secure }));
-      res.setHeader('Set-Cookie', setCookies);
+      call.setCookie?.(serializeCookie(name, value, { ...options, secure: origin.secure }));
     },
     // Made on first use: most requests never log, and a child logger per request is not free.
     get log() {

@@ -64,7 +64,8 @@ export interface FieldError {
   message: string;
 }
 
-function fieldErrorsOf(error: ZodError): FieldError[] {
+/** Each failed field of a zod error, as the error formatter reports it (`data.fieldErrors`). */
+export function fieldErrorsOf(error: ZodError): FieldError[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(input)', message: i.message }));
 }
 

@@ -2,18 +2,11 @@
  * Opens the SQL database and the event store a projector process needs. Read models are in
  * Postgres (`DATABASE_URL`); the event store is the same database unless `ESDB_URL` is set.
  */
-import { createPgSqlDatabase, type SqlDatabase } from '@quorum/db';
-import type { EventStore } from '@quorum/eventstore';
-import { EsdbEventStore } from '@quorum/eventstore/esdb';
-import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { openStore, type OpenedStore } from '@quorum/runtime';
 import type { ProjectorEnv } from './env';
 
-export interface Connections {
-  sql: SqlDatabase;
-  store: EventStore;
-  /** Closes the store, then the database; idempotent. */
-  close(): Promise<void>;
-}
+/** The database and the store; `close()` closes the store, then the database (idempotent). */
+export type Connections = OpenedStore;
 
 export async function openConnections(env: ProjectorEnv, applicationName: string): Promise<Connections> {
   if (env.DATABASE_URL === undefined) {
@@ -21,24 +14,8 @@ export async function openConnections(env: ProjectorEnv, applicationName: string
       'DATABASE_URL is required: a standalone projector keeps its read models in PostgreSQL (the embedded default runs in services/quorum)',
     );
   }
-  const sql = createPgSqlDatabase({ connectionString: env.DATABASE_URL, applicationName });
-  try {
-    const store: EventStore =
-      env.ESDB_URL !== undefined
-        ? await EsdbEventStore.create({ connectionString: env.ESDB_URL })
-        : await PostgresEventStore.create(sql);
-    let closing: Promise<void> | undefined;
-    return {
-      sql,
-      store,
-      close: () =>
-        (closing ??= (async () => {
-          await store.close();
-          await sql.close();
-        })()),
-    };
-  } catch (err) {
-    await sql.close();
-    throw err;
-  }
+  return openStore({
+    database: { kind: 'postgres', connectionString: env.DATABASE_URL, applicationName },
+    esdbUrl: env.ESDB_URL,
+  });
 }

@@ -1,15 +1,21 @@
 /**
- * Operator actions on dead letters, shared by the live projector and the CLI
- * (`npm run dead-letters -w @quorum/projector`): list, retry (re-read the event from the
+ * Dead letters: the live projector writes one for an event that keeps failing, and moves its
+ * checkpoint past it; the operator's actions, shared by the live projector and the CLI
+ * (`npm run dead-letters -w @quorum/projector`), list, retry (re-read the event from the
  * store and apply it to the version it failed in) and skip.
  */
+import type { DeliveredMessage } from '@quorum/bus';
 import type { DeadLetterRow, Database } from '@quorum/db';
 import { readModelSchema } from '@quorum/db';
 import { notFound, preconditionFailed } from '@quorum/domain';
 import { toWireEvent, type EventStore } from '@quorum/eventstore';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { insertDeadLetter, lockCheckpoint, writeCheckpoint } from './bookkeeping.repository';
 import { applyEvent } from './projections/core.projection';
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface DeadLetterContext {
   db: Kysely<Database>;
@@ -27,6 +33,41 @@ export function listDeadLetters(ctx: Pick<DeadLetterContext, 'db' | 'projection'
     .where('resolved_at', 'is', null)
     .orderBy('id')
     .execute();
+}
+
+/**
+ * Records `message` as dead in `version` after `attempts` failed applies with `err`, and moves
+ * the checkpoint past it in the same transaction, so the projection goes on without it.
+ */
+export async function writeDeadLetter(
+  db: Kysely<Database>,
+  projection: string,
+  version: number,
+  message: DeliveredMessage,
+  err: unknown,
+  attempts: number,
+): Promise<void> {
+  let type = '(invalid envelope)';
+  if (typeof message.payload === 'object' && message.payload !== null && 'type' in message.payload) {
+    const t = message.payload.type;
+    if (typeof t === 'string' && t.length > 0) type = t;
+  }
+  const idIsUuid = UUID.test(message.id);
+  const failure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const error = idIsUuid ? failure : `message id ${JSON.stringify(message.id)}: ${failure}`;
+  await db.transaction().execute(async (trx) => {
+    const checkpoint = await lockCheckpoint(trx, projection, version);
+    await insertDeadLetter(trx, {
+      projection,
+      version,
+      eventId: idIsUuid ? message.id : NIL_UUID,
+      position: message.position,
+      type,
+      error,
+      attempts,
+    });
+    if (message.position > checkpoint) await writeCheckpoint(trx, projection, version, message.position);
+  });
 }
 
 export async function retryDeadLetter(ctx: DeadLetterContext, id: string | bigint): Promise<void> {

@@ -7,11 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createMemoryBus, type EventBus } from '@quorum/bus';
-import { NatsBus } from '@quorum/bus/nats';
-import { createPgSqlDatabase, createPgliteSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
+import type { EventBus } from '@quorum/bus';
+import type { SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
-import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import {
   authRateLimitOptions,
@@ -25,6 +23,7 @@ import { createMailer } from '@quorum/mail';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
+import { Lifecycle, openBus, openNatsBus, openStore } from '@quorum/runtime';
 import { startSfu, type Sfu } from '@quorum/sfu';
 import { serveSfuState } from '@quorum/sfu/http';
 import { Redis } from 'ioredis';
@@ -47,8 +46,12 @@ export interface QuorumApp {
   sfu: Sfu | undefined;
   /** Meeting → SFU node placement (Redis with REDIS_URL). */
   placement: Placement;
-  /** Drains servers, then consumers, then the bus, the store and the database; idempotent. */
-  close(): Promise<void>;
+  /**
+   * Drains servers, then consumers, then the bus, Redis and mail, then the store and the
+   * database (the order of `@quorum/runtime`); idempotent. Resolves false when a step failed
+   * (logged); the rest are closed all the same.
+   */
+  close(): Promise<boolean>;
 }
 
 /** A secret from the environment, or generated once and kept in DATA_DIR under `name`. */
@@ -97,46 +100,29 @@ async function redisReadiness(redis: Redis): Promise<{ ok: boolean; detail?: unk
 }
 
 export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<QuorumApp> {
-  const closers: Array<() => Promise<void>> = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) {
-      try {
-        await close();
-      } catch (err) {
-        logger.error({ err }, 'error while shutting down');
-      }
-    }
-  };
+  const life = new Lifecycle({ logger });
   try {
-    let sql: SqlDatabase;
-    if (env.DATABASE_URL) {
-      sql = createPgSqlDatabase({
-        connectionString: env.DATABASE_URL,
-        max: env.DATABASE_POOL_MAX,
-        min: env.DATABASE_POOL_MAX,
-        applicationName: 'quorum',
-      });
-      logger.info('database: PostgreSQL (DATABASE_URL)');
-    } else {
-      const dataDir = resolve(env.DATA_DIR, 'pgdata');
-      await mkdir(dataDir, { recursive: true });
-      sql = await createPgliteSqlDatabase({ dataDir });
-      logger.info({ dataDir }, 'database: embedded PGlite');
-    }
-    closers.push(() => sql.close());
-    // A fixed-size pool, all open before the first request: see PgSqlDatabaseOptions.min.
-    await sql.warm(env.DATABASE_POOL_MAX);
-    await migratePublicSchema(sql);
-
-    let store: EventStore;
-    if (env.ESDB_URL) {
-      store = await EsdbEventStore.create({ connectionString: env.ESDB_URL });
-      logger.info('event store: EventStoreDB (ESDB_URL)');
-    } else {
-      store = await PostgresEventStore.create(sql);
-      logger.info('event store: PostgreSQL adapter');
-    }
-    closers.push(() => store.close());
+    const pgdata = resolve(env.DATA_DIR, 'pgdata');
+    const { sql, store, adapter } = life.use(
+      'store',
+      'event store and database',
+      await openStore({
+        database: env.DATABASE_URL
+          ? {
+              kind: 'postgres',
+              connectionString: env.DATABASE_URL,
+              // A fixed-size pool, all open before the first request: see PgSqlDatabaseOptions.min.
+              poolSize: env.DATABASE_POOL_MAX,
+              applicationName: 'quorum',
+            }
+          : { kind: 'pglite', dataDir: pgdata },
+        esdbUrl: env.ESDB_URL,
+        migratePublicSchema: true,
+      }),
+    );
+    if (env.DATABASE_URL) logger.info('database: PostgreSQL (DATABASE_URL)');
+    else logger.info({ dataDir: pgdata }, 'database: embedded PGlite');
+    logger.info(adapter === 'esdb' ? 'event store: EventStoreDB (ESDB_URL)' : 'event store: PostgreSQL adapter');
 
     // With PostgreSQL and NATS the relay and the projector run on a worker thread with their
     // own connections, so HTTP handling and event processing each get a core. PGlite is one
@@ -146,20 +132,9 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       (env.QUORUM_PIPELINE === undefined && env.DATABASE_URL !== undefined && env.NATS_URL !== undefined);
     let bus: EventBus | undefined;
     if (!threaded) {
-      if (env.NATS_URL) {
-        bus = await NatsBus.create({
-          servers: env.NATS_URL,
-          name: 'quorum',
-          ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
-        });
-        logger.info('bus: NATS JetStream (NATS_URL)');
-      } else {
-        bus = createMemoryBus();
-        logger.info('bus: in-process');
-      }
-      const inlineBus = bus;
-      closers.push(() => inlineBus.close());
-      await bus.ensureStream();
+      const opened = await openBus({ natsUrl: env.NATS_URL, name: 'quorum', namespace: env.NATS_NAMESPACE });
+      bus = life.use('connection', 'bus', opened.bus);
+      logger.info(opened.kind === 'nats' ? 'bus: NATS JetStream (NATS_URL)' : 'bus: in-process');
     }
 
     let redis: Redis | undefined;
@@ -173,9 +148,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
     if (env.REDIS_URL) {
       const client = await connectRedis(env.REDIS_URL, logger);
       redis = client;
-      closers.push(async () => {
-        await client.quit();
-      });
+      life.onClose('connection', 'redis', () => client.quit());
       rateLimiter = {
         login: await RedisRateLimiter.create({ redis: client, ...limits.login }),
         loginByIp: await RedisRateLimiter.create({ redis: client, ...limits.loginByIp }),
@@ -204,7 +177,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       pipeline = await startInlinePipeline({ store, bus: bus!, sql, logger });
       logger.info('relay and projector: this thread');
     }
-    closers.push(() => pipeline.close());
+    life.use('consumer', 'relay and projector', pipeline);
     const appendedHint = pipeline.appended?.bind(pipeline);
     if (appendedHint && store instanceof PostgresEventStore) store.onAppended(appendedHint);
 
@@ -215,7 +188,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       from: env.MAIL_FROM,
       logger: logger.child({ component: 'mail' }),
     });
-    closers.push(() => mailer.close());
+    life.use('connection', 'mailer', mailer);
     const gateway = await createGateway({
       mailer,
       ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
@@ -263,19 +236,22 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       }),
     });
     const { port } = await gateway.http.listen(env.PORT, env.HOST);
-    closers.push(() => gateway.http.close());
+    life.use('server', 'gateway', gateway.http);
 
     if (env.SFU === 'embedded') {
       // Host controls need the bus on this thread; with the pipeline on a worker thread, the SFU connects its own.
       let sfuBus = bus;
       if (!sfuBus && env.NATS_URL) {
-        const own = await NatsBus.create({
-          servers: env.NATS_URL,
-          name: 'quorum-sfu',
-          ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
-        });
-        closers.push(() => own.close());
-        sfuBus = own;
+        sfuBus = life.use(
+          'connection',
+          'SFU bus',
+          await openNatsBus({
+            servers: env.NATS_URL,
+            name: 'quorum-sfu',
+            namespace: env.NATS_NAMESPACE,
+            ensureStream: false,
+          }),
+        );
       }
       const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
       const signalingUrl = env.SFU_PUBLIC_URL ?? `ws://${host}:${port}/sfu`;
@@ -305,17 +281,16 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       const stateSecret = gateway.deps.meetings!.serviceSecret;
       gateway.http.routeRequest('/sfu/state', (req, res) => serveSfuState(embedded, req, res, stateSecret));
       // Closed before the gateway: participants are told to reconnect and their leaves reported.
-      closers.push(() => embedded.close());
+      life.use('server', 'embedded SFU', embedded);
       logger.info({ workers: sfu.pool.workerCount }, 'SFU: embedded (signaling at /sfu)');
     } else {
       logger.info('SFU: off (meetings use SFU nodes registered in the placement)');
     }
     logger.info({ url: `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${port}` }, 'Quorum is listening');
 
-    let closing: Promise<void> | undefined;
-    return { gateway, pipeline, store, bus, sql, port, sfu, placement, close: () => (closing ??= closeAll()) };
+    return { gateway, pipeline, store, bus, sql, port, sfu, placement, close: () => life.close() };
   } catch (err) {
-    await closeAll();
+    await life.close();
     throw err;
   }
 }

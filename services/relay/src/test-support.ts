@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { orgSubjectFilter, type DeliveredMessage } from '@quorum/bus';
-import { NatsBus } from '@quorum/bus/nats';
+import type { NatsBus } from '@quorum/bus/nats';
 import type { SqlDatabase } from '@quorum/db';
 import type { EventStore, NewEvent } from '@quorum/eventstore';
+import { openNatsBus } from '@quorum/runtime';
 import pg from 'pg';
 
 // The test files are the composition roots of their own runs: the only env reads here.
@@ -34,14 +35,12 @@ export async function requirePostgres(): Promise<string> {
 /** A bus for reading back; its durables are dropped by the server after an hour unused. */
 export async function requireNats(name: string): Promise<NatsBus> {
   try {
-    const bus = await NatsBus.create({
+    return await openNatsBus({
       servers: TEST_NATS_URL,
       name,
       timeoutMs: 3_000,
       consumerInactiveThresholdMs: 3_600_000,
     });
-    await bus.ensureStream();
-    return bus;
   } catch (err) {
     throw new Error(
       `NATS JetStream is not reachable at ${TEST_NATS_URL} (${(err as Error).message}); run scripts/services.sh`,

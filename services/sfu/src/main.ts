@@ -3,8 +3,8 @@
  * placement the gateways read, host controls from NATS, joins and leaves reported to the
  * gateway. Start several on different hosts; a node that stops heartbeating is not chosen.
  */
-import { NatsBus } from '@quorum/bus/nats';
 import { RedisPlacement } from '@quorum/placement/redis';
+import { openNatsBus, run } from '@quorum/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { parseSfuEnv } from './env';
@@ -13,62 +13,48 @@ import { startSfu } from './sfu';
 
 const env = parseSfuEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'sfu', nodeId: env.SFU_NODE_ID } });
-const redis = new Redis(env.REDIS_URL);
-redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
-const bus = await NatsBus.create({
-  servers: env.NATS_URL,
-  name: `sfu-${env.SFU_NODE_ID}`,
-  ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
-});
-await bus.ensureStream();
-const sfu = await startSfu({
-  nodeId: env.SFU_NODE_ID,
-  logger,
-  pool: {
-    ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
-    consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
-    audibleSpeakers: env.SFU_AUDIBLE_SPEAKERS,
-    webRtcServerBasePort: env.SFU_RTC_PORT,
-    listenIp: env.SFU_LISTEN_IP,
-    ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
-  },
-  joinTokenSecret: env.JOIN_TOKEN_SECRET,
-  gateway: { url: env.GATEWAY_URL, serviceSecret: env.SFU_SERVICE_SECRET },
-  iceServers: env.ICE_SERVERS,
-  bus,
-  placement: {
-    placement: new RedisPlacement({
-      redis,
-      ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}),
-    }),
-    signalingUrl: env.SFU_PUBLIC_URL,
-    heartbeatMs: Math.round(env.SFU_HEARTBEAT_SECONDS * 1000),
-    ttlMs: Math.round(env.SFU_HEARTBEAT_TTL_SECONDS * 1000),
-  },
-  reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
-  leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
-});
-const http = createSfuHttpServer(sfu, env.SFU_SERVICE_SECRET);
-const { port } = await http.listen(env.PORT, env.HOST);
-logger.info({ port, publicUrl: env.SFU_PUBLIC_URL }, 'SFU node listening');
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: participants are told to reconnect');
-    (async () => {
-      await sfu.close();
-      await http.close();
-      await bus.close();
-      await redis.quit();
-    })().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+await run({ name: 'SFU node', logger }, async (life) => {
+  const redis = new Redis(env.REDIS_URL);
+  life.onClose('connection', 'redis', () => redis.quit());
+  redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+  const bus = life.use(
+    'connection',
+    'nats',
+    await openNatsBus({ servers: env.NATS_URL, name: `sfu-${env.SFU_NODE_ID}`, namespace: env.NATS_NAMESPACE }),
+  );
+  const sfu = await startSfu({
+    nodeId: env.SFU_NODE_ID,
+    logger,
+    pool: {
+      ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
+      consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
+      audibleSpeakers: env.SFU_AUDIBLE_SPEAKERS,
+      webRtcServerBasePort: env.SFU_RTC_PORT,
+      listenIp: env.SFU_LISTEN_IP,
+      ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
+    },
+    joinTokenSecret: env.JOIN_TOKEN_SECRET,
+    gateway: { url: env.GATEWAY_URL, serviceSecret: env.SFU_SERVICE_SECRET },
+    iceServers: env.ICE_SERVERS,
+    bus,
+    placement: {
+      placement: new RedisPlacement({
+        redis,
+        ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}),
+      }),
+      signalingUrl: env.SFU_PUBLIC_URL,
+      heartbeatMs: Math.round(env.SFU_HEARTBEAT_SECONDS * 1000),
+      ttlMs: Math.round(env.SFU_HEARTBEAT_TTL_SECONDS * 1000),
+    },
+    reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
+    leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
   });
-}
+  const http = createSfuHttpServer(sfu, env.SFU_SERVICE_SECRET);
+  life.use('server', 'http server', http);
+  // Registered after its HTTP server so it closes first: participants are told to reconnect
+  // and their leaves reported while the server still stands.
+  life.use('server', 'SFU node', sfu);
+  const { port } = await http.listen(env.PORT, env.HOST);
+  logger.info({ port, publicUrl: env.SFU_PUBLIC_URL }, 'SFU node listening');
+});

@@ -9,15 +9,16 @@
  *
  * The local tracks belong to {@link LocalMedia}; calls come and go, the tracks stay.
  */
-import type { IceServer, MediaSource, ServerNotification } from '@quorum/signaling';
+import type { MediaSource, ServerNotification } from '@quorum/signaling';
+import { TicketRefused, type JoinTicket } from './join-ticket';
 import type { LocalMedia } from './local-media';
 import { P2pCall, type Sending } from './p2p-call';
+import { pollP2pSpeaker } from './p2p-speaker';
 import {
   afterClose,
   assertUnreachable,
   endMessage,
   initialRoomState,
-  loudest,
   p2pRole,
   rejoinDelayMs,
   roomReducer,
@@ -34,22 +35,6 @@ import {
   type SignalingSocketOptions,
 } from './signaling-socket';
 
-/** What `meetings.join` answers (the part the client uses). */
-export interface JoinTicket {
-  participantId: string;
-  token: string;
-  signalingUrl: string;
-  iceServers: IceServer[];
-}
-
-/** `meetings.join` refused (locked, full, removed, ended, no access): not worth asking again. */
-export class TicketRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TicketRefused';
-  }
-}
-
 export interface MeetingClientOptions {
   meeting: { orgId: string; sessionId: string };
   /** Calls `meetings.join`; throws {@link TicketRefused} for a refusal, anything else to retry. */
@@ -64,8 +49,6 @@ export interface MeetingClientOptions {
 
 export type { JoinTimeline } from './join-timeline';
 export type Track = MediaStreamTrack;
-
-const SPEAKER_POLL_MS = 500;
 
 export class MeetingClient {
   private state: RoomState<Track>;
@@ -187,8 +170,6 @@ export class MeetingClient {
       },
     };
   }
-
-  // -------------------------------------------------------------------------------------------
 
   private dispatch(action: RoomAction<Track>): void {
     const next = roomReducer(this.state, action);
@@ -455,28 +436,13 @@ export class MeetingClient {
     });
   }
 
-  /** Peer-to-peer has no server-side speaker detection: compare the two audio levels here. */
   private startSpeakerPolling(): void {
     clearInterval(this.speakerTimer);
-    this.speakerTimer = setInterval(() => {
-      const call = this.p2p;
-      const self = this.state.selfId;
-      if (!call || !self || this.state.mode !== 'p2p') return;
-      call.audioLevels().then(
-        ({ remote, local }) => {
-          if (this.p2p !== call) return;
-          const speaker = loudest(
-            [
-              { peerId: call.remotePeerId, level: remote },
-              { peerId: self, level: this.state.local.mic ? local : 0 },
-            ],
-            this.state.activeSpeaker,
-          );
-          if (speaker !== this.state.activeSpeaker) this.dispatch({ type: 'speaker', peerId: speaker });
-        },
-        (err: unknown) => console.warn('p2p: audio levels unavailable', err),
-      );
-    }, SPEAKER_POLL_MS);
+    this.speakerTimer = pollP2pSpeaker({
+      call: () => this.p2p,
+      state: () => this.state,
+      setSpeaker: (peerId) => this.dispatch({ type: 'speaker', peerId }),
+    });
   }
 
   private end(ended: Ended): void {

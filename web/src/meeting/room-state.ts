@@ -264,7 +264,7 @@ export function endMessage(reason: Exclude<EndReason, 'refused'>): string {
   }
 }
 
-/** WebSocket close codes the SFU uses (services/sfu signaling-server `CLOSE_CODES`). */
+/** WebSocket close codes the SFU uses (`CLOSE_CODES` of `@quorum/sfu/signaling`). */
 export const CLOSE_CODES = {
   left: 4000,
   protocol: 4400,

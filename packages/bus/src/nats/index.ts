@@ -1,1 +1,2 @@
-export { NatsBus, POSITION_HEADER, type NatsBusOptions } from './nats-bus';
+export { NatsBus, type NatsBusOptions } from './nats-bus';
+export { POSITION_HEADER } from './nats-message';

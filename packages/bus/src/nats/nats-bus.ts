@@ -16,52 +16,36 @@ import {
   AckPolicy,
   connect,
   DeliverPolicy,
-  ErrorCode,
   headers as natsHeaders,
   nanos,
-  NatsError,
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   type NatsConnection,
 } from 'nats';
-import { z } from 'zod';
 import { BusError } from '../bus-error';
-import { decodePayload, encodePayload, MessageIdSchema, PositionStringSchema } from '../codec';
+import { encodePayload } from '../codec';
 import {
   assertDurableName,
   assertHandlers,
   assertPublishable,
-  DEFAULT_MAX_BATCH,
-  defaultRedeliveryDelayMs,
   failedAck,
   notAttempted,
-  warnBusError,
   type BusMessage,
   type ConsumeOptions,
   type Consumer,
-  type DeliveredMessage,
   type EventBus,
   type PublishAck,
 } from '../event-bus';
 import { assertFilterSubject, DUPLICATE_WINDOW_MS, EVENTS_STREAM, EVENTS_SUBJECTS } from '../subject';
+import { ACK_WAIT_MS, NatsConsumer } from './nats-consumer';
+import { apiErrorCode, describe, JS_CONSUMER_NOT_FOUND, JS_STREAM_NOT_FOUND, translate } from './nats-errors';
+import { POSITION_HEADER, PREVIOUS_POSITION_HEADER } from './nats-message';
 
-/** Header carrying the event's global position next to `Nats-Msg-Id`. */
-export const POSITION_HEADER = 'Quorum-Position';
-/** Header carrying the position of the event before this one in the store (`previousPosition`). */
-export const PREVIOUS_POSITION_HEADER = 'Quorum-Previous-Position';
-const MSG_ID_HEADER = 'Nats-Msg-Id';
-
-const ACK_WAIT_MS = 30_000;
 const DEFAULT_MAX_ACK_PENDING = 1_000;
 const MAX_FETCH_BATCH = 256;
-
-// JetStream API error codes (server/errors.json).
-const JS_STREAM_NOT_FOUND = 10059;
-const JS_CONSUMER_NOT_FOUND = 10014;
 
 export interface NatsBusOptions {
   /** e.g. `nats://127.0.0.1:4222`. */
@@ -91,12 +75,6 @@ export interface NatsBusOptions {
 
 /** Messages in flight at once in `publish`. */
 const PUBLISH_WINDOW = 128;
-
-const DeliveredHeadersSchema = z.object({
-  id: MessageIdSchema,
-  position: PositionStringSchema,
-  previous: PositionStringSchema.optional(),
-});
 
 /** `EventBus` over NATS JetStream. */
 export class NatsBus implements EventBus {
@@ -351,198 +329,6 @@ export class NatsBus implements EventBus {
   private serverAtLeast(major: number, minor: number): boolean {
     const [maj = 0, min = 0] = (this.nc.info?.version ?? '0.0.0').split('.').map((part) => Number.parseInt(part, 10));
     return maj > major || (maj === major && min >= minor);
-  }
-}
-
-type PullConsumer = Awaited<ReturnType<JetStreamClient['consumers']['get']>>;
-
-class NatsConsumer implements Consumer {
-  private closing = false;
-  private loop: Promise<void> | undefined;
-  private cancelPause: (() => void) | undefined;
-  private readonly redeliveryDelayMs: (deliveryCount: number) => number;
-  private readonly onError: (error: BusError) => void;
-
-  constructor(
-    private readonly consumer: PullConsumer,
-    private readonly options: ConsumeOptions,
-    private readonly subjectPrefix: string,
-    private readonly batchSize: number,
-    private readonly fetchExpiresMs: number,
-    private readonly onClosed: () => void,
-  ) {
-    this.redeliveryDelayMs = options.redeliveryDelayMs ?? defaultRedeliveryDelayMs;
-    this.onError = options.onError ?? warnBusError;
-    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-  }
-
-  private readonly maxBatch: number;
-
-  start(): void {
-    this.loop = this.run();
-  }
-
-  async close(): Promise<void> {
-    this.closing = true;
-    this.cancelPause?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    try {
-      while (!this.closing) {
-        try {
-          const batch = await this.consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
-          let waiting: JsMsg[] = [];
-          for await (const msg of batch) {
-            if (this.closing) {
-              // Fetched but not handled: hand it back now rather than after ack_wait.
-              for (const m of waiting) m.nak();
-              waiting = [];
-              msg.nak();
-              continue;
-            }
-            if (!this.options.batchHandler) {
-              await this.handle(msg);
-              continue;
-            }
-            waiting.push(msg);
-            // Hand over what has arrived as soon as nothing more is buffered: no added latency.
-            // nats.js counts the message in hand as pending until the loop moves on, so "nothing
-            // more" is 1; waiting for 0 held every batch until the fetch expired (1 s).
-            if (batch.getPending() <= 1 || waiting.length >= this.maxBatch) {
-              const handing = waiting;
-              waiting = [];
-              await this.handleBatch(handing);
-            }
-          }
-          if (waiting.length > 0) await this.handleBatch(waiting);
-          failures = 0;
-        } catch (error) {
-          failures += 1;
-          this.onError(translate(error, `fetch for consumer ${this.options.durableName}`));
-          await this.pause(Math.min(250 * 2 ** failures, 5_000));
-        }
-      }
-    } finally {
-      this.onClosed();
-    }
-  }
-
-  private async handleBatch(msgs: JsMsg[]): Promise<void> {
-    const messages: DeliveredMessage[] = [];
-    const kept: JsMsg[] = [];
-    for (const msg of msgs) {
-      try {
-        messages.push(decode(msg, this.subjectPrefix));
-        kept.push(msg);
-      } catch (error) {
-        msg.term();
-        this.onError(error instanceof BusError ? error : new BusError('DECODE', describe(error), { cause: error }));
-      }
-    }
-    if (messages.length === 0) return;
-    const keepAlive = setInterval(() => kept.forEach((m) => m.working()), ACK_WAIT_MS / 3);
-    try {
-      await this.options.batchHandler!(messages);
-      for (const m of kept) m.ack();
-    } catch {
-      const delay = this.redeliveryDelayMs(messages[0]!.deliveryCount);
-      for (const m of kept) m.nak(delay);
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    let message: DeliveredMessage;
-    try {
-      message = decode(msg, this.subjectPrefix);
-    } catch (error) {
-      // Not something this bus wrote: redelivering cannot help, so stop it for good.
-      msg.term();
-      this.onError(error instanceof BusError ? error : new BusError('DECODE', describe(error), { cause: error }));
-      return;
-    }
-    // A slow handler must not lose its message to ack_wait: tell the server we are on it.
-    const keepAlive = setInterval(() => msg.working(), ACK_WAIT_MS / 3);
-    try {
-      await this.options.handler!(message);
-      msg.ack();
-    } catch {
-      // The handler owns its error (logs, dead-letters); the bus's part is the redelivery.
-      msg.nak(this.redeliveryDelayMs(message.deliveryCount));
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  private async pause(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.cancelPause = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.cancelPause = undefined;
-  }
-}
-
-function decode(msg: JsMsg, subjectPrefix: string): DeliveredMessage {
-  const parsed = DeliveredHeadersSchema.safeParse({
-    id: msg.headers?.get(MSG_ID_HEADER),
-    position: msg.headers?.get(POSITION_HEADER),
-    // `get` answers '' for a missing header.
-    previous: msg.headers?.get(PREVIOUS_POSITION_HEADER) || undefined,
-  });
-  if (!parsed.success) {
-    throw new BusError(
-      'DECODE',
-      `message seq ${msg.seq} on ${msg.subject} lacks valid ${MSG_ID_HEADER}/${POSITION_HEADER} headers`,
-    );
-  }
-  return {
-    id: parsed.data.id,
-    subject:
-      subjectPrefix && msg.subject.startsWith(subjectPrefix) ? msg.subject.slice(subjectPrefix.length) : msg.subject,
-    position: BigInt(parsed.data.position),
-    ...(parsed.data.previous === undefined ? {} : { previousPosition: BigInt(parsed.data.previous) }),
-    payload: decodePayload(msg.data, parsed.data.id),
-    deliveryCount: msg.info.deliveryCount,
-  };
-}
-
-function apiErrorCode(error: unknown): number | undefined {
-  return error instanceof NatsError ? error.api_error?.err_code : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Driver errors to `BusError`, once, here at the edge. */
-function translate(error: unknown, action: string): BusError {
-  if (error instanceof BusError) return error;
-  const message = `${action}: ${describe(error)}`;
-  if (!(error instanceof NatsError)) return new BusError('REJECTED', message, { cause: error });
-  switch (error.code) {
-    case ErrorCode.Timeout:
-    case ErrorCode.JetStream408RequestTimeout:
-      return new BusError('TIMEOUT', message, { cause: error });
-    case ErrorCode.NoResponders:
-      // On publish: no stream captures the subject. On API calls: JetStream is not enabled.
-      return new BusError(action.startsWith('publish') ? 'REJECTED' : 'UNAVAILABLE', message, { cause: error });
-    case ErrorCode.ConnectionClosed:
-    case ErrorCode.ConnectionDraining:
-      return new BusError('CLOSED', message, { cause: error });
-    case ErrorCode.Disconnect:
-    case ErrorCode.ConnectionRefused:
-    case ErrorCode.ConnectionTimeout:
-      return new BusError('UNAVAILABLE', message, { cause: error });
-    default:
-      return new BusError('REJECTED', message, { cause: error });
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { given } from '../testing/given-when-then';
-import { apiKeyMay, apiKeysMadeBy, organizationDecider as decider } from './organization.decider';
+import { organizationDecider as decider } from './organization.decider';
+import { apiKeyMay, apiKeysMadeBy } from './organization.state';
 import type { OrganizationEvent } from './organization.events';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { given } from '../testing/given-when-then';
 import type { OrganizationEvent } from './organization.events';
+import { organizationDecider as decider } from './organization.decider';
 import {
   effectiveStatus,
   invitationStatus,
   isMember,
   memberByEmail,
-  organizationDecider as decider,
   ownerCount,
   roleOf,
   type Organization,
-} from './organization.decider';
+} from './organization.state';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';
 const OWNER = '00000000-0000-4000-8000-000000000001';

@@ -25,31 +25,22 @@ import {
   excludeSystemEvents,
   isCommandError,
   ErrorType,
-  jsonEvent,
 } from '@eventstore/db-client';
-import type {
-  AllStreamResolvedEvent,
-  AllStreamSubscription,
-  AppendExpectedRevision,
-  AppendResult as EsdbAppendResult,
-  JSONType,
-  Position,
-  ReadPosition,
-} from '@eventstore/db-client';
+import type { AppendResult as EsdbAppendResult, Position, ReadPosition } from '@eventstore/db-client';
 import { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from '../errors';
 import type {
   AllSubscription,
   AppendOptions,
   AppendResult,
-  EventMetadata,
   EventStore,
-  ExpectedRevision,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
   SubscribeToAllOptions,
 } from '../event-store';
+import { isSystem, readPositionAfter, toEsdbExpected, toEventData, toRecorded } from './esdb-mapping';
+import { createSubscription } from './esdb-subscription';
 
 export interface EsdbEventStoreOptions {
   /** e.g. `esdb://127.0.0.1:2113?tls=false`. Credentials in it are never echoed in errors. */
@@ -60,21 +51,6 @@ export interface EsdbEventStoreOptions {
   idempotencyWindow?: number;
 }
 
-/** The ESDB-side shape of our metadata: `EventMetadata` plus the schema version. */
-type StoredMetadata = EventMetadata & { schemaVersion: number };
-
-/** What both stream and `$all` reads give back, narrowed to what we map. */
-interface EsdbEvent {
-  streamId: string;
-  id: string;
-  revision: bigint;
-  type: string;
-  created: Date;
-  data: unknown;
-  metadata: unknown;
-  position?: Position | undefined;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_READ_ALL_COUNT = 1_000;
 /** An exact retry racing its original can find it not yet indexed; ESDB then drops the retry. */
@@ -82,75 +58,8 @@ const AMBIGUOUS_RETRIES = 3;
 /** Events per backwards page in `headPosition`; usually the first user event is near the end. */
 const HEAD_PAGE_SIZE = 64;
 
-function isSystem(event: { streamId: string; type: string }): boolean {
-  return event.type.startsWith('$') || event.streamId.startsWith('$');
-}
-
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function positionOf(event: EsdbEvent): bigint {
-  if (!event.position) {
-    // Stream reads carry `$all` positions from server 22.6 on.
-    throw new Error(
-      `EventStoreDB returned no $all position for ${event.streamId}@${event.revision}; the adapter needs server 22.6 or later`,
-    );
-  }
-  return event.position.commit;
-}
-
-function readPositionAfter(position: bigint | undefined): ReadPosition {
-  return position === undefined || position < 0n ? START : { commit: position, prepare: position };
-}
-
-function isStoredMetadata(value: unknown): value is StoredMetadata {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Uint8Array) &&
-    typeof (value as { schemaVersion?: unknown }).schemaVersion === 'number'
-  );
-}
-
-function toRecorded(event: EsdbEvent): RecordedEvent {
-  if (!isStoredMetadata(event.metadata)) {
-    throw new Error(
-      `event ${event.id} in ${event.streamId} was not written by the Quorum EventStoreDB adapter (no schemaVersion in its metadata)`,
-    );
-  }
-  const { schemaVersion, ...metadata } = event.metadata;
-  return {
-    id: event.id,
-    type: event.type,
-    version: schemaVersion,
-    data: event.data,
-    metadata,
-    streamId: event.streamId,
-    revision: event.revision,
-    position: positionOf(event),
-    occurredAt: event.created,
-  };
-}
-
-function toEventData(event: NewEvent) {
-  const metadata: StoredMetadata = { ...event.metadata, schemaVersion: event.version };
-  return jsonEvent({
-    id: event.id,
-    type: event.type,
-    // ESDB stores any JSON text; the client's JSONType is narrower than what it serializes.
-    data: (event.data ?? null) as JSONType,
-    metadata,
-  });
-}
-
-function toEsdbExpected(expected: ExpectedRevision): AppendExpectedRevision {
-  if (typeof expected === 'bigint') {
-    if (expected < 0n) throw new InvalidAppendError(`expected revision must be >= 0, got ${expected}`);
-    return expected;
-  }
-  return expected;
 }
 
 /** A failure after which the events may or may not be stored. */
@@ -426,92 +335,4 @@ export class EsdbEventStore implements EventStore {
   private assertOpen(): void {
     if (this.closed) throw new Error('event store is closed');
   }
-}
-
-/** Buffered events above which the gRPC stream is paused until the consumer catches up. */
-const HIGH_WATER = 256;
-const LOW_WATER = 64;
-
-/**
- * Adapts the client's `$all` subscription (a Node stream) to our `AllSubscription`. The
- * stream is consumed through events, not its async iterator, so `close()` can end a pending
- * `next()` at once instead of depending on how a cancelled gRPC call ends the stream.
- */
-function createSubscription(
-  source: AllStreamSubscription | undefined,
-  fromPosition: bigint,
-  types: ReadonlySet<string> | undefined,
-  onClose: () => void,
-): AllSubscription {
-  const queue: AllStreamResolvedEvent[] = [];
-  let failure: Error | undefined;
-  let closed = false;
-  let wake: (() => void) | undefined;
-  const signal = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-
-  if (source) {
-    source.on('data', (resolved: AllStreamResolvedEvent) => {
-      queue.push(resolved);
-      if (queue.length >= HIGH_WATER) source.pause();
-      signal();
-    });
-    source.on('error', (err: Error) => {
-      failure = err;
-      signal();
-    });
-    source.on('end', () => {
-      failure ??= new Error('EventStoreDB ended the $all subscription');
-      signal();
-    });
-  }
-
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    onClose();
-    signal();
-    if (!source) return;
-    try {
-      await source.unsubscribe();
-    } catch (err) {
-      // The call never opened (e.g. the connection failed); there is nothing to cancel.
-      process.emitWarning(`closing EventStoreDB subscription: ${(err as Error).message}`);
-    }
-    source.destroy();
-  };
-
-  async function* iterate(): AsyncGenerator<RecordedEvent> {
-    let cursor = fromPosition;
-    try {
-      while (!closed) {
-        const resolved = queue.shift();
-        if (!resolved) {
-          if (failure) throw failure;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          continue;
-        }
-        if (queue.length <= LOW_WATER && source?.isPaused()) source.resume();
-        const event = resolved.event;
-        // The server starts after `fromPosition`; the check also guards against a replay.
-        if (!event || event.position.commit <= cursor) continue;
-        cursor = event.position.commit;
-        if (isSystem(event) || (types && !types.has(event.type))) continue;
-        yield toRecorded(event);
-      }
-    } finally {
-      await close();
-    }
-  }
-
-  const generator = iterate();
-  return {
-    [Symbol.asyncIterator]: () => generator,
-    close,
-  };
 }

@@ -7,11 +7,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { eventSubject, type EventBus } from '@quorum/bus';
-import { NatsBus } from '@quorum/bus/nats';
+import type { NatsBus } from '@quorum/bus/nats';
 import { createKysely, createPgSqlDatabase, type Database, type SqlDatabase } from '@quorum/db';
 import { currentVersionOf, streamIds, type DomainEvent } from '@quorum/domain';
 import { streamCategory, toWireEvent, type NewEvent, type RecordedEvent } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { openNatsBus } from '@quorum/runtime';
 
 // Test files are the composition roots of their own runs: the only env reads in this service
 // outside env.ts.
@@ -70,7 +71,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** The real NATS bus with the EVENTS stream ensured. */
 export async function createTestBus(): Promise<NatsBus> {
   try {
-    const bus = await NatsBus.create({
+    return await openNatsBus({
       servers: NATS_URL,
       name: 'projector-int-test',
       timeoutMs: 3_000,
@@ -80,8 +81,6 @@ export async function createTestBus(): Promise<NatsBus> {
       // Every test makes uniquely named durables; the server drops them after an hour idle.
       consumerInactiveThresholdMs: 60 * 60 * 1_000,
     });
-    await bus.ensureStream();
-    return bus;
   } catch (err) {
     throw new Error(
       `NATS JetStream is not reachable at ${NATS_URL} (${(err as Error).message}); run scripts/services.sh`,

@@ -5,11 +5,8 @@
  * `closed`, and `fatal` when it cannot start.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { NatsBus } from '@quorum/bus/nats';
-import { createPgSqlDatabase } from '@quorum/db';
-import type { EventStore } from '@quorum/eventstore';
-import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { Lifecycle, openNatsBus, openStore } from '@quorum/runtime';
 import { startTelemetry } from '@quorum/telemetry';
 import { pino } from 'pino';
 import type { QuorumEnv } from '../env';
@@ -20,32 +17,37 @@ const port = parentPort!;
 const env = workerData as QuorumEnv;
 const post = (message: WorkerMessage) => port.postMessage(message);
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'quorum', thread: 'pipeline' } });
+// The main thread owns the signals; this thread closes when it is told to (`close`).
+const life = new Lifecycle({ logger });
 
 try {
-  const telemetry = env.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? startTelemetry({
-        serviceName: `${env.OTEL_SERVICE_NAME ?? 'quorum'}-pipeline`,
-        otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
-      })
-    : undefined;
-  const sql = createPgSqlDatabase({
-    connectionString: env.DATABASE_URL!,
-    max: 10,
-    min: 10,
-    applicationName: 'quorum-pipeline',
-    onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
-  });
-  await sql.warm(10);
-  const store: EventStore = env.ESDB_URL
-    ? await EsdbEventStore.create({ connectionString: env.ESDB_URL })
-    : await PostgresEventStore.create(sql);
-  const bus = await NatsBus.create({
-    servers: env.NATS_URL!,
-    name: 'quorum-pipeline',
-    ...(env.NATS_NAMESPACE ? { namespace: env.NATS_NAMESPACE } : {}),
-  });
-  await bus.ensureStream();
-  const pipeline = await startInlinePipeline({ store, bus, sql, logger });
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    const telemetry = startTelemetry({
+      serviceName: `${env.OTEL_SERVICE_NAME ?? 'quorum'}-pipeline`,
+      otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    });
+    life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
+  }
+  const { sql, store } = life.use(
+    'store',
+    'event store and database',
+    await openStore({
+      database: {
+        kind: 'postgres',
+        connectionString: env.DATABASE_URL!,
+        poolSize: 10,
+        applicationName: 'quorum-pipeline',
+        onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
+      },
+      esdbUrl: env.ESDB_URL,
+    }),
+  );
+  const bus = life.use(
+    'connection',
+    'bus',
+    await openNatsBus({ servers: env.NATS_URL!, name: 'quorum-pipeline', namespace: env.NATS_NAMESPACE }),
+  );
+  const pipeline = life.use('consumer', 'relay and projector', await startInlinePipeline({ store, bus, sql, logger }));
   pipeline.onAdvance(() => post({ type: 'advanced', position: pipeline.projector.position.toString() }));
   port.on('message', (message: MainMessage) => {
     switch (message.type) {
@@ -61,23 +63,15 @@ try {
         );
         return;
       case 'close':
-        (async () => {
-          await pipeline.close();
-          await bus.close();
-          await store.close();
-          await sql.close();
-          await telemetry?.shutdown();
-        })().then(
-          () => post({ type: 'closed' }),
-          (err: Error) => {
-            logger.error({ err }, 'pipeline shutdown failed');
-            post({ type: 'closed' });
-          },
-        );
+        void life.close().then((clean) => {
+          if (!clean) logger.error('pipeline shutdown failed; see the steps above');
+          post({ type: 'closed' });
+        });
         return;
     }
   });
   post({ type: 'ready', position: pipeline.projector.position.toString() });
 } catch (err) {
+  await life.close();
   post({ type: 'fatal', message: (err as Error).message });
 }

@@ -4,23 +4,29 @@
  * polling; readiness is asked for and answered by message.
  */
 import { Worker } from 'node:worker_threads';
+import { ProjectionWaiter } from '@quorum/projector/wait';
 import type { Logger } from 'pino';
 import type { QuorumEnv } from '../env';
 import type { Pipeline, ReadinessChecks } from './pipeline';
 import type { MainMessage, WorkerMessage } from './pipeline-messages';
 
-interface Waiter {
-  position: bigint;
-  settle(reached: boolean): void;
+/**
+ * The worker's module. Compiled (`npm run build`), this module is bundled into dist/main.js and
+ * the worker is dist/pipeline-worker.js beside it; run from source (tsx, tests), the worker first
+ * registers the TypeScript loader, which worker threads do not inherit.
+ */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.ts')
+    ? new URL('./pipeline-worker.entry.mjs', import.meta.url)
+    : new URL('./pipeline-worker.js', import.meta.url);
 }
 
 export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promise<Pipeline> {
-  const worker = new Worker(new URL('./pipeline-worker.entry.mjs', import.meta.url), { workerData: env });
+  const worker = new Worker(workerEntry(), { workerData: env });
   const send = (message: MainMessage) => worker.postMessage(message);
   const listeners = new Set<() => void>();
-  const waiters = new Set<Waiter>();
+  const projected = new ProjectionWaiter();
   const readinessRequests = new Map<number, (checks: ReadinessChecks) => void>();
-  let position = 0n;
   let nextId = 1;
   let failure: string | undefined;
   let onClosed: (() => void) | undefined;
@@ -31,7 +37,7 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
     worker.on('message', (message: WorkerMessage) => {
       switch (message.type) {
         case 'ready':
-          position = BigInt(message.position);
+          projected.advance(BigInt(message.position));
           resolve();
           return;
         case 'fatal':
@@ -40,8 +46,7 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
           return;
         case 'advanced': {
           const p = BigInt(message.position);
-          if (p > position) position = p;
-          for (const waiter of [...waiters]) if (waiter.position <= position) waiter.settle(true);
+          if (p > projected.position) projected.advance(p);
           for (const listener of listeners) listener();
           return;
         }
@@ -63,7 +68,7 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
       if (closing) return;
       failure ??= `exited with code ${code}`;
       logger.error({ code }, 'pipeline worker exited; events are no longer relayed or projected');
-      for (const waiter of [...waiters]) waiter.settle(false);
+      projected.close();
       reject(new Error(`the pipeline worker exited with code ${code}`));
     });
   });
@@ -76,20 +81,8 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
 
   return {
     waitForPosition(target, timeoutMs) {
-      if (position >= target) return Promise.resolve(true);
-      if (failure || closing) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => waiter.settle(false), timeoutMs);
-        const waiter: Waiter = {
-          position: target,
-          settle: (reached) => {
-            if (!waiters.delete(waiter)) return;
-            clearTimeout(timer);
-            resolve(reached);
-          },
-        };
-        waiters.add(waiter);
-      });
+      if (failure) return Promise.resolve(projected.position >= target);
+      return projected.wait(target, timeoutMs);
     },
     appended() {
       // One hint per turn of the event loop, however many appends it saw.
@@ -121,7 +114,7 @@ export async function startThreadPipeline(env: QuorumEnv, logger: Logger): Promi
     },
     close() {
       closing ??= (async () => {
-        for (const waiter of [...waiters]) waiter.settle(false);
+        projected.close();
         if (!failure) {
           const closed = new Promise<void>((resolve) => (onClosed = resolve));
           send({ type: 'close' });

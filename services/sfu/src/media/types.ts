@@ -25,9 +25,6 @@ export type TransportDirection = 'send' | 'recv';
 
 export type TransportType = 'webrtc' | 'plain';
 
-// ---------------------------------------------------------------------------------------------
-// Requests and their answers
-
 export interface AddPeerOptions {
   /** The client's device capabilities; can also be given later or per `consume()`. */
   rtpCapabilities?: RtpCapabilities;
@@ -121,9 +118,6 @@ export interface ConsumerParams {
   type: ConsumerType;
   producerPaused: boolean;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Events
 
 /**
  * Why a producer closed:
@@ -259,9 +253,6 @@ export type WorkerPoolEvents = {
   workerReplaced: [WorkerReplacedEvent];
   workerReplaceFailed: [WorkerReplaceFailedEvent];
 };
-
-// ---------------------------------------------------------------------------------------------
-// Load and state views
 
 export interface WorkerStats {
   workerIndex: number;

@@ -1,5 +1,6 @@
 /** `@quorum/sfu/signaling`: the SFU's WebSocket signaling and its reports to the gateway. */
-export { CLOSE_CODES, SignalingServer, type SignalingServerOptions } from './signaling-server';
+export { SignalingServer, type SignalingServerOptions } from './signaling-server';
+export { CLOSE_CODES } from './types';
 export { HOST_CONTROL_SUBJECTS, HOST_CONTROL_TYPES, consumeHostControls } from './host-controls';
 export {
   GatewayReporter,
