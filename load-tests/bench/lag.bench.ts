@@ -105,12 +105,7 @@ function createClient(port: number) {
       req.end();
     });
   /** A tRPC call that must succeed; returns `result.data`. */
-  const call = async <T>(
-    method: 'GET' | 'POST',
-    procedure: string,
-    input: unknown,
-    token?: string,
-  ): Promise<T> => {
+  const call = async <T>(method: 'GET' | 'POST', procedure: string, input: unknown, token?: string): Promise<T> => {
     const a = await request(method, `/trpc/${procedure}`, input, token);
     if (a.status !== 200 || a.body.error || !a.body.result) {
       throw new Error(
@@ -240,18 +235,33 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const orgs: Array<{ orgId: string; token: string }> = [];
     for (let o = 0; o < orgCount; o++) {
       const token = users[o % users.length]!;
-      const r = await c.call<{ orgId: string }>('POST', 'org.create', { name: `Bench ${tag} ${o}`, plan: 'business' }, token);
+      const r = await c.call<{ orgId: string }>(
+        'POST',
+        'org.create',
+        { name: `Bench ${tag} ${o}`, plan: 'business' },
+        token,
+      );
       orgs.push({ orgId: r.orgId, token });
     }
     let lastPosition = '0';
     await Promise.all(
       orgs.map(async (org) => {
-        const r = await c.call<{ position: string }>('POST', 'seats.purchase', { orgId: org.orgId, quantity: 10 }, org.token);
+        const r = await c.call<{ position: string }>(
+          'POST',
+          'seats.purchase',
+          { orgId: org.orgId, quantity: 10 },
+          org.token,
+        );
         if (BigInt(r.position) > BigInt(lastPosition)) lastPosition = r.position;
       }),
     );
     const first = orgs[0]!;
-    const seats = await c.call<{ purchased: number }>('GET', 'seats.get', { orgId: first.orgId, minPosition: lastPosition }, first.token);
+    const seats = await c.call<{ purchased: number }>(
+      'GET',
+      'seats.get',
+      { orgId: first.orgId, minPosition: lastPosition },
+      first.token,
+    );
     if (seats.purchased !== 10)
       throw new Error(`set-up check: expected 10 purchased seats, read ${JSON.stringify(seats)}`);
 

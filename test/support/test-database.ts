@@ -13,9 +13,12 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}); run scripts/services.sh`, {
-      cause: err,
-    });
+    throw new Error(
+      `PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}); run scripts/services.sh`,
+      {
+        cause: err,
+      },
+    );
   }
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
