@@ -105,6 +105,7 @@ export class EsdbEventStore implements EventStore {
       client = EventStoreDBClient.connectionString(options.connectionString);
     } catch (err) {
       // Not chained as `cause`: the client's ParseError keeps the whole string, credentials included.
+      // eslint-disable-next-line preserve-caught-error
       throw new Error(
         `invalid EventStoreDB connection string ${JSON.stringify(redact(options.connectionString))}: ${(err as Error).message}`,
       );

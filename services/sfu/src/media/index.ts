@@ -11,7 +11,7 @@ export { MEDIA_CODECS } from './codecs';
 export { version as mediasoupVersion } from 'mediasoup';
 export {
   choosePlacement,
-  type Placement,
+  type WorkerPlacement,
   type PlacementInput,
   type PlacementReason,
   type WorkerLoad,

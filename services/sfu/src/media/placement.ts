@@ -37,7 +37,8 @@ export interface PlacementInput {
  */
 export type PlacementReason = 'current' | 'first' | 'spill' | 'over-budget';
 
-export interface Placement {
+/** Where the room's next peer goes: a mediasoup worker of this node (not `@quorum/placement`'s meeting → node). */
+export interface WorkerPlacement {
   workerIndex: number;
   reason: PlacementReason;
   /** The room has no router on that worker yet. */
@@ -45,9 +46,9 @@ export interface Placement {
 }
 
 /** The worker for the room's next peer, or `undefined` when no worker is alive. */
-export function choosePlacement(input: PlacementInput): Placement | undefined {
+export function choosePlacement(input: PlacementInput): WorkerPlacement | undefined {
   const { workers, roomWorkerIndexes, currentWorkerIndex, consumerBudget } = input;
-  const placed = (worker: WorkerLoad, reason: PlacementReason): Placement => ({
+  const placed = (worker: WorkerLoad, reason: PlacementReason): WorkerPlacement => ({
     workerIndex: worker.index,
     reason,
     newRouter: !roomWorkerIndexes.has(worker.index),

@@ -18,7 +18,7 @@
  */
 import { notFound, preconditionFailed } from '@quorum/domain';
 import type { MediaWorker } from '../media-worker';
-import { choosePlacement, type Placement } from '../placement';
+import { choosePlacement, type WorkerPlacement } from '../placement';
 import type { RoomContext } from './context';
 import type { ProducerRecord, RouterRecord } from './records';
 
@@ -39,7 +39,7 @@ export class RoomRouters {
     return [...this.pipes.keys()];
   }
 
-  place(): { worker: MediaWorker; placement: Placement } {
+  place(): { worker: MediaWorker; placement: WorkerPlacement } {
     const { ctx } = this;
     const live = ctx.liveWorkers();
     const placement = choosePlacement({
