@@ -1,7 +1,7 @@
 /**
  * Browser tests run the real stack exactly as the README's first command does (`npm start`:
- * build the web app when stale, then `node --import tsx services/quorum/src/main.ts`, the
- * embedded default) on a free port and a fresh data directory, and drive Debian's Chromium
+ * build the web app and the all-in-one service when stale, then
+ * `node services/quorum/dist/main.js`, the embedded default) on a free port and a fresh data directory, and drive Debian's Chromium
  * through playwright-core. The embedded SFU runs one mediasoup worker on free ports
  * (`SFU_RTC_PORT=auto`), so runs never clash; its worker binary comes from
  * MEDIASOUP_WORKER_BIN (`export MEDIASOUP_WORKER_BIN="$(scripts/mediasoup-worker.sh)"`).
@@ -63,8 +63,10 @@ export function mediasoupWorkerBin(): string {
 
 export async function startQuorum(options: { env?: Record<string, string> } = {}): Promise<RunningQuorum> {
   const workerBin = mediasoupWorkerBin();
-  const build = spawnSync(process.execPath, ['scripts/ensure-web-build.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`the web app did not build:\n${build.stdout}\n${build.stderr}`);
+  for (const script of [['scripts/ensure-web-build.mjs'], ['scripts/ensure-build.mjs', 'quorum']]) {
+    const build = spawnSync(process.execPath, script, { cwd: ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`${script.join(' ')} failed:\n${build.stdout}\n${build.stderr}`);
+  }
 
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'quorum-browser-'));
@@ -84,7 +86,7 @@ export async function startQuorum(options: { env?: Record<string, string> } = {}
   for (const name of ['DATABASE_URL', 'ESDB_URL', 'NATS_URL', 'REDIS_URL', 'WEB_DIST', 'AUTH_SECRET']) delete env[name];
 
   let log = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/quorum/src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', 'services/quorum/dist/main.js'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
