@@ -134,6 +134,8 @@ function streamOf(steps: readonly Step[]): Appended[] {
 /** Who was present, second by second, from the events alone: the separate count. */
 function presenceBySecond(events: readonly StoredSessionEvent[], horizon: number) {
   const since = new Map<string, number>();
+  /** The second each person last left: a rejoin stamped earlier (clock skew) counts from there. */
+  const leftAt = new Map<string, number>();
   const seconds = new Map<string, Set<number>>();
   const mark = (who: string, from: number, to: number) => {
     const set = seconds.get(who) ?? new Set<number>();
@@ -143,10 +145,14 @@ function presenceBySecond(events: readonly StoredSessionEvent[], horizon: number
   const sec = (iso: string) => Math.floor(Date.parse(iso) / 1000);
   for (const e of events) {
     if (e.type === 'participant.joined' && !since.has(e.data.participantId))
-      since.set(e.data.participantId, sec(e.data.at));
+      since.set(e.data.participantId, Math.max(sec(e.data.at), leftAt.get(e.data.participantId) ?? -Infinity));
     if (e.type === 'participant.left' || e.type === 'participant.removed') {
       const from = since.get(e.data.participantId);
-      if (from !== undefined) mark(e.data.participantId, from, sec(e.data.at));
+      if (from !== undefined) {
+        const to = Math.max(from, sec(e.data.at));
+        mark(e.data.participantId, from, to);
+        leftAt.set(e.data.participantId, to);
+      }
       since.delete(e.data.participantId);
     }
     if (e.type === 'session.ended') {

@@ -107,6 +107,16 @@ describe('meterSession', () => {
     expect(meterSession(events, at(10_000))).toEqual([]);
   });
 
+  it("counts a rejoin stamped a moment before the same person's leave (another gateway's clock) from the leave", () => {
+    // The case the random meetings found: a node dies the instant Alice joined, and her rejoin
+    // through another gateway carries an instant one millisecond earlier.
+    const events = [scheduled(), joined(HOST, 0), left(HOST, 0), joined(HOST, -0.001)];
+    expect(spans(meterSession(events, at(600)), 'participant_minutes', HOST)).toEqual([
+      ['10:00:00', '10:05:00', 300],
+      ['10:05:00', '10:10:00', 300],
+    ]);
+  });
+
   it('refuses cut points that do not divide a day', () => {
     expect(() => meterSession([scheduled()], at(0), { intervalSeconds: 7 * 60 })).toThrow(/divides a day/);
     expect(() => meterSession([scheduled()], at(0), { intervalSeconds: 0 })).toThrow(/divides a day/);
