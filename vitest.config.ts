@@ -15,6 +15,7 @@ export default defineConfig({
             'services/*/src/**/*.test.ts',
             'web/src/**/*.test.ts',
             'test/**/*.test.ts',
+            'load-tests/bench/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/*.browser.test.ts', '**/node_modules/**'],
         },

@@ -9,13 +9,6 @@ export interface Cpu {
   mediasoup: number;
 }
 
-export function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-}
-
 /**
  * CPU seconds used so far by each process tree (Linux /proc): Chromium (the browser and its
  * renderer, GPU and utility processes), the Quorum process, and its mediasoup worker. Processes
@@ -94,15 +87,6 @@ export function machineSampler() {
     },
     stop: () => clearInterval(timer),
   };
-}
-
-export function cpuModel(): string {
-  try {
-    const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    return m?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?';
-  } catch {
-    return os.cpus()[0]?.model ?? '?'; // no /proc/cpuinfo (not Linux): Node's own view
-  }
 }
 
 /** Starts on a quiet machine: waits (up to 3 min) for the 1-minute load average to drop below half the cores. */

@@ -2,14 +2,13 @@
  * The join-latency benchmark's figures: tables printed to the console, and its section of
  * docs/benchmarks-sfu.md (only between its markers; the rest belongs to `npm run bench:sfu`).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { ROOT } from '../../test/browser/harness';
+import { JOIN_LATENCY_BLOCK, readDoc, replaceMarkedBlock } from './bench-doc';
 import type { Cpu } from './join-latency-machine';
 import { markdownTable, ms, percentile, textTable, verdict, type Row } from './stats';
 
 const DOC = `${ROOT}/docs/benchmarks-sfu.md`;
-const START = '<!-- join-latency:start -->';
-const END = '<!-- join-latency:end -->';
 
 export const CONFIGS = {
   full: { title: 'microphone and camera', microphone: true },
@@ -211,7 +210,7 @@ export function reportJoinLatency(run: JoinLatencyRun, results: ConfigResult[], 
   log(textTable(['target', 'measured', 'result'], targets));
   for (const f of failures) log(`\n${f}`);
 
-  const section = `${START}
+  const section = `${JOIN_LATENCY_BLOCK.start}
   ## Join latency in Chromium (\`npm run bench:join\`)
 
   Written by \`npm run bench:join\` (load-tests/bench/join-latency.ts); rerun it to refresh. One run on
@@ -260,15 +259,8 @@ export function reportJoinLatency(run: JoinLatencyRun, results: ConfigResult[], 
   First remote frame per joiner, configuration and round:
 
   ${markdownTable(byJoinerHeader, byJoinerRows)}
-  ${failures.length ? `\nFailures:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}${END}`;
+  ${failures.length ? `\nFailures:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}${JOIN_LATENCY_BLOCK.end}`;
 
-  const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# SFU benchmarks\n';
-  const from = current.indexOf(START);
-  const until = current.indexOf(END);
-  const next =
-    from >= 0 && until > from
-      ? `${current.slice(0, from)}${section}${current.slice(until + END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(DOC, next);
+  writeFileSync(DOC, replaceMarkedBlock(readDoc(DOC) ?? '# SFU benchmarks\n', JOIN_LATENCY_BLOCK, section));
   log(`\nwrote the join-latency section of ${DOC.replace(`${ROOT}/`, '')}`);
 }

@@ -28,7 +28,8 @@
 import os from 'node:os';
 import { call, launchChromium, startQuorum } from '../../test/browser/harness';
 import { joinTimeline, organization, person, type Person } from '../../test/browser/meeting-helpers';
-import { cpuModel, cpuSeconds, loadAverage, machineSampler, quiet } from './join-latency-machine';
+import { cpuModel, loadAverage } from './bench-doc';
+import { cpuSeconds, machineSampler, quiet } from './join-latency-machine';
 import {
   CONFIGS,
   pct,

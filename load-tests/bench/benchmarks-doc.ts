@@ -1,0 +1,248 @@
+/**
+ * The figures of `npm run bench`: its tables, as printed to the console and as
+ * docs/benchmarks.md. The file's k6 block belongs to the k6 run and is carried over.
+ */
+import type { AppendBenchResult } from './append.bench';
+import { machineTable, markedBlock, markers, type MachineFacts } from './bench-doc';
+import type { LagBenchResult } from './lag.bench';
+import type { RebuildBenchResult } from './rebuild.bench';
+import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
+
+const K6 = markers('k6');
+
+/** What each part returned; a part that did not run or failed is missing. */
+export interface BenchResults {
+  append?: AppendBenchResult | undefined;
+  lag?: LagBenchResult | undefined;
+  rebuild?: RebuildBenchResult | undefined;
+}
+
+export interface BenchMachine extends MachineFacts {
+  postgres: string;
+  postgresSettings: string;
+  nats: string;
+}
+
+interface Table {
+  header: Row;
+  rows: Row[];
+}
+
+export interface BenchTables {
+  append: Table;
+  lag: Table;
+  rebuild: Table;
+  targets: Row[];
+}
+
+/** `only`: the parts asked for; one of them without a result fails its target. */
+export function benchTables({ append, lag, rebuild }: BenchResults, only: ReadonlySet<string>): BenchTables {
+  const appendHeader: Row = [
+    'concurrency',
+    'adapter appends/s',
+    'p50',
+    'p99',
+    'baseline INSERTs/s',
+    'p50',
+    'p99',
+    'adapter / baseline',
+  ];
+  const appendRows: Row[] = (append?.levels ?? []).map((l) => [
+    String(l.concurrency),
+    int(l.adapter.opsPerSec),
+    ms(l.adapter.latency.p50),
+    ms(l.adapter.latency.p99),
+    int(l.baseline.opsPerSec),
+    ms(l.baseline.latency.p50),
+    ms(l.baseline.latency.p99),
+    pct(l.ratio),
+  ]);
+
+  const lagHeader: Row = ['measure', 'value'];
+  const lagRows: Row[] = lag
+    ? [
+        ['commands sent', `${int(lag.commands)} (${lag.orgs} orgs, ${lag.users} users)`],
+        [
+          'rate target / achieved (sends)',
+          `${lag.targetRate}/s / ${lag.achievedRate.toFixed(1)}/s${lag.target.rateKept ? '' : '  <- NOT KEPT'}`,
+        ],
+        [
+          'send slip vs schedule p50 / p99 / max',
+          `${ms(lag.scheduleSlip.p50)} / ${ms(lag.scheduleSlip.p99)} / ${ms(lag.scheduleSlip.max)}`,
+        ],
+        ['command latency p50 / p99', `${ms(lag.commandLatency.p50)} / ${ms(lag.commandLatency.p99)}`],
+        [
+          'lag p50 / p99 / max',
+          `${ms(lag.lag.p50)} / ${ms(lag.lag.p99)} / ${ms(lag.lag.max)}  (${int(lag.lag.count)} measured, checkpoint probe every 2 ms)`,
+        ],
+        ['worst lag per second of the run (ms)', lag.worstLagBySecond.join(' ')],
+        [
+          'read-your-writes p50 / p99',
+          `${ms(lag.readYourWrites.p50)} / ${ms(lag.readYourWrites.p99)}  (send to minPosition read answered, 1 command in 10)`,
+        ],
+        [
+          'query-only overhead p50 / p99',
+          `${ms(lag.queryOverhead.p50)} / ${ms(lag.queryOverhead.p99)}  (seats.get, applied position, idle)`,
+        ],
+        ['errors', `${lag.errors}${lag.errorSamples[0] ? ` — e.g. ${lag.errorSamples[0].slice(0, 110)}` : ''}`],
+        [
+          'CPU during load: Quorum child / generator',
+          `${lag.childCpuPercent.toFixed(0)}% / ${lag.benchCpuPercent.toFixed(0)}% of one core`,
+        ],
+      ]
+    : [];
+
+  const rebuildHeader: Row = ['measure', 'value'];
+  const rebuildRows: Row[] = rebuild
+    ? [
+        ['events (orgs)', `${int(rebuild.events)} (${int(rebuild.orgs)})`],
+        [
+          'append (set-up), 16 appenders',
+          `${(rebuild.appendMs / 1000).toFixed(1)} s, ${int(rebuild.appendEventsPerSec)} events/s`,
+        ],
+        [
+          'rebuild',
+          `${(rebuild.rebuild.durationMs / 1000).toFixed(1)} s, ${int(rebuild.rebuild.eventsPerSecond)} events/s (batchSize ${rebuild.batchSize})`,
+        ],
+        [
+          'SQL round trips (writes)',
+          `${int(rebuild.profile.statements)}, ${rebuild.profile.statementsPerEvent.toFixed(2)} per event, ${(rebuild.profile.sqlMs / 1000).toFixed(1)} s in total`,
+        ],
+        ...rebuild.profile.top
+          .slice(0, 5)
+          .map((t): Row => [
+            `  ${t.statement.slice(0, 48)}`,
+            `${int(t.count)} × ${t.avgMs.toFixed(3)} ms = ${(t.totalMs / 1000).toFixed(1)} s`,
+          ]),
+        [
+          'read model check',
+          `${rebuild.check.ok ? 'ok' : 'MISMATCH'} (event_log ${int(rebuild.check.eventLog)}, members ${int(rebuild.check.members)}, assignments ${int(rebuild.check.assignments)}, dead letters ${rebuild.check.deadLetters})`,
+        ],
+      ]
+    : [];
+
+  const targets: Row[] = [];
+  if (append)
+    targets.push([
+      '(a) adapter ≥ 40% of baseline at concurrency 32',
+      pct(append.target.ratio),
+      verdict(append.target.pass),
+    ]);
+  else if (only.has('append')) targets.push(['(a) adapter ≥ 40% of baseline at concurrency 32', 'did not run', 'FAIL']);
+  if (lag) {
+    targets.push([
+      '(b) lag p99 < 100 ms at 500 commands/s, 0 errors',
+      `${ms(lag.lag.p99)}, ${lag.errors} errors`,
+      verdict(lag.target.pass),
+    ]);
+    targets.push([
+      '(b) generator kept the rate (≥ 97%)',
+      `${lag.achievedRate.toFixed(1)}/s`,
+      verdict(lag.target.rateKept),
+    ]);
+  } else if (only.has('lag')) targets.push(['(b) lag p99 < 100 ms', 'did not run', 'FAIL']);
+  if (rebuild)
+    targets.push([
+      '(c) rebuild ≥ 10,000 events/s',
+      `${int(rebuild.rebuild.eventsPerSecond)} events/s`,
+      verdict(rebuild.target.pass),
+    ]);
+  else if (only.has('rebuild')) targets.push(['(c) rebuild ≥ 10,000 events/s', 'did not run', 'FAIL']);
+
+  return {
+    append: { header: appendHeader, rows: appendRows },
+    lag: { header: lagHeader, rows: lagRows },
+    rebuild: { header: rebuildHeader, rows: rebuildRows },
+    targets,
+  };
+}
+
+export function printBenchTables(
+  { append, lag, rebuild }: BenchResults,
+  tables: BenchTables,
+  log: (line: string) => void,
+): void {
+  log('');
+  if (append)
+    log(
+      `(a) appends, ${append.durationMs / 1000} s per measurement after ${append.warmupMs} ms warm-up, pool max ${append.poolMax}\n${textTable(tables.append.header, tables.append.rows)}\n`,
+    );
+  if (lag) log(`(b) lag\n${textTable(tables.lag.header, tables.lag.rows)}\n`);
+  if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
+  log(textTable(['target', 'measured', 'result'], tables.targets));
+}
+
+/** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
+export function renderBenchmarksDoc(
+  machine: BenchMachine,
+  { append, lag, rebuild }: BenchResults,
+  tables: BenchTables,
+  previous: string | undefined,
+): string {
+  const k6Section = markedBlock(previous, K6) ?? `${K6.start}\n_Not run yet: see load-tests/README.md._\n${K6.end}`;
+  return `# Benchmarks
+
+Written by \`${machine.command}\` (load-tests/bench/main.ts); rerun it to refresh. Every figure
+below comes from one run on the machine described here; loads target loopback only.
+
+## Machine
+
+${machineTable(machine, [
+  ['PostgreSQL', `${machine.postgres} (${machine.postgresSettings})`],
+  ['NATS', machine.nats],
+])}
+
+Postgres, NATS, the Quorum child process and the load generator all share these cores.
+
+## Targets
+
+${markdownTable(['target', 'measured', 'result'], tables.targets)}
+
+## (a) Event store appends vs plain INSERTs
+${
+  append
+    ? `
+\`PostgresEventStore\` over \`createPgSqlDatabase({ max: ${append.poolMax} })\` in a fresh database. Each worker
+appends one event per call to its own stream with the exact expected revision. The baseline is one
+autocommit \`INSERT\` per operation into a table shaped like \`es_events\` (bigserial, uuid, stream id,
+jsonb data and metadata) through the same pool at the same concurrency. ${append.durationMs / 1000} s per
+measurement after a ${append.warmupMs} ms warm-up.
+
+${markdownTable(tables.append.header, tables.append.rows)}
+`
+    : '\n_Did not run._\n'
+}
+## (b) Command-to-read-model lag
+${
+  lag
+    ? `
+Quorum runs as a child process (\`node --import tsx services/quorum/src/main.ts\`, Postgres + NATS
+JetStream, \`LOG_LEVEL=warn\`). Open loop: one command every ${(1000 / lag.targetRate).toFixed(1)} ms for ${lag.durationMs / 1000} s,
+round-robin over ${lag.orgs} business organizations, alternating \`seats.purchase\` / \`seats.release\` of one
+seat, over keep-alive HTTP. Lag = completion of \`seats.get?minPosition=<the command's position>\`
+minus the time the command was sent (nothing subtracted); the query-only overhead row is the same
+query on a position already applied, so most of it is also inside the lag.
+
+${markdownTable(tables.lag.header, tables.lag.rows)}
+${lag.errorSamples.length ? `\nFirst errors:\n\n${lag.errorSamples.map((e) => `- \`${e}\``).join('\n')}\n` : ''}`
+    : '\n_Did not run._\n'
+}
+## (c) Rebuild throughput
+${
+  rebuild
+    ? `
+${int(rebuild.events)} events (${int(rebuild.orgs)} organizations × organization.created, member.invited/joined,
+seats.purchased/released, seat.assigned) appended to a fresh database, then
+\`rebuildProjection({ batchSize: ${rebuild.batchSize} })\` from \`@quorum/projector/rebuild\`. The statement profile is
+client-side time per statement (round trip included) for the projection's writes; reads of \`$all\`
+are not in it.
+
+${markdownTable(tables.rebuild.header, tables.rebuild.rows)}
+`
+    : '\n_Did not run._\n'
+}
+## k6
+
+${k6Section}
+`;
+}
