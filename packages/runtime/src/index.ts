@@ -19,4 +19,3 @@ export {
   type StoreOptions,
 } from './store';
 export { openBus, openNatsBus, type BusOptions, type NatsOptions } from './bus';
-export { useTelemetry, type ProcessTelemetryOptions } from './telemetry';

@@ -1,3 +1,7 @@
+/**
+ * The OpenTelemetry SDK of a process, started with its lifecycle. An entry of its own
+ * (`@quorum/runtime/telemetry`), so a process that does not trace never loads the SDK.
+ */
 import { startTelemetry, type Telemetry } from '@quorum/telemetry';
 import type { Lifecycle } from './lifecycle';
 

@@ -4,7 +4,8 @@
  */
 import { createMailer } from '@quorum/mail';
 import { waitForProjection } from '@quorum/projector/wait';
-import { openPostgresStore, run, useTelemetry } from '@quorum/runtime';
+import { openPostgresStore, run } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { parseGatewayEnv } from './env';
 import { RedisPlacement } from '@quorum/placement/redis';

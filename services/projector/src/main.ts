@@ -1,6 +1,7 @@
 /** Standalone projector: NATS → Postgres read models, with a health endpoint. */
 import { pino } from 'pino';
-import { openNatsBus, run, useTelemetry } from '@quorum/runtime';
+import { openNatsBus, run } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { openConnections } from './connections';
 import { loadProjectorEnv } from './env';
 import { createHealthServer } from './health';

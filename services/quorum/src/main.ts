@@ -1,4 +1,5 @@
-import { run, useTelemetry } from '@quorum/runtime';
+import { run } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { startQuorum } from './app';
 import { loadEnv } from './env';

@@ -2,7 +2,8 @@
  * Composition root of the standalone relay: Postgres (checkpoint, leader lock and, unless
  * `ESDB_URL` is set, the event store) → relay → NATS JetStream.
  */
-import { openNatsBus, openPostgresStore, run, useTelemetry } from '@quorum/runtime';
+import { openNatsBus, openPostgresStore, run } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { parseRelayEnv } from './env';
 import { Relay } from './relay';

@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { Lifecycle, openNatsBus, openPostgresStore, useTelemetry } from '@quorum/runtime';
+import { Lifecycle, openNatsBus, openPostgresStore } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import type { QuorumEnv } from '../env';
 import { startInlinePipeline } from './pipeline';
