@@ -9,11 +9,13 @@ export {
 } from './lifecycle';
 export {
   openDatabase,
+  openPostgresStore,
   openStore,
   type DatabaseOptions,
   type OpenedStore,
   type PgliteDatabaseOptions,
   type PostgresDatabaseOptions,
+  type PostgresStoreOptions,
   type StoreOptions,
 } from './store';
 export { openBus, openNatsBus, type BusOptions, type NatsOptions } from './bus';

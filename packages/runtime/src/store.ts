@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createPgSqlDatabase, createPgliteSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
+import type { Logger } from 'pino';
 import { EsdbEventStore } from '@quorum/eventstore/esdb';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 
@@ -98,4 +99,27 @@ export async function openStore(options: StoreOptions): Promise<OpenedStore> {
     await sql.close();
     throw err;
   }
+}
+
+/** {@link openStore} over PostgreSQL, the one database a standalone process takes. */
+export interface PostgresStoreOptions
+  extends Omit<PostgresDatabaseOptions, 'kind' | 'onConnectionError'>, Omit<StoreOptions, 'database'> {
+  /** Failures of idle or checked-out connections are logged here at warn; the next query on one fails. */
+  logger?: Logger;
+}
+
+/** Opens a PostgreSQL database and the event store over it (or EventStoreDB with `esdbUrl`). */
+export function openPostgresStore(options: PostgresStoreOptions): Promise<OpenedStore> {
+  const { esdbUrl, migratePublicSchema, logger, ...database } = options;
+  return openStore({
+    database: {
+      kind: 'postgres',
+      ...database,
+      ...(logger
+        ? { onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed; its next query fails') }
+        : {}),
+    },
+    esdbUrl,
+    migratePublicSchema,
+  });
 }

@@ -1,10 +1,12 @@
 import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
-/** Environment of the standalone gateway (`src/main.ts`). */
-export const GatewayEnvSchema = CommonEnvSchema.extend({
-  /** Gateway tables and read models (and the event store unless `ESDB_URL` is set). */
-  DATABASE_URL: z.string().url(),
+/**
+ * The gateway's settings that the all-in-one process (services/quorum) takes as they are; it
+ * extends this shape with what it does differently. Fields only the standalone gateway has are
+ * in {@link GatewayEnvSchema}.
+ */
+export const GatewayEnvShape = {
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_SECRET: z.string().min(32, 'AUTH_SECRET must have at least 32 characters'),
@@ -17,13 +19,11 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
     .transform((v) => v === 'true'),
   /** TRUST_PROXY (X-Forwarded-Proto), CSP_CONNECT_SRC (SFU signaling on other hosts). */
   ...BrowserEnvShape,
+  /** Built web app to serve at `/`. */
   WEB_DIST: z.string().min(1).optional(),
-  /** Meetings: all three enable them (SFU nodes share the secrets and heartbeat into Redis). */
-  JOIN_TOKEN_SECRET: z.string().min(32).optional(),
-  SFU_SERVICE_SECRET: z.string().min(32).optional(),
-  REDIS_URL: z.string().min(1).optional(),
-  REDIS_NAMESPACE: z.string().optional(),
+  /** Lifetime of a join token: 1 to 300 seconds. */
   JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  /** A started meeting left empty this long is ended. */
   MEETING_EMPTY_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
   /** How often the gateway looks for empty meetings to end; 0 turns the periodic sweep off. */
   MEETING_EMPTY_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
@@ -31,8 +31,22 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   SFU_NODE_LOST_GRACE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   /** How often the gateway looks for participants of dead SFU node runs; 0 turns it off. */
   SFU_NODE_SWEEP_SECONDS: z.coerce.number().min(0).max(3_600).default(15),
+  /** ICE servers for browsers, as JSON (`[{"urls":"stun:stun.example.org"}]`); none by default. */
   ICE_SERVERS: IceServersEnvSchema,
+  /** Mail: SMTP_URL, MAIL_FROM, PUBLIC_URL. */
   ...MailEnvShape,
+};
+
+/** Environment of the standalone gateway (`src/main.ts`). */
+export const GatewayEnvSchema = CommonEnvSchema.extend({
+  /** Gateway tables and read models (and the event store unless `ESDB_URL` is set). */
+  DATABASE_URL: z.string().url(),
+  ...GatewayEnvShape,
+  /** Meetings: all three enable them (SFU nodes share the secrets and heartbeat into Redis). */
+  JOIN_TOKEN_SECRET: z.string().min(32).optional(),
+  SFU_SERVICE_SECRET: z.string().min(32).optional(),
+  REDIS_URL: z.string().min(1).optional(),
+  REDIS_NAMESPACE: z.string().optional(),
   /** Development mail (no SMTP_URL) is written here. */
   MAIL_DIR: z.string().min(1).default('.data/mail'),
 });

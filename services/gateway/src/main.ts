@@ -4,8 +4,8 @@
  */
 import { createMailer } from '@quorum/mail';
 import { waitForProjection } from '@quorum/projector/wait';
-import { openStore, run } from '@quorum/runtime';
-import { startTelemetry } from '@quorum/telemetry';
+import { openPostgresStore, run } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { parseGatewayEnv } from './env';
 import { RedisPlacement } from '@quorum/placement/redis';
@@ -16,24 +16,20 @@ const env = parseGatewayEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'gateway' } });
 
 await run({ name: 'gateway', logger }, async (life) => {
-  const telemetry = startTelemetry({
+  useTelemetry(life, {
     serviceName: env.OTEL_SERVICE_NAME ?? 'quorum-gateway',
-    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
-  life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
   const { sql, store } = life.use(
     'store',
     'event store and database',
-    await openStore({
-      database: {
-        kind: 'postgres',
-        connectionString: env.DATABASE_URL,
-        poolSize: env.DATABASE_POOL_MAX,
-        applicationName: 'quorum-gateway',
-        onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
-      },
+    await openPostgresStore({
+      connectionString: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_MAX,
+      applicationName: 'quorum-gateway',
       esdbUrl: env.ESDB_URL,
       migratePublicSchema: true,
+      logger,
     }),
   );
   let meetings: MeetingsConfig | undefined;

@@ -2,7 +2,7 @@
  * Opens the SQL database and the event store a projector process needs. Read models are in
  * Postgres (`DATABASE_URL`); the event store is the same database unless `ESDB_URL` is set.
  */
-import { openStore, type OpenedStore } from '@quorum/runtime';
+import { openPostgresStore, type OpenedStore } from '@quorum/runtime';
 import type { ProjectorEnv } from './env';
 
 /** The database and the store; `close()` closes the store, then the database (idempotent). */
@@ -14,8 +14,5 @@ export async function openConnections(env: ProjectorEnv, applicationName: string
       'DATABASE_URL is required: a standalone projector keeps its read models in PostgreSQL (the embedded default runs in services/quorum)',
     );
   }
-  return openStore({
-    database: { kind: 'postgres', connectionString: env.DATABASE_URL, applicationName },
-    esdbUrl: env.ESDB_URL,
-  });
+  return openPostgresStore({ connectionString: env.DATABASE_URL, applicationName, esdbUrl: env.ESDB_URL });
 }

@@ -1,7 +1,7 @@
 /** Standalone projector: NATS → Postgres read models, with a health endpoint. */
 import { pino } from 'pino';
 import { openNatsBus, run } from '@quorum/runtime';
-import { startTelemetry } from '@quorum/telemetry';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { openConnections } from './connections';
 import { loadProjectorEnv } from './env';
 import { createHealthServer } from './health';
@@ -16,11 +16,10 @@ if (natsUrl === undefined) {
 }
 
 await run({ name: 'projector', logger }, async (life) => {
-  const telemetry = startTelemetry({
+  useTelemetry(life, {
     serviceName: env.OTEL_SERVICE_NAME ?? 'quorum-projector',
-    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
-  life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
   const { sql, store } = life.use('store', 'event store and database', await openConnections(env, 'quorum-projector'));
   const bus = life.use(
     'connection',

@@ -25,6 +25,7 @@ import { RedisPlacement } from '@quorum/placement/redis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
 import { Lifecycle, openBus, openNatsBus, openStore } from '@quorum/runtime';
 import { startSfu, type Sfu } from '@quorum/sfu';
+import { sfuNodeOptions } from '@quorum/sfu/env';
 import { serveSfuState } from '@quorum/sfu/http';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -260,20 +261,11 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       sfu = await startSfu({
         nodeId: env.SFU_NODE_ID,
         logger,
-        pool: {
-          ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
-          consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
-          audibleSpeakers: env.SFU_AUDIBLE_SPEAKERS,
-          webRtcServerBasePort: env.SFU_RTC_PORT,
-          ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
-        },
+        ...sfuNodeOptions(env),
         joinTokenSecret: gateway.deps.meetings!.joinTokenSecret,
         gateway: { url: `http://${host}:${port}`, serviceSecret: gateway.deps.meetings!.serviceSecret },
-        iceServers: env.ICE_SERVERS,
         ...(sfuBus ? { bus: sfuBus } : {}),
         placement: { placement, signalingUrl },
-        reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
-        leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
       });
       const embedded = sfu;
       gateway.http.routeUpgrade('/sfu', (req, socket, head) => embedded.server.handleUpgrade(req, socket, head));

@@ -1,5 +1,5 @@
 import { run } from '@quorum/runtime';
-import { startTelemetry } from '@quorum/telemetry';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { startQuorum } from './app';
 import { loadEnv } from './env';
@@ -8,11 +8,7 @@ const env = loadEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'quorum' } });
 
 await run({ name: 'Quorum', logger }, async (life) => {
-  const telemetry = startTelemetry({
-    serviceName: env.OTEL_SERVICE_NAME ?? 'quorum',
-    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
-  });
-  life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
+  useTelemetry(life, { serviceName: env.OTEL_SERVICE_NAME ?? 'quorum', otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT });
   const app = await startQuorum(env, logger);
   // The app closes its own parts in the kit's order (servers, consumers, connections, store).
   life.onClose('server', 'Quorum', async () => {

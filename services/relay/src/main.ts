@@ -2,8 +2,8 @@
  * Composition root of the standalone relay: Postgres (checkpoint, leader lock and, unless
  * `ESDB_URL` is set, the event store) → relay → NATS JetStream.
  */
-import { openNatsBus, openStore, run } from '@quorum/runtime';
-import { startTelemetry } from '@quorum/telemetry';
+import { openNatsBus, openPostgresStore, run } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { parseRelayEnv } from './env';
 import { Relay } from './relay';
@@ -12,23 +12,19 @@ const env = parseRelayEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'relay', relay: env.RELAY_NAME } });
 
 await run({ name: 'relay', logger }, async (life) => {
-  const telemetry = startTelemetry({
+  useTelemetry(life, {
     serviceName: env.OTEL_SERVICE_NAME ?? 'quorum-relay',
-    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
-  life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
   const { sql, store, adapter } = life.use(
     'store',
     'event store and database',
-    await openStore({
-      database: {
-        kind: 'postgres',
-        connectionString: env.DATABASE_URL,
-        applicationName: `quorum-relay:${env.RELAY_NAME}`,
-        onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed; its next query fails'),
-      },
+    await openPostgresStore({
+      connectionString: env.DATABASE_URL,
+      applicationName: `quorum-relay:${env.RELAY_NAME}`,
       esdbUrl: env.ESDB_URL,
       migratePublicSchema: true,
+      logger,
     }),
   );
   const bus = life.use(

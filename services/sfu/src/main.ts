@@ -7,7 +7,7 @@ import { RedisPlacement } from '@quorum/placement/redis';
 import { openNatsBus, run } from '@quorum/runtime';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { parseSfuEnv } from './env';
+import { parseSfuEnv, sfuNodeOptions } from './env';
 import { createSfuHttpServer } from './http';
 import { startSfu } from './sfu';
 
@@ -26,17 +26,9 @@ await run({ name: 'SFU node', logger }, async (life) => {
   const sfu = await startSfu({
     nodeId: env.SFU_NODE_ID,
     logger,
-    pool: {
-      ...(env.SFU_WORKERS ? { workerCount: env.SFU_WORKERS } : {}),
-      consumerBudgetPerWorker: env.SFU_CONSUMER_BUDGET,
-      audibleSpeakers: env.SFU_AUDIBLE_SPEAKERS,
-      webRtcServerBasePort: env.SFU_RTC_PORT,
-      listenIp: env.SFU_LISTEN_IP,
-      ...(env.SFU_ANNOUNCED_IP ? { announcedIp: env.SFU_ANNOUNCED_IP } : {}),
-    },
+    ...sfuNodeOptions(env),
     joinTokenSecret: env.JOIN_TOKEN_SECRET,
     gateway: { url: env.GATEWAY_URL, serviceSecret: env.SFU_SERVICE_SECRET },
-    iceServers: env.ICE_SERVERS,
     bus,
     placement: {
       placement: new RedisPlacement({
@@ -47,8 +39,6 @@ await run({ name: 'SFU node', logger }, async (life) => {
       heartbeatMs: Math.round(env.SFU_HEARTBEAT_SECONDS * 1000),
       ttlMs: Math.round(env.SFU_HEARTBEAT_TTL_SECONDS * 1000),
     },
-    reconnectGraceMs: env.SFU_RECONNECT_GRACE_SECONDS * 1000,
-    leaveRetryMs: env.SFU_LEAVE_RETRY_SECONDS * 1000,
   });
   const http = createSfuHttpServer(sfu, env.SFU_SERVICE_SECRET);
   life.use('server', 'http server', http);

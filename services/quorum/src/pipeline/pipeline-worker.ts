@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { Lifecycle, openNatsBus, openStore } from '@quorum/runtime';
-import { startTelemetry } from '@quorum/telemetry';
+import { Lifecycle, openNatsBus, openPostgresStore } from '@quorum/runtime';
+import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import type { QuorumEnv } from '../env';
 import { startInlinePipeline } from './pipeline';
@@ -22,24 +22,20 @@ const life = new Lifecycle({ logger });
 
 try {
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
-    const telemetry = startTelemetry({
+    useTelemetry(life, {
       serviceName: `${env.OTEL_SERVICE_NAME ?? 'quorum'}-pipeline`,
       otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     });
-    life.onClose('telemetry', 'telemetry', () => telemetry.shutdown());
   }
   const { sql, store } = life.use(
     'store',
     'event store and database',
-    await openStore({
-      database: {
-        kind: 'postgres',
-        connectionString: env.DATABASE_URL!,
-        poolSize: 10,
-        applicationName: 'quorum-pipeline',
-        onConnectionError: (err) => logger.warn({ err }, 'postgres connection failed'),
-      },
+    await openPostgresStore({
+      connectionString: env.DATABASE_URL!,
+      poolSize: 10,
+      applicationName: 'quorum-pipeline',
       esdbUrl: env.ESDB_URL,
+      logger,
     }),
   );
   const bus = life.use(
