@@ -4,14 +4,12 @@
  * `can(role, action)`. Cases are keyed by `ACTIONS`, so a new action without a case fails; they
  * are the ones the gateway's `createCaller` tests run (`@quorum/gateway/testing/role-matrix-cases`).
  */
-import { ACTIONS, can, UNGATED_ACTIONS, type Action, type Role } from '@quorum/domain';
+import { ACTIONS, type Action, type Role } from '@quorum/domain';
 import { procedureTypes } from '@quorum/gateway/testing/procedures';
 import {
   createRoleMatrix,
-  NOT_ORG_SCOPED,
+  describeCoverage,
   PUBLIC,
-  SERVICE_ONLY,
-  SUBSCRIPTIONS,
   unauthenticatedInputs,
   userOnlyCalls,
 } from '@quorum/gateway/testing/role-matrix-cases';
@@ -23,7 +21,6 @@ import { openSubscription } from '../support/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
 const types = procedureTypes();
-const subscriptions = Object.keys(types).filter((p) => types[p] === 'subscription');
 
 let q: TestQuorum;
 let owner: TestUser;
@@ -62,48 +59,28 @@ afterAll(async () => {
   await q?.stop();
 });
 
-describe('the matrix covers the router', () => {
-  it('every procedure is a role-gated action, ungated, not org-scoped, or a subscription gated by an action', () => {
-    const procedures = Object.keys(types)
-      .filter((p) => !subscriptions.includes(p))
-      .sort();
-    const known = [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED, ...SERVICE_ONLY].sort();
-    expect(procedures).toEqual(known);
-    for (const path of subscriptions)
-      expect(SUBSCRIPTIONS[path], `${path} needs an entry in SUBSCRIPTIONS`).toBeDefined();
-  });
-
-  it('has a case for every action', () => {
-    for (const action of ACTIONS) expect(matrix.cases[action], action).toBeDefined();
-  });
-});
+describeCoverage(matrix);
 
 describe.each(matrix.callers)('$name', (caller) => {
-  it.each(ACTIONS.map((action) => ({ action, allowed: can(caller.role, action) })))(
-    '$action → allowed: $allowed',
-    async ({ action, allowed }) => {
-      const c = matrix.cases[action];
-      const input = await c.input(orgId, allowed);
-      if (allowed) {
-        const result = await call(action, input, caller.creds());
-        c.after?.(result);
-        expect(result).toBeDefined();
-      } else {
-        const f = await failure(call(action, input, caller.creds()));
-        expect(f).toMatchObject({ status: 403, code: 'FORBIDDEN', reason: 'auth.forbidden' });
-        expect(f.message).toContain(action);
-      }
-    },
-  );
+  it.each(caller.actions)('$action → allowed: $allowed', async ({ action, allowed }) => {
+    const c = matrix.cases[action];
+    const input = await c.input(orgId, allowed);
+    if (allowed) {
+      const result = await call(action, input, caller.creds());
+      c.after?.(result);
+      expect(result).toBeDefined();
+    } else {
+      const f = await failure(call(action, input, caller.creds()));
+      expect(f).toMatchObject({ status: 403, code: 'FORBIDDEN', reason: 'auth.forbidden' });
+      expect(f.message).toContain(action);
+    }
+  });
 
-  it.each(subscriptions.map((path) => ({ path, allowed: can(caller.role, SUBSCRIPTIONS[path]!) })))(
-    'subscription $path → allowed: $allowed',
-    async ({ path, allowed }) => {
-      const started = await openSubscription(q.baseUrl, path, { orgId }, caller.creds());
-      if (allowed) expect(started).toMatchObject({ ok: true });
-      else expect(started).toMatchObject({ ok: false, failure: { code: 'FORBIDDEN', reason: 'auth.forbidden' } });
-    },
-  );
+  it.each(caller.subscriptions)('subscription $path → allowed: $allowed', async ({ path, allowed }) => {
+    const started = await openSubscription(q.baseUrl, path, { orgId }, caller.creds());
+    if (allowed) expect(started).toMatchObject({ ok: true });
+    else expect(started).toMatchObject({ ok: false, failure: { code: 'FORBIDDEN', reason: 'auth.forbidden' } });
+  });
 });
 
 describe('outside the organization', () => {
@@ -113,7 +90,7 @@ describe('outside the organization', () => {
       const f = await failure(call(action, await matrix.cases[action].input(orgId, false), { token: stranger.token }));
       expect(f, action).toMatchObject({ status: 404, code: 'NOT_FOUND', reason: 'organization.not_found' });
     }
-    for (const path of subscriptions) {
+    for (const path of matrix.subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId }, { token: stranger.token });
       expect(started, path).toMatchObject({
         ok: false,
@@ -133,7 +110,7 @@ describe('outside the organization', () => {
       const f = await failure(call(action, input, { apiKey: keyA }));
       expect(f, action).toMatchObject({ status: 404, code: 'NOT_FOUND', reason: 'organization.not_found' });
     }
-    for (const path of subscriptions) {
+    for (const path of matrix.subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId: other.orgId }, { apiKey: keyA });
       expect(started, path).toMatchObject({
         ok: false,
@@ -149,14 +126,14 @@ describe('outside the organization', () => {
   });
 
   it('an unauthenticated call gets UNAUTHORIZED for every procedure that needs a principal', async () => {
-    const needsPrincipal = Object.keys(types).filter((p) => ![...PUBLIC, ...subscriptions].includes(p));
+    const needsPrincipal = Object.keys(types).filter((p) => ![...PUBLIC, ...matrix.subscriptions].includes(p));
     const inputs = unauthenticatedInputs(orgId);
     for (const path of needsPrincipal) {
       const input = inputs[path] ?? (await matrix.cases[path as Action].input(orgId, false));
       const f = await failure(call(path, input));
       expect(f, path).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     }
-    for (const path of subscriptions) {
+    for (const path of matrix.subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId });
       expect(started, path).toMatchObject({ ok: false, failure: { status: 401, code: 'UNAUTHORIZED' } });
     }

@@ -8,8 +8,9 @@
  * makes them over its own transport through a `MatrixDriver`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Action, Role } from '@quorum/domain';
-import { UNKNOWN_INVITATION_TOKEN } from './procedures';
+import { ACTIONS, can, UNGATED_ACTIONS, type Action, type Role } from '@quorum/domain';
+import { describe, expect, it } from 'vitest';
+import { procedureTypes, UNKNOWN_INVITATION_TOKEN } from './procedures';
 
 /** Procedures that are not org-scoped, or not role-gated, with the principal they need. */
 export const NOT_ORG_SCOPED = [
@@ -69,11 +70,48 @@ export interface MatrixCaller {
   name: string;
   role: Role;
   creds: () => { token: string } | { apiKey: string };
+  /** Every action, with whether `role` may take it. */
+  actions: Array<{ action: Action; allowed: boolean }>;
+  /** Every subscription, with whether `role` may take the action it follows. */
+  subscriptions: Array<{ path: string; allowed: boolean }>;
+}
+
+/** How the matrix accounts for the router; `describeCoverage` says what a full account is. */
+export interface MatrixCoverage {
+  /** The router's procedures other than subscriptions, sorted. */
+  procedures: string[];
+  /** Role-gated actions, ungated ones, and those not org-scoped or for SFU nodes only, sorted. */
+  accountedFor: string[];
+  /** Subscriptions of the router with no entry in `SUBSCRIPTIONS`. */
+  subscriptionsWithoutAction: string[];
+  /** Actions with no case. */
+  actionsWithoutCase: Action[];
 }
 
 export interface RoleMatrix {
   cases: Record<Action, MatrixCase>;
   callers: MatrixCaller[];
+  /** The router's subscriptions by dotted path. */
+  subscriptions: string[];
+  coverage(): MatrixCoverage;
+}
+
+/**
+ * The tests that the matrix covers the router, which need no transport: a new procedure, action
+ * or subscription without its row fails them in every file that walks the matrix.
+ */
+export function describeCoverage(matrix: RoleMatrix): void {
+  describe('the matrix covers the router', () => {
+    it('every procedure is a role-gated action, ungated, not org-scoped, or a subscription gated by an action', () => {
+      const { procedures, accountedFor, subscriptionsWithoutAction } = matrix.coverage();
+      expect(procedures).toEqual(accountedFor);
+      expect(subscriptionsWithoutAction, 'each needs an entry in SUBSCRIPTIONS').toEqual([]);
+    });
+
+    it('has a case for every action', () => {
+      expect(matrix.coverage().actionsWithoutCase).toEqual([]);
+    });
+  });
 }
 
 /** The matrix's cases and callers; inputs are prepared through `driver` when a case runs. */
@@ -165,17 +203,38 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     'meetings.remove': { input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)) }) },
   };
 
+  const types = procedureTypes();
+  const subscriptions = Object.keys(types).filter((p) => types[p] === 'subscription');
+  const caller = (name: string, role: Role, creds: MatrixCaller['creds']): MatrixCaller => ({
+    name,
+    role,
+    creds,
+    actions: ACTIONS.map((action) => ({ action, allowed: can(role, action) })),
+    subscriptions: subscriptions.map((path) => ({
+      path,
+      allowed: SUBSCRIPTIONS[path] !== undefined && can(role, SUBSCRIPTIONS[path]),
+    })),
+  });
   const callers: MatrixCaller[] = [
-    { name: 'owner', role: 'owner', creds: () => ({ token: people().owner.token }) },
-    { name: 'admin', role: 'admin', creds: () => ({ token: people().users.admin.token }) },
-    { name: 'billing', role: 'billing', creds: () => ({ token: people().users.billing.token }) },
-    { name: 'host', role: 'host', creds: () => ({ token: people().users.host.token }) },
-    { name: 'member', role: 'member', creds: () => ({ token: people().users.member.token }) },
-    { name: 'API key (admin)', role: 'admin', creds: () => ({ apiKey: people().keys.admin }) },
-    { name: 'API key (member)', role: 'member', creds: () => ({ apiKey: people().keys.member }) },
+    caller('owner', 'owner', () => ({ token: people().owner.token })),
+    caller('admin', 'admin', () => ({ token: people().users.admin.token })),
+    caller('billing', 'billing', () => ({ token: people().users.billing.token })),
+    caller('host', 'host', () => ({ token: people().users.host.token })),
+    caller('member', 'member', () => ({ token: people().users.member.token })),
+    caller('API key (admin)', 'admin', () => ({ apiKey: people().keys.admin })),
+    caller('API key (member)', 'member', () => ({ apiKey: people().keys.member })),
   ];
 
-  return { cases, callers };
+  const coverage = (): MatrixCoverage => ({
+    procedures: Object.keys(types)
+      .filter((p) => !subscriptions.includes(p))
+      .sort(),
+    accountedFor: [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED, ...SERVICE_ONLY].sort(),
+    subscriptionsWithoutAction: subscriptions.filter((p) => SUBSCRIPTIONS[p] === undefined),
+    actionsWithoutCase: ACTIONS.filter((action) => cases[action] === undefined),
+  });
+
+  return { cases, callers, subscriptions, coverage };
 }
 
 /**
