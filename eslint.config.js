@@ -46,8 +46,9 @@ const domainWithoutIo = {
 };
 const domainTestsWithoutIo = {
   ...domainWithoutIo,
-  // The domain's tests and their given/when/then helper (src/testing, not exported) use vitest.
-  regex: '^(?!(zod|vitest)(/|$)|\\.\\.?/)',
+  // The domain's tests and their given/when/then helper (src/testing, not exported) use vitest,
+  // and property tests fast-check: both pure.
+  regex: '^(?!(zod|vitest|fast-check)(/|$)|\\.\\.?/)',
 };
 const webTakesTypesOnly = {
   group: serviceSpecifiers,

@@ -42,6 +42,15 @@ export {
   type UngatedAction,
 } from './permissions';
 export { STREAM_CATEGORIES, categoryOf, streamIds, usagePeriodOf, type StreamCategory } from './streams';
+export {
+  DEFAULT_USAGE_INTERVAL_SECONDS,
+  USAGE_METERS,
+  meterSession,
+  type MeterOptions,
+  type StoredSessionEvent,
+  type UsageInterval,
+  type UsageMeter,
+} from './usage/usage.meter';
 export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema, plainText } from './schemas';
 export { foldEvents, type Decider } from './decider';
 export { renderEventCatalog } from './catalog/event-catalog';
