@@ -32,8 +32,6 @@ import { appRouter } from '../router';
 import { createCallerFactory, fieldErrorsOf, type FieldError } from '../trpc';
 
 export const PASSWORD = 'correct horse battery staple';
-/** A token of the right shape that accepts nothing. */
-export const UNKNOWN_INVITATION_TOKEN = `qinv_${'A'.repeat(43)}`;
 
 export type Caller = ReturnType<typeof createCaller>;
 
@@ -78,16 +76,6 @@ export function invitationToken(invite: { link: string }): string {
 export function callPath(caller: Caller, path: string, input: unknown): Promise<unknown> {
   const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
   return (procedure as (input: unknown) => Promise<unknown>)(input);
-}
-
-/** Every procedure of the router by dotted path, with its type (query, mutation or subscription). */
-export function procedureTypes(): Record<string, string> {
-  // At run time `_def.procedures` is flat, keyed by dotted path; its static type is nested.
-  return Object.fromEntries(
-    Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
-      ([path, p]) => [path, p._def.type],
-    ),
-  );
 }
 
 /** A procedure's error as a refusal; anything but a tRPC error is thrown on. */

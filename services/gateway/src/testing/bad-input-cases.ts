@@ -1,0 +1,184 @@
+/**
+ * The bad-input cases of every procedure, one table for both transports: the gateway's
+ * `createCaller` tests (`src/bad-input.test.ts`) and the HTTP tests
+ * (`test/integration/bad-input.int.test.ts`) call each procedure with each input and expect
+ * BAD_REQUEST naming every listed field, so a case written here is checked on both.
+ */
+import { randomUUID } from 'node:crypto';
+import { UNKNOWN_INVITATION_TOKEN } from './procedures';
+
+export interface BadCase {
+  input: unknown;
+  /** Field paths the error must name. */
+  fields: string[];
+}
+
+/** The organization the cases act in, a member of it, and its owner's email. */
+export interface BadInputIds {
+  orgId: string;
+  memberId: string;
+  ownerEmail: string;
+}
+
+const long = (n: number) => 'x'.repeat(n);
+const uuid = () => randomUUID();
+
+/**
+ * Malformed inputs for every procedure of the router, naming `ids` where a well-formed id is
+ * needed so that only the malformed field can be what is refused.
+ */
+export function badInputs(ids: BadInputIds): Record<string, BadCase[]> {
+  const { orgId, memberId, ownerEmail } = ids;
+  const quantities: BadCase[] = [
+    { input: { orgId, quantity: 0 }, fields: ['quantity'] },
+    { input: { orgId, quantity: -1 }, fields: ['quantity'] },
+    { input: { orgId, quantity: 1.5 }, fields: ['quantity'] },
+    { input: { orgId, quantity: 10_001 }, fields: ['quantity'] },
+    { input: { orgId, quantity: '2' }, fields: ['quantity'] },
+    { input: { orgId }, fields: ['quantity'] },
+    { input: { orgId: 'not-a-uuid', quantity: 1 }, fields: ['orgId'] },
+  ];
+  const badMinPosition: BadCase[] = [
+    { input: { orgId, minPosition: 'abc' }, fields: ['minPosition'] },
+    { input: { orgId, minPosition: '-1' }, fields: ['minPosition'] },
+    { input: { orgId, minPosition: 5 }, fields: ['minPosition'] },
+    { input: { orgId, minPosition: '1'.repeat(20) }, fields: ['minPosition'] },
+    { input: { orgId: 'nope' }, fields: ['orgId'] },
+    { input: {}, fields: ['orgId'] },
+  ];
+  return {
+    'auth.signUp': [
+      { input: {}, fields: ['email', 'password', 'name'] },
+      { input: { email: 'not-an-email', password: 'long enough password', name: 'A' }, fields: ['email'] },
+      { input: { email: 42, password: 'long enough password', name: 'A' }, fields: ['email'] },
+      { input: { email: `a-${uuid()}@example.com`, password: 'short', name: 'A' }, fields: ['password'] },
+      {
+        input: { email: `a-${uuid()}@example.com`, password: 'long enough password', name: long(101) },
+        fields: ['name'],
+      },
+    ],
+    'auth.login': [
+      { input: { email: 'nobody' }, fields: ['email', 'password'] },
+      { input: { email: ownerEmail, password: 12345 }, fields: ['password'] },
+    ],
+    'auth.refresh': [
+      { input: { refreshToken: 5 }, fields: ['refreshToken'] },
+      { input: { refreshToken: '' }, fields: ['refreshToken'] },
+    ],
+    'auth.logout': [{ input: { refreshToken: ['a'] }, fields: ['refreshToken'] }],
+    'auth.me': [{ input: 'me', fields: ['(input)'] }],
+    'auth.verifyEmail': [
+      { input: {}, fields: ['token'] },
+      { input: { token: 'qev_short' }, fields: ['token'] },
+      { input: { token: `qinv_${'A'.repeat(43)}` }, fields: ['token'] },
+    ],
+    'auth.resendVerification': [{ input: 'again', fields: ['(input)'] }],
+    'org.create': [
+      { input: {}, fields: ['name'] },
+      { input: { name: long(101), plan: 'pro' }, fields: ['name'] },
+      { input: { name: '   ', plan: 'pro' }, fields: ['name'] },
+      { input: { name: 'Acme', plan: 'platinum' }, fields: ['plan'] },
+      { input: { name: 7 }, fields: ['name'] },
+    ],
+    'org.get': badMinPosition,
+    'org.list': [{ input: { minPosition: 'latest' }, fields: ['minPosition'] }],
+    'org.changePlan': [
+      { input: { orgId, plan: 'gold' }, fields: ['plan'] },
+      { input: { orgId: 'x', plan: 'business' }, fields: ['orgId'] },
+      { input: { orgId }, fields: ['plan'] },
+    ],
+    'members.invite': [
+      { input: { orgId, email: 'not-an-email', role: 'member' }, fields: ['email'] },
+      { input: { orgId, email: `i-${uuid()}@example.com`, role: 'superuser' }, fields: ['role'] },
+      { input: { email: `i-${uuid()}@example.com`, role: 'member' }, fields: ['orgId'] },
+      { input: { orgId, email: `${long(250)}@example.com`, role: 'member' }, fields: ['email'] },
+    ],
+    'members.accept': [
+      { input: { orgId, invitationId: 'abc', token: UNKNOWN_INVITATION_TOKEN }, fields: ['invitationId'] },
+      { input: { orgId: 1, invitationId: uuid(), token: UNKNOWN_INVITATION_TOKEN }, fields: ['orgId'] },
+      { input: { orgId, invitationId: uuid() }, fields: ['token'] },
+      { input: { orgId, invitationId: uuid(), token: 'qinv_short' }, fields: ['token'] },
+    ],
+    'members.changeRole': [
+      { input: { orgId, userId: 'u1', role: 'admin' }, fields: ['userId'] },
+      { input: { orgId, userId: memberId, role: 'emperor' }, fields: ['role'] },
+      { input: { orgId, userId: memberId }, fields: ['role'] },
+    ],
+    'members.remove': [
+      { input: { orgId }, fields: ['userId'] },
+      { input: { orgId, userId: `${memberId}x` }, fields: ['userId'] },
+    ],
+    'members.list': badMinPosition,
+    'seats.purchase': quantities,
+    'seats.release': quantities,
+    'seats.assign': [
+      { input: { orgId, userId: 'me' }, fields: ['userId'] },
+      { input: { userId: memberId }, fields: ['orgId'] },
+    ],
+    'seats.unassign': [{ input: { orgId, userId: null }, fields: ['userId'] }],
+    'seats.get': badMinPosition,
+    'apiKeys.create': [
+      { input: { orgId, name: long(101), role: 'admin' }, fields: ['name'] },
+      { input: { orgId, name: '', role: 'admin' }, fields: ['name'] },
+      { input: { orgId, name: 'ci', role: 'owner' }, fields: ['role'] },
+      { input: { orgId, name: 'ci', role: 'root' }, fields: ['role'] },
+    ],
+    'apiKeys.list': [
+      { input: { orgId: 'abc' }, fields: ['orgId'] },
+      { input: { orgId, minPosition: '12.5' }, fields: ['minPosition'] },
+    ],
+    'apiKeys.revoke': [
+      { input: { orgId, keyId: 'qk_123' }, fields: ['keyId'] },
+      { input: { orgId }, fields: ['keyId'] },
+    ],
+    'events.list': [
+      { input: { orgId, limit: 0 }, fields: ['limit'] },
+      { input: { orgId, limit: 501 }, fields: ['limit'] },
+      { input: { orgId, limit: 2.5 }, fields: ['limit'] },
+      { input: { orgId, after: 'x' }, fields: ['after'] },
+      { input: { orgId, before: -3 }, fields: ['before'] },
+      { input: { orgId, order: 'sideways' }, fields: ['order'] },
+      { input: { orgId, types: [''] }, fields: ['types.0'] },
+      { input: { orgId, minPosition: 'soon' }, fields: ['minPosition'] },
+    ],
+    'meetings.create': [
+      { input: { orgId, title: '' }, fields: ['title'] },
+      { input: { orgId, title: long(201) }, fields: ['title'] },
+      { input: { orgId, title: 'Standup', scheduledFor: 'tomorrow' }, fields: ['scheduledFor'] },
+      { input: { orgId, title: 'Standup', hostUserId: 'me' }, fields: ['hostUserId'] },
+      { input: { title: 'Standup' }, fields: ['orgId'] },
+    ],
+    'meetings.get': [
+      { input: { orgId, sessionId: 'abc' }, fields: ['sessionId'] },
+      { input: { orgId, sessionId: uuid(), minPosition: 'now' }, fields: ['minPosition'] },
+    ],
+    'meetings.list': [
+      { input: { orgId, status: 'running' }, fields: ['status'] },
+      { input: { orgId, limit: 0 }, fields: ['limit'] },
+    ],
+    'meetings.join': [
+      { input: { orgId }, fields: ['sessionId'] },
+      { input: { orgId, sessionId: uuid(), displayName: long(101) }, fields: ['displayName'] },
+    ],
+    'meetings.end': [{ input: { orgId, sessionId: 7 }, fields: ['sessionId'] }],
+    'meetings.lock': [{ input: { sessionId: uuid() }, fields: ['orgId'] }],
+    'meetings.unlock': [{ input: { orgId: 'x', sessionId: uuid() }, fields: ['orgId'] }],
+    'meetings.mute': [
+      { input: { orgId, sessionId: uuid(), participantId: uuid(), kind: 'screen' }, fields: ['kind'] },
+      { input: { orgId, sessionId: uuid(), kind: 'audio' }, fields: ['participantId'] },
+    ],
+    'meetings.remove': [{ input: { orgId, sessionId: uuid(), participantId: 'someone' }, fields: ['participantId'] }],
+    'sfu.participantJoined': [
+      { input: { orgId, sessionId: uuid(), participantId: uuid(), displayName: '' }, fields: ['displayName'] },
+      { input: { orgId, sessionId: 'x', participantId: uuid(), displayName: 'A' }, fields: ['sessionId'] },
+    ],
+    'sfu.participantLeft': [
+      { input: { orgId, sessionId: uuid(), participantId: uuid(), reason: 'bored' }, fields: ['reason'] },
+    ],
+    'events.live': [
+      { input: { orgId: 'nope' }, fields: ['orgId'] },
+      { input: { orgId, after: 'x' }, fields: ['after'] },
+      { input: { orgId, lastEventId: -1 }, fields: ['lastEventId'] },
+    ],
+  };
+}
