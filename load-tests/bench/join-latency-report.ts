@@ -211,55 +211,55 @@ export function reportJoinLatency(run: JoinLatencyRun, results: ConfigResult[], 
   for (const f of failures) log(`\n${f}`);
 
   const section = `${JOIN_LATENCY_BLOCK.start}
-  ## Join latency in Chromium (\`npm run bench:join\`)
+## Join latency in Chromium (\`npm run bench:join\`)
 
-  Written by \`npm run bench:join\` (load-tests/bench/join-latency.ts); rerun it to refresh. One run on
-  ${machine.date}: ${machine.nproc} cores (${machine.cpu}), Node ${machine.node}, Chromium ${results[0]?.chromium ?? '?'};
-  load average at the start of each configuration: ${results.map((r) => `${r.name} ${r.loadBefore}`).join('; ')}.
+Written by \`npm run bench:join\` (load-tests/bench/join-latency.ts); rerun it to refresh. One run on
+${machine.date}: ${machine.nproc} cores (${machine.cpu}), Node ${machine.node}, Chromium ${results[0]?.chromium ?? '?'};
+load average at the start of each configuration: ${results.map((r) => `${r.name} ${r.loadBefore}`).join('; ')}.
 
-  Quorum as the browser tests start it (the embedded default with the embedded SFU, ${workers} mediasoup
-  worker) and one headless Chromium with a page per person: ${peopleCount} people, each their own browser context,
-  with Chromium's fake camera (capped at ${video.width}×${video.height}, ${video.frameRate} fps) and fake microphone. Per configuration
-  a fresh Quorum and Chromium and ${rounds} rounds, each a new meeting that the ${peopleCount} join one at a time,
-  ${gapMs / 1000} s after the previous joiner saw someone. A join's latency runs from the page calling
-  \`meetings.join\` (\`performance.now()\` when Join is pressed, after the device check) to the first
-  frame of another participant's video presented in that page (\`requestVideoFrameCallback\`). The
-  first person in a meeting has nobody to see and is not counted; the second connects peer-to-peer;
-  from the third on through the SFU (the third also moves the first two there).
+Quorum as the browser tests start it (the embedded default with the embedded SFU, ${workers} mediasoup
+worker) and one headless Chromium with a page per person: ${peopleCount} people, each their own browser context,
+with Chromium's fake camera (capped at ${video.width}×${video.height}, ${video.frameRate} fps) and fake microphone. Per configuration
+a fresh Quorum and Chromium and ${rounds} rounds, each a new meeting that the ${peopleCount} join one at a time,
+${gapMs / 1000} s after the previous joiner saw someone. A join's latency runs from the page calling
+\`meetings.join\` (\`performance.now()\` when Join is pressed, after the device check) to the first
+frame of another participant's video presented in that page (\`requestVideoFrameCallback\`). The
+first person in a meeting has nobody to see and is not counted; the second connects peer-to-peer;
+from the third on through the SFU (the third also moves the first two there).
 
-  Configurations: **full**, each page with microphone and camera, as people join; **camera-only**,
-  no microphone. Every simulated participant runs on this one machine: each page encodes its camera
-  in the simulcast layers someone watches (of three), decodes the others' (a quarter-resolution layer at half the frame rate
-  once five or more are shown) and, in **full**, captures and processes its microphone and plays the
-  others' (the SFU forwards the three heard most recently once more than three are unmuted). Chromium's CPU is the
-  figure to read beside the latency: when it nears the ${machine.nproc} cores, every step of a join (the
-  page's own work, the HTTP and WebSocket round trips, Quorum's event loop) waits for CPU, and the
-  latency measures the machine as much as Quorum.
+Configurations: **full**, each page with microphone and camera, as people join; **camera-only**,
+no microphone. Every simulated participant runs on this one machine: each page encodes its camera
+in the simulcast layers someone watches (of three), decodes the others' (a quarter-resolution layer at half the frame rate
+once five or more are shown) and, in **full**, captures and processes its microphone and plays the
+others' (the SFU forwards the three heard most recently once more than three are unmuted). Chromium's CPU is the
+figure to read beside the latency: when it nears the ${machine.nproc} cores, every step of a join (the
+page's own work, the HTTP and WebSocket round trips, Quorum's event loop) waits for CPU, and the
+latency measures the machine as much as Quorum.
 
-  ${markdownTable(['target', 'measured', 'result'], targets)}
+${markdownTable(['target', 'measured', 'result'], targets)}
 
-  ${markdownTable(latencyHeader, latencyRows)}
+${markdownTable(latencyHeader, latencyRows)}
 
-  ${markdownTable(phaseHeader, phaseRows)}
+${markdownTable(phaseHeader, phaseRows)}
 
-  CPU, in average cores over the joining (from \`/proc\`, of ${machine.nproc}):
+CPU, in average cores over the joining (from \`/proc\`, of ${machine.nproc}):
 
-  ${markdownTable(cpuHeader, cpuRows)}
+${markdownTable(cpuHeader, cpuRows)}
 
-  What the settled room costs Chromium (everyone in; ${run.settledWindowMs / 1000} s, after the last join of the last round):
+What the settled room costs Chromium (everyone in; ${run.settledWindowMs / 1000} s, after the last join of the last round):
 
-  ${markdownTable(settledHeader, settledRows)}
+${markdownTable(settledHeader, settledRows)}
 
-  How busy the machine was while people joined: the whole machine's CPU time from \`/proc/stat\`,
-  sampled every 100 ms; a sample is saturated when the CPUs were at least 95% busy, and each join
-  counts the share of its samples (Join pressed to first frame) that were:
+How busy the machine was while people joined: the whole machine's CPU time from \`/proc/stat\`,
+sampled every 100 ms; a sample is saturated when the CPUs were at least 95% busy, and each join
+counts the share of its samples (Join pressed to first frame) that were:
 
-  ${markdownTable(saturationHeader, saturationRows)}
+${markdownTable(saturationHeader, saturationRows)}
 
-  First remote frame per joiner, configuration and round:
+First remote frame per joiner, configuration and round:
 
-  ${markdownTable(byJoinerHeader, byJoinerRows)}
-  ${failures.length ? `\nFailures:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}${JOIN_LATENCY_BLOCK.end}`;
+${markdownTable(byJoinerHeader, byJoinerRows)}
+${failures.length ? `\nFailures:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}${JOIN_LATENCY_BLOCK.end}`;
 
   writeFileSync(DOC, replaceMarkedBlock(readDoc(DOC) ?? '# SFU benchmarks\n', JOIN_LATENCY_BLOCK, section));
   log(`\nwrote the join-latency section of ${DOC.replace(`${ROOT}/`, '')}`);
