@@ -14,6 +14,7 @@ import {
 import type { OrganizationEventType } from './organization/organization.events';
 import type { SeatsEventType } from './seats/seats.events';
 import type { SessionEventType } from './session/session.events';
+import type { UsageEventType } from './usage/usage.events';
 import { categoryOf, streamIds } from './streams';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';
@@ -70,6 +71,28 @@ const sessionSamples: { [T in SessionEventType]: EventDataOf<T> } = {
   'participant.removed': { participantId: USER, by: USER, at: AT },
   'session.ended': { reason: 'empty', by: null, at: AT },
 };
+const usageSamples: { [T in UsageEventType]: EventDataOf<T> } = {
+  'usage.recorded': {
+    meter: 'participant_minutes',
+    sessionId: USER,
+    hostUserId: USER,
+    participantId: USER,
+    stint: USER,
+    period: '202501',
+    from: AT,
+    to: '2025-01-01T10:05:00.000Z',
+    seconds: 300,
+    sources: [USER],
+  },
+  'usage.threshold_crossed': {
+    period: '202501',
+    meter: 'meeting_minutes',
+    threshold: 80,
+    includedMinutes: 600,
+    usedSeconds: 28_800,
+    crossedBy: USER,
+  },
+};
 
 function refusal(fn: () => unknown): AppError | undefined {
   try {
@@ -84,7 +107,12 @@ function refusal(fn: () => unknown): AppError | undefined {
 describe('EVENT_SCHEMAS', () => {
   it('covers every event type of every union, and nothing else', () => {
     expect(Object.keys(EVENT_SCHEMAS).sort()).toEqual(
-      [...Object.keys(organizationSamples), ...Object.keys(seatsSamples), ...Object.keys(sessionSamples)].sort(),
+      [
+        ...Object.keys(organizationSamples),
+        ...Object.keys(seatsSamples),
+        ...Object.keys(sessionSamples),
+        ...Object.keys(usageSamples),
+      ].sort(),
     );
   });
 
@@ -97,6 +125,9 @@ describe('EVENT_SCHEMAS', () => {
     }
     for (const type of Object.keys(sessionSamples) as DomainEventType[]) {
       expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.session(USER)));
+    }
+    for (const type of Object.keys(usageSamples) as DomainEventType[]) {
+      expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.usage(ORG, '202501')));
     }
   });
 
@@ -111,7 +142,12 @@ describe('EVENT_SCHEMAS', () => {
   });
 
   it('accepts a valid sample of every event type', () => {
-    for (const [type, data] of Object.entries({ ...organizationSamples, ...seatsSamples, ...sessionSamples })) {
+    for (const [type, data] of Object.entries({
+      ...organizationSamples,
+      ...seatsSamples,
+      ...sessionSamples,
+      ...usageSamples,
+    })) {
       expect(isDomainEventType(type)).toBe(true);
       expect(parseEvent({ type, version: 1, data })).toEqual({ type, data });
     }

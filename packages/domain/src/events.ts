@@ -13,16 +13,17 @@ import { badRequest } from './errors';
 import { ORGANIZATION_EVENT_DATA_SCHEMAS, type OrganizationEvent } from './organization/organization.events';
 import { SEATS_EVENT_DATA_SCHEMAS, type SeatsEvent } from './seats/seats.events';
 import { SESSION_EVENT_DATA_SCHEMAS, type SessionEvent } from './session/session.events';
+import { USAGE_EVENT_DATA_SCHEMAS, type UsageEvent } from './usage/usage.events';
 
 /** Any event of any aggregate. */
-export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent;
+export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent | UsageEvent;
 /** Any event type. */
 export type DomainEventType = DomainEvent['type'];
 /** The current data shape of event type `T`. */
 export type EventDataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
 
 /** Stream categories that hold domain events from this package. */
-export type EventCategory = 'organization' | 'seats' | 'session';
+export type EventCategory = 'organization' | 'seats' | 'session' | 'usage';
 
 /** Registry entry of one event type. */
 export interface EventRegistration<T extends DomainEventType = DomainEventType> {
@@ -42,6 +43,7 @@ export type EventRegistry = { readonly [T in DomainEventType]: EventRegistration
 const org = ORGANIZATION_EVENT_DATA_SCHEMAS;
 const seats = SEATS_EVENT_DATA_SCHEMAS;
 const session = SESSION_EVENT_DATA_SCHEMAS;
+const usage = USAGE_EVENT_DATA_SCHEMAS;
 
 /** Every domain event type with its current version, schema, description and category. */
 export const EVENT_SCHEMAS: EventRegistry = {
@@ -207,6 +209,19 @@ export const EVENT_SCHEMAS: EventRegistry = {
     schema: session['session.ended'],
     description: 'The meeting ended for everyone: by the host, or after it stayed empty for the grace period.',
     category: 'session',
+  },
+  'usage.recorded': {
+    version: 1,
+    schema: usage['usage.recorded'],
+    description:
+      "Metering recorded one closed interval of a participant's connected time or of a meeting's occupied time, in whole seconds, naming the session events it came from.",
+    category: 'usage',
+  },
+  'usage.threshold_crossed': {
+    version: 1,
+    schema: usage['usage.threshold_crossed'],
+    description: "The organization's meeting minutes of a month reached 80% or 100% of the minutes its plan includes.",
+    category: 'usage',
   },
 };
 

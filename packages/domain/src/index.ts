@@ -51,6 +51,14 @@ export {
   type UsageInterval,
   type UsageMeter,
 } from './usage/usage.meter';
+export {
+  USAGE_EVENT_DATA_SCHEMAS,
+  USAGE_THRESHOLDS,
+  UsageMeterSchema,
+  UsagePeriodSchema,
+  type UsageEvent,
+  type UsageEventType,
+} from './usage/usage.events';
 export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema, plainText } from './schemas';
 export { foldEvents, type Decider } from './decider';
 export { renderEventCatalog } from './catalog/event-catalog';
@@ -200,6 +208,7 @@ export {
   type SessionEvent,
   type SessionEventType,
 } from './session/session.events';
+export { MAX_LEAVE_BACKDATE_MS } from './session/session.commands';
 export type {
   EndEmptySession,
   EndSession,

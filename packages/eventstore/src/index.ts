@@ -18,3 +18,4 @@ export { ChangeNotifier, createCatchUpSubscription } from './catch-up-subscripti
 export type { CatchUpSubscriptionOptions } from './catch-up-subscription';
 export { parseWireEvent, streamCategory, toWireEvent } from './wire';
 export type { WireEvent } from './wire';
+export { uuidV5 } from './ids';

@@ -99,7 +99,14 @@ function subjectOf(category: string, type: string): string {
 }
 
 function streamOf(category: EventCategory): string {
-  return category === 'session' ? streamIds.session('<sessionId>') : streamIds[category]('<orgId>');
+  switch (category) {
+    case 'session':
+      return streamIds.session('<sessionId>');
+    case 'usage':
+      return 'usage-<orgId>-<yyyymm>';
+    default:
+      return streamIds[category]('<orgId>');
+  }
 }
 
 function renderFields(schema: JsonSchema): string[] {

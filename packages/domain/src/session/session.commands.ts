@@ -7,6 +7,13 @@ import type { OrganizationStatus } from '../organization/organization.events';
 import type { Plan } from '../plans';
 import type { LeaveReason, MediaKind } from './session.events';
 
+/**
+ * Most a leave may be recorded before it is decided: a report that arrives later (the SFU
+ * retried while the gateway was away, a lost node was swept late) counts from this long before
+ * its decision. Metering treats time older than this (plus clock skew) as settled.
+ */
+export const MAX_LEAVE_BACKDATE_MS = 120_000;
+
 /** Facts about the organization a session belongs to, read from its stream by the caller. */
 export interface OrgFacts {
   plan: Plan;
@@ -49,8 +56,13 @@ export interface LeaveSession {
   type: 'LeaveSession';
   participantId: string;
   reason: LeaveReason;
-  /** When it happened (a report can arrive late); a time before the participant joined counts as the join. */
+  /**
+   * When it happened (a report can arrive late); a time before the participant joined counts
+   * as the join, and one more than {@link MAX_LEAVE_BACKDATE_MS} before `decidedAt` as that bound.
+   */
   at: Date;
+  /** When the leave is decided (the deciding gateway's clock). */
+  decidedAt: Date;
   /**
    * The SFU node run reporting it. When the participant is present through another run (they
    * reconnected elsewhere), the leave is refused (`session.participant_elsewhere`).

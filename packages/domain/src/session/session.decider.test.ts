@@ -178,21 +178,28 @@ describe('JoinSession', () => {
 describe('LeaveSession', () => {
   it('records a leave of someone present, and nothing else', () => {
     given(decider, withBob)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) })
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20), decidedAt: at(20) })
       .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(20) } }]);
     given(decider, live)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20) })
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(20), decidedAt: at(20) })
       .thenThrows('NOT_FOUND', 'session.not_present');
   });
 
   it('keeps the time of a leave reported late, and never records one before the join', () => {
     // Bob joined at 5 s; the SFU could only report at 90 s a disconnect it saw at 40 s.
     given(decider, withBob)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(40) })
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(40), decidedAt: at(90) })
       .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(40) } }]);
     given(decider, withBob)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(2) })
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(2), decidedAt: at(2) })
       .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(5) } }]);
+  });
+
+  it('records a leave reported more than two minutes late at two minutes before its decision', () => {
+    // Seen at 40 s, decided at 400 s: metering has settled everything before 280 s already.
+    given(decider, withBob)
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(40), decidedAt: at(400) })
+      .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(280) } }]);
   });
 });
 
@@ -251,17 +258,31 @@ describe('SFU node runs', () => {
   it('only the run a participant is on now may record their leave', () => {
     // Run A lost Bob (it died, or its report came late); he had come back through run B.
     given(decider, bobMovedToB)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A })
+      .when({
+        type: 'LeaveSession',
+        participantId: BOB,
+        reason: 'disconnected',
+        at: at(25),
+        decidedAt: at(25),
+        node: A,
+      })
       .thenThrows('CONFLICT', 'session.participant_elsewhere');
     given(decider, bobMovedToB)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60), node: B })
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60), decidedAt: at(60), node: B })
       .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } }]);
     // Before he came back, run A's leave counts; a leave that names no run always does.
     given(decider, bobOnA)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'disconnected', at: at(25), node: A })
+      .when({
+        type: 'LeaveSession',
+        participantId: BOB,
+        reason: 'disconnected',
+        at: at(25),
+        decidedAt: at(25),
+        node: A,
+      })
       .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'disconnected', at: iso(25) } }]);
     given(decider, bobMovedToB)
-      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60) })
+      .when({ type: 'LeaveSession', participantId: BOB, reason: 'left', at: at(60), decidedAt: at(60) })
       .then([{ type: 'participant.left', data: { participantId: BOB, reason: 'left', at: iso(60) } }]);
   });
 

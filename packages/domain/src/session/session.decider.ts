@@ -8,19 +8,20 @@ import type { Decider } from '../decider';
 import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '../errors';
 import { entitlementsFor } from '../plans';
 import { assertUnreachable } from '../util/assert-unreachable';
-import type {
-  EndEmptySession,
-  EndSession,
-  JoinSession,
-  LeaveSession,
-  LockSession,
-  Moderator,
-  MuteParticipant,
-  OrgFacts,
-  RemoveParticipant,
-  ScheduleSession,
-  SessionCommand,
-  UnlockSession,
+import {
+  MAX_LEAVE_BACKDATE_MS,
+  type EndEmptySession,
+  type EndSession,
+  type JoinSession,
+  type LeaveSession,
+  type LockSession,
+  type Moderator,
+  type MuteParticipant,
+  type OrgFacts,
+  type RemoveParticipant,
+  type ScheduleSession,
+  type SessionCommand,
+  type UnlockSession,
 } from './session.commands';
 import { DisplayNameSchema, MeetingTitleSchema, type SessionEndReason, type SessionEvent } from './session.events';
 
@@ -297,9 +298,12 @@ function leave(command: LeaveSession, state: Session): SessionEvent[] {
     });
   }
   // A leave reported late (the SFU retries while the gateway is away) carries the time it
-  // happened; one stamped before the join (clocks apart) counts as leaving when joining.
+  // happened, back to MAX_LEAVE_BACKDATE_MS before the decision (so metering can settle time
+  // older than that); one stamped before the join (clocks apart) counts as leaving when joining.
+  const earliest = new Date(command.decidedAt.getTime() - MAX_LEAVE_BACKDATE_MS).toISOString();
   const joinedAt = present.joinedAt;
-  const at = command.at.toISOString() < joinedAt ? joinedAt : command.at.toISOString();
+  const reported = command.at.toISOString();
+  const at = [reported, earliest, joinedAt].reduce((a, b) => (a > b ? a : b));
   return [{ type: 'participant.left', data: { participantId: command.participantId, reason: command.reason, at } }];
 }
 

@@ -82,7 +82,7 @@ export function startLostNodeSweeper(deps: GatewayDeps, options: LostNodeSweeper
             },
             (state) =>
               sessionDecider.decide(
-                { type: 'LeaveSession', participantId, reason: 'disconnected', at, node: run },
+                { type: 'LeaveSession', participantId, reason: 'disconnected', at, decidedAt: deps.now(), node: run },
                 state,
               ),
           );

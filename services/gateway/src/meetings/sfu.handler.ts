@@ -137,6 +137,7 @@ export async function reportLeft(
           participantId: input.participantId,
           reason: input.reason,
           at,
+          decidedAt: ctx.deps.now(),
           node: nodeRunOf(ctx, input.instance),
         },
         sessionOf(state, input.orgId),

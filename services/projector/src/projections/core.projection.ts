@@ -73,6 +73,10 @@ function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainE
     case 'session.ended':
       w.sessionEvents.push({ orgId, streamId, at, event: domainEvent });
       return;
+    case 'usage.recorded':
+    case 'usage.threshold_crossed':
+      // Kept in the event log like every event; the usage read models follow (docs/metering.md).
+      return;
     default:
       return assertUnreachable(domainEvent);
   }
