@@ -46,6 +46,7 @@ export {
   DEFAULT_USAGE_INTERVAL_SECONDS,
   USAGE_METERS,
   meterSession,
+  nextSettledAt,
   type MeterOptions,
   type StoredSessionEvent,
   type UsageInterval,
