@@ -53,21 +53,28 @@ async function startMetering(options: Partial<Parameters<typeof Metering.create>
   return metering;
 }
 
-/** A meeting of three, an hour ago, over more than one cut point: reconnects, leaves, the end. */
+/** A meeting of three, an hour ago, over more than one cut point: reconnects, leaves, the end; appended whole. */
 async function threePersonMeeting(orgId: string, start: Date) {
   const sessionId = randomUUID();
   sessions.push(sessionId);
   const [ada, bo, cy] = [randomUUID(), randomUUID(), randomUUID()];
-  await appendMeeting(env.store, orgId, sessionId, start, [
-    { at: 10, join: ada },
-    { at: 70, join: bo },
-    { at: 100, join: cy },
-    { at: 400, leave: bo },
-    { at: 500, reconnect: cy, node: 'sfu-2/run-b' },
-    { at: 650, leave: cy },
-    { at: 700, leave: ada },
-    { at: 710, end: true },
-  ]);
+  await appendMeeting(
+    env.store,
+    orgId,
+    sessionId,
+    start,
+    [
+      { at: 10, join: ada },
+      { at: 70, join: bo },
+      { at: 100, join: cy },
+      { at: 400, leave: bo },
+      { at: 500, reconnect: cy, node: 'sfu-2/run-b' },
+      { at: 650, leave: cy },
+      { at: 700, leave: ada },
+      { at: 710, end: true },
+    ],
+    { oneAppend: true },
+  );
   return sessionId;
 }
 
@@ -222,10 +229,17 @@ describe('the metering consumer', () => {
     const who = randomUUID();
     const first = randomUUID();
     sessions.push(first);
-    await appendMeeting(env.store, orgId, first, monthStart, [
-      { at: 0, join: who },
-      { at: 500 * 60, leave: who },
-    ]);
+    await appendMeeting(
+      env.store,
+      orgId,
+      first,
+      monthStart,
+      [
+        { at: 0, join: who },
+        { at: 500 * 60, leave: who },
+      ],
+      { oneAppend: true },
+    );
     const thresholds = async () =>
       (await env.store.readStream(streamIds.usage(orgId, period))).filter((e) => e.type === 'usage.threshold_crossed');
     await waitFor(
@@ -235,10 +249,17 @@ describe('the metering consumer', () => {
     );
     const second = randomUUID();
     sessions.push(second);
-    await appendMeeting(env.store, orgId, second, new Date(monthStart.getTime() + 10 * 3_600_000), [
-      { at: 0, join: who },
-      { at: 150 * 60, leave: who },
-    ]);
+    await appendMeeting(
+      env.store,
+      orgId,
+      second,
+      new Date(monthStart.getTime() + 10 * 3_600_000),
+      [
+        { at: 0, join: who },
+        { at: 150 * 60, leave: who },
+      ],
+      { oneAppend: true },
+    );
     await waitFor(
       async () => (await thresholds()).length === 2,
       30_000,

@@ -117,13 +117,18 @@ export type Step =
   | { at: number; reconnect: string; node: string }
   | { at: number; end: true };
 
-/** Appends a meeting (scheduled, then the steps in order, one append each) to a session stream. */
+/**
+ * Appends a meeting (scheduled, then the steps in order) to a session stream: one append per
+ * event, as the gateway writes them, or all in one (`oneAppend`) for a meeting long past, whose
+ * leaves appended one by one now would be later than a leave may be (`MAX_LEAVE_BACKDATE_MS`).
+ */
 export async function appendMeeting(
   store: PostgresEventStore,
   orgId: string,
   sessionId: string,
   start: Date,
   steps: readonly Step[],
+  { oneAppend = false }: { oneAppend?: boolean } = {},
 ): Promise<void> {
   const host = randomUUID();
   const stream = streamIds.session(sessionId);
@@ -135,12 +140,12 @@ export async function appendMeeting(
     data: e.data,
     metadata: meta(orgId),
   });
-  await store.appendToStream(stream, [
+  const events: NewEvent[] = [
     event({
       type: 'session.scheduled',
       data: { sessionId, orgId, title: 'Metered meeting', hostUserId: host, scheduledFor: null },
     }),
-  ]);
+  ];
   for (const step of steps) {
     let e: SessionEvent;
     if ('join' in step) {
@@ -158,8 +163,13 @@ export async function appendMeeting(
     } else {
       e = { type: 'session.ended', data: { reason: 'ended_by_host', by: host, at: iso(step.at) } };
     }
-    await store.appendToStream(stream, [event(e)]);
+    events.push(event(e));
   }
+  if (oneAppend) {
+    await store.appendToStream(stream, events);
+    return;
+  }
+  for (const e of events) await store.appendToStream(stream, [e]);
 }
 
 /** What the session stream gives, metered in one pass with everything settled: the expectation. */
