@@ -252,7 +252,7 @@ describe('JoinSession on the free plan, past its included minutes', () => {
     }
   });
 
-  it('fails loudly, admitting nobody, when the caller did not read a free organization\'s usage', () => {
+  it("fails loudly, admitting nobody, when the caller did not read a free organization's usage", () => {
     expect(() => decider.decide(freeJoin(BOB, null), given(decider, live).state)).toThrow(/needs meetingSecondsUsed/);
   });
 });

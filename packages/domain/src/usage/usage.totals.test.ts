@@ -48,8 +48,8 @@ describe('meteredSeconds', () => {
   });
 
   it('adds the events after a known total to it', () => {
-    expect(meteredSeconds(events.slice(3), 'meeting_minutes', meteredSeconds(events.slice(0, 3), 'meeting_minutes'))).toBe(
-      317,
-    );
+    expect(
+      meteredSeconds(events.slice(3), 'meeting_minutes', meteredSeconds(events.slice(0, 3), 'meeting_minutes')),
+    ).toBe(317);
   });
 });
