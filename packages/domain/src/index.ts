@@ -53,6 +53,7 @@ export {
   DEFAULT_USAGE_INTERVAL_SECONDS,
   USAGE_METERS,
   meterSession,
+  nextSettledAt,
   type MeterOptions,
   type StoredSessionEvent,
   type UsageInterval,
