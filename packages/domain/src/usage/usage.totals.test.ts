@@ -35,7 +35,7 @@ describe('meteredSeconds', () => {
         threshold: 80,
         includedMinutes: 600,
         usedSeconds: 28_800,
-        crossedBy: STINT,
+        at: '2025-01-20T12:00:00.000Z',
       },
     },
     recorded('meeting_minutes', 17),
