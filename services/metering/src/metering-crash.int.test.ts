@@ -3,10 +3,10 @@
  * close, possibly between an append and its effects row), a new one takes over the durable, and
  * the usage in the store and the totals are exactly what the session streams give.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { UsageInterval } from '@quorum/domain';
+import { killAll, spawnService, type ChildService } from '@quorum/runtime/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { usageEventId } from './metering';
 import {
@@ -15,6 +15,8 @@ import {
   expectedUsage,
   forgetSessions,
   openMeteringTestEnv,
+  totalsFrom,
+  totalsOf,
   TEST_DATABASE_URL,
   TEST_NATS_URL,
   usageEvents,
@@ -29,44 +31,27 @@ const HOLD_AT = 100;
 
 let env: MeteringTestEnv;
 const sessions: string[] = [];
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   env = await openMeteringTestEnv('metering-crash');
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killAll();
   if (env) {
     await forgetSessions(env.sql, sessions);
     await env.close();
   }
 });
 
-function spawnMetering(durable: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: SERVICE_DIR,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: TEST_DATABASE_URL,
-      NATS_URL: TEST_NATS_URL,
-      NATS_NAMESPACE: env.namespace,
-      METERING_DURABLE: durable,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function spawnMetering(durable: string): ChildService {
+  return spawnService(SERVICE_DIR, {
+    DATABASE_URL: TEST_DATABASE_URL,
+    NATS_URL: TEST_NATS_URL,
+    NATS_NAMESPACE: env.namespace,
+    METERING_DURABLE: durable,
+    LOG_LEVEL: 'info',
   });
-  children.add(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, output: () => output, exited };
 }
 
 async function effectsOf(orgId: string): Promise<number> {
@@ -147,15 +132,7 @@ it('records every interval once when the metering process is SIGKILLed during a 
   const stored = await usageEvents(env.store, orgId, periods);
   expect(stored.map((e) => e.id).sort()).toEqual(expected.map((i) => usageEventId(i.key)).sort());
 
-  const { rows } = await env.sql.query<{ meter: string; seconds: string }>(
-    'SELECT meter, seconds FROM metering_totals WHERE org_id = $1 ORDER BY meter',
-    [orgId],
-  );
-  const sum = (meter: string) => expected.filter((i) => i.meter === meter).reduce((s, i) => s + i.seconds, 0);
-  expect(rows).toEqual([
-    { meter: 'meeting_minutes', seconds: String(sum('meeting_minutes')) },
-    { meter: 'participant_minutes', seconds: String(sum('participant_minutes')) },
-  ]);
+  expect(await totalsOf(env.sql, orgId)).toEqual(totalsFrom(expected));
   second.child.kill('SIGTERM');
   expect((await second.exited).code).toBe(0);
 }, 240_000);

@@ -14,6 +14,9 @@ import {
   forgetSessions,
   logger,
   openMeteringTestEnv,
+  secondsOf,
+  totalsFrom,
+  totalsOf,
   usageEvents,
   waitFor,
   type MeteringTestEnv,
@@ -116,18 +119,10 @@ describe('the metering consumer', () => {
       // Caused by the session event that closed the interval.
       expect(e.metadata.causationId).toBe(interval.sources[interval.sources.length - 1]);
     }
-    const { rows } = await env.sql.query<{ meter: string; seconds: string }>(
-      'SELECT meter, seconds FROM metering_totals WHERE org_id = $1 ORDER BY meter',
-      [orgId],
-    );
-    const sum = (meter: string) => expected.filter((i) => i.meter === meter).reduce((s, i) => s + i.seconds, 0);
-    expect(rows).toEqual([
-      { meter: 'meeting_minutes', seconds: String(sum('meeting_minutes')) },
-      { meter: 'participant_minutes', seconds: String(sum('participant_minutes')) },
-    ]);
+    expect(await totalsOf(env.sql, orgId)).toEqual(totalsFrom(expected));
     // Three people: Ada 690 s, Bo 330 s, Cy 550 s; the meeting 690 s.
-    expect(sum('participant_minutes')).toBe(690 + 330 + 550);
-    expect(sum('meeting_minutes')).toBe(690);
+    expect(secondsOf(expected, 'participant_minutes')).toBe(690 + 330 + 550);
+    expect(secondsOf(expected, 'meeting_minutes')).toBe(690);
   });
 
   it('appends nothing when the session is metered again, or a second instance replays every event', async () => {

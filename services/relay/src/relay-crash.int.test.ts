@@ -3,12 +3,12 @@
  * a new one resumes from the checkpoint, and JetStream still holds every event exactly once,
  * in position order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { NatsBus } from '@quorum/bus/nats';
 import { createPgSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { killAll, spawnService, type ChildService } from '@quorum/runtime/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   checkpointRow,
@@ -29,7 +29,6 @@ let databaseUrl: string;
 let sql: SqlDatabase;
 let store: PostgresEventStore;
 let bus: NatsBus;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   databaseUrl = await requirePostgres();
@@ -40,43 +39,21 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killAll();
   await bus?.close();
   await store?.close();
   await sql?.close();
 });
 
-interface RelayProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function spawnRelay(name: string): RelayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: SERVICE_DIR,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: databaseUrl,
-      NATS_URL: TEST_NATS_URL,
-      RELAY_NAME: name,
-      RELAY_BATCH_SIZE: '50',
-      RELAY_LEADER_RETRY_MS: '200',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function spawnRelay(name: string): ChildService {
+  return spawnService(SERVICE_DIR, {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: TEST_NATS_URL,
+    RELAY_NAME: name,
+    RELAY_BATCH_SIZE: '50',
+    RELAY_LEADER_RETRY_MS: '200',
+    LOG_LEVEL: 'info',
   });
-  children.add(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, output: () => output, exited };
 }
 
 it('loses nothing and duplicates nothing when the relay is SIGKILLed mid-stream and restarted', async () => {

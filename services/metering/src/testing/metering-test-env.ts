@@ -210,3 +210,25 @@ export async function waitFor(
 export async function forgetSessions(sql: SqlDatabase, sessionIds: readonly string[]): Promise<void> {
   await sql.query('DELETE FROM metering_sessions WHERE session_id = ANY($1::uuid[])', [sessionIds]);
 }
+
+/** Seconds per meter in `metering_totals` for an organization, as `{ meter, seconds }` rows. */
+export async function totalsOf(sql: SqlDatabase, orgId: string): Promise<{ meter: string; seconds: string }[]> {
+  const { rows } = await sql.query<{ meter: string; seconds: string }>(
+    'SELECT meter, seconds FROM metering_totals WHERE org_id = $1 ORDER BY meter',
+    [orgId],
+  );
+  return rows;
+}
+
+/** Seconds of one meter over some intervals. */
+export function secondsOf(intervals: readonly UsageInterval[], meter: UsageInterval['meter']): number {
+  return intervals.filter((i) => i.meter === meter).reduce((sum, i) => sum + i.seconds, 0);
+}
+
+/** The `metering_totals` rows these intervals give. */
+export function totalsFrom(intervals: readonly UsageInterval[]): { meter: string; seconds: string }[] {
+  return (['meeting_minutes', 'participant_minutes'] as const).map((meter) => ({
+    meter,
+    seconds: String(secondsOf(intervals, meter)),
+  }));
+}
