@@ -122,8 +122,7 @@ export function parseCsv(text: string): string[][] {
         field += text[i];
         i++;
       }
-      if (i < text.length && text[i] !== ',' && text[i] !== '\r')
-        throw new Error(`text after a closing quote at ${i}`);
+      if (i < text.length && text[i] !== ',' && text[i] !== '\r') throw new Error(`text after a closing quote at ${i}`);
       continue;
     }
     if (c === ',') {
