@@ -171,6 +171,7 @@ describe('the compiled standalone services', () => {
       gateway: 'DATABASE_URL',
       relay: 'DATABASE_URL',
       projector: 'NATS_URL is required',
+      metering: 'DATABASE_URL',
       sfu: 'SFU_NODE_ID',
     };
     for (const [name, missing] of Object.entries(expected)) {
@@ -181,7 +182,7 @@ describe('the compiled standalone services', () => {
     }
   });
 
-  it('the gateway, relay, projector and an SFU node start against the servers and stop cleanly', async () => {
+  it('the gateway, relay, projector, metering and an SFU node start against the servers and stop cleanly', async () => {
     const gatewayPort = await freePort();
     const gateway = startCompiled('gateway', {
       PORT: String(gatewayPort),
@@ -205,6 +206,12 @@ describe('the compiled standalone services', () => {
       NATS_URL,
       NATS_NAMESPACE: namespace,
     });
+    const metering = startCompiled('metering', {
+      DATABASE_URL: databaseUrl,
+      NATS_URL,
+      NATS_NAMESPACE: namespace,
+      LOG_LEVEL: 'info',
+    });
     const sfuPort = await freePort();
     const sfu = startCompiled('sfu', {
       PORT: String(sfuPort),
@@ -224,6 +231,7 @@ describe('the compiled standalone services', () => {
     await until(gateway, 'gateway /health/ready', answers(`http://127.0.0.1:${gatewayPort}/health/ready`));
     await until(relay, 'relay leadership', async () => relay.output().includes('"msg":"relay is leader"'));
     await until(projector, 'projector /health/ready', answers(`http://127.0.0.1:${projectorPort}/health/ready`));
+    await until(metering, 'metering consumer', async () => metering.output().includes('"msg":"metering running"'));
     await until(sfu, 'SFU /health/ready', answers(`http://127.0.0.1:${sfuPort}/health/ready`));
 
     // The gateway appends, the relay publishes and the projector projects: the org is listed.
@@ -242,6 +250,6 @@ describe('the compiled standalone services', () => {
       expect.objectContaining({ orgId }),
     ]);
 
-    for (const service of [sfu, gateway, projector, relay]) await stopCleanly(service);
+    for (const service of [sfu, gateway, metering, projector, relay]) await stopCleanly(service);
   });
 });

@@ -25,3 +25,8 @@ export function serverFieldErrors(err: unknown): Record<string, string> {
 export function errorCode(err: unknown): string | undefined {
   return isQuorumError(err) ? err.data?.code : undefined;
 }
+
+/** The server's reason slug of a refusal (`data.reason`, such as `session.minutes_exhausted`). */
+export function errorReason(err: unknown): string | undefined {
+  return isQuorumError(err) ? err.data?.reason : undefined;
+}

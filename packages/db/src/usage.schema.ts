@@ -59,7 +59,7 @@ export interface UsageThresholdTable {
   threshold: number;
   included_minutes: number;
   used_seconds: Int8;
-  crossed_by: string;
+  /** When metering recorded the crossing (the event's `at`). */
   crossed_at: Timestamp;
   event_id: string;
 }
@@ -110,7 +110,6 @@ CREATE TABLE IF NOT EXISTS ${s}.usage_thresholds (
   threshold integer NOT NULL,
   included_minutes integer NOT NULL,
   used_seconds bigint NOT NULL,
-  crossed_by uuid NOT NULL,
   crossed_at timestamptz NOT NULL,
   event_id uuid NOT NULL,
   PRIMARY KEY (org_id, period, meter, threshold)

@@ -90,7 +90,7 @@ const usageSamples: { [T in UsageEventType]: EventDataOf<T> } = {
     threshold: 80,
     includedMinutes: 600,
     usedSeconds: 28_800,
-    crossedBy: USER,
+    at: AT,
   },
 };
 

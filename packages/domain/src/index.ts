@@ -21,14 +21,21 @@ export {
 export {
   ENTITLEMENTS,
   PLANS,
+  PRICES,
   PlanSchema,
   TRIAL_DAYS,
   TRIAL_MS,
   comparePlans,
+  cutOffAtIncludedMinutes,
   entitlementsFor,
   initialStatusFor,
+  meetingMinutesOverage,
+  pricesFor,
+  type Currency,
   type Entitlements,
+  type MeetingMinutesOverage,
   type Plan,
+  type PlanPrices,
 } from './plans';
 export { ROLES, RoleSchema, type Role } from './roles';
 export {
@@ -46,6 +53,7 @@ export {
   DEFAULT_USAGE_INTERVAL_SECONDS,
   USAGE_METERS,
   meterSession,
+  nextSettledAt,
   type MeterOptions,
   type StoredSessionEvent,
   type UsageInterval,
@@ -59,6 +67,7 @@ export {
   type UsageEvent,
   type UsageEventType,
 } from './usage/usage.events';
+export { meteredSeconds } from './usage/usage.totals';
 export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema, plainText } from './schemas';
 export { foldEvents, type Decider } from './decider';
 export { renderEventCatalog } from './catalog/event-catalog';

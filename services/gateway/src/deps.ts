@@ -7,6 +7,7 @@ import type { AuthService } from './auth/auth.service';
 import type { CredentialGuard } from './auth/credential-guard';
 import type { EmailTokensService } from './email/email-tokens.service';
 import type { JoinTokensRepository } from './meetings/join-tokens.repository';
+import type { MeetingMinutesReader } from './meetings/meeting-minutes';
 import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   mailer: Mailer;
   /** Meeting join tokens already presented to an SFU: each works once. */
   joinTokens: JoinTokensRepository;
+  /** Meeting minutes an organization used in a month, from its usage stream (free plan's limit at join). */
+  meetingMinutes: MeetingMinutesReader;
   /** Base of links in mail (`PUBLIC_URL`); absent, the address a request came to. */
   publicUrl?: string;
   /** Login and sign-up limits (in-process, or Redis shared by every gateway). */

@@ -16,6 +16,7 @@ import { RevocationsRepository } from './auth/revocations.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
 import { EmailTokensService } from './email/email-tokens.service';
 import { JoinTokensRepository } from './meetings/join-tokens.repository';
+import { MeetingMinutesReader } from './meetings/meeting-minutes';
 import type { Mailer } from '@quorum/mail';
 import { CommandHandler } from './commands/command-handler';
 import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
@@ -128,6 +129,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ),
     mailer: options.mailer,
     joinTokens: new JoinTokensRepository(db),
+    meetingMinutes: new MeetingMinutesReader(options.store),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     apiKeys: new ApiKeysService(new ApiKeysRepository(db), now, (keyId) =>
       credentials.applied([{ kind: 'apiKey', subject: keyId }]),

@@ -5,11 +5,13 @@
  */
 import {
   AppError,
+  cutOffAtIncludedMinutes,
   effectiveStatus,
   holdsSeat,
   organizationDecider,
   seatsDecider,
   streamIds,
+  usagePeriodOf,
   type OrgFacts,
 } from '@quorum/domain';
 import { orgNotFound } from './access';
@@ -22,6 +24,21 @@ export async function loadOrgFacts(ctx: Context, orgId: string) {
     ? { plan: org.state.plan, status: effectiveStatus(org.state, ctx.deps.now()) }
     : undefined;
   return { org: org.state, facts };
+}
+
+/**
+ * Seconds of meeting minutes `orgId` has used in the UTC month of `at`, for `JoinSession`: read
+ * from its usage stream only when its plan is cut off at its included minutes (a free
+ * organization's stream stays small because of that very limit); `null` for any other plan.
+ */
+export async function meetingSecondsUsedIn(
+  ctx: Context,
+  orgId: string,
+  facts: OrgFacts,
+  at: Date,
+): Promise<number | null> {
+  if (!cutOffAtIncludedMinutes(facts.plan)) return null;
+  return ctx.deps.meetingMinutes.usedSeconds(orgId, usagePeriodOf(at));
 }
 
 /** Whether `userId` holds a seat of `orgId`, from the seats stream. */

@@ -106,7 +106,7 @@ async function appendBusyOrg(orgId: string, members: number): Promise<RecordedEv
         threshold: 80,
         includedMinutes: 100,
         usedSeconds: 4_800,
-        crossedBy: usage[0]!.id,
+        at: '2025-01-20T10:00:00.000Z',
       },
     }),
   );

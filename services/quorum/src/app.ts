@@ -20,6 +20,7 @@ import {
   type Gateway,
 } from '@quorum/gateway/gateway';
 import { createMailer } from '@quorum/mail';
+import { meteringOptions } from '@quorum/metering/env';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
@@ -175,7 +176,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       pipeline = await startThreadPipeline(env, logger);
       logger.info('relay and projector: worker thread');
     } else {
-      pipeline = await startInlinePipeline({ store, bus: bus!, sql, logger });
+      pipeline = await startInlinePipeline({ store, bus: bus!, sql, logger, metering: meteringOptions(env) });
       logger.info('relay and projector: this thread');
     }
     life.use('consumer', 'relay and projector', pipeline);

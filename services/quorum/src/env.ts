@@ -1,5 +1,6 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
 import { GatewayEnvShape } from '@quorum/gateway/env';
+import { MeteringEnvShape } from '@quorum/metering/env';
 import { SfuNodeEnvShape } from '@quorum/sfu/env';
 
 /** The gateway's settings and an embedded SFU node's, with what the one process does differently. */
@@ -33,6 +34,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   SFU_PUBLIC_URL: z.string().url().optional(),
   /** Workers, consumer budget, audible speakers, RTC port, announced IP, reconnect and leave timings. */
   ...SfuNodeEnvShape,
+  /** Cut points, settling and timer of the metering consumer. */
+  ...MeteringEnvShape,
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
 

@@ -10,7 +10,11 @@ export interface JoinTicket {
 
 /** `meetings.join` refused (locked, full, removed, ended, no access): not worth asking again. */
 export class TicketRefused extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The server's reason slug (`session.minutes_exhausted`), when it gave one. */
+    readonly reason?: string,
+  ) {
     super(message);
     this.name = 'TicketRefused';
   }

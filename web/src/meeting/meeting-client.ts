@@ -13,6 +13,7 @@ import type { MediaSource, ServerNotification } from '@quorum/signaling';
 import { TicketRefused, type JoinTicket } from './join-ticket';
 import type { LocalMedia } from './local-media';
 import { P2pCall, type Sending } from './p2p-call';
+import { refusal } from './refusal';
 import { pollP2pSpeaker } from './p2p-speaker';
 import {
   afterClose,
@@ -201,8 +202,7 @@ export class MeetingClient {
       ticket = await this.options.getTicket();
     } catch (err) {
       if (stale()) return;
-      if (err instanceof TicketRefused || !rejoin)
-        return this.end({ reason: 'refused', message: (err as Error).message });
+      if (err instanceof TicketRefused || !rejoin) return this.end(refusal(err));
       return this.scheduleRejoin();
     }
     this.timeline.ticket ??= this.now();
@@ -213,7 +213,7 @@ export class MeetingClient {
       socket = await SignalingSocket.connect(ticket.signalingUrl, this.options.socket);
     } catch (err) {
       if (stale()) return;
-      if (!rejoin) return this.end({ reason: 'refused', message: (err as Error).message });
+      if (!rejoin) return this.end(refusal(err));
       return this.scheduleRejoin();
     }
     if (stale()) {
@@ -234,7 +234,7 @@ export class MeetingClient {
       socket.close();
       if (stale()) return;
       const refused = err instanceof SignalingRequestError && !['CLOSED', 'TIMEOUT', 'INTERNAL'].includes(err.code);
-      if (refused || !rejoin) return this.end({ reason: 'refused', message: (err as Error).message });
+      if (refused || !rejoin) return this.end(refusal(err));
       return this.scheduleRejoin();
     }
     if (stale()) {

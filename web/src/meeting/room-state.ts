@@ -30,6 +30,8 @@ export interface Ended {
   reason: EndReason;
   /** For people: the server's own words for a refusal. */
   message: string;
+  /** A refusal's reason slug from the server (`session.minutes_exhausted`), when it gave one. */
+  refusal?: string | undefined;
 }
 
 export interface LocalState {

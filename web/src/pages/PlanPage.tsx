@@ -1,6 +1,7 @@
 import { ChangePlanInputSchema, ENTITLEMENTS, PLANS, type Entitlements, type Plan } from '@quorum/domain';
 import { useState, type FormEvent } from 'react';
 import { validate, type FieldErrors } from '../forms';
+import { overageText, seatPriceText } from '../prices';
 import { useAction } from '../status';
 import { trpc } from '../trpc';
 import { formatDate, FormError, NotAllowed, Select, SubmitButton } from '../ui';
@@ -75,7 +76,7 @@ export function PlanPage() {
         <h2 id="entitlements">What each plan includes</h2>
         <div className="table-wrap">
           <table className="entitlements">
-            <caption className="visually-hidden">Entitlements by plan; the current plan is marked.</caption>
+            <caption className="visually-hidden">Entitlements and prices by plan; the current plan is marked.</caption>
             <thead>
               <tr>
                 <th scope="col">Entitlement</th>
@@ -103,6 +104,22 @@ export function PlanPage() {
                   ))}
                 </tr>
               ))}
+              <tr>
+                <th scope="row">Seat price per month</th>
+                {PLANS.map((p) => (
+                  <td key={p} className={p === org.plan ? 'current' : undefined}>
+                    {seatPriceText(p)}
+                  </td>
+                ))}
+              </tr>
+              <tr>
+                <th scope="row">Meeting minutes beyond the included</th>
+                {PLANS.map((p) => (
+                  <td key={p} className={p === org.plan ? 'current' : undefined}>
+                    {overageText(p)}
+                  </td>
+                ))}
+              </tr>
             </tbody>
           </table>
         </div>

@@ -44,6 +44,13 @@ export interface JoinSession {
   /** Whether the session's host holds a seat now, read from the seats stream. */
   hostHoldsSeat: boolean;
   /**
+   * Seconds of `meeting_minutes` the organization has used in the UTC month of `at`, summed
+   * from its usage stream. Read only for a plan cut off at its included minutes
+   * (`cutOffAtIncludedMinutes`, the free plan); `null` for any other plan, whose (unbounded)
+   * stream the caller need not read.
+   */
+  meetingSecondsUsed: number | null;
+  /**
    * The SFU node run reporting it (`<nodeId>/<instance>`). Someone already present through
    * another run has reconnected; through the same run (or with no run given), it is a refusal.
    */

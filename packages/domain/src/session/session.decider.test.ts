@@ -36,6 +36,7 @@ const joinCmd = (participantId: string, over: Partial<JoinSession> = {}): JoinSe
   displayName: 'Bob',
   org: PRO,
   hostHoldsSeat: true,
+  meetingSecondsUsed: 0,
   at: at(10),
   ...over,
 });
@@ -172,6 +173,87 @@ describe('JoinSession', () => {
       .when(joinCmd(CAROL))
       .thenThrows('PRECONDITION_FAILED', 'session.ended');
     given(decider).when(joinCmd(BOB)).thenThrows('NOT_FOUND', 'session.not_found');
+  });
+});
+
+describe('JoinSession on the free plan, past its included minutes', () => {
+  const INCLUDED_SECONDS = 600 * 60;
+  const freeJoin = (participantId: string, meetingSecondsUsed: number | null, over: Partial<JoinSession> = {}) =>
+    joinCmd(participantId, { org: FREE, meetingSecondsUsed, ...over });
+
+  it('admits while a second of the included minutes is left', () => {
+    given(decider, live)
+      .when(freeJoin(BOB, INCLUDED_SECONDS - 1))
+      .then([
+        { type: 'participant.joined', data: { participantId: BOB, displayName: 'Bob', isHost: false, at: iso(10) } },
+      ]);
+  });
+
+  it('refuses a new join once they are used, and says so in words', () => {
+    const e = given(decider, live)
+      .when(freeJoin(BOB, INCLUDED_SECONDS))
+      .thenThrows('PRECONDITION_FAILED', 'session.minutes_exhausted');
+    expect(e.message).toBe(
+      'This organization has used the 600 meeting minutes its Free plan includes this month, so nobody new can ' +
+        'join a meeting until 2025-02-01 (UTC). An owner or billing member can upgrade the plan to meet again now.',
+    );
+    expect(e.details).toEqual({
+      plan: 'free',
+      includedMinutes: 600,
+      usedMinutes: 600,
+      period: '202501',
+      resetsAt: '2025-02-01T00:00:00.000Z',
+    });
+    // Past them (a meeting under way ran on), the used minutes are rounded up.
+    expect(
+      given(decider, live)
+        .when(freeJoin(BOB, INCLUDED_SECONDS + 61))
+        .thenThrows('PRECONDITION_FAILED', 'session.minutes_exhausted').details,
+    ).toMatchObject({ usedMinutes: 602 });
+  });
+
+  it('refuses the host too: a host rejoining, or starting the meeting, is a new join', () => {
+    given(decider, scheduled)
+      .when(freeJoin(HOST, INCLUDED_SECONDS, { at: T0 }))
+      .thenThrows('PRECONDITION_FAILED', 'session.minutes_exhausted');
+    const hostLeft: SessionEvent[] = [
+      ...withBob,
+      { type: 'participant.left', data: { participantId: HOST, reason: 'disconnected', at: iso(20) } },
+    ];
+    given(decider, hostLeft)
+      .when(freeJoin(HOST, INCLUDED_SECONDS, { at: at(30) }))
+      .thenThrows('PRECONDITION_FAILED', 'session.minutes_exhausted');
+  });
+
+  it('does not cut off someone already in the meeting: a reconnect through another node goes on', () => {
+    const bobOnA: SessionEvent[] = [
+      ...live,
+      {
+        type: 'participant.joined',
+        data: { participantId: BOB, displayName: 'p-2', isHost: false, at: iso(5), node: 'sfu-1/run-a' },
+      },
+    ];
+    given(decider, bobOnA)
+      .when(freeJoin(BOB, INCLUDED_SECONDS + 600, { node: 'sfu-2/run-b', at: at(30) }))
+      .then([{ type: 'participant.reconnected', data: { participantId: BOB, node: 'sfu-2/run-b', at: iso(30) } }]);
+    given(decider, bobOnA)
+      .when(freeJoin(BOB, INCLUDED_SECONDS + 600))
+      .thenThrows('CONFLICT', 'session.already_joined');
+  });
+
+  it('never cuts off a paid or unlimited plan, whose used seconds need not be read', () => {
+    for (const plan of ['pro', 'business', 'enterprise'] as const) {
+      given(decider, live)
+        .when(joinCmd(BOB, { org: { plan, status: 'active' }, meetingSecondsUsed: null }))
+        .then([expect.objectContaining({ type: 'participant.joined' })]);
+      given(decider, live)
+        .when(joinCmd(BOB, { org: { plan, status: 'active' }, meetingSecondsUsed: 10_000_000 * 60 }))
+        .then([expect.objectContaining({ type: 'participant.joined' })]);
+    }
+  });
+
+  it("fails loudly, admitting nobody, when the caller did not read a free organization's usage", () => {
+    expect(() => decider.decide(freeJoin(BOB, null), given(decider, live).state)).toThrow(/needs meetingSecondsUsed/);
   });
 });
 

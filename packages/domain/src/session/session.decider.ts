@@ -1,12 +1,13 @@
 /**
  * The session aggregate (`session-<sessionId>`): one meeting. It enforces the plan (most
  * participants at once, the host must hold a seat, the organization must be trialing or
- * active), locking (nobody new is admitted), removal (a removed participant cannot rejoin)
+ * active, a free organization joins nobody new once its included minutes are used), locking (nobody new is admitted), removal (a removed participant cannot rejoin)
  * and the end (by the host, or after the last person left and a grace period passed).
  */
 import type { Decider } from '../decider';
 import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '../errors';
-import { entitlementsFor } from '../plans';
+import { cutOffAtIncludedMinutes, entitlementsFor } from '../plans';
+import { usagePeriodOf } from '../streams';
 import { assertUnreachable } from '../util/assert-unreachable';
 import {
   MAX_LEAVE_BACKDATE_MS,
@@ -236,6 +237,39 @@ function schedule(command: ScheduleSession, state: SessionState): SessionEvent[]
   ];
 }
 
+/**
+ * Refuses a join once an organization on a plan cut off at its included minutes (the free
+ * plan) has used them in the UTC month of the join. Everyone counts, the host too: a host
+ * rejoining is a new join. Exactly at the limit is used up (seconds, not rounded minutes).
+ */
+function assertMinutesLeft(command: JoinSession): void {
+  const { plan } = command.org;
+  if (!cutOffAtIncludedMinutes(plan)) return;
+  const included = entitlementsFor(plan).meetingMinutesPerMonth!;
+  const used = command.meetingSecondsUsed;
+  if (used === null) {
+    // A programming error in the caller, not a refusal: admitting would let the limit slip.
+    throw new Error(`JoinSession on the ${plan} plan needs meetingSecondsUsed`);
+  }
+  if (used < included * 60) return;
+  const month = command.at;
+  const resetsAt = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1));
+  throw preconditionFailed(
+    'session.minutes_exhausted',
+    `This organization has used the ${included.toLocaleString('en-US')} meeting minutes its ` +
+      `${plan.charAt(0).toUpperCase()}${plan.slice(1)} plan includes this month, so nobody new can join a ` +
+      `meeting until ${resetsAt.toISOString().slice(0, 10)} (UTC). An owner or billing member can upgrade ` +
+      'the plan to meet again now.',
+    {
+      plan,
+      includedMinutes: included,
+      usedMinutes: Math.ceil(used / 60),
+      period: usagePeriodOf(command.at),
+      resetsAt: resetsAt.toISOString(),
+    },
+  );
+}
+
 /** Admits `participantId` (starting the session on its first join) or throws the refusal. */
 function join(command: JoinSession, state: Session): SessionEvent[] {
   const { participantId } = command;
@@ -258,6 +292,9 @@ function join(command: JoinSession, state: Session): SessionEvent[] {
     }
     throw conflict('session.already_joined', 'This participant is already in the meeting.', { participantId });
   }
+  // After the presence check: someone already in the meeting (reconnecting through another
+  // node) is never cut off; only a new join is.
+  assertMinutesLeft(command);
   const isHost = participantId === state.hostUserId;
   if (state.locked && !isHost && !state.joinedBefore.has(participantId)) {
     throw preconditionFailed('session.locked', 'The meeting is locked; the host admits nobody new.', {});

@@ -43,10 +43,10 @@ export const UsageThresholdCrossedDataSchema = z.object({
   meter: z.literal('meeting_minutes'),
   threshold: z.union([z.literal(80), z.literal(100)]),
   includedMinutes: z.number().int().nonnegative(),
-  /** Metered seconds of the period when the crossing was recorded. */
+  /** The period's metered `meeting_minutes` seconds when the crossing was recorded. */
   usedSeconds: z.number().int().nonnegative(),
-  /** The usage event whose interval made the total cross. */
-  crossedBy: IdSchema,
+  /** When metering recorded the crossing. */
+  at: IsoDateTimeSchema,
 });
 
 /** Current data schema of every usage event type. */

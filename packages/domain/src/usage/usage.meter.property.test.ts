@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredSessionEvent, UsageInterval } from './usage.meter';
-import { meterSession } from './usage.meter';
+import { meterSession, nextSettledAt } from './usage.meter';
 
 const SESSION = '00000000-0000-4000-8000-000000000051';
 const ORG = '00000000-0000-4000-8000-00000000000a';
@@ -195,6 +195,30 @@ describe('meterSession on random meetings', () => {
           expect(i.period).toBe(i.from.slice(0, 7).replace('-', ''));
           expect(i.seconds).toBeGreaterThan(0);
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('says when the next interval becomes final: nothing new before that instant, something new at it', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 30 }), fc.nat(3_000), (steps, lagSeconds) => {
+        const appended = streamOf(steps);
+        const events = appended.map((a) => a.event);
+        const settled = new Date(Math.floor(appended[appended.length - 1]!.clockMs / 1000 - lagSeconds) * 1000);
+        const keys = (at: Date) => new Set(meterSession(events, at).map((i) => i.key));
+        const now = keys(settled);
+        const due = nextSettledAt(events, settled);
+        if (due === null) {
+          // Final already: however much later, nothing more.
+          expect(keys(new Date(settled.getTime() + 40 * 86_400_000))).toEqual(now);
+          return;
+        }
+        expect(due.getTime()).toBeGreaterThan(settled.getTime());
+        expect(keys(new Date(due.getTime() - 1000))).toEqual(now);
+        const then = keys(due);
+        expect(then.size).toBeGreaterThan(now.size);
+        for (const key of now) expect(then.has(key)).toBe(true);
       }),
       { numRuns: 300 },
     );

@@ -203,6 +203,41 @@ function cut(
   }
 }
 
+function intervalSecondsOf(options: MeterOptions): number {
+  const intervalSeconds = options.intervalSeconds ?? DEFAULT_USAGE_INTERVAL_SECONDS;
+  if (!Number.isInteger(intervalSeconds) || intervalSeconds <= 0 || 86_400 % intervalSeconds !== 0) {
+    throw new RangeError(
+      `intervalSeconds must be a whole number of seconds that divides a day; got ${intervalSeconds}`,
+    );
+  }
+  return intervalSeconds;
+}
+
+/**
+ * The earliest `settledUntil` at which {@link meterSession} gives an interval it does not give
+ * at `settledUntil`: when the next piece of an open stint or of a run of occupancy becomes
+ * final. Null when every interval the stream gives is final already (the meeting ended, or
+ * everyone left and the end is settled): nothing changes until a new event is appended.
+ */
+export function nextSettledAt(
+  events: readonly StoredSessionEvent[],
+  settledUntil: Date,
+  options: MeterOptions = {},
+): Date | null {
+  const intervalSeconds = intervalSecondsOf(options);
+  if (!events.some((e) => e.type === 'session.scheduled')) return null;
+  const settled = Math.floor(settledUntil.getTime() / 1000);
+  let due = Infinity;
+  // A run holds every stint in it, and pieces of a stint end where its run's do (at cut points
+  // and at the stint's end), so the runs alone say when something next becomes final.
+  for (const run of runsOf(stintsOf(events))) {
+    const from = Math.max(run.start, settled);
+    if (run.end === undefined) due = Math.min(due, nextCut(from, intervalSeconds));
+    else if (run.end > from) due = Math.min(due, nextCut(from, intervalSeconds), run.end);
+  }
+  return due === Infinity ? null : new Date(due * 1000);
+}
+
 /**
  * The closed usage intervals a session's stream gives, up to `settledUntil`: every
  * participant's connected time and the meeting's occupied time. Deterministic: the same
@@ -213,12 +248,7 @@ export function meterSession(
   settledUntil: Date,
   options: MeterOptions = {},
 ): UsageInterval[] {
-  const intervalSeconds = options.intervalSeconds ?? DEFAULT_USAGE_INTERVAL_SECONDS;
-  if (!Number.isInteger(intervalSeconds) || intervalSeconds <= 0 || 86_400 % intervalSeconds !== 0) {
-    throw new RangeError(
-      `intervalSeconds must be a whole number of seconds that divides a day; got ${intervalSeconds}`,
-    );
-  }
+  const intervalSeconds = intervalSecondsOf(options);
   const scheduled = events.find((e) => e.type === 'session.scheduled');
   if (!scheduled || scheduled.type !== 'session.scheduled') return [];
   const { sessionId, orgId, hostUserId } = scheduled.data;

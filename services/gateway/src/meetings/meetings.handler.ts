@@ -25,7 +25,7 @@ import type { Placement } from '@quorum/placement';
 import { signJoinToken } from '@quorum/signaling/tokens';
 import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta, entityIds, orgNotFound } from '../access';
 import type { CommandMeta } from '../commands/command-handler';
-import { holdsSeatIn, loadOrgFacts } from '../org-facts';
+import { holdsSeatIn, loadOrgFacts, meetingSecondsUsedIn } from '../org-facts';
 import type { AuthedContext, Context, Principal } from '../trpc';
 import { meetingNotFound, sessionOf } from './meeting-session';
 
@@ -173,9 +173,10 @@ export async function joinMeeting(ctx: AuthedContext, input: JoinMeetingInput) {
   const displayName = input.displayName ?? (ctx.principal.kind === 'user' ? ctx.principal.email : 'Integration');
   const now = ctx.deps.now();
   const hostHoldsSeat = await holdsSeatIn(ctx, input.orgId, session.hostUserId);
+  const meetingSecondsUsed = await meetingSecondsUsedIn(ctx, input.orgId, facts, now);
   try {
     sessionDecider.decide(
-      { type: 'JoinSession', participantId, displayName, org: facts, hostHoldsSeat, at: now },
+      { type: 'JoinSession', participantId, displayName, org: facts, hostHoldsSeat, meetingSecondsUsed, at: now },
       session,
     );
   } catch (err) {

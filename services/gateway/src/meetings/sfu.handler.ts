@@ -17,7 +17,7 @@ import type { Actor } from '@quorum/eventstore';
 import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../commands/command-handler';
 import { createIdSource } from '../commands/ids';
-import { holdsSeatIn, loadOrgFacts } from '../org-facts';
+import { holdsSeatIn, loadOrgFacts, meetingSecondsUsedIn } from '../org-facts';
 import type { Context, ServicePrincipal } from '../trpc';
 import { sessionOf } from './meeting-session';
 
@@ -85,6 +85,7 @@ export async function reportJoined(
   // A session's host never changes, so their seat can be read before deciding.
   const { hostUserId } = sessionOf((await ctx.deps.commands.load(sessionDecider, streamId)).state, input.orgId);
   const hostHoldsSeat = await holdsSeatIn(ctx, input.orgId, hostUserId);
+  const meetingSecondsUsed = await meetingSecondsUsedIn(ctx, input.orgId, facts, ctx.deps.now());
   const meta = serviceMeta(ctx, input.orgId, 'sfu.participantJoined');
   try {
     const outcome = await ctx.deps.commands.execute(sessionDecider, streamId, meta, (state) =>
@@ -95,6 +96,7 @@ export async function reportJoined(
           displayName: input.displayName,
           org: facts,
           hostHoldsSeat,
+          meetingSecondsUsed,
           node: nodeRunOf(ctx, input.instance),
           at: ctx.deps.now(),
         },

@@ -66,7 +66,6 @@ export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { min
       threshold: t.threshold,
       includedMinutes: t.included_minutes,
       usedSeconds: Number(t.used_seconds),
-      crossedBy: t.crossed_by,
       crossedAt: new Date(t.crossed_at).toISOString(),
       eventId: t.event_id,
     })),

@@ -77,7 +77,7 @@ export class UsageRepository {
     const db = await this.rm();
     return db
       .selectFrom('usage_thresholds')
-      .select(['meter', 'threshold', 'included_minutes', 'used_seconds', 'crossed_by', 'crossed_at', 'event_id'])
+      .select(['meter', 'threshold', 'included_minutes', 'used_seconds', 'crossed_at', 'event_id'])
       .where('org_id', '=', orgId)
       .where('period', '=', period)
       .orderBy('meter')

@@ -163,7 +163,7 @@ describe('usage projection', () => {
 
   it('keeps the first crossing of each threshold', async () => {
     const orgId = randomUUID();
-    const crossing = (threshold: 80 | 100, usedSeconds: number): NewEvent =>
+    const crossing = (threshold: 80 | 100, usedSeconds: number, at: string): NewEvent =>
       newEvent(orgId, {
         type: 'usage.threshold_crossed',
         data: {
@@ -172,13 +172,13 @@ describe('usage projection', () => {
           threshold,
           includedMinutes: 100,
           usedSeconds,
-          crossedBy: randomUUID(),
+          at,
         },
       });
     const stored = await append(t.store, streamIds.usage(orgId, '202503'), [
-      crossing(80, 4_800),
-      crossing(100, 6_000),
-      crossing(80, 4_900),
+      crossing(80, 4_800, '2025-03-10T12:00:00.000Z'),
+      crossing(100, 6_000, '2025-03-20T08:30:00.000Z'),
+      crossing(80, 4_900, '2025-03-21T00:00:00.000Z'),
     ]);
     await apply(stored);
     const { usage_thresholds } = await snapshot(t.sql, schema, [orgId]);
@@ -186,7 +186,7 @@ describe('usage projection', () => {
       [80, '4800', stored[0]!.id],
       [100, '6000', stored[1]!.id],
     ]);
-    expect(new Date(usage_thresholds[0]!.crossed_at).toISOString()).toBe(stored[0]!.occurredAt.toISOString());
+    expect(new Date(usage_thresholds[0]!.crossed_at).toISOString()).toBe('2025-03-10T12:00:00.000Z');
   });
 
   it('refuses a usage event on a stream of another organization or month, writing nothing', async () => {

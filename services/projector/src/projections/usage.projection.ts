@@ -56,7 +56,7 @@ export class UsagePlan {
     });
   }
 
-  private threshold(orgId: string, e: { id: string; at: string }, event: Crossed) {
+  private threshold(orgId: string, e: { id: string }, event: Crossed) {
     const d = event.data;
     this.thresholds.push({
       org_id: orgId,
@@ -65,8 +65,7 @@ export class UsagePlan {
       threshold: d.threshold,
       included_minutes: d.includedMinutes,
       used_seconds: d.usedSeconds,
-      crossed_by: d.crossedBy,
-      crossed_at: e.at,
+      crossed_at: d.at,
       event_id: e.id,
     });
   }
@@ -99,11 +98,11 @@ export class UsagePlan {
     if (this.thresholds.length > 0) {
       await sql`
         INSERT INTO ${t('usage_thresholds')} (org_id, period, meter, threshold, included_minutes, used_seconds,
-                                              crossed_by, crossed_at, event_id)
-        SELECT org_id, period, meter, threshold, included_minutes, used_seconds, crossed_by, crossed_at, event_id
+                                              crossed_at, event_id)
+        SELECT org_id, period, meter, threshold, included_minutes, used_seconds, crossed_at, event_id
           FROM jsonb_to_recordset(${json(this.thresholds)}::jsonb) AS v(
             org_id uuid, period text, meter text, threshold integer, included_minutes integer, used_seconds bigint,
-            crossed_by uuid, crossed_at timestamptz, event_id uuid)
+            crossed_at timestamptz, event_id uuid)
         ON CONFLICT (org_id, period, meter, threshold) DO NOTHING`.execute(trx);
     }
   }

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { meteringOptions } from '@quorum/metering/env';
 import { Lifecycle, openNatsBus, openPostgresStore } from '@quorum/runtime';
 import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
@@ -43,7 +44,11 @@ try {
     'bus',
     await openNatsBus({ servers: env.NATS_URL!, name: 'quorum-pipeline', namespace: env.NATS_NAMESPACE }),
   );
-  const pipeline = life.use('consumer', 'relay and projector', await startInlinePipeline({ store, bus, sql, logger }));
+  const pipeline = life.use(
+    'consumer',
+    'relay and projector',
+    await startInlinePipeline({ store, bus, sql, logger, metering: meteringOptions(env) }),
+  );
   pipeline.onAdvance(() => post({ type: 'advanced', position: pipeline.projector.position.toString() }));
   port.on('message', (message: MainMessage) => {
     switch (message.type) {

@@ -1,12 +1,13 @@
 /**
- * The relay and the projector together: the part of Quorum that moves committed events to
- * the bus and into the read models. It runs on this thread (the embedded default, whose
+ * The relay, the projector and metering together: the part of Quorum that moves committed
+ * events to the bus, into the read models and into usage. It runs on this thread (the embedded default, whose
  * PGlite is one session that cannot be shared) or on a worker thread of the same process
  * (with PostgreSQL and NATS), so that HTTP handling and event processing each get a core.
  */
 import type { EventBus } from '@quorum/bus';
 import type { SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
+import { Metering, type MeteringOptions } from '@quorum/metering/metering';
 import { Projector } from '@quorum/projector/projector';
 import { Relay } from '@quorum/relay/relay';
 import type { Logger } from 'pino';
@@ -25,10 +26,12 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function readinessOf(relay: Relay, projector: Projector): Promise<ReadinessChecks> {
+export async function readinessOf(relay: Relay, projector: Projector, metering: Metering): Promise<ReadinessChecks> {
   const p = await projector.status();
   const r = relay.status();
+  const m = await metering.status();
   return {
+    metering: { ok: true, detail: m },
     projector: {
       ok: !p.degraded,
       detail: {
@@ -42,13 +45,15 @@ export async function readinessOf(relay: Relay, projector: Projector): Promise<R
   };
 }
 
-/** Starts the relay and the projector on this thread, over the caller's adapters. */
+/** Starts the relay, the projector and metering on this thread, over the caller's adapters. */
 export async function startInlinePipeline(deps: {
   store: EventStore;
   bus: EventBus;
   sql: SqlDatabase;
   logger: Logger;
-}): Promise<Pipeline & { relay: Relay; projector: Projector }> {
+  /** Cut points, settling and timer of the metering consumer. */
+  metering?: Pick<MeteringOptions, 'intervalSeconds' | 'settleLagMs' | 'tickMs'>;
+}): Promise<Pipeline & { relay: Relay; projector: Projector; metering: Metering }> {
   const relay = await Relay.create({
     store: deps.store,
     bus: deps.bus,
@@ -69,15 +74,32 @@ export async function startInlinePipeline(deps: {
     await relay.close();
     throw err;
   }
+  let metering: Metering;
+  try {
+    metering = await Metering.create({
+      store: deps.store,
+      bus: deps.bus,
+      sql: deps.sql,
+      logger: deps.logger.child({ component: 'metering' }),
+      ...deps.metering,
+    });
+    await metering.start();
+  } catch (err) {
+    await projector.close();
+    await relay.close();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
     relay,
     projector,
+    metering,
     waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
     onAdvance: (listener) => projector.onAdvance(listener),
-    readiness: () => readinessOf(relay, projector),
+    readiness: () => readinessOf(relay, projector, metering),
     close: () =>
       (closing ??= (async () => {
+        await metering.close();
         await relay.close();
         await projector.close();
       })()),

@@ -7,11 +7,13 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { PageTitle } from '../../PageTitle';
-import { errorCode, errorMessage } from '../../errors';
+import { errorCode, errorMessage, errorReason } from '../../errors';
 import { LocalMedia } from '../../meeting/local-media';
 import { warmUpMediaEngine } from '../../meeting/media-engine';
 import { TicketRefused, type JoinTicket } from '../../meeting/join-ticket';
 import { MeetingClient } from '../../meeting/meeting-client';
+import { refusalHint } from '../../meeting/refusal';
+import type { Ended } from '../../meeting/room-state';
 import { Link } from '../../router';
 import { useMe } from '../../session';
 import { trpc } from '../../trpc';
@@ -86,7 +88,7 @@ export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId
       try {
         return await trpc.meetings.join.mutate({ orgId, sessionId, displayName });
       } catch (err) {
-        if (REFUSALS.has(errorCode(err) ?? '')) throw new TicketRefused(errorMessage(err));
+        if (REFUSALS.has(errorCode(err) ?? '')) throw new TicketRefused(errorMessage(err), errorReason(err));
         throw err;
       }
     };
@@ -95,7 +97,8 @@ export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId
     void next.join();
   };
 
-  if (client) return <ClientView client={client} title={m.title} back={back} onJoinAgain={join} media={media} />;
+  if (client)
+    return <ClientView client={client} orgId={orgId} title={m.title} back={back} onJoinAgain={join} media={media} />;
   if (m.status === 'ended') {
     return (
       <PageTitle title={m.title}>
@@ -108,18 +111,20 @@ export function MeetingRoomPage({ orgId, sessionId }: { orgId: string; sessionId
       </PageTitle>
     );
   }
-  return <PreJoin title={m.title} media={media} onJoin={join} back={back} refusal={null} />;
+  return <PreJoin orgId={orgId} title={m.title} media={media} onJoin={join} back={back} refusal={null} />;
 }
 
 /** The room while the client lives; how it ended afterwards, with a way back in when that makes sense. */
 function ClientView({
   client,
+  orgId,
   title,
   back,
   media,
   onJoinAgain,
 }: {
   client: MeetingClient;
+  orgId: string;
   title: string;
   back: string;
   media: LocalMedia;
@@ -128,7 +133,9 @@ function ClientView({
   const state = useSyncExternalStore(client.subscribe, client.getState);
   if (state.phase === 'ended' && state.ended) {
     if (state.ended.reason === 'refused')
-      return <PreJoin title={title} media={media} onJoin={onJoinAgain} back={back} refusal={state.ended.message} />;
+      return (
+        <PreJoin orgId={orgId} title={title} media={media} onJoin={onJoinAgain} back={back} refusal={state.ended} />
+      );
     const final =
       state.ended.reason === 'removed' || state.ended.reason === 'ended_by_host' || state.ended.reason === 'empty';
     return (
@@ -154,28 +161,26 @@ function ClientView({
 
 /** The device check: camera preview, microphone and camera toggles, pickers, and Join. */
 function PreJoin({
+  orgId,
   title,
   media,
   onJoin,
   back,
   refusal,
 }: {
+  orgId: string;
   title: string;
   media: LocalMedia;
   onJoin: () => void;
   back: string;
-  refusal: string | null;
+  refusal: Ended | null;
 }) {
   const m = useSyncExternalStore(media.subscribe, media.getSnapshot);
   return (
     <PageTitle title={title}>
       <section className="card prejoin" aria-labelledby="prejoin-heading" data-testid="prejoin">
         <h2 id="prejoin-heading">Check your camera and microphone</h2>
-        {refusal ? (
-          <p role="alert" className="form-error" data-testid="join-refused">
-            {refusal}
-          </p>
-        ) : null}
+        {refusal ? <Refusal orgId={orgId} refusal={refusal} /> : null}
         <div className="prejoin-body">
           <div className="preview">
             {m.camera && m.cameraOn ? (
@@ -234,5 +239,33 @@ function PreJoin({
         </div>
       </section>
     </PageTitle>
+  );
+}
+
+/** A refused join in the server's words, and what to do about it when the person can act. */
+function Refusal({ orgId, refusal }: { orgId: string; refusal: Ended }) {
+  const planRelated = refusalHint(refusal.refusal, orgId, undefined) !== null;
+  // The caller's role decides between "upgrade" and "ask someone who can"; read only when it matters.
+  const org = useQuery({
+    queryKey: ['org.get', orgId],
+    queryFn: () => trpc.org.get.query({ orgId }),
+    enabled: planRelated,
+  });
+  const hint = refusalHint(refusal.refusal, orgId, org.data?.yourRole);
+  return (
+    <div role="alert" className="form-error" data-testid="join-refused" data-reason={refusal.refusal}>
+      <p>{refusal.message}</p>
+      {hint ? (
+        <p data-testid="join-refused-hint">
+          {hint.kind === 'upgrade' ? (
+            <Link to={hint.planPath}>{hint.text}</Link>
+          ) : (
+            <>
+              {hint.text} <Link to={hint.planPath}>See what each plan includes</Link>.
+            </>
+          )}
+        </p>
+      ) : null}
+    </div>
   );
 }

@@ -1,0 +1,212 @@
+/**
+ * What the metering consumer's integration tests share: real PostgreSQL and NATS (failing,
+ * never skipping, when one is down), a NATS namespace of their own, a relay publishing the
+ * store's new events into it, and meetings written to session streams as the session decider
+ * writes them.
+ */
+import { randomUUID } from 'node:crypto';
+import { NatsBus } from '@quorum/bus/nats';
+import { createPgSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
+import {
+  meterSession,
+  streamIds,
+  type SessionEvent,
+  type StoredSessionEvent,
+  type UsageInterval,
+} from '@quorum/domain';
+import type { NewEvent, RecordedEvent } from '@quorum/eventstore';
+import { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { Relay } from '@quorum/relay/relay';
+import pg from 'pg';
+import { pino } from 'pino';
+
+// The test files are the composition roots of their own runs: the only env reads here.
+export const TEST_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://quorum:quorum@127.0.0.1:5432/quorum_test';
+export const TEST_NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export const logger = pino({ level: 'warn' });
+
+export interface MeteringTestEnv {
+  sql: SqlDatabase;
+  store: PostgresEventStore;
+  /** A bus on this file's own namespace. */
+  bus: NatsBus;
+  namespace: string;
+  relay: Relay;
+  close(): Promise<void>;
+}
+
+/** Connects to the servers, with a fresh NATS namespace and a relay starting at the store's head. */
+export async function openMeteringTestEnv(label: string): Promise<MeteringTestEnv> {
+  const probe = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5_000 });
+  try {
+    await probe.connect();
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable at ${TEST_DATABASE_URL}; run scripts/services.sh`, { cause: err });
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const sql = createPgSqlDatabase({ connectionString: TEST_DATABASE_URL, max: 6 });
+  await migratePublicSchema(sql);
+  const store = await PostgresEventStore.create(sql);
+  const namespace = `${label}-${randomUUID().slice(0, 8)}`;
+  let bus: NatsBus;
+  try {
+    bus = await NatsBus.create({ servers: TEST_NATS_URL, name: label, namespace, timeoutMs: 3_000 });
+  } catch (err) {
+    throw new Error(`NATS JetStream is not reachable at ${TEST_NATS_URL}; run scripts/services.sh`, { cause: err });
+  }
+  await bus.ensureStream();
+  // Only this file's events: the shared test store holds every other test's history too.
+  const relayName = `metering-test-${namespace}`;
+  await sql.query('INSERT INTO relay_checkpoints (name, position) VALUES ($1, $2)', [
+    relayName,
+    (await store.headPosition()).toString(),
+  ]);
+  const relay = await Relay.create({ store, bus, sql, logger, name: relayName, leaderRetryMs: 200 });
+  relay.start();
+  return {
+    sql,
+    store,
+    bus,
+    namespace,
+    relay,
+    async close() {
+      await relay.close();
+      await bus.deleteStream();
+      await bus.close();
+      await store.close();
+      await sql.close();
+    },
+  };
+}
+
+/** Appends an organization on `plan`, as the organization decider writes it. */
+export async function createOrganization(store: PostgresEventStore, orgId: string, plan = 'pro'): Promise<void> {
+  await store.appendToStream(streamIds.organization(orgId), [
+    {
+      id: randomUUID(),
+      type: 'organization.created',
+      version: 1,
+      data: {
+        orgId,
+        name: 'Metered',
+        plan,
+        ownerUserId: randomUUID(),
+        ownerEmail: 'owner@example.com',
+        trialEndsAt: '2030-01-01T00:00:00.000Z',
+      },
+      metadata: meta(orgId),
+    },
+  ]);
+}
+
+function meta(orgId: string) {
+  return {
+    orgId,
+    actor: { kind: 'system' as const, id: 'metering-test' },
+    correlationId: randomUUID(),
+    causationId: null,
+  };
+}
+
+/** One step of a scripted meeting: who does what, this many seconds after its start. */
+export type Step =
+  | { at: number; join: string }
+  | { at: number; leave: string }
+  | { at: number; reconnect: string; node: string }
+  | { at: number; end: true };
+
+/**
+ * Appends a meeting (scheduled, then the steps in order) to a session stream: one append per
+ * event, as the gateway writes them, or all in one (`oneAppend`) for a meeting long past, whose
+ * leaves appended one by one now would be later than a leave may be (`MAX_LEAVE_BACKDATE_MS`).
+ */
+export async function appendMeeting(
+  store: PostgresEventStore,
+  orgId: string,
+  sessionId: string,
+  start: Date,
+  steps: readonly Step[],
+  { oneAppend = false }: { oneAppend?: boolean } = {},
+): Promise<void> {
+  const host = randomUUID();
+  const stream = streamIds.session(sessionId);
+  const iso = (seconds: number) => new Date(start.getTime() + seconds * 1000).toISOString();
+  const event = (e: SessionEvent): NewEvent => ({
+    id: randomUUID(),
+    type: e.type,
+    version: 1,
+    data: e.data,
+    metadata: meta(orgId),
+  });
+  const events: NewEvent[] = [
+    event({
+      type: 'session.scheduled',
+      data: { sessionId, orgId, title: 'Metered meeting', hostUserId: host, scheduledFor: null },
+    }),
+  ];
+  for (const step of steps) {
+    let e: SessionEvent;
+    if ('join' in step) {
+      e = {
+        type: 'participant.joined',
+        data: { participantId: step.join, displayName: 'p', isHost: false, at: iso(step.at) },
+      };
+    } else if ('leave' in step) {
+      e = { type: 'participant.left', data: { participantId: step.leave, reason: 'left', at: iso(step.at) } };
+    } else if ('reconnect' in step) {
+      e = {
+        type: 'participant.reconnected',
+        data: { participantId: step.reconnect, node: step.node, at: iso(step.at) },
+      };
+    } else {
+      e = { type: 'session.ended', data: { reason: 'ended_by_host', by: host, at: iso(step.at) } };
+    }
+    events.push(event(e));
+  }
+  if (oneAppend) {
+    await store.appendToStream(stream, events);
+    return;
+  }
+  for (const e of events) await store.appendToStream(stream, [e]);
+}
+
+/** What the session stream gives, metered in one pass with everything settled: the expectation. */
+export async function expectedUsage(
+  store: PostgresEventStore,
+  sessionId: string,
+  settledUntil: Date,
+): Promise<UsageInterval[]> {
+  const recorded = await store.readStream(streamIds.session(sessionId));
+  const events = recorded.map((e) => ({ id: e.id, type: e.type, data: e.data }) as StoredSessionEvent);
+  return meterSession(events, settledUntil);
+}
+
+/** Every event of an organization's usage streams for these periods. */
+export async function usageEvents(
+  store: PostgresEventStore,
+  orgId: string,
+  periods: Iterable<string>,
+): Promise<RecordedEvent[]> {
+  const all: RecordedEvent[] = [];
+  for (const period of new Set(periods)) all.push(...(await store.readStream(streamIds.usage(orgId, period))));
+  return all;
+}
+
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string | Promise<string>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Forgets this test's sessions in the shared metering tables, so later runs' tickers skip them. */
+export async function forgetSessions(sql: SqlDatabase, sessionIds: readonly string[]): Promise<void> {
+  await sql.query('DELETE FROM metering_sessions WHERE session_id = ANY($1::uuid[])', [sessionIds]);
+}
