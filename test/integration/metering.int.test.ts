@@ -73,4 +73,25 @@ it('records a meeting of three as usage events: each person, the meeting, every 
     expected.filter((i) => i.meter === 'meeting_minutes').reduce((s, i) => s + i.seconds, 0),
   );
   expect(total('participant_minutes')).toBeGreaterThanOrEqual(total('meeting_minutes'));
+
+  // The owner reads the same usage back from the read models: each event once, every second.
+  const minPosition = stored.reduce((max, e) => (e.position > max ? e.position : max), 0n).toString();
+  for (const period of periods) {
+    const own = stored.filter((e) => (e.data as { period: string }).period === period);
+    const summary = await q.http.query('usage.summary', { orgId, period, groupBy: 'meeting', minPosition }, as(owner));
+    const seconds = (meter: string) =>
+      own
+        .filter((e) => (e.data as { meter: string }).meter === meter)
+        .reduce((n, e) => n + (e.data as { seconds: number }).seconds, 0);
+    expect(summary.totals.map((t: { meter: string; seconds: number }) => [t.meter, t.seconds])).toEqual([
+      ['participant_minutes', seconds('participant_minutes')],
+      ['meeting_minutes', seconds('meeting_minutes')],
+    ]);
+    const page = await q.http.query('usage.records', { orgId, period, sessionId, limit: 500 }, as(owner));
+    expect(page.records.map((r: { eventId: string }) => r.eventId)).toEqual(own.map((e) => e.id));
+  }
 });
+
+function as(u: TestUser) {
+  return { token: u.token };
+}

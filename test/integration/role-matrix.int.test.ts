@@ -4,11 +4,12 @@
  * `can(role, action)`. Cases are keyed by `ACTIONS`, so a new action without a case fails; they
  * are the ones the gateway's `createCaller` tests run (`@quorum/gateway/testing/role-matrix-cases`).
  */
-import { ACTIONS, type Action, type Role } from '@quorum/domain';
+import { ACTIONS, can, type Action, type Role } from '@quorum/domain';
 import { procedureTypes } from '@quorum/gateway/testing/procedures';
 import {
   createRoleMatrix,
   describeCoverage,
+  HTTP_ROUTES,
   PUBLIC,
   unauthenticatedInputs,
   userOnlyCalls,
@@ -19,6 +20,7 @@ import { serviceToken } from '../support/meetings';
 import { addMember, createOrg, invitationToken, signUp, uniqueEmail, type TestUser } from '../support/people';
 import { openSubscription } from '../support/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
+import { getRoute, routeFailure } from '../support/usage';
 
 const types = procedureTypes();
 
@@ -81,6 +83,16 @@ describe.each(matrix.callers)('$name', (caller) => {
     if (allowed) expect(started).toMatchObject({ ok: true });
     else expect(started).toMatchObject({ ok: false, failure: { code: 'FORBIDDEN', reason: 'auth.forbidden' } });
   });
+
+  it.each(Object.entries(HTTP_ROUTES))('plain HTTP %s', async (path, route) => {
+    const res = await getRoute(q.baseUrl, path, route.query(orgId), caller.creds());
+    if (can(caller.role, route.action)) {
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    } else {
+      expect(await routeFailure(res)).toMatchObject({ status: 403, code: 'FORBIDDEN', reason: 'auth.forbidden' });
+    }
+  });
 });
 
 describe('outside the organization', () => {
@@ -89,6 +101,10 @@ describe('outside the organization', () => {
     for (const action of ACTIONS) {
       const f = await failure(call(action, await matrix.cases[action].input(orgId, false), { token: stranger.token }));
       expect(f, action).toMatchObject({ status: 404, code: 'NOT_FOUND', reason: 'organization.not_found' });
+    }
+    for (const [path, route] of Object.entries(HTTP_ROUTES)) {
+      const f = await routeFailure(await getRoute(q.baseUrl, path, route.query(orgId), { token: stranger.token }));
+      expect(f, path).toMatchObject({ status: 404, code: 'NOT_FOUND', reason: 'organization.not_found' });
     }
     for (const path of matrix.subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId }, { token: stranger.token });
@@ -109,6 +125,10 @@ describe('outside the organization', () => {
       const input = { ...(await matrix.cases[action].input(orgId, false)), orgId: other.orgId };
       const f = await failure(call(action, input, { apiKey: keyA }));
       expect(f, action).toMatchObject({ status: 404, code: 'NOT_FOUND', reason: 'organization.not_found' });
+    }
+    for (const [path, route] of Object.entries(HTTP_ROUTES)) {
+      const f = await routeFailure(await getRoute(q.baseUrl, path, route.query(other.orgId), { apiKey: keyA }));
+      expect(f, path).toMatchObject({ status: 404, code: 'NOT_FOUND', reason: 'organization.not_found' });
     }
     for (const path of matrix.subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId: other.orgId }, { apiKey: keyA });
@@ -136,6 +156,10 @@ describe('outside the organization', () => {
     for (const path of matrix.subscriptions) {
       const started = await openSubscription(q.baseUrl, path, { orgId });
       expect(started, path).toMatchObject({ ok: false, failure: { status: 401, code: 'UNAUTHORIZED' } });
+    }
+    for (const [path, route] of Object.entries(HTTP_ROUTES)) {
+      const f = await routeFailure(await getRoute(q.baseUrl, path, route.query(orgId)));
+      expect(f, path).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     }
   });
 

@@ -20,3 +20,15 @@ export {
   type CreateApiKeyInput,
   type RevokeApiKeyInput,
 } from './api-keys.schema';
+export {
+  UsageCursorSchema,
+  UsageDaySchema,
+  UsageExportInputSchema,
+  UsageGroupBySchema,
+  UsageRecordsInputSchema,
+  UsageSummaryInputSchema,
+  type UsageExportInput,
+  type UsageGroupBy,
+  type UsageRecordsInput,
+  type UsageSummaryInput,
+} from './usage.schema';

@@ -16,3 +16,4 @@ export {
   readModelSchemaSql,
 } from './schema';
 export type * from './schema';
+export type * from './usage.schema';

@@ -4,6 +4,12 @@
  * version (`rm_v1`, `rm_v2`, ...) so a rebuild can fill a new version beside the live one.
  */
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import {
+  usageReadModelSql,
+  type UsageDailyTable,
+  type UsageRecordTable,
+  type UsageThresholdTable,
+} from './usage.schema';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** A timestamp with a database default. */
@@ -247,6 +253,9 @@ export interface Database {
   meetings: MeetingTable;
   meeting_participants: MeetingParticipantTable;
   event_log: EventLogTable;
+  usage_records: UsageRecordTable;
+  usage_daily: UsageDailyTable;
+  usage_thresholds: UsageThresholdTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -486,7 +495,7 @@ CREATE TABLE IF NOT EXISTS ${s}.event_log (
   PRIMARY KEY (org_id, position)
 );
 CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
-`;
+${usageReadModelSql(s)}`;
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */

@@ -32,6 +32,8 @@ const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = 
   'meetings.unlock': [Y, Y, N, Y, N],
   'meetings.mute': [Y, Y, N, Y, N],
   'meetings.remove': [Y, Y, N, Y, N],
+  'usage.summary': [Y, N, Y, N, N],
+  'usage.records': [Y, N, Y, N, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {

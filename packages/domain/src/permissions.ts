@@ -8,6 +8,8 @@
  * - People, seat assignment and API keys are owner + admin.
  * - Everyone may read the organization, its seats and its member list.
  * - The raw event log (`events.list`) is owner + admin + billing.
+ * - Metered usage (`usage.summary`, `usage.records`, and the CSV export, which follows
+ *   `usage.records`) is owner + billing: it is what the organization is billed for.
  * - `members.accept` is not role-gated: the caller holds an invitation, not a role
  *   (see {@link UNGATED_ACTIONS}); the decider checks the invitation instead.
  * - Meetings: owners, admins and hosts create them (the host also needs a seat, checked by
@@ -51,6 +53,8 @@ export const PERMISSIONS = {
   'meetings.unlock': HOSTS,
   'meetings.mute': HOSTS,
   'meetings.remove': HOSTS,
+  'usage.summary': OWNER_BILLING,
+  'usage.records': OWNER_BILLING,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */

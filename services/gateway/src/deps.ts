@@ -11,6 +11,7 @@ import type { MeetingMinutesReader } from './meetings/meeting-minutes';
 import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
+import type { UsageRepository } from './usage/usage.repository';
 
 export interface HealthReport {
   ready: boolean;
@@ -53,6 +54,8 @@ export interface GatewayDeps {
   /** Login and sign-up limits (in-process, or Redis shared by every gateway). */
   rateLimits: AuthRateLimiters;
   read: ReadModels;
+  /** The usage read models (metered time, its events, crossed thresholds). */
+  usage: UsageRepository;
   /** Absent when no SFU is configured: `meetings.join` then answers PRECONDITION_FAILED. */
   meetings?: MeetingsConfig;
   now: () => Date;

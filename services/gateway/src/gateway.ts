@@ -25,6 +25,8 @@ import { startEmptyMeetingSweeper, type EmptyMeetingSweeper } from './meetings/e
 import { startLostNodeSweeper, type LostNodeSweeper } from './meetings/lost-node-sweeper';
 import { createGatewayServer, type GatewayServer } from './http/server';
 import { ReadModels } from './read/read-models.repository';
+import { createUsageExportRoute, USAGE_EXPORT_PATH } from './usage/usage-export.route';
+import { UsageRepository } from './usage/usage.repository';
 
 export type { MeetingsConfig } from './deps';
 export { signalingFromPlacement } from './meetings/meetings.handler';
@@ -134,6 +136,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ),
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
+    usage: new UsageRepository(db, () => read.activeVersion()),
     ...(options.meetings ? { meetings: options.meetings } : {}),
     waitForPosition: options.waitForPosition,
     ...(options.onProjected ? { onProjected: options.onProjected } : {}),
@@ -184,5 +187,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await credentials.close();
     },
   });
+  server.routeRequest(USAGE_EXPORT_PATH, createUsageExportRoute(deps));
   return { deps, http: server, sweeper, lostNodeSweeper };
 }

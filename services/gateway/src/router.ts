@@ -7,6 +7,7 @@ import { membersRouter } from './members/members.router';
 import { orgRouter } from './orgs/org.router';
 import { seatsRouter } from './seats/seats.router';
 import { router } from './trpc';
+import { usageRouter } from './usage/usage.router';
 
 export const appRouter = router({
   auth: authRouter,
@@ -17,6 +18,7 @@ export const appRouter = router({
   events: eventsRouter,
   meetings: meetingsRouter,
   sfu: sfuRouter,
+  usage: usageRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

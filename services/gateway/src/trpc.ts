@@ -90,18 +90,25 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
+/**
+ * The tRPC error a domain or adapter error stands for, or undefined for any other: one mapping
+ * for procedures and for the plain HTTP routes (the usage export).
+ */
+export function mappedError(cause: unknown): TRPCError | undefined {
+  if (cause instanceof AppError) return new TRPCError({ code: CODE_MAP[cause.code], message: cause.message, cause });
+  if (cause instanceof WrongExpectedRevisionError)
+    return new TRPCError({ code: 'CONFLICT', message: 'Another change happened at the same time; try again.', cause });
+  return undefined;
+}
+
 /** Maps domain and adapter errors to tRPC errors; anything unexpected is logged and hidden. */
 const errorMapping = t.middleware(async ({ ctx, next, path }) => {
   const result = await next();
   if (result.ok) return result;
   const err = result.error;
   const cause = err.cause;
-  if (cause instanceof AppError) {
-    throw new TRPCError({ code: CODE_MAP[cause.code], message: cause.message, cause });
-  }
-  if (cause instanceof WrongExpectedRevisionError) {
-    throw new TRPCError({ code: 'CONFLICT', message: 'Another change happened at the same time; try again.', cause });
-  }
+  const mapped = mappedError(cause);
+  if (mapped) throw mapped;
   if (err.code === 'INTERNAL_SERVER_ERROR') {
     ctx.log.error({ err: cause ?? err, path }, 'procedure failed');
     throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Internal error (request ${ctx.requestId}).` });

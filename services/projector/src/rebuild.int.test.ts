@@ -74,11 +74,43 @@ async function appendBusyOrg(orgId: string, members: number): Promise<RecordedEv
   recorded.push(...(await append(t.store, seatsStream(orgId), seats)));
   recorded.push(...(await append(t.store, seatsStream(orgId), removals.seats)));
   recorded.push(...(await append(t.store, orgStream(orgId), removals.org)));
-  recorded.push(
-    ...(await append(t.store, `usage-${orgId}-202501`, [
-      { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'usage.metered', data: {} },
-    ])),
+  const usage: NewEvent[] = [];
+  for (let i = 0; i < 120; i++) {
+    const from = Date.UTC(2025, 0, 1 + (i % 28), 9, (i * 7) % 60, i % 50);
+    const seconds = 1 + ((i * 37) % 299);
+    usage.push(
+      newEvent(orgId, {
+        type: 'usage.recorded',
+        data: {
+          meter: i % 3 ? 'participant_minutes' : 'meeting_minutes',
+          sessionId: `00000000-0000-4000-8000-${String(i % 9).padStart(12, '0')}`,
+          hostUserId: s.ownerId,
+          participantId: i % 3 ? randomUUID() : null,
+          stint: randomUUID(),
+          period: '202501',
+          from: new Date(from).toISOString(),
+          to: new Date(from + seconds * 1000).toISOString(),
+          seconds,
+          sources: [randomUUID()],
+        },
+      }),
+    );
+  }
+  usage.push(
+    { ...newEvent(orgId, { type: 'organization.activated', data: {} }), type: 'usage.metered', data: {} },
+    newEvent(orgId, {
+      type: 'usage.threshold_crossed',
+      data: {
+        period: '202501',
+        meter: 'meeting_minutes',
+        threshold: 80,
+        includedMinutes: 100,
+        usedSeconds: 4_800,
+        at: '2025-01-20T10:00:00.000Z',
+      },
+    }),
   );
+  recorded.push(...(await append(t.store, `usage-${orgId}-202501`, usage)));
   return recorded.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
 }
 
@@ -103,6 +135,9 @@ describe('rebuildProjection', () => {
       const v1 = await snapshot(t.sql, readModelSchema(1), [orgId]);
       expect(v1.event_log).toHaveLength(events.length);
       expect(v1.members.length).toBeGreaterThan(200);
+      expect(v1.usage_records).toHaveLength(120);
+      expect(v1.usage_thresholds).toHaveLength(1);
+      expect(v1.usage_daily.reduce((n, r) => n + r.records, 0)).toBe(120);
 
       const result = await rebuildProjection({ sql: t.sql, store: t.store, logger: testLogger(), batchSize: 250 });
       console.log(

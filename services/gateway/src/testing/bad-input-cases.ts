@@ -175,6 +175,28 @@ export function badInputs(ids: BadInputIds): Record<string, BadCase[]> {
     'sfu.participantLeft': [
       { input: { orgId, sessionId: uuid(), participantId: uuid(), reason: 'bored' }, fields: ['reason'] },
     ],
+    'usage.summary': [
+      { input: { orgId, period: '2025-13' }, fields: ['period'] },
+      { input: { orgId, period: '202513' }, fields: ['period'] },
+      { input: { orgId, period: 202501 }, fields: ['period'] },
+      { input: { orgId }, fields: ['period'] },
+      { input: { orgId, period: '202501', groupBy: 'week' }, fields: ['groupBy'] },
+      { input: { orgId: 'acme', period: '202501' }, fields: ['orgId'] },
+      { input: { orgId, period: '202501', minPosition: 'now' }, fields: ['minPosition'] },
+    ],
+    'usage.records': [
+      { input: { orgId, period: '202501', limit: 0 }, fields: ['limit'] },
+      { input: { orgId, period: '202501', limit: 501 }, fields: ['limit'] },
+      { input: { orgId, period: '202501', limit: 2.5 }, fields: ['limit'] },
+      { input: { orgId, period: '25-01' }, fields: ['period'] },
+      { input: { orgId, period: '202501', meter: 'seat_minutes' }, fields: ['meter'] },
+      { input: { orgId, period: '202502', day: '2025-02-30' }, fields: ['day'] },
+      { input: { orgId, period: '202501', day: '1 Jan' }, fields: ['day'] },
+      { input: { orgId, period: '202501', hostUserId: 'me' }, fields: ['hostUserId'] },
+      { input: { orgId, period: '202501', sessionId: 7 }, fields: ['sessionId'] },
+      { input: { orgId, period: '202501', cursor: 'next' }, fields: ['cursor'] },
+      { input: { orgId, period: '202501', cursor: '9'.repeat(19) }, fields: ['cursor'] },
+    ],
     'events.live': [
       { input: { orgId: 'nope' }, fields: ['orgId'] },
       { input: { orgId, after: 'x' }, fields: ['after'] },

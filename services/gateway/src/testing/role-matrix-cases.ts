@@ -35,6 +35,17 @@ export const PUBLIC = ['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout
  */
 export const SUBSCRIPTIONS: Record<string, Action> = { 'events.live': 'events.list' };
 
+/** A past month: usage reads refuse a future one, and an empty month answers all the same. */
+const USAGE_PERIOD = '202501';
+
+/**
+ * Plain HTTP routes gated like a procedure: the action whose rule they follow, and a valid
+ * query string for an organization. The HTTP matrix calls each as every caller.
+ */
+export const HTTP_ROUTES: Record<string, { action: Action; query: (orgId: string) => Record<string, string> }> = {
+  '/usage/export.csv': { action: 'usage.records', query: (orgId) => ({ orgId, period: USAGE_PERIOD }) },
+};
+
 export interface MatrixUser {
   userId: string;
   token: string;
@@ -201,6 +212,8 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     },
     'meetings.mute': { input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)), kind: 'audio' }) },
     'meetings.remove': { input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)) }) },
+    'usage.summary': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD, groupBy: 'meter' }) },
+    'usage.records': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
   };
 
   const types = procedureTypes();

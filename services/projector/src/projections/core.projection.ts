@@ -1,8 +1,9 @@
 /**
  * The `core` projection: organizations, entitlements, members, invitations, seats, seat
  * assignments, meetings and the per-organization event log, in one read-model schema
- * (`rm_v<N>`). This module writes the event log and hands each event to the module of the
- * read model it changes (`organizations`, `members`, `seats`, `sessions`).
+ * (`rm_v<N>`), and metered usage beside them. This module writes the event log and hands each
+ * event to the module of the read model it changes (`organizations`, `members`, `seats`,
+ * `sessions`, `usage`).
  *
  * Set-based: a batch of events is folded in memory into one final operation per row key
  * (insert, update, delete, replace), then each table is written with one statement whose rows
@@ -22,6 +23,7 @@ import { planMembership, flushMemberships } from './members.projection';
 import { planOrganization, flushOrganizations } from './organizations.projection';
 import { planSeats, flushSeats } from './seats.projection';
 import { flushSessions } from './sessions.projection';
+import { UsagePlan } from './usage.projection';
 import { json, WritePlan, type Trx } from './write-plan';
 
 /** Name of the projection in the bookkeeping tables. */
@@ -37,7 +39,8 @@ function parse(event: WireEvent): DomainEvent | undefined {
 }
 
 /** Hands each event to the read model that it changes. */
-function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainEvent: DomainEvent): void {
+function plan(w: WritePlan, usage: UsagePlan, e: WireEvent, domainEvent: DomainEvent): void {
+  const { orgId, streamId, occurredAt: at } = e;
   switch (domainEvent.type) {
     case 'organization.created':
     case 'organization.plan_changed':
@@ -75,8 +78,7 @@ function plan(w: WritePlan, orgId: string, streamId: string, at: string, domainE
       return;
     case 'usage.recorded':
     case 'usage.threshold_crossed':
-      // Kept in the event log like every event; the usage read models follow (docs/metering.md).
-      return;
+      return usage.add(orgId, streamId, { id: e.id, position: e.position, at }, domainEvent);
     default:
       return assertUnreachable(domainEvent);
   }
@@ -120,17 +122,19 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
   const fresh = new Set(logged.rows.map((r) => String(r.position)));
 
   const w = new WritePlan();
+  const usage = new UsagePlan();
   const outcomes = events.map((e, i): ApplyOutcome => {
     if (!fresh.has(e.position)) return 'duplicate';
     const domainEvent = parsed[i];
     // Event types this code does not know (newer producers, other categories) only go to the log.
-    if (domainEvent) plan(w, e.orgId, e.streamId, e.occurredAt, domainEvent);
+    if (domainEvent) plan(w, usage, e, domainEvent);
     return 'applied';
   });
   await flushOrganizations(trx, t, w);
   await flushMemberships(trx, t, w);
   await flushSessions(trx, t, w.sessionEvents);
   await flushSeats(trx, t, w);
+  await usage.flush(trx, t);
   return outcomes;
 }
 

@@ -13,6 +13,7 @@ import { currentVersionOf, streamIds, type DomainEvent } from '@quorum/domain';
 import { streamCategory, toWireEvent, type NewEvent, type RecordedEvent } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { openNatsBus } from '@quorum/runtime';
+import { sql as kysql } from 'kysely';
 
 // Test files are the composition roots of their own runs: the only env reads in this service
 // outside env.ts.
@@ -219,6 +220,33 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
       .selectAll()
       .orderBy('org_id')
       .orderBy('position')
+      .execute(),
+    usage_records: await db
+      .selectFrom('usage_records')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .select(kysql<string>`day::text`.as('day'))
+      .orderBy('event_id')
+      .execute(),
+    usage_daily: await db
+      .selectFrom('usage_daily')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .select(kysql<string>`day::text`.as('day'))
+      .orderBy('org_id')
+      .orderBy('period')
+      .orderBy('meter')
+      .orderBy('usage_daily.day')
+      .orderBy('host_user_id')
+      .orderBy('session_id')
+      .execute(),
+    usage_thresholds: await db
+      .selectFrom('usage_thresholds')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('period')
+      .orderBy('threshold')
       .execute(),
   };
 }

@@ -1,0 +1,90 @@
+/**
+ * Metered usage for an organization's owners and billing members: totals (`usage.summary`),
+ * the usage events behind them (`usage.records`), and the CSV export (`usage-export.route.ts`).
+ * Minutes are the seconds rounded up to the whole minute, once, on the number shown: a total's
+ * minutes are what billing charges (docs/metering.md), and the minutes of its rows may add up
+ * to more.
+ */
+import type { UsageExportInput, UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
+import { badRequest, usagePeriodOf, UsageMeterSchema, type Action } from '@quorum/domain';
+import { authorizeQuery, awaitPosition } from '../access';
+import type { Context, Principal } from '../trpc';
+
+type Authed = Context & { principal: Principal };
+
+const METERS = UsageMeterSchema.options;
+
+/** Whole minutes billed for `seconds`: rounded up. */
+export function billedMinutes(seconds: number): number {
+  return Math.ceil(seconds / 60);
+}
+
+/** Refuses a month after the current one (UTC): it has no usage yet, and asking for it is a mistake. */
+function assertPeriodNotInFuture(ctx: Authed, period: string): void {
+  const current = usagePeriodOf(ctx.deps.now());
+  if (period > current)
+    throw badRequest('usage.period_in_future', `Period ${period} is in the future; the current period is ${current}.`, {
+      period,
+      current,
+    });
+}
+
+/**
+ * The checks of every usage read: the read model reached `minPosition`, the caller may take
+ * `action` in the organization, and the period is not in the future. Authorization comes
+ * before the period, so a stranger learns nothing from the answer.
+ */
+export async function authorizeUsageRead(
+  ctx: Authed,
+  input: UsageExportInput & { minPosition?: string | undefined },
+  action: Action,
+): Promise<void> {
+  await awaitPosition(ctx, input.minPosition);
+  await authorizeQuery(ctx, input.orgId, action);
+  assertPeriodNotInFuture(ctx, input.period);
+}
+
+export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { minPosition?: string | undefined }) {
+  await authorizeUsageRead(ctx, input, 'usage.summary');
+  const [groups, crossed] = await Promise.all([
+    ctx.deps.usage.summary(input.orgId, input.period, input.groupBy),
+    ctx.deps.usage.thresholds(input.orgId, input.period),
+  ]);
+  const totals = METERS.map((meter) => {
+    const of = groups.filter((g) => g.meter === meter);
+    const seconds = of.reduce((n, g) => n + g.seconds, 0);
+    return { meter, seconds, minutes: billedMinutes(seconds), records: of.reduce((n, g) => n + g.records, 0) };
+  });
+  return {
+    orgId: input.orgId,
+    period: input.period,
+    groupBy: input.groupBy,
+    rows: groups.map((g) => ({ ...g, minutes: billedMinutes(g.seconds) })),
+    totals,
+    thresholds: crossed.map((t) => ({
+      meter: t.meter,
+      threshold: t.threshold,
+      includedMinutes: t.included_minutes,
+      usedSeconds: Number(t.used_seconds),
+      crossedAt: new Date(t.crossed_at).toISOString(),
+      eventId: t.event_id,
+    })),
+  };
+}
+
+export async function usageRecords(ctx: Authed, input: UsageRecordsInput & { minPosition?: string | undefined }) {
+  await authorizeUsageRead(ctx, input, 'usage.records');
+  if (input.day !== undefined && input.day.slice(0, 7).replace('-', '') !== input.period)
+    throw badRequest('usage.day_outside_period', `Day ${input.day} is not in period ${input.period}.`, {
+      day: input.day,
+      period: input.period,
+    });
+  // One more than asked: whether a next page exists is known, not guessed from a full page.
+  const rows = await ctx.deps.usage.records(input.orgId, input.period, {
+    filter: { meter: input.meter, day: input.day, hostUserId: input.hostUserId, sessionId: input.sessionId },
+    after: input.cursor,
+    limit: input.limit + 1,
+  });
+  const records = rows.slice(0, input.limit);
+  return { records, next: rows.length > input.limit ? records.at(-1)!.position : null };
+}
