@@ -160,4 +160,18 @@ describe('foldSeatHoldings', () => {
       },
     ]);
   });
+
+  it('changes nothing for an event stored again under a later position', () => {
+    n = 0;
+    const a = ev('2025-03-01T00:00:00.000Z', { type: 'seat.assigned', data: { userId: USER[0]! } });
+    const u = ev('2025-03-02T00:00:00.000Z', {
+      type: 'seat.unassigned',
+      data: { userId: USER[0]!, reason: 'unassigned' },
+    });
+    const a2 = ev('2025-03-03T00:00:00.000Z', { type: 'seat.assigned', data: { userId: USER[0]! } });
+    const once = foldSeatHoldings([a, u, a2]);
+    const replayed = [a, u, a2].map((e, i) => ({ ...e, position: 1_000n + BigInt(i) }));
+    expect(foldSeatHoldings([a, u, a2, ...replayed])).toEqual(once);
+    expect(once.at(-1)).toMatchObject({ assignedEventId: a2.id, to: null });
+  });
 });

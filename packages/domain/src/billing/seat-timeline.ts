@@ -68,13 +68,21 @@ export interface SeatHolding {
 
 const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
 
+/** In position order, each event id once: the same event stored again under a later position changes nothing. */
+function inOrder(events: readonly TimelineEvent[]): TimelineEvent[] {
+  const seen = new Set<string>();
+  return [...events]
+    .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
+    .filter((e) => !seen.has(e.id) && Boolean(seen.add(e.id)));
+}
+
 /**
  * The stretches of one organization from its timeline events (any order: they are sorted by
- * position). A change that leaves quantity and plan as they were starts nothing; after
+ * position, and an id seen before is skipped). A change that leaves quantity and plan as they were starts nothing; after
  * `organization.closed` nothing is in force and later events change nothing.
  */
 export function foldSeatTimeline(events: readonly TimelineEvent[]): SeatStretch[] {
-  const sorted = [...events].sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  const sorted = inOrder(events);
   const out: SeatStretch[] = [];
   let quantity = 0;
   let quantityEventId: string | null = null;
@@ -127,12 +135,12 @@ export function foldSeatTimeline(events: readonly TimelineEvent[]): SeatStretch[
 
 /**
  * Who held a seat when, from one organization's `seat.assigned`/`seat.unassigned` events (any
- * order: they are sorted by position). An assignment while the user already holds a seat
+ * order: they are sorted by position, and an id seen before is skipped). An assignment while the user already holds a seat
  * changes nothing, as does an unassignment while they hold none (the seats decider never
  * writes either).
  */
 export function foldSeatHoldings(events: readonly TimelineEvent[]): SeatHolding[] {
-  const sorted = [...events].sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  const sorted = inOrder(events);
   const out: SeatHolding[] = [];
   const open = new Map<string, SeatHolding>();
   for (const e of sorted) {
