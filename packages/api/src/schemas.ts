@@ -32,3 +32,4 @@ export {
   type UsageRecordsInput,
   type UsageSummaryInput,
 } from './usage.schema';
+export { BillingPreviewInputSchema, type BillingPreviewInput } from './billing.schema';

@@ -1,5 +1,6 @@
 import { apiKeysRouter } from './api-keys/api-keys.router';
 import { authRouter } from './auth/auth.router';
+import { billingRouter } from './billing/billing.router';
 import { eventsRouter } from './events/events.router';
 import { meetingsRouter } from './meetings/meetings.router';
 import { sfuRouter } from './meetings/sfu.router';
@@ -19,6 +20,7 @@ export const appRouter = router({
   meetings: meetingsRouter,
   sfu: sfuRouter,
   usage: usageRouter,
+  billing: billingRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

@@ -27,7 +27,9 @@ const timelineArb = fc.record({
   closesAfterMs: fc.option(fc.integer({ min: 0, max: 20 * 86_400_000 }), { nil: undefined }),
 });
 
-function stretchesOf(t: fc.RecordValue<typeof timelineArb>): PreviewStretch[] {
+type Timeline = typeof timelineArb extends fc.Arbitrary<infer T> ? T : never;
+
+function stretchesOf(t: Timeline): PreviewStretch[] {
   const start = periodBounds(t.period).from - 40 * 86_400_000;
   let at = start + t.firstMs;
   const out: PreviewStretch[] = [];

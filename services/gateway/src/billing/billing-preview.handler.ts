@@ -1,0 +1,48 @@
+/**
+ * `billing.preview`: an organization's invoice for one month as it stands, for its owners and
+ * billing members. Seats are prorated by the second over the stretches of quantity and plan
+ * the seat timeline holds, meeting minutes are priced at the plan in force at the month's end
+ * (`invoicePreview` in `@quorum/domain`; docs/metering.md#invoice-preview). In the current month
+ * what is in force now is priced to the month's end, and usage is what has been metered so far.
+ */
+import type { BillingPreviewInput } from '@quorum/api/schemas';
+import { PlanSchema, invoicePreview, periodBounds, streamIds, type PreviewStretch } from '@quorum/domain';
+import type { Context, Principal } from '../trpc';
+import { authorizeUsageRead } from '../usage/usage.handler';
+
+type Authed = Context & { principal: Principal };
+
+export async function billingPreview(ctx: Authed, input: BillingPreviewInput & { minPosition?: string | undefined }) {
+  // The checks of the usage reads, in their order: position, organization and role, then period.
+  await authorizeUsageRead(ctx, input, 'billing.preview');
+  const month = periodBounds(input.period);
+  const facts = await ctx.deps.billing.previewFacts(
+    input.orgId,
+    input.period,
+    new Date(month.from),
+    new Date(month.to),
+  );
+  const stretches = facts.stretches.map((s): PreviewStretch => {
+    // A stretch without a plan holds seat events from before the organization was created,
+    // which the gateway never appends; pricing it at any plan would invent a charge.
+    if (s.plan === null || s.planEventId === null)
+      throw new Error(`seat stretch ${s.eventId} of ${input.orgId} has no plan in force`);
+    return { ...s, plan: PlanSchema.parse(s.plan), planEventId: s.planEventId };
+  });
+  const preview = invoicePreview({ period: input.period, stretches, meetingSeconds: facts.meetingSeconds });
+  const now = ctx.deps.now();
+  return {
+    orgId: input.orgId,
+    ...preview,
+    asOf: now.toISOString(),
+    /** Whether the month is over; usage settled late (minutes after its end) may still be added. */
+    monthEnded: now.getTime() >= month.to,
+    usage: {
+      meter: 'meeting_minutes' as const,
+      seconds: facts.meetingSeconds,
+      records: facts.meetingRecords,
+      streamId: streamIds.usage(input.orgId, input.period),
+    },
+    seatHolders: facts.holdings,
+  };
+}
