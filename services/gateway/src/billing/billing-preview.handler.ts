@@ -7,14 +7,14 @@
  */
 import type { BillingPreviewInput } from '@quorum/api/schemas';
 import { PlanSchema, invoicePreview, periodBounds, streamIds, type PreviewStretch } from '@quorum/domain';
+import { authorizePeriodRead } from '../period-access';
 import type { Context, Principal } from '../trpc';
-import { authorizeUsageRead } from '../usage/usage.handler';
 
 type Authed = Context & { principal: Principal };
 
 export async function billingPreview(ctx: Authed, input: BillingPreviewInput & { minPosition?: string | undefined }) {
   // The checks of the usage reads, in their order: position, organization and role, then period.
-  await authorizeUsageRead(ctx, input, 'billing.preview');
+  await authorizePeriodRead(ctx, input, 'billing.preview');
   const month = periodBounds(input.period);
   const facts = await ctx.deps.billing.previewFacts(
     input.orgId,

@@ -18,8 +18,8 @@ import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { createRequestContext } from '../context';
 import type { GatewayDeps } from '../deps';
 import { fieldErrorsOf, mappedError, MinPositionSchema, type FieldError } from '../trpc';
+import { authorizePeriodRead } from '../period-access';
 import { csvLine } from './csv';
-import { authorizeUsageRead } from './usage.handler';
 import type { UsageRecord } from './usage.repository';
 
 export const USAGE_EXPORT_PATH = '/usage/export.csv';
@@ -106,7 +106,7 @@ async function serve(deps: GatewayDeps, req: IncomingMessage, res: ServerRespons
   if (!parsed.success) throw new BadQuery(fieldErrorsOf(parsed.error));
   const input = parsed.data;
   const authed = { ...ctx, principal: ctx.principal };
-  await authorizeUsageRead(authed, input, 'usage.records');
+  await authorizePeriodRead(authed, input, 'usage.records');
 
   res.writeHead(200, {
     'content-type': 'text/csv; charset=utf-8; header=present',

@@ -5,9 +5,9 @@
  * minutes are what billing charges (docs/metering.md), and the minutes of its rows may add up
  * to more.
  */
-import type { UsageExportInput, UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
-import { badRequest, usagePeriodOf, UsageMeterSchema, type Action } from '@quorum/domain';
-import { authorizeQuery, awaitPosition } from '../access';
+import type { UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
+import { badRequest, UsageMeterSchema } from '@quorum/domain';
+import { authorizePeriodRead } from '../period-access';
 import type { Context, Principal } from '../trpc';
 
 type Authed = Context & { principal: Principal };
@@ -19,33 +19,8 @@ export function billedMinutes(seconds: number): number {
   return Math.ceil(seconds / 60);
 }
 
-/** Refuses a month after the current one (UTC): it has no usage yet, and asking for it is a mistake. */
-function assertPeriodNotInFuture(ctx: Authed, period: string): void {
-  const current = usagePeriodOf(ctx.deps.now());
-  if (period > current)
-    throw badRequest('usage.period_in_future', `Period ${period} is in the future; the current period is ${current}.`, {
-      period,
-      current,
-    });
-}
-
-/**
- * The checks of every usage read: the read model reached `minPosition`, the caller may take
- * `action` in the organization, and the period is not in the future. Authorization comes
- * before the period, so a stranger learns nothing from the answer.
- */
-export async function authorizeUsageRead(
-  ctx: Authed,
-  input: UsageExportInput & { minPosition?: string | undefined },
-  action: Action,
-): Promise<void> {
-  await awaitPosition(ctx, input.minPosition);
-  await authorizeQuery(ctx, input.orgId, action);
-  assertPeriodNotInFuture(ctx, input.period);
-}
-
 export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { minPosition?: string | undefined }) {
-  await authorizeUsageRead(ctx, input, 'usage.summary');
+  await authorizePeriodRead(ctx, input, 'usage.summary');
   const [groups, crossed] = await Promise.all([
     ctx.deps.usage.summary(input.orgId, input.period, input.groupBy),
     ctx.deps.usage.thresholds(input.orgId, input.period),
@@ -73,7 +48,7 @@ export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { min
 }
 
 export async function usageRecords(ctx: Authed, input: UsageRecordsInput & { minPosition?: string | undefined }) {
-  await authorizeUsageRead(ctx, input, 'usage.records');
+  await authorizePeriodRead(ctx, input, 'usage.records');
   if (input.day !== undefined && input.day.slice(0, 7).replace('-', '') !== input.period)
     throw badRequest('usage.day_outside_period', `Day ${input.day} is not in period ${input.period}.`, {
       day: input.day,
