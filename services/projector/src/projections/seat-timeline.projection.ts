@@ -23,7 +23,11 @@ import {
 import { json, type TableOf, type Trx } from './write-plan';
 
 const TIMELINE_TYPES: ReadonlySet<string> = new Set(SEAT_TIMELINE_EVENT_TYPES);
-const HOLDING_TYPES: ReadonlySet<string> = new Set(SEAT_HOLDING_EVENT_TYPES);
+// Literal lists (the types are constants of the code): the planner then reads event_log by its
+// (org_id, type, position) index instead of guessing at a set-returning function.
+const literals = (types: readonly string[]) => sql.raw(types.map((t) => `'${t.replace(/'/g, "''")}'`).join(', '));
+const TIMELINE_TYPE_LIST = literals(SEAT_TIMELINE_EVENT_TYPES);
+const HOLDING_TYPE_LIST = literals(SEAT_HOLDING_EVENT_TYPES);
 
 interface LoggedEvent {
   org_id: string;
@@ -62,20 +66,33 @@ export class SeatTimelinePlan {
       this.holders.set(`${orgId}|${event.data.userId}`, { org_id: orgId, user_id: event.data.userId });
   }
 
-  /** Refolds and replaces the touched rows: at most three statements per table. */
+  /**
+   * Refolds the touched rows and writes them: one read of the event log, then one statement
+   * per table that upserts the refolded rows and deletes the touched ones no longer among them.
+   */
   async flush(trx: Trx, t: TableOf): Promise<void> {
-    if (this.orgs.size > 0) await this.flushIntervals(trx, t, [...this.orgs]);
-    if (this.holders.size > 0) await this.flushHoldings(trx, t, [...this.holders.values()]);
-  }
-
-  private async flushIntervals(trx: Trx, t: TableOf, orgs: string[]): Promise<void> {
+    if (this.orgs.size === 0 && this.holders.size === 0) return;
+    const orgs = [...this.orgs];
+    const holders = [...this.holders.values()];
     const logged = await sql<LoggedEvent>`
       SELECT org_id, event_id, position::text AS position, type, (metadata->>'version')::int AS version, data, occurred_at
-        FROM ${t('event_log')}
-       WHERE org_id IN (SELECT (jsonb_array_elements_text(${json(orgs)}::jsonb))::uuid)
-         AND type IN (SELECT jsonb_array_elements_text(${json([...TIMELINE_TYPES])}::jsonb))
-       ORDER BY org_id, position`.execute(trx);
-    const rows = [...byOrg(logged.rows)].flatMap(([orgId, events]) =>
+        FROM ${t('event_log')} e
+       WHERE e.org_id = ANY(ARRAY(
+               SELECT (jsonb_array_elements_text(${json([...new Set([...orgs, ...holders.map((h) => h.org_id)])])}::jsonb))::uuid))
+         AND ((e.type IN (${TIMELINE_TYPE_LIST})
+               AND e.org_id = ANY(ARRAY(SELECT (jsonb_array_elements_text(${json(orgs)}::jsonb))::uuid)))
+           OR (e.type IN (${HOLDING_TYPE_LIST})
+               AND (e.org_id, e.data->>'userId') IN (
+                 SELECT v.org_id, v.user_id FROM jsonb_to_recordset(${json(holders)}::jsonb) AS v(org_id uuid, user_id text))))
+       ORDER BY e.org_id, e.position`.execute(trx);
+    const timeline = logged.rows.filter((r) => TIMELINE_TYPES.has(r.type));
+    const holdings = logged.rows.filter((r) => !TIMELINE_TYPES.has(r.type));
+    if (orgs.length > 0) await this.writeIntervals(trx, t, orgs, timeline);
+    if (holders.length > 0) await this.writeHoldings(trx, t, holders, holdings);
+  }
+
+  private async writeIntervals(trx: Trx, t: TableOf, orgs: string[], logged: LoggedEvent[]): Promise<void> {
+    const rows = [...byOrg(logged)].flatMap(([orgId, events]) =>
       foldSeatTimeline(events.map(timelineEvent)).map((s) => ({
         org_id: orgId,
         event_id: s.eventId,
@@ -89,28 +106,38 @@ export class SeatTimelinePlan {
         to_event_id: s.toEventId,
       })),
     );
-    await sql`DELETE FROM ${t('seat_intervals')}
-               WHERE org_id IN (SELECT (jsonb_array_elements_text(${json(orgs)}::jsonb))::uuid)`.execute(trx);
-    if (rows.length === 0) return;
     await sql`
-      INSERT INTO ${t('seat_intervals')} (org_id, event_id, position, quantity, plan, quantity_event_id, plan_event_id,
-                                          from_at, to_at, to_event_id)
-      SELECT org_id, event_id, position, quantity, plan, quantity_event_id, plan_event_id, from_at, to_at, to_event_id
-        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(
+      WITH v AS (
+        SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(
           org_id uuid, event_id uuid, position bigint, quantity integer, plan text, quantity_event_id uuid,
-          plan_event_id uuid, from_at timestamptz, to_at timestamptz, to_event_id uuid)`.execute(trx);
+          plan_event_id uuid, from_at timestamptz, to_at timestamptz, to_event_id uuid)
+      ), gone AS (
+        DELETE FROM ${t('seat_intervals')} AS s
+         WHERE s.org_id = ANY(ARRAY(SELECT (jsonb_array_elements_text(${json(orgs)}::jsonb))::uuid))
+           AND NOT EXISTS (SELECT 1 FROM v WHERE v.org_id = s.org_id AND v.event_id = s.event_id)
+      )
+      INSERT INTO ${t('seat_intervals')} AS s (org_id, event_id, position, quantity, plan, quantity_event_id,
+                                               plan_event_id, from_at, to_at, to_event_id)
+      SELECT org_id, event_id, position, quantity, plan, quantity_event_id, plan_event_id, from_at, to_at, to_event_id
+        FROM v
+      ON CONFLICT (org_id, event_id) DO UPDATE
+        SET position = excluded.position, quantity = excluded.quantity, plan = excluded.plan,
+            quantity_event_id = excluded.quantity_event_id, plan_event_id = excluded.plan_event_id,
+            from_at = excluded.from_at, to_at = excluded.to_at, to_event_id = excluded.to_event_id
+        WHERE (s.position, s.quantity, s.plan, s.quantity_event_id, s.plan_event_id, s.from_at, s.to_at, s.to_event_id)
+              IS DISTINCT FROM (excluded.position, excluded.quantity, excluded.plan, excluded.quantity_event_id,
+                                excluded.plan_event_id, excluded.from_at, excluded.to_at, excluded.to_event_id)`.execute(
+      trx,
+    );
   }
 
-  private async flushHoldings(trx: Trx, t: TableOf, holders: Array<{ org_id: string; user_id: string }>) {
-    const logged = await sql<LoggedEvent>`
-      SELECT e.org_id, e.event_id, e.position::text AS position, e.type, (e.metadata->>'version')::int AS version,
-             e.data, e.occurred_at
-        FROM ${t('event_log')} e
-        JOIN jsonb_to_recordset(${json(holders)}::jsonb) AS v(org_id uuid, user_id text)
-          ON e.org_id = v.org_id AND e.data->>'userId' = v.user_id
-       WHERE e.type IN (SELECT jsonb_array_elements_text(${json([...HOLDING_TYPES])}::jsonb))
-       ORDER BY e.org_id, e.position`.execute(trx);
-    const rows = [...byOrg(logged.rows)].flatMap(([orgId, events]) =>
+  private async writeHoldings(
+    trx: Trx,
+    t: TableOf,
+    holders: Array<{ org_id: string; user_id: string }>,
+    logged: LoggedEvent[],
+  ): Promise<void> {
+    const rows = [...byOrg(logged)].flatMap(([orgId, events]) =>
       foldSeatHoldings(events.map(timelineEvent)).map((h) => ({
         org_id: orgId,
         assigned_event_id: h.assignedEventId,
@@ -122,16 +149,26 @@ export class SeatTimelinePlan {
         reason: h.reason,
       })),
     );
-    await sql`DELETE FROM ${t('seat_holdings')} AS h
-               USING jsonb_to_recordset(${json(holders)}::jsonb) AS v(org_id uuid, user_id uuid)
-               WHERE h.org_id = v.org_id AND h.user_id = v.user_id`.execute(trx);
-    if (rows.length === 0) return;
     await sql`
-      INSERT INTO ${t('seat_holdings')} (org_id, assigned_event_id, user_id, position, from_at, to_at,
-                                         unassigned_event_id, reason)
-      SELECT org_id, assigned_event_id, user_id, position, from_at, to_at, unassigned_event_id, reason
-        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(
+      WITH v AS (
+        SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(
           org_id uuid, assigned_event_id uuid, user_id uuid, position bigint, from_at timestamptz, to_at timestamptz,
-          unassigned_event_id uuid, reason text)`.execute(trx);
+          unassigned_event_id uuid, reason text)
+      ), gone AS (
+        DELETE FROM ${t('seat_holdings')} AS h
+         USING jsonb_to_recordset(${json(holders)}::jsonb) AS k(org_id uuid, user_id uuid)
+         WHERE h.org_id = k.org_id AND h.user_id = k.user_id
+           AND NOT EXISTS (SELECT 1 FROM v WHERE v.org_id = h.org_id AND v.assigned_event_id = h.assigned_event_id)
+      )
+      INSERT INTO ${t('seat_holdings')} AS h (org_id, assigned_event_id, user_id, position, from_at, to_at,
+                                              unassigned_event_id, reason)
+      SELECT org_id, assigned_event_id, user_id, position, from_at, to_at, unassigned_event_id, reason
+        FROM v
+      ON CONFLICT (org_id, assigned_event_id) DO UPDATE
+        SET user_id = excluded.user_id, position = excluded.position, from_at = excluded.from_at,
+            to_at = excluded.to_at, unassigned_event_id = excluded.unassigned_event_id, reason = excluded.reason
+        WHERE (h.user_id, h.position, h.from_at, h.to_at, h.unassigned_event_id, h.reason)
+              IS DISTINCT FROM (excluded.user_id, excluded.position, excluded.from_at, excluded.to_at,
+                                excluded.unassigned_event_id, excluded.reason)`.execute(trx);
   }
 }
