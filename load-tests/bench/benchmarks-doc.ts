@@ -372,7 +372,7 @@ the event store for one organization's month and for ${int(usage.orgs - 1)} othe
 usage read models, and the reads start once it has caught up. Each latency is ${int(usage.baseline.count)} sequential calls
 over keep-alive HTTP as the organization's owner; the baseline is \`org.get\` on the same path. The
 export is \`GET /usage/export.csv\` of the big organization's month, with Quorum's resident memory
-sampled every 100 ms; its baseline reads the same rows from PostgreSQL in keyset pages of 1,000.
+sampled every 100 ms; its baseline reads the same rows from PostgreSQL in keyset pages of 2,000.
 
 ${markdownTable(tables.usage.header, tables.usage.rows)}
 `

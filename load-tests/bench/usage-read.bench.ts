@@ -13,7 +13,7 @@
  *   HTTP path with the same authentication).
  * - `GET /usage/export.csv` of the big organization's month: rows/s and the growth of Quorum's
  *   resident memory (RSS, sampled every 100 ms) while it streams; baseline: the same rows read
- *   straight from PostgreSQL in keyset pages of 1,000 (what the export reads), without HTTP or CSV.
+ *   straight from PostgreSQL in keyset pages of 2,000 (what the export reads), without HTTP or CSV.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -259,7 +259,7 @@ export async function runUsageReadBench(options: UsageReadBenchOptions = {}): Pr
     for (;;) {
       const { rows } = await sql.query<{ event_id: string; position: string }>(
         `SELECT event_id, position, meter, session_id, host_user_id, participant_id, stint, from_at, to_at, seconds, day::text, sources
-           FROM ${schema}.usage_records WHERE org_id = $1 AND period = $2 AND position > $3::bigint ORDER BY position LIMIT 1000`,
+           FROM ${schema}.usage_records WHERE org_id = $1 AND period = $2 AND position > $3::bigint ORDER BY position LIMIT 2000`,
         [orgId, period, after || '0'],
       );
       if (rows.length === 0) break;
