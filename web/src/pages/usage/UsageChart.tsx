@@ -75,10 +75,11 @@ export function UsageChart({
     latest.current = { days: series.days, onPickDay };
   });
 
-  const data = useMemo<AlignedData>(
-    () => [series.x, series.minutes.meeting_minutes, series.minutes.participant_minutes],
-    [series],
-  );
+  // A day without usage draws no bar (null), rather than a flat one on the axis.
+  const data = useMemo<AlignedData>(() => {
+    const bars = (values: number[]) => values.map((v) => (v === 0 ? null : v));
+    return [series.x, bars(series.minutes.meeting_minutes), bars(series.minutes.participant_minutes)];
+  }, [series]);
   const first = useRef(data);
 
   useEffect(() => {

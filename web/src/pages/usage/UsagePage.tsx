@@ -292,7 +292,7 @@ function Daily({
                   <td>
                     <button
                       type="button"
-                      className="link-button"
+                      className="link-button drill"
                       onClick={() => onPickDay(d.day)}
                       aria-label={`Usage events of ${d.day}`}
                     >
@@ -351,7 +351,7 @@ function ByKey({
                   <td>
                     <button
                       type="button"
-                      className="link-button"
+                      className="link-button drill"
                       onClick={() => onPick(r.key)}
                       aria-label={`Usage events of ${name(r.key)}`}
                     >

@@ -4,6 +4,7 @@
  * link to the event log.
  */
 import { useInfiniteQuery } from '@tanstack/react-query';
+import { useEffect, useRef } from 'react';
 import { errorMessage } from '../../errors';
 import { useLive } from '../../live';
 import { Link } from '../../router';
@@ -31,6 +32,11 @@ export function UsageRecords({
   onClose: () => void;
 }) {
   const live = useLive();
+  // Opened by a click further down or up the page: bring the list into view and announce it.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+  }, []);
   // Keyed by the feed's generation like the event log: every usage event the feed brings also
   // advances the summaries, and a restarted feed reloads the list from its first page.
   const pages = useInfiniteQuery({
@@ -51,9 +57,11 @@ export function UsageRecords({
   const records = pages.data?.pages.flatMap((p) => p.records) ?? [];
 
   return (
-    <section className="card" aria-labelledby="usage-records-heading" data-testid="usage-records">
+    <section className="card usage-drilldown" aria-labelledby="usage-records-heading" data-testid="usage-records">
       <div className="section-head">
-        <h2 id="usage-records-heading">{title}</h2>
+        <h2 id="usage-records-heading" ref={heading} tabIndex={-1}>
+          {title}
+        </h2>
         <button type="button" className="secondary" onClick={onClose}>
           Close
         </button>
