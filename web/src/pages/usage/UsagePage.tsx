@@ -97,7 +97,7 @@ function Usage() {
   }));
 
   return (
-    <div className="stack" aria-busy={byDay.isPlaceholderData || undefined}>
+    <div className="stack usage-page" aria-busy={byDay.isPlaceholderData || undefined}>
       <section className="card" aria-labelledby="usage-period-heading">
         <h2 id="usage-period-heading" className="visually-hidden">
           Month
