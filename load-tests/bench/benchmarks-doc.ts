@@ -5,6 +5,7 @@
 import type { AppendBenchResult } from './append.bench';
 import { machineTable, markedBlock, markers, type MachineFacts } from './bench-doc';
 import type { LagBenchResult } from './lag.bench';
+import type { MeteringBenchResult } from './metering.bench';
 import type { RebuildBenchResult } from './rebuild.bench';
 import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
 
@@ -15,6 +16,7 @@ export interface BenchResults {
   append?: AppendBenchResult | undefined;
   lag?: LagBenchResult | undefined;
   rebuild?: RebuildBenchResult | undefined;
+  metering?: MeteringBenchResult | undefined;
 }
 
 export interface BenchMachine extends MachineFacts {
@@ -32,11 +34,12 @@ export interface BenchTables {
   append: Table;
   lag: Table;
   rebuild: Table;
+  metering: Table;
   targets: Row[];
 }
 
 /** `only`: the parts asked for; one of them without a result fails its target. */
-export function benchTables({ append, lag, rebuild }: BenchResults, only: ReadonlySet<string>): BenchTables {
+export function benchTables({ append, lag, rebuild, metering }: BenchResults, only: ReadonlySet<string>): BenchTables {
   const appendHeader: Row = [
     'concurrency',
     'adapter appends/s',
@@ -121,6 +124,35 @@ export function benchTables({ append, lag, rebuild }: BenchResults, only: Readon
       ]
     : [];
 
+  const meteringHeader: Row = ['measure', 'value'];
+  const meteringRows: Row[] = metering
+    ? [
+        [
+          'session events sent',
+          `${int(metering.sessionEvents)} over ${metering.meetings} meetings at a time (${metering.achievedRate.toFixed(1)}/s of ${metering.targetRate}/s)`,
+        ],
+        [
+          'usage lag p50 / p99 / max',
+          `${ms(metering.usageLag.p50)} / ${ms(metering.usageLag.p99)} / ${ms(metering.usageLag.max)}  (${int(metering.usageLag.count)} leaves)`,
+        ],
+        [
+          'baseline: bus delivery p50 / p99 / max',
+          `${ms(metering.busLag.p50)} / ${ms(metering.busLag.p99)} / ${ms(metering.busLag.max)}  (${int(metering.busLag.count)} events)`,
+        ],
+        [
+          'usage lag / bus delivery, p50 / p99',
+          `${(metering.usageLag.p50 / metering.busLag.p50).toFixed(1)}× / ${(metering.usageLag.p99 / metering.busLag.p99).toFixed(1)}×`,
+        ],
+        ['usage events appended', int(metering.usageEvents)],
+        ['leaves without usage after the drain', String(metering.missing)],
+        [
+          'participant seconds: streams / metered',
+          `${int(metering.check.expectedParticipantSeconds)} / ${int(metering.check.meteredParticipantSeconds)} (${metering.check.ok ? 'equal' : 'MISMATCH'})`,
+        ],
+        ['CPU of this process (generator, relay, metering)', `${metering.cpuPercent.toFixed(0)}% of one core`],
+      ]
+    : [];
+
   const targets: Row[] = [];
   if (append)
     targets.push([
@@ -148,17 +180,30 @@ export function benchTables({ append, lag, rebuild }: BenchResults, only: Readon
       verdict(rebuild.target.pass),
     ]);
   else if (only.has('rebuild')) targets.push(['(c) rebuild ≥ 10,000 events/s', 'did not run', 'FAIL']);
+  if (metering) {
+    targets.push([
+      '(d) usage lag p99 < 1 s at 500 session events/s, every leave metered, totals equal',
+      `${ms(metering.usageLag.p99)}, ${metering.missing} missing, ${metering.check.ok ? 'equal' : 'MISMATCH'}`,
+      verdict(metering.target.pass && metering.check.ok),
+    ]);
+    targets.push([
+      '(d) generator kept the rate (≥ 97%)',
+      `${metering.achievedRate.toFixed(1)}/s`,
+      verdict(metering.target.rateKept),
+    ]);
+  } else if (only.has('metering')) targets.push(['(d) usage lag p99 < 1 s', 'did not run', 'FAIL']);
 
   return {
     append: { header: appendHeader, rows: appendRows },
     lag: { header: lagHeader, rows: lagRows },
     rebuild: { header: rebuildHeader, rows: rebuildRows },
+    metering: { header: meteringHeader, rows: meteringRows },
     targets,
   };
 }
 
 export function printBenchTables(
-  { append, lag, rebuild }: BenchResults,
+  { append, lag, rebuild, metering }: BenchResults,
   tables: BenchTables,
   log: (line: string) => void,
 ): void {
@@ -169,13 +214,14 @@ export function printBenchTables(
     );
   if (lag) log(`(b) lag\n${textTable(tables.lag.header, tables.lag.rows)}\n`);
   if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
+  if (metering) log(`(d) metering\n${textTable(tables.metering.header, tables.metering.rows)}\n`);
   log(textTable(['target', 'measured', 'result'], tables.targets));
 }
 
 /** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
 export function renderBenchmarksDoc(
   machine: BenchMachine,
-  { append, lag, rebuild }: BenchResults,
+  { append, lag, rebuild, metering }: BenchResults,
   tables: BenchTables,
   previous: string | undefined,
 ): string {
@@ -238,6 +284,22 @@ client-side time per statement (round trip included) for the projection's writes
 are not in it.
 
 ${markdownTable(tables.rebuild.header, tables.rebuild.rows)}
+`
+    : '\n_Did not run._\n'
+}
+## (d) Metering
+${
+  metering
+    ? `
+A fresh database, the PostgreSQL event store, NATS JetStream (a namespace of its own), the relay and
+the metering consumer in the benchmark's process. Open loop: ${metering.targetRate} session events/s for
+${metering.durationMs / 1000} s over ${metering.meetings} meetings at a time, each scheduled → four joins → four
+leaves → ended, one append per event with the clock's instants. Usage lag: a leave's append
+returning → the \`usage.recorded\` it caused readable in the store. Baseline, same run: the same
+append → delivered to a plain durable consumer of the bus. The participant seconds metered are
+checked against \`meterSession\` over every session stream afterwards.
+
+${markdownTable(tables.metering.header, tables.metering.rows)}
 `
     : '\n_Did not run._\n'
 }
