@@ -69,9 +69,10 @@ function Usage() {
   const byDay = useSummary(orgId, period, 'day');
   const byMeeting = useSummary(orgId, period, 'meeting');
   const byHost = useSummary(orgId, period, 'host');
-  const meetings = useOrgQuery('meetings.list', orgId, (p) => trpc.meetings.list.query({ orgId, limit: 100, ...p }));
+  const meetings = useOrgQuery('meetings.list', orgId, (p) => trpc.meetings.list.query({ orgId, ...p }));
   const members = useOrgQuery('members.list', orgId, (p) => trpc.members.list.query({ orgId, ...p }));
 
+  // The same read as the Meetings tab (one cache entry); a meeting older than it lists is named by its id.
   const titles = useMemo(
     () => new Map((meetings.data?.meetings ?? []).map((m) => [m.sessionId, m.title])),
     [meetings.data],
