@@ -6,6 +6,7 @@ import type { AppendBenchResult } from './append.bench';
 import { machineTable, markedBlock, markers, type MachineFacts } from './bench-doc';
 import type { LagBenchResult } from './lag.bench';
 import type { MeteringBenchResult } from './metering.bench';
+import type { UsageReadBenchResult } from './usage-read.bench';
 import type { RebuildBenchResult } from './rebuild.bench';
 import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
 
@@ -17,6 +18,7 @@ export interface BenchResults {
   lag?: LagBenchResult | undefined;
   rebuild?: RebuildBenchResult | undefined;
   metering?: MeteringBenchResult | undefined;
+  usage?: UsageReadBenchResult | undefined;
 }
 
 export interface BenchMachine extends MachineFacts {
@@ -35,11 +37,15 @@ export interface BenchTables {
   lag: Table;
   rebuild: Table;
   metering: Table;
+  usage: Table;
   targets: Row[];
 }
 
 /** `only`: the parts asked for; one of them without a result fails its target. */
-export function benchTables({ append, lag, rebuild, metering }: BenchResults, only: ReadonlySet<string>): BenchTables {
+export function benchTables(
+  { append, lag, rebuild, metering, usage }: BenchResults,
+  only: ReadonlySet<string>,
+): BenchTables {
   const appendHeader: Row = [
     'concurrency',
     'adapter appends/s',
@@ -153,6 +159,40 @@ export function benchTables({ append, lag, rebuild, metering }: BenchResults, on
       ]
     : [];
 
+  const usageHeader: Row = ['measure', 'value'];
+  const usageRows: Row[] = usage
+    ? [
+        [
+          'usage events (organizations, meetings)',
+          `${int(usage.usageEvents)} (${int(usage.orgs)}, ${int(usage.meetings)}) in ${usage.period}`,
+        ],
+        [
+          'appended / projected by Quorum',
+          `${(usage.seedMs / 1000).toFixed(1)} s / ${(usage.projectMs / 1000).toFixed(1)} s after the last append`,
+        ],
+        [
+          'baseline: org.get p50 / p95',
+          `${ms(usage.baseline.p50)} / ${ms(usage.baseline.p95)}  (${int(usage.baseline.count)} calls)`,
+        ],
+        ...usage.summary.map((s): Row => [
+          `usage.summary by ${s.groupBy} p50 / p95`,
+          `${ms(s.latency.p50)} / ${ms(s.latency.p95)}  (${s.rows} rows; p95 ${(s.latency.p95 / usage.baseline.p95).toFixed(1)}× org.get)`,
+        ]),
+        [
+          'CSV export of the big organization',
+          `${int(usage.exportRows)} rows at ${int(usage.exportRowsPerSec)} rows/s`,
+        ],
+        [
+          'baseline: the same rows from PostgreSQL in keyset pages',
+          `${int(usage.exportBaselineRowsPerSec)} rows/s (export ${pct(usage.exportRowsPerSec / usage.exportBaselineRowsPerSec)} of it)`,
+        ],
+        [
+          "Quorum's RSS before / peak during the export",
+          `${usage.rssBeforeMiB.toFixed(0)} MiB / ${usage.rssPeakMiB.toFixed(0)} MiB (+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB)`,
+        ],
+      ]
+    : [];
+
   const targets: Row[] = [];
   if (append)
     targets.push([
@@ -192,18 +232,36 @@ export function benchTables({ append, lag, rebuild, metering }: BenchResults, on
       verdict(metering.target.rateKept),
     ]);
   } else if (only.has('metering')) targets.push(['(d) usage lag p99 < 1 s', 'did not run', 'FAIL']);
+  if (usage) {
+    targets.push([
+      '(e) usage.summary p95 < 100 ms over ≥ 1 M usage events',
+      `${ms(usage.target.summaryP95Ms)} (${int(usage.usageEvents)} events)`,
+      verdict(usage.target.summaryPass && usage.usageEvents >= 1_000_000),
+    ]);
+    targets.push([
+      '(e) CSV export ≥ 50,000 rows/s',
+      `${int(usage.exportRowsPerSec)} rows/s`,
+      verdict(usage.target.exportPass),
+    ]);
+    targets.push([
+      '(e) memory grows < 50 MiB over the export',
+      `+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB RSS over ${int(usage.exportRows)} rows`,
+      verdict(usage.target.memoryPass && usage.exportRows >= 1_000_000),
+    ]);
+  } else if (only.has('usage')) targets.push(['(e) usage reads', 'did not run', 'FAIL']);
 
   return {
     append: { header: appendHeader, rows: appendRows },
     lag: { header: lagHeader, rows: lagRows },
     rebuild: { header: rebuildHeader, rows: rebuildRows },
     metering: { header: meteringHeader, rows: meteringRows },
+    usage: { header: usageHeader, rows: usageRows },
     targets,
   };
 }
 
 export function printBenchTables(
-  { append, lag, rebuild, metering }: BenchResults,
+  { append, lag, rebuild, metering, usage }: BenchResults,
   tables: BenchTables,
   log: (line: string) => void,
 ): void {
@@ -215,13 +273,14 @@ export function printBenchTables(
   if (lag) log(`(b) lag\n${textTable(tables.lag.header, tables.lag.rows)}\n`);
   if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
   if (metering) log(`(d) metering\n${textTable(tables.metering.header, tables.metering.rows)}\n`);
+  if (usage) log(`(e) usage reads\n${textTable(tables.usage.header, tables.usage.rows)}\n`);
   log(textTable(['target', 'measured', 'result'], tables.targets));
 }
 
 /** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
 export function renderBenchmarksDoc(
   machine: BenchMachine,
-  { append, lag, rebuild, metering }: BenchResults,
+  { append, lag, rebuild, metering, usage }: BenchResults,
   tables: BenchTables,
   previous: string | undefined,
 ): string {
@@ -300,6 +359,22 @@ append → delivered to a plain durable consumer of the bus. The participant sec
 checked against \`meterSession\` over every session stream afterwards.
 
 ${markdownTable(tables.metering.header, tables.metering.rows)}
+`
+    : '\n_Did not run._\n'
+}
+## (e) Usage reads
+${
+  usage
+    ? `
+Quorum as a child process on PostgreSQL and NATS, on a fresh database. \`usage.recorded\` events
+(10 per meeting: four participants and the meeting, two 5-minute intervals each) are appended to
+the event store for one organization's month and for ${int(usage.orgs - 1)} others; Quorum's projector builds the
+usage read models, and the reads start once it has caught up. Each latency is ${int(usage.baseline.count)} sequential calls
+over keep-alive HTTP as the organization's owner; the baseline is \`org.get\` on the same path. The
+export is \`GET /usage/export.csv\` of the big organization's month, with Quorum's resident memory
+sampled every 100 ms; its baseline reads the same rows from PostgreSQL in keyset pages of 2,000.
+
+${markdownTable(tables.usage.header, tables.usage.rows)}
 `
     : '\n_Did not run._\n'
 }
