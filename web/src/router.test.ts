@@ -12,6 +12,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/invite/o1/i1/t1')).toEqual({ name: 'invite', orgId: 'o1', invitationId: 'i1', token: 't1' });
     expect(matchRoute('/invite/o1/i1')).toEqual({ name: 'notFound' });
     expect(matchRoute('/verify-email/t1')).toEqual({ name: 'verifyEmail', token: 't1' });
+    expect(matchRoute('/orgs/o1/usage')).toEqual({ name: 'org', orgId: 'o1', tab: 'usage' });
     expect(matchRoute('/orgs/o1/meetings')).toEqual({ name: 'org', orgId: 'o1', tab: 'meetings' });
     expect(matchRoute('/orgs/o1/meetings/s1')).toEqual({ name: 'meeting', orgId: 'o1', sessionId: 's1' });
   });

@@ -3,6 +3,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { errorMessage } from '../errors';
 import { useLive, type WireEvent } from '../live';
+import { useLocation } from '../router';
 import { trpc } from '../trpc';
 import { Loading, LoadError, NotAllowed, Select } from '../ui';
 import { permission, useOrg, useOrgQuery } from './org-context';
@@ -22,6 +23,8 @@ function EventLog() {
   const orgId = org.orgId;
   const [type, setType] = useState('');
   const live = useLive();
+  // `?event=<id>`: the event a link elsewhere (a usage event's sources) points at, marked in the list.
+  const wanted = useLocation().search.get('event');
   const members = useOrgQuery('members.list', orgId, (p) => trpc.members.list.query({ orgId, ...p }));
   const who = useMemo(() => new Map((members.data?.members ?? []).map((m) => [m.userId, m.email])), [members.data]);
 
@@ -63,6 +66,11 @@ function EventLog() {
     );
   }, [live, pages.data, type]);
 
+  const wantedFound = wanted !== null && events.some((e) => e.id === wanted);
+  useEffect(() => {
+    if (wantedFound) document.querySelector('.event-list li.wanted')?.scrollIntoView({ block: 'center' });
+  }, [wantedFound]);
+
   return (
     <div className="stack">
       <section className="card" aria-labelledby="log-heading">
@@ -92,13 +100,21 @@ function EventLog() {
             options={[{ value: '', label: 'All types' }, ...EVENT_TYPES.map((t) => ({ value: t, label: t }))]}
           />
         </div>
+        {wanted ? <WantedEvent id={wanted} found={wantedFound} more={pages.hasNextPage} /> : null}
         {pages.isPending ? <Loading what="events" /> : null}
         {pages.isError ? <LoadError error={errorMessage(pages.error)} retry={() => void pages.refetch()} /> : null}
         {pages.isSuccess && events.length === 0 ? <p>No events{type ? ` of type ${type}` : ''} yet.</p> : null}
         {events.length > 0 ? (
           <ol className="event-list" data-testid="event-list" aria-label="Events, newest first">
             {events.map((e) => (
-              <li key={e.position} data-type={e.type} data-position={e.position}>
+              <li
+                key={e.position}
+                data-type={e.type}
+                data-position={e.position}
+                data-event-id={e.id}
+                className={e.id === wanted ? 'wanted' : undefined}
+                aria-current={e.id === wanted ? 'true' : undefined}
+              >
                 <div className="event-line">
                   <code className="event-type">{e.type}</code>
                   <time dateTime={e.occurredAt}>{new Date(e.occurredAt).toLocaleString()}</time>
@@ -127,6 +143,20 @@ function EventLog() {
         ) : null}
       </section>
     </div>
+  );
+}
+
+/** Where the event the address names is: marked below, or further back than the pages loaded. */
+function WantedEvent({ id, found, more }: { id: string; found: boolean; more: boolean }) {
+  return (
+    <p className="notice" data-testid="wanted-event">
+      Event <code>{id}</code>{' '}
+      {found
+        ? 'is marked below.'
+        : more
+          ? 'is not among the events loaded: load older events to find it.'
+          : 'is not in this list (it may be of another type than the one chosen).'}
+    </p>
   );
 }
 

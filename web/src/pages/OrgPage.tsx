@@ -1,3 +1,5 @@
+import type { Role } from '@quorum/domain';
+import { lazy, Suspense } from 'react';
 import { PageTitle } from '../PageTitle';
 import { errorCode, errorMessage } from '../errors';
 import { LiveContext, useOrgLiveFeed } from '../live';
@@ -12,14 +14,26 @@ import { OrgContext, permission, useOrgQuery } from './org-context';
 import { PlanPage, planLabel, statusLabel } from './PlanPage';
 import { SeatsPage } from './SeatsPage';
 
+// The usage page brings its chart library: loaded only when the page opens.
+const UsagePage = lazy(() => import('./usage/UsagePage').then((m) => ({ default: m.UsagePage })));
+
 const TAB_TITLES: Record<OrgTab, string> = {
   seats: 'Seats',
   members: 'Members',
   meetings: 'Meetings',
   plan: 'Plan',
+  usage: 'Usage & billing',
   'api-keys': 'API keys',
   activity: 'Activity',
 };
+
+/**
+ * Whether the organization's navigation offers `tab` to `role`. Usage & billing is listed only
+ * for the roles that may read usage; anyone else who opens its address is told why instead.
+ */
+export function tabVisible(tab: OrgTab, role: Role): boolean {
+  return tab === 'usage' ? permission(role, 'usage.summary').allowed : true;
+}
 
 export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
   const org = useOrgQuery('org.get', orgId, (p) => trpc.org.get.query({ orgId, ...p }));
@@ -55,7 +69,7 @@ export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
           </p>
           <nav aria-label="Organization" className="tabs">
             <ul>
-              {ORG_TABS.map((t) => (
+              {ORG_TABS.filter((t) => tabVisible(t, o.yourRole)).map((t) => (
                 <li key={t}>
                   <Link to={`/orgs/${orgId}/${t}`} aria-current={t === tab ? 'page' : undefined}>
                     {TAB_TITLES[t]}
@@ -70,6 +84,11 @@ export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
           {tab === 'members' ? <MembersPage /> : null}
           {tab === 'meetings' ? <MeetingsPage /> : null}
           {tab === 'plan' ? <PlanPage /> : null}
+          {tab === 'usage' ? (
+            <Suspense fallback={<Loading what="usage" />}>
+              <UsagePage />
+            </Suspense>
+          ) : null}
           {tab === 'api-keys' ? <ApiKeysPage /> : null}
           {tab === 'activity' ? <ActivityPage /> : null}
         </PageTitle>
