@@ -24,7 +24,7 @@ export class OperatorAccess {
 
   /** `configured`: user ids and addresses as `QUORUM_OPERATORS` names them (parsed, lower-cased). */
   constructor(
-    private readonly repo: OperatorsRepository,
+    private readonly repo: Pick<OperatorsRepository, 'standing'>,
     configured: readonly string[] = [],
   ) {
     this.userIds = new Set(configured.filter((e) => !e.includes('@')).map((e) => e.toLowerCase()));
