@@ -5,6 +5,8 @@
 import type { AppendBenchResult } from './append.bench';
 import { machineTable, markedBlock, markers, type MachineFacts } from './bench-doc';
 import type { LagBenchResult } from './lag.bench';
+import type { MeteringBenchResult } from './metering.bench';
+import type { UsageReadBenchResult } from './usage-read.bench';
 import type { RebuildBenchResult } from './rebuild.bench';
 import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
 
@@ -15,6 +17,8 @@ export interface BenchResults {
   append?: AppendBenchResult | undefined;
   lag?: LagBenchResult | undefined;
   rebuild?: RebuildBenchResult | undefined;
+  metering?: MeteringBenchResult | undefined;
+  usage?: UsageReadBenchResult | undefined;
 }
 
 export interface BenchMachine extends MachineFacts {
@@ -32,11 +36,16 @@ export interface BenchTables {
   append: Table;
   lag: Table;
   rebuild: Table;
+  metering: Table;
+  usage: Table;
   targets: Row[];
 }
 
 /** `only`: the parts asked for; one of them without a result fails its target. */
-export function benchTables({ append, lag, rebuild }: BenchResults, only: ReadonlySet<string>): BenchTables {
+export function benchTables(
+  { append, lag, rebuild, metering, usage }: BenchResults,
+  only: ReadonlySet<string>,
+): BenchTables {
   const appendHeader: Row = [
     'concurrency',
     'adapter appends/s',
@@ -121,6 +130,69 @@ export function benchTables({ append, lag, rebuild }: BenchResults, only: Readon
       ]
     : [];
 
+  const meteringHeader: Row = ['measure', 'value'];
+  const meteringRows: Row[] = metering
+    ? [
+        [
+          'session events sent',
+          `${int(metering.sessionEvents)} over ${metering.meetings} meetings at a time (${metering.achievedRate.toFixed(1)}/s of ${metering.targetRate}/s)`,
+        ],
+        [
+          'usage lag p50 / p99 / max',
+          `${ms(metering.usageLag.p50)} / ${ms(metering.usageLag.p99)} / ${ms(metering.usageLag.max)}  (${int(metering.usageLag.count)} leaves)`,
+        ],
+        [
+          'baseline: bus delivery p50 / p99 / max',
+          `${ms(metering.busLag.p50)} / ${ms(metering.busLag.p99)} / ${ms(metering.busLag.max)}  (${int(metering.busLag.count)} events)`,
+        ],
+        [
+          'usage lag / bus delivery, p50 / p99',
+          `${(metering.usageLag.p50 / metering.busLag.p50).toFixed(1)}× / ${(metering.usageLag.p99 / metering.busLag.p99).toFixed(1)}×`,
+        ],
+        ['usage events appended', int(metering.usageEvents)],
+        ['leaves without usage after the drain', String(metering.missing)],
+        [
+          'participant seconds: streams / metered',
+          `${int(metering.check.expectedParticipantSeconds)} / ${int(metering.check.meteredParticipantSeconds)} (${metering.check.ok ? 'equal' : 'MISMATCH'})`,
+        ],
+        ['CPU of this process (generator, relay, metering)', `${metering.cpuPercent.toFixed(0)}% of one core`],
+      ]
+    : [];
+
+  const usageHeader: Row = ['measure', 'value'];
+  const usageRows: Row[] = usage
+    ? [
+        [
+          'usage events (organizations, meetings)',
+          `${int(usage.usageEvents)} (${int(usage.orgs)}, ${int(usage.meetings)}) in ${usage.period}`,
+        ],
+        [
+          'appended / projected by Quorum',
+          `${(usage.seedMs / 1000).toFixed(1)} s / ${(usage.projectMs / 1000).toFixed(1)} s after the last append`,
+        ],
+        [
+          'baseline: org.get p50 / p95',
+          `${ms(usage.baseline.p50)} / ${ms(usage.baseline.p95)}  (${int(usage.baseline.count)} calls)`,
+        ],
+        ...usage.summary.map((s): Row => [
+          `usage.summary by ${s.groupBy} p50 / p95`,
+          `${ms(s.latency.p50)} / ${ms(s.latency.p95)}  (${s.rows} rows; p95 ${(s.latency.p95 / usage.baseline.p95).toFixed(1)}× org.get)`,
+        ]),
+        [
+          'CSV export of the big organization',
+          `${int(usage.exportRows)} rows at ${int(usage.exportRowsPerSec)} rows/s`,
+        ],
+        [
+          'baseline: the same rows from PostgreSQL in keyset pages',
+          `${int(usage.exportBaselineRowsPerSec)} rows/s (export ${pct(usage.exportRowsPerSec / usage.exportBaselineRowsPerSec)} of it)`,
+        ],
+        [
+          "Quorum's RSS before / peak during the export",
+          `${usage.rssBeforeMiB.toFixed(0)} MiB / ${usage.rssPeakMiB.toFixed(0)} MiB (+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB)`,
+        ],
+      ]
+    : [];
+
   const targets: Row[] = [];
   if (append)
     targets.push([
@@ -148,17 +220,48 @@ export function benchTables({ append, lag, rebuild }: BenchResults, only: Readon
       verdict(rebuild.target.pass),
     ]);
   else if (only.has('rebuild')) targets.push(['(c) rebuild ≥ 10,000 events/s', 'did not run', 'FAIL']);
+  if (metering) {
+    targets.push([
+      '(d) usage lag p99 < 1 s at 500 session events/s, every leave metered, totals equal',
+      `${ms(metering.usageLag.p99)}, ${metering.missing} missing, ${metering.check.ok ? 'equal' : 'MISMATCH'}`,
+      verdict(metering.target.pass && metering.check.ok),
+    ]);
+    targets.push([
+      '(d) generator kept the rate (≥ 97%)',
+      `${metering.achievedRate.toFixed(1)}/s`,
+      verdict(metering.target.rateKept),
+    ]);
+  } else if (only.has('metering')) targets.push(['(d) usage lag p99 < 1 s', 'did not run', 'FAIL']);
+  if (usage) {
+    targets.push([
+      '(e) usage.summary p95 < 100 ms over ≥ 1 M usage events',
+      `${ms(usage.target.summaryP95Ms)} (${int(usage.usageEvents)} events)`,
+      verdict(usage.target.summaryPass && usage.usageEvents >= 1_000_000),
+    ]);
+    targets.push([
+      '(e) CSV export ≥ 50,000 rows/s',
+      `${int(usage.exportRowsPerSec)} rows/s`,
+      verdict(usage.target.exportPass),
+    ]);
+    targets.push([
+      '(e) memory grows < 50 MiB over the export',
+      `+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB RSS over ${int(usage.exportRows)} rows`,
+      verdict(usage.target.memoryPass && usage.exportRows >= 1_000_000),
+    ]);
+  } else if (only.has('usage')) targets.push(['(e) usage reads', 'did not run', 'FAIL']);
 
   return {
     append: { header: appendHeader, rows: appendRows },
     lag: { header: lagHeader, rows: lagRows },
     rebuild: { header: rebuildHeader, rows: rebuildRows },
+    metering: { header: meteringHeader, rows: meteringRows },
+    usage: { header: usageHeader, rows: usageRows },
     targets,
   };
 }
 
 export function printBenchTables(
-  { append, lag, rebuild }: BenchResults,
+  { append, lag, rebuild, metering, usage }: BenchResults,
   tables: BenchTables,
   log: (line: string) => void,
 ): void {
@@ -169,13 +272,15 @@ export function printBenchTables(
     );
   if (lag) log(`(b) lag\n${textTable(tables.lag.header, tables.lag.rows)}\n`);
   if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
+  if (metering) log(`(d) metering\n${textTable(tables.metering.header, tables.metering.rows)}\n`);
+  if (usage) log(`(e) usage reads\n${textTable(tables.usage.header, tables.usage.rows)}\n`);
   log(textTable(['target', 'measured', 'result'], tables.targets));
 }
 
 /** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
 export function renderBenchmarksDoc(
   machine: BenchMachine,
-  { append, lag, rebuild }: BenchResults,
+  { append, lag, rebuild, metering, usage }: BenchResults,
   tables: BenchTables,
   previous: string | undefined,
 ): string {
@@ -238,6 +343,38 @@ client-side time per statement (round trip included) for the projection's writes
 are not in it.
 
 ${markdownTable(tables.rebuild.header, tables.rebuild.rows)}
+`
+    : '\n_Did not run._\n'
+}
+## (d) Metering
+${
+  metering
+    ? `
+A fresh database, the PostgreSQL event store, NATS JetStream (a namespace of its own), the relay and
+the metering consumer in the benchmark's process. Open loop: ${metering.targetRate} session events/s for
+${metering.durationMs / 1000} s over ${metering.meetings} meetings at a time, each scheduled → four joins → four
+leaves → ended, one append per event with the clock's instants. Usage lag: a leave's append
+returning → the \`usage.recorded\` it caused readable in the store. Baseline, same run: the same
+append → delivered to a plain durable consumer of the bus. The participant seconds metered are
+checked against \`meterSession\` over every session stream afterwards.
+
+${markdownTable(tables.metering.header, tables.metering.rows)}
+`
+    : '\n_Did not run._\n'
+}
+## (e) Usage reads
+${
+  usage
+    ? `
+Quorum as a child process on PostgreSQL and NATS, on a fresh database. \`usage.recorded\` events
+(10 per meeting: four participants and the meeting, two 5-minute intervals each) are appended to
+the event store for one organization's month and for ${int(usage.orgs - 1)} others; Quorum's projector builds the
+usage read models, and the reads start once it has caught up. Each latency is ${int(usage.baseline.count)} sequential calls
+over keep-alive HTTP as the organization's owner; the baseline is \`org.get\` on the same path. The
+export is \`GET /usage/export.csv\` of the big organization's month, with Quorum's resident memory
+sampled every 100 ms; its baseline reads the same rows from PostgreSQL in keyset pages of 2,000.
+
+${markdownTable(tables.usage.header, tables.usage.rows)}
 `
     : '\n_Did not run._\n'
 }

@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: (a) event store appends vs plain INSERTs, (b) command-to-read-model lag
- * at a steady rate over HTTP through NATS, (c) projection rebuild throughput. Prints a table
+ * at a steady rate over HTTP through NATS, (c) projection rebuild throughput, (d) metering's
+ * usage lag under a steady stream of session events, (e) usage.summary and the CSV export over a
+ * month of a million usage events. Prints a table
  * and writes docs/benchmarks.md (the k6 section of an existing file is kept).
  *
  * Env: BENCH_DATABASE_URL (admin URL; each part uses its own fresh database), NATS_URL,
- * BENCH_ONLY=append,lag,rebuild (subset), BENCH_LAG_RATE, BENCH_LAG_SECONDS.
+ * BENCH_ONLY=append,lag,rebuild,metering (subset), BENCH_LAG_RATE, BENCH_LAG_SECONDS,
+ * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +18,15 @@ import { describeMachine, readDoc } from './bench-doc';
 import { benchTables, printBenchTables, renderBenchmarksDoc, type BenchMachine } from './benchmarks-doc';
 import { BENCH_DATABASE_URL, NATS_URL, postgresInfo } from './env';
 import { runLagBench, type LagBenchResult } from './lag.bench';
+import { runMeteringBench, type MeteringBenchResult } from './metering.bench';
+import { runUsageReadBench, type UsageReadBenchResult } from './usage-read.bench';
 import { runRebuildBench, type RebuildBenchResult } from './rebuild.bench';
 import { sleep } from './stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = `${ROOT}docs/benchmarks.md`;
 
-const only = new Set((process.env.BENCH_ONLY ?? 'append,lag,rebuild').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage').split(',').map((s) => s.trim()));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function natsVersion(): Promise<string> {
@@ -74,6 +79,8 @@ async function quiesce(): Promise<void> {
 let append: AppendBenchResult | undefined;
 let lag: LagBenchResult | undefined;
 let rebuild: RebuildBenchResult | undefined;
+let metering: MeteringBenchResult | undefined;
+let usage: UsageReadBenchResult | undefined;
 const failures: string[] = [];
 
 if (only.has('append')) {
@@ -102,7 +109,28 @@ if (only.has('rebuild')) {
   });
 }
 
-const results = { append, lag, rebuild };
+if (only.has('metering')) {
+  if (append || lag || rebuild) await quiesce();
+  const rate = Number(process.env.BENCH_METERING_RATE ?? 500);
+  const seconds = Number(process.env.BENCH_METERING_SECONDS ?? 20);
+  log(`(d) metering at ${rate} session events/s for ${seconds} s`);
+  metering = await runMeteringBench({ log, rate, durationMs: seconds * 1_000 }).catch((err: unknown) => {
+    failures.push(`(d) failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
+}
+
+if (only.has('usage')) {
+  if (append || lag || rebuild || metering) await quiesce();
+  const bigMeetings = Number(process.env.BENCH_USAGE_MEETINGS ?? 100_000);
+  log(`(e) usage reads over ${bigMeetings} meetings of one organization and 999 others`);
+  usage = await runUsageReadBench({ log, bigMeetings }).catch((err: unknown) => {
+    failures.push(`(e) failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
+}
+
+const results = { append, lag, rebuild, metering, usage };
 const tables = benchTables(results, only);
 printBenchTables(results, tables, log);
 for (const f of failures) log(`\n${f}`);

@@ -8,6 +8,7 @@ export interface Summary {
   min: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
   mean: number;
@@ -30,6 +31,7 @@ export function summarize(samples: readonly number[]): Summary {
     min: arr[0] ?? Number.NaN,
     p50: percentile(arr, 50),
     p90: percentile(arr, 90),
+    p95: percentile(arr, 95),
     p99: percentile(arr, 99),
     max: arr[arr.length - 1] ?? Number.NaN,
     mean: arr.length ? sum / arr.length : Number.NaN,

@@ -156,10 +156,11 @@ describe('the metering consumer', () => {
     expect(after.map((e) => [e.id, e.revision])).toEqual(before.map((e) => [e.id, e.revision]));
     expect(after).toHaveLength(expected.length);
 
-    // Even with its effects forgotten, metering appends nothing new and counts once more.
+    // A new instance with the effects forgotten appends nothing new to the store and counts once more.
     await env.sql.query('DELETE FROM metering_effects WHERE session_id = $1', [sessionId]);
     await env.sql.query('DELETE FROM metering_totals WHERE org_id = $1', [orgId]);
-    const replayed = await first.meter(sessionId);
+    const third = await Metering.create({ store: env.store, bus: env.bus, sql: env.sql, logger });
+    const replayed = await third.meter(sessionId);
     expect(replayed?.appended).toBe(expected.length);
     expect(await usageEvents(env.store, orgId, periods)).toHaveLength(expected.length);
     const { rows } = await env.sql.query<{ seconds: string }>(

@@ -34,15 +34,16 @@ import {
   streamIds,
   type DomainEvent,
   type OrganizationEvent,
+  type Plan,
   type StoredSessionEvent,
   type UsageInterval,
 } from '@quorum/domain';
 import {
   DuplicateEventIdError,
+  parseWireEvent,
   uuidV5,
   type EventStore,
   type NewEvent,
-  type RecordedEvent,
   type WireEvent,
 } from '@quorum/eventstore';
 import type { Logger } from 'pino';
@@ -100,8 +101,60 @@ export interface MeteringStatus {
   dueLater: number;
 }
 
+/** Sessions metered at once from one batch of messages. */
+const PARALLEL_SESSIONS = 16;
+/** Sessions whose recorded ids and `next_due` are kept in memory. */
+const KNOWN_SESSIONS = 20_000;
+/** How long an organization's plan is taken as known for the thresholds. */
+const PLAN_TTL_MS = 30_000;
+
 /** Every session event of every organization (`evt.<orgId>.session.<type>`). */
 const SESSION_SUBJECTS = 'evt.*.session.>';
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** One event of a session stream as metering keeps it. */
+interface SessionRecord {
+  id: string;
+  correlationId: string;
+  traceparent: string | null;
+  /** Undefined for a type this code does not meter. */
+  event: StoredSessionEvent | undefined;
+}
+
+/** A session stream held in memory: its events up to revision `next - 1`. */
+interface HeldStream {
+  orgId: string;
+  records: SessionRecord[];
+  next: bigint;
+}
+
+function recordOf(
+  id: string,
+  type: string,
+  version: number,
+  data: unknown,
+  correlationId: string,
+  traceparent: string | null,
+): SessionRecord {
+  let event: StoredSessionEvent | undefined;
+  if (isDomainEventType(type)) {
+    const parsed: DomainEvent = parseEvent({ type, version, data });
+    if (parsed.type.startsWith('session.') || parsed.type.startsWith('participant.')) {
+      event = { ...parsed, id } as StoredSessionEvent;
+    }
+  }
+  return { id, correlationId, traceparent, event };
+}
 
 export class Metering {
   private consumer: Consumer | undefined;
@@ -114,8 +167,17 @@ export class Metering {
   private readonly intervalSeconds: number | undefined;
   private readonly settleLagMs: number;
   private readonly tickMs: number;
-  /** One pass per session at a time in this process: a ticker pass and a message never interleave. */
-  private readonly inFlight = new Map<string, Promise<SessionMetered | undefined>>();
+  /** The pass in progress (or the last one); the next waits for it. */
+  private passes: Promise<unknown> = Promise.resolve();
+  /** Streams of recently metered sessions (insertion order = recency). */
+  private readonly streams = new Map<string, HeldStream>();
+  /** Usage event ids known to be recorded, per recently metered session (insertion order = recency). */
+  private readonly knownIds = new Map<string, Set<string>>();
+  /** `next_due` as last written per session, so a pass that changes nothing writes nothing. */
+  private readonly dueWritten = new Map<string, number | null>();
+  /** Organization periods whose thresholds were checked since the process started. */
+  private readonly thresholdsChecked = new Set<string>();
+  private readonly plans = new Map<string, { plan: Plan | undefined; until: number }>();
 
   private constructor(private readonly options: MeteringOptions) {
     this.now = options.now ?? (() => new Date());
@@ -149,23 +211,17 @@ export class Metering {
       `SELECT session_id FROM metering_sessions WHERE next_due IS NOT NULL AND next_due <= $1 ORDER BY next_due LIMIT 500`,
       [this.now()],
     );
-    for (const { session_id } of rows) await this.meter(session_id);
+    await this.meterAll(rows.map((r) => [r.session_id, []]));
     return rows.length;
   }
 
-  /** Meters one session from its stream in the store (also what a message or the ticker does). */
-  meter(sessionId: string): Promise<SessionMetered | undefined> {
-    const running = this.inFlight.get(sessionId);
-    const next = (running ?? Promise.resolve(undefined))
-      .catch(() => undefined)
-      .then(() => this.meterNow(sessionId))
-      .finally(() => {
-        if (this.inFlight.get(sessionId) === next) this.inFlight.delete(sessionId);
-      });
-    this.inFlight.set(sessionId, next);
-    return next;
+  /**
+   * Meters one session from its stream (also what a message or the ticker does); `hints` are
+   * events of that stream the bus handed over.
+   */
+  async meter(sessionId: string, hints: readonly WireEvent[] = []): Promise<SessionMetered | undefined> {
+    return (await this.meterAll([[sessionId, hints]]))[0];
   }
-
   async status(): Promise<MeteringStatus> {
     const { rows } = await this.options.sql.query<{ n: string }>(
       `SELECT count(*) AS n FROM metering_sessions WHERE next_due IS NOT NULL`,
@@ -184,7 +240,7 @@ export class Metering {
     clearTimeout(this.timer);
     await this.consumer?.close();
     await this.ticking;
-    await Promise.allSettled([...this.inFlight.values()]);
+    await this.passes.catch(() => undefined);
   }
 
   private schedule(): void {
@@ -199,101 +255,204 @@ export class Metering {
   }
 
   private async handle(messages: readonly DeliveredMessage[]): Promise<void> {
-    const sessions = new Set<string>();
+    const sessions = new Map<string, WireEvent[]>();
     for (const message of messages) {
-      const event = message.payload as WireEvent;
-      if (typeof event?.streamId === 'string' && event.streamId.startsWith('session-')) {
-        sessions.add(event.streamId.slice('session-'.length));
+      let event: WireEvent;
+      try {
+        event = parseWireEvent(message.payload);
+      } catch (err) {
+        this.options.logger.warn({ err, id: message.id }, 'metering: a message that is not an event envelope; skipped');
+        continue;
       }
+      if (!event.streamId.startsWith('session-')) continue;
+      const sessionId = event.streamId.slice('session-'.length);
+      sessions.set(sessionId, [...(sessions.get(sessionId) ?? []), event]);
     }
     // Throwing asks for the whole batch again; every pass is idempotent.
-    for (const sessionId of sessions) await this.meter(sessionId);
+    await this.meterAll([...sessions]);
   }
 
-  private async meterNow(sessionId: string): Promise<SessionMetered | undefined> {
-    const recorded = await this.options.store.readStream(streamIds.session(sessionId));
-    const first = recorded[0];
-    if (first === undefined) return undefined;
-    const orgId = first.metadata.orgId;
-    const byId = new Map(recorded.map((e) => [e.id, e]));
-    const events = recorded.flatMap((e): StoredSessionEvent[] => {
-      if (!isDomainEventType(e.type)) return [];
-      const event: DomainEvent = parseEvent(e);
-      return event.type.startsWith('session.') || event.type.startsWith('participant.')
-        ? [{ ...event, id: e.id } as StoredSessionEvent]
-        : [];
-    });
+  /** One pass at a time in this process, so a timed pass and a batch of messages never interleave. */
+  private meterAll(sessions: ReadonlyArray<readonly [string, readonly WireEvent[]]>): Promise<SessionMetered[]> {
+    const run = this.passes.catch(() => undefined).then(() => this.pass(sessions));
+    this.passes = run;
+    return run;
+  }
+  /**
+   * The session's stream: kept in memory for recently metered sessions and extended with the
+   * events the bus hands over when they follow on; read from the store (from the last revision
+   * held) when they do not, for a session not held, and on a timed pass.
+   */
+  private async streamOf(sessionId: string, hints: readonly WireEvent[]): Promise<HeldStream | undefined> {
+    let held = this.streams.get(sessionId);
+    let read = held === undefined || hints.length === 0;
+    if (held) {
+      for (const hint of [...hints].sort((a, b) => (BigInt(a.revision) < BigInt(b.revision) ? -1 : 1))) {
+        const revision = BigInt(hint.revision);
+        if (revision < held.next) continue;
+        if (revision > held.next) {
+          read = true;
+          break;
+        }
+        held.records.push(recordOf(hint.id, hint.type, hint.version, hint.data, hint.correlationId, hint.traceparent));
+        held.next++;
+      }
+    }
+    if (read) {
+      const recorded = await this.options.store.readStream(streamIds.session(sessionId), {
+        fromRevision: held?.next ?? 0n,
+      });
+      if (!held) {
+        if (recorded[0] === undefined) return undefined;
+        held = { orgId: recorded[0].metadata.orgId, records: [], next: 0n };
+      }
+      for (const e of recorded) {
+        if (e.revision !== held.next) continue;
+        held.records.push(
+          recordOf(e.id, e.type, e.version, e.data, e.metadata.correlationId, e.metadata.traceparent ?? null),
+        );
+        held.next++;
+      }
+    }
+    if (!held) return undefined;
+    this.streams.delete(sessionId);
+    this.streams.set(sessionId, held);
+    if (this.streams.size > KNOWN_SESSIONS) this.streams.delete(this.streams.keys().next().value!);
+    return held;
+  }
+
+  /**
+   * Meters sessions together, in a fixed number of round trips however many there are: their
+   * streams (held in memory, or read), one lookup of the usage ids not known to be recorded, one
+   * append per usage stream, one statement recording effects, totals and when each is due.
+   */
+  private async pass(sessions: ReadonlyArray<readonly [string, readonly WireEvent[]]>): Promise<SessionMetered[]> {
+    const streams = await mapLimit(sessions, PARALLEL_SESSIONS, ([sessionId, hints]) =>
+      this.streamOf(sessionId, hints),
+    );
     const settled = new Date(this.now().getTime() - this.settleLagMs);
     const options = this.intervalSeconds ? { intervalSeconds: this.intervalSeconds } : {};
-    const intervals = meterSession(events, settled, options);
-    const due = nextSettledAt(events, settled, options);
-    const nextDue = due === null ? null : new Date(due.getTime() + this.settleLagMs);
+    const passes = sessions.flatMap(([sessionId], n) => {
+      const held = streams[n];
+      if (held === undefined) return [];
+      const events = held.records.flatMap((r) => (r.event ? [r.event] : []));
+      const intervals = meterSession(events, settled, options);
+      const settles = nextSettledAt(events, settled, options);
+      return [
+        {
+          sessionId,
+          held,
+          intervals,
+          ids: intervals.map((i) => usageEventId(i.key)),
+          // Ids this process saw recorded for the session need no lookup.
+          known: new Set(this.knownIds.get(sessionId)),
+          nextDue: settles === null ? null : new Date(settles.getTime() + this.settleLagMs),
+        },
+      ];
+    });
 
-    const ids = intervals.map((i) => usageEventId(i.key));
-    const known = new Set(
-      intervals.length === 0
-        ? []
-        : (
-            await this.options.sql.query<{ event_id: string }>(
-              `SELECT event_id FROM metering_effects WHERE event_id = ANY($1::uuid[])`,
-              [ids],
-            )
-          ).rows.map((r) => r.event_id),
-    );
-    const fresh = intervals.map((interval, i) => ({ interval, id: ids[i]! })).filter(({ id }) => !known.has(id));
-
-    const byStream = new Map<string, { interval: UsageInterval; id: string }[]>();
-    for (const item of fresh) {
-      const stream = streamIds.usage(orgId, item.interval.period);
-      byStream.set(stream, [...(byStream.get(stream) ?? []), item]);
-    }
-    for (const [stream, items] of byStream) {
-      await this.append(
-        stream,
-        items.map(({ interval, id }) => this.usageEvent(interval, id, orgId, byId)),
+    const unknown = passes.flatMap((p) => p.ids.filter((id) => !p.known.has(id)));
+    if (unknown.length > 0) {
+      const { rows } = await this.options.sql.query<{ event_id: string }>(
+        `SELECT event_id FROM metering_effects WHERE event_id = ANY($1::uuid[])`,
+        [unknown],
       );
+      const recorded = new Set(rows.map((r) => r.event_id));
+      for (const p of passes) for (const id of p.ids) if (recorded.has(id)) p.known.add(id);
     }
 
-    const periods = new Set(intervals.filter((i) => i.meter === 'meeting_minutes').map((i) => i.period));
-    await this.options.sql.transaction(async (tx) => {
-      if (fresh.length > 0) {
-        await tx.query(
-          `WITH fresh AS (
-             INSERT INTO metering_effects (event_id, org_id, period, meter, seconds, session_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::uuid[])
-             ON CONFLICT (event_id) DO NOTHING
-             RETURNING org_id, period, meter, seconds)
+    const byStream = new Map<string, NewEvent[]>();
+    const fresh: { id: string; orgId: string; sessionId: string; interval: UsageInterval }[] = [];
+    for (const p of passes) {
+      const byId = new Map(p.held.records.map((r) => [r.id, r]));
+      p.intervals.forEach((interval, n) => {
+        const id = p.ids[n]!;
+        if (p.known.has(id)) return;
+        fresh.push({ id, orgId: p.held.orgId, sessionId: p.sessionId, interval });
+        const stream = streamIds.usage(p.held.orgId, interval.period);
+        byStream.set(stream, [...(byStream.get(stream) ?? []), this.usageEvent(interval, id, p.held.orgId, byId)]);
+      });
+    }
+    await mapLimit([...byStream], PARALLEL_SESSIONS, ([stream, events]) => this.append(stream, events));
+
+    // Only sessions with something new, or whose next_due moved, need writing.
+    const changed = passes.filter((p) => {
+      const due = p.nextDue === null ? null : p.nextDue.getTime();
+      return !this.dueWritten.has(p.sessionId) || this.dueWritten.get(p.sessionId) !== due;
+    });
+    if (fresh.length > 0 || changed.length > 0) {
+      // One statement, so one round trip and atomic: the effects rows, the totals grown by the
+      // rows newly inserted among them, and when each session is due again.
+      await this.options.sql.query(
+        `WITH fresh AS (
+           INSERT INTO metering_effects (event_id, org_id, period, meter, seconds, session_id)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::uuid[])
+           ON CONFLICT (event_id) DO NOTHING
+           RETURNING org_id, period, meter, seconds),
+         totals AS (
            INSERT INTO metering_totals (org_id, period, meter, seconds)
            SELECT org_id, period, meter, sum(seconds) FROM fresh GROUP BY org_id, period, meter
-           ON CONFLICT (org_id, period, meter) DO UPDATE SET seconds = metering_totals.seconds + EXCLUDED.seconds`,
-          [
-            fresh.map((f) => f.id),
-            fresh.map(() => orgId),
-            fresh.map((f) => f.interval.period),
-            fresh.map((f) => f.interval.meter),
-            fresh.map((f) => f.interval.seconds),
-            fresh.map(() => sessionId),
-          ],
-        );
-      }
-      await tx.query(
-        `INSERT INTO metering_sessions (session_id, org_id, next_due, metered_at) VALUES ($1, $2, $3, now())
+           ON CONFLICT (org_id, period, meter) DO UPDATE SET seconds = metering_totals.seconds + EXCLUDED.seconds)
+         INSERT INTO metering_sessions (session_id, org_id, next_due, metered_at)
+         SELECT *, now() FROM unnest($7::uuid[], $8::uuid[], $9::timestamptz[])
          ON CONFLICT (session_id) DO UPDATE SET next_due = EXCLUDED.next_due, metered_at = now()`,
-        [sessionId, orgId, nextDue],
+        [
+          fresh.map((f) => f.id),
+          fresh.map((f) => f.orgId),
+          fresh.map((f) => f.interval.period),
+          fresh.map((f) => f.interval.meter),
+          fresh.map((f) => f.interval.seconds),
+          fresh.map((f) => f.sessionId),
+          changed.map((p) => p.sessionId),
+          changed.map((p) => p.held.orgId),
+          changed.map((p) => p.nextDue),
+        ],
       );
-    });
-    for (const period of periods) await this.checkThresholds(orgId, period);
+    }
 
-    this.sessionsMetered++;
+    // Thresholds move only with new meeting minutes; each period is checked once per process
+    // too, so one whose crossing was not recorded before a crash is after the restart.
+    const periods = new Set<string>();
+    for (const p of passes) {
+      p.intervals.forEach((i, n) => {
+        const key = `${p.held.orgId}/${i.period}`;
+        if (i.meter === 'meeting_minutes' && (!p.known.has(p.ids[n]!) || !this.thresholdsChecked.has(key)))
+          periods.add(key);
+      });
+      for (const id of p.ids) p.known.add(id);
+      this.rememberKnown(p.sessionId, p.known);
+      this.dueWritten.set(p.sessionId, p.nextDue === null ? null : p.nextDue.getTime());
+    }
+    for (const key of periods) {
+      const [orgId, period] = key.split('/') as [string, string];
+      await this.checkThresholds(orgId, period);
+    }
+
+    const appended = new Map<string, number>();
+    for (const f of fresh) appended.set(f.sessionId, (appended.get(f.sessionId) ?? 0) + 1);
+    this.sessionsMetered += passes.length;
     this.usageAppended += fresh.length;
-    return { sessionId, intervals: intervals.length, appended: fresh.length, nextDue };
+    return passes.map((p) => ({
+      sessionId: p.sessionId,
+      intervals: p.intervals.length,
+      appended: appended.get(p.sessionId) ?? 0,
+      nextDue: p.nextDue,
+    }));
+  }
+
+  /** Keeps the ids recorded for a session, for the most recently metered sessions only. */
+  private rememberKnown(sessionId: string, ids: Set<string>): void {
+    this.knownIds.delete(sessionId);
+    this.knownIds.set(sessionId, ids);
+    if (this.knownIds.size > KNOWN_SESSIONS) this.knownIds.delete(this.knownIds.keys().next().value!);
+    if (this.dueWritten.size > KNOWN_SESSIONS) this.dueWritten.delete(this.dueWritten.keys().next().value!);
   }
 
   private usageEvent(
     interval: UsageInterval,
     id: string,
     orgId: string,
-    byId: ReadonlyMap<string, RecordedEvent>,
+    byId: ReadonlyMap<string, SessionRecord>,
   ): NewEvent<'usage.recorded'> {
     // The session event that closed the interval caused it; its trace and correlation carry on.
     const cause = byId.get(interval.sources[interval.sources.length - 1]!);
@@ -316,9 +475,9 @@ export class Metering {
       metadata: {
         orgId,
         actor: { kind: 'system', id: 'metering' },
-        correlationId: cause?.metadata.correlationId ?? interval.sessionId,
+        correlationId: cause?.correlationId ?? interval.sessionId,
         causationId: cause?.id ?? null,
-        ...(cause?.metadata.traceparent ? { traceparent: cause.metadata.traceparent } : {}),
+        ...(cause?.traceparent ? { traceparent: cause.traceparent } : {}),
       },
     };
   }
@@ -339,6 +498,7 @@ export class Metering {
 
   /** Appends `usage.threshold_crossed` once per threshold the period's meeting minutes have reached. */
   private async checkThresholds(orgId: string, period: string): Promise<void> {
+    this.thresholdsChecked.add(`${orgId}/${period}`);
     const { rows } = await this.options.sql.query<{ seconds: string; done: number[] | null }>(
       `SELECT t.seconds,
               (SELECT array_agg(threshold) FROM metering_thresholds h WHERE h.org_id = $1 AND h.period = $2) AS done
@@ -387,7 +547,15 @@ export class Metering {
     }
   }
 
-  private async planOf(orgId: string) {
+  private async planOf(orgId: string): Promise<Plan | undefined> {
+    const cached = this.plans.get(orgId);
+    if (cached && cached.until > Date.now()) return cached.plan;
+    const plan = await this.readPlan(orgId);
+    this.plans.set(orgId, { plan, until: Date.now() + PLAN_TTL_MS });
+    return plan;
+  }
+
+  private async readPlan(orgId: string): Promise<Plan | undefined> {
     const events = await this.options.store.readStream(streamIds.organization(orgId));
     const state = foldEvents(
       organizationDecider,

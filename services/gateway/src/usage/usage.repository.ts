@@ -138,7 +138,7 @@ export class UsageRepository {
    * Every record of `orgId` in `period`, oldest first, read `pageSize` at a time: one version's
    * schema and the records there when the first page was read, however long the reader takes.
    */
-  async *allRecords(orgId: string, period: string, pageSize = 1_000): AsyncGenerator<UsageRecord[]> {
+  async *allRecords(orgId: string, period: string, pageSize = 2_000): AsyncGenerator<UsageRecord[]> {
     const db = await this.rm();
     const head = await db
       .selectFrom('usage_records')
@@ -148,12 +148,18 @@ export class UsageRepository {
       .executeTakeFirst();
     const upTo = head?.last;
     if (upTo == null) return;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.records(orgId, period, { after, upTo, limit: pageSize }, db);
-      if (page.length > 0) yield page;
-      if (page.length < pageSize) return;
-      after = page.at(-1)!.position;
+    const fetch = (after: string | undefined) => this.records(orgId, period, { after, upTo, limit: pageSize }, db);
+    // The next page is read while the caller writes this one out.
+    let next: Promise<UsageRecord[]> | undefined = fetch(undefined);
+    try {
+      while (next) {
+        const page: UsageRecord[] = await next;
+        next = page.length < pageSize ? undefined : fetch(page.at(-1)!.position);
+        if (page.length > 0) yield page;
+      }
+    } finally {
+      // A caller that stopped early leaves at most one read in flight; its outcome is moot.
+      await next?.catch(() => undefined);
     }
   }
 }
