@@ -32,3 +32,21 @@ export {
   type UsageRecordsInput,
   type UsageSummaryInput,
 } from './usage.schema';
+export {
+  FinanceCursorPayloadSchema,
+  FinanceCursorSchema,
+  FinanceExportInputSchema,
+  FinanceOrderSchema,
+  FinanceOrgsInputSchema,
+  FinanceOrgsShape,
+  FinanceSortSchema,
+  decodeFinanceCursor,
+  encodeFinanceCursor,
+  refineFinanceCursor,
+  type FinanceCursor,
+  type FinanceExportInput,
+  type FinanceOrder,
+  type FinanceOrgsInput,
+  type FinanceOrgsQuery,
+  type FinanceSort,
+} from './finance.schema';

@@ -17,3 +17,4 @@ export {
 } from './schema';
 export type * from './schema';
 export type * from './usage.schema';
+export type * from './operators.schema';

@@ -4,6 +4,7 @@
  * version (`rm_v1`, `rm_v2`, ...) so a rebuild can fill a new version beside the live one.
  */
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import { OPERATORS_SQL, type OperatorTable } from './operators.schema';
 import {
   usageReadModelSql,
   type UsageDailyTable,
@@ -244,6 +245,7 @@ export interface Database {
   metering_effects: MeteringEffectTable;
   metering_totals: MeteringTotalTable;
   metering_thresholds: MeteringThresholdTable;
+  operators: OperatorTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -389,7 +391,7 @@ CREATE TABLE IF NOT EXISTS metering_thresholds (
   event_id uuid NOT NULL,
   PRIMARY KEY (org_id, period, threshold)
 );
-`;
+${OPERATORS_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {

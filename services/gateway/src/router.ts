@@ -1,6 +1,7 @@
 import { apiKeysRouter } from './api-keys/api-keys.router';
 import { authRouter } from './auth/auth.router';
 import { eventsRouter } from './events/events.router';
+import { financeRouter } from './finance/finance.router';
 import { meetingsRouter } from './meetings/meetings.router';
 import { sfuRouter } from './meetings/sfu.router';
 import { membersRouter } from './members/members.router';
@@ -19,6 +20,7 @@ export const appRouter = router({
   meetings: meetingsRouter,
   sfu: sfuRouter,
   usage: usageRouter,
+  finance: financeRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

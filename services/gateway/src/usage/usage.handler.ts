@@ -6,28 +6,14 @@
  * to more.
  */
 import type { UsageExportInput, UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
-import { badRequest, usagePeriodOf, UsageMeterSchema, type Action } from '@quorum/domain';
+import { badRequest, UsageMeterSchema, type Action } from '@quorum/domain';
 import { authorizeQuery, awaitPosition } from '../access';
 import type { Context, Principal } from '../trpc';
+import { assertPeriodNotInFuture, billedMinutes } from '../usage-periods';
 
 type Authed = Context & { principal: Principal };
 
 const METERS = UsageMeterSchema.options;
-
-/** Whole minutes billed for `seconds`: rounded up. */
-export function billedMinutes(seconds: number): number {
-  return Math.ceil(seconds / 60);
-}
-
-/** Refuses a month after the current one (UTC): it has no usage yet, and asking for it is a mistake. */
-function assertPeriodNotInFuture(ctx: Authed, period: string): void {
-  const current = usagePeriodOf(ctx.deps.now());
-  if (period > current)
-    throw badRequest('usage.period_in_future', `Period ${period} is in the future; the current period is ${current}.`, {
-      period,
-      current,
-    });
-}
 
 /**
  * The checks of every usage read: the read model reached `minPosition`, the caller may take
