@@ -4,12 +4,14 @@
  * malformed Idempotency-Key are refused the same way. The per-procedure cases are the ones the
  * gateway's `createCaller` tests run (`@quorum/gateway/testing/bad-input-cases`).
  */
+import { OPERATOR_ACTIONS } from '@quorum/domain';
 import { badInputs, type BadInputIds } from '@quorum/gateway/testing/bad-input-cases';
 import { procedureTypes } from '@quorum/gateway/testing/procedures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from '../support/http-client';
 import { serviceToken } from '../support/meetings';
 import { addMember, createOrg, signUp, type TestUser } from '../support/people';
+import { operatorsOf } from '../support/operators';
 import { openSubscription } from '../support/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 
@@ -17,6 +19,7 @@ let q: TestQuorum;
 let owner: TestUser;
 let orgId: string;
 let memberId: string;
+let operator: TestUser;
 
 const types = procedureTypes();
 const long = (n: number) => 'x'.repeat(n);
@@ -53,6 +56,8 @@ beforeAll(async () => {
   ({ orgId } = await createOrg(q.http, owner, 'pro'));
   const bought = await q.http.mutation('seats.purchase', { orgId, quantity: 3 }, { token: owner.token });
   memberId = (await addMember(q.http, orgId, owner, 'member')).userId;
+  operator = await signUp(q.http, 'operator');
+  await operatorsOf(q).grant(operator.userId, 'bad-input');
   await q.http.query('seats.get', { orgId, minPosition: bought.position }, { token: owner.token });
 });
 
@@ -70,8 +75,13 @@ describe('malformed input', () => {
     const cases = badInputs(ids())[path] ?? [];
     expect(cases.length).toBeGreaterThan(0);
     const before = await snapshot();
-    // The SFU's procedures are answered only with a service token; users get 401 before parsing.
-    const creds: CallOptions = path.startsWith('sfu.') ? { serviceToken: serviceToken(q) } : { token: owner.token };
+    // The SFU's procedures are answered only with a service token, users get 401 before parsing;
+    // operator procedures refuse anyone but an operator before parsing.
+    const creds: CallOptions = path.startsWith('sfu.')
+      ? { serviceToken: serviceToken(q) }
+      : (OPERATOR_ACTIONS as readonly string[]).includes(path)
+        ? { token: operator.token }
+        : { token: owner.token };
     for (const c of cases) {
       const f = await refusal(path, c.input, creds);
       const label = `${path} ${JSON.stringify(c.input).slice(0, 120)}`;

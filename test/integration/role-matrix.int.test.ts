@@ -10,6 +10,9 @@ import {
   createRoleMatrix,
   describeCoverage,
   HTTP_ROUTES,
+  OPERATOR_ONLY,
+  OPERATOR_ROUTES,
+  operatorInputs,
   PUBLIC,
   unauthenticatedInputs,
   userOnlyCalls,
@@ -18,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, type CallOptions } from '../support/http-client';
 import { serviceToken } from '../support/meetings';
 import { addMember, createOrg, invitationToken, signUp, uniqueEmail, type TestUser } from '../support/people';
+import { operatorsOf } from '../support/operators';
 import { openSubscription } from '../support/subscription-client';
 import { settledHead, startTestQuorum, type TestQuorum } from '../support/test-quorum';
 import { getRoute, routeFailure } from '../support/usage';
@@ -31,6 +35,7 @@ const users = {} as Record<Exclude<Role, 'owner'>, TestUser>;
 const keys = {} as Record<'admin' | 'member', string>;
 
 const asOwner = () => ({ token: owner.token });
+const asUser = (user: TestUser) => ({ token: user.token });
 
 /** Calls the procedure at `path` over HTTP, a GET for a query and a POST otherwise. */
 function call(path: string, input: unknown, creds?: CallOptions) {
@@ -157,7 +162,7 @@ describe('outside the organization', () => {
       const started = await openSubscription(q.baseUrl, path, { orgId });
       expect(started, path).toMatchObject({ ok: false, failure: { status: 401, code: 'UNAUTHORIZED' } });
     }
-    for (const [path, route] of Object.entries(HTTP_ROUTES)) {
+    for (const [path, route] of Object.entries({ ...HTTP_ROUTES, ...OPERATOR_ROUTES })) {
       const f = await routeFailure(await getRoute(q.baseUrl, path, route.query(orgId)));
       expect(f, path).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     }
@@ -176,5 +181,37 @@ describe('outside the organization', () => {
       expect(f, path).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     }
     expect(await settledHead(q)).toBe(before);
+  });
+});
+
+describe('operator-only procedures and routes', () => {
+  it('refuse every caller of the matrix, API keys too, and answer an operator', async () => {
+    for (const caller of matrix.callers) {
+      for (const path of OPERATOR_ONLY) {
+        const f = await failure(call(path, operatorInputs()[path], caller.creds()));
+        expect(f, `${caller.name} ${path}`).toMatchObject({
+          status: 403,
+          code: 'FORBIDDEN',
+          reason: 'auth.not_operator',
+        });
+      }
+      for (const [path, route] of Object.entries(OPERATOR_ROUTES)) {
+        const f = await routeFailure(await getRoute(q.baseUrl, path, route.query(), caller.creds()));
+        expect(f, `${caller.name} ${path}`).toMatchObject({
+          status: 403,
+          code: 'FORBIDDEN',
+          reason: 'auth.not_operator',
+        });
+      }
+    }
+    const operator = await signUp(q.http, 'operator');
+    await operatorsOf(q).grant(operator.userId, 'role-matrix');
+    for (const path of OPERATOR_ONLY)
+      await expect(call(path, operatorInputs()[path], asUser(operator))).resolves.toBeDefined();
+    for (const [path, route] of Object.entries(OPERATOR_ROUTES)) {
+      const res = await getRoute(q.baseUrl, path, route.query(), asUser(operator));
+      expect(res.status, path).toBe(200);
+      await res.arrayBuffer();
+    }
   });
 });

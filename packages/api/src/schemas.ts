@@ -33,3 +33,21 @@ export {
   type UsageSummaryInput,
 } from './usage.schema';
 export { BillingPreviewInputSchema, type BillingPreviewInput } from './billing.schema';
+export {
+  FinanceCursorPayloadSchema,
+  FinanceCursorSchema,
+  FinanceExportInputSchema,
+  FinanceOrderSchema,
+  FinanceOrgsInputSchema,
+  FinanceOrgsShape,
+  FinanceSortSchema,
+  decodeFinanceCursor,
+  encodeFinanceCursor,
+  refineFinanceCursor,
+  type FinanceCursor,
+  type FinanceExportInput,
+  type FinanceOrder,
+  type FinanceOrgsInput,
+  type FinanceOrgsQuery,
+  type FinanceSort,
+} from './finance.schema';

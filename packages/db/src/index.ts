@@ -18,3 +18,4 @@ export {
 export type * from './schema';
 export type * from './usage.schema';
 export type * from './billing.schema';
+export type * from './operators.schema';

@@ -5,6 +5,7 @@
  */
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import { billingReadModelSql, type SeatHoldingTable, type SeatIntervalTable } from './billing.schema';
+import { OPERATORS_SQL, type OperatorTable } from './operators.schema';
 import {
   usageReadModelSql,
   type UsageDailyTable,
@@ -245,6 +246,7 @@ export interface Database {
   metering_effects: MeteringEffectTable;
   metering_totals: MeteringTotalTable;
   metering_thresholds: MeteringThresholdTable;
+  operators: OperatorTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -392,7 +394,7 @@ CREATE TABLE IF NOT EXISTS metering_thresholds (
   event_id uuid NOT NULL,
   PRIMARY KEY (org_id, period, threshold)
 );
-`;
+${OPERATORS_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {

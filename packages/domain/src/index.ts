@@ -40,12 +40,14 @@ export {
 export { ROLES, RoleSchema, type Role } from './roles';
 export {
   ACTIONS,
+  OPERATOR_ACTIONS,
   PERMISSIONS,
   UNGATED_ACTIONS,
   assertCan,
   assertCanAssignRole,
   can,
   type Action,
+  type OperatorAction,
   type UngatedAction,
 } from './permissions';
 export { STREAM_CATEGORIES, categoryOf, streamIds, usagePeriodOf, type StreamCategory } from './streams';

@@ -19,6 +19,9 @@
  *   meeting's own host or an organization owner or admin.
  * - Only an owner may grant the owner role or change/remove an owner
  *   ({@link assertCanAssignRole}), on top of the table.
+ * - The finance review across every organization ({@link OPERATOR_ACTIONS}) is for Quorum's
+ *   own operators, whom no role makes: they are named in the gateway's configuration or
+ *   granted from its command line, never by a customer's request.
  */
 import { forbidden } from './errors';
 import { ROLES, type Role } from './roles';
@@ -72,6 +75,16 @@ export const ACTIONS = Object.keys(PERMISSIONS) as Action[];
 export const UNGATED_ACTIONS = ['members.accept'] as const;
 /** An action that is deliberately not role-gated. */
 export type UngatedAction = (typeof UNGATED_ACTIONS)[number];
+
+/**
+ * Procedures of Quorum's own finance team (operators), across every organization: not
+ * org-scoped and not role-gated. No role of any organization grants them, so they are not in
+ * {@link PERMISSIONS}; the gateway refuses everyone but an operator with `FORBIDDEN`
+ * (`auth.not_operator`). `finance.export` is the CSV download `GET /finance/export.csv`.
+ */
+export const OPERATOR_ACTIONS = ['finance.orgs', 'finance.export'] as const;
+/** An operator-only action. */
+export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 /** Whether `role` may perform `action`. */
 export function can(role: Role, action: Action): boolean {

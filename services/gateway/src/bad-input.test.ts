@@ -7,6 +7,7 @@
  * comes from the router, so a new procedure without cases fails here first.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { OPERATOR_ACTIONS } from '@quorum/domain';
 import { signServiceToken } from '@quorum/signaling/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badInputs, type BadInputIds } from './testing/bad-input-cases';
@@ -17,6 +18,7 @@ let h: CallerHarness;
 let owner: TestUser;
 let orgId: string;
 let memberId: string;
+let operator: TestUser;
 
 const types = procedureTypes();
 const long = (n: number) => 'x'.repeat(n);
@@ -43,6 +45,7 @@ beforeAll(async () => {
   ({ orgId } = await h.createOrg(owner, 'pro'));
   const bought = await h.caller({ token: owner.token }).seats.purchase({ orgId, quantity: 3 });
   memberId = (await h.addMember(orgId, owner, 'member')).userId;
+  operator = await h.signUpOperator();
   await h.caller({ token: owner.token }).seats.get({ orgId, minPosition: bought.position });
 }, 60_000);
 
@@ -60,8 +63,13 @@ describe('malformed input', () => {
     const cases = badInputs(ids())[path] ?? [];
     expect(cases.length).toBeGreaterThan(0);
     const before = await snapshot();
-    // The SFU's procedures are answered only with a service token; users get UNAUTHORIZED before parsing.
-    const caller = path.startsWith('sfu.') ? h.service() : h.caller({ token: owner.token });
+    // The SFU's procedures are answered only with a service token, users get UNAUTHORIZED before
+    // parsing; operator procedures refuse anyone but an operator before parsing.
+    const caller = path.startsWith('sfu.')
+      ? h.service()
+      : (OPERATOR_ACTIONS as readonly string[]).includes(path)
+        ? h.caller({ token: operator.token })
+        : h.caller({ token: owner.token });
     for (const c of cases) {
       const f = await refusal(callPath(caller, path, c.input));
       const label = `${path} ${JSON.stringify(c.input).slice(0, 120)}`;

@@ -9,6 +9,8 @@ import type { CredentialGuard } from './auth/credential-guard';
 import type { EmailTokensService } from './email/email-tokens.service';
 import type { JoinTokensRepository } from './meetings/join-tokens.repository';
 import type { MeetingMinutesReader } from './meetings/meeting-minutes';
+import type { FinanceRepository } from './finance/finance.repository';
+import type { OperatorAccess } from './operators/operator-access';
 import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
@@ -59,6 +61,10 @@ export interface GatewayDeps {
   usage: UsageRepository;
   /** The seat timeline and the month's meeting minutes, as the invoice preview reads them. */
   billing: BillingRepository;
+  /** Quorum's operators (configured and granted), checked on every finance call. */
+  operators: OperatorAccess;
+  /** Every organization's usage totals, for the operators' finance review. */
+  finance: FinanceRepository;
   /** Absent when no SFU is configured: `meetings.join` then answers PRECONDITION_FAILED. */
   meetings?: MeetingsConfig;
   now: () => Date;

@@ -1,5 +1,30 @@
 import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
+import { EmailSchema, IdSchema } from '@quorum/domain';
 import { IceServersEnvSchema } from '@quorum/signaling';
+
+/**
+ * `QUORUM_OPERATORS`: Quorum's own operators (its finance team), comma-separated, each a user
+ * id or an email address (which counts only once its holder has verified it). Parsed into the
+ * list, ids and addresses lower-cased; an entry that is neither is a start-up error naming it.
+ */
+export const OperatorsEnvSchema = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const operators: string[] = [];
+    for (const entry of entries) {
+      const id = IdSchema.safeParse(entry);
+      const email = id.success ? undefined : EmailSchema.safeParse(entry);
+      if (id.success) operators.push(id.data.toLowerCase());
+      else if (email?.success) operators.push(email.data);
+      else ctx.addIssue({ code: 'custom', message: `"${entry}" is neither a user id nor an email address` });
+    }
+    return operators;
+  });
 
 /**
  * The gateway's settings that the all-in-one process (services/quorum) takes as they are; it
@@ -35,6 +60,8 @@ export const GatewayEnvShape = {
   ICE_SERVERS: IceServersEnvSchema,
   /** Mail: SMTP_URL, MAIL_FROM, PUBLIC_URL. */
   ...MailEnvShape,
+  /** Quorum's operators named in configuration (see {@link OperatorsEnvSchema}); more are granted from the command line. */
+  QUORUM_OPERATORS: OperatorsEnvSchema,
 };
 
 /** Environment of the standalone gateway (`src/main.ts`). */
@@ -54,4 +81,17 @@ export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 
 export function parseGatewayEnv(source?: Record<string, string | undefined>): GatewayEnv {
   return parseEnv(GatewayEnvSchema, source);
+}
+
+/** Environment of the operators command line (`src/operators-cli.ts`). */
+export const OperatorsCliEnvSchema = CommonEnvSchema.extend({
+  /** The database whose `operators` table the gateways read. */
+  DATABASE_URL: z.string().url(),
+  /** To say so when a revoked operator is still named in configuration. */
+  QUORUM_OPERATORS: OperatorsEnvSchema,
+});
+export type OperatorsCliEnv = z.infer<typeof OperatorsCliEnvSchema>;
+
+export function parseOperatorsCliEnv(source?: Record<string, string | undefined>): OperatorsCliEnv {
+  return parseEnv(OperatorsCliEnvSchema, source);
 }

@@ -25,6 +25,10 @@ import type { Placement } from '@quorum/placement';
 import { startEmptyMeetingSweeper, type EmptyMeetingSweeper } from './meetings/empty-sweeper';
 import { startLostNodeSweeper, type LostNodeSweeper } from './meetings/lost-node-sweeper';
 import { createGatewayServer, type GatewayServer } from './http/server';
+import { FinanceRepository } from './finance/finance.repository';
+import { createFinanceExportRoute, FINANCE_EXPORT_PATH } from './finance/finance-export.route';
+import { OperatorAccess } from './operators/operator-access';
+import { OperatorsRepository } from './operators/operators.repository';
 import { ReadModels } from './read/read-models.repository';
 import { createUsageExportRoute, USAGE_EXPORT_PATH } from './usage/usage-export.route';
 import { UsageRepository } from './usage/usage.repository';
@@ -81,6 +85,11 @@ export interface GatewayOptions {
   mailer: Mailer;
   /** Base URL of links in mail; absent, the address each request came to. */
   publicUrl?: string;
+  /**
+   * Quorum's operators named in configuration (`QUORUM_OPERATORS`): user ids, or addresses that
+   * count once verified. Others are granted from the command line (`operators-cli.ts`).
+   */
+  operators?: readonly string[];
   /** How often the shared credential revocation log is read (1 s by default): the longest a revocation made on another gateway takes to hold here. */
   revocationPollMs?: number;
   now?: () => Date;
@@ -139,6 +148,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     read,
     usage: new UsageRepository(db, () => read.activeVersion()),
     billing: new BillingRepository(db, () => read.activeVersion()),
+    operators: new OperatorAccess(new OperatorsRepository(db), options.operators),
+    finance: new FinanceRepository(db, () => read.activeVersion()),
     ...(options.meetings ? { meetings: options.meetings } : {}),
     waitForPosition: options.waitForPosition,
     ...(options.onProjected ? { onProjected: options.onProjected } : {}),
@@ -190,5 +201,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   server.routeRequest(USAGE_EXPORT_PATH, createUsageExportRoute(deps));
+  server.routeRequest(FINANCE_EXPORT_PATH, createFinanceExportRoute(deps));
   return { deps, http: server, sweeper, lostNodeSweeper };
 }

@@ -87,6 +87,7 @@ await run({ name: 'gateway', logger }, async (life) => {
     secureCookies: env.SECURE_COOKIES,
     trustProxy: env.TRUST_PROXY,
     connectSources: env.CSP_CONNECT_SRC,
+    operators: env.QUORUM_OPERATORS,
     waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
     ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
   });

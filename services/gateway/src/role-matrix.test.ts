@@ -24,6 +24,8 @@ import { procedureTypes } from './testing/procedures';
 import {
   createRoleMatrix,
   describeCoverage,
+  OPERATOR_ONLY,
+  operatorInputs,
   PUBLIC,
   SERVICE_ONLY,
   unauthenticatedInputs,
@@ -176,4 +178,27 @@ describe('outside the organization', () => {
     }
     expect(await h.settledHead()).toBe(before);
   });
+});
+
+describe('operator-only procedures', () => {
+  it.each(OPERATOR_ONLY)(
+    '%s refuses every caller of the matrix, API keys too, and answers an operator',
+    async (path) => {
+      const input = operatorInputs()[path];
+      for (const caller of matrix.callers) {
+        const f = await refusal(callPath(h.caller(caller.creds()), path, input));
+        expect(f, caller.name).toMatchObject({ code: 'FORBIDDEN', reason: 'auth.not_operator' });
+      }
+      const operator = await h.signUpOperator();
+      await expect(callPath(h.caller({ token: operator.token }), path, input)).resolves.toBeDefined();
+    },
+  );
+
+  it.each(OPERATOR_ONLY)(
+    '%s refuses a non-operator before reading the input, so bad input tells nothing',
+    async (path) => {
+      const f = await refusal(callPath(h.caller({ token: owner.token }), path, { period: 'not a month', limit: -1 }));
+      expect(f).toMatchObject({ code: 'FORBIDDEN', reason: 'auth.not_operator' });
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { apiKeysRouter } from './api-keys/api-keys.router';
 import { authRouter } from './auth/auth.router';
 import { billingRouter } from './billing/billing.router';
 import { eventsRouter } from './events/events.router';
+import { financeRouter } from './finance/finance.router';
 import { meetingsRouter } from './meetings/meetings.router';
 import { sfuRouter } from './meetings/sfu.router';
 import { membersRouter } from './members/members.router';
@@ -21,6 +22,7 @@ export const appRouter = router({
   sfu: sfuRouter,
   usage: usageRouter,
   billing: billingRouter,
+  finance: financeRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

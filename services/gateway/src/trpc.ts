@@ -2,12 +2,13 @@
  * tRPC set-up: context, the error mapping (AppError → tRPC code, once), and the procedure
  * builders. Procedures are only the delivery layer: `.input(schema)` plus a handler call.
  */
-import { AppError, type AppErrorCode, type Role } from '@quorum/domain';
+import { AppError, OPERATOR_ACTIONS, type AppErrorCode, type OperatorAction, type Role } from '@quorum/domain';
 import { WrongExpectedRevisionError } from '@quorum/eventstore';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { Logger } from 'pino';
 import { z, ZodError } from 'zod';
 import type { GatewayDeps } from './deps';
+import { notOperator } from './operators/operator-access';
 
 export type Principal =
   /** `loginId`: the login (refresh token family) the access token belongs to; `expiresAt`: its expiry, in seconds. */
@@ -134,6 +135,26 @@ export const userProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.principal.kind !== 'user')
     throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs a user session, not an API key.' });
   return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+function operatorActionOf(path: string): OperatorAction {
+  const action = OPERATOR_ACTIONS.find((a) => a === path);
+  if (!action) throw new Error(`${path} is served as an operator procedure but is not in OPERATOR_ACTIONS`);
+  return action;
+}
+
+/**
+ * Procedures for Quorum's operators only (`OPERATOR_ACTIONS`), across every organization. The
+ * caller must be an operator at the time of the call (`OperatorAccess`, a query per call, so a
+ * revocation holds on the next call on any transport); anyone else, API keys included, gets
+ * FORBIDDEN (`auth.not_operator`) before the input is read, so a refusal tells nothing.
+ */
+export const operatorProcedure = authedProcedure.use(async ({ ctx, next, path }) => {
+  const action = operatorActionOf(path);
+  const { principal } = ctx;
+  if (principal.kind !== 'user') throw notOperator(action);
+  await ctx.deps.operators.assertOperator(principal, action);
+  return next({ ctx: { ...ctx, principal } });
 });
 
 /** Procedures only other Quorum services may call (service token), never users or API keys. */

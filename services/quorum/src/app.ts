@@ -222,6 +222,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       secureCookies: env.SECURE_COOKIES,
       trustProxy: env.TRUST_PROXY,
       connectSources: env.CSP_CONNECT_SRC,
+      operators: env.QUORUM_OPERATORS,
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,
       readiness: async () => ({

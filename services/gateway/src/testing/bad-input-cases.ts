@@ -5,6 +5,7 @@
  * BAD_REQUEST naming every listed field, so a case written here is checked on both.
  */
 import { randomUUID } from 'node:crypto';
+import { encodeFinanceCursor } from '@quorum/api/schemas';
 import { UNKNOWN_INVITATION_TOKEN } from './procedures';
 
 export interface BadCase {
@@ -205,6 +206,33 @@ export function badInputs(ids: BadInputIds): Record<string, BadCase[]> {
       { input: { period: '202503' }, fields: ['orgId'] },
       { input: { orgId: 'acme', period: 'March' }, fields: ['orgId', 'period'] },
       { input: { orgId, period: '202503', minPosition: '-5' }, fields: ['minPosition'] },
+    ],
+    'finance.orgs': [
+      { input: { period: '2025-13' }, fields: ['period'] },
+      { input: { period: 202501 }, fields: ['period'] },
+      { input: {}, fields: ['period'] },
+      // A well-formed month after the current one: refused by the handler (`usage.period_in_future`).
+      { input: { period: '999912' }, fields: [] },
+      { input: { period: '202501', limit: 0 }, fields: ['limit'] },
+      { input: { period: '202501', limit: 501 }, fields: ['limit'] },
+      { input: { period: '202501', limit: 2.5 }, fields: ['limit'] },
+      { input: { period: '202501', sort: 'plan' }, fields: ['sort'] },
+      { input: { period: '202501', order: 'up' }, fields: ['order'] },
+      { input: { period: '202501', cursor: 'next' }, fields: ['cursor'] },
+      { input: { period: '202501', cursor: 42 }, fields: ['cursor'] },
+      {
+        input: {
+          period: '202501',
+          sort: 'name',
+          cursor: encodeFinanceCursor({ sort: 'overage', order: 'desc', key: 7, orgId }),
+        },
+        fields: ['cursor'],
+      },
+      {
+        input: { period: '202501', cursor: encodeFinanceCursor({ sort: 'name', order: 'asc', key: 7, orgId }) },
+        fields: ['cursor'],
+      },
+      { input: { period: '202501', minPosition: 'now' }, fields: ['minPosition'] },
     ],
     'events.live': [
       { input: { orgId: 'nope' }, fields: ['orgId'] },

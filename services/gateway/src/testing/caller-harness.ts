@@ -14,7 +14,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryBus } from '@quorum/bus';
-import { createPgliteSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
+import {
+  createKysely,
+  createPgliteSqlDatabase,
+  migratePublicSchema,
+  type Database,
+  type SqlDatabase,
+} from '@quorum/db';
 import type { Role } from '@quorum/domain';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { DirectoryMailer } from '@quorum/mail';
@@ -28,6 +34,7 @@ import { ZodError } from 'zod';
 import { authRateLimitOptions, createMemoryAuthRateLimiters } from '../auth/auth-rate-limits';
 import { createContext, type IncomingCall } from '../context';
 import { createGateway, signalingFromPlacement, type Gateway } from '../gateway';
+import { OperatorsRepository } from '../operators/operators.repository';
 import { appRouter } from '../router';
 import { createCallerFactory, fieldErrorsOf, type FieldError } from '../trpc';
 
@@ -115,13 +122,22 @@ export interface CallerHarness {
   createOrg(owner: TestUser, plan?: 'free' | 'pro' | 'business'): Promise<{ orgId: string; position: string }>;
   /** A new user, invited with `role` by `inviter` and accepted; the read model has them on return. */
   addMember(orgId: string, inviter: TestUser, role: Role, label?: string): Promise<TestUser & { position: string }>;
+  /** Grants and revocations of operator access, as the operators command line writes them. */
+  operators: OperatorsRepository;
+  /** A new user granted operator access (Quorum's finance team), as the command line grants it. */
+  signUpOperator(label?: string): Promise<TestUser>;
   /** The last appended position once every append is visible: "nothing was appended" compares two. */
   settledHead(): Promise<bigint>;
   close(): Promise<void>;
 }
 
+export interface CallerHarnessOptions {
+  /** Operators named in configuration, as `QUORUM_OPERATORS` names them (user ids or addresses). */
+  operators?: readonly string[];
+}
+
 /** Starts the gateway over the embedded adapters; `close()` stops it and removes its files. */
-export async function startCallerHarness(): Promise<CallerHarness> {
+export async function startCallerHarness(options: CallerHarnessOptions = {}): Promise<CallerHarness> {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -176,6 +192,7 @@ export async function startCallerHarness(): Promise<CallerHarness> {
       // Sweeps run only when a test asks (`gateway.sweeper.sweep()`), never behind its back.
       emptySweepIntervalMs: 0,
       revocationPollMs: 0,
+      ...(options.operators ? { operators: options.operators } : {}),
     });
     closers.push(() => gateway.http.close());
     const { deps } = gateway;
@@ -199,6 +216,8 @@ export async function startCallerHarness(): Promise<CallerHarness> {
       const s = await caller().auth.signUp({ email, password: PASSWORD, name: label });
       return { userId: s.user.id, email, token: s.accessToken, refreshToken: s.refreshToken };
     };
+
+    const operators = new OperatorsRepository(createKysely<Database>(sql));
 
     const settledHead = async (timeoutMs = 5_000): Promise<bigint> => {
       const { rows } = await sql.query<{ last: string | null }>('SELECT max(position)::text AS last FROM es_events');
@@ -234,6 +253,12 @@ export async function startCallerHarness(): Promise<CallerHarness> {
         });
         await caller({ token: inviter.token }).members.list({ orgId, minPosition: position });
         return { ...user, position };
+      },
+      operators,
+      async signUpOperator(label = 'operator') {
+        const user = await signUp(label);
+        await operators.grant(user.userId, 'caller-harness');
+        return user;
       },
       settledHead,
       close,

@@ -8,7 +8,15 @@
  * makes them over its own transport through a `MatrixDriver`.
  */
 import { randomUUID } from 'node:crypto';
-import { ACTIONS, can, UNGATED_ACTIONS, type Action, type Role } from '@quorum/domain';
+import {
+  ACTIONS,
+  can,
+  OPERATOR_ACTIONS,
+  UNGATED_ACTIONS,
+  type Action,
+  type OperatorAction,
+  type Role,
+} from '@quorum/domain';
 import { describe, expect, it } from 'vitest';
 import { procedureTypes, UNKNOWN_INVITATION_TOKEN } from './procedures';
 
@@ -48,6 +56,28 @@ const USAGE_PERIOD = '202501';
 export const HTTP_ROUTES: Record<string, { action: Action; query: (orgId: string) => Record<string, string> }> = {
   '/usage/export.csv': { action: 'usage.records', query: (orgId) => ({ orgId, period: USAGE_PERIOD }) },
 };
+
+/**
+ * Plain HTTP routes for Quorum's operators only, with a valid query string: every caller of the
+ * matrix gets FORBIDDEN (`auth.not_operator`), an operator the download.
+ */
+export const OPERATOR_ROUTES: Record<string, { action: OperatorAction; query: () => Record<string, string> }> = {
+  '/finance/export.csv': { action: 'finance.export', query: () => ({ period: USAGE_PERIOD }) },
+};
+
+/**
+ * Procedures for Quorum's operators only (the operator actions not served as routes): not
+ * org-scoped, no role reaches them; every caller of the matrix gets FORBIDDEN
+ * (`auth.not_operator`) and an operator the answer.
+ */
+export const OPERATOR_ONLY: string[] = OPERATOR_ACTIONS.filter(
+  (action) => !Object.values(OPERATOR_ROUTES).some((route) => route.action === action),
+);
+
+/** Valid inputs of the operator-only procedures. */
+export function operatorInputs(): Record<string, unknown> {
+  return { 'finance.orgs': { period: USAGE_PERIOD, sort: 'overage', order: 'desc', limit: 5 } };
+}
 
 export interface MatrixUser {
   userId: string;
@@ -94,12 +124,14 @@ export interface MatrixCaller {
 export interface MatrixCoverage {
   /** The router's procedures other than subscriptions, sorted. */
   procedures: string[];
-  /** Role-gated actions, ungated ones, and those not org-scoped or for SFU nodes only, sorted. */
+  /** Role-gated actions, ungated ones, those not org-scoped, for SFU nodes or for operators only, sorted. */
   accountedFor: string[];
   /** Subscriptions of the router with no entry in `SUBSCRIPTIONS`. */
   subscriptionsWithoutAction: string[];
   /** Actions with no case. */
   actionsWithoutCase: Action[];
+  /** Operator-only procedures with no valid input in `operatorInputs`. */
+  operatorProceduresWithoutInput: string[];
 }
 
 export interface RoleMatrix {
@@ -124,6 +156,10 @@ export function describeCoverage(matrix: RoleMatrix): void {
 
     it('has a case for every action', () => {
       expect(matrix.coverage().actionsWithoutCase).toEqual([]);
+    });
+
+    it('has an input for every operator-only procedure', () => {
+      expect(matrix.coverage().operatorProceduresWithoutInput).toEqual([]);
     });
   });
 }
@@ -246,9 +282,10 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     procedures: Object.keys(types)
       .filter((p) => !subscriptions.includes(p))
       .sort(),
-    accountedFor: [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED, ...SERVICE_ONLY].sort(),
+    accountedFor: [...ACTIONS, ...UNGATED_ACTIONS, ...NOT_ORG_SCOPED, ...SERVICE_ONLY, ...OPERATOR_ONLY].sort(),
     subscriptionsWithoutAction: subscriptions.filter((p) => SUBSCRIPTIONS[p] === undefined),
     actionsWithoutCase: ACTIONS.filter((action) => cases[action] === undefined),
+    operatorProceduresWithoutInput: OPERATOR_ONLY.filter((path) => operatorInputs()[path] === undefined),
   });
 
   return { cases, callers, subscriptions, coverage };
@@ -268,6 +305,7 @@ export function unauthenticatedInputs(orgId: string): Record<string, unknown> {
     'sfu.participantJoined': { orgId, sessionId: randomUUID(), participantId: randomUUID(), displayName: 'Nobody' },
     'sfu.participantLeft': { orgId, sessionId: randomUUID(), participantId: randomUUID(), reason: 'left' },
     'events.live': { orgId },
+    ...operatorInputs(),
   };
 }
 

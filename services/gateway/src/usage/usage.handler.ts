@@ -9,15 +9,11 @@ import type { UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
 import { badRequest, UsageMeterSchema } from '@quorum/domain';
 import { authorizePeriodRead } from '../period-access';
 import type { Context, Principal } from '../trpc';
+import { billedMinutes } from '../usage-periods';
 
 type Authed = Context & { principal: Principal };
 
 const METERS = UsageMeterSchema.options;
-
-/** Whole minutes billed for `seconds`: rounded up. */
-export function billedMinutes(seconds: number): number {
-  return Math.ceil(seconds / 60);
-}
 
 export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { minPosition?: string | undefined }) {
   await authorizePeriodRead(ctx, input, 'usage.summary');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, csvLine } from './csv';
+import { csvField, csvLine, csvText } from './csv';
 
 describe('csv', () => {
   it('leaves plain fields alone and writes null as empty', () => {
@@ -12,5 +12,12 @@ describe('csv', () => {
     expect(csvField('two\r\nlines')).toBe('"two\r\nlines"');
     expect(csvField('lf\nonly')).toBe('"lf\nonly"');
     expect(csvField('')).toBe('');
+  });
+
+  it('keeps text that would start a spreadsheet formula as text', () => {
+    for (const formula of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx'])
+      expect(csvText(formula), formula).toBe(`'${formula}`);
+    expect(csvText('Acme = Co')).toBe('Acme = Co');
+    expect(csvText('')).toBe('');
   });
 });

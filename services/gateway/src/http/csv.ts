@@ -13,3 +13,14 @@ export function csvField(value: string | number | null): string {
 export function csvLine(fields: ReadonlyArray<string | number | null>): string {
   return `${fields.map(csvField).join(',')}\r\n`;
 }
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Free text a customer wrote (an organization's name), made safe to open in a spreadsheet:
+ * one that would start a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`, which
+ * spreadsheets show as text (OWASP's advice on CSV injection). Ids and numbers never need it.
+ */
+export function csvText(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
