@@ -6,8 +6,9 @@
  * what is in force now is priced to the month's end, and usage is what has been metered so far.
  */
 import type { BillingPreviewInput } from '@quorum/api/schemas';
-import { PlanSchema, invoicePreview, periodBounds, streamIds, type PreviewStretch } from '@quorum/domain';
+import { invoicePreview, periodBounds, streamIds } from '@quorum/domain';
 import { authorizePeriodRead } from '../period-access';
+import { previewStretchesOf } from './preview-stretches';
 import type { Context, Principal } from '../trpc';
 
 type Authed = Context & { principal: Principal };
@@ -22,13 +23,7 @@ export async function billingPreview(ctx: Authed, input: BillingPreviewInput & {
     new Date(month.from),
     new Date(month.to),
   );
-  const stretches = facts.stretches.map((s): PreviewStretch => {
-    // A stretch without a plan holds seat events from before the organization was created,
-    // which the gateway never appends; pricing it at any plan would invent a charge.
-    if (s.plan === null || s.planEventId === null)
-      throw new Error(`seat stretch ${s.eventId} of ${input.orgId} has no plan in force`);
-    return { ...s, plan: PlanSchema.parse(s.plan), planEventId: s.planEventId };
-  });
+  const stretches = previewStretchesOf(input.orgId, facts.stretches);
   const preview = invoicePreview({ period: input.period, stretches, meetingSeconds: facts.meetingSeconds });
   const now = ctx.deps.now();
   return {

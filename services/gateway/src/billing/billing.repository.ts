@@ -32,12 +32,49 @@ export interface BillingFacts {
 
 const iso = (v: Date | string) => new Date(v).toISOString();
 
+function stretchOf(r: {
+  event_id: string;
+  quantity: number;
+  plan: string | null;
+  quantity_event_id: string | null;
+  plan_event_id: string | null;
+  from_at: Date | string;
+  to_at: Date | string | null;
+}): BillingFacts['stretches'][number] {
+  return {
+    eventId: r.event_id,
+    quantity: r.quantity,
+    plan: r.plan,
+    quantityEventId: r.quantity_event_id,
+    planEventId: r.plan_event_id,
+    from: iso(r.from_at),
+    to: r.to_at === null ? null : iso(r.to_at),
+  };
+}
+
 export class BillingRepository {
   constructor(
     private readonly db: Kysely<Database>,
     /** The active read-model version (the gateway's `ReadModels.activeVersion`). */
     private readonly activeVersion: () => Promise<number>,
   ) {}
+
+  /** The seat stretches overlapping `[from, to)` of each of `orgIds`, in position order. */
+  async stretchesOf(orgIds: readonly string[], from: Date, to: Date): Promise<Map<string, BillingFacts['stretches']>> {
+    const byOrg = new Map<string, BillingFacts['stretches']>(orgIds.map((id) => [id, []]));
+    if (orgIds.length === 0) return byOrg;
+    const rows = await this.db
+      .withSchema(readModelSchema(await this.activeVersion()))
+      .selectFrom('seat_intervals')
+      .select(['org_id', 'event_id', 'quantity', 'plan', 'quantity_event_id', 'plan_event_id', 'from_at', 'to_at'])
+      .where('org_id', 'in', [...orgIds])
+      .where('from_at', '<', to)
+      .where((eb) => eb.or([eb('to_at', 'is', null), eb('to_at', '>', from)]))
+      .orderBy('position')
+      .execute();
+    for (const r of rows) byOrg.get(r.org_id)?.push(stretchOf(r));
+    return byOrg;
+  }
 
   /** The facts of `orgId`'s invoice for `period`, which runs `[from, to)`. */
   async previewFacts(orgId: string, period: string, from: Date, to: Date): Promise<BillingFacts> {
@@ -74,15 +111,7 @@ export class BillingRepository {
           .where('meter', '=', 'meeting_minutes')
           .executeTakeFirstOrThrow();
         return {
-          stretches: stretches.map((r) => ({
-            eventId: r.event_id,
-            quantity: r.quantity,
-            plan: r.plan,
-            quantityEventId: r.quantity_event_id,
-            planEventId: r.plan_event_id,
-            from: iso(r.from_at),
-            to: r.to_at === null ? null : iso(r.to_at),
-          })),
+          stretches: stretches.map(stretchOf),
           holdings: holdings.map((r) => ({
             userId: r.user_id,
             from: iso(r.from_at),
