@@ -2,8 +2,8 @@
  * Composition root of the standalone metering consumer: NATS JetStream (session events) →
  * usage events in the event store, with its effects in PostgreSQL.
  */
-import { openNatsBus, openPostgresStore, run } from '@quorum/runtime';
-import { useTelemetry } from '@quorum/runtime/telemetry';
+import { openNatsBus, run } from '@quorum/runtime';
+import { openConsumerProcess } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { meteringOptions, parseMeteringEnv } from './env';
 import { Metering } from './metering';
@@ -12,21 +12,10 @@ const env = parseMeteringEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'metering' } });
 
 await run({ name: 'metering', logger }, async (life) => {
-  useTelemetry(life, {
-    serviceName: env.OTEL_SERVICE_NAME ?? 'quorum-metering',
-    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+  const { sql, store, adapter } = await openConsumerProcess(life, 'metering', env, {
+    applicationName: 'quorum-metering',
+    logger,
   });
-  const { sql, store, adapter } = life.use(
-    'store',
-    'event store and database',
-    await openPostgresStore({
-      connectionString: env.DATABASE_URL,
-      applicationName: 'quorum-metering',
-      esdbUrl: env.ESDB_URL,
-      migratePublicSchema: true,
-      logger,
-    }),
-  );
   const bus = life.use(
     'connection',
     'nats',

@@ -2,8 +2,8 @@
  * Composition root of the standalone relay: Postgres (checkpoint, leader lock and, unless
  * `ESDB_URL` is set, the event store) → relay → NATS JetStream.
  */
-import { openNatsBus, openPostgresStore, run } from '@quorum/runtime';
-import { useTelemetry } from '@quorum/runtime/telemetry';
+import { openNatsBus, run } from '@quorum/runtime';
+import { openConsumerProcess } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
 import { parseRelayEnv } from './env';
 import { Relay } from './relay';
@@ -12,21 +12,10 @@ const env = parseRelayEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'relay', relay: env.RELAY_NAME } });
 
 await run({ name: 'relay', logger }, async (life) => {
-  useTelemetry(life, {
-    serviceName: env.OTEL_SERVICE_NAME ?? 'quorum-relay',
-    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+  const { sql, store, adapter } = await openConsumerProcess(life, 'relay', env, {
+    applicationName: `quorum-relay:${env.RELAY_NAME}`,
+    logger,
   });
-  const { sql, store, adapter } = life.use(
-    'store',
-    'event store and database',
-    await openPostgresStore({
-      connectionString: env.DATABASE_URL,
-      applicationName: `quorum-relay:${env.RELAY_NAME}`,
-      esdbUrl: env.ESDB_URL,
-      migratePublicSchema: true,
-      logger,
-    }),
-  );
   const bus = life.use(
     'connection',
     'nats',
