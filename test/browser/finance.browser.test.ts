@@ -234,7 +234,10 @@ describe('the operators’ finance review in the console', () => {
     await details.getByRole('heading', { name: /^Alpha Studio/ }).waitFor();
     await details.getByTestId('finance-org-no-usage').waitFor();
     expect(await details.getByTestId('finance-org-usage').count()).toBe(0);
-    await details.getByTestId('finance-org-facts').getByText('1 minute', { exact: true }).waitFor();
+    await details
+      .getByTestId('finance-fact-meeting-minutes')
+      .filter({ hasText: /^1 minute$/ })
+      .waitFor();
 
     // Bravo: the operator is one of its billing members, so its usage summary shows.
     await page.getByTestId(`finance-org-${bravo}`).getByRole('button', { name: 'Bravo Works' }).click();

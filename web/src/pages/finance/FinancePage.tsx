@@ -8,7 +8,7 @@
  */
 import type { FinanceSort } from '@quorum/api/schemas';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { PageTitle } from '../../PageTitle';
 import { errorCode, errorMessage } from '../../errors';
 import { formatMoney } from '../../prices';
@@ -28,6 +28,8 @@ import {
 } from './finance-view';
 
 const PAGE_SIZE = 50;
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 const PLAN_WORDS: Record<string, string> = { free: 'Free', pro: 'Pro', enterprise: 'Enterprise' };
 
@@ -197,10 +199,10 @@ function OrgsTable({
                 </button>
               </th>
               <td>{PLAN_WORDS[r.plan] ?? r.plan}</td>
-              <td data-testid="meeting-minutes">{r.meetingMinutes.minutes}</td>
-              <td data-testid="participant-minutes">{r.participantMinutes.minutes}</td>
-              <td>{r.includedMinutes === null ? 'Unlimited' : r.includedMinutes}</td>
-              <td data-testid="overage-minutes">{r.overageMinutes}</td>
+              <td data-testid="meeting-minutes">{count(r.meetingMinutes.minutes)}</td>
+              <td data-testid="participant-minutes">{count(r.participantMinutes.minutes)}</td>
+              <td>{r.includedMinutes === null ? 'Unlimited' : count(r.includedMinutes)}</td>
+              <td data-testid="overage-minutes">{count(r.overageMinutes)}</td>
               <td data-testid="overage-amount">{formatMoney(r.overageAmount, r.currency)}</td>
             </tr>
           ))}
@@ -211,10 +213,10 @@ function OrgsTable({
               {rows.length} organization{rows.length === 1 ? '' : 's'} shown
             </th>
             <td />
-            <td>{totals.meetingMinutes}</td>
-            <td>{totals.participantMinutes}</td>
+            <td>{count(totals.meetingMinutes)}</td>
+            <td>{count(totals.participantMinutes)}</td>
             <td />
-            <td>{totals.overageMinutes}</td>
+            <td>{count(totals.overageMinutes)}</td>
             <td>{totals.overageAmounts.map((a) => formatMoney(a.amount, a.currency)).join(' + ') || '—'}</td>
           </tr>
         </tfoot>
@@ -234,18 +236,22 @@ function OrgDetails({
   row: FinanceOrg | undefined;
   onClose: () => void;
 }) {
-  // The operator's own permissions in the organization decide: an operator who is not one of its
-  // owners or billing members is refused, and sees the finance row only.
+  // The operator's own standing in the organization decides, as for anyone: a non-member is told
+  // NOT_FOUND (an organization is not disclosed to outsiders), a member without the role
+  // FORBIDDEN; either way the finance row is all they see.
   const summary = useQuery({
     queryKey: ['usage.summary', orgId, period, 'meter'],
     queryFn: () => trpc.usage.summary.query({ orgId, period, groupBy: 'meter' }),
   });
   const refused = ['FORBIDDEN', 'NOT_FOUND'].includes(errorCode(summary.error) ?? '');
+  // Opened from a row far down a long table: bring the details into view and announce them.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   const title = row?.name ?? `Organization ${orgId.slice(0, 8)}`;
   return (
     <section className="card" aria-labelledby="finance-org-heading" data-testid="finance-org-details">
       <div className="page-head">
-        <h2 id="finance-org-heading">
+        <h2 id="finance-org-heading" ref={heading} tabIndex={-1}>
           {title} · {periodLabel(period)}
         </h2>
         <button type="button" className="secondary" onClick={onClose}>
@@ -260,7 +266,7 @@ function OrgDetails({
           </div>
           <div>
             <dt>Meeting minutes</dt>
-            <dd>{minutesText(row.meetingMinutes.minutes)}</dd>
+            <dd data-testid="finance-fact-meeting-minutes">{minutesText(row.meetingMinutes.minutes)}</dd>
           </div>
           <div>
             <dt>Participant minutes</dt>
