@@ -5,7 +5,8 @@
  * operator, once their address is verified, finds Finance in the top navigation, sees both
  * organizations with the minutes the API counts, sorts by meeting minutes on the server, opens an
  * organization they belong to as billing member (its usage summary shows) and one they do not
- * belong to (its finance row only), and downloads the month as CSV with the browser's cookie.
+ * belong to (its finance row only), downloads the month as CSV with the browser's cookie, and
+ * pages past the first 50 organizations.
  * An owner who is no operator has no Finance link and is told why at its address.
  */
 import { readFile } from 'node:fs/promises';
@@ -90,7 +91,7 @@ function currentPeriod(): string {
 }
 
 describe('the operators’ finance review in the console', () => {
-  it('lists every organization’s month, sorts it on the server, opens one and downloads the CSV', async () => {
+  it('lists every organization’s month, sorts it on the server, opens one, downloads the CSV and pages', async () => {
     const period = currentPeriod();
     const operator = await newPerson('Fiona Finance', OPERATOR_EMAIL);
     // An address named in QUORUM_OPERATORS counts only once it is verified (by the mailed link
@@ -258,6 +259,26 @@ describe('the operators’ finance review in the console', () => {
       expect(Number(record[col('participant_minutes')])).toBe(row.participantMinutes.minutes);
       expect(Number(record[col('overage_minutes')])).toBe(row.overageMinutes);
     }
+
+    // Past a page (50 rows): "More" follows the server's cursor until every organization is shown.
+    for (let i = 1; i <= 50; i++)
+      await call(
+        quorum.baseUrl,
+        'mutation',
+        'org.create',
+        { name: `Filler ${String(i).padStart(2, '0')}`, plan: 'free' },
+        alice.token,
+      );
+    await page.goto(`/finance?period=${period}`);
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(50);
+    expect((await order()).slice(0, 2)).toEqual([alpha, bravo]);
+    await page.getByRole('button', { name: 'More' }).click();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(52);
+    const names = await table.locator('tbody th').allTextContents();
+    expect(names.slice(-2)).toEqual(['Filler 49', 'Filler 50']);
+    expect(new Set(names).size).toBe(52);
+    expect(await page.getByRole('button', { name: 'More' }).count()).toBe(0);
+    await page.getByTestId('finance-loaded-totals').getByText('52 organizations shown').waitFor();
   });
 
   it('ran within the Content-Security-Policy', () => {
