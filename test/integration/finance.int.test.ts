@@ -51,6 +51,7 @@ interface Row {
   overageMinutes: number;
   overagePerMinute: number | null;
   overageAmount: number;
+  preview: { seats: number; usage: number; total: number } | null;
   currency: string;
 }
 
@@ -101,6 +102,8 @@ function expectedRow(o: Org): Row {
     overageMinutes: overage.overageMinutes,
     overagePerMinute: overage.overagePerMinute,
     overageAmount: overage.amount,
+    // Created this month with no seats bought: no seat charge, the overage as the usage line.
+    preview: { seats: 0, usage: overage.amount, total: overage.amount },
   };
 }
 
@@ -232,6 +235,9 @@ describe('an operator named in QUORUM_OPERATORS', () => {
       'overage_minutes',
       'overage_per_minute',
       'overage_amount',
+      'preview_seats',
+      'preview_usage',
+      'preview_total',
     ]);
     const byName = [...orgs].sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
     expect(records).toEqual(
@@ -250,6 +256,9 @@ describe('an operator named in QUORUM_OPERATORS', () => {
         String(r.overageMinutes),
         r.overagePerMinute === null ? '' : String(r.overagePerMinute),
         String(r.overageAmount),
+        String(r.preview!.seats),
+        String(r.preview!.usage),
+        String(r.preview!.total),
       ]),
     );
   });

@@ -32,6 +32,7 @@ export {
   type UsageRecordsInput,
   type UsageSummaryInput,
 } from './usage.schema';
+export { BillingPreviewInputSchema, type BillingPreviewInput } from './billing.schema';
 export {
   FinanceCursorPayloadSchema,
   FinanceCursorSchema,

@@ -17,4 +17,5 @@ export {
 } from './schema';
 export type * from './schema';
 export type * from './usage.schema';
+export type * from './billing.schema';
 export type * from './operators.schema';

@@ -4,6 +4,7 @@
  * version (`rm_v1`, `rm_v2`, ...) so a rebuild can fill a new version beside the live one.
  */
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import { billingReadModelSql, type SeatHoldingTable, type SeatIntervalTable } from './billing.schema';
 import { OPERATORS_SQL, type OperatorTable } from './operators.schema';
 import {
   usageReadModelSql,
@@ -258,6 +259,8 @@ export interface Database {
   usage_records: UsageRecordTable;
   usage_daily: UsageDailyTable;
   usage_thresholds: UsageThresholdTable;
+  seat_intervals: SeatIntervalTable;
+  seat_holdings: SeatHoldingTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -497,7 +500,8 @@ CREATE TABLE IF NOT EXISTS ${s}.event_log (
   PRIMARY KEY (org_id, position)
 );
 CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
-${usageReadModelSql(s)}`;
+${usageReadModelSql(s)}
+${billingReadModelSql(s)}`;
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */

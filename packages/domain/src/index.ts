@@ -70,6 +70,28 @@ export {
   type UsageEventType,
 } from './usage/usage.events';
 export { meteredSeconds } from './usage/usage.totals';
+export {
+  SEAT_HOLDING_EVENT_TYPES,
+  SEAT_TIMELINE_EVENT_TYPES,
+  foldSeatHoldings,
+  foldSeatTimeline,
+  type SeatHolding,
+  type SeatStretch,
+  type TimelineEvent,
+} from './billing/seat-timeline';
+export {
+  allocateRounded,
+  invoicePreview,
+  periodBounds,
+  type IncludedMinutesLine,
+  type InvoiceLine,
+  type InvoicePreview,
+  type InvoicePreviewInput,
+  type OverageMinutesLine,
+  type PreviewStretch,
+  type SeatLine,
+  type SeatLineSources,
+} from './billing/invoice-preview';
 export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema, plainText } from './schemas';
 export { foldEvents, type Decider } from './decider';
 export { renderEventCatalog } from './catalog/event-catalog';

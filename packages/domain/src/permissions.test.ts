@@ -34,6 +34,7 @@ const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = 
   'meetings.remove': [Y, Y, N, Y, N],
   'usage.summary': [Y, N, Y, N, N],
   'usage.records': [Y, N, Y, N, N],
+  'billing.preview': [Y, N, Y, N, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {

@@ -9,7 +9,8 @@
  * - Everyone may read the organization, its seats and its member list.
  * - The raw event log (`events.list`) is owner + admin + billing.
  * - Metered usage (`usage.summary`, `usage.records`, and the CSV export, which follows
- *   `usage.records`) is owner + billing: it is what the organization is billed for.
+ *   `usage.records`) is owner + billing: it is what the organization is billed for. So is the
+ *   invoice preview (`billing.preview`).
  * - `members.accept` is not role-gated: the caller holds an invitation, not a role
  *   (see {@link UNGATED_ACTIONS}); the decider checks the invitation instead.
  * - Meetings: owners, admins and hosts create them (the host also needs a seat, checked by
@@ -58,6 +59,7 @@ export const PERMISSIONS = {
   'meetings.remove': HOSTS,
   'usage.summary': OWNER_BILLING,
   'usage.records': OWNER_BILLING,
+  'billing.preview': OWNER_BILLING,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthRateLimiters } from './auth/auth-rate-limits';
 import type { AuthService } from './auth/auth.service';
+import type { BillingRepository } from './billing/billing.repository';
 import type { CredentialGuard } from './auth/credential-guard';
 import type { EmailTokensService } from './email/email-tokens.service';
 import type { JoinTokensRepository } from './meetings/join-tokens.repository';
@@ -58,6 +59,8 @@ export interface GatewayDeps {
   read: ReadModels;
   /** The usage read models (metered time, its events, crossed thresholds). */
   usage: UsageRepository;
+  /** The seat timeline and the month's meeting minutes, as the invoice preview reads them. */
+  billing: BillingRepository;
   /** Quorum's operators (configured and granted), checked on every finance call. */
   operators: OperatorAccess;
   /** Every organization's usage totals, for the operators' finance review. */

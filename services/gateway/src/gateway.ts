@@ -13,6 +13,7 @@ import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { CredentialGuard } from './auth/credential-guard';
 import { RevocationsRepository } from './auth/revocations.repository';
+import { BillingRepository } from './billing/billing.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
 import { EmailTokensService } from './email/email-tokens.service';
 import { JoinTokensRepository } from './meetings/join-tokens.repository';
@@ -146,6 +147,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rateLimits: options.rateLimiter ?? createMemoryAuthRateLimiters(undefined, () => now().getTime()),
     read,
     usage: new UsageRepository(db, () => read.activeVersion()),
+    billing: new BillingRepository(db, () => read.activeVersion()),
     operators: new OperatorAccess(new OperatorsRepository(db), options.operators),
     finance: new FinanceRepository(db, () => read.activeVersion()),
     ...(options.meetings ? { meetings: options.meetings } : {}),

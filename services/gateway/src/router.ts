@@ -1,5 +1,6 @@
 import { apiKeysRouter } from './api-keys/api-keys.router';
 import { authRouter } from './auth/auth.router';
+import { billingRouter } from './billing/billing.router';
 import { eventsRouter } from './events/events.router';
 import { financeRouter } from './finance/finance.router';
 import { meetingsRouter } from './meetings/meetings.router';
@@ -20,6 +21,7 @@ export const appRouter = router({
   meetings: meetingsRouter,
   sfu: sfuRouter,
   usage: usageRouter,
+  billing: billingRouter,
   finance: financeRouter,
 });
 

@@ -138,6 +138,13 @@ describe('rebuildProjection', () => {
       expect(v1.usage_records).toHaveLength(120);
       expect(v1.usage_thresholds).toHaveLength(1);
       expect(v1.usage_daily.reduce((n, r) => n + r.records, 0)).toBe(120);
+      // Created on pro with no seats, then 25: two stretches; 20 seats held, 3 of them given back.
+      expect(v1.seat_intervals.map((r) => [r.quantity, r.plan, r.to_at === null])).toEqual([
+        [0, 'pro', false],
+        [25, 'pro', true],
+      ]);
+      expect(v1.seat_holdings).toHaveLength(20);
+      expect(v1.seat_holdings.filter((r) => r.reason === 'member_removed')).toHaveLength(3);
 
       const result = await rebuildProjection({ sql: t.sql, store: t.store, logger: testLogger(), batchSize: 250 });
       console.log(

@@ -11,7 +11,8 @@ import type { GatewayDeps } from '../deps';
 import { createCsvExportRoute, type CsvExport } from '../http/csv-export';
 import { MinPositionSchema } from '../trpc';
 import { assertPeriodNotInFuture } from '../usage-periods';
-import { FINANCE_CSV_COLUMNS, financeCsvFields, financeRowOf } from './finance-row';
+import { FINANCE_CSV_COLUMNS, financeCsvFields } from './finance-row';
+import { financeRows } from './finance-rows';
 
 export const FINANCE_EXPORT_PATH = '/finance/export.csv';
 
@@ -33,7 +34,7 @@ export const financeExport: CsvExport<z.infer<typeof QuerySchema>> = {
     for await (const page of ctx.deps.finance.allOrgs(input.period)) {
       if (!first) await ctx.deps.operators.assertOperator(ctx.principal, 'finance.export');
       first = false;
-      yield page.map((totals) => financeCsvFields(input.period, financeRowOf(totals)));
+      yield (await financeRows(ctx, input.period, page)).map((row) => financeCsvFields(input.period, row));
     }
   },
   describe: (input) => ({ period: input.period }),

@@ -4,7 +4,7 @@
  * {@link financeCsvFields}, so whatever a row comes to carry (an invoice preview beside the
  * overage) is added in this module once and reaches both.
  */
-import { meetingMinutesOverage, type Currency, type Plan } from '@quorum/domain';
+import { invoicePreview, meetingMinutesOverage, type Currency, type Plan, type PreviewStretch } from '@quorum/domain';
 import { csvText } from '../http/csv';
 import type { CsvFields } from '../http/csv-export';
 import { billedMinutes } from '../usage-periods';
@@ -31,11 +31,26 @@ export interface FinanceOrgRow {
   overagePerMinute: number | null;
   /** `overageMinutes × overagePerMinute` in minor units of `currency`. */
   overageAmount: number;
+  /**
+   * The month's invoice preview totals (`billing.preview`: seats prorated by the second, and the
+   * overage at the plan in force at the month's end), in minor units; null for an organization
+   * with no seat stretch in the month.
+   */
+  preview: { seats: number; usage: number; total: number } | null;
 }
 
-/** The row of one organization's month, priced by `meetingMinutesOverage` against its plan. */
-export function financeRowOf(totals: FinanceOrgTotals): FinanceOrgRow {
+/**
+ * The row of one organization's month, priced by `meetingMinutesOverage` against its plan, with
+ * the invoice preview of its seat stretches in the month beside it.
+ */
+export function financeRowOf(
+  period: string,
+  totals: FinanceOrgTotals,
+  stretches: readonly PreviewStretch[],
+): FinanceOrgRow {
   const overage = meetingMinutesOverage(totals.plan, totals.meetingSeconds);
+  const preview =
+    stretches.length === 0 ? null : invoicePreview({ period, stretches, meetingSeconds: totals.meetingSeconds }).totals;
   return {
     orgId: totals.orgId,
     name: totals.name,
@@ -47,6 +62,7 @@ export function financeRowOf(totals: FinanceOrgTotals): FinanceOrgRow {
     overageMinutes: overage.overageMinutes,
     overagePerMinute: overage.overagePerMinute,
     overageAmount: overage.amount,
+    preview,
   };
 }
 
@@ -65,6 +81,9 @@ export const FINANCE_CSV_COLUMNS = [
   'overage_minutes',
   'overage_per_minute',
   'overage_amount',
+  'preview_seats',
+  'preview_usage',
+  'preview_total',
 ] as const;
 
 /**
@@ -86,5 +105,8 @@ export function financeCsvFields(period: string, row: FinanceOrgRow): CsvFields 
     row.overageMinutes,
     row.overagePerMinute,
     row.overageAmount,
+    row.preview?.seats ?? null,
+    row.preview?.usage ?? null,
+    row.preview?.total ?? null,
   ];
 }

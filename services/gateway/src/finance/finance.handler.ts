@@ -8,7 +8,7 @@ import { encodeFinanceCursor, type FinanceOrgsQuery } from '@quorum/api/schemas'
 import { awaitPosition } from '../access';
 import type { Context } from '../trpc';
 import { assertPeriodNotInFuture } from '../usage-periods';
-import { financeRowOf } from './finance-row';
+import { financeRows } from './finance-rows';
 
 export async function financeOrgs(ctx: Context, input: FinanceOrgsQuery & { minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
@@ -26,7 +26,7 @@ export async function financeOrgs(ctx: Context, input: FinanceOrgsQuery & { minP
     period: input.period,
     sort: input.sort,
     order: input.order,
-    orgs: page.map(financeRowOf),
+    orgs: await financeRows(ctx, input.period, page),
     next:
       rows.length > input.limit && last
         ? encodeFinanceCursor({ sort: input.sort, order: input.order, key: last.sortKey, orgId: last.orgId })

@@ -90,6 +90,8 @@ function expectedRow(o: Org): FinanceOrgRow {
     overageMinutes: overage.overageMinutes,
     overagePerMinute: overage.overagePerMinute,
     overageAmount: overage.amount,
+    // Created this month with no seats bought: no seat charge, the overage as the usage line.
+    preview: { seats: 0, usage: overage.amount, total: overage.amount },
   };
 }
 

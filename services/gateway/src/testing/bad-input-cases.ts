@@ -198,6 +198,15 @@ export function badInputs(ids: BadInputIds): Record<string, BadCase[]> {
       { input: { orgId, period: '202501', cursor: 'next' }, fields: ['cursor'] },
       { input: { orgId, period: '202501', cursor: '9'.repeat(19) }, fields: ['cursor'] },
     ],
+    'billing.preview': [
+      { input: { orgId, period: '2025-03' }, fields: ['period'] },
+      { input: { orgId, period: '202500' }, fields: ['period'] },
+      { input: { orgId, period: 202503 }, fields: ['period'] },
+      { input: { orgId }, fields: ['period'] },
+      { input: { period: '202503' }, fields: ['orgId'] },
+      { input: { orgId: 'acme', period: 'March' }, fields: ['orgId', 'period'] },
+      { input: { orgId, period: '202503', minPosition: '-5' }, fields: ['minPosition'] },
+    ],
     'finance.orgs': [
       { input: { period: '2025-13' }, fields: ['period'] },
       { input: { period: 202501 }, fields: ['period'] },

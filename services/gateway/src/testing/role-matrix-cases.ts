@@ -43,7 +43,10 @@ export const PUBLIC = ['auth.signUp', 'auth.login', 'auth.refresh', 'auth.logout
  */
 export const SUBSCRIPTIONS: Record<string, Action> = { 'events.live': 'events.list' };
 
-/** A past month: usage reads refuse a future one, and an empty month answers all the same. */
+/**
+ * A past month: usage reads and the invoice preview refuse a future one, and a month before the
+ * organization existed answers all the same (empty).
+ */
 const USAGE_PERIOD = '202501';
 
 /**
@@ -250,6 +253,7 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     'meetings.remove': { input: async (org) => ({ orgId: org, ...(await meetingWithGuest(org)) }) },
     'usage.summary': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD, groupBy: 'meter' }) },
     'usage.records': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
+    'billing.preview': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
   };
 
   const types = procedureTypes();

@@ -8,8 +8,8 @@ import { UsageExportInputSchema } from '@quorum/api/schemas';
 import type { z } from 'zod';
 import type { GatewayDeps } from '../deps';
 import { createCsvExportRoute, type CsvExport, type CsvFields } from '../http/csv-export';
+import { authorizePeriodRead } from '../period-access';
 import { MinPositionSchema } from '../trpc';
-import { authorizeUsageRead } from './usage.handler';
 import type { UsageRecord } from './usage.repository';
 
 export const USAGE_EXPORT_PATH = '/usage/export.csv';
@@ -54,7 +54,7 @@ export const usageExport: CsvExport<z.infer<typeof QuerySchema>> = {
   path: USAGE_EXPORT_PATH,
   action: 'usage.export',
   query: QuerySchema,
-  authorize: (ctx, input) => authorizeUsageRead(ctx, input, 'usage.records'),
+  authorize: (ctx, input) => authorizePeriodRead(ctx, input, 'usage.records'),
   filename: (input) => `usage-${input.orgId}-${input.period}.csv`,
   columns: USAGE_CSV_COLUMNS,
   async *pages(ctx, input) {

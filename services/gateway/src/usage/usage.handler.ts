@@ -5,33 +5,18 @@
  * minutes are what billing charges (docs/metering.md), and the minutes of its rows may add up
  * to more.
  */
-import type { UsageExportInput, UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
-import { badRequest, UsageMeterSchema, type Action } from '@quorum/domain';
-import { authorizeQuery, awaitPosition } from '../access';
+import type { UsageRecordsInput, UsageSummaryInput } from '@quorum/api/schemas';
+import { badRequest, UsageMeterSchema } from '@quorum/domain';
+import { authorizePeriodRead } from '../period-access';
 import type { Context, Principal } from '../trpc';
-import { assertPeriodNotInFuture, billedMinutes } from '../usage-periods';
+import { billedMinutes } from '../usage-periods';
 
 type Authed = Context & { principal: Principal };
 
 const METERS = UsageMeterSchema.options;
 
-/**
- * The checks of every usage read: the read model reached `minPosition`, the caller may take
- * `action` in the organization, and the period is not in the future. Authorization comes
- * before the period, so a stranger learns nothing from the answer.
- */
-export async function authorizeUsageRead(
-  ctx: Authed,
-  input: UsageExportInput & { minPosition?: string | undefined },
-  action: Action,
-): Promise<void> {
-  await awaitPosition(ctx, input.minPosition);
-  await authorizeQuery(ctx, input.orgId, action);
-  assertPeriodNotInFuture(ctx, input.period);
-}
-
 export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { minPosition?: string | undefined }) {
-  await authorizeUsageRead(ctx, input, 'usage.summary');
+  await authorizePeriodRead(ctx, input, 'usage.summary');
   const [groups, crossed] = await Promise.all([
     ctx.deps.usage.summary(input.orgId, input.period, input.groupBy),
     ctx.deps.usage.thresholds(input.orgId, input.period),
@@ -59,7 +44,7 @@ export async function usageSummary(ctx: Authed, input: UsageSummaryInput & { min
 }
 
 export async function usageRecords(ctx: Authed, input: UsageRecordsInput & { minPosition?: string | undefined }) {
-  await authorizeUsageRead(ctx, input, 'usage.records');
+  await authorizePeriodRead(ctx, input, 'usage.records');
   if (input.day !== undefined && input.day.slice(0, 7).replace('-', '') !== input.period)
     throw badRequest('usage.day_outside_period', `Day ${input.day} is not in period ${input.period}.`, {
       day: input.day,

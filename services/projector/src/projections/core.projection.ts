@@ -3,7 +3,7 @@
  * assignments, meetings and the per-organization event log, in one read-model schema
  * (`rm_v<N>`), and metered usage beside them. This module writes the event log and hands each
  * event to the module of the read model it changes (`organizations`, `members`, `seats`,
- * `sessions`, `usage`).
+ * `sessions`, `usage`, and the seat timeline).
  *
  * Set-based: a batch of events is folded in memory into one final operation per row key
  * (insert, update, delete, replace), then each table is written with one statement whose rows
@@ -14,7 +14,7 @@
  * Idempotency: the event log rows (org_id, position) are inserted first, in the same
  * transaction as every other write; an event whose row already exists was applied to this
  * schema before and has no further effect. Counts (`seats.assigned`) are recounted from the
- * assignment rows, never incremented.
+ * assignment rows, never incremented; the seat timeline is refolded from the event log.
  */
 import { sql } from 'kysely';
 import { assertUnreachable, isDomainEventType, parseEvent, type DomainEvent } from '@quorum/domain';
@@ -22,6 +22,7 @@ import type { WireEvent } from '@quorum/eventstore';
 import { planMembership, flushMemberships } from './members.projection';
 import { planOrganization, flushOrganizations } from './organizations.projection';
 import { planSeats, flushSeats } from './seats.projection';
+import { SeatTimelinePlan } from './seat-timeline.projection';
 import { flushSessions } from './sessions.projection';
 import { UsagePlan } from './usage.projection';
 import { json, WritePlan, type Trx } from './write-plan';
@@ -123,11 +124,15 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
 
   const w = new WritePlan();
   const usage = new UsagePlan();
+  const timeline = new SeatTimelinePlan();
   const outcomes = events.map((e, i): ApplyOutcome => {
     if (!fresh.has(e.position)) return 'duplicate';
     const domainEvent = parsed[i];
     // Event types this code does not know (newer producers, other categories) only go to the log.
-    if (domainEvent) plan(w, usage, e, domainEvent);
+    if (domainEvent) {
+      plan(w, usage, e, domainEvent);
+      timeline.add(e.orgId, domainEvent);
+    }
     return 'applied';
   });
   await flushOrganizations(trx, t, w);
@@ -135,6 +140,7 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
   await flushSessions(trx, t, w.sessionEvents);
   await flushSeats(trx, t, w);
   await usage.flush(trx, t);
+  await timeline.flush(trx, t);
   return outcomes;
 }
 

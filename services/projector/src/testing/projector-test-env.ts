@@ -248,6 +248,20 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
       .orderBy('period')
       .orderBy('threshold')
       .execute(),
+    seat_intervals: await db
+      .selectFrom('seat_intervals')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('position')
+      .execute(),
+    seat_holdings: await db
+      .selectFrom('seat_holdings')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('position')
+      .execute(),
   };
 }
 
