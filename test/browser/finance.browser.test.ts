@@ -83,6 +83,7 @@ interface FinanceRow {
   meetingMinutes: { seconds: number; minutes: number };
   participantMinutes: { seconds: number; minutes: number };
   overageMinutes: number;
+  preview: { total: number } | null;
 }
 
 function currentPeriod(): string {
@@ -215,6 +216,9 @@ describe('the operators’ finance review in the console', () => {
       expect(await line.getByTestId('meeting-minutes').textContent()).toBe(String(row.meetingMinutes.minutes));
       expect(await line.getByTestId('participant-minutes').textContent()).toBe(String(row.participantMinutes.minutes));
       expect(await line.getByTestId('overage-amount').textContent()).toBe('$0.00');
+      // Both hold a seat since the start of the meeting: their month's invoice preview is priced.
+      expect(row.preview?.total).toBeGreaterThan(0);
+      expect(await line.getByTestId('invoice-preview').textContent()).toBe(`$${(row.preview!.total / 100).toFixed(2)}`);
     }
     expect(await order()).toEqual([alpha, bravo]);
 

@@ -31,6 +31,9 @@ const PAGE_SIZE = 50;
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** The month's invoice so far, or why there is none (no seat held in the month). */
+const previewText = (r: FinanceOrg) => (r.preview ? formatMoney(r.preview.total, r.currency) : 'No seats');
+
 const PLAN_WORDS: Record<string, string> = { free: 'Free', pro: 'Pro', enterprise: 'Enterprise' };
 
 export function FinancePage() {
@@ -145,6 +148,7 @@ const COLUMNS: ReadonlyArray<{ sort?: FinanceSort; label: string }> = [
   { label: 'Included' },
   { label: 'Overage minutes' },
   { sort: 'overage', label: 'Overage' },
+  { label: 'Invoice preview' },
 ];
 
 function OrgsTable({
@@ -204,6 +208,7 @@ function OrgsTable({
               <td>{r.includedMinutes === null ? 'Unlimited' : count(r.includedMinutes)}</td>
               <td data-testid="overage-minutes">{count(r.overageMinutes)}</td>
               <td data-testid="overage-amount">{formatMoney(r.overageAmount, r.currency)}</td>
+              <td data-testid="invoice-preview">{previewText(r)}</td>
             </tr>
           ))}
         </tbody>
@@ -218,6 +223,7 @@ function OrgsTable({
             <td />
             <td>{count(totals.overageMinutes)}</td>
             <td>{totals.overageAmounts.map((a) => formatMoney(a.amount, a.currency)).join(' + ') || '—'}</td>
+            <td />
           </tr>
         </tfoot>
       </table>
@@ -287,6 +293,14 @@ function OrgDetails({
           <div>
             <dt>Overage</dt>
             <dd>{formatMoney(row.overageAmount, row.currency)}</dd>
+          </div>
+          <div>
+            <dt>Invoice preview (seats + usage)</dt>
+            <dd>
+              {row.preview
+                ? `${formatMoney(row.preview.seats, row.currency)} + ${formatMoney(row.preview.usage, row.currency)} = ${formatMoney(row.preview.total, row.currency)}`
+                : previewText(row)}
+            </dd>
           </div>
         </dl>
       ) : (

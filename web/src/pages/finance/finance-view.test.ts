@@ -29,6 +29,7 @@ function row(orgId: string, meetingMinutes: number, participantMinutes: number, 
     overageMinutes: overage,
     overagePerMinute: 2,
     overageAmount: overage * 2,
+    preview: null,
   };
 }
 
