@@ -19,3 +19,4 @@ export type * from './schema';
 export type * from './usage.schema';
 export type * from './billing.schema';
 export type * from './operators.schema';
+export type * from './metering.schema';

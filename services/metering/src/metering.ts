@@ -21,45 +21,27 @@
 import type { Consumer, DeliveredMessage, EventBus } from '@quorum/bus';
 import type { SqlDatabase } from '@quorum/db';
 import {
-  ENTITLEMENTS,
   MAX_LEAVE_BACKDATE_MS,
-  USAGE_THRESHOLDS,
   currentVersionOf,
-  foldEvents,
-  isDomainEventType,
   meterSession,
   nextSettledAt,
-  organizationDecider,
-  parseEvent,
   streamIds,
-  type DomainEvent,
-  type OrganizationEvent,
-  type Plan,
-  type StoredSessionEvent,
   type UsageInterval,
 } from '@quorum/domain';
 import {
   DuplicateEventIdError,
   parseWireEvent,
-  uuidV5,
   type EventStore,
   type NewEvent,
   type WireEvent,
 } from '@quorum/eventstore';
 import type { Logger } from 'pino';
+import { SessionStreams, type SessionRecord } from './session-streams';
+import { Thresholds } from './thresholds';
+import { usageEventId } from './usage-ids';
 
-/** Namespace of usage event ids (uuid v5). Changing it would record everything again. */
-const USAGE_NAMESPACE = '3d2b8f4e-7c1a-4e59-9b0d-5a6c8e2f1b73';
-
-/** The id of the `usage.recorded` event for an interval with this key. */
-export function usageEventId(key: string): string {
-  return uuidV5(USAGE_NAMESPACE, `usage.recorded|${key}`);
-}
-
-/** The id of the `usage.threshold_crossed` event of an organization, period and threshold. */
-export function thresholdEventId(orgId: string, period: string, threshold: number): string {
-  return uuidV5(USAGE_NAMESPACE, `usage.threshold_crossed|${orgId}|${period}|${threshold}`);
-}
+export { thresholdEventId } from './thresholds';
+export { usageEventId } from './usage-ids';
 
 /** Clock skew allowed between the gateways that stamp joins and leaves and this consumer. */
 export const CLOCK_SKEW_MARGIN_MS = 30_000;
@@ -105,8 +87,6 @@ export interface MeteringStatus {
 const PARALLEL_SESSIONS = 16;
 /** Sessions whose recorded ids and `next_due` are kept in memory. */
 const KNOWN_SESSIONS = 20_000;
-/** How long an organization's plan is taken as known for the thresholds. */
-const PLAN_TTL_MS = 30_000;
 
 /** Every session event of every organization (`evt.<orgId>.session.<type>`). */
 const SESSION_SUBJECTS = 'evt.*.session.>';
@@ -120,40 +100,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-/** One event of a session stream as metering keeps it. */
-interface SessionRecord {
-  id: string;
-  correlationId: string;
-  traceparent: string | null;
-  /** Undefined for a type this code does not meter. */
-  event: StoredSessionEvent | undefined;
-}
-
-/** A session stream held in memory: its events up to revision `next - 1`. */
-interface HeldStream {
-  orgId: string;
-  records: SessionRecord[];
-  next: bigint;
-}
-
-function recordOf(
-  id: string,
-  type: string,
-  version: number,
-  data: unknown,
-  correlationId: string,
-  traceparent: string | null,
-): SessionRecord {
-  let event: StoredSessionEvent | undefined;
-  if (isDomainEventType(type)) {
-    const parsed: DomainEvent = parseEvent({ type, version, data });
-    if (parsed.type.startsWith('session.') || parsed.type.startsWith('participant.')) {
-      event = { ...parsed, id } as StoredSessionEvent;
-    }
-  }
-  return { id, correlationId, traceparent, event };
 }
 
 export class Metering {
@@ -170,14 +116,12 @@ export class Metering {
   /** The pass in progress (or the last one); the next waits for it. */
   private passes: Promise<unknown> = Promise.resolve();
   /** Streams of recently metered sessions (insertion order = recency). */
-  private readonly streams = new Map<string, HeldStream>();
+  private readonly streams: SessionStreams;
   /** Usage event ids known to be recorded, per recently metered session (insertion order = recency). */
   private readonly knownIds = new Map<string, Set<string>>();
   /** `next_due` as last written per session, so a pass that changes nothing writes nothing. */
   private readonly dueWritten = new Map<string, number | null>();
-  /** Organization periods whose thresholds were checked since the process started. */
-  private readonly thresholdsChecked = new Set<string>();
-  private readonly plans = new Map<string, { plan: Plan | undefined; until: number }>();
+  private readonly thresholds: Thresholds;
 
   private constructor(private readonly options: MeteringOptions) {
     this.now = options.now ?? (() => new Date());
@@ -185,6 +129,8 @@ export class Metering {
     this.settleLagMs = options.settleLagMs ?? MAX_LEAVE_BACKDATE_MS + CLOCK_SKEW_MARGIN_MS;
     this.tickMs = options.tickMs ?? 5_000;
     if (this.settleLagMs < 0) throw new RangeError('settleLagMs must not be negative');
+    this.streams = new SessionStreams(options.store, KNOWN_SESSIONS);
+    this.thresholds = new Thresholds({ ...options, now: this.now });
   }
 
   static async create(options: MeteringOptions): Promise<Metering> {
@@ -279,56 +225,13 @@ export class Metering {
     return run;
   }
   /**
-   * The session's stream: kept in memory for recently metered sessions and extended with the
-   * events the bus hands over when they follow on; read from the store (from the last revision
-   * held) when they do not, for a session not held, and on a timed pass.
-   */
-  private async streamOf(sessionId: string, hints: readonly WireEvent[]): Promise<HeldStream | undefined> {
-    let held = this.streams.get(sessionId);
-    let read = held === undefined || hints.length === 0;
-    if (held) {
-      for (const hint of [...hints].sort((a, b) => (BigInt(a.revision) < BigInt(b.revision) ? -1 : 1))) {
-        const revision = BigInt(hint.revision);
-        if (revision < held.next) continue;
-        if (revision > held.next) {
-          read = true;
-          break;
-        }
-        held.records.push(recordOf(hint.id, hint.type, hint.version, hint.data, hint.correlationId, hint.traceparent));
-        held.next++;
-      }
-    }
-    if (read) {
-      const recorded = await this.options.store.readStream(streamIds.session(sessionId), {
-        fromRevision: held?.next ?? 0n,
-      });
-      if (!held) {
-        if (recorded[0] === undefined) return undefined;
-        held = { orgId: recorded[0].metadata.orgId, records: [], next: 0n };
-      }
-      for (const e of recorded) {
-        if (e.revision !== held.next) continue;
-        held.records.push(
-          recordOf(e.id, e.type, e.version, e.data, e.metadata.correlationId, e.metadata.traceparent ?? null),
-        );
-        held.next++;
-      }
-    }
-    if (!held) return undefined;
-    this.streams.delete(sessionId);
-    this.streams.set(sessionId, held);
-    if (this.streams.size > KNOWN_SESSIONS) this.streams.delete(this.streams.keys().next().value!);
-    return held;
-  }
-
-  /**
    * Meters sessions together, in a fixed number of round trips however many there are: their
    * streams (held in memory, or read), one lookup of the usage ids not known to be recorded, one
    * append per usage stream, one statement recording effects, totals and when each is due.
    */
   private async pass(sessions: ReadonlyArray<readonly [string, readonly WireEvent[]]>): Promise<SessionMetered[]> {
     const streams = await mapLimit(sessions, PARALLEL_SESSIONS, ([sessionId, hints]) =>
-      this.streamOf(sessionId, hints),
+      this.streams.get(sessionId, hints),
     );
     const settled = new Date(this.now().getTime() - this.settleLagMs);
     const options = this.intervalSeconds ? { intervalSeconds: this.intervalSeconds } : {};
@@ -416,7 +319,10 @@ export class Metering {
     for (const p of passes) {
       p.intervals.forEach((i, n) => {
         const key = `${p.held.orgId}/${i.period}`;
-        if (i.meter === 'meeting_minutes' && (!p.known.has(p.ids[n]!) || !this.thresholdsChecked.has(key)))
+        if (
+          i.meter === 'meeting_minutes' &&
+          (!p.known.has(p.ids[n]!) || !this.thresholds.wasChecked(p.held.orgId, i.period))
+        )
           periods.add(key);
       });
       for (const id of p.ids) p.known.add(id);
@@ -425,7 +331,7 @@ export class Metering {
     }
     for (const key of periods) {
       const [orgId, period] = key.split('/') as [string, string];
-      await this.checkThresholds(orgId, period);
+      await this.thresholds.check(orgId, period);
     }
 
     const appended = new Map<string, number>();
@@ -494,73 +400,5 @@ export class Metering {
       if (!(err instanceof DuplicateEventIdError)) throw err;
       for (const event of events) await this.options.store.appendToStream(stream, [event]);
     }
-  }
-
-  /** Appends `usage.threshold_crossed` once per threshold the period's meeting minutes have reached. */
-  private async checkThresholds(orgId: string, period: string): Promise<void> {
-    this.thresholdsChecked.add(`${orgId}/${period}`);
-    const { rows } = await this.options.sql.query<{ seconds: string; done: number[] | null }>(
-      `SELECT t.seconds,
-              (SELECT array_agg(threshold) FROM metering_thresholds h WHERE h.org_id = $1 AND h.period = $2) AS done
-         FROM metering_totals t WHERE t.org_id = $1 AND t.period = $2 AND t.meter = 'meeting_minutes'`,
-      [orgId, period],
-    );
-    const row = rows[0];
-    if (!row) return;
-    const used = Number(row.seconds);
-    const done = new Set(row.done ?? []);
-    const pending = USAGE_THRESHOLDS.filter((t) => !done.has(t));
-    if (pending.length === 0) return;
-    const plan = await this.planOf(orgId);
-    const included = plan === undefined ? null : ENTITLEMENTS[plan].meetingMinutesPerMonth;
-    if (included === null || included === 0) return;
-    for (const threshold of pending) {
-      if (used * 100 < threshold * included * 60) continue;
-      const id = thresholdEventId(orgId, period, threshold);
-      await this.options.store.appendToStream(streamIds.usage(orgId, period), [
-        {
-          id,
-          type: 'usage.threshold_crossed',
-          version: currentVersionOf('usage.threshold_crossed'),
-          data: {
-            period,
-            meter: 'meeting_minutes',
-            threshold,
-            includedMinutes: included,
-            usedSeconds: used,
-            at: this.now().toISOString(),
-          },
-          metadata: {
-            orgId,
-            actor: { kind: 'system', id: 'metering' },
-            correlationId: id,
-            causationId: null,
-          },
-        },
-      ]);
-      await this.options.sql.query(
-        `INSERT INTO metering_thresholds (org_id, period, threshold, event_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING`,
-        [orgId, period, threshold, id],
-      );
-      this.options.logger.info({ orgId, period, threshold, usedSeconds: used, included }, 'usage threshold crossed');
-    }
-  }
-
-  private async planOf(orgId: string): Promise<Plan | undefined> {
-    const cached = this.plans.get(orgId);
-    if (cached && cached.until > Date.now()) return cached.plan;
-    const plan = await this.readPlan(orgId);
-    this.plans.set(orgId, { plan, until: Date.now() + PLAN_TTL_MS });
-    return plan;
-  }
-
-  private async readPlan(orgId: string): Promise<Plan | undefined> {
-    const events = await this.options.store.readStream(streamIds.organization(orgId));
-    const state = foldEvents(
-      organizationDecider,
-      events.filter((e) => isDomainEventType(e.type)).map((e) => parseEvent(e) as OrganizationEvent),
-    );
-    return state.exists ? state.plan : undefined;
   }
 }
