@@ -46,10 +46,15 @@ function capVideoScript(video: { width: number; height: number; frameRate: numbe
 }
 
 /** A new person in their own browser context, signed up (and so signed in) over HTTP. */
-export async function person(browser: Browser, baseUrl: string, name: string, video = FAKE_VIDEO): Promise<Person> {
+export async function person(
+  browser: Browser,
+  baseUrl: string,
+  name: string,
+  video = FAKE_VIDEO,
+  email = uniqueEmail(name.split(' ')[0]!.toLowerCase()),
+): Promise<Person> {
   const context = await newContext(browser, baseUrl);
   await context.addInitScript({ content: capVideoScript(video) });
-  const email = uniqueEmail(name.split(' ')[0]!.toLowerCase());
   const res = await context.request.post(`${baseUrl}/trpc/auth.signUp`, { data: { email, password: PASSWORD, name } });
   const body = (await res.json()) as {
     result?: { data: { accessToken: string; user: { id: string } } };

@@ -58,6 +58,7 @@ describe('passwords and access tokens', () => {
       email,
       name: 'Ada',
       emailVerified: false,
+      operator: false,
     });
   });
 

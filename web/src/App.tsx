@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense } from 'react';
 import { errorMessage } from './errors';
 import { AuthPage } from './pages/AuthPage';
+import { FinancePage } from './pages/finance/FinancePage';
 import { InvitePage } from './pages/InvitePage';
 import { VerifyEmailBanner, VerifyEmailPage } from './pages/VerifyEmailPage';
 import { NewOrgPage } from './pages/NewOrgPage';
@@ -92,6 +93,13 @@ function Shell({ user, route }: { user: Me; route: Route }) {
             <option value="__new">+ New organization…</option>
           </select>
         </div>
+        {user.operator ? (
+          <nav aria-label="Quorum operators" className="operator-nav">
+            <Link to="/finance" aria-current={route.name === 'finance' ? 'page' : undefined}>
+              Finance
+            </Link>
+          </nav>
+        ) : null}
         <div className="user-menu">
           <span className="user-name" title={user.email}>
             {user.name}
@@ -134,6 +142,8 @@ function RouteView({ route, orgs }: { route: Route; orgs: ReturnType<typeof useO
       return <InvitePage orgId={route.orgId} invitationId={route.invitationId} token={route.token} />;
     case 'verifyEmail':
       return <VerifyEmailPage token={route.token} />;
+    case 'finance':
+      return <FinancePage />;
     case 'login':
     case 'signup':
     case 'notFound':

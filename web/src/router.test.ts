@@ -15,6 +15,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/orgs/o1/usage')).toEqual({ name: 'org', orgId: 'o1', tab: 'usage' });
     expect(matchRoute('/orgs/o1/meetings')).toEqual({ name: 'org', orgId: 'o1', tab: 'meetings' });
     expect(matchRoute('/orgs/o1/meetings/s1')).toEqual({ name: 'meeting', orgId: 'o1', sessionId: 's1' });
+    expect(matchRoute('/finance')).toEqual({ name: 'finance' });
   });
 
   it('answers notFound for anything else', () => {
@@ -22,5 +23,6 @@ describe('matchRoute', () => {
     expect(matchRoute('/invite/o1')).toEqual({ name: 'notFound' });
     expect(matchRoute('/orgs/o1/seats/s1')).toEqual({ name: 'notFound' });
     expect(matchRoute('/orgs/o1/meetings/s1/x')).toEqual({ name: 'notFound' });
+    expect(matchRoute('/finance/x')).toEqual({ name: 'notFound' });
   });
 });

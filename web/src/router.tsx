@@ -50,6 +50,7 @@ export type Route =
   | { name: 'meeting'; orgId: string; sessionId: string }
   | { name: 'invite'; orgId: string; invitationId: string; token: string }
   | { name: 'verifyEmail'; token: string }
+  | { name: 'finance' }
   | { name: 'notFound' };
 
 export const ORG_TABS = ['seats', 'members', 'meetings', 'plan', 'usage', 'api-keys', 'activity'] as const;
@@ -71,5 +72,6 @@ export function matchRoute(pathname: string): Route {
   if (a === 'invite' && b && c && d && parts.length === 4)
     return { name: 'invite', orgId: b, invitationId: c, token: d };
   if (a === 'verify-email' && b && parts.length === 2) return { name: 'verifyEmail', token: b };
+  if (a === 'finance' && parts.length === 1) return { name: 'finance' };
   return { name: 'notFound' };
 }

@@ -27,9 +27,12 @@ export function useMe() {
 export function useSessionCache() {
   const queryClient = useQueryClient();
   return {
-    signedIn(user: Me) {
+    signedIn(user: Omit<Me, 'operator'>) {
       queryClient.clear();
-      queryClient.setQueryData(ME_KEY, user);
+      // A login answers who the user is, not whether they are an operator: until `auth.me`
+      // says so the navigation offers no Finance link, and the finance calls check regardless.
+      queryClient.setQueryData(ME_KEY, { ...user, operator: false });
+      void queryClient.invalidateQueries({ queryKey: ME_KEY });
     },
     signedOut() {
       queryClient.clear();

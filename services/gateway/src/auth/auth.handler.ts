@@ -39,6 +39,19 @@ export async function resendVerification(ctx: UserContext) {
   return { sent: await mailVerification(ctx, me), emailVerified: false };
 }
 
+/**
+ * The signed-in user, and whether they are one of Quorum's operators now, so the web app offers
+ * the finance review only to them. The finance calls check again on each call: this is a hint
+ * for what to show, not a grant.
+ */
+export async function me(ctx: UserContext) {
+  const [user, operator] = await Promise.all([
+    ctx.deps.auth.me(ctx.principal.userId),
+    ctx.deps.operators.isOperator(ctx.principal),
+  ]);
+  return { ...user, operator };
+}
+
 /** Opens a verification link: the address it was mailed to is the account's, proven. */
 export async function verifyEmail(ctx: Context, input: VerifyEmailInput) {
   const used = await ctx.deps.emailTokens.use('email', input.token);

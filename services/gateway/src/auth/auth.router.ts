@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { publicProcedure, router, userProcedure, type Context } from '../trpc';
-import { login, resendVerification, signUp, verifyEmail } from './auth.handler';
+import { login, me, resendVerification, signUp, verifyEmail } from './auth.handler';
 import { LoginInputSchema, RefreshInputSchema, SignUpInputSchema, VerifyEmailInputSchema } from '@quorum/api/schemas';
 import type { Session } from './auth.service';
 
@@ -42,7 +42,7 @@ export const authRouter = router({
     ctx.setCookie(REFRESH_COOKIE, '', { maxAgeSeconds: 0, path: '/trpc', sameSite: 'Strict' });
     return { loggedOut: true as const };
   }),
-  me: userProcedure.input(z.object({}).optional()).query(({ ctx }) => ctx.deps.auth.me(ctx.principal.userId)),
+  me: userProcedure.input(z.object({}).optional()).query(({ ctx }) => me(ctx)),
   verifyEmail: publicProcedure.input(VerifyEmailInputSchema).mutation(({ ctx, input }) => verifyEmail(ctx, input)),
   resendVerification: userProcedure.input(z.object({}).optional()).mutation(({ ctx }) => resendVerification(ctx)),
 });

@@ -166,4 +166,14 @@ describe('finance.orgs', () => {
       reason: 'auth.not_operator',
     });
   });
+
+  it('auth.me says whether the caller is an operator now, and stops saying so when the grant ends', async () => {
+    const owner = await h.signUp('me-not-operator');
+    await h.caller({ token: owner.token }).org.create({ name: 'Me Co', plan: 'pro' });
+    expect(await h.caller({ token: owner.token }).auth.me()).toMatchObject({ id: owner.userId, operator: false });
+    const granted = await h.signUpOperator('me-operator');
+    expect(await h.caller({ token: granted.token }).auth.me()).toMatchObject({ id: granted.userId, operator: true });
+    await h.operators.revoke(granted.userId, 'test');
+    expect(await h.caller({ token: granted.token }).auth.me()).toMatchObject({ operator: false });
+  });
 });
