@@ -13,11 +13,9 @@ import {
   appendMeeting,
   createOrganization,
   expectedUsage,
-  forgetSessions,
   openMeteringTestEnv,
   totalsFrom,
   totalsOf,
-  TEST_DATABASE_URL,
   TEST_NATS_URL,
   usageEvents,
   waitFor,
@@ -39,14 +37,13 @@ beforeAll(async () => {
 afterAll(async () => {
   killAll();
   if (env) {
-    await forgetSessions(env.sql, sessions);
     await env.close();
   }
 });
 
 function spawnMetering(durable: string): ChildService {
   return spawnService(SERVICE_DIR, {
-    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_URL: env.databaseUrl,
     NATS_URL: TEST_NATS_URL,
     NATS_NAMESPACE: env.namespace,
     METERING_DURABLE: durable,

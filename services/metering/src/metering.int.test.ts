@@ -11,7 +11,6 @@ import {
   appendMeeting,
   createOrganization,
   expectedUsage,
-  forgetSessions,
   logger,
   openMeteringTestEnv,
   secondsOf,
@@ -37,7 +36,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   if (env) {
-    await forgetSessions(env.sql, sessions);
     await env.close();
   }
 });

@@ -4,7 +4,7 @@
  * store's new events into it, and meetings written to session streams as the session decider
  * writes them.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { NatsBus } from '@quorum/bus/nats';
 import { createPgSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
 import {
@@ -33,20 +33,37 @@ export interface MeteringTestEnv {
   bus: NatsBus;
   namespace: string;
   relay: Relay;
+  /** This file's database, for the processes it starts. */
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
-/** Connects to the servers, with a fresh NATS namespace and a relay starting at the store's head. */
+/**
+ * A database of this file's own (its metering tables, whose timers meter every session due in
+ * them, are then this file's alone), a fresh NATS namespace, and a relay publishing from the start.
+ */
 export async function openMeteringTestEnv(label: string): Promise<MeteringTestEnv> {
-  const probe = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5_000 });
+  const adminUrl = new URL(TEST_DATABASE_URL);
+  adminUrl.pathname = '/quorum';
+  const admin = new pg.Client({ connectionString: adminUrl.toString(), connectionTimeoutMillis: 5_000 });
+  const name = `quorum_metering_${randomBytes(6).toString('hex')}`;
   try {
-    await probe.connect();
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${TEST_DATABASE_URL}; run scripts/services.sh`, { cause: err });
+    throw new Error(
+      `PostgreSQL is not reachable (or refuses CREATE DATABASE) at ${adminUrl.host}; run scripts/services.sh`,
+      {
+        cause: err,
+      },
+    );
   } finally {
-    await probe.end().catch(() => undefined);
+    await admin.end().catch(() => undefined);
   }
-  const sql = createPgSqlDatabase({ connectionString: TEST_DATABASE_URL, max: 6 });
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const sql = createPgSqlDatabase({ connectionString: databaseUrl, max: 6 });
   await migratePublicSchema(sql);
   const store = await PostgresEventStore.create(sql);
   const namespace = `${label}-${randomUUID().slice(0, 8)}`;
@@ -57,13 +74,7 @@ export async function openMeteringTestEnv(label: string): Promise<MeteringTestEn
     throw new Error(`NATS JetStream is not reachable at ${TEST_NATS_URL}; run scripts/services.sh`, { cause: err });
   }
   await bus.ensureStream();
-  // Only this file's events: the shared test store holds every other test's history too.
-  const relayName = `metering-test-${namespace}`;
-  await sql.query('INSERT INTO relay_checkpoints (name, position) VALUES ($1, $2)', [
-    relayName,
-    (await store.headPosition()).toString(),
-  ]);
-  const relay = await Relay.create({ store, bus, sql, logger, name: relayName, leaderRetryMs: 200 });
+  const relay = await Relay.create({ store, bus, sql, logger, name: 'metering-test', leaderRetryMs: 200 });
   relay.start();
   return {
     sql,
@@ -71,12 +82,20 @@ export async function openMeteringTestEnv(label: string): Promise<MeteringTestEn
     bus,
     namespace,
     relay,
+    databaseUrl,
     async close() {
       await relay.close();
       await bus.deleteStream();
       await bus.close();
       await store.close();
       await sql.close();
+      const drop = new pg.Client({ connectionString: adminUrl.toString() });
+      await drop.connect();
+      try {
+        await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await drop.end();
+      }
     },
   };
 }
@@ -204,11 +223,6 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** Forgets this test's sessions in the shared metering tables, so later runs' tickers skip them. */
-export async function forgetSessions(sql: SqlDatabase, sessionIds: readonly string[]): Promise<void> {
-  await sql.query('DELETE FROM metering_sessions WHERE session_id = ANY($1::uuid[])', [sessionIds]);
 }
 
 /** Seconds per meter in `metering_totals` for an organization, as `{ meter, seconds }` rows. */
