@@ -117,7 +117,9 @@ export class UsageRepository {
     if (f.sessionId) query = query.where('session_id', '=', f.sessionId);
     if (page.after !== undefined) query = query.where('position', '>', page.after);
     if (page.upTo !== undefined) query = query.where('position', '<=', page.upTo);
-    const rows = await query.orderBy('position').limit(page.limit).execute();
+    // The column, not the `position::text` output of the same name: a bare `position` in ORDER BY
+    // names the output column, which sorts as text ('10' before '9') and defeats the index.
+    const rows = await query.orderBy('usage_records.position').limit(page.limit).execute();
     return rows.map((r) => ({
       eventId: r.event_id,
       position: r.position,
