@@ -15,6 +15,7 @@ import type { OrganizationEventType } from './organization/organization.events';
 import type { SeatsEventType } from './seats/seats.events';
 import type { SessionEventType } from './session/session.events';
 import type { UsageEventType } from './usage/usage.events';
+import type { BillingEventType } from './billing/billing.events';
 import { categoryOf, streamIds } from './streams';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';
@@ -94,6 +95,68 @@ const usageSamples: { [T in UsageEventType]: EventDataOf<T> } = {
   },
 };
 
+const cause = { eventId: USER, type: 'seats.purchased' };
+const invoice = {
+  invoiceId: 'in_1',
+  stripeEventId: 'evt_1',
+  customerId: 'cus_1',
+  subscriptionId: 'sub_1',
+  number: 'Q-0001',
+  status: 'paid',
+  currency: 'usd',
+  subtotal: 2400,
+  total: 2400,
+  amountDue: 2400,
+  amountPaid: 2400,
+  hostedInvoiceUrl: 'https://invoice.stripe.com/i/1',
+  periodStart: AT,
+  periodEnd: '2025-02-01T00:00:00.000Z',
+  lines: [{ description: '2 seats', priceId: 'price_1', quantity: 2, amount: 2400, periodStart: AT, periodEnd: AT }],
+  at: AT,
+};
+const billingSamples: { [T in BillingEventType]: EventDataOf<T> } = {
+  'billing.customer_linked': { customerId: 'cus_1', cause, at: AT },
+  'billing.subscription_synced': {
+    subscriptionId: 'sub_1',
+    status: 'trialing',
+    plan: 'pro',
+    seats: 2,
+    seatItemId: 'si_1',
+    meteredItemId: 'si_2',
+    trialEnd: AT,
+    cancelAtPeriodEnd: false,
+    cause,
+    at: AT,
+  },
+  'billing.usage_reported': {
+    usageEventId: USER,
+    period: '202501',
+    eventName: 'quorum_meeting_minutes',
+    seconds: 300,
+    minutes: 5,
+    timestamp: AT,
+    customerId: 'cus_1',
+    at: AT,
+  },
+  'billing.sync_failed': {
+    operation: 'customer',
+    cause,
+    error: {
+      type: 'StripeInvalidRequestError',
+      code: 'parameter_missing',
+      message: 'Missing',
+      statusCode: 400,
+      requestId: 'req_1',
+    },
+    attempt: 1,
+    at: AT,
+  },
+  'billing.sync_skipped': { operation: 'usage', cause, by: USER, reason: 'Refunded by hand.', at: AT },
+  'billing.invoice_finalized': invoice,
+  'billing.invoice_paid': invoice,
+  'billing.invoice_payment_failed': invoice,
+};
+
 function refusal(fn: () => unknown): AppError | undefined {
   try {
     fn();
@@ -112,6 +175,7 @@ describe('EVENT_SCHEMAS', () => {
         ...Object.keys(seatsSamples),
         ...Object.keys(sessionSamples),
         ...Object.keys(usageSamples),
+        ...Object.keys(billingSamples),
       ].sort(),
     );
   });
@@ -129,12 +193,15 @@ describe('EVENT_SCHEMAS', () => {
     for (const type of Object.keys(usageSamples) as DomainEventType[]) {
       expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.usage(ORG, '202501')));
     }
+    for (const type of Object.keys(billingSamples) as DomainEventType[]) {
+      expect(EVENT_SCHEMAS[type].category).toBe(categoryOf(streamIds.billing(ORG)));
+    }
   });
 
   it('names events in dotted past tense and describes each in one sentence', () => {
     for (const [type, entry] of Object.entries(EVENT_SCHEMAS)) {
       // dotted, with a past-tense verb (`seat.assigned`, `organization.marked_past_due`, `participant.left`)
-      expect(type).toMatch(/^[a-z]+(_[a-z]+)*\.([a-z]+_)?([a-z]+ed|left)(_[a-z]+)*$/);
+      expect(type).toMatch(/^[a-z]+(_[a-z]+)*\.([a-z]+_)*([a-z]+ed|left|paid)(_[a-z]+)*$/);
       expect(entry.description).toMatch(/^[A-Z].*\.$/);
       expect(entry.version).toBeGreaterThanOrEqual(1);
       expect(currentVersionOf(type as DomainEventType)).toBe(entry.version);
@@ -147,6 +214,7 @@ describe('EVENT_SCHEMAS', () => {
       ...seatsSamples,
       ...sessionSamples,
       ...usageSamples,
+      ...billingSamples,
     })) {
       expect(isDomainEventType(type)).toBe(true);
       expect(parseEvent({ type, version: 1, data })).toEqual({ type, data });

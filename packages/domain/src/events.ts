@@ -10,20 +10,21 @@
  */
 import type { z } from 'zod';
 import { badRequest } from './errors';
+import { BILLING_EVENT_DATA_SCHEMAS, type BillingEvent } from './billing/billing.events';
 import { ORGANIZATION_EVENT_DATA_SCHEMAS, type OrganizationEvent } from './organization/organization.events';
 import { SEATS_EVENT_DATA_SCHEMAS, type SeatsEvent } from './seats/seats.events';
 import { SESSION_EVENT_DATA_SCHEMAS, type SessionEvent } from './session/session.events';
 import { USAGE_EVENT_DATA_SCHEMAS, type UsageEvent } from './usage/usage.events';
 
 /** Any event of any aggregate. */
-export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent | UsageEvent;
+export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent | UsageEvent | BillingEvent;
 /** Any event type. */
 export type DomainEventType = DomainEvent['type'];
 /** The current data shape of event type `T`. */
 export type EventDataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
 
 /** Stream categories that hold domain events from this package. */
-export type EventCategory = 'organization' | 'seats' | 'session' | 'usage';
+export type EventCategory = 'organization' | 'seats' | 'session' | 'usage' | 'billing';
 
 /** Registry entry of one event type. */
 export interface EventRegistration<T extends DomainEventType = DomainEventType> {
@@ -44,6 +45,7 @@ const org = ORGANIZATION_EVENT_DATA_SCHEMAS;
 const seats = SEATS_EVENT_DATA_SCHEMAS;
 const session = SESSION_EVENT_DATA_SCHEMAS;
 const usage = USAGE_EVENT_DATA_SCHEMAS;
+const billing = BILLING_EVENT_DATA_SCHEMAS;
 
 /** Every domain event type with its current version, schema, description and category. */
 export const EVENT_SCHEMAS: EventRegistry = {
@@ -222,6 +224,56 @@ export const EVENT_SCHEMAS: EventRegistry = {
     schema: usage['usage.threshold_crossed'],
     description: "The organization's meeting minutes of a month reached 80% or 100% of the minutes its plan includes.",
     category: 'usage',
+  },
+  'billing.customer_linked': {
+    version: 1,
+    schema: billing['billing.customer_linked'],
+    description: 'The billing sync linked the organization to its Stripe Customer.',
+    category: 'billing',
+  },
+  'billing.subscription_synced': {
+    version: 1,
+    schema: billing['billing.subscription_synced'],
+    description:
+      "The billing sync left the organization's Stripe Subscription at these seats, plan, trial end and cancellation.",
+    category: 'billing',
+  },
+  'billing.usage_reported': {
+    version: 1,
+    schema: billing['billing.usage_reported'],
+    description:
+      "The billing sync reported one usage event of meeting minutes to Stripe's Billing Meter, under the usage event's id.",
+    category: 'billing',
+  },
+  'billing.sync_failed': {
+    version: 1,
+    schema: billing['billing.sync_failed'],
+    description: 'Stripe refused a billing sync for good; the cause waits as a dead letter for an operator.',
+    category: 'billing',
+  },
+  'billing.sync_skipped': {
+    version: 1,
+    schema: billing['billing.sync_skipped'],
+    description: 'An operator skipped a dead letter of the billing sync; it is never sent.',
+    category: 'billing',
+  },
+  'billing.invoice_finalized': {
+    version: 1,
+    schema: billing['billing.invoice_finalized'],
+    description: 'Stripe finalized an invoice of the organization, with its lines, totals and hosted page.',
+    category: 'billing',
+  },
+  'billing.invoice_paid': {
+    version: 1,
+    schema: billing['billing.invoice_paid'],
+    description: 'Stripe reported an invoice of the organization paid.',
+    category: 'billing',
+  },
+  'billing.invoice_payment_failed': {
+    version: 1,
+    schema: billing['billing.invoice_payment_failed'],
+    description: 'Stripe reported a failed payment of an invoice of the organization.',
+    category: 'billing',
   },
 };
 

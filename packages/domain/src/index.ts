@@ -71,6 +71,14 @@ export {
 } from './usage/usage.events';
 export { meteredSeconds } from './usage/usage.totals';
 export {
+  BILLING_EVENT_DATA_SCHEMAS,
+  InvoiceDataSchema,
+  StripeErrorSchema,
+  SyncOperationSchema,
+  type BillingEvent,
+  type BillingEventType,
+} from './billing/billing.events';
+export {
   SEAT_HOLDING_EVENT_TYPES,
   SEAT_TIMELINE_EVENT_TYPES,
   foldSeatHoldings,

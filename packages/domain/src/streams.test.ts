@@ -18,7 +18,7 @@ describe('streamIds', () => {
   it('refuses a malformed usage period and unknown categories', () => {
     expect(() => streamIds.usage(ORG, '2025-01')).toThrow(/yyyymm/);
     expect(() => streamIds.usage(ORG, '202513')).toThrow(/yyyymm/);
-    for (const bad of ['billing-1', 'organization', 'organization-', '-x']) {
+    for (const bad of ['invoicing-1', 'organization', 'organization-', '-x']) {
       expect(() => categoryOf(bad)).toThrow(/not a known stream id/);
     }
   });

@@ -5,7 +5,7 @@
 import { badRequest } from './errors';
 
 /** Categories of streams in the event store. */
-export const STREAM_CATEGORIES = ['organization', 'seats', 'session', 'usage'] as const;
+export const STREAM_CATEGORIES = ['organization', 'seats', 'session', 'usage', 'billing'] as const;
 /** A stream category. */
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 
@@ -26,6 +26,8 @@ export const streamIds = {
     }
     return `usage-${orgId}-${yyyymm}`;
   },
+  /** `billing-<orgId>`: what the Stripe sync did and what Stripe reported. */
+  billing: (orgId: string): string => `billing-${orgId}`,
 } as const;
 
 /** The `yyyymm` usage period (UTC) that contains `at`. */

@@ -80,6 +80,16 @@ function plan(w: WritePlan, usage: UsagePlan, e: WireEvent, domainEvent: DomainE
     case 'usage.recorded':
     case 'usage.threshold_crossed':
       return usage.add(orgId, streamId, { id: e.id, position: e.position, at }, domainEvent);
+    case 'billing.customer_linked':
+    case 'billing.subscription_synced':
+    case 'billing.usage_reported':
+    case 'billing.sync_failed':
+    case 'billing.sync_skipped':
+    case 'billing.invoice_finalized':
+    case 'billing.invoice_paid':
+    case 'billing.invoice_payment_failed':
+      // The billing sync's outcomes: the event log is their record for now (docs/billing.md).
+      return;
     default:
       return assertUnreachable(domainEvent);
   }
