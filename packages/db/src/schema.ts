@@ -6,6 +6,13 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import { billingReadModelSql, type SeatHoldingTable, type SeatIntervalTable } from './billing.schema';
 import {
+  BILLING_SYNC_SQL,
+  type BillingAccountTable,
+  type BillingDeadLetterTable,
+  type BillingEffectTable,
+  type BillingUsageCursorTable,
+} from './billing-sync.schema';
+import {
   METERING_SQL,
   type MeteringEffectTable,
   type MeteringSessionTable,
@@ -221,6 +228,10 @@ export interface Database {
   metering_totals: MeteringTotalTable;
   metering_thresholds: MeteringThresholdTable;
   operators: OperatorTable;
+  billing_accounts: BillingAccountTable;
+  billing_effects: BillingEffectTable;
+  billing_usage_cursors: BillingUsageCursorTable;
+  billing_dead_letters: BillingDeadLetterTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -339,7 +350,8 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 ${METERING_SQL}
-${OPERATORS_SQL}`;
+${OPERATORS_SQL}
+${BILLING_SYNC_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {

@@ -16,7 +16,7 @@ import type { SqlDatabase } from '@quorum/db';
 import type { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { openConsumerTestEnv, type ConsumerTestEnv } from '@quorum/relay/testing';
 
-export { logger, TEST_DATABASE_URL, TEST_NATS_URL } from '@quorum/relay/testing';
+export { logger, TEST_DATABASE_URL, TEST_NATS_URL, waitFor } from '@quorum/relay/testing';
 export type MeteringTestEnv = ConsumerTestEnv;
 
 /** A database and a NATS namespace of this file's own: its metering timers meter only its sessions. */
@@ -126,29 +126,6 @@ export async function expectedUsage(
   return meterSession(events, settledUntil);
 }
 
-/** Every event of an organization's usage streams for these periods. */
-export async function usageEvents(
-  store: PostgresEventStore,
-  orgId: string,
-  periods: Iterable<string>,
-): Promise<RecordedEvent[]> {
-  const all: RecordedEvent[] = [];
-  for (const period of new Set(periods)) all.push(...(await store.readStream(streamIds.usage(orgId, period))));
-  return all;
-}
-
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  describe: () => string | Promise<string>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Seconds per meter in `metering_totals` for an organization, as `{ meter, seconds }` rows. */
 export async function totalsOf(sql: SqlDatabase, orgId: string): Promise<{ meter: string; seconds: string }[]> {
   const { rows } = await sql.query<{ meter: string; seconds: string }>(
@@ -169,4 +146,15 @@ export function totalsFrom(intervals: readonly UsageInterval[]): { meter: string
     meter,
     seconds: String(secondsOf(intervals, meter)),
   }));
+}
+
+/** Every event of an organization's usage streams for these periods. */
+export async function usageEvents(
+  store: PostgresEventStore,
+  orgId: string,
+  periods: Iterable<string>,
+): Promise<RecordedEvent[]> {
+  const all: RecordedEvent[] = [];
+  for (const period of new Set(periods)) all.push(...(await store.readStream(streamIds.usage(orgId, period))));
+  return all;
 }

@@ -91,3 +91,16 @@ export async function openConsumerTestEnv(label: string, prefix = 'consumer'): P
     },
   };
 }
+
+/** Resolves once `condition` holds; fails after `timeoutMs` with what `describe` says. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string | Promise<string>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
