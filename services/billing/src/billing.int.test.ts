@@ -224,4 +224,107 @@ describe('billing sync', () => {
       await replay.close();
     }
   }, 60_000);
+
+  it('reports everything once Stripe answers again after a while of 500s and 429s with Retry-After', async () => {
+    const orgId = randomUUID();
+    await createOrganization(env.store, orgId, 'pro', new Date(Date.now() + 86_400_000));
+    await waitFor(
+      async () => (await account(orgId))?.subscription_id != null,
+      20_000,
+      () => 'subscription',
+    );
+    proxy.fail({ status: 500, times: 6, match: (c) => c.path === '/v1/billing/meter_events' });
+    proxy.fail({
+      status: 429,
+      times: 4,
+      headers: { 'retry-after': '1' },
+      match: (c) => c.path === '/v1/billing/meter_events',
+    });
+    const usage = meetingUsage(
+      orgId,
+      Array.from({ length: 20 }, (_, i) => 30 + i),
+    );
+    await env.store.appendToStream(streamIds.usage(orgId, currentPeriod()), usage);
+    const ids = new Set(usage.map((u) => u.id));
+    const ok = () => meterCalls(ids).filter((c) => c.status === 200);
+    await waitFor(
+      () => ok().length === usage.length,
+      60_000,
+      () => `${ok().length} of ${usage.length} reported`,
+    );
+    proxy.clearFailures();
+    const attempts = meterCalls(ids);
+    expect(attempts.filter((c) => c.status === 500)).toHaveLength(6);
+    expect(attempts.filter((c) => c.status === 429)).toHaveLength(4);
+    // Each usage event reported once; every repeat was a retry under the same key and identifier.
+    expect(new Set(ok().map((c) => c.params.identifier)).size).toBe(usage.length);
+    for (const c of attempts) expect(c.idempotencyKey).toBe(`quorum-usage-${c.params.identifier}`);
+    // After each 429 with Retry-After: 1, the same request came again no sooner than that second.
+    for (const [i, c] of attempts.entries()) {
+      if (c.status !== 429) continue;
+      const again = attempts.slice(i + 1).find((n) => n.params.identifier === c.params.identifier)!;
+      expect(again.at - c.at).toBeGreaterThanOrEqual(950);
+    }
+    const reported = (await billingEvents(orgId)).filter((e) => e.type === 'billing.usage_reported');
+    expect(reported).toHaveLength(usage.length);
+  }, 90_000);
+
+  it('holds a call Stripe refuses (400) as a dead letter, and sends it again when an operator retries', async () => {
+    const orgId = randomUUID();
+    await createOrganization(env.store, orgId, 'pro', new Date(Date.now() + 86_400_000));
+    await waitFor(
+      async () => (await account(orgId))?.subscription_id != null,
+      20_000,
+      () => 'subscription',
+    );
+    const usage = meetingUsage(orgId, [120, 60, 30]);
+    const refusedId = usage[1]!.id;
+    proxy.fail({
+      status: 400,
+      body: { error: { type: 'invalid_request_error', code: 'parameter_invalid_integer', message: 'Invalid value.' } },
+      match: (c) => c.path === '/v1/billing/meter_events' && c.params.identifier === refusedId,
+    });
+    await env.store.appendToStream(streamIds.usage(orgId, currentPeriod()), usage);
+    const ids = new Set(usage.map((u) => u.id));
+    await waitFor(
+      async () => (await billing.deadLetters()).some((d) => d.causeEventId === refusedId),
+      20_000,
+      () => 'dead letter',
+    );
+    await waitFor(
+      () => meterCalls(ids).filter((c) => c.status === 200).length === 2,
+      20_000,
+      () => 'the others',
+    );
+    const letter = (await billing.deadLetters()).find((d) => d.causeEventId === refusedId)!;
+    expect(letter).toMatchObject({
+      operation: 'usage',
+      orgId,
+      causeType: 'usage.recorded',
+      attempts: 1,
+      error: { type: 'StripeInvalidRequestError', code: 'parameter_invalid_integer', statusCode: 400 },
+    });
+    // A refusal is final for that attempt: sent once, not retried by the sync.
+    expect(meterCalls(new Set([refusedId]))).toHaveLength(1);
+    const failedEvents = (await billingEvents(orgId)).filter((e) => e.type === 'billing.sync_failed');
+    expect(failedEvents.map((e) => (e.data as { cause: { eventId: string } }).cause.eventId)).toEqual([refusedId]);
+
+    // Still refused: the letter records a second attempt under a new key.
+    expect(await billing.retry(refusedId, 'usage', 'operator@example.com')).toBe('refused');
+    proxy.clearFailures();
+    expect(await billing.retry(refusedId, 'usage', 'operator@example.com')).toBe('retried');
+    const sends = meterCalls(new Set([refusedId]));
+    expect(sends.map((c) => [c.status, c.idempotencyKey])).toEqual([
+      [400, `quorum-usage-${refusedId}`],
+      [400, `quorum-usage-${refusedId}-2`],
+      [200, `quorum-usage-${refusedId}-3`],
+    ]);
+    expect(sends[2]!.params['payload[value]']).toBe('1');
+    expect((await billing.deadLetters()).some((d) => d.causeEventId === refusedId)).toBe(false);
+    const resolved = (await billing.deadLetters({ all: true })).find((d) => d.causeEventId === refusedId)!;
+    expect(resolved).toMatchObject({ resolution: 'retried', resolvedBy: 'operator@example.com', attempts: 2 });
+    const reported = (await billingEvents(orgId)).filter((e) => e.type === 'billing.usage_reported');
+    expect(reported).toHaveLength(3);
+    await expect(billing.retry(refusedId, 'usage', 'operator@example.com')).rejects.toThrow(/no open dead letter/);
+  }, 60_000);
 });

@@ -43,11 +43,21 @@ export interface RetryPolicy {
   attempts: number;
   /** First backoff; doubles per attempt (full jitter). Default 500 ms. */
   baseDelayMs: number;
-  /** Longest backoff, and longest `Retry-After` waited inside one call. Default 30 s. */
+  /** Longest backoff. Default 30 s. */
   maxDelayMs: number;
+  /**
+   * Longest `Retry-After` waited inside one call; Stripe asking for longer leaves the call to a
+   * later redelivery. Default 60 s.
+   */
+  maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 60_000,
+};
 
 /** A Stripe client for Quorum's sync: API base from settings, retries left to {@link StripeCalls}. */
 export function createStripeClient(secretKey: string, apiBase?: string): Stripe {
@@ -116,6 +126,8 @@ export class StripeCalls {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Calls sent, retries included. */
   sent = 0;
+  /** No call before this instant (ms): Stripe's last `Retry-After` holds for every call of the process. */
+  private notBefore = 0;
 
   constructor(
     readonly stripe: Stripe,
@@ -135,6 +147,8 @@ export class StripeCalls {
     send: (options: Stripe.RequestOptions) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      const wait = this.notBefore - Date.now();
+      if (wait > 0) await this.sleep(wait);
       await this.options.limit.take();
       this.sent++;
       try {
@@ -146,11 +160,17 @@ export class StripeCalls {
           if (verdict.refused) throw new StripeRefused(info);
           throw new StripeUnavailable(`${what}: ${info.message}`, info);
         }
-        if (attempt >= this.policy.attempts) {
+        if (verdict.afterMs !== null) {
+          this.notBefore = Math.max(
+            this.notBefore,
+            Date.now() + Math.min(verdict.afterMs, this.policy.maxRetryAfterMs),
+          );
+        }
+        if (attempt >= this.policy.attempts || (verdict.afterMs ?? 0) > this.policy.maxRetryAfterMs) {
           throw new StripeUnavailable(`${what}: still failing after ${attempt} attempts: ${info.message}`, info);
         }
-        const backoff = Math.random() * Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
-        const delay = Math.min(this.policy.maxDelayMs, Math.max(verdict.afterMs ?? 0, backoff));
+        // Full jitter; the wait for `notBefore` above keeps it no sooner than Stripe asked.
+        const delay = Math.random() * Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
         this.options.logger.warn(
           { what, attempt, status: info.statusCode, requestId: info.requestId, retryInMs: Math.round(delay) },
           'stripe call failed; retrying',

@@ -21,6 +21,8 @@ export interface RecordedCall {
   idempotencyKey: string | null;
   /** The status the caller got. */
   status: number;
+  /** When the proxy got it (ms since the epoch). */
+  at: number;
 }
 
 /** A failure the proxy answers with instead of forwarding. */
@@ -29,7 +31,7 @@ export interface InjectedFailure {
   headers?: Record<string, string>;
   body?: unknown;
   /** Which calls it answers; every call when absent. */
-  match?: (call: Omit<RecordedCall, 'status'>) => boolean;
+  match?: (call: Omit<RecordedCall, 'status' | 'at'>) => boolean;
   /** How many calls it answers before it is used up; unlimited when absent. */
   times?: number;
 }
@@ -80,6 +82,7 @@ export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<Stripe
         const url = new URL(req.url ?? '/', target);
         const params = Object.fromEntries(new URLSearchParams(req.method === 'GET' ? url.search : body));
         const key = req.headers['idempotency-key'];
+        const at = Date.now();
         const call = {
           method: req.method ?? 'GET',
           path: url.pathname,
@@ -89,7 +92,7 @@ export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<Stripe
         const failure = failures.find((f) => (f.times === undefined || f.times > 0) && (!f.match || f.match(call)));
         if (failure) {
           if (failure.times !== undefined) failure.times--;
-          calls.push({ ...call, status: failure.status });
+          calls.push({ ...call, status: failure.status, at });
           res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers });
           res.end(
             JSON.stringify(
@@ -119,7 +122,7 @@ export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<Stripe
           echoItems(json, params);
           text = JSON.stringify(json);
         }
-        calls.push({ ...call, status: answer.status });
+        calls.push({ ...call, status: answer.status, at });
         res.writeHead(answer.status, {
           'content-type': 'application/json',
           'request-id': answer.headers.get('request-id') ?? '',
