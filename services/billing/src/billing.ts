@@ -45,7 +45,8 @@ const PARALLEL_ORGS = 8;
 
 export interface BillingOptions {
   store: EventStore;
-  bus: EventBus;
+  /** Where the events come from; only {@link Billing.start} needs it (the CLI's retries do not). */
+  bus?: EventBus | undefined;
   /** Holds the `billing_*` tables (run `migratePublicSchema` first). */
   sql: SqlDatabase;
   calls: StripeCalls;
@@ -99,6 +100,7 @@ export class Billing {
   }
 
   async start(): Promise<void> {
+    if (!this.options.bus) throw new Error('billing: start() needs a bus');
     this.consumer = await this.options.bus.consume({
       durableName: this.options.durableName ?? 'billing',
       maxBatch: 200,
