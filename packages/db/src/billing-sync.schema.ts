@@ -60,6 +60,14 @@ export interface BillingDeadLetterTable {
   /** `retried` (Stripe took it) or `skipped`. */
   resolution: string | null;
   resolved_by: string | null;
+  /**
+   * What an operator asked for from the finance page (`retry` or `skip`), carried out by the
+   * billing process, which alone calls Stripe; cleared once done.
+   */
+  requested_action: string | null;
+  requested_by: string | null;
+  requested_reason: string | null;
+  requested_at: Timestamp | null;
 }
 
 /** DDL of the billing tables, in the public schema. */
@@ -105,6 +113,10 @@ CREATE TABLE IF NOT EXISTS billing_dead_letters (
   resolved_at timestamptz,
   resolution text,
   resolved_by text,
+  requested_action text CHECK (requested_action IN ('retry', 'skip')),
+  requested_by text,
+  requested_reason text,
+  requested_at timestamptz,
   PRIMARY KEY (cause_event_id, operation)
 );
 CREATE INDEX IF NOT EXISTS billing_dead_letters_open ON billing_dead_letters (failed_at) WHERE resolved_at IS NULL;

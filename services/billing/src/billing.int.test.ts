@@ -75,6 +75,17 @@ async function billingEvents(orgId: string) {
   return env.store.readStream(streamIds.billing(orgId));
 }
 
+/** Waits until the billing stream records `n` usage reports: the sync appends them after its calls. */
+async function reportedEvents(orgId: string, n: number) {
+  const reported = async () => (await billingEvents(orgId)).filter((e) => e.type === 'billing.usage_reported');
+  await waitFor(
+    async () => (await reported()).length >= n,
+    20_000,
+    async () => `${(await reported()).length} of ${n} reported`,
+  );
+  return reported();
+}
+
 const meterCalls = (identifiers: ReadonlySet<string>) =>
   proxy.calls.filter((c) => c.path === '/v1/billing/meter_events' && identifiers.has(c.params.identifier!));
 
@@ -200,6 +211,7 @@ describe('billing sync', () => {
       20_000,
       () => 'seats 5',
     );
+    await reportedEvents(orgId, 3);
     const sent = proxy.calls.length;
     const eventsBefore = (await billingEvents(orgId)).length;
 
@@ -265,8 +277,7 @@ describe('billing sync', () => {
       const again = attempts.slice(i + 1).find((n) => n.params.identifier === c.params.identifier)!;
       expect(again.at - c.at).toBeGreaterThanOrEqual(950);
     }
-    const reported = (await billingEvents(orgId)).filter((e) => e.type === 'billing.usage_reported');
-    expect(reported).toHaveLength(usage.length);
+    expect(await reportedEvents(orgId, usage.length)).toHaveLength(usage.length);
   }, 90_000);
 
   it('holds a call Stripe refuses (400) as a dead letter, and sends it again when an operator retries', async () => {
@@ -312,7 +323,17 @@ describe('billing sync', () => {
     // Still refused: the letter records a second attempt under a new key.
     expect(await billing.retry(refusedId, 'usage', 'operator@example.com')).toBe('refused');
     proxy.clearFailures();
-    expect(await billing.retry(refusedId, 'usage', 'operator@example.com')).toBe('retried');
+    // The finance page asks; the billing process carries it out.
+    await env.sql.query(
+      `UPDATE billing_dead_letters SET requested_action = 'retry', requested_by = 'finance@example.com', requested_at = now()
+        WHERE cause_event_id = $1`,
+      [refusedId],
+    );
+    await waitFor(
+      async () => !(await billing.deadLetters()).some((d) => d.causeEventId === refusedId),
+      20_000,
+      () => 'the requested retry',
+    );
     const sends = meterCalls(new Set([refusedId]));
     expect(sends.map((c) => [c.status, c.idempotencyKey])).toEqual([
       [400, `quorum-usage-${refusedId}`],
@@ -320,11 +341,26 @@ describe('billing sync', () => {
       [200, `quorum-usage-${refusedId}-3`],
     ]);
     expect(sends[2]!.params['payload[value]']).toBe('1');
-    expect((await billing.deadLetters()).some((d) => d.causeEventId === refusedId)).toBe(false);
     const resolved = (await billing.deadLetters({ all: true })).find((d) => d.causeEventId === refusedId)!;
-    expect(resolved).toMatchObject({ resolution: 'retried', resolvedBy: 'operator@example.com', attempts: 2 });
-    const reported = (await billingEvents(orgId)).filter((e) => e.type === 'billing.usage_reported');
-    expect(reported).toHaveLength(3);
+    expect(resolved).toMatchObject({ resolution: 'retried', resolvedBy: 'finance@example.com', attempts: 2 });
+    expect(await reportedEvents(orgId, 3)).toHaveLength(3);
     await expect(billing.retry(refusedId, 'usage', 'operator@example.com')).rejects.toThrow(/no open dead letter/);
+
+    // A skip is recorded as an event and the call is never sent.
+    const more = meetingUsage(orgId, [45]);
+    proxy.fail({ status: 400, match: (c) => c.params.identifier === more[0]!.id });
+    await env.store.appendToStream(streamIds.usage(orgId, currentPeriod()), more);
+    await waitFor(
+      async () => (await billing.deadLetters()).some((d) => d.causeEventId === more[0]!.id),
+      20_000,
+      () => 'the second dead letter',
+    );
+    proxy.clearFailures();
+    await billing.skip(more[0]!.id, 'usage', 'operator@example.com', 'Credited by hand.');
+    expect(meterCalls(new Set([more[0]!.id]))).toHaveLength(1);
+    const skipped = (await billingEvents(orgId)).filter((e) => e.type === 'billing.sync_skipped');
+    expect(skipped.map((e) => e.data)).toMatchObject([
+      { operation: 'usage', by: 'operator@example.com', reason: 'Credited by hand.', cause: { eventId: more[0]!.id } },
+    ]);
   }, 60_000);
 });

@@ -57,6 +57,8 @@ export interface BillingOptions {
   now?: () => Date;
   /** Durable consumer name; instances sharing it share the work. Default `billing`. */
   durableName?: string;
+  /** How often operators' requests (retry, skip) from the finance page are carried out; default 2 s. 0: never. */
+  requestsEveryMs?: number;
 }
 
 /** A dead letter as operators see it. */
@@ -87,6 +89,8 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 
 export class Billing {
   private consumer: Consumer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private requests: Promise<unknown> = Promise.resolve();
   private readonly accounts: Accounts;
   private readonly subscriptions: SubscriptionSync;
   private readonly now: () => Date;
@@ -107,9 +111,22 @@ export class Billing {
       batchHandler: (messages) => this.handle(messages),
       onError: (error) => this.options.logger.warn({ err: error }, 'billing consumer: bus error'),
     });
+    const every = this.options.requestsEveryMs ?? 2_000;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        this.requests = this.requests
+          .then(() => this.carryOutRequests())
+          .catch((err: unknown) =>
+            this.options.logger.error({ err }, "billing: operators' requests failed; next round retries"),
+          );
+      }, every);
+      this.timer.unref();
+    }
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.requests.catch(() => undefined);
     await this.consumer?.close();
     this.consumer = undefined;
     await Promise.allSettled(this.orgQueues.values());
@@ -411,6 +428,41 @@ export class Billing {
         return 'refused';
       }
     });
+  }
+
+  /**
+   * Carries out what operators asked for on open dead letters from the finance page (the gateway
+   * records the request; only this process calls Stripe). Returns how many it carried out.
+   */
+  async carryOutRequests(): Promise<number> {
+    const { rows } = await this.options.sql.query<{
+      cause_event_id: string;
+      operation: 'subscription' | 'usage';
+      requested_action: 'retry' | 'skip';
+      requested_by: string;
+      requested_reason: string | null;
+    }>(
+      `SELECT cause_event_id, operation, requested_action, requested_by, requested_reason FROM billing_dead_letters
+        WHERE resolved_at IS NULL AND requested_action IS NOT NULL ORDER BY requested_at LIMIT 100`,
+    );
+    for (const r of rows) {
+      // Cleared first: a request is carried out at most once, whatever happens next.
+      const { rowCount } = await this.options.sql.query(
+        `UPDATE billing_dead_letters SET requested_action = NULL, requested_at = NULL
+          WHERE cause_event_id = $1 AND operation = $2 AND requested_action = $3`,
+        [r.cause_event_id, r.operation, r.requested_action],
+      );
+      if (rowCount === 0) continue;
+      if (r.requested_action === 'retry') await this.retry(r.cause_event_id, r.operation, r.requested_by);
+      else
+        await this.skip(
+          r.cause_event_id,
+          r.operation,
+          r.requested_by,
+          r.requested_reason ?? 'Skipped from the finance page.',
+        );
+    }
+    return rows.length;
   }
 
   /** Gives up on a dead letter: it is never sent; `billing.sync_skipped` records who and why. */
