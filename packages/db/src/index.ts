@@ -20,3 +20,4 @@ export type * from './usage.schema';
 export type * from './billing.schema';
 export type * from './operators.schema';
 export type * from './metering.schema';
+export type * from './stripe.schema';

@@ -14,6 +14,13 @@ import {
 } from './metering.schema';
 import { OPERATORS_SQL, type OperatorTable } from './operators.schema';
 import {
+  STRIPE_WEBHOOKS_SQL,
+  stripeReadModelSql,
+  type BillingCustomerTable,
+  type BillingInvoiceTable,
+  type StripeWebhookEventTable,
+} from './stripe.schema';
+import {
   usageReadModelSql,
   type UsageDailyTable,
   type UsageRecordTable,
@@ -221,6 +228,7 @@ export interface Database {
   metering_totals: MeteringTotalTable;
   metering_thresholds: MeteringThresholdTable;
   operators: OperatorTable;
+  stripe_webhook_events: StripeWebhookEventTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -235,6 +243,8 @@ export interface Database {
   usage_thresholds: UsageThresholdTable;
   seat_intervals: SeatIntervalTable;
   seat_holdings: SeatHoldingTable;
+  billing_customers: BillingCustomerTable;
+  billing_invoices: BillingInvoiceTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -339,7 +349,8 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 ${METERING_SQL}
-${OPERATORS_SQL}`;
+${OPERATORS_SQL}
+${STRIPE_WEBHOOKS_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {
@@ -446,7 +457,8 @@ CREATE TABLE IF NOT EXISTS ${s}.event_log (
 );
 CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
 ${usageReadModelSql(s)}
-${billingReadModelSql(s)}`;
+${billingReadModelSql(s)}
+${stripeReadModelSql(s)}`;
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */
