@@ -119,7 +119,7 @@ function invoiceObject(o: InvoiceOptions) {
   };
 }
 
-function stripeEvent(type: string, object: object, created = new Date()) {
+function stripeEvent<T extends object>(type: string, object: T, created = new Date()) {
   return {
     id: stripeId('evt'),
     object: 'event',
@@ -159,8 +159,17 @@ interface Delivery {
   baseUrl?: string;
 }
 
+/** What the route answers: a 200's fields, or a refusal's `error`. */
+interface Answer {
+  received?: boolean;
+  duplicate?: boolean;
+  outcome?: 'applied' | 'ignored';
+  detail?: string;
+  error?: string;
+}
+
 /** POSTs `payload` (an object is sent as Stripe sends it: pretty-printed JSON) as Stripe would. */
-async function deliver(payload: object | string, d: Delivery = {}): Promise<{ status: number; body: any }> {
+async function deliver(payload: object | string, d: Delivery = {}): Promise<{ status: number; body: Answer }> {
   const text = typeof payload === 'string' ? payload : JSON.stringify(payload, null, 2);
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (!d.unsigned)
@@ -170,7 +179,7 @@ async function deliver(payload: object | string, d: Delivery = {}): Promise<{ st
       ...(d.timestamp !== undefined ? { timestamp: d.timestamp } : {}),
     });
   const res = await fetch(`${d.baseUrl ?? q.baseUrl}/webhooks/stripe`, { method: 'POST', headers, body: text });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as Answer };
 }
 
 /** A trialing pro organization of a fresh owner, and the Stripe Customer id the sync would have made. */
