@@ -116,8 +116,10 @@ export class StripeWebhookHandler {
       throw err;
     }
     await this.deps.repository.record({ eventId: event.id, type: event.type, ...outcome });
-    if (outcome.outcome === 'ignored') log.warn({ detail: outcome.detail }, 'Stripe event ignored');
-    else log.info({ orgId: outcome.orgId, detail: outcome.detail }, 'Stripe event applied');
+    log.info(
+      { outcome: outcome.outcome, orgId: outcome.orgId, detail: outcome.detail },
+      `Stripe event ${outcome.outcome}`,
+    );
     return {
       status: 200,
       body: { received: true, duplicate: false, outcome: outcome.outcome, detail: outcome.detail },
@@ -136,7 +138,7 @@ export class StripeWebhookHandler {
     };
     if (isInvoiceEvent(event.type)) {
       const invoice = StripeInvoiceSchema.parse(event.data.object);
-      const found = await this.organization(invoiceOrgId(invoice), invoice.customer);
+      const found = await this.organization(invoiceOrgId(invoice), invoice.customer, log);
       if ('ignored' in found) return found.ignored;
       const { orgId } = found;
       const data = InvoiceDataSchema.parse(invoiceData(invoice, event));
@@ -169,7 +171,7 @@ export class StripeWebhookHandler {
     }
     if (event.type === 'customer.subscription.deleted') {
       const subscription = StripeSubscriptionSchema.parse(event.data.object);
-      const found = await this.organization(subscriptionOrgId(subscription), subscription.customer);
+      const found = await this.organization(subscriptionOrgId(subscription), subscription.customer, log);
       if ('ignored' in found) return found.ignored;
       const { orgId } = found;
       const moved = await this.transition(orgId, meta(orgId), log, () => ({
@@ -185,17 +187,22 @@ export class StripeWebhookHandler {
 
   /**
    * The organization a Stripe object bills: the id the sync wrote into its metadata, else the
-   * Customer's link. Either must name an organization that exists.
+   * Customer's link. Either must name an organization that exists; one that does not is ignored
+   * with a warning (an answer other than 200 would have Stripe retry it for days to no end).
    */
   private async organization(
     fromMetadata: string | undefined,
     customerId: string,
+    log: Logger,
   ): Promise<{ orgId: string } | { ignored: Outcome }> {
     const orgId = fromMetadata ?? (await this.deps.repository.orgOfCustomer(customerId));
-    if (orgId === undefined)
+    if (orgId === undefined) {
+      log.warn({ customerId }, 'Stripe event for a customer no organization is linked to; ignored');
       return { ignored: { outcome: 'ignored', orgId: null, detail: `no organization for customer ${customerId}` } };
+    }
     const { state } = await this.deps.commands.load(organizationDecider, streamIds.organization(orgId));
-    if (!state.exists)
+    if (!state.exists) {
+      log.warn({ customerId, orgId }, 'Stripe event names an organization that does not exist; ignored');
       return {
         ignored: {
           outcome: 'ignored',
@@ -203,6 +210,7 @@ export class StripeWebhookHandler {
           detail: `customer ${customerId} names organization ${orgId}, which does not exist`,
         },
       };
+    }
     return { orgId };
   }
 
