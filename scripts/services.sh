@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Local backing services for the integration tier: PostgreSQL 15, NATS JetStream and Redis,
-# installed from Debian's packages when missing and started on 127.0.0.1 as plain background
+# installed from Debian's packages when missing, and stripe-mock (Stripe's API answered from its
+# OpenAPI fixtures, built with `go install`), all started on 127.0.0.1 as plain background
 # processes (no systemd, no Docker). Data lives under one directory of the project's own.
 #
 #   scripts/services.sh [start]   install what is missing, start what is not running (default)
 #   scripts/services.sh stop      stop the servers this script started (by their pid files)
 #   scripts/services.sh status    one line per service; exits non-zero if one is down
-#   scripts/services.sh env       print the export lines for DATABASE_URL, NATS_URL, REDIS_URL
+#   scripts/services.sh env       print the export lines for DATABASE_URL, NATS_URL, REDIS_URL,
+#                                 STRIPE_MOCK_URL
 #
 # Idempotent: a server that already answers correctly on its port is left alone.
 set -euo pipefail
@@ -22,10 +24,15 @@ NATS_PORT=4222
 NATS_MONITOR_PORT=8222
 REDIS_DIR="$SERVICES_DIR/redis"
 REDIS_PORT=6379
+STRIPE_MOCK_DIR="$SERVICES_DIR/stripe-mock"
+STRIPE_MOCK_PORT=12111
+STRIPE_MOCK_VERSION=v0.203.0
+STRIPE_MOCK_BIN="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin/stripe-mock"
 
 DATABASE_URL="postgres://quorum:quorum@127.0.0.1:$PG_PORT/quorum"
 NATS_URL="nats://127.0.0.1:$NATS_PORT"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+STRIPE_MOCK_URL="http://127.0.0.1:$STRIPE_MOCK_PORT"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -274,12 +281,56 @@ redis_stop() {
   fi
 }
 
+# --- stripe-mock ----------------------------------------------------------------------------
+
+stripe_mock_answers() {
+  # Any answer from its API (a 401 without a key) shows it is up; curl is not always installed.
+  node -e "fetch('$STRIPE_MOCK_URL/v1/customers',{headers:{authorization:'Bearer sk_test_123'}}).then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))" 2>/dev/null
+}
+
+stripe_mock_install() {
+  [[ -x "$STRIPE_MOCK_BIN" ]] && return 0
+  command -v go >/dev/null 2>&1 || die "stripe-mock: Go is needed to build it (go install), and go is not on PATH"
+  log "stripe-mock: building $STRIPE_MOCK_VERSION with go install (about a minute)"
+  go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" || die "stripe-mock: go install failed"
+  [[ -x "$STRIPE_MOCK_BIN" ]] || die "stripe-mock: $STRIPE_MOCK_BIN missing after go install"
+}
+
+stripe_mock_start() {
+  if stripe_mock_answers; then
+    echo "stripe    already running   $STRIPE_MOCK_URL"
+    return 0
+  fi
+  port_open "$STRIPE_MOCK_PORT" && die "stripe-mock: port $STRIPE_MOCK_PORT is taken by something that is not stripe-mock"
+  stripe_mock_install
+  mkdir -p "$STRIPE_MOCK_DIR"
+  # It binds every address unless told; loopback only.
+  setsid nohup "$STRIPE_MOCK_BIN" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" </dev/null >>"$STRIPE_MOCK_DIR/stripe-mock.log" 2>&1 &
+  echo $! >"$STRIPE_MOCK_DIR/stripe-mock.pid"
+  wait_until 30 stripe_mock_answers || die "stripe-mock: no answer on $STRIPE_MOCK_PORT within 30 s, see $STRIPE_MOCK_DIR/stripe-mock.log"
+  echo "stripe    started           $STRIPE_MOCK_URL   (stripe-mock $STRIPE_MOCK_VERSION)"
+}
+
+stripe_mock_stop() {
+  if pid_alive "$STRIPE_MOCK_DIR/stripe-mock.pid"; then
+    local pid
+    pid="$(cat "$STRIPE_MOCK_DIR/stripe-mock.pid")"
+    kill -TERM "$pid"
+    wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || die "stripe-mock: did not stop within 30 s"
+    rm -f "$STRIPE_MOCK_DIR/stripe-mock.pid"
+    echo "stripe    stopped"
+  else
+    echo "stripe    not running (no live pid in $STRIPE_MOCK_DIR/stripe-mock.pid)"
+  fi
+}
+
 # --- commands -------------------------------------------------------------------------------
 
 print_env() {
   echo "export DATABASE_URL=$DATABASE_URL"
   echo "export NATS_URL=$NATS_URL"
   echo "export REDIS_URL=$REDIS_URL"
+  echo "export STRIPE_MOCK_URL=$STRIPE_MOCK_URL"
 }
 
 cmd_start() {
@@ -288,12 +339,15 @@ cmd_start() {
   pg_start
   nats_start
   redis_start
+  stripe_mock_start
   echo "DATABASE_URL=$DATABASE_URL"
   echo "NATS_URL=$NATS_URL"
   echo "REDIS_URL=$REDIS_URL"
+  echo "STRIPE_MOCK_URL=$STRIPE_MOCK_URL"
 }
 
 cmd_stop() {
+  stripe_mock_stop
   redis_stop
   nats_stop
   pg_stop
@@ -304,6 +358,7 @@ cmd_status() {
   if [[ -x "$PG_BIN/pg_isready" ]] && pg_answers; then echo "postgres  up     $DATABASE_URL"; else echo "postgres  DOWN   $DATABASE_URL"; down=1; fi
   if nats_answers; then echo "nats      up     $NATS_URL"; else echo "nats      DOWN   $NATS_URL"; down=1; fi
   if command -v redis-cli >/dev/null 2>&1 && redis_answers; then echo "redis     up     $REDIS_URL"; else echo "redis     DOWN   $REDIS_URL"; down=1; fi
+  if stripe_mock_answers; then echo "stripe    up     $STRIPE_MOCK_URL"; else echo "stripe    DOWN   $STRIPE_MOCK_URL"; down=1; fi
   return "$down"
 }
 
@@ -312,6 +367,6 @@ case "${1:-start}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) print_env ;;
-  -h | --help | help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h | --help | help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$1' (use start, stop, status or env)" ;;
 esac

@@ -1,7 +1,8 @@
 # Sourced by scripts/test-all.sh and scripts/test-repeat.sh: everything the tiers need, made
 # ready once. The mediasoup worker (built when missing, exported as MEDIASOUP_WORKER_BIN), npm
-# dependencies when missing or stale, Postgres, NATS JetStream and Redis on 127.0.0.1 (installed
-# from Debian's packages when missing), and Debian's Chromium for the browser tier. Defines
+# dependencies when missing or stale, Postgres, NATS JetStream and Redis (from Debian's packages)
+# and stripe-mock (go install) on 127.0.0.1, each installed when missing, and Debian's Chromium
+# for the browser tier. Defines
 # run_tier <project> <json report>.
 
 # Before `npm ci` too: with MEDIASOUP_WORKER_BIN set, mediasoup's postinstall does nothing even on
@@ -19,7 +20,7 @@ echo "[test] starting backing services"
 scripts/services.sh start
 eval "$(scripts/services.sh env)"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://quorum:quorum@127.0.0.1:5432/quorum_test}"
-export NATS_URL REDIS_URL
+export NATS_URL REDIS_URL STRIPE_MOCK_URL
 
 if [[ ! -x /usr/bin/chromium ]]; then
   echo "[test] installing Chromium (Debian package) for the browser tier"

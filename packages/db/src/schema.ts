@@ -6,6 +6,13 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import { billingReadModelSql, type SeatHoldingTable, type SeatIntervalTable } from './billing.schema';
 import {
+  BILLING_SYNC_SQL,
+  type BillingAccountTable,
+  type BillingDeadLetterTable,
+  type BillingEffectTable,
+  type BillingUsageCursorTable,
+} from './billing-sync.schema';
+import {
   METERING_SQL,
   type MeteringEffectTable,
   type MeteringSessionTable,
@@ -228,6 +235,10 @@ export interface Database {
   metering_totals: MeteringTotalTable;
   metering_thresholds: MeteringThresholdTable;
   operators: OperatorTable;
+  billing_accounts: BillingAccountTable;
+  billing_effects: BillingEffectTable;
+  billing_usage_cursors: BillingUsageCursorTable;
+  billing_dead_letters: BillingDeadLetterTable;
   stripe_webhook_events: StripeWebhookEventTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
@@ -350,6 +361,7 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
 );
 ${METERING_SQL}
 ${OPERATORS_SQL}
+${BILLING_SYNC_SQL}
 ${STRIPE_WEBHOOKS_SQL}`;
 
 /** Schema name of a read-model version. */
