@@ -176,7 +176,15 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       pipeline = await startThreadPipeline(env, logger);
       logger.info('relay and projector: worker thread');
     } else {
-      pipeline = await startInlinePipeline({ store, bus: bus!, sql, logger, metering: meteringOptions(env) });
+      pipeline = await startInlinePipeline({
+        store,
+        bus: bus!,
+        sql,
+        logger,
+        metering: meteringOptions(env),
+        billing: env,
+        redis,
+      });
       logger.info('relay and projector: this thread');
     }
     life.use('consumer', 'relay and projector', pipeline);
