@@ -21,3 +21,4 @@ export type * from './billing.schema';
 export type * from './operators.schema';
 export type * from './metering.schema';
 export type * from './billing-sync.schema';
+export type * from './stripe.schema';

@@ -21,6 +21,13 @@ import {
 } from './metering.schema';
 import { OPERATORS_SQL, type OperatorTable } from './operators.schema';
 import {
+  STRIPE_WEBHOOKS_SQL,
+  stripeReadModelSql,
+  type BillingCustomerTable,
+  type BillingInvoiceTable,
+  type StripeWebhookEventTable,
+} from './stripe.schema';
+import {
   usageReadModelSql,
   type UsageDailyTable,
   type UsageRecordTable,
@@ -232,6 +239,7 @@ export interface Database {
   billing_effects: BillingEffectTable;
   billing_usage_cursors: BillingUsageCursorTable;
   billing_dead_letters: BillingDeadLetterTable;
+  stripe_webhook_events: StripeWebhookEventTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -246,6 +254,8 @@ export interface Database {
   usage_thresholds: UsageThresholdTable;
   seat_intervals: SeatIntervalTable;
   seat_holdings: SeatHoldingTable;
+  billing_customers: BillingCustomerTable;
+  billing_invoices: BillingInvoiceTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -351,7 +361,8 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
 );
 ${METERING_SQL}
 ${OPERATORS_SQL}
-${BILLING_SYNC_SQL}`;
+${BILLING_SYNC_SQL}
+${STRIPE_WEBHOOKS_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {
@@ -458,7 +469,8 @@ CREATE TABLE IF NOT EXISTS ${s}.event_log (
 );
 CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
 ${usageReadModelSql(s)}
-${billingReadModelSql(s)}`;
+${billingReadModelSql(s)}
+${stripeReadModelSql(s)}`;
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */
