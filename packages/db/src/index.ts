@@ -20,3 +20,5 @@ export type * from './usage.schema';
 export type * from './billing.schema';
 export type * from './operators.schema';
 export type * from './metering.schema';
+export type * from './billing-sync.schema';
+export type * from './stripe.schema';

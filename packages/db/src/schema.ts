@@ -6,6 +6,13 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import { billingReadModelSql, type SeatHoldingTable, type SeatIntervalTable } from './billing.schema';
 import {
+  BILLING_SYNC_SQL,
+  type BillingAccountTable,
+  type BillingDeadLetterTable,
+  type BillingEffectTable,
+  type BillingUsageCursorTable,
+} from './billing-sync.schema';
+import {
   METERING_SQL,
   type MeteringEffectTable,
   type MeteringSessionTable,
@@ -13,6 +20,13 @@ import {
   type MeteringTotalTable,
 } from './metering.schema';
 import { OPERATORS_SQL, type OperatorTable } from './operators.schema';
+import {
+  STRIPE_WEBHOOKS_SQL,
+  stripeReadModelSql,
+  type BillingCustomerTable,
+  type BillingInvoiceTable,
+  type StripeWebhookEventTable,
+} from './stripe.schema';
 import {
   usageReadModelSql,
   type UsageDailyTable,
@@ -221,6 +235,11 @@ export interface Database {
   metering_totals: MeteringTotalTable;
   metering_thresholds: MeteringThresholdTable;
   operators: OperatorTable;
+  billing_accounts: BillingAccountTable;
+  billing_effects: BillingEffectTable;
+  billing_usage_cursors: BillingUsageCursorTable;
+  billing_dead_letters: BillingDeadLetterTable;
+  stripe_webhook_events: StripeWebhookEventTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -235,6 +254,8 @@ export interface Database {
   usage_thresholds: UsageThresholdTable;
   seat_intervals: SeatIntervalTable;
   seat_holdings: SeatHoldingTable;
+  billing_customers: BillingCustomerTable;
+  billing_invoices: BillingInvoiceTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -339,7 +360,9 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 ${METERING_SQL}
-${OPERATORS_SQL}`;
+${OPERATORS_SQL}
+${BILLING_SYNC_SQL}
+${STRIPE_WEBHOOKS_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {
@@ -446,7 +469,8 @@ CREATE TABLE IF NOT EXISTS ${s}.event_log (
 );
 CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
 ${usageReadModelSql(s)}
-${billingReadModelSql(s)}`;
+${billingReadModelSql(s)}
+${stripeReadModelSql(s)}`;
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */

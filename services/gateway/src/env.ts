@@ -62,6 +62,15 @@ export const GatewayEnvShape = {
   ...MailEnvShape,
   /** Quorum's operators named in configuration (see {@link OperatorsEnvSchema}); more are granted from the command line. */
   QUORUM_OPERATORS: OperatorsEnvSchema,
+  /**
+   * The signing secret of Stripe's webhook endpoint (`whsec_…`): it connects `POST
+   * /webhooks/stripe` and dunning. Unset, the route answers 404 (Stripe is not connected).
+   */
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Days an organization may stay past due before dunning suspends it (docs/billing.md, Dunning). */
+  BILLING_PAST_DUE_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
+  /** How often the gateway looks for organizations past due beyond the grace; 0 turns it off. */
+  BILLING_DUNNING_SWEEP_SECONDS: z.coerce.number().min(0).max(86_400).default(3_600),
 };
 
 /** Environment of the standalone gateway (`src/main.ts`). */

@@ -14,6 +14,10 @@ import { AuthService } from './auth/auth.service';
 import { CredentialGuard } from './auth/credential-guard';
 import { RevocationsRepository } from './auth/revocations.repository';
 import { BillingRepository } from './billing/billing.repository';
+import { startDunningSweeper, type DunningSweeper } from './billing/dunning-sweeper';
+import { StripeWebhookHandler } from './billing/stripe-webhook.handler';
+import { createStripeWebhookRoute, STRIPE_WEBHOOK_PATH } from './billing/stripe-webhook.route';
+import { StripeWebhooksRepository } from './billing/stripe-webhooks.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
 import { EmailTokensService } from './email/email-tokens.service';
 import { JoinTokensRepository } from './meetings/join-tokens.repository';
@@ -90,6 +94,13 @@ export interface GatewayOptions {
    * count once verified. Others are granted from the command line (`operators-cli.ts`).
    */
   operators?: readonly string[];
+  /**
+   * Stripe connected (`STRIPE_WEBHOOK_SECRET`): `POST /webhooks/stripe` checks deliveries with
+   * `webhookSecret`, and dunning suspends organizations past due longer than `pastDueGraceMs`,
+   * looking every `dunningIntervalMs` (0: only on `dunningSweeper.sweep()`). Without it the route
+   * answers 404 and nothing is swept.
+   */
+  stripe?: { webhookSecret: string; pastDueGraceMs: number; dunningIntervalMs: number };
   /** How often the shared credential revocation log is read (1 s by default): the longest a revocation made on another gateway takes to hold here. */
   revocationPollMs?: number;
   now?: () => Date;
@@ -102,6 +113,8 @@ export interface Gateway {
   sweeper: EmptyMeetingSweeper | undefined;
   /** Records leaves for participants of dead SFU node runs; present with `lostNodes`. */
   lostNodeSweeper: LostNodeSweeper | undefined;
+  /** Suspends organizations past due beyond the grace; present when Stripe is connected. */
+  dunningSweeper: DunningSweeper | undefined;
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
@@ -190,11 +203,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         intervalMs: options.lostNodes.intervalMs ?? 15_000,
       })
     : undefined;
+  const stripeWebhooks = new StripeWebhooksRepository(db, () => read.activeVersion());
+  const stripeLog = options.logger.child({ component: 'stripe-webhooks' });
+  const dunningSweeper = options.stripe
+    ? startDunningSweeper(
+        { commands: deps.commands, repository: stripeWebhooks, logger: options.logger, now },
+        { graceMs: options.stripe.pastDueGraceMs, intervalMs: options.stripe.dunningIntervalMs },
+      )
+    : undefined;
+  if (!options.stripe)
+    stripeLog.info('Stripe is not connected (no STRIPE_WEBHOOK_SECRET): /webhooks/stripe answers 404');
   const server = createGatewayServer(deps, {
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
     ...(options.connectSources ? { connectSources: options.connectSources } : {}),
     beforeClose: async () => {
-      await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop()]);
+      await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop(), dunningSweeper?.stop()]);
     },
     afterClose: async () => {
       await credentials.close();
@@ -202,5 +225,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   server.routeRequest(USAGE_EXPORT_PATH, createUsageExportRoute(deps));
   server.routeRequest(FINANCE_EXPORT_PATH, createFinanceExportRoute(deps));
-  return { deps, http: server, sweeper, lostNodeSweeper };
+  server.routeRequest(
+    STRIPE_WEBHOOK_PATH,
+    createStripeWebhookRoute(
+      options.stripe
+        ? new StripeWebhookHandler({
+            secret: options.stripe.webhookSecret,
+            commands: deps.commands,
+            repository: stripeWebhooks,
+            logger: stripeLog,
+            now,
+          })
+        : undefined,
+      stripeLog,
+    ),
+  );
+  return { deps, http: server, sweeper, lostNodeSweeper, dunningSweeper };
 }

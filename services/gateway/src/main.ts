@@ -88,6 +88,15 @@ await run({ name: 'gateway', logger }, async (life) => {
     trustProxy: env.TRUST_PROXY,
     connectSources: env.CSP_CONNECT_SRC,
     operators: env.QUORUM_OPERATORS,
+    ...(env.STRIPE_WEBHOOK_SECRET
+      ? {
+          stripe: {
+            webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+            pastDueGraceMs: env.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000,
+            dunningIntervalMs: env.BILLING_DUNNING_SWEEP_SECONDS * 1000,
+          },
+        }
+      : {}),
     waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
     ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
   });

@@ -176,7 +176,15 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       pipeline = await startThreadPipeline(env, logger);
       logger.info('relay and projector: worker thread');
     } else {
-      pipeline = await startInlinePipeline({ store, bus: bus!, sql, logger, metering: meteringOptions(env) });
+      pipeline = await startInlinePipeline({
+        store,
+        bus: bus!,
+        sql,
+        logger,
+        metering: meteringOptions(env),
+        billing: env,
+        redis,
+      });
       logger.info('relay and projector: this thread');
     }
     life.use('consumer', 'relay and projector', pipeline);
@@ -223,6 +231,15 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       trustProxy: env.TRUST_PROXY,
       connectSources: env.CSP_CONNECT_SRC,
       operators: env.QUORUM_OPERATORS,
+      ...(env.STRIPE_WEBHOOK_SECRET
+        ? {
+            stripe: {
+              webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+              pastDueGraceMs: env.BILLING_PAST_DUE_GRACE_DAYS * 86_400_000,
+              dunningIntervalMs: env.BILLING_DUNNING_SWEEP_SECONDS * 1000,
+            },
+          }
+        : {}),
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,
       readiness: async () => ({

@@ -1,4 +1,5 @@
 import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
+import { BillingEnvShape } from '@quorum/billing/env';
 import { GatewayEnvShape } from '@quorum/gateway/env';
 import { MeteringEnvShape } from '@quorum/metering/env';
 import { SfuNodeEnvShape } from '@quorum/sfu/env';
@@ -36,6 +37,8 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   ...SfuNodeEnvShape,
   /** Cut points, settling and timer of the metering consumer. */
   ...MeteringEnvShape,
+  /** The Stripe sync (off without STRIPE_SECRET_KEY): key, API base, prices, meter, call rate. */
+  ...BillingEnvShape,
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
 

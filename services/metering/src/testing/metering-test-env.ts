@@ -1,12 +1,9 @@
 /**
- * What the metering consumer's integration tests share: real PostgreSQL and NATS (failing,
- * never skipping, when one is down), a NATS namespace of their own, a relay publishing the
- * store's new events into it, and meetings written to session streams as the session decider
- * writes them.
+ * What the metering consumer's integration tests share: a consumer's test env (a database and a
+ * NATS namespace of the file's own, a relay into it: `@quorum/relay/testing`), and meetings
+ * written to session streams as the session decider writes them.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { NatsBus } from '@quorum/bus/nats';
-import { createPgSqlDatabase, migratePublicSchema, type SqlDatabase } from '@quorum/db';
+import { randomUUID } from 'node:crypto';
 import {
   meterSession,
   streamIds,
@@ -15,89 +12,16 @@ import {
   type UsageInterval,
 } from '@quorum/domain';
 import type { NewEvent, RecordedEvent } from '@quorum/eventstore';
-import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { Relay } from '@quorum/relay/relay';
-import pg from 'pg';
-import { pino } from 'pino';
+import type { SqlDatabase } from '@quorum/db';
+import type { PostgresEventStore } from '@quorum/eventstore/postgres';
+import { openConsumerTestEnv, type ConsumerTestEnv } from '@quorum/relay/testing';
 
-// The test files are the composition roots of their own runs: the only env reads here.
-export const TEST_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://quorum:quorum@127.0.0.1:5432/quorum_test';
-export const TEST_NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+export { logger, TEST_DATABASE_URL, TEST_NATS_URL, waitFor } from '@quorum/relay/testing';
+export type MeteringTestEnv = ConsumerTestEnv;
 
-export const logger = pino({ level: 'warn' });
-
-export interface MeteringTestEnv {
-  sql: SqlDatabase;
-  store: PostgresEventStore;
-  /** A bus on this file's own namespace. */
-  bus: NatsBus;
-  namespace: string;
-  relay: Relay;
-  /** This file's database, for the processes it starts. */
-  databaseUrl: string;
-  close(): Promise<void>;
-}
-
-/**
- * A database of this file's own (its metering tables, whose timers meter every session due in
- * them, are then this file's alone), a fresh NATS namespace, and a relay publishing from the start.
- */
-export async function openMeteringTestEnv(label: string): Promise<MeteringTestEnv> {
-  const adminUrl = new URL(TEST_DATABASE_URL);
-  adminUrl.pathname = '/quorum';
-  const admin = new pg.Client({ connectionString: adminUrl.toString(), connectionTimeoutMillis: 5_000 });
-  const name = `quorum_metering_${randomBytes(6).toString('hex')}`;
-  try {
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable (or refuses CREATE DATABASE) at ${adminUrl.host}; run scripts/services.sh`,
-      {
-        cause: err,
-      },
-    );
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  const sql = createPgSqlDatabase({ connectionString: databaseUrl, max: 6 });
-  await migratePublicSchema(sql);
-  const store = await PostgresEventStore.create(sql);
-  const namespace = `${label}-${randomUUID().slice(0, 8)}`;
-  let bus: NatsBus;
-  try {
-    bus = await NatsBus.create({ servers: TEST_NATS_URL, name: label, namespace, timeoutMs: 3_000 });
-  } catch (err) {
-    throw new Error(`NATS JetStream is not reachable at ${TEST_NATS_URL}; run scripts/services.sh`, { cause: err });
-  }
-  await bus.ensureStream();
-  const relay = await Relay.create({ store, bus, sql, logger, name: 'metering-test', leaderRetryMs: 200 });
-  relay.start();
-  return {
-    sql,
-    store,
-    bus,
-    namespace,
-    relay,
-    databaseUrl,
-    async close() {
-      await relay.close();
-      await bus.deleteStream();
-      await bus.close();
-      await store.close();
-      await sql.close();
-      const drop = new pg.Client({ connectionString: adminUrl.toString() });
-      await drop.connect();
-      try {
-        await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await drop.end();
-      }
-    },
-  };
+/** A database and a NATS namespace of this file's own: its metering timers meter only its sessions. */
+export function openMeteringTestEnv(label: string): Promise<MeteringTestEnv> {
+  return openConsumerTestEnv(label, 'metering');
 }
 
 /** Appends an organization on `plan`, as the organization decider writes it. */
@@ -202,29 +126,6 @@ export async function expectedUsage(
   return meterSession(events, settledUntil);
 }
 
-/** Every event of an organization's usage streams for these periods. */
-export async function usageEvents(
-  store: PostgresEventStore,
-  orgId: string,
-  periods: Iterable<string>,
-): Promise<RecordedEvent[]> {
-  const all: RecordedEvent[] = [];
-  for (const period of new Set(periods)) all.push(...(await store.readStream(streamIds.usage(orgId, period))));
-  return all;
-}
-
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  describe: () => string | Promise<string>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Seconds per meter in `metering_totals` for an organization, as `{ meter, seconds }` rows. */
 export async function totalsOf(sql: SqlDatabase, orgId: string): Promise<{ meter: string; seconds: string }[]> {
   const { rows } = await sql.query<{ meter: string; seconds: string }>(
@@ -245,4 +146,15 @@ export function totalsFrom(intervals: readonly UsageInterval[]): { meter: string
     meter,
     seconds: String(secondsOf(intervals, meter)),
   }));
+}
+
+/** Every event of an organization's usage streams for these periods. */
+export async function usageEvents(
+  store: PostgresEventStore,
+  orgId: string,
+  periods: Iterable<string>,
+): Promise<RecordedEvent[]> {
+  const all: RecordedEvent[] = [];
+  for (const period of new Set(periods)) all.push(...(await store.readStream(streamIds.usage(orgId, period))));
+  return all;
 }

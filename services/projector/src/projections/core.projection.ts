@@ -1,9 +1,9 @@
 /**
  * The `core` projection: organizations, entitlements, members, invitations, seats, seat
  * assignments, meetings and the per-organization event log, in one read-model schema
- * (`rm_v<N>`), and metered usage beside them. This module writes the event log and hands each
- * event to the module of the read model it changes (`organizations`, `members`, `seats`,
- * `sessions`, `usage`, and the seat timeline).
+ * (`rm_v<N>`), and metered usage and Stripe's customers and invoices beside them. This module
+ * writes the event log and hands each event to the module of the read model it changes
+ * (`organizations`, `members`, `seats`, `sessions`, `usage`, `billing`, and the seat timeline).
  *
  * Set-based: a batch of events is folded in memory into one final operation per row key
  * (insert, update, delete, replace), then each table is written with one statement whose rows
@@ -19,6 +19,7 @@
 import { sql } from 'kysely';
 import { assertUnreachable, isDomainEventType, parseEvent, type DomainEvent } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
+import { BillingPlan } from './billing.projection';
 import { planMembership, flushMemberships } from './members.projection';
 import { planOrganization, flushOrganizations } from './organizations.projection';
 import { planSeats, flushSeats } from './seats.projection';
@@ -40,7 +41,7 @@ function parse(event: WireEvent): DomainEvent | undefined {
 }
 
 /** Hands each event to the read model that it changes. */
-function plan(w: WritePlan, usage: UsagePlan, e: WireEvent, domainEvent: DomainEvent): void {
+function plan(w: WritePlan, usage: UsagePlan, billing: BillingPlan, e: WireEvent, domainEvent: DomainEvent): void {
   const { orgId, streamId, occurredAt: at } = e;
   switch (domainEvent.type) {
     case 'organization.created':
@@ -88,8 +89,7 @@ function plan(w: WritePlan, usage: UsagePlan, e: WireEvent, domainEvent: DomainE
     case 'billing.invoice_finalized':
     case 'billing.invoice_paid':
     case 'billing.invoice_payment_failed':
-      // The billing sync's outcomes: the event log is their record for now (docs/billing.md).
-      return;
+      return billing.add(orgId, streamId, { id: e.id, position: e.position, at }, domainEvent);
     default:
       return assertUnreachable(domainEvent);
   }
@@ -134,13 +134,14 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
 
   const w = new WritePlan();
   const usage = new UsagePlan();
+  const billing = new BillingPlan();
   const timeline = new SeatTimelinePlan();
   const outcomes = events.map((e, i): ApplyOutcome => {
     if (!fresh.has(e.position)) return 'duplicate';
     const domainEvent = parsed[i];
     // Event types this code does not know (newer producers, other categories) only go to the log.
     if (domainEvent) {
-      plan(w, usage, e, domainEvent);
+      plan(w, usage, billing, e, domainEvent);
       timeline.add(e.orgId, domainEvent);
     }
     return 'applied';
@@ -150,6 +151,7 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
   await flushSessions(trx, t, w.sessionEvents);
   await flushSeats(trx, t, w);
   await usage.flush(trx, t);
+  await billing.flush(trx, t);
   await timeline.flush(trx, t);
   return outcomes;
 }

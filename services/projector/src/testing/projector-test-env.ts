@@ -262,6 +262,18 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
       .orderBy('org_id')
       .orderBy('position')
       .execute(),
+    billing_customers: await db
+      .selectFrom('billing_customers')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('customer_id')
+      .execute(),
+    billing_invoices: await db
+      .selectFrom('billing_invoices')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('invoice_id')
+      .execute(),
   };
 }
 

@@ -9,6 +9,7 @@ import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { meteringOptions } from '@quorum/metering/env';
 import { Lifecycle, openNatsBus, openPostgresStore } from '@quorum/runtime';
 import { useTelemetry } from '@quorum/runtime/telemetry';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { QuorumEnv } from '../env';
 import { startInlinePipeline } from './pipeline';
@@ -44,10 +45,18 @@ try {
     'bus',
     await openNatsBus({ servers: env.NATS_URL!, name: 'quorum-pipeline', namespace: env.NATS_NAMESPACE }),
   );
+  let redis: Redis | undefined;
+  if (env.REDIS_URL && env.STRIPE_SECRET_KEY) {
+    // The billing sync's share of the Stripe call rate, with every other billing instance.
+    const client = new Redis(env.REDIS_URL);
+    redis = client;
+    life.onClose('connection', 'redis', () => client.quit());
+    client.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+  }
   const pipeline = life.use(
     'consumer',
     'relay and projector',
-    await startInlinePipeline({ store, bus, sql, logger, metering: meteringOptions(env) }),
+    await startInlinePipeline({ store, bus, sql, logger, metering: meteringOptions(env), billing: env, redis }),
   );
   pipeline.onAdvance(() => post({ type: 'advanced', position: pipeline.projector.position.toString() }));
   port.on('message', (message: MainMessage) => {

@@ -1,12 +1,16 @@
 /**
- * The relay, the projector and metering together: the part of Quorum that moves committed
- * events to the bus, into the read models and into usage. It runs on this thread (the embedded default, whose
+ * The relay, the projector, metering and (with a Stripe key) the billing sync together: the part
+ * of Quorum that moves committed events to the bus, into the read models, into usage and into
+ * Stripe. It runs on this thread (the embedded default, whose
  * PGlite is one session that cannot be shared) or on a worker thread of the same process
  * (with PostgreSQL and NATS), so that HTTP handling and event processing each get a core.
  */
+import type { Billing } from '@quorum/billing/billing';
+import { createBilling, type BillingSettings } from '@quorum/billing/compose';
 import type { EventBus } from '@quorum/bus';
 import type { SqlDatabase } from '@quorum/db';
 import type { EventStore } from '@quorum/eventstore';
+import type { Redis } from 'ioredis';
 import { Metering, type MeteringOptions } from '@quorum/metering/metering';
 import { Projector } from '@quorum/projector/projector';
 import { Relay } from '@quorum/relay/relay';
@@ -26,11 +30,17 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function readinessOf(relay: Relay, projector: Projector, metering: Metering): Promise<ReadinessChecks> {
+export async function readinessOf(
+  relay: Relay,
+  projector: Projector,
+  metering: Metering,
+  billing: Billing | undefined,
+): Promise<ReadinessChecks> {
   const p = await projector.status();
   const r = relay.status();
   const m = await metering.status();
   return {
+    billing: { ok: true, detail: billing ? { stripe: 'connected' } : { stripe: 'not connected' } },
     metering: { ok: true, detail: m },
     projector: {
       ok: !p.degraded,
@@ -53,7 +63,11 @@ export async function startInlinePipeline(deps: {
   logger: Logger;
   /** Cut points, settling and timer of the metering consumer. */
   metering?: Pick<MeteringOptions, 'intervalSeconds' | 'settleLagMs' | 'tickMs'>;
-}): Promise<Pipeline & { relay: Relay; projector: Projector; metering: Metering }> {
+  /** The Stripe sync's settings; it runs only with `STRIPE_SECRET_KEY`. */
+  billing?: BillingSettings;
+  /** Shares the billing sync's Stripe call rate with other processes. */
+  redis?: Redis | undefined;
+}): Promise<Pipeline & { relay: Relay; projector: Projector; metering: Metering; billing: Billing | undefined }> {
   const relay = await Relay.create({
     store: deps.store,
     bus: deps.bus,
@@ -89,16 +103,36 @@ export async function startInlinePipeline(deps: {
     await relay.close();
     throw err;
   }
+  let billing: Billing | undefined;
+  try {
+    billing = deps.billing
+      ? createBilling(deps.billing, {
+          store: deps.store,
+          bus: deps.bus,
+          sql: deps.sql,
+          redis: deps.redis,
+          logger: deps.logger.child({ component: 'billing' }),
+        })
+      : undefined;
+    await billing?.start();
+  } catch (err) {
+    await metering.close();
+    await projector.close();
+    await relay.close();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
     relay,
     projector,
     metering,
+    billing,
     waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
     onAdvance: (listener) => projector.onAdvance(listener),
-    readiness: () => readinessOf(relay, projector, metering),
+    readiness: () => readinessOf(relay, projector, metering, billing),
     close: () =>
       (closing ??= (async () => {
+        await billing?.close();
         await metering.close();
         await relay.close();
         await projector.close();

@@ -1,0 +1,154 @@
+/**
+ * A recording proxy in front of stripe-mock for the billing tests. stripe-mock answers from
+ * fixtures and keeps no state, so the tests count and check the calls here: method, path, form
+ * parameters and Idempotency-Key of each. It can also answer for Stripe, for a while, with a
+ * failure (500, 429 with `Retry-After`, a 400 refusal) to show how the sync copes.
+ *
+ * stripe-mock's subscription fixture carries one item with a price of its own; the proxy puts the
+ * requested prices (and quantities) into the answer's items, as Stripe itself answers, so the sync
+ * can find its seat and metered items by price.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const STRIPE_MOCK_URL = process.env.STRIPE_MOCK_URL ?? 'http://127.0.0.1:12111';
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  idempotencyKey: string | null;
+  /** The status the caller got. */
+  status: number;
+  /** When the proxy got it (ms since the epoch). */
+  at: number;
+}
+
+/** A failure the proxy answers with instead of forwarding. */
+export interface InjectedFailure {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Which calls it answers; every call when absent. */
+  match?: (call: Omit<RecordedCall, 'status' | 'at'>) => boolean;
+  /** How many calls it answers before it is used up; unlimited when absent. */
+  times?: number;
+}
+
+export interface StripeProxy {
+  url: string;
+  calls: RecordedCall[];
+  /** Answers matching calls with `failure` (before any earlier failure still armed). */
+  fail(failure: InjectedFailure): void;
+  clearFailures(): void;
+  close(): Promise<void>;
+}
+
+function itemId(subscription: string, price: string): string {
+  return `si_${createHash('sha256').update(`${subscription}|${price}`).digest('hex').slice(0, 14)}`;
+}
+
+/** Items of a subscription answer, as the request named them. */
+function echoItems(answer: Record<string, unknown>, params: Record<string, string>): void {
+  const items = answer.items as { data?: Array<Record<string, unknown>> } | undefined;
+  const template = items?.data?.[0];
+  if (!items || !template) return;
+  const requested: Array<{ price: string; quantity?: number }> = [];
+  for (let i = 0; params[`items[${i}][price]`] !== undefined || params[`items[${i}][id]`] !== undefined; i++) {
+    const price = params[`items[${i}][price]`];
+    if (params[`items[${i}][deleted]`] === 'true' || !price) continue;
+    const quantity = params[`items[${i}][quantity]`];
+    requested.push({ price, ...(quantity !== undefined ? { quantity: Number(quantity) } : {}) });
+  }
+  if (requested.length === 0) return;
+  items.data = requested.map((r) => ({
+    ...template,
+    id: itemId(String(answer.id), r.price),
+    price: { ...(template.price as object), id: r.price },
+    quantity: r.quantity ?? (template.quantity as number | undefined),
+  }));
+}
+
+export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<StripeProxy> {
+  const calls: RecordedCall[] = [];
+  let failures: InjectedFailure[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const url = new URL(req.url ?? '/', target);
+        const params = Object.fromEntries(new URLSearchParams(req.method === 'GET' ? url.search : body));
+        const key = req.headers['idempotency-key'];
+        const at = Date.now();
+        const call = {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          params,
+          idempotencyKey: typeof key === 'string' ? key : null,
+        };
+        const failure = failures.find((f) => (f.times === undefined || f.times > 0) && (!f.match || f.match(call)));
+        if (failure) {
+          if (failure.times !== undefined) failure.times--;
+          calls.push({ ...call, status: failure.status, at });
+          res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers });
+          res.end(
+            JSON.stringify(
+              failure.body ?? {
+                error: {
+                  type: failure.status === 429 ? 'rate_limit_error' : 'api_error',
+                  message: 'Injected by the test.',
+                },
+              },
+            ),
+          );
+          return;
+        }
+        const headers: Record<string, string> = {};
+        for (const name of ['authorization', 'content-type', 'idempotency-key', 'stripe-version'] as const) {
+          const v = req.headers[name];
+          if (typeof v === 'string') headers[name] = v;
+        }
+        const answer = await fetch(url, {
+          method: req.method,
+          headers,
+          ...(req.method === 'GET' || req.method === 'DELETE' ? {} : { body }),
+        });
+        let text = await answer.text();
+        if (answer.ok && url.pathname.startsWith('/v1/subscriptions')) {
+          const json = JSON.parse(text) as Record<string, unknown>;
+          echoItems(json, params);
+          text = JSON.stringify(json);
+        }
+        calls.push({ ...call, status: answer.status, at });
+        res.writeHead(answer.status, {
+          'content-type': 'application/json',
+          'request-id': answer.headers.get('request-id') ?? '',
+        });
+        res.end(text);
+      })().catch((err: unknown) => {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { type: 'api_error', message: `proxy: ${String(err)}` } }));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    fail(failure) {
+      failures = [failure, ...failures];
+    },
+    clearFailures() {
+      failures = [];
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Quorum with Stripe connected (stripe-mock behind a recording proxy): an organization's life
+ * through the API — created on a paid plan with its trial, seats bought and released, the plan
+ * changed, meetings metered — reaches Stripe through the all-in-one process's billing sync, each
+ * call once, under keys derived from the events.
+ */
+import { randomUUID } from 'node:crypto';
+import { startStripeProxy, type StripeProxy } from '@quorum/billing/testing';
+import { streamIds } from '@quorum/domain';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createOrg, signUp } from '../support/people';
+import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
+import { appendUsage } from '../support/usage';
+
+let proxy: StripeProxy;
+let q: TestQuorum;
+
+beforeAll(async () => {
+  proxy = await startStripeProxy();
+  q = await startTestQuorum('stripesync', {
+    STRIPE_SECRET_KEY: 'sk_test_123',
+    STRIPE_API_BASE: proxy.url,
+    STRIPE_PRICE_PRO_SEAT: 'price_pro_seat',
+    STRIPE_PRICE_PRO_MINUTES: 'price_pro_minutes',
+    STRIPE_PRICE_BUSINESS_SEAT: 'price_business_seat',
+    STRIPE_PRICE_BUSINESS_MINUTES: 'price_business_minutes',
+    STRIPE_PRICE_ENTERPRISE_SEAT: 'price_enterprise_seat',
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await q?.stop();
+  await proxy?.close();
+});
+
+async function until<T>(what: string, read: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+it('follows an organization from its creation through seats, a plan change and metered minutes into Stripe', async () => {
+  const owner = await signUp(q.http, 'owner');
+  const { orgId } = await createOrg(q.http, owner, 'pro');
+  const customer = await until('the customer', () =>
+    proxy.calls.find((c) => c.path === '/v1/customers' && c.params['metadata[orgId]'] === orgId),
+  );
+  const subscription = await until('the subscription', () =>
+    proxy.calls.find((c) => c.path === '/v1/subscriptions' && c.params['metadata[orgId]'] === orgId),
+  );
+  expect(subscription.params).toMatchObject({
+    'items[0][price]': 'price_pro_seat',
+    'items[1][price]': 'price_pro_minutes',
+  });
+  expect(Number(subscription.params.trial_end)).toBeGreaterThan(Date.now() / 1000);
+
+  const billingEvents = () => q.app.store.readStream(streamIds.billing(orgId));
+  const synced = await until('the subscription synced', async () =>
+    (await billingEvents()).find((e) => e.type === 'billing.subscription_synced'),
+  );
+  const subscriptionId = (synced.data as { subscriptionId: string }).subscriptionId;
+  const updates = () => proxy.calls.filter((c) => c.path === `/v1/subscriptions/${subscriptionId}`);
+
+  await q.http.mutation('seats.purchase', { orgId, quantity: 4 }, { token: owner.token });
+  await until('4 seats', () => updates().find((c) => c.params['items[0][quantity]'] === '4'));
+  await q.http.mutation('seats.release', { orgId, quantity: 1 }, { token: owner.token });
+  await until('3 seats', () => updates().find((c) => c.params['items[0][quantity]'] === '3'));
+  await q.http.mutation('org.changePlan', { orgId, plan: 'business' }, { token: owner.token });
+  const swap = await until('the price swap', () =>
+    updates().find((c) => c.params['items[0][price]'] === 'price_business_seat'),
+  );
+  expect(swap.params).toMatchObject({ 'items[1][deleted]': 'true', 'items[2][price]': 'price_business_minutes' });
+
+  const now = Date.now();
+  const hour = new Date(
+    Math.max(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1), now - 3_600_000),
+  );
+  const { events } = await appendUsage(q.app.store, orgId, [
+    {
+      meter: 'meeting_minutes',
+      sessionId: randomUUID(),
+      hostUserId: randomUUID(),
+      from: new Date(Math.floor(hour.getTime() / 1000) * 1000).toISOString(),
+      seconds: 150,
+    },
+    {
+      meter: 'participant_minutes',
+      sessionId: randomUUID(),
+      hostUserId: randomUUID(),
+      from: new Date(Math.floor(hour.getTime() / 1000) * 1000).toISOString(),
+      seconds: 150,
+    },
+  ]);
+  const meetingEvent = events.find((e) => e.data.meter === 'meeting_minutes')!;
+  const meter = await until('the meter event', () =>
+    proxy.calls.find((c) => c.path === '/v1/billing/meter_events' && c.params.identifier === meetingEvent.id),
+  );
+  expect(meter.params['payload[value]']).toBe('3');
+  expect(meter.params['payload[stripe_customer_id]']).toBeTruthy();
+
+  // Each call once: no Idempotency-Key repeats among this organization's calls.
+  const mine = [customer, subscription, ...updates(), meter];
+  expect(new Set(mine.map((c) => c.idempotencyKey)).size).toBe(mine.length);
+  expect(
+    proxy.calls.filter(
+      (c) => c.path === '/v1/billing/meter_events' && events.some((e) => e.id === c.params.identifier),
+    ),
+  ).toHaveLength(1);
+  const types = (await billingEvents()).map((e) => e.type);
+  expect(types.filter((t) => t === 'billing.customer_linked')).toHaveLength(1);
+  expect(types.filter((t) => t === 'billing.subscription_synced')).toHaveLength(4);
+  await until('the usage reported', async () =>
+    (await billingEvents()).find((e) => e.type === 'billing.usage_reported'),
+  );
+}, 90_000);
