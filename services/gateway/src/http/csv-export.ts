@@ -24,6 +24,15 @@ import { csvLine } from './csv';
 /** One CSV record's fields. */
 export type CsvFields = ReadonlyArray<string | number | null>;
 
+/** Records already written as CSV: CRLF-terminated lines, as `csvLine` writes them, and how many. */
+export interface CsvText {
+  csv: string;
+  rows: number;
+}
+
+/** A page of an export: records' fields, or the records already formatted (read as CSV text). */
+export type CsvPage = readonly CsvFields[] | CsvText;
+
 /** A CSV download: where it is served, who may have it, and its rows. */
 export interface CsvExport<I> {
   /** The route, e.g. `/usage/export.csv`. */
@@ -38,9 +47,13 @@ export interface CsvExport<I> {
   filename(input: I): string;
   columns: readonly string[];
   /** The records, a page at a time; leaving the loop (the client went away) ends the paging. */
-  pages(ctx: AuthedContext, input: I): AsyncIterable<readonly CsvFields[]>;
+  pages(ctx: AuthedContext, input: I): AsyncIterable<CsvPage>;
   /** What the log line of a finished export says about it. */
   describe(input: I): Record<string, unknown>;
+}
+
+function isCsvText(page: CsvPage): page is CsvText {
+  return !Array.isArray(page);
 }
 
 class BadQuery extends Error {
@@ -115,8 +128,9 @@ async function serve<I>(
   for await (const page of spec.pages(authed, input)) {
     // The client went away: stop reading (leaving the loop ends the reader's paging).
     if (res.destroyed) return;
-    rows += page.length;
-    if (!res.write(page.map(csvLine).join(''))) await drained(res);
+    const text = isCsvText(page) ? page : { csv: page.map(csvLine).join(''), rows: page.length };
+    rows += text.rows;
+    if (!res.write(text.csv)) await drained(res);
   }
   res.end();
   ctx.log.info({ ...spec.describe(input), rows, path: spec.path }, 'exported');

@@ -4,7 +4,7 @@
  * range scan, however deep), which also orders them as they were recorded.
  */
 import { readModelSchema, type Database } from '@quorum/db';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { UsageGroupBy } from '@quorum/api/schemas';
 
 type Meter = 'participant_minutes' | 'meeting_minutes';
@@ -32,6 +32,39 @@ export interface UsageRecord {
   seconds: number;
   sources: string[];
 }
+
+/** Records as CSV: CRLF-terminated lines (RFC 4180) and how many. */
+export interface UsageCsvPage {
+  csv: string;
+  rows: number;
+}
+
+/**
+ * A field of text the database holds, written as `csvField` writes it: quoted, inner quotes
+ * doubled, when it holds a comma, a quote, CR or LF.
+ */
+function csvText(value: RawBuilder<string>): RawBuilder<string> {
+  return sql<string>`CASE WHEN ${value} ~ E'[",\\r\\n]' THEN '"' || replace(${value}, '"', '""') || '"' ELSE ${value} END`;
+}
+
+/** An instant as `Date.prototype.toISOString` writes it: UTC, milliseconds, `Z`. */
+function isoInstant(column: 'from_at' | 'to_at'): RawBuilder<string> {
+  return sql<string>`to_char(${sql.ref(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
+ * One record as the CSV line `usage-export.route` writes for it (`csvLine` of its fields), in
+ * SQL. Uuids, integers, dates and instants never need quoting; the text columns are quoted as
+ * `csvField` would, and `sources` (a JSON array) is its elements joined by spaces. The identical
+ * `string_agg` calls in the quoting of `sources` are computed once.
+ */
+const USAGE_CSV_LINE = sql<string>`concat_ws(',',
+  event_id::text, position::text, ${csvText(sql<string>`period`)}, ${csvText(sql<string>`meter`)}, day::text,
+  ${isoInstant('from_at')}, ${isoInstant('to_at')}, seconds::text, session_id::text, host_user_id::text,
+  coalesce(participant_id::text, ''), stint::text,
+  (SELECT ${csvText(sql<string>`coalesce(string_agg(source, ' ' ORDER BY n), '')`)}
+     FROM jsonb_array_elements_text(sources) WITH ORDINALITY AS s(source, n))
+) || E'\\r\\n'`;
 
 const GROUP_COLUMN = {
   day: 'day',
@@ -140,7 +173,57 @@ export class UsageRepository {
    * Every record of `orgId` in `period`, oldest first, read `pageSize` at a time: one version's
    * schema and the records there when the first page was read, however long the reader takes.
    */
-  async *allRecords(orgId: string, period: string, pageSize = 2_000): AsyncGenerator<UsageRecord[]> {
+  allRecords(orgId: string, period: string, pageSize = 2_000): AsyncGenerator<UsageRecord[]> {
+    return this.keyset(orgId, period, pageSize, async (db, after, upTo) => {
+      const rows = await this.records(orgId, period, { after, upTo, limit: pageSize }, db);
+      return { page: rows, rows: rows.length, last: rows.at(-1)?.position };
+    });
+  }
+
+  /**
+   * The records of {@link allRecords} as CSV, each page one string of CRLF-terminated lines in
+   * `usage-export.route`'s columns, formatted by PostgreSQL: a page reaches JavaScript as one
+   * value instead of a row object, a `Date` and an array per record, which kept the export's
+   * memory growing with the month.
+   */
+  csvPages(orgId: string, period: string, pageSize = 2_000): AsyncGenerator<UsageCsvPage> {
+    return this.keyset(orgId, period, pageSize, async (db, after, upTo) => {
+      let lines = db
+        .selectFrom('usage_records')
+        .select([USAGE_CSV_LINE.as('line'), 'position'])
+        .where('org_id', '=', orgId)
+        .where('period', '=', period)
+        .where('position', '<=', upTo);
+      if (after !== undefined) lines = lines.where('position', '>', after);
+      const page = await db
+        .selectFrom(lines.orderBy('usage_records.position').limit(pageSize).as('page'))
+        .select([
+          sql<string | null>`string_agg(line, '' ORDER BY position)`.as('csv'),
+          sql<number>`count(*)::int`.as('rows'),
+          sql<string | null>`max(position)::text`.as('last'),
+        ])
+        .executeTakeFirstOrThrow();
+      const csv = { csv: page.csv ?? '', rows: page.rows };
+      return { page: csv, rows: page.rows, last: page.last ?? undefined };
+    });
+  }
+
+  /**
+   * Pages of `orgId`'s records in `period` by position, each read by `fetch` (`pageSize` records
+   * after `after`, none past `upTo`), the next read while the caller handles the current one.
+   * The schema is resolved and `upTo` fixed once, so the pages are one version's records as they
+   * stood at the first read.
+   */
+  private async *keyset<P>(
+    orgId: string,
+    period: string,
+    pageSize: number,
+    fetch: (
+      db: Kysely<Database>,
+      after: string | undefined,
+      upTo: string,
+    ) => Promise<{ page: P; rows: number; last: string | undefined }>,
+  ): AsyncGenerator<P> {
     const db = await this.rm();
     const head = await db
       .selectFrom('usage_records')
@@ -150,14 +233,12 @@ export class UsageRepository {
       .executeTakeFirst();
     const upTo = head?.last;
     if (upTo == null) return;
-    const fetch = (after: string | undefined) => this.records(orgId, period, { after, upTo, limit: pageSize }, db);
-    // The next page is read while the caller writes this one out.
-    let next: Promise<UsageRecord[]> | undefined = fetch(undefined);
+    let next: ReturnType<typeof fetch> | undefined = fetch(db, undefined, upTo);
     try {
       while (next) {
-        const page: UsageRecord[] = await next;
-        next = page.length < pageSize ? undefined : fetch(page.at(-1)!.position);
-        if (page.length > 0) yield page;
+        const read: Awaited<ReturnType<typeof fetch>> = await next;
+        next = read.rows < pageSize ? undefined : fetch(db, read.last, upTo);
+        if (read.rows > 0) yield read.page;
       }
     } finally {
       // A caller that stopped early leaves at most one read in flight; its outcome is moot.
