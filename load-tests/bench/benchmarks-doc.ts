@@ -191,8 +191,12 @@ export function benchTables(
           `${int(usage.exportBaselineRowsPerSec)} rows/s (export ${pct(usage.exportRowsPerSec / usage.exportBaselineRowsPerSec)} of it)`,
         ],
         [
-          "Quorum's RSS before / peak during the export",
-          `${usage.rssBeforeMiB.toFixed(0)} MiB / ${usage.rssPeakMiB.toFixed(0)} MiB (+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB)`,
+          "Quorum's live heap before / highest during a second export",
+          `${usage.heapBeforeMiB.toFixed(0)} MiB / ${usage.heapPeakMiB.toFixed(0)} MiB (+${(usage.heapPeakMiB - usage.heapBeforeMiB).toFixed(0)} MiB; after a full collection, every 500 ms)`,
+        ],
+        [
+          "Quorum's RSS before / peak during the timed export",
+          `${usage.rssBeforeMiB.toFixed(0)} MiB / ${usage.rssPeakMiB.toFixed(0)} MiB (+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB, garbage included)`,
         ],
       ]
     : [];
@@ -253,8 +257,8 @@ export function benchTables(
       verdict(usage.target.exportPass),
     ]);
     targets.push([
-      '(e) memory grows < 50 MiB over the export',
-      `+${(usage.rssPeakMiB - usage.rssBeforeMiB).toFixed(0)} MiB RSS over ${int(usage.exportRows)} rows`,
+      '(e) heap grows < 50 MiB over the export of ≥ 1 M rows',
+      `+${(usage.heapPeakMiB - usage.heapBeforeMiB).toFixed(0)} MiB live heap over ${int(usage.exportRows)} rows`,
       verdict(usage.target.memoryPass && usage.exportRows >= 1_000_000),
     ]);
   } else if (only.has('usage')) targets.push(['(e) usage reads', 'did not run', 'FAIL']);

@@ -86,13 +86,16 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-export function startQuorum(env: Record<string, string>): Child {
+export function startQuorum(env: Record<string, string>, options: { nodeArgs?: readonly string[] } = {}): Child {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   // An in-process rate limiter per child: a shared Redis would carry sign-up counts across runs.
   delete childEnv.REDIS_URL;
   delete childEnv.ESDB_URL;
   // BENCH_CHILD_NODE_ARGS passes flags to Quorum's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
-  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [
+    ...(options.nodeArgs ?? []),
+    ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/quorum/src/main.ts'], {
     cwd: ROOT,
     env: childEnv,
