@@ -205,6 +205,7 @@ describe('the operators’ finance review in the console', () => {
     expect(months).toHaveLength(12);
     expect(months[0]).toBe(period);
 
+    await page.getByTestId('stripe-sync-status').getByText('Stripe is not connected', { exact: false }).waitFor();
     const table = page.getByTestId('finance-orgs');
     const order = () =>
       table

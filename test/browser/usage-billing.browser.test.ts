@@ -167,6 +167,9 @@ describe('usage and billing in the console', () => {
     await meetingTotal.getByText('10,000 minutes').waitFor();
     expect(await meetingTotal.getByTestId('usage-threshold').textContent()).toBe('Under 80% of included minutes');
     expect(await page.getByTestId('usage-overage-amount').textContent()).toBe('$0.00');
+    // The embedded default has no Stripe key: the invoice is Quorum's preview, and the page says so.
+    await page.getByTestId('invoice-preview-total').waitFor();
+    await page.getByTestId('stripe-status').getByText('Stripe is not connected', { exact: false }).waitFor();
     await page.getByTestId('usage-chart').locator('canvas').waitFor();
     expect(await page.getByTestId('usage-chart').getAttribute('aria-label')).toMatch(/^Daily minutes in /);
     await screenshot(page, 'usage-billing', { docs: true, phone: true });

@@ -352,3 +352,102 @@ describe('everyone else', () => {
     expect(await failure(q.http.query('finance.orgs', { period }))).toMatchObject({ status: 401 });
   });
 });
+
+describe('the Stripe sync on the finance review', () => {
+  it('says Stripe is not connected, lists dead letters, and records retry and skip requests for the billing process', async () => {
+    expect(await q.http.query('finance.stripe', undefined, as(configured))).toEqual({
+      connected: false,
+      deadLetters: [],
+    });
+    const owner = orgs[0]!;
+    const preview = await q.http.query('billing.preview', { orgId: owner.orgId, period }, as(owner.owner));
+    expect(preview.stripe).toEqual({ connected: false, customerId: null, invoices: [] });
+
+    // A call Stripe refused, as the billing process records it.
+    const cause = randomUUID();
+    await q.app.sql.query(
+      `INSERT INTO billing_dead_letters (cause_event_id, operation, org_id, cause_type, cause_position, request, error, attempts, failed_at)
+       VALUES ($1, 'usage', $2, 'usage.recorded', 42, NULL, $3, 1, now())`,
+      [
+        cause,
+        owner.orgId,
+        JSON.stringify({
+          type: 'StripeInvalidRequestError',
+          code: 'resource_missing',
+          message: 'No such customer',
+          statusCode: 400,
+          requestId: 'req_1',
+        }),
+      ],
+    );
+    const listed = await q.http.query('finance.stripe', undefined, as(configured));
+    expect(listed.deadLetters).toEqual([
+      {
+        causeEventId: cause,
+        operation: 'usage',
+        orgId: owner.orgId,
+        causeType: 'usage.recorded',
+        error: {
+          type: 'StripeInvalidRequestError',
+          code: 'resource_missing',
+          message: 'No such customer',
+          statusCode: 400,
+        },
+        attempts: 1,
+        failedAt: expect.any(String),
+        requested: null,
+      },
+    ]);
+
+    const noReason = await failure(
+      q.http.mutation(
+        'finance.stripeRequest',
+        { causeEventId: cause, operation: 'usage', action: 'skip' },
+        as(configured),
+      ),
+    );
+    expect(noReason).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    const unknown = await failure(
+      q.http.mutation(
+        'finance.stripeRequest',
+        { causeEventId: randomUUID(), operation: 'usage', action: 'retry' },
+        as(configured),
+      ),
+    );
+    expect(unknown).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    expect(
+      await failure(
+        q.http.mutation(
+          'finance.stripeRequest',
+          { causeEventId: cause, operation: 'usage', action: 'retry' },
+          as(owner.owner),
+        ),
+      ),
+    ).toMatchObject({ status: 403, reason: 'auth.not_operator' });
+    expect(await failure(q.http.query('finance.stripe', undefined, as(owner.owner)))).toMatchObject({
+      status: 403,
+      reason: 'auth.not_operator',
+    });
+
+    expect(
+      await q.http.mutation(
+        'finance.stripeRequest',
+        { causeEventId: cause, operation: 'usage', action: 'retry' },
+        as(configured),
+      ),
+    ).toEqual({ requested: 'retry' });
+    const requested = await q.http.query('finance.stripe', undefined, as(configured));
+    expect(requested.deadLetters[0]!.requested).toMatchObject({ action: 'retry', by: configured.email });
+    const { rows } = await q.app.sql.query<{ requested_action: string; requested_by: string }>(
+      `SELECT requested_action, requested_by FROM billing_dead_letters WHERE cause_event_id = $1`,
+      [cause],
+    );
+    expect(rows).toEqual([{ requested_action: 'retry', requested_by: configured.email }]);
+    // Resolved (as the billing process does once Stripe took it), it leaves the list.
+    await q.app.sql.query(
+      `UPDATE billing_dead_letters SET resolved_at = now(), resolution = 'retried' WHERE cause_event_id = $1`,
+      [cause],
+    );
+    expect((await q.http.query('finance.stripe', undefined, as(configured))).deadLetters).toEqual([]);
+  });
+});

@@ -13,6 +13,7 @@ import {
   OPERATOR_ONLY,
   OPERATOR_ROUTES,
   operatorInputs,
+  prepareOperatorCalls,
   PUBLIC,
   unauthenticatedInputs,
   userOnlyCalls,
@@ -206,6 +207,7 @@ describe('operator-only procedures and routes', () => {
     }
     const operator = await signUp(q.http, 'operator');
     await operatorsOf(q).grant(operator.userId, 'role-matrix');
+    await prepareOperatorCalls(q.app.sql);
     for (const path of OPERATOR_ONLY)
       await expect(call(path, operatorInputs()[path], asUser(operator))).resolves.toBeDefined();
     for (const [path, route] of Object.entries(OPERATOR_ROUTES)) {

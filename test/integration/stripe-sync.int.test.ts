@@ -116,4 +116,14 @@ it('follows an organization from its creation through seats, a plan change and m
   await until('the usage reported', async () =>
     (await billingEvents()).find((e) => e.type === 'billing.usage_reported'),
   );
+
+  // The owner's console: billed through Stripe, under the Customer the sync linked.
+  const linked = (await billingEvents()).find((e) => e.type === 'billing.customer_linked')!;
+  const customerId = (linked.data as { customerId: string }).customerId;
+  const period = `${new Date().getUTCFullYear()}${String(new Date().getUTCMonth() + 1).padStart(2, '0')}`;
+  const preview = await until('the preview with its customer', async () => {
+    const p = await q.http.query('billing.preview', { orgId, period }, { token: owner.token });
+    return p.stripe.customerId ? p : undefined;
+  });
+  expect(preview.stripe).toEqual({ connected: true, customerId, invoices: [] });
 }, 90_000);

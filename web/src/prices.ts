@@ -2,7 +2,7 @@
 import { ENTITLEMENTS, PRICES, type Currency, type Plan } from '@quorum/domain';
 
 /** An amount in minor units (cents) as money: `1200` → `$12.00`. */
-export function formatMoney(minor: number, currency: Currency): string {
+export function formatMoney(minor: number, currency: Currency | string): string {
   return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(minor / 100);
 }
 

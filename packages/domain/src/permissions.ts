@@ -82,7 +82,7 @@ export type UngatedAction = (typeof UNGATED_ACTIONS)[number];
  * {@link PERMISSIONS}; the gateway refuses everyone but an operator with `FORBIDDEN`
  * (`auth.not_operator`). `finance.export` is the CSV download `GET /finance/export.csv`.
  */
-export const OPERATOR_ACTIONS = ['finance.orgs', 'finance.export'] as const;
+export const OPERATOR_ACTIONS = ['finance.orgs', 'finance.export', 'finance.stripe', 'finance.stripeRequest'] as const;
 /** An operator-only action. */
 export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 

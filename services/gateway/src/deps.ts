@@ -9,6 +9,7 @@ import type { CredentialGuard } from './auth/credential-guard';
 import type { EmailTokensService } from './email/email-tokens.service';
 import type { JoinTokensRepository } from './meetings/join-tokens.repository';
 import type { MeetingMinutesReader } from './meetings/meeting-minutes';
+import type { BillingSyncRepository } from './finance/billing-sync.repository';
 import type { FinanceRepository } from './finance/finance.repository';
 import type { OperatorAccess } from './operators/operator-access';
 import type { Mailer } from '@quorum/mail';
@@ -65,6 +66,10 @@ export interface GatewayDeps {
   operators: OperatorAccess;
   /** Every organization's usage totals, for the operators' finance review. */
   finance: FinanceRepository;
+  /** The Stripe sync's dead letters and operators' requests on them, Stripe's invoices and Customers. */
+  billingSync: BillingSyncRepository;
+  /** Whether this deployment syncs billing with Stripe; without it billing is Quorum's own figures. */
+  stripeConnected: boolean;
   /** Absent when no SFU is configured: `meetings.join` then answers PRECONDITION_FAILED. */
   meetings?: MeetingsConfig;
   now: () => Date;

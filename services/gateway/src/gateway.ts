@@ -29,6 +29,7 @@ import type { Placement } from '@quorum/placement';
 import { startEmptyMeetingSweeper, type EmptyMeetingSweeper } from './meetings/empty-sweeper';
 import { startLostNodeSweeper, type LostNodeSweeper } from './meetings/lost-node-sweeper';
 import { createGatewayServer, type GatewayServer } from './http/server';
+import { BillingSyncRepository } from './finance/billing-sync.repository';
 import { FinanceRepository } from './finance/finance.repository';
 import { createFinanceExportRoute, FINANCE_EXPORT_PATH } from './finance/finance-export.route';
 import { OperatorAccess } from './operators/operator-access';
@@ -101,6 +102,11 @@ export interface GatewayOptions {
    * answers 404 and nothing is swept.
    */
   stripe?: { webhookSecret: string; pastDueGraceMs: number; dunningIntervalMs: number };
+  /**
+   * Whether billing is synced with Stripe (the all-in-one process: `STRIPE_SECRET_KEY` is set);
+   * absent, Stripe counts as connected when its webhooks are (`stripe`). The console says so.
+   */
+  stripeSync?: boolean;
   /** How often the shared credential revocation log is read (1 s by default): the longest a revocation made on another gateway takes to hold here. */
   revocationPollMs?: number;
   now?: () => Date;
@@ -163,6 +169,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     billing: new BillingRepository(db, () => read.activeVersion()),
     operators: new OperatorAccess(new OperatorsRepository(db), options.operators),
     finance: new FinanceRepository(db, () => read.activeVersion()),
+    billingSync: new BillingSyncRepository(db, () => read.activeVersion()),
+    stripeConnected: options.stripeSync ?? options.stripe !== undefined,
     ...(options.meetings ? { meetings: options.meetings } : {}),
     waitForPosition: options.waitForPosition,
     ...(options.onProjected ? { onProjected: options.onProjected } : {}),

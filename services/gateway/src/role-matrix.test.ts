@@ -26,6 +26,7 @@ import {
   describeCoverage,
   OPERATOR_ONLY,
   operatorInputs,
+  prepareOperatorCalls,
   PUBLIC,
   SERVICE_ONLY,
   unauthenticatedInputs,
@@ -190,6 +191,7 @@ describe('operator-only procedures', () => {
         expect(f, caller.name).toMatchObject({ code: 'FORBIDDEN', reason: 'auth.not_operator' });
       }
       const operator = await h.signUpOperator();
+      await prepareOperatorCalls(h.sql);
       await expect(callPath(h.caller({ token: operator.token }), path, input)).resolves.toBeDefined();
     },
   );

@@ -23,6 +23,10 @@ export async function billingPreview(ctx: Authed, input: BillingPreviewInput & {
     new Date(month.from),
     new Date(month.to),
   );
+  const [customerId, invoices] = await Promise.all([
+    ctx.deps.billingSync.customerOf(input.orgId),
+    ctx.deps.billingSync.invoicesOf(input.orgId, new Date(month.from), new Date(month.to)),
+  ]);
   const stretches = previewStretchesOf(input.orgId, facts.stretches);
   const preview = invoicePreview({ period: input.period, stretches, meetingSeconds: facts.meetingSeconds });
   const now = ctx.deps.now();
@@ -32,6 +36,8 @@ export async function billingPreview(ctx: Authed, input: BillingPreviewInput & {
     asOf: now.toISOString(),
     /** Whether the month is over; usage settled late (minutes after its end) may still be added. */
     monthEnded: now.getTime() >= month.to,
+    /** Stripe's side: whether billing is synced, the organization's Customer, and Stripe's invoices of the month. */
+    stripe: { connected: ctx.deps.stripeConnected, customerId, invoices },
     usage: {
       meter: 'meeting_minutes' as const,
       seconds: facts.meetingSeconds,

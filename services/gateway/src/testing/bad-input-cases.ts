@@ -207,6 +207,15 @@ export function badInputs(ids: BadInputIds): Record<string, BadCase[]> {
       { input: { orgId: 'acme', period: 'March' }, fields: ['orgId', 'period'] },
       { input: { orgId, period: '202503', minPosition: '-5' }, fields: ['minPosition'] },
     ],
+    'finance.stripe': [{ input: 'all', fields: ['(input)'] }],
+    'finance.stripeRequest': [
+      { input: {}, fields: ['causeEventId', 'operation', 'action'] },
+      { input: { causeEventId: 'evt_1', operation: 'usage', action: 'retry' }, fields: ['causeEventId'] },
+      { input: { causeEventId: orgId, operation: 'invoice', action: 'retry' }, fields: ['operation'] },
+      { input: { causeEventId: orgId, operation: 'usage', action: 'refund' }, fields: ['action'] },
+      { input: { causeEventId: orgId, operation: 'usage', action: 'skip' }, fields: ['reason'] },
+      { input: { causeEventId: orgId, operation: 'usage', action: 'skip', reason: long(501) }, fields: ['reason'] },
+    ],
     'finance.orgs': [
       { input: { period: '2025-13' }, fields: ['period'] },
       { input: { period: 202501 }, fields: ['period'] },

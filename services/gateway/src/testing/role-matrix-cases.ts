@@ -17,6 +17,7 @@ import {
   type OperatorAction,
   type Role,
 } from '@quorum/domain';
+import type { SqlExecutor } from '@quorum/db';
 import { describe, expect, it } from 'vitest';
 import { procedureTypes, UNKNOWN_INVITATION_TOKEN } from './procedures';
 
@@ -74,9 +75,39 @@ export const OPERATOR_ONLY: string[] = OPERATOR_ACTIONS.filter(
   (action) => !Object.values(OPERATOR_ROUTES).some((route) => route.action === action),
 );
 
+/** The Stripe sync's dead letter an operator's `finance.stripeRequest` asks to retry. */
+const DEAD_LETTER_CAUSE = '00000000-0000-4000-8000-0000000000d1';
+
 /** Valid inputs of the operator-only procedures. */
 export function operatorInputs(): Record<string, unknown> {
-  return { 'finance.orgs': { period: USAGE_PERIOD, sort: 'overage', order: 'desc', limit: 5 } };
+  return {
+    'finance.orgs': { period: USAGE_PERIOD, sort: 'overage', order: 'desc', limit: 5 },
+    'finance.stripe': {},
+    'finance.stripeRequest': { causeEventId: DEAD_LETTER_CAUSE, operation: 'usage', action: 'retry' },
+  };
+}
+
+/**
+ * What the operator-only procedures need before an operator's call is answered: an open dead
+ * letter of the Stripe sync (as the billing process writes one) for `finance.stripeRequest`.
+ */
+export async function prepareOperatorCalls(sql: SqlExecutor): Promise<void> {
+  await sql.query(
+    `INSERT INTO billing_dead_letters (cause_event_id, operation, org_id, cause_type, cause_position, error, attempts, failed_at)
+     VALUES ($1, 'usage', $2, 'usage.recorded', 1, $3, 1, now())
+     ON CONFLICT (cause_event_id, operation) DO UPDATE SET resolved_at = NULL, requested_action = NULL`,
+    [
+      DEAD_LETTER_CAUSE,
+      randomUUID(),
+      JSON.stringify({
+        type: 'StripeInvalidRequestError',
+        code: null,
+        message: 'Refused.',
+        statusCode: 400,
+        requestId: null,
+      }),
+    ],
+  );
 }
 
 export interface MatrixUser {

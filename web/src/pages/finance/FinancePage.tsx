@@ -15,6 +15,7 @@ import { formatMoney } from '../../prices';
 import { Link, navigate, useLocation } from '../../router';
 import { trpc } from '../../trpc';
 import { LoadError, Loading, NotAllowed, Select } from '../../ui';
+import { StripeSync } from './StripeSync';
 import { METER_LABELS, METERS, minutesText, periodLabel, recentPeriods } from '../usage/usage-view';
 import {
   ariaSort,
@@ -108,6 +109,8 @@ export function FinancePage() {
             onClose={() => go({ orgId: undefined })}
           />
         ) : null}
+
+        <StripeSync />
 
         <section className="card" aria-labelledby="finance-orgs-heading">
           <h2 id="finance-orgs-heading">Organizations</h2>

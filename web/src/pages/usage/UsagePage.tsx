@@ -12,6 +12,7 @@ import { navigate, useLocation } from '../../router';
 import { trpc } from '../../trpc';
 import { LoadError, Loading, NotAllowed, Select, formatDate } from '../../ui';
 import { permission, useOrg, useOrgQuery } from '../org-context';
+import { InvoiceCard } from './InvoiceCard';
 import { UsageChart } from './UsageChart';
 import { UsageRecords } from './UsageRecords';
 import {
@@ -130,6 +131,7 @@ function Usage() {
           ) : (
             <LoadError error={`The plan ${org.plan} is not one this console knows; reload to update it.`} />
           )}
+          <InvoiceCard orgId={orgId} period={period} />
           <Daily summary={byDay.data} period={period} onPickDay={(day) => show({ day })} />
         </>
       ) : null}
