@@ -1,17 +1,22 @@
 /**
- * Quorum with Stripe connected (stripe-mock behind a recording proxy): an organization's life
- * through the API — created on a paid plan with its trial, seats bought and released, the plan
- * changed, meetings metered — reaches Stripe through the all-in-one process's billing sync, each
- * call once, under keys derived from the events.
+ * Quorum with Stripe connected (stripe-mock behind a recording proxy, and Stripe's webhooks
+ * signed with the test secret): an organization's whole life through the API — created on a paid
+ * plan with its trial, seats bought and released, the plan changed, meetings metered — reaches
+ * Stripe through the all-in-one process's billing sync, each call once, under keys derived from
+ * the events; then what Stripe reports moves it: an invoice paid (active), a failed payment (past
+ * due), the subscription deleted (suspended), and paid again (active).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { startStripeProxy, type StripeProxy } from '@quorum/billing/testing';
 import { streamIds } from '@quorum/domain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import Stripe from 'stripe';
 import { createOrg, signUp } from '../support/people';
+import { invoiceEvent, subscriptionDeleted } from '../support/stripe-events';
 import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 import { appendUsage } from '../support/usage';
 
+const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64url')}`;
 let proxy: StripeProxy;
 let q: TestQuorum;
 
@@ -25,6 +30,8 @@ beforeAll(async () => {
     STRIPE_PRICE_BUSINESS_SEAT: 'price_business_seat',
     STRIPE_PRICE_BUSINESS_MINUTES: 'price_business_minutes',
     STRIPE_PRICE_ENTERPRISE_SEAT: 'price_enterprise_seat',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    BILLING_DUNNING_SWEEP_SECONDS: '0',
   });
 }, 120_000);
 
@@ -32,6 +39,21 @@ afterAll(async () => {
   await q?.stop();
   await proxy?.close();
 });
+
+/** Delivers a Stripe event as Stripe does: pretty-printed JSON, signed with the endpoint's secret. */
+async function deliver(event: object): Promise<number> {
+  const text = JSON.stringify(event, null, 2);
+  const res = await fetch(`${q.baseUrl}/webhooks/stripe`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: text, secret: WEBHOOK_SECRET }),
+    },
+    body: text,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
 
 async function until<T>(what: string, read: () => Promise<T | undefined> | T | undefined): Promise<T> {
   const deadline = Date.now() + 20_000;
@@ -126,4 +148,28 @@ it('follows an organization from its creation through seats, a plan change and m
     return p.stripe.customerId ? p : undefined;
   });
   expect(preview.stripe).toEqual({ connected: true, customerId, invoices: [] });
+
+  // What Stripe reports moves the organization: paid, a failed payment, the subscription deleted, paid again.
+  const status = async () =>
+    (await q.http.query('org.get', { orgId }, { token: owner.token })) as unknown as { status: string };
+  const becomes = (wanted: string) =>
+    until(`status ${wanted}`, async () => ((await status()).status === wanted ? true : undefined));
+  expect(
+    await deliver(invoiceEvent('invoice.paid', { customer: customerId, orgId, status: 'paid', amountPaid: 6_900 })),
+  ).toBe(200);
+  await becomes('active');
+  expect(
+    await deliver(
+      invoiceEvent('invoice.payment_failed', { customer: customerId, orgId, status: 'open', amountPaid: 0 }),
+    ),
+  ).toBe(200);
+  await becomes('past_due');
+  expect(await deliver(subscriptionDeleted(customerId, orgId))).toBe(200);
+  await becomes('suspended');
+  expect(
+    await deliver(invoiceEvent('invoice.paid', { customer: customerId, orgId, status: 'paid', amountPaid: 6_900 })),
+  ).toBe(200);
+  await becomes('active');
+  const invoices = (await billingEvents()).filter((e) => e.type.startsWith('billing.invoice_')).map((e) => e.type);
+  expect(invoices).toEqual(['billing.invoice_paid', 'billing.invoice_payment_failed', 'billing.invoice_paid']);
 }, 90_000);
