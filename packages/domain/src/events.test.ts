@@ -155,6 +155,30 @@ const billingSamples: { [T in BillingEventType]: EventDataOf<T> } = {
   'billing.invoice_finalized': invoice,
   'billing.invoice_paid': invoice,
   'billing.invoice_payment_failed': invoice,
+  'billing.reconciliation_completed': {
+    period: '202503',
+    run: 'scheduled-2025-04-02T00:00:00.000Z',
+    at: AT,
+    customerId: 'cus_T0r5u9Xw2b',
+    figures: {
+      quorumMinutes: 12,
+      reportedMinutes: 10,
+      stripeMeterMinutes: 10,
+      invoiceMinutes: null,
+      purchasedSeats: 3,
+      subscriptionSeats: 3,
+    },
+    differences: [
+      {
+        compares: 'reported_minutes',
+        quorum: 12,
+        other: 10,
+        detail: '2 minutes of 1 usage event were not reported.',
+        events: [{ eventId: INV, type: 'usage.recorded', note: 'dead letter open' }],
+        moreEvents: 0,
+      },
+    ],
+  },
 };
 
 function refusal(fn: () => unknown): AppError | undefined {

@@ -275,6 +275,13 @@ export const EVENT_SCHEMAS: EventRegistry = {
     description: 'Stripe reported a failed payment of an invoice of the organization.',
     category: 'billing',
   },
+  'billing.reconciliation_completed': {
+    version: 1,
+    schema: billing['billing.reconciliation_completed'],
+    description:
+      "A reconciliation compared the organization's minutes and seats of a month with Stripe's, listing each difference with the events behind it.",
+    category: 'billing',
+  },
 };
 
 /** Turns data of version `n` (the key) into data of version `n + 1`. */

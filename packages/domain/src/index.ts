@@ -73,6 +73,8 @@ export { meteredSeconds } from './usage/usage.totals';
 export {
   BILLING_EVENT_DATA_SCHEMAS,
   InvoiceDataSchema,
+  ReconciliationComparisonSchema,
+  ReconciliationDifferenceSchema,
   StripeErrorSchema,
   SyncOperationSchema,
   type BillingEvent,

@@ -16,3 +16,8 @@ export function outcomeEventId(type: string, causeEventId: string, attempt = 1):
 export function idempotencyKey(operation: string, causeEventId: string, attempt = 1): string {
   return attempt === 1 ? `quorum-${operation}-${causeEventId}` : `quorum-${operation}-${causeEventId}-${attempt}`;
 }
+
+/** The id of `billing.reconciliation_completed` of one organization, month and run. */
+export function reconciliationEventId(orgId: string, period: string, run: string): string {
+  return uuidV5(BILLING_NAMESPACE, `billing.reconciliation_completed|${orgId}|${period}|${run}`);
+}

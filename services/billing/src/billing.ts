@@ -27,6 +27,7 @@ import {
 import type { Logger } from 'pino';
 import { Accounts, type BillingAccount } from './accounts';
 import { outcomeEventId } from './billing-ids';
+import { periodsAround, Reconciler, type ReconcileRun } from './reconciler';
 import { StripeRefused, type StripeCalls } from './stripe-calls';
 import type { StripePrices } from './stripe-prices';
 import { SUBSCRIPTION_CAUSES, SubscriptionSync, type SyncCause } from './subscription-sync';
@@ -59,6 +60,13 @@ export interface BillingOptions {
   durableName?: string;
   /** How often operators' requests (retry, skip) from the finance page are carried out; default 2 s. 0: never. */
   requestsEveryMs?: number;
+  /** The Billing Meter's id (`mtr_…`); without it there is no reconciliation. */
+  meterId?: string | undefined;
+  /**
+   * How often every organization is reconciled (the month just ended and the current one);
+   * default daily. 0: never (the command line still can).
+   */
+  reconcileEveryMs?: number;
 }
 
 /** A dead letter as operators see it. */
@@ -90,7 +98,14 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 export class Billing {
   private consumer: Consumer | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
   private requests: Promise<unknown> = Promise.resolve();
+  private reconciling: Promise<unknown> = Promise.resolve();
+  /** The scheduled slot last reconciled by this process, and the one being reconciled. */
+  private reconciledSlot: number | undefined;
+  private pendingSlot: number | undefined;
+  /** Present when the meter id is set. */
+  readonly reconciler: Reconciler | undefined;
   private readonly accounts: Accounts;
   private readonly subscriptions: SubscriptionSync;
   private readonly now: () => Date;
@@ -101,6 +116,19 @@ export class Billing {
     this.now = options.now ?? (() => new Date());
     this.accounts = new Accounts(options.sql, options.store);
     this.subscriptions = new SubscriptionSync(options.store, options.calls, options.prices, this.now);
+    this.reconciler = options.meterId
+      ? new Reconciler({
+          store: options.store,
+          sql: options.sql,
+          calls: options.calls,
+          prices: options.prices,
+          accounts: this.accounts,
+          meterId: options.meterId,
+          logger: options.logger,
+          now: this.now,
+          exclusively: (orgId, fn) => this.exclusively(orgId, fn),
+        })
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -122,11 +150,60 @@ export class Billing {
       }, every);
       this.timer.unref();
     }
+    this.scheduleReconciliation();
+  }
+
+  /**
+   * Reconciles every organization once per slot of `reconcileEveryMs` (checked every minute at
+   * most, and at start): the run is named after its slot, so instances and restarts in the same
+   * slot append its events once.
+   */
+  private scheduleReconciliation(): void {
+    const every = this.options.reconcileEveryMs ?? 86_400_000;
+    if (every <= 0) return;
+    if (!this.reconciler) {
+      this.options.logger.info('billing: no reconciliation (the Billing Meter id is not set)');
+      return;
+    }
+    const tick = () => {
+      const slot = Math.floor(this.now().getTime() / every) * every;
+      if (slot === this.reconciledSlot || slot === this.pendingSlot) return;
+      this.pendingSlot = slot;
+      this.reconciling = this.reconciling
+        .then(async () => {
+          const run = await this.reconcile(periodsAround(new Date(slot)), `scheduled-${new Date(slot).toISOString()}`);
+          this.reconciledSlot = slot;
+          this.options.logger.info(
+            {
+              run: run.run,
+              organizations: run.reconciled.length,
+              differences: run.reconciled.reduce((n, r) => n + r.data.differences.length, 0),
+              unavailable: run.unavailable.length,
+            },
+            'billing: reconciliation run',
+          );
+        })
+        .catch((err: unknown) => this.options.logger.error({ err }, 'billing: reconciliation failed; next tick retries'))
+        .finally(() => {
+          this.pendingSlot = undefined;
+        });
+    };
+    tick();
+    this.reconcileTimer = setInterval(tick, Math.min(every, 60_000));
+    this.reconcileTimer.unref();
+  }
+
+  /** Reconciles `periods` of every organization with a Stripe Customer as run `run`. */
+  reconcile(periods: readonly string[], run: string): Promise<ReconcileRun> {
+    if (!this.reconciler) throw new Error('reconciliation needs the Billing Meter id (STRIPE_METER_ID)');
+    return this.reconciler.run(periods, run);
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.reconcileTimer);
     await this.requests.catch(() => undefined);
+    await this.reconciling.catch(() => undefined);
     await this.consumer?.close();
     this.consumer = undefined;
     await Promise.allSettled(this.orgQueues.values());

@@ -18,6 +18,10 @@ export interface BillingSettings extends StripePriceEnv {
   STRIPE_API_BASE?: string | undefined;
   STRIPE_METER_EVENT_NAME: string;
   BILLING_STRIPE_CALLS_PER_SECOND: number;
+  /** Reconciliation's Billing Meter; unset, there is none. */
+  STRIPE_METER_ID?: string | undefined;
+  /** Default daily; 0: never scheduled. */
+  BILLING_RECONCILE_EVERY_SECONDS?: number | undefined;
 }
 
 export interface BillingParts {
@@ -46,6 +50,8 @@ export function createBilling(settings: BillingSettings, parts: BillingParts): B
     calls,
     prices,
     meterEventName: settings.STRIPE_METER_EVENT_NAME,
+    meterId: settings.STRIPE_METER_ID,
+    reconcileEveryMs: (settings.BILLING_RECONCILE_EVERY_SECONDS ?? 86_400) * 1000,
     logger: parts.logger,
     ...(parts.durableName ? { durableName: parts.durableName } : {}),
   });

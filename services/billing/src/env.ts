@@ -24,6 +24,13 @@ export const BillingEnvShape = {
     .regex(/^[A-Za-z0-9_]{1,100}$/)
     .default('quorum_meeting_minutes'),
   /**
+   * The Billing Meter's id (`mtr_…`), whose event summaries reconciliation reads. Unset: no
+   * reconciliation (the sync itself needs only the event name).
+   */
+  STRIPE_METER_ID: z.string().min(3).max(255).optional(),
+  /** How often every organization is reconciled with Stripe (the month just ended and the current one); 0: never. */
+  BILLING_RECONCILE_EVERY_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  /**
    * Stripe calls per second, shared by every billing instance through Redis. Stripe allows 25
    * per second in test mode and 100 in live mode; the default stays under both.
    */

@@ -47,6 +47,7 @@ await run({ name: 'billing', logger }, async (life) => {
       eventStore: adapter,
       stripeApi: env.STRIPE_API_BASE ?? 'api.stripe.com',
       callsPerSecond: env.BILLING_STRIPE_CALLS_PER_SECOND,
+      reconcileEverySeconds: env.STRIPE_METER_ID ? env.BILLING_RECONCILE_EVERY_SECONDS : 'off (no STRIPE_METER_ID)',
     },
     'billing running',
   );

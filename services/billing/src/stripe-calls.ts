@@ -141,9 +141,22 @@ export class StripeCalls {
    * `send` with `idempotencyKey`, retried as Stripe allows.
    * @throws {StripeRefused} for good; {@link StripeUnavailable} for now.
    */
-  async call<T>(
+  call<T>(what: string, idempotencyKey: string, send: (options: Stripe.RequestOptions) => Promise<T>): Promise<T> {
+    return this.attempt(what, { idempotencyKey }, send);
+  }
+
+  /**
+   * A read (a GET: nothing to repeat twice, so no Idempotency-Key), under the same call rate and
+   * retries as a write.
+   * @throws {StripeRefused} for good; {@link StripeUnavailable} for now.
+   */
+  read<T>(what: string, send: (options: Stripe.RequestOptions) => Promise<T>): Promise<T> {
+    return this.attempt(what, {}, send);
+  }
+
+  private async attempt<T>(
     what: string,
-    idempotencyKey: string,
+    options: Stripe.RequestOptions,
     send: (options: Stripe.RequestOptions) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -152,7 +165,7 @@ export class StripeCalls {
       await this.options.limit.take();
       this.sent++;
       try {
-        return await send({ idempotencyKey });
+        return await send(options);
       } catch (error) {
         const verdict = verdictOf(error);
         const info = infoOf(error);

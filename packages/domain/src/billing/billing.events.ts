@@ -129,6 +129,70 @@ export const InvoiceDataSchema = z.object({
   at: IsoDateTimeSchema,
 });
 
+/** What a reconciliation difference compares Quorum's figure with. */
+export const ReconciliationComparisonSchema = z.enum([
+  /** Minutes sent to Stripe (`billing.usage_reported` of the period). */
+  'reported_minutes',
+  /** Minutes Stripe's Billing Meter sums for the customer over the period. */
+  'stripe_meter_minutes',
+  /** Minutes on Stripe's invoice lines of the plan's metered price for the period. */
+  'invoice_minutes',
+  /** The seat item's quantity in Stripe. */
+  'subscription_seats',
+  /** The seats the sync last left in Stripe (its account). */
+  'account_seats',
+]);
+
+/** An event behind a difference, and what it did or did not do. */
+export const ReconciliationEventRefSchema = z.object({
+  eventId: IdSchema,
+  type: z.string().min(1),
+  /** Why it counts here: `dead letter open`, `skipped by …`, `not reported yet`, … */
+  note: z.string().min(1).max(500),
+});
+
+/** One figure of Quorum's that Stripe (or what was sent to it) does not match. */
+export const ReconciliationDifferenceSchema = z.object({
+  compares: ReconciliationComparisonSchema,
+  /** Quorum's figure: meeting minutes of the month, or purchased seats. */
+  quorum: z.number().int().nonnegative(),
+  /** The other side's figure; null when Stripe has none (its answer is in `detail`). */
+  other: z.number().int().nonnegative().nullable(),
+  /** What the difference means, in a sentence. */
+  detail: z.string().min(1).max(1000),
+  /** The events behind it, at most 50; `moreEvents` counts the rest. */
+  events: z.array(ReconciliationEventRefSchema).max(50),
+  moreEvents: z.number().int().nonnegative(),
+});
+
+/**
+ * `billing.reconciliation_completed` v1: one organization's figures of one month, Quorum's beside
+ * Stripe's, and every difference between them with the events behind it. Its id is derived from
+ * (organization, period, run), so a run appends it once however often it is repeated.
+ */
+export const BillingReconciliationCompletedDataSchema = z.object({
+  period: UsagePeriodSchema,
+  /** The run this belongs to (`scheduled-<slot start>` or one named on the command line). */
+  run: z.string().min(1).max(200),
+  at: IsoDateTimeSchema,
+  customerId: StripeIdSchema,
+  figures: z.object({
+    /** ⌈meeting seconds of the month / 60⌉: the minutes Quorum bills. */
+    quorumMinutes: z.number().int().nonnegative(),
+    /** Sum of `billing.usage_reported` minutes of the period. */
+    reportedMinutes: z.number().int().nonnegative(),
+    /** Stripe's meter event summaries for the customer over the month; null when Stripe refused. */
+    stripeMeterMinutes: z.number().int().nonnegative().nullable(),
+    /** The invoice lines' quantity of the metered price for the month; null without an invoice. */
+    invoiceMinutes: z.number().int().nonnegative().nullable(),
+    /** Seats purchased, from the organization's seat stream. */
+    purchasedSeats: z.number().int().nonnegative(),
+    /** The seat item's quantity in Stripe; null without a subscription (or when Stripe refused). */
+    subscriptionSeats: z.number().int().nonnegative().nullable(),
+  }),
+  differences: z.array(ReconciliationDifferenceSchema),
+});
+
 /** Current data schema of every billing event type. */
 export const BILLING_EVENT_DATA_SCHEMAS = {
   'billing.customer_linked': BillingCustomerLinkedDataSchema,
@@ -139,6 +203,7 @@ export const BILLING_EVENT_DATA_SCHEMAS = {
   'billing.invoice_finalized': InvoiceDataSchema,
   'billing.invoice_paid': InvoiceDataSchema,
   'billing.invoice_payment_failed': InvoiceDataSchema,
+  'billing.reconciliation_completed': BillingReconciliationCompletedDataSchema,
 } as const;
 
 type Schemas = typeof BILLING_EVENT_DATA_SCHEMAS;

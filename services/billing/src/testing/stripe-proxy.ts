@@ -7,6 +7,11 @@
  * stripe-mock's subscription fixture carries one item with a price of its own; the proxy puts the
  * requested prices (and quantities) into the answer's items, as Stripe itself answers, so the sync
  * can find its seat and metered items by price.
+ *
+ * For reconciliation it also keeps what Stripe would: the meter events it forwarded (one per
+ * identifier, as Stripe keeps them) answer `billing.meters.listEventSummaries` with their sum
+ * over the asked range, and the quantities set on subscription items answer
+ * `subscriptionItems.retrieve`. A test chooses other figures with {@link StripeProxy.answer}.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -41,6 +46,8 @@ export interface StripeProxy {
   calls: RecordedCall[];
   /** Answers matching calls with `failure` (before any earlier failure still armed). */
   fail(failure: InjectedFailure): void;
+  /** Answers matching calls with 200 and `body` instead of forwarding them (until cleared). */
+  answer(match: (call: Omit<RecordedCall, 'status' | 'at'>) => boolean, body: unknown): void;
   clearFailures(): void;
   close(): Promise<void>;
 }
@@ -70,9 +77,51 @@ function echoItems(answer: Record<string, unknown>, params: Record<string, strin
   }));
 }
 
+/** Meter events taken, per customer: identifier → value and timestamp (seconds). */
+type MeterState = Map<string, Map<string, { value: number; timestamp: number }>>;
+
+function recordMeterEvent(meter: MeterState, params: Record<string, string>): void {
+  const customer = params['payload[stripe_customer_id]'];
+  const identifier = params.identifier;
+  if (!customer || !identifier) return;
+  const events = meter.get(customer) ?? new Map<string, { value: number; timestamp: number }>();
+  // Stripe keeps the first event of an identifier and ignores repeats.
+  if (!events.has(identifier))
+    events.set(identifier, { value: Number(params['payload[value]']), timestamp: Number(params.timestamp) });
+  meter.set(customer, events);
+}
+
+/** One summary of the customer's meter events in [start_time, end_time), as Stripe sums them. */
+function meterSummaries(meter: MeterState, meterId: string, params: Record<string, string>): unknown {
+  const start = Number(params.start_time);
+  const end = Number(params.end_time);
+  let sum = 0;
+  for (const e of meter.get(params.customer ?? '')?.values() ?? [])
+    if (e.timestamp >= start && e.timestamp < end) sum += e.value;
+  return {
+    object: 'list',
+    url: `/v1/billing/meters/${meterId}/event_summaries`,
+    has_more: false,
+    data: [
+      {
+        id: `mtrusg_${createHash('sha256').update(`${params.customer}|${start}`).digest('hex').slice(0, 14)}`,
+        object: 'billing.meter_event_summary',
+        aggregated_value: sum,
+        start_time: start,
+        end_time: end,
+        livemode: false,
+        meter: meterId,
+      },
+    ],
+  };
+}
+
 export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<StripeProxy> {
   const calls: RecordedCall[] = [];
   let failures: InjectedFailure[] = [];
+  const meter: MeterState = new Map();
+  /** Subscription item id → quantity, as the calls left it. */
+  const quantities = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -117,10 +166,31 @@ export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<Stripe
           ...(req.method === 'GET' || req.method === 'DELETE' ? {} : { body }),
         });
         let text = await answer.text();
+        const itemPath = /^\/v1\/subscription_items\/([^/]+)$/.exec(url.pathname);
+        const summaryPath = /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/.exec(url.pathname);
         if (answer.ok && url.pathname.startsWith('/v1/subscriptions')) {
           const json = JSON.parse(text) as Record<string, unknown>;
           echoItems(json, params);
+          for (const item of (json.items as { data?: Array<{ id: string; quantity?: number }> } | undefined)?.data ?? [])
+            if (typeof item.quantity === 'number') quantities.set(item.id, item.quantity);
+          for (let i = 0; params[`items[${i}][id]`] !== undefined || params[`items[${i}][price]`] !== undefined; i++) {
+            const id = params[`items[${i}][id]`];
+            const quantity = params[`items[${i}][quantity]`];
+            if (id && quantity !== undefined && params[`items[${i}][price]`] === undefined)
+              quantities.set(id, Number(quantity));
+          }
           text = JSON.stringify(json);
+        } else if (answer.ok && itemPath) {
+          const id = decodeURIComponent(itemPath[1]!);
+          if (req.method === 'POST' && params.quantity !== undefined) quantities.set(id, Number(params.quantity));
+          const json = JSON.parse(text) as Record<string, unknown>;
+          json.id = id;
+          if (quantities.has(id)) json.quantity = quantities.get(id);
+          text = JSON.stringify(json);
+        } else if (answer.ok && summaryPath) {
+          text = JSON.stringify(meterSummaries(meter, decodeURIComponent(summaryPath[1]!), params));
+        } else if (answer.ok && url.pathname === '/v1/billing/meter_events') {
+          recordMeterEvent(meter, params);
         }
         calls.push({ ...call, status: answer.status, at });
         res.writeHead(answer.status, {
@@ -141,6 +211,9 @@ export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<Stripe
     calls,
     fail(failure) {
       failures = [failure, ...failures];
+    },
+    answer(match, body) {
+      failures = [{ status: 200, body, match }, ...failures];
     },
     clearFailures() {
       failures = [];
