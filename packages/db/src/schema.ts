@@ -25,6 +25,7 @@ import {
   stripeReadModelSql,
   type BillingCustomerTable,
   type BillingInvoiceTable,
+  type BillingReconciliationTable,
   type StripeWebhookEventTable,
 } from './stripe.schema';
 import {
@@ -256,6 +257,7 @@ export interface Database {
   seat_holdings: SeatHoldingTable;
   billing_customers: BillingCustomerTable;
   billing_invoices: BillingInvoiceTable;
+  billing_reconciliations: BillingReconciliationTable;
 }
 
 export type UserRow = Selectable<UserTable>;

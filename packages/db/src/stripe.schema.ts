@@ -3,7 +3,8 @@
  * handled (`stripe_webhook_events`), so a redelivery has no second effect. In each read-model
  * version's schema, which Stripe Customer belongs to which organization (`billing_customers`,
  * from `billing.customer_linked`) and Stripe's invoices (`billing_invoices`, from
- * `billing.invoice_*`). See docs/billing.md.
+ * `billing.invoice_*`), and the last reconciliation of each organization and month
+ * (`billing_reconciliations`, from `billing.reconciliation_completed`). See docs/billing.md.
  */
 import type { ColumnType, Selectable } from 'kysely';
 
@@ -61,7 +62,25 @@ export interface BillingInvoiceTable {
   position: Int8;
 }
 
+/** The last reconciliation of one organization's month: Quorum's figures beside Stripe's. */
+export interface BillingReconciliationTable {
+  org_id: string;
+  period: string;
+  /** The run it belongs to (`scheduled-<slot start>`, or named on the command line). */
+  run: string;
+  customer_id: string;
+  reconciled_at: Timestamp;
+  /** `figures` of the event, a JSON object. */
+  figures: ColumnType<unknown, string, string>;
+  /** `differences` of the event, a JSON array. */
+  differences: ColumnType<unknown[], string, string>;
+  difference_count: number;
+  event_id: string;
+  position: Int8;
+}
+
 export type StripeWebhookEventRow = Selectable<StripeWebhookEventTable>;
+export type BillingReconciliationRow = Selectable<BillingReconciliationTable>;
 export type BillingCustomerRow = Selectable<BillingCustomerTable>;
 export type BillingInvoiceRow = Selectable<BillingInvoiceTable>;
 
@@ -110,5 +129,19 @@ CREATE TABLE IF NOT EXISTS ${s}.billing_invoices (
   position bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS billing_invoices_org ON ${s}.billing_invoices (org_id, period_start DESC);
+CREATE TABLE IF NOT EXISTS ${s}.billing_reconciliations (
+  org_id uuid NOT NULL,
+  period text NOT NULL,
+  run text NOT NULL,
+  customer_id text NOT NULL,
+  reconciled_at timestamptz NOT NULL,
+  figures jsonb NOT NULL,
+  differences jsonb NOT NULL,
+  difference_count integer NOT NULL,
+  event_id uuid NOT NULL,
+  position bigint NOT NULL,
+  PRIMARY KEY (org_id, period)
+);
+CREATE INDEX IF NOT EXISTS billing_reconciliations_at ON ${s}.billing_reconciliations (reconciled_at DESC);
 `;
 }

@@ -98,6 +98,35 @@ function invoiceLife(orgId: string, id = `in_${randomUUID().slice(0, 12)}`) {
   ];
 }
 
+function reconciliation(orgId: string, period: string, run: string, at: string, differences = 0): NewEvent {
+  const event: BillingEvent = {
+    type: 'billing.reconciliation_completed',
+    data: {
+      period,
+      run,
+      at,
+      customerId: 'cus_T0r5u9Xw2b',
+      figures: {
+        quorumMinutes: 12,
+        reportedMinutes: 12 - differences,
+        stripeMeterMinutes: 12 - differences,
+        invoiceMinutes: null,
+        purchasedSeats: 3,
+        subscriptionSeats: 3,
+      },
+      differences: Array.from({ length: differences }, () => ({
+        compares: 'reported_minutes' as const,
+        quorum: 12,
+        other: 12 - differences,
+        detail: 'Minutes were not reported to Stripe.',
+        events: [{ eventId: randomUUID(), type: 'usage.recorded', note: '1 min; dead letter open' }],
+        moreEvents: 0,
+      })),
+    },
+  };
+  return newEvent(orgId, event);
+}
+
 describe('billing projection', () => {
   it('links a Stripe Customer to its organization', async () => {
     const orgId = randomUUID();
@@ -186,7 +215,31 @@ describe('billing projection', () => {
     expect([rows.event_log, rows.billing_invoices]).toEqual([[], []]);
   });
 
-  it('a rebuild reproduces the customers and invoices', async () => {
+  it("keeps each organization's last reconciliation of a month, whatever the batching", async () => {
+    const orgId = randomUUID();
+    const runs = [
+      reconciliation(orgId, '202503', 'scheduled-2025-04-01T00:00:00.000Z', '2025-04-01T00:00:05.000Z', 1),
+      reconciliation(orgId, '202504', 'scheduled-2025-04-01T00:00:00.000Z', '2025-04-01T00:00:06.000Z'),
+      reconciliation(orgId, '202503', 'scheduled-2025-04-02T00:00:00.000Z', '2025-04-02T00:00:05.000Z'),
+    ];
+    const stored = await append(t.store, streamIds.billing(orgId), runs);
+    // The later run first, alone, then the rest: the earlier run does not take March back.
+    await apply([stored[2]!]);
+    await apply(stored.slice(0, 2));
+    const { billing_reconciliations } = await snapshot(t.sql, schema, [orgId]);
+    expect(billing_reconciliations.map((r) => [r.period, r.run, r.difference_count, r.event_id])).toEqual([
+      ['202503', 'scheduled-2025-04-02T00:00:00.000Z', 0, stored[2]!.id],
+      ['202504', 'scheduled-2025-04-01T00:00:00.000Z', 0, stored[1]!.id],
+    ]);
+    expect(billing_reconciliations[0]).toMatchObject({
+      customer_id: 'cus_T0r5u9Xw2b',
+      reconciled_at: new Date('2025-04-02T00:00:05.000Z'),
+      figures: { quorumMinutes: 12, purchasedSeats: 3, invoiceMinutes: null },
+      differences: [],
+    });
+  });
+
+  it('a rebuild reproduces the customers, invoices and reconciliations', async () => {
     const orgs = [randomUUID(), randomUUID()];
     const recorded: RecordedEvent[] = [];
     for (const orgId of orgs) {
@@ -202,6 +255,9 @@ describe('billing projection', () => {
           }),
           ...invoiceLife(orgId),
           ...invoiceLife(orgId).slice(0, 2),
+          reconciliation(orgId, '202503', 'run-1', '2025-04-01T00:00:05.000Z', 2),
+          reconciliation(orgId, '202503', 'run-2', '2025-04-02T00:00:05.000Z', 1),
+          reconciliation(orgId, '202504', 'run-2', '2025-04-02T00:00:06.000Z'),
         ])),
       );
     }
@@ -209,14 +265,25 @@ describe('billing projection', () => {
     const live = await snapshot(t.sql, schema, orgs);
     expect(live.billing_customers).toHaveLength(2);
     expect(live.billing_invoices).toHaveLength(4);
+    expect(live.billing_reconciliations.map((r) => [r.period, r.run, r.difference_count])).toEqual([
+      ['202503', 'run-2', 1],
+      ['202504', 'run-2', 0],
+      ['202503', 'run-2', 1],
+      ['202504', 'run-2', 0],
+    ]);
 
     // Batches of two split each invoice's reports across statements. (The store also holds the
     // event refused above, which the rebuild sets aside as a dead letter.)
     const result = await rebuildProjection({ sql: t.sql, store: t.store, logger: testLogger(), batchSize: 2 });
     const rebuilt = await snapshot(t.sql, readModelSchema(result.version), orgs);
-    expect({ customers: rebuilt.billing_customers, invoices: rebuilt.billing_invoices }).toEqual({
+    expect({
+      customers: rebuilt.billing_customers,
+      invoices: rebuilt.billing_invoices,
+      reconciliations: rebuilt.billing_reconciliations,
+    }).toEqual({
       customers: live.billing_customers,
       invoices: live.billing_invoices,
+      reconciliations: live.billing_reconciliations,
     });
   });
 });

@@ -1,13 +1,14 @@
 /**
- * The Stripe read models (`billing_customers`, `billing_invoices`), from the events of
- * `billing-<orgId>` streams. See docs/billing.md.
+ * The Stripe read models (`billing_customers`, `billing_invoices`, `billing_reconciliations`),
+ * from the events of `billing-<orgId>` streams. See docs/billing.md.
  *
  * An invoice is one row, holding the latest state Stripe reported. Webhooks arrive in any order
  * (Stripe does not promise one), so "latest" is not arrival: an invoice's status only moves
  * forward (draft, open, uncollectible, then paid or void), so the row keeps the report with the
  * highest status rank, then the latest Stripe time, then the highest position. That order
  * depends on the events alone, so a rebuild, a replay or a batch of any size lands on the same
- * row.
+ * row. A reconciliation is one row per organization and month: the latest run (by its time,
+ * then position) replaces an earlier one, in any batching.
  */
 import { sql } from 'kysely';
 import { assertUnreachable, streamIds, type BillingEvent } from '@quorum/domain';
@@ -17,6 +18,21 @@ type InvoiceEvent = Extract<
   BillingEvent,
   { type: 'billing.invoice_finalized' | 'billing.invoice_paid' | 'billing.invoice_payment_failed' }
 >;
+
+type ReconciliationEvent = Extract<BillingEvent, { type: 'billing.reconciliation_completed' }>;
+
+interface ReconciliationRow {
+  org_id: string;
+  period: string;
+  run: string;
+  customer_id: string;
+  reconciled_at: string;
+  figures: unknown;
+  differences: unknown[];
+  difference_count: number;
+  event_id: string;
+  position: string;
+}
 
 interface Envelope {
   id: string;
@@ -74,6 +90,7 @@ function supersedes(a: InvoiceRow, b: InvoiceRow): boolean {
 export class BillingPlan {
   private readonly customers = new Map<string, Record<string, unknown>>();
   private readonly invoices = new Map<string, InvoiceRow>();
+  private readonly reconciliations = new Map<string, ReconciliationRow>();
 
   add(orgId: string, streamId: string, envelope: Envelope, event: BillingEvent): void {
     // What Stripe says about one organization filed under another would bill or suspend the
@@ -94,6 +111,8 @@ export class BillingPlan {
       case 'billing.invoice_paid':
       case 'billing.invoice_payment_failed':
         return this.invoice(orgId, envelope, event);
+      case 'billing.reconciliation_completed':
+        return this.reconciliation(orgId, envelope, event);
       case 'billing.subscription_synced':
       case 'billing.usage_reported':
       case 'billing.sync_failed':
@@ -132,7 +151,30 @@ export class BillingPlan {
     if (!held || supersedes(row, held)) this.invoices.set(d.invoiceId, row);
   }
 
-  /** Writes the batch: two statements at most. */
+  private reconciliation(orgId: string, e: Envelope, event: ReconciliationEvent): void {
+    const d = event.data;
+    const row: ReconciliationRow = {
+      org_id: orgId,
+      period: d.period,
+      run: d.run,
+      customer_id: d.customerId,
+      reconciled_at: d.at,
+      figures: d.figures,
+      differences: d.differences,
+      difference_count: d.differences.length,
+      event_id: e.id,
+      position: e.position,
+    };
+    const key = `${orgId}|${d.period}`;
+    const held = this.reconciliations.get(key);
+    const later =
+      !held ||
+      Date.parse(row.reconciled_at) > Date.parse(held.reconciled_at) ||
+      (row.reconciled_at === held.reconciled_at && BigInt(row.position) > BigInt(held.position));
+    if (later) this.reconciliations.set(key, row);
+  }
+
+  /** Writes the batch: three statements at most. */
   async flush(trx: Trx, t: TableOf): Promise<void> {
     if (this.customers.size > 0) {
       await sql`
@@ -170,6 +212,19 @@ export class BillingPlan {
           stripe_event_id = EXCLUDED.stripe_event_id, event_id = EXCLUDED.event_id, position = EXCLUDED.position
           WHERE (${rank('EXCLUDED.status')}, EXCLUDED.reported_at, EXCLUDED.position)
               > (${rank('i.status')}, i.reported_at, i.position)`.execute(trx);
+    }
+    if (this.reconciliations.size > 0) {
+      await sql`
+        INSERT INTO ${t('billing_reconciliations')} AS r (org_id, period, run, customer_id, reconciled_at, figures,
+          differences, difference_count, event_id, position)
+        SELECT org_id, period, run, customer_id, reconciled_at, figures, differences, difference_count, event_id, position
+          FROM jsonb_to_recordset(${json([...this.reconciliations.values()])}::jsonb) AS v(
+            org_id uuid, period text, run text, customer_id text, reconciled_at timestamptz, figures jsonb,
+            differences jsonb, difference_count integer, event_id uuid, position bigint)
+        ON CONFLICT (org_id, period) DO UPDATE SET run = EXCLUDED.run, customer_id = EXCLUDED.customer_id,
+          reconciled_at = EXCLUDED.reconciled_at, figures = EXCLUDED.figures, differences = EXCLUDED.differences,
+          difference_count = EXCLUDED.difference_count, event_id = EXCLUDED.event_id, position = EXCLUDED.position
+          WHERE (EXCLUDED.reconciled_at, EXCLUDED.position) > (r.reconciled_at, r.position)`.execute(trx);
     }
   }
 }

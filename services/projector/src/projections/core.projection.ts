@@ -89,6 +89,7 @@ function plan(w: WritePlan, usage: UsagePlan, billing: BillingPlan, e: WireEvent
     case 'billing.invoice_finalized':
     case 'billing.invoice_paid':
     case 'billing.invoice_payment_failed':
+    case 'billing.reconciliation_completed':
       return billing.add(orgId, streamId, { id: e.id, position: e.position, at }, domainEvent);
     default:
       return assertUnreachable(domainEvent);

@@ -274,6 +274,13 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
       .selectAll()
       .orderBy('invoice_id')
       .execute(),
+    billing_reconciliations: await db
+      .selectFrom('billing_reconciliations')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('period')
+      .execute(),
   };
 }
 
