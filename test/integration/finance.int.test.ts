@@ -7,7 +7,7 @@
  * owners and billing members of an organization are refused whatever they hold.
  */
 import { randomUUID } from 'node:crypto';
-import { meetingMinutesOverage, usagePeriodOf, type Plan } from '@quorum/domain';
+import { meetingMinutesOverage, streamIds, usagePeriodOf, type Plan } from '@quorum/domain';
 import type { AppRouter } from '@quorum/gateway/router';
 import { DirectoryMailer } from '@quorum/mail';
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
@@ -355,7 +355,7 @@ describe('everyone else', () => {
 
 describe('the Stripe sync on the finance review', () => {
   it('says Stripe is not connected, lists dead letters, and records retry and skip requests for the billing process', async () => {
-    expect(await q.http.query('finance.stripe', undefined, as(configured))).toEqual({
+    expect(await q.http.query('finance.stripe', undefined, as(configured))).toMatchObject({
       connected: false,
       deadLetters: [],
     });
@@ -449,5 +449,59 @@ describe('the Stripe sync on the finance review', () => {
       [cause],
     );
     expect((await q.http.query('finance.stripe', undefined, as(configured))).deadLetters).toEqual([]);
+  });
+
+  it('shows the last reconciliation run and its differences, as the billing process appends them', async () => {
+    const [first, second] = [orgs[0]!, orgs[1]!];
+    const run = `cli-${randomUUID()}`;
+    const at = new Date().toISOString();
+    const usageEventId = randomUUID();
+    const reconciled = (orgId: string, differences: unknown[]) => ({
+      id: randomUUID(),
+      type: 'billing.reconciliation_completed',
+      version: 1,
+      data: {
+        period,
+        run,
+        at,
+        customerId: `cus_${orgId.slice(0, 8)}`,
+        figures: {
+          quorumMinutes: 12,
+          reportedMinutes: differences.length ? 10 : 12,
+          stripeMeterMinutes: differences.length ? 10 : 12,
+          invoiceMinutes: null,
+          purchasedSeats: 2,
+          subscriptionSeats: 2,
+        },
+        differences,
+      },
+      metadata: {
+        orgId,
+        actor: { kind: 'system' as const, id: 'billing' },
+        correlationId: randomUUID(),
+        causationId: null,
+      },
+    });
+    const difference = {
+      compares: 'reported_minutes',
+      quorum: 12,
+      other: 10,
+      detail: '2 minutes of 1 usage event were not reported to Stripe.',
+      events: [{ eventId: usageEventId, type: 'usage.recorded', note: '2 min; dead letter open: Invalid value.' }],
+      moreEvents: 0,
+    };
+    await q.app.store.appendToStream(streamIds.billing(first.orgId), [reconciled(first.orgId, [difference])]);
+    await q.app.store.appendToStream(streamIds.billing(second.orgId), [reconciled(second.orgId, [])]);
+    let last = (await q.http.query('finance.stripe', undefined, as(configured))).reconciliation;
+    for (let i = 0; i < 100 && (last?.run !== run || last.reconciled < 2); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      last = (await q.http.query('finance.stripe', undefined, as(configured))).reconciliation;
+    }
+    expect(last).toEqual({
+      run,
+      at,
+      reconciled: 2,
+      differences: [{ orgId: first.orgId, period, ...difference }],
+    });
   });
 });

@@ -183,7 +183,9 @@ export class Billing {
             'billing: reconciliation run',
           );
         })
-        .catch((err: unknown) => this.options.logger.error({ err }, 'billing: reconciliation failed; next tick retries'))
+        .catch((err: unknown) =>
+          this.options.logger.error({ err }, 'billing: reconciliation failed; next tick retries'),
+        )
         .finally(() => {
           this.pendingSlot = undefined;
         });

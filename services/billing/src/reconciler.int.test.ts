@@ -217,7 +217,10 @@ describe('reconciliation', () => {
 
     // A purchase Stripe refuses: the account and Stripe both lag behind it.
     await createStripeClient('sk_test_123', proxy.url).subscriptionItems.update(seatItemId, { quantity: 3 });
-    proxy.fail({ status: 400, match: (c) => c.path.startsWith('/v1/subscriptions/') && c.params['items[0][quantity]'] === '5' });
+    proxy.fail({
+      status: 400,
+      match: (c) => c.path.startsWith('/v1/subscriptions/') && c.params['items[0][quantity]'] === '5',
+    });
     try {
       await changeSeats(env.store, orgId, 'seats.purchased', 2, 5);
       await waitFor(
@@ -230,7 +233,9 @@ describe('reconciliation', () => {
     }
     const purchase = (await env.store.readStream(streamIds.seats(orgId))).at(-1)!;
     const behind = await billing.reconciler!.reconcileOrg(orgId, currentPeriod(), 'run-2');
-    expect(behind!.data.differences.map((d) => [d.compares, d.quorum, d.other, d.events.map((e) => e.eventId)])).toEqual([
+    expect(
+      behind!.data.differences.map((d) => [d.compares, d.quorum, d.other, d.events.map((e) => e.eventId)]),
+    ).toEqual([
       ['account_seats', 5, 3, [purchase.id]],
       ['subscription_seats', 5, 3, [purchase.id]],
     ]);
@@ -290,7 +295,10 @@ describe('reconciliation', () => {
     const data = (await reconciliations(orgId)).map((e) => e.data as { period: string; run: string });
     expect(data.map((d) => d.run)).toEqual([`scheduled-${slot}`, `scheduled-${slot}`]);
     expect(data.map((d) => d.period).sort()).toEqual(
-      [currentPeriod(new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 1, 1))), currentPeriod()].sort(),
+      [
+        currentPeriod(new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 1, 1))),
+        currentPeriod(),
+      ].sort(),
     );
   }, 60_000);
 });

@@ -33,18 +33,32 @@ describe('reconcile', () => {
   });
 
   it('lists at most 50 events behind a difference and counts the rest', () => {
-    const unreported = Array.from({ length: 60 }, (_, i) => ({ eventId: ID(i), type: 'usage.recorded', note: '1 min' }));
-    const { differences } = reconcile({ ...agreed, quorumMinutes: 60, reportedMinutes: 0, unreported, meter: { value: 0 } });
+    const unreported = Array.from({ length: 60 }, (_, i) => ({
+      eventId: ID(i),
+      type: 'usage.recorded',
+      note: '1 min',
+    }));
+    const { differences } = reconcile({
+      ...agreed,
+      quorumMinutes: 60,
+      reportedMinutes: 0,
+      unreported,
+      meter: { value: 0 },
+    });
     const reported = differences.find((d) => d.compares === 'reported_minutes')!;
     expect(reported.events).toHaveLength(EVENTS_PER_DIFFERENCE);
     expect(reported.moreEvents).toBe(10);
   });
 
-  it("says a meter refusal and an invoice billing what the meter holds", () => {
+  it('says a meter refusal and an invoice billing what the meter holds', () => {
     const { differences, figures } = reconcile({ ...agreed, meter: { refused: '404 resource_missing: No meter' } });
     expect(figures.stripeMeterMinutes).toBeNull();
     expect(differences).toEqual([
-      expect.objectContaining({ compares: 'stripe_meter_minutes', other: null, detail: expect.stringContaining('404') }),
+      expect.objectContaining({
+        compares: 'stripe_meter_minutes',
+        other: null,
+        detail: expect.stringContaining('404'),
+      }),
     ]);
     const invoice = reconcile({ ...agreed, meter: { value: 9 }, invoiceMinutes: 9 }).differences.at(-1)!;
     expect(invoice).toMatchObject({ compares: 'invoice_minutes', quorum: 10, other: 9 });
@@ -59,7 +73,9 @@ describe('reconcile', () => {
       ['subscription_seats', 6, 4, [purchase]],
     ]);
     const byHand = reconcile({ ...agreed, subscriptionSeats: { value: 7 } }).differences;
-    expect(byHand).toEqual([expect.objectContaining({ compares: 'subscription_seats', other: 7, events: [agreed.lastSync] })]);
+    expect(byHand).toEqual([
+      expect.objectContaining({ compares: 'subscription_seats', other: 7, events: [agreed.lastSync] }),
+    ]);
     expect(reconcile({ ...agreed, accountSeats: null, subscriptionSeats: null }).figures.subscriptionSeats).toBeNull();
   });
 });

@@ -58,7 +58,10 @@ function difference(
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function reconcile(f: ReconciliationFacts): { figures: ReconciliationFigures; differences: ReconciliationDifference[] } {
+export function reconcile(f: ReconciliationFacts): {
+  figures: ReconciliationFigures;
+  differences: ReconciliationDifference[];
+} {
   const differences: ReconciliationDifference[] = [];
   const q = f.quorumMinutes;
 

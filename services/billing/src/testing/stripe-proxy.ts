@@ -171,7 +171,8 @@ export async function startStripeProxy(target = STRIPE_MOCK_URL): Promise<Stripe
         if (answer.ok && url.pathname.startsWith('/v1/subscriptions')) {
           const json = JSON.parse(text) as Record<string, unknown>;
           echoItems(json, params);
-          for (const item of (json.items as { data?: Array<{ id: string; quantity?: number }> } | undefined)?.data ?? [])
+          for (const item of (json.items as { data?: Array<{ id: string; quantity?: number }> } | undefined)?.data ??
+            [])
             if (typeof item.quantity === 'number') quantities.set(item.id, item.quantity);
           for (let i = 0; params[`items[${i}][id]`] !== undefined || params[`items[${i}][price]`] !== undefined; i++) {
             const id = params[`items[${i}][id]`];

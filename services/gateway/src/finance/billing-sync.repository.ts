@@ -1,7 +1,7 @@
 /**
  * What the finance review reads of the Stripe sync: the billing process's dead letters (calls
- * Stripe refused for good) and operators' requests on them, and each organization's Stripe
- * invoices and Customer from the read models. Requests are only recorded here; the billing
+ * Stripe refused for good) and operators' requests on them, each organization's Stripe
+ * invoices and Customer from the read models, and the last reconciliation run. Requests are only recorded here; the billing
  * process, which alone calls Stripe, carries them out (services/billing, `carryOutRequests`).
  */
 import { readModelSchema, type Database } from '@quorum/db';
@@ -30,6 +30,30 @@ export interface StripeInvoiceView {
   periodStart: string;
   periodEnd: string;
 }
+
+/** A difference of one organization's month, as the last reconciliation run found it. */
+export interface ReconciliationDifferenceView {
+  orgId: string;
+  period: string;
+  compares: string;
+  quorum: number;
+  other: number | null;
+  detail: string;
+  events: Array<{ eventId: string; type: string; note: string }>;
+  moreEvents: number;
+}
+
+/** The last reconciliation run: when, how many organization months, and every difference. */
+export interface ReconciliationRunView {
+  run: string;
+  /** When its last organization month was reconciled. */
+  at: string;
+  reconciled: number;
+  differences: ReconciliationDifferenceView[];
+}
+
+/** Organization months of one run read at most; a run over more lists the first ones' differences. */
+const RUN_ROWS = 2_000;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
@@ -105,6 +129,35 @@ export class BillingSyncRepository {
       .orderBy('position', 'desc')
       .executeTakeFirst();
     return row?.customer_id ?? null;
+  }
+
+  /** The last reconciliation run (the run of the latest reconciled month), or null before any. */
+  async lastReconciliation(): Promise<ReconciliationRunView | null> {
+    const db = this.db.withSchema(readModelSchema(await this.activeVersion()));
+    const last = await db
+      .selectFrom('billing_reconciliations')
+      .select('run')
+      .orderBy('reconciled_at', 'desc')
+      .orderBy('position', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!last) return null;
+    const rows = await db
+      .selectFrom('billing_reconciliations')
+      .select(['org_id', 'period', 'reconciled_at', 'differences'])
+      .where('run', '=', last.run)
+      .orderBy('org_id')
+      .orderBy('period')
+      .limit(RUN_ROWS)
+      .execute();
+    let at = 0;
+    const differences: ReconciliationDifferenceView[] = [];
+    for (const r of rows) {
+      at = Math.max(at, new Date(r.reconciled_at).getTime());
+      for (const d of r.differences as Array<Omit<ReconciliationDifferenceView, 'orgId' | 'period'>>)
+        differences.push({ orgId: r.org_id, period: r.period, ...d });
+    }
+    return { run: last.run, at: new Date(at).toISOString(), reconciled: rows.length, differences };
   }
 
   /** Stripe's invoices of the organization whose period overlaps `[from, to)`, oldest first. */

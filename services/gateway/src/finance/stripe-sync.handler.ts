@@ -1,6 +1,7 @@
 /**
  * The operators' view of the Stripe sync (`finance.stripe`): whether billing is synced with
- * Stripe, and the calls Stripe refused for good, waiting as dead letters; and their requests to
+ * Stripe, the calls Stripe refused for good, waiting as dead letters, and the last
+ * reconciliation run with its differences; and their requests to
  * retry or skip one (`finance.stripeRequest`), which the billing process carries out within
  * seconds (it alone calls Stripe). Who may call is settled by `operatorProcedure`.
  */
@@ -26,6 +27,7 @@ export async function stripeSync(ctx: Operator) {
   return {
     connected: ctx.deps.stripeConnected,
     deadLetters: await ctx.deps.billingSync.openDeadLetters(),
+    reconciliation: await ctx.deps.billingSync.lastReconciliation(),
   };
 }
 

@@ -2,7 +2,9 @@
  * The Stripe sync, for operators (`finance.stripe`): whether billing is synced with Stripe, and
  * the calls Stripe refused for good, each with Stripe's error. Retry or skip (with a reason) asks
  * the billing process to do it (`finance.stripeRequest`); the list shows the request until the
- * letter is resolved and leaves it.
+ * letter is resolved and leaves it. Below them, the last reconciliation run: Quorum's minutes and
+ * seats against Stripe's for each organization's month, and each difference with the events
+ * behind it.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -13,7 +15,18 @@ import { formatDate, FormError, LoadError, Loading } from '../../ui';
 /** The billing process carries requests out within seconds; the list follows them. */
 const REFRESH_MS = 5_000;
 
-type Letter = Awaited<ReturnType<typeof trpc.finance.stripe.query>>['deadLetters'][number];
+type StripeView = Awaited<ReturnType<typeof trpc.finance.stripe.query>>;
+type Letter = StripeView['deadLetters'][number];
+type Run = NonNullable<StripeView['reconciliation']>;
+
+/** What a difference compares Quorum's figure with, in words. */
+const COMPARED: Record<string, string> = {
+  reported_minutes: 'Minutes reported to Stripe',
+  stripe_meter_minutes: "Minutes on Stripe's meter",
+  invoice_minutes: "Minutes on Stripe's invoice",
+  subscription_seats: "Seats on Stripe's subscription",
+  account_seats: 'Seats the sync last set',
+};
 
 export function StripeSync() {
   const sync = useQuery({
@@ -60,7 +73,71 @@ export function StripeSync() {
           </div>
         )
       ) : null}
+      {sync.data?.reconciliation ? <LastReconciliation run={sync.data.reconciliation} /> : null}
+      {sync.data?.connected && !sync.data.reconciliation ? (
+        <p className="hint" data-testid="reconciliation-status">
+          No reconciliation has run yet.
+        </p>
+      ) : null}
     </section>
+  );
+}
+
+function LastReconciliation({ run }: { run: Run }) {
+  const months = `${run.reconciled} organization month${run.reconciled === 1 ? '' : 's'}`;
+  return (
+    <div data-testid="reconciliation">
+      <h3>Reconciliation</h3>
+      <p className="hint" data-testid="reconciliation-status">
+        Last run <code>{run.run}</code>, {formatDate(run.at)}: {months} compared,{' '}
+        {run.differences.length === 0
+          ? "Quorum's minutes and seats agree with Stripe's."
+          : `${run.differences.length} difference${run.differences.length === 1 ? '' : 's'}.`}
+      </p>
+      {run.differences.length > 0 ? (
+        <div className="table-wrap">
+          <table data-testid="reconciliation-differences">
+            <caption>Where Stripe and Quorum differ</caption>
+            <thead>
+              <tr>
+                <th scope="col">Organization</th>
+                <th scope="col">Month</th>
+                <th scope="col">Compared</th>
+                <th scope="col">Quorum</th>
+                <th scope="col">Other side</th>
+                <th scope="col">Why, and the events behind it</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.differences.map((d) => (
+                <tr key={`${d.orgId}/${d.period}/${d.compares}`} data-testid="reconciliation-difference">
+                  <td>
+                    <code title={d.orgId}>{d.orgId.slice(0, 8)}</code>
+                  </td>
+                  <td>{`${d.period.slice(0, 4)}-${d.period.slice(4)}`}</td>
+                  <td>{COMPARED[d.compares] ?? d.compares}</td>
+                  <td>{d.quorum}</td>
+                  <td>{d.other ?? '—'}</td>
+                  <td>
+                    {d.detail}
+                    {d.events.length > 0 ? (
+                      <ul>
+                        {d.events.map((e) => (
+                          <li key={e.eventId}>
+                            <code title={e.eventId}>{e.type}</code> {e.eventId.slice(0, 8)}: {e.note}
+                          </li>
+                        ))}
+                        {d.moreEvents > 0 ? <li>and {d.moreEvents} more</li> : null}
+                      </ul>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </div>
   );
 }
 
