@@ -7,7 +7,7 @@
  * due), the subscription deleted (suspended), and paid again (active).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { startStripeProxy, type StripeProxy } from '@quorum/billing/testing';
+import { startStripeProxy, testStripeEnv, type StripeProxy } from '@quorum/billing/testing';
 import { streamIds } from '@quorum/domain';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import Stripe from 'stripe';
@@ -23,13 +23,7 @@ let q: TestQuorum;
 beforeAll(async () => {
   proxy = await startStripeProxy();
   q = await startTestQuorum('stripesync', {
-    STRIPE_SECRET_KEY: 'sk_test_123',
-    STRIPE_API_BASE: proxy.url,
-    STRIPE_PRICE_PRO_SEAT: 'price_pro_seat',
-    STRIPE_PRICE_PRO_MINUTES: 'price_pro_minutes',
-    STRIPE_PRICE_BUSINESS_SEAT: 'price_business_seat',
-    STRIPE_PRICE_BUSINESS_MINUTES: 'price_business_minutes',
-    STRIPE_PRICE_ENTERPRISE_SEAT: 'price_enterprise_seat',
+    ...testStripeEnv(proxy.url),
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     BILLING_DUNNING_SWEEP_SECONDS: '0',
   });

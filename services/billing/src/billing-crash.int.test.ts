@@ -11,7 +11,7 @@ import { openConsumerTestEnv, TEST_NATS_URL, waitFor, type ConsumerTestEnv } fro
 import { killAll, spawnService, type ChildService } from '@quorum/runtime/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createOrganization, currentPeriod, meetingUsage } from './testing/billing-test-env';
-import { startStripeProxy, type StripeProxy } from './testing/stripe-proxy';
+import { startStripeProxy, testStripeEnv, type StripeProxy } from './testing/stripe-proxy';
 
 const SERVICE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const USAGE_EVENTS = 1_000;
@@ -41,13 +41,7 @@ function spawnBilling(durable: string): ChildService {
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     BILLING_DURABLE: durable,
     BILLING_STRIPE_CALLS_PER_SECOND: '100',
-    STRIPE_SECRET_KEY: 'sk_test_123',
-    STRIPE_API_BASE: proxy.url,
-    STRIPE_PRICE_PRO_SEAT: 'price_pro_seat',
-    STRIPE_PRICE_PRO_MINUTES: 'price_pro_minutes',
-    STRIPE_PRICE_BUSINESS_SEAT: 'price_business_seat',
-    STRIPE_PRICE_BUSINESS_MINUTES: 'price_business_minutes',
-    STRIPE_PRICE_ENTERPRISE_SEAT: 'price_enterprise_seat',
+    ...testStripeEnv(proxy.url),
     LOG_LEVEL: 'info',
   });
 }

@@ -41,8 +41,13 @@ import { meterReports, sendMeterReport, type MeterReport } from './usage-report'
 const BILLED_CATEGORIES: ReadonlySet<string> = new Set(['organization', 'seats', 'usage']);
 /** Usage events read from a stream at a time; the cursor is saved after each such chunk. */
 const USAGE_CHUNK = 200;
-/** Organizations synced at once from one batch of messages. */
-const PARALLEL_ORGS = 8;
+/**
+ * Organizations synced at once from one batch of messages. Each holds a pooled connection for its
+ * advisory lock while its queries take others, so this stays well under the pool (10 in the
+ * all-in-one's pipeline thread, shared with the relay, the projector and metering); Stripe's call
+ * rate, not this, bounds the throughput.
+ */
+const PARALLEL_ORGS = 4;
 
 export interface BillingOptions {
   store: EventStore;

@@ -7,14 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { streamIds, type Plan } from '@quorum/domain';
 import type { EventStore, NewEvent } from '@quorum/eventstore';
 import { stripePricesFrom } from '../stripe-prices';
+import { STRIPE_MOCK_URL, testStripeEnv } from './stripe-proxy';
 
-export const TEST_PRICES = stripePricesFrom({
-  STRIPE_PRICE_PRO_SEAT: 'price_pro_seat',
-  STRIPE_PRICE_PRO_MINUTES: 'price_pro_minutes',
-  STRIPE_PRICE_BUSINESS_SEAT: 'price_business_seat',
-  STRIPE_PRICE_BUSINESS_MINUTES: 'price_business_minutes',
-  STRIPE_PRICE_ENTERPRISE_SEAT: 'price_enterprise_seat',
-});
+export const TEST_PRICES = stripePricesFrom(testStripeEnv(STRIPE_MOCK_URL));
 export const TEST_METER_EVENT = 'quorum_meeting_minutes';
 
 function meta(orgId: string) {

@@ -19,6 +19,19 @@ import type { AddressInfo } from 'node:net';
 
 export const STRIPE_MOCK_URL = process.env.STRIPE_MOCK_URL ?? 'http://127.0.0.1:12111';
 
+/** The settings that connect a test Quorum (or billing process) to Stripe at `apiBase`, with the test prices. */
+export function testStripeEnv(apiBase: string) {
+  return {
+    STRIPE_SECRET_KEY: 'sk_test_123',
+    STRIPE_API_BASE: apiBase,
+    STRIPE_PRICE_PRO_SEAT: 'price_pro_seat',
+    STRIPE_PRICE_PRO_MINUTES: 'price_pro_minutes',
+    STRIPE_PRICE_BUSINESS_SEAT: 'price_business_seat',
+    STRIPE_PRICE_BUSINESS_MINUTES: 'price_business_minutes',
+    STRIPE_PRICE_ENTERPRISE_SEAT: 'price_enterprise_seat',
+  };
+}
+
 export interface RecordedCall {
   method: string;
   path: string;
