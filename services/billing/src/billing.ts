@@ -27,6 +27,7 @@ import {
 import type { Logger } from 'pino';
 import { Accounts, type BillingAccount } from './accounts';
 import { outcomeEventId } from './billing-ids';
+import { OrgLocks } from './org-locks';
 import { periodsAround, Reconciler, type ReconcileRun } from './reconciler';
 import { StripeRefused, type StripeCalls } from './stripe-calls';
 import type { StripePrices } from './stripe-prices';
@@ -114,10 +115,11 @@ export class Billing {
   private readonly accounts: Accounts;
   private readonly subscriptions: SubscriptionSync;
   private readonly now: () => Date;
-  /** The sync in progress per organization in this process; the next one waits for it. */
-  private readonly orgQueues = new Map<string, Promise<unknown>>();
+  /** Each organization synced by one instance at a time, one sync after another. */
+  private readonly locks: OrgLocks;
 
   constructor(private readonly options: BillingOptions) {
+    this.locks = new OrgLocks(options.sql);
     this.now = options.now ?? (() => new Date());
     this.accounts = new Accounts(options.sql, options.store);
     this.subscriptions = new SubscriptionSync(options.store, options.calls, options.prices, this.now);
@@ -213,7 +215,7 @@ export class Billing {
     await this.reconciling.catch(() => undefined);
     await this.consumer?.close();
     this.consumer = undefined;
-    await Promise.allSettled(this.orgQueues.values());
+    await this.locks.close();
   }
 
   /** One batch from the bus: each organization's events in order, organizations side by side. */
@@ -242,31 +244,7 @@ export class Billing {
 
   /** Runs `fn` as the only sync of `orgId`: queued in this process, locked across processes. */
   private exclusively<T>(orgId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.orgQueues.get(orgId) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.locked(orgId, fn));
-    this.orgQueues.set(orgId, run);
-    void run
-      .finally(() => {
-        if (this.orgQueues.get(orgId) === run) this.orgQueues.delete(orgId);
-      })
-      .catch(() => undefined);
-    return run;
-  }
-
-  private async locked<T>(orgId: string, fn: () => Promise<T>): Promise<T> {
-    // PGlite is one session in one process: the queue above is the whole lock.
-    if (this.options.sql.kind === 'pglite') return fn();
-    const connection = await this.options.sql.acquire();
-    try {
-      await connection.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`quorum:billing:${orgId}`]);
-      try {
-        return await fn();
-      } finally {
-        await connection.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`quorum:billing:${orgId}`]);
-      }
-    } finally {
-      connection.release();
-    }
+    return this.locks.run(orgId, fn);
   }
 
   private meta(orgId: string, correlationId: string, causationId: string): NewEvent['metadata'] {

@@ -138,7 +138,7 @@ describe('reconciliation', () => {
     const both = await Promise.all([
       billing.reconciler!.reconcileOrg(orgId, period, 'run-2'),
       other.reconciler!.reconcileOrg(orgId, period, 'run-2'),
-    ]);
+    ]).finally(() => other.close());
     expect(both.filter((r) => r!.appended)).toHaveLength(1);
     const events = await reconciliations(orgId);
     expect(events.map((e) => e.id)).toEqual([done!.eventId, reconciliationEventId(orgId, period, 'run-2')]);
