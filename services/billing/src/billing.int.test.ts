@@ -4,20 +4,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { streamIds } from '@quorum/domain';
-import { logger, openConsumerTestEnv, waitFor, type ConsumerTestEnv } from '@quorum/relay/testing';
+import { openConsumerTestEnv, waitFor, type ConsumerTestEnv } from '@quorum/relay/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Billing } from './billing';
-import { localCallRateLimit } from './rate-limit';
-import { createStripeClient, StripeCalls } from './stripe-calls';
+import type { Billing } from './billing';
 import {
   TEST_METER_EVENT,
-  TEST_PRICES,
   changePlan,
   changeSeats,
   closeOrganization,
   createOrganization,
   currentPeriod,
   meetingUsage,
+  testBilling,
 } from './testing/billing-test-env';
 import { startStripeProxy, type RecordedCall, type StripeProxy } from './testing/stripe-proxy';
 
@@ -26,21 +24,7 @@ let proxy: StripeProxy;
 let billing: Billing;
 
 function startBilling(durableName = 'billing') {
-  const calls = new StripeCalls(createStripeClient('sk_test_123', proxy.url), {
-    limit: localCallRateLimit(100),
-    logger,
-    retry: { baseDelayMs: 20, maxDelayMs: 500 },
-  });
-  return new Billing({
-    store: env.store,
-    bus: env.bus,
-    sql: env.sql,
-    calls,
-    prices: TEST_PRICES,
-    meterEventName: TEST_METER_EVENT,
-    logger,
-    durableName,
-  });
+  return testBilling(env, proxy.url, { durableName });
 }
 
 beforeAll(async () => {

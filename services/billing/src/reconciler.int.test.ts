@@ -6,20 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { migrateReadModelSchema, readModelSchema } from '@quorum/db';
 import { streamIds } from '@quorum/domain';
-import { logger, openConsumerTestEnv, waitFor, type ConsumerTestEnv } from '@quorum/relay/testing';
+import { openConsumerTestEnv, waitFor, type ConsumerTestEnv } from '@quorum/relay/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Billing } from './billing';
+import type { Billing } from './billing';
 import { reconciliationEventId } from './billing-ids';
-import { localCallRateLimit } from './rate-limit';
-import { createStripeClient, StripeCalls } from './stripe-calls';
-import {
-  TEST_METER_EVENT,
-  TEST_PRICES,
-  changeSeats,
-  createOrganization,
-  currentPeriod,
-  meetingUsage,
-} from './testing/billing-test-env';
+import { createStripeClient } from './stripe-calls';
+import { changeSeats, createOrganization, currentPeriod, meetingUsage, testBilling } from './testing/billing-test-env';
 import { startStripeProxy, type StripeProxy } from './testing/stripe-proxy';
 
 const METER_ID = 'mtr_test_quorum_minutes';
@@ -29,21 +21,9 @@ let proxy: StripeProxy;
 let billing: Billing;
 
 function startBilling(options: { durableName?: string; reconcileEveryMs?: number } = {}) {
-  const calls = new StripeCalls(createStripeClient('sk_test_123', proxy.url), {
-    limit: localCallRateLimit(100),
-    logger,
-    retry: { baseDelayMs: 20, maxDelayMs: 500 },
-  });
-  return new Billing({
-    store: env.store,
-    bus: env.bus,
-    sql: env.sql,
-    calls,
-    prices: TEST_PRICES,
-    meterEventName: TEST_METER_EVENT,
+  return testBilling(env, proxy.url, {
     meterId: METER_ID,
     reconcileEveryMs: options.reconcileEveryMs ?? 0,
-    logger,
     durableName: options.durableName ?? 'billing',
   });
 }

@@ -6,11 +6,42 @@
 import { randomUUID } from 'node:crypto';
 import { streamIds, type Plan } from '@quorum/domain';
 import type { EventStore, NewEvent } from '@quorum/eventstore';
+import { logger, type ConsumerTestEnv } from '@quorum/relay/testing';
+import { Billing, type BillingOptions } from '../billing';
+import { localCallRateLimit } from '../rate-limit';
+import { createStripeClient, StripeCalls } from '../stripe-calls';
 import { stripePricesFrom } from '../stripe-prices';
 import { STRIPE_MOCK_URL, testStripeEnv } from './stripe-proxy';
 
 export const TEST_PRICES = stripePricesFrom(testStripeEnv(STRIPE_MOCK_URL));
 export const TEST_METER_EVENT = 'quorum_meeting_minutes';
+
+/**
+ * A billing consumer (not started) on the test env, calling Stripe at `apiBase` (the recording
+ * proxy) with quick retries and a rate that never slows a test; `options` add or override.
+ */
+export function testBilling(
+  env: ConsumerTestEnv,
+  apiBase: string,
+  options: Partial<Omit<BillingOptions, 'store' | 'bus' | 'sql' | 'calls'>> = {},
+): Billing {
+  const calls = new StripeCalls(createStripeClient('sk_test_123', apiBase), {
+    limit: localCallRateLimit(100),
+    logger,
+    retry: { baseDelayMs: 20, maxDelayMs: 500 },
+  });
+  return new Billing({
+    store: env.store,
+    bus: env.bus,
+    sql: env.sql,
+    calls,
+    prices: TEST_PRICES,
+    meterEventName: TEST_METER_EVENT,
+    logger,
+    durableName: 'billing',
+    ...options,
+  });
+}
 
 function meta(orgId: string) {
   return {
