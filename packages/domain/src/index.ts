@@ -289,3 +289,23 @@ export {
   type SessionState,
   type SessionStatus,
 } from './session/session.decider';
+export {
+  CLOUD_EVENT_TYPE_PREFIX,
+  PUBLIC_EVENTS,
+  PUBLIC_EVENT_TYPES,
+  isPublicEventType,
+  publicTypeOfCloudEventType,
+  toPublicEvent,
+  type LoggedEvent,
+  type PublicEvent,
+  type PublicEventRegistration,
+  type PublicEventType,
+} from './contract/public-events';
+export {
+  CLOUD_EVENT_SCHEMA_PATH,
+  SCHEMA_INDEX_PATH,
+  cloudEventJsonSchema,
+  publicEventDataJsonSchema,
+  publicSchemas,
+  type JsonSchemaDocument,
+} from './contract/json-schemas';

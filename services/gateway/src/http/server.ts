@@ -1,6 +1,7 @@
 /**
  * The gateway's HTTP server: tRPC over HTTP and WebSocket at `/trpc` (plain JSON, no
- * transformer, so any HTTP client can call it), `/health`, `/health/ready`, and optionally
+ * transformer, so any HTTP client can call it), `/health`, `/health/ready`, the public event
+ * contract's JSON Schemas under `/schemas/`, and optionally
  * static files (the web app) for everything else.
  */
 import { createReadStream } from 'node:fs';
@@ -16,6 +17,7 @@ import { isAllowedOrigin, isSecureRequest, securityHeaders } from './browser-sec
 import { createRequestContext } from '../context';
 import type { GatewayDeps } from '../deps';
 import { appRouter } from '../router';
+import { createSchemasRoute } from '../public/schemas.route';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** The most calls one batch may hold (HTTP or WebSocket); a larger batch is a 400 and runs nothing. */
@@ -120,6 +122,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     createReadStream(file).pipe(res);
   }
 
+  const schemasRoute = createSchemasRoute(deps);
   const connectSources = [...(options.connectSources ?? [])];
   const requests = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   const server = createServer((req, res) => {
@@ -137,6 +140,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
       );
       return;
     }
+    if (path.startsWith('/schemas/')) return schemasRoute(req, res, path);
     if (path.startsWith('/trpc/')) {
       const parent = propagation.extract(otelContext.active(), req.headers);
       const span = tracer.startSpan(
