@@ -8,7 +8,7 @@
  * views and never reaches an integrator. A field left out of a public schema (the SFU node a
  * participant used, metering's lineage) is dropped from the data, not merely undocumented.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { EVENT_SCHEMAS, parseEventData, type DomainEventType } from '../events';
 
 /** The CloudEvents `type` prefix: `quorum.member.joined.v1`. */
