@@ -36,7 +36,9 @@ export class V1InputError extends Error {
 
 /** `where` prefixes each path: `query.limit`. */
 export function inputErrorOf(where: 'path' | 'query', error: ZodError): V1InputError {
-  return new V1InputError(fieldErrorsOf(error).map((f) => ({ ...f, path: `${where}.${f.path}` })));
+  return new V1InputError(
+    fieldErrorsOf(error).map((f) => ({ ...f, path: f.path === '(input)' ? where : `${where}.${f.path}` })),
+  );
 }
 
 /** The status and body of `err`; an unexpected one is logged and hidden behind the request id. */
