@@ -21,7 +21,11 @@ let orgId: string;
 let adminKey: string;
 
 async function apiKey(org: string, role: Exclude<Role, 'owner'>, by: TestUser = owner): Promise<string> {
-  const created = await q.http.mutation('apiKeys.create', { orgId: org, name: `${role} key`, role }, { token: by.token });
+  const created = await q.http.mutation(
+    'apiKeys.create',
+    { orgId: org, name: `${role} key`, role },
+    { token: by.token },
+  );
   // The key is usable once its creation is projected.
   await q.http.query('apiKeys.list', { orgId: org, minPosition: created.position }, { token: by.token });
   return created.secret as string;
@@ -30,7 +34,12 @@ async function apiKey(org: string, role: Exclude<Role, 'owner'>, by: TestUser = 
 type Envelope = { id: string; type: string; sequence: string; data: Record<string, unknown> };
 
 /** Every public event of `org` by paging `/v1` with `limit`; checks each envelope against the contract. */
-async function pageAll(org: string, key: string, limit: number, extra = ''): Promise<{ events: Envelope[]; pages: number }> {
+async function pageAll(
+  org: string,
+  key: string,
+  limit: number,
+  extra = '',
+): Promise<{ events: Envelope[]; pages: number }> {
   const events: Envelope[] = [];
   let after: string | null = null;
   let pages = 0;
@@ -197,7 +206,12 @@ describe('GET /v1/orgs/{orgId}/events', () => {
         type: 'billing.customer_linked',
         version: 1,
         data: { customerId: `cus_test${i}`, cause: { eventId: randomUUID(), type: 'organization.created' }, at },
-        metadata: { orgId: org, actor: { kind: 'system' as const, id: 'test' }, correlationId: randomUUID(), causationId: null },
+        metadata: {
+          orgId: org,
+          actor: { kind: 'system' as const, id: 'test' },
+          correlationId: randomUUID(),
+          causationId: null,
+        },
       })),
     );
     internalPositions = [appended.position.toString()];

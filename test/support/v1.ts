@@ -101,38 +101,22 @@ export function openSse(url: string, headers: Record<string, string>): Promise<S
           }
           return stream.messages;
         },
-        pause: () => res.socket.pause(),
-        resume: () => res.socket.resume(),
+        // The response, not its socket: a flowing response would resume the socket on every read.
+        pause: () => res.pause(),
+        resume: () => res.resume(),
         close: () => req.destroy(),
       };
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         stream.bytes += Buffer.byteLength(chunk);
         buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const message: SseMessage = { event: 'message', data: '' };
-          let hasData = false;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) {
-              stream.comments.push(line.slice(1).trim());
-              continue;
-            }
-            const colon = line.indexOf(':');
-            const field = colon < 0 ? line : line.slice(0, colon);
-            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            if (field === 'event') message.event = value;
-            else if (field === 'id') message.id = value;
-            else if (field === 'retry') stream.retry = Number(value);
-            else if (field === 'data') {
-              message.data += hasData ? `\n${value}` : value;
-              hasData = true;
-            }
-          }
-          if (hasData) stream.messages.push(message);
-        }
+        const end = buffer.lastIndexOf('\n\n');
+        if (end < 0) return;
+        const parsed = parseSse(buffer.slice(0, end + 2));
+        buffer = buffer.slice(end + 2);
+        stream.messages.push(...parsed.messages);
+        stream.comments.push(...parsed.comments);
+        if (parsed.retry !== undefined) stream.retry = parsed.retry;
         wake();
       });
       resolve(stream);
@@ -140,6 +124,36 @@ export function openSse(url: string, headers: Record<string, string>): Promise<S
     req.once('error', reject);
     req.end();
   });
+}
+
+/** The messages, comments and `retry:` of event-stream text (complete blocks only). */
+export function parseSse(text: string): { messages: SseMessage[]; comments: string[]; retry: number | undefined } {
+  const messages: SseMessage[] = [];
+  const comments: string[] = [];
+  let retry: number | undefined;
+  for (const block of text.split('\n\n')) {
+    if (block === '') continue;
+    const message: SseMessage = { event: 'message', data: '' };
+    let hasData = false;
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) {
+        comments.push(line.slice(1).trim());
+        continue;
+      }
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') message.event = value;
+      else if (field === 'id') message.id = value;
+      else if (field === 'retry') retry = Number(value);
+      else if (field === 'data') {
+        message.data += hasData ? `\n${value}` : value;
+        hasData = true;
+      }
+    }
+    if (hasData) messages.push(message);
+  }
+  return { messages, comments, retry };
 }
 
 /** The envelopes of a stream's event messages (not its final `error`). */
