@@ -172,12 +172,14 @@ is read back with \`seats.get?minPosition=<its position>\`; read-your-writes is 
 the command to that read's answer. A step passes when read-your-writes p99 < ${READ_YOUR_WRITES_MAX_P99_MS} ms with no
 errors, the rate kept (≥ 97%) and everything drained. The search starts at ${c.plan.startRate}/s, doubles while
 steps pass, then bisects ${c.plan.bisectSteps} times between the highest pass and the lowest failure, within
-${c.budgetMs / 1000} s. The capacity is set beside the plain INSERTs of part (a) at concurrency 32 in this run.
+${c.budgetMs / 1000} s. The capacity is set beside plain INSERTs at concurrency 32 measured in the same run (by part (a), or
+alone first when (a) did not run).
 
 Quorum's CPU per command is the child's user + system time (every thread, \`/proc/<pid>/stat\`)
 over a step at ${c.cpu.rate} commands/s (${c.cpu.warmupMs / 1000} s warm-up, ${c.cpu.durationMs / 1000} s measured, the drain), less its
 idle CPU over the same time, divided by every command sent in the step (one in ${readBack} read back,
 as in the search). The generator's CPU is this bench process's (client and checkpoint probe).
+CPU per command is not the same at every rate: the steps below show it per rate.
 
 ${markdownTable(['measure', 'value'], capacityRows(c, baseline))}
 
