@@ -8,7 +8,7 @@
  * views and never reaches an integrator. A field left out of a public schema (the SFU node a
  * participant used, metering's lineage) is dropped from the data, not merely undocumented.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { EVENT_SCHEMAS, parseEventData, type DomainEventType } from '../events';
 
 /** The CloudEvents `type` prefix: `quorum.member.joined.v1`. */
@@ -59,6 +59,13 @@ const PUBLIC_SHAPES = {
   'billing.invoice_finalized': WHOLE,
   'billing.invoice_paid': WHOLE,
   'billing.invoice_payment_failed': WHOLE,
+  'endpoint.created': WHOLE,
+  'endpoint.updated': WHOLE,
+  'endpoint.paused': WHOLE,
+  'endpoint.resumed': WHOLE,
+  'endpoint.secret_rotated': WHOLE,
+  'endpoint.deleted': WHOLE,
+  'endpoint.disabled': WHOLE,
 } as const satisfies Partial<Record<DomainEventType, PublicShape>>;
 
 /** An event type integrators receive. */

@@ -1,42 +1,25 @@
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import { CloudEvent, HTTP, ValidationError } from 'cloudevents';
-import { describe, expect, it } from 'vitest';
-import { EVENT_SCHEMAS, type DomainEventType } from '../events';
-import { streamIds } from '../streams';
-import { CLOUD_EVENT_SCHEMA_PATH, publicSchemas } from './json-schemas';
 import {
+  EVENT_SCHEMAS,
   PUBLIC_EVENTS,
   PUBLIC_EVENT_TYPES,
   isPublicEventType,
+  publicSchemas,
   publicTypeOfCloudEventType,
+  streamIds,
   toPublicEvent,
+  type DomainEventType,
   type LoggedEvent,
-} from './public-events';
+} from '@quorum/domain';
+import { EVENT_SAMPLES } from '@quorum/domain/testing';
+import { CloudEvent, HTTP, ValidationError } from 'cloudevents';
+import { describe, expect, it } from 'vitest';
+import { expectPublicEvent, publicContractValidator } from '../support/public-contract';
 
 const BASE = 'https://quorum.example.com';
 const ORG = '0b9d8f3e-6a4c-4f4e-9a43-2f8b5a7c1d01';
 const SESSION = '5c1e2d3f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
 const USER = '7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a';
 const EVENT = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
-
-function validator() {
-  const ajv = new Ajv2020({ strict: true, allErrors: true });
-  addFormats(ajv);
-  for (const [, schema] of publicSchemas(BASE)) if ('$id' in schema) ajv.addSchema(schema);
-  return ajv;
-}
-
-/** Validates an envelope and its data with a standard validator, by the URLs it carries. */
-function expectValid(ajv: ReturnType<typeof validator>, envelope: unknown) {
-  const envelopeOk = ajv.validate(`${BASE}${CLOUD_EVENT_SCHEMA_PATH}`, envelope);
-  expect(ajv.errors ?? [], 'envelope').toEqual([]);
-  expect(envelopeOk).toBe(true);
-  const { dataschema, data } = envelope as { dataschema: string; data: unknown };
-  const dataOk = ajv.validate(dataschema, data);
-  expect(ajv.errors ?? [], dataschema).toEqual([]);
-  expect(dataOk).toBe(true);
-}
 
 function logged(type: DomainEventType, data: unknown, over: Partial<LoggedEvent> = {}): LoggedEvent {
   return {
@@ -56,9 +39,18 @@ describe('the public event contract', () => {
   it('compiles every JSON Schema it serves in strict mode, one per public type and the envelope', () => {
     const schemas = publicSchemas(BASE);
     expect(schemas.size).toBe(PUBLIC_EVENT_TYPES.length + 2);
-    const ajv = validator();
+    const validator = publicContractValidator(BASE);
     for (const type of PUBLIC_EVENT_TYPES)
-      expect(ajv.getSchema(`${BASE}${PUBLIC_EVENTS[type].schemaPath}`)).toBeTruthy();
+      expect(validator.ajv.getSchema(`${BASE}${PUBLIC_EVENTS[type].schemaPath}`)).toBeTruthy();
+  });
+
+  it('publishes a valid envelope for a sample of every public type, valid against its served schema', () => {
+    const validator = publicContractValidator(BASE);
+    for (const type of PUBLIC_EVENT_TYPES) {
+      const envelope = toPublicEvent(logged(type, EVENT_SAMPLES[type]), BASE);
+      expect(envelope?.type).toBe(`quorum.${type}.v1`);
+      expectPublicEvent(validator, envelope);
+    }
   });
 
   it('keeps internal types out: Stripe sync bookkeeping and reconciliation are never published', () => {
@@ -78,7 +70,7 @@ describe('the public event contract', () => {
   });
 
   it('builds a CloudEvents envelope whose data holds the public fields only', () => {
-    const ajv = validator();
+    const validator = publicContractValidator(BASE);
     const envelope = toPublicEvent(
       logged('participant.joined', {
         participantId: USER,
@@ -101,7 +93,7 @@ describe('the public event contract', () => {
       sequence: '12345678901234567890',
       data: { participantId: USER, displayName: 'Ada', isHost: true, at: '2026-12-03T10:00:00.000Z' },
     });
-    expectValid(ajv, envelope);
+    expectPublicEvent(validator, envelope);
 
     const usage = toPublicEvent(
       logged(
@@ -125,7 +117,7 @@ describe('the public event contract', () => {
     expect(usage?.data).not.toHaveProperty('stint');
     expect(usage?.data).not.toHaveProperty('sources');
     expect(usage?.data).toMatchObject({ meter: 'participant_minutes', seconds: 300 });
-    expectValid(ajv, usage);
+    expectPublicEvent(validator, usage);
   });
 
   it('refuses data that is not valid for its type instead of publishing it', () => {
