@@ -90,7 +90,7 @@ describe('the capacity rows', () => {
   it('sets the capacity beside plain INSERTs at concurrency 32 as a ratio, with the lag at that rate', () => {
     const { targets } = benchTables({ capacity: capacityResult(), baseline }, new Set(['lag']));
     expect(target(targets, '(b) capacity ≥ 25%')?.slice(1)).toEqual([
-      '75/s of 6,000/s = 1%; lag p50 / p99 15.0 ms / 60.0 ms',
+      '75/s of 6,000/s = 1.3%; lag p50 / p99 15.0 ms / 60.0 ms',
       'FAIL',
     ]);
     expect(target(targets, '(b) Quorum CPU ≤ 0.6 ms per command at 250')?.slice(1)).toEqual([
@@ -177,7 +177,7 @@ describe('docs/benchmarks.md', () => {
     const previous = '# Benchmarks\n\n<!-- k6:start -->\nan operator run\n<!-- k6:end -->\n';
     const doc = renderBenchmarksDoc(machine, results, benchTables(results, new Set(['lag'])), previous);
     const section = doc.slice(doc.indexOf('### Capacity'), doc.indexOf('## (c)'));
-    expect(section).toContain('| capacity / baseline | 1% (goal ≥ 25%) |');
+    expect(section).toContain('| capacity / baseline | 1.3% (goal ≥ 25%) |');
     expect(section).toContain('| Quorum CPU per command at 250/s | 3.80 ms (goal ≤ 0.6 ms; 2,000 commands in 8 s) |');
     expect(section).toContain('| 75/s | 75.0 | 20.0 ms | 90.0 ms (2) | 15.0 ms | 60.0 ms | 0 | 40% | 3.80 | pass |');
     expect(section).toContain('| threshold p99 < 250 ms | PASS |');

@@ -21,6 +21,9 @@ export const REBUILD_GOAL = 8;
 
 const ratio = (value: number, base: number | undefined) => (base ? value / base : Number.NaN);
 
+/** A share with a decimal when it is small, so 0.3% does not read as 0%. */
+const share = (r: number) => (Number.isFinite(r) && r < 0.1 ? `${(r * 100).toFixed(1)}%` : pct(r));
+
 export const STEP_HEADER: Row = [
   'rate',
   'sent/s',
@@ -60,7 +63,7 @@ export function capacityRows(c: CapacityBenchResult, baseline: InsertBaseline): 
       'plain INSERTs at concurrency 32, same run',
       baseline.c32 ? `${int(baseline.c32)}/s (${baseline.source})` : 'not measured',
     ],
-    ['capacity / baseline', `${pct(ratio(c.capacity, baseline.c32))} (goal ≥ ${pct(CAPACITY_GOAL)})`],
+    ['capacity / baseline', `${share(ratio(c.capacity, baseline.c32))} (goal ≥ ${pct(CAPACITY_GOAL)})`],
   ];
   if (at) {
     rows.push(
@@ -130,7 +133,7 @@ export function capacityTargets(c: CapacityBenchResult | undefined, baseline: In
   const rows: Row[] = [
     [
       capacityName,
-      `${int(c.capacity)}/s of ${baseline.c32 ? int(baseline.c32) : 'n/a'}/s = ${pct(capRatio)}${at ? `; lag p50 / p99 ${ms(at.lag.p50)} / ${ms(at.lag.p99)}` : ''}`,
+      `${int(c.capacity)}/s of ${baseline.c32 ? int(baseline.c32) : 'n/a'}/s = ${share(capRatio)}${at ? `; lag p50 / p99 ${ms(at.lag.p50)} / ${ms(at.lag.p99)}` : ''}`,
       verdict(capRatio >= CAPACITY_GOAL),
     ],
     [
@@ -167,8 +170,9 @@ export function capacitySection(c: CapacityBenchResult, baseline: InsertBaseline
 
 The same kind of Quorum child, started afresh. After an unmeasured warm-up (100 commands/s for 5 s),
 a search of steps of steady traffic: each step runs ${c.warmupMs / 1000} s at its rate unmeasured, then ${c.stepMs / 1000} s
-measured, then drains (every command answered and projected, at most 30 s). One command in ${readBack}
-is read back with \`seats.get?minPosition=<its position>\`; read-your-writes is the time from sending
+measured, then drains (every command answered and projected, at most 30 s). One command in 10 (or
+more often in a step with fewer than 500 commands, so that about 50 are read; the reads column
+counts them) is read back with \`seats.get?minPosition=<its position>\`; read-your-writes is the time from sending
 the command to that read's answer. A step passes when read-your-writes p99 < ${READ_YOUR_WRITES_MAX_P99_MS} ms with no
 errors, the rate kept (≥ 97%) and everything drained. The search starts at ${c.plan.startRate}/s, doubles while
 steps pass, then bisects ${c.plan.bisectSteps} times between the highest pass and the lowest failure, within
