@@ -10,6 +10,7 @@ import {
   type DomainEventType,
   type LoggedEvent,
 } from '@quorum/domain';
+import { EVENT_SAMPLES } from '@quorum/domain/testing';
 import { CloudEvent, HTTP, ValidationError } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { expectPublicEvent, publicContractValidator } from '../support/public-contract';
@@ -41,6 +42,15 @@ describe('the public event contract', () => {
     const validator = publicContractValidator(BASE);
     for (const type of PUBLIC_EVENT_TYPES)
       expect(validator.ajv.getSchema(`${BASE}${PUBLIC_EVENTS[type].schemaPath}`)).toBeTruthy();
+  });
+
+  it('publishes a valid envelope for a sample of every public type, valid against its served schema', () => {
+    const validator = publicContractValidator(BASE);
+    for (const type of PUBLIC_EVENT_TYPES) {
+      const envelope = toPublicEvent(logged(type, EVENT_SAMPLES[type]), BASE);
+      expect(envelope?.type).toBe(`quorum.${type}.v1`);
+      expectPublicEvent(validator, envelope);
+    }
   });
 
   it('keeps internal types out: Stripe sync bookkeeping and reconciliation are never published', () => {

@@ -15,16 +15,17 @@ import { ORGANIZATION_EVENT_DATA_SCHEMAS, type OrganizationEvent } from './organ
 import { SEATS_EVENT_DATA_SCHEMAS, type SeatsEvent } from './seats/seats.events';
 import { SESSION_EVENT_DATA_SCHEMAS, type SessionEvent } from './session/session.events';
 import { USAGE_EVENT_DATA_SCHEMAS, type UsageEvent } from './usage/usage.events';
+import { WEBHOOKS_EVENT_DATA_SCHEMAS, type WebhooksEvent } from './webhooks/webhooks.events';
 
 /** Any event of any aggregate. */
-export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent | UsageEvent | BillingEvent;
+export type DomainEvent = OrganizationEvent | SeatsEvent | SessionEvent | UsageEvent | BillingEvent | WebhooksEvent;
 /** Any event type. */
 export type DomainEventType = DomainEvent['type'];
 /** The current data shape of event type `T`. */
 export type EventDataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
 
 /** Stream categories that hold domain events from this package. */
-export type EventCategory = 'organization' | 'seats' | 'session' | 'usage' | 'billing';
+export type EventCategory = 'organization' | 'seats' | 'session' | 'usage' | 'billing' | 'webhooks';
 
 /** Registry entry of one event type. */
 export interface EventRegistration<T extends DomainEventType = DomainEventType> {
@@ -46,6 +47,7 @@ const seats = SEATS_EVENT_DATA_SCHEMAS;
 const session = SESSION_EVENT_DATA_SCHEMAS;
 const usage = USAGE_EVENT_DATA_SCHEMAS;
 const billing = BILLING_EVENT_DATA_SCHEMAS;
+const webhooks = WEBHOOKS_EVENT_DATA_SCHEMAS;
 
 /** Every domain event type with its current version, schema, description and category. */
 export const EVENT_SCHEMAS: EventRegistry = {
@@ -281,6 +283,52 @@ export const EVENT_SCHEMAS: EventRegistry = {
     description:
       "A reconciliation compared the organization's minutes and seats of a month with Stripe's, listing each difference with the events behind it.",
     category: 'billing',
+  },
+  'endpoint.created': {
+    version: 1,
+    schema: webhooks['endpoint.created'],
+    description:
+      "A webhook endpoint was created for the organization's events, with its URL, event types and a signing secret (never in the log).",
+    category: 'webhooks',
+  },
+  'endpoint.updated': {
+    version: 1,
+    schema: webhooks['endpoint.updated'],
+    description: "A webhook endpoint's URL, description or event types changed.",
+    category: 'webhooks',
+  },
+  'endpoint.paused': {
+    version: 1,
+    schema: webhooks['endpoint.paused'],
+    description: 'A webhook endpoint was paused: its deliveries wait until it is resumed.',
+    category: 'webhooks',
+  },
+  'endpoint.resumed': {
+    version: 1,
+    schema: webhooks['endpoint.resumed'],
+    description:
+      'A webhook endpoint was resumed (after a pause or a disable): waiting deliveries go out, oldest first.',
+    category: 'webhooks',
+  },
+  'endpoint.secret_rotated': {
+    version: 1,
+    schema: webhooks['endpoint.secret_rotated'],
+    description:
+      "A webhook endpoint's signing secret was replaced; the previous one also signs until the overlap ends.",
+    category: 'webhooks',
+  },
+  'endpoint.deleted': {
+    version: 1,
+    schema: webhooks['endpoint.deleted'],
+    description: 'A webhook endpoint was deleted: nothing more is delivered to it.',
+    category: 'webhooks',
+  },
+  'endpoint.disabled': {
+    version: 1,
+    schema: webhooks['endpoint.disabled'],
+    description:
+      'Quorum stopped delivering to a webhook endpoint on its own: it answered 410 Gone, or every delivery failed for too long.',
+    category: 'webhooks',
   },
 };
 

@@ -81,6 +81,15 @@ export {
   type BillingEventType,
 } from './billing/billing.events';
 export {
+  EndpointDescriptionSchema,
+  EndpointDisabledReasonSchema,
+  EndpointEventTypesSchema,
+  EndpointUrlSchema,
+  WEBHOOKS_EVENT_DATA_SCHEMAS,
+  type WebhooksEvent,
+  type WebhooksEventType,
+} from './webhooks/webhooks.events';
+export {
   SEAT_HOLDING_EVENT_TYPES,
   SEAT_TIMELINE_EVENT_TYPES,
   foldSeatHoldings,

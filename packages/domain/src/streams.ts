@@ -5,7 +5,7 @@
 import { badRequest } from './errors';
 
 /** Categories of streams in the event store. */
-export const STREAM_CATEGORIES = ['organization', 'seats', 'session', 'usage', 'billing'] as const;
+export const STREAM_CATEGORIES = ['organization', 'seats', 'session', 'usage', 'billing', 'webhooks'] as const;
 /** A stream category. */
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 
@@ -28,6 +28,8 @@ export const streamIds = {
   },
   /** `billing-<orgId>`: what the Stripe sync did and what Stripe reported. */
   billing: (orgId: string): string => `billing-${orgId}`,
+  /** `webhooks-<orgId>`: the organization's webhook endpoints. */
+  webhooks: (orgId: string): string => `webhooks-${orgId}`,
 } as const;
 
 /** The `yyyymm` usage period (UTC) that contains `at`. */

@@ -59,6 +59,13 @@ const PUBLIC_SHAPES = {
   'billing.invoice_finalized': WHOLE,
   'billing.invoice_paid': WHOLE,
   'billing.invoice_payment_failed': WHOLE,
+  'endpoint.created': WHOLE,
+  'endpoint.updated': WHOLE,
+  'endpoint.paused': WHOLE,
+  'endpoint.resumed': WHOLE,
+  'endpoint.secret_rotated': WHOLE,
+  'endpoint.deleted': WHOLE,
+  'endpoint.disabled': WHOLE,
 } as const satisfies Partial<Record<DomainEventType, PublicShape>>;
 
 /** An event type integrators receive. */

@@ -91,6 +91,15 @@ function plan(w: WritePlan, usage: UsagePlan, billing: BillingPlan, e: WireEvent
     case 'billing.invoice_payment_failed':
     case 'billing.reconciliation_completed':
       return billing.add(orgId, streamId, { id: e.id, position: e.position, at }, domainEvent);
+    case 'endpoint.created':
+    case 'endpoint.updated':
+    case 'endpoint.paused':
+    case 'endpoint.resumed':
+    case 'endpoint.secret_rotated':
+    case 'endpoint.deleted':
+    case 'endpoint.disabled':
+      // In the event log (above); the endpoints' read model is the webhooks projection's.
+      return;
     default:
       return assertUnreachable(domainEvent);
   }
