@@ -6,6 +6,9 @@ import { MinPositionSchema, positionSchema, type Context, type Principal } from 
 
 const Position = positionSchema();
 
+/** The most event types one `events.list` call may filter on. */
+export const MAX_LISTED_EVENT_TYPES = 50;
+
 export const ListEventsInputSchema = z.object({
   orgId: IdSchema,
   /** Events strictly after this position (ascending pages). */
@@ -16,7 +19,7 @@ export const ListEventsInputSchema = z.object({
   limit: z.number().int().min(1).max(500).default(100),
   types: z
     .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be an event type, such as member.joined'))
-    .max(50)
+    .max(MAX_LISTED_EVENT_TYPES)
     .optional(),
   minPosition: MinPositionSchema,
 });

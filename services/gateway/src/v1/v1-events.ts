@@ -13,6 +13,7 @@ import {
   type PublicEventType,
 } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
+import { MAX_LISTED_EVENT_TYPES } from '../events/events.handler';
 
 /**
  * The public types a `types` query names (comma-separated; `member.joined` or its CloudEvents
@@ -57,22 +58,26 @@ export interface ListedPage {
 }
 
 /**
- * Up to `limit` public envelopes after `after`. `list` runs `events.list` (with its role and
- * tenant checks) for one page of the given types; pages are read until `limit` envelopes or the
- * end, so an envelope dropped on the way (none today: only public types are asked for) never
- * ends the paging early.
+ * Up to `limit` public envelopes of `types` after `after`. `list` runs `events.list` (with its
+ * role and tenant checks) for one page; it filters on the types itself while they fit in one
+ * call (`MAX_LISTED_EVENT_TYPES`), and otherwise reads every type and the filter happens here.
+ * Pages are read until `limit` envelopes or the end, so events dropped on the way (internal
+ * ones, other types) never end the paging early.
  */
 export async function publicEventsPage(
-  list: (q: { after: string | undefined; limit: number; types: PublicEventType[] }) => Promise<ListedPage>,
+  list: (q: { after: string | undefined; limit: number; types: PublicEventType[] | undefined }) => Promise<ListedPage>,
   q: { after: string | undefined; limit: number; types: PublicEventType[] },
   baseUrl: string,
 ): Promise<{ data: PublicEvent[]; next: string | null }> {
+  const wanted = new Set<string>(q.types);
+  const types = q.types.length <= MAX_LISTED_EVENT_TYPES ? q.types : undefined;
   const data: PublicEvent[] = [];
   let after = q.after;
   for (;;) {
-    const page = await list({ after, limit: q.limit - data.length, types: q.types });
+    const page = await list({ after, limit: q.limit - data.length, types });
     for (const event of page.events) {
       after = event.position;
+      if (!wanted.has(event.type)) continue;
       const envelope = toPublicEvent({ ...event, data: event.data }, baseUrl);
       if (envelope) data.push(envelope);
     }

@@ -171,7 +171,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     }),
     run: ({ query, baseUrl }, call, first) =>
       publicEventsPage(
-        (q: { after: string | undefined; limit: number; types: PublicEventType[] }): Promise<ListedPage> =>
+        (q: { after: string | undefined; limit: number; types: PublicEventType[] | undefined }): Promise<ListedPage> =>
           call({ ...first, after: q.after, limit: q.limit, types: q.types }),
         { after: query.after, limit: query.limit, types: publicTypesOf(query.types) },
         baseUrl,
