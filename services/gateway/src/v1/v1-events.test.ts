@@ -1,6 +1,6 @@
 import { AppError, PUBLIC_EVENT_TYPES } from '@quorum/domain';
 import { describe, expect, it } from 'vitest';
-import { MAX_LISTED_EVENT_TYPES } from '../events/events.handler';
+import { MAX_LISTED_EVENT_TYPES } from '../events/events.schema';
 import { publicEventsPage, publicTypesOf, type ListedPage } from './v1-events';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';

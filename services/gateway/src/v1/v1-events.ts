@@ -13,7 +13,7 @@ import {
   type PublicEventType,
 } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
-import { MAX_LISTED_EVENT_TYPES } from '../events/events.handler';
+import { MAX_LISTED_EVENT_TYPES } from '../events/events.schema';
 
 /**
  * The public types a `types` query names (comma-separated; `member.joined` or its CloudEvents
