@@ -153,6 +153,11 @@ export function createV1Handler(deps: GatewayDeps, options: V1Options) {
     if (path === '/openapi.json') return openapi(req, res);
     const method = req.method ?? 'GET';
     const { route, params: rawParams } = match(compiled, method, path);
+    // A HEAD would hold a stream open that sends nothing.
+    if (method === 'HEAD' && route.response.kind === 'event-stream')
+      throw new V1HttpError(405, 'METHOD_NOT_SUPPORTED', 'v1.method_not_allowed', 'Open the stream with GET.', {
+        allow: 'GET',
+      });
     const ctx = await createRequestContext(deps, req, res);
     try {
       const rateHeaders = await consumeV1Rate(options.rateLimiter, rateKeyOf(ctx));
