@@ -10,11 +10,13 @@ import { EndpointDescriptionSchema, EndpointEventTypesSchema, EndpointUrlSchema 
 
 const DescriptionInputSchema = plainText(EndpointDescriptionSchema.trim());
 
-/** Input of `webhooks.create`. */
+/**
+ * Input of `webhooks.create`. The endpoint's id is Quorum's: derived from the Idempotency-Key
+ * when one is sent (a retry answers the same endpoint and secret), fresh otherwise, so no
+ * caller can name an id another organization uses.
+ */
 export const CreateEndpointInputSchema = z.object({
   orgId: IdSchema,
-  /** Chosen by the caller to make a retry safe without an Idempotency-Key; a fresh one otherwise. */
-  endpointId: IdSchema.optional(),
   url: EndpointUrlSchema,
   description: DescriptionInputSchema.default(''),
   /** Public event types; empty or omitted: every public type. */
