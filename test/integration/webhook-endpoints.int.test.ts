@@ -277,6 +277,21 @@ describe('Idempotency-Key', () => {
     expect(endpoints.filter((e: { id: string }) => e.id === first.endpoint.id)).toHaveLength(1);
   });
 
+  it('the same key in another organization creates that organization’s own endpoint', async () => {
+    const idempotencyKey = `idem-${randomUUID()}`;
+    const other = await createOrg(q.http, owner);
+    const here = await create({}, { idempotencyKey });
+    const there = await q.http.mutation(
+      'webhooks.create',
+      { orgId: other.orgId, url: `${receiver.url}/there` },
+      { ...as(owner), idempotencyKey },
+    );
+    expect(there.endpoint.id).not.toBe(here.endpoint.id);
+    expect(there.secret).not.toBe(here.secret);
+    const listed = await q.http.query('webhooks.list', { orgId: other.orgId, minPosition: there.position }, as(owner));
+    expect(listed.map((e: { id: string }) => e.id)).toEqual([there.endpoint.id]);
+  });
+
   it('a retried rotation answers the same secret and rotates once', async () => {
     const { endpoint } = await create();
     const idempotencyKey = `idem-${randomUUID()}`;

@@ -78,7 +78,8 @@ export async function createEndpoint(ctx: AuthedContext, input: CreateEndpointIn
   assertOrganizationOpen(org, ctx.deps.now());
   await assertSafeUrl(ctx, input.url);
   const meta = commandMeta(ctx, input.orgId, 'webhooks.create');
-  const endpointId = meta.ids.entityId('webhook-endpoint');
+  // The organization is part of the label: one caller reusing a key in two organizations gets two endpoints.
+  const endpointId = meta.ids.entityId(`webhook-endpoint|${input.orgId}`);
   const at = ctx.deps.now();
   const { repository } = ctx.deps.webhooks;
   const stored = await repository.ensureFirstSecret(input.orgId, endpointId, generateWebhookSecret(), at);
