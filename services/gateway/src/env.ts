@@ -1,4 +1,4 @@
-import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
+import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, WebhookPolicyEnvShape, z } from '@quorum/config';
 import { EmailSchema, IdSchema } from '@quorum/domain';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
@@ -77,6 +77,8 @@ export const GatewayEnvShape = {
   V1_STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
   /** How long a `/v1` event stream's consumer may leave its socket full before it is cut off. */
   V1_STREAM_SLOW_CONSUMER_SECONDS: z.coerce.number().min(0.05).max(600).default(30),
+  /** Webhook endpoints over plain http, and on loopback (both off; docs/webhooks.md, URL rules). */
+  ...WebhookPolicyEnvShape,
 };
 
 /** `/v1`'s event stream timings from the environment. */

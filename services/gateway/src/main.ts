@@ -115,6 +115,7 @@ await run({ name: 'gateway', logger }, async (life) => {
           },
         }
       : {}),
+    webhooks: { policy: { allowHttp: env.WEBHOOK_ALLOW_HTTP, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK } },
     waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
     v1: { rateLimiter: v1RateLimiter, stream: v1StreamSettings(env) },
     ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
