@@ -5,6 +5,8 @@
  * events and resuming the stream after a disconnect with no gap and no repeat.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,7 @@ import { pythonWith } from '../support/python';
 import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 import { openSse, v1Client } from '../support/v1';
 
-const V1_ROUTE_COUNT = 4;
+const V1_ROUTE_COUNT = 14;
 const CLIENT = fileURLToPath(new URL('../clients/v1_client.py', import.meta.url));
 
 interface Parameter {
@@ -46,6 +48,9 @@ let owner: TestUser;
 let orgId: string;
 let key: string;
 let doc: Document;
+/** A webhook receiver on loopback (the test Quorum allows loopback and http) that takes everything. */
+let receiver: Server;
+let receiverUrl: string;
 
 async function adminKey(org: string, by: TestUser): Promise<string> {
   const created = await q.http.mutation('apiKeys.create', { orgId: org, name: 'integration' }, { token: by.token });
@@ -54,6 +59,9 @@ async function adminKey(org: string, by: TestUser): Promise<string> {
 }
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/quorum`;
   q = await startTestQuorum('v1openapi');
   v1 = v1Client(q.baseUrl);
   contract = publicContractValidator(q.baseUrl);
@@ -67,6 +75,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await q?.stop();
+  receiver?.closeAllConnections();
+  await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
 });
 
 describe('the document', () => {
@@ -84,11 +94,14 @@ describe('the document', () => {
       Object.entries(item).map(([method, op]) => ({ path, method, op })),
     );
     expect(operations).toHaveLength(V1_ROUTE_COUNT);
-    for (const { path, method } of operations) {
-      const res = await fetch(`${q.baseUrl}/v1${path.replace('{orgId}', orgId)}`, {
-        method: method.toUpperCase(),
-        ...(method === 'get' ? {} : { body: '{}', headers: { 'content-type': 'application/json' } }),
-      });
+    for (const { path, method, op } of operations) {
+      const res = await fetch(
+        `${q.baseUrl}/v1${path.replace('{orgId}', orgId).replace('{endpointId}', randomUUID())}`,
+        {
+          method: method.toUpperCase(),
+          ...(op.requestBody ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}),
+        },
+      );
       // Without a credential: every documented route exists (401, not 404 or 405).
       expect(res.status, `${method} ${path}`).toBe(401);
     }
@@ -106,8 +119,36 @@ describe('the document', () => {
       for (const [method, op] of Object.entries(item)) {
         let url = `${doc.servers[0]!.url}${path}`;
         const query = new URLSearchParams();
+        // An operation on one endpoint gets an endpoint of its own (the examples delete one),
+        // subscribed to this test's receiver: the examples' public host does not resolve here.
+        let endpointId: string | undefined;
+        if (path.includes('{endpointId}')) {
+          const created = (await q.http.mutation(
+            'webhooks.create',
+            { orgId: fresh.orgId, url: receiverUrl },
+            { token: boss.token },
+          )) as { endpoint: { id: string }; position: string };
+          endpointId = created.endpoint.id;
+          // Only a paused (or disabled) endpoint resumes.
+          if (op.operationId === 'resumeWebhookEndpoint')
+            created.position = (
+              (await q.http.mutation('webhooks.pause', { orgId: fresh.orgId, endpointId }, { token: boss.token })) as {
+                position: string;
+              }
+            ).position;
+          // Reads answer from the read model: wait until the endpoint is in it.
+          await q.http.query(
+            'webhooks.get',
+            { orgId: fresh.orgId, endpointId, minPosition: created.position },
+            { token: boss.token },
+          );
+        }
         for (const p of op.parameters) {
-          if (p.in === 'path') url = url.replace(`{${p.name}}`, p.name === 'orgId' ? fresh.orgId : String(p.example));
+          if (p.in === 'path')
+            url = url.replace(
+              `{${p.name}}`,
+              p.name === 'orgId' ? fresh.orgId : p.name === 'endpointId' ? endpointId! : String(p.example),
+            );
           else if (p.in === 'query' && p.example !== undefined) query.set(p.name, String(p.example));
         }
         if ([...query].length > 0) url += `?${query}`;
@@ -120,7 +161,8 @@ describe('the document', () => {
           s.close();
           continue;
         }
-        const body = op.requestBody?.content['application/json']?.example;
+        const example = op.requestBody?.content['application/json']?.example as Record<string, unknown> | undefined;
+        const body = example && 'url' in example ? { ...example, url: receiverUrl } : example;
         const res = await fetch(url, {
           method: method.toUpperCase(),
           headers: { 'x-api-key': freshKey, ...(body ? { 'content-type': 'application/json' } : {}) },

@@ -6,12 +6,32 @@
  * gateway's own; the procedure's own input schema checks the assembled input. The OpenAPI
  * document (`openapi.ts`) is generated from this table, so adding a route is adding an entry.
  */
-import { IdSchema, InviteMemberInputSchema, type PublicEventType } from '@quorum/domain';
+import {
+  CreateEndpointInputSchema,
+  IdSchema,
+  InviteMemberInputSchema,
+  RotateEndpointSecretInputSchema,
+  UpdateEndpointInputSchema,
+  type PublicEventType,
+} from '@quorum/domain';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { z } from 'zod';
 import type { AppRouter } from '../router';
 import { publicEventsPage, publicTypesOf, type ListedPage } from './v1-events';
-import { CursorSchema, EventsPageSchema, InvitationSchema, OrganizationSchema } from './v1.schema';
+import {
+  CommandPositionSchema,
+  CreatedWebhookEndpointSchema,
+  CursorSchema,
+  DeletedSchema,
+  EventsPageSchema,
+  InvitationSchema,
+  OrganizationSchema,
+  PingResultSchema,
+  RevealedSecretSchema,
+  RotatedSecretSchema,
+  WebhookEndpointListSchema,
+  WebhookEndpointSchema,
+} from './v1.schema';
 
 type Inputs = inferRouterInputs<AppRouter>;
 type Outputs = inferRouterOutputs<AppRouter>;
@@ -97,6 +117,33 @@ function route<P extends ProcedurePath, Params extends z.ZodObject, Query extend
 const EXAMPLE_ORG = '0b8e7b44-54a5-4f6b-9d44-2a7f1c0e9b11';
 const OrgParams = z.object({ orgId: IdSchema.describe('The organization.') });
 const NoQuery = z.strictObject({});
+const EXAMPLE_ENDPOINT = '5d0f3c8e-2b7a-4e61-9f0d-8c4b2a6e1f37';
+const EndpointParams = OrgParams.extend({ endpointId: IdSchema.describe('The webhook endpoint.') });
+const endpointRef = ({ params }: { params: z.output<typeof EndpointParams> }) => ({
+  orgId: params.orgId,
+  endpointId: params.endpointId,
+});
+const endpointExample = { params: { orgId: EXAMPLE_ORG, endpointId: EXAMPLE_ENDPOINT } };
+const WEBHOOKS = 'Webhook endpoints';
+
+/** One action on one endpoint (`POST …/endpoints/{endpointId}/<action>`), answering a position. */
+function endpointAction(action: 'pause' | 'resume', summary: string, description: string): V1Route {
+  return route({
+    method: 'POST',
+    path: `/orgs/{orgId}/webhooks/endpoints/{endpointId}/${action}`,
+    operationId: `${action}WebhookEndpoint`,
+    summary,
+    description,
+    tag: WEBHOOKS,
+    procedure: `webhooks.${action}`,
+    params: EndpointParams,
+    query: NoQuery,
+    idempotent: true,
+    input: endpointRef,
+    response: { kind: 'json', status: 200, description: 'Done.', schema: CommandPositionSchema },
+    example: endpointExample,
+  });
+}
 
 const EventsQuerySchema = z.strictObject({
   after: CursorSchema.optional().describe(
@@ -121,6 +168,147 @@ const StreamQuerySchema = z.strictObject({
 
 /** Every `/v1` route. */
 export const V1_ROUTES: readonly V1Route[] = [
+  route({
+    method: 'GET',
+    path: '/orgs/{orgId}/webhooks/endpoints',
+    operationId: 'listWebhookEndpoints',
+    summary: "The organization's webhook endpoints",
+    description: 'Runs `webhooks.list` (owner, admin). Deleted endpoints are left out.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.list',
+    params: OrgParams,
+    query: NoQuery,
+    input: ({ params }) => ({ orgId: params.orgId }),
+    response: { kind: 'json', status: 200, description: 'The endpoints.', schema: WebhookEndpointListSchema },
+    example: { params: { orgId: EXAMPLE_ORG } },
+  }),
+  route({
+    method: 'POST',
+    path: '/orgs/{orgId}/webhooks/endpoints',
+    operationId: 'createWebhookEndpoint',
+    summary: 'Subscribe a webhook endpoint',
+    description:
+      'Runs `webhooks.create` (owner, admin). The URL must be https and public: loopback, private, link-local and metadata addresses are refused (400 `webhooks.address_not_allowed`). `eventTypes` are public types (`member.joined`); empty: every public type. The answer holds the signing secret once. Send `Idempotency-Key` to retry safely: a retry answers the same endpoint and secret.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.create',
+    params: OrgParams,
+    query: NoQuery,
+    body: CreateEndpointInputSchema.omit({ orgId: true }),
+    idempotent: true,
+    input: ({ params, body }) => ({ ...body, orgId: params.orgId }),
+    response: {
+      kind: 'json',
+      status: 201,
+      description: 'The endpoint and its secret.',
+      schema: CreatedWebhookEndpointSchema,
+    },
+    example: {
+      params: { orgId: EXAMPLE_ORG },
+      body: { url: 'https://hooks.example.com/quorum', description: 'CRM sync', eventTypes: ['member.joined'] },
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}',
+    operationId: 'getWebhookEndpoint',
+    summary: 'One webhook endpoint',
+    description: 'Runs `webhooks.get` (owner, admin).',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.get',
+    params: EndpointParams,
+    query: NoQuery,
+    input: endpointRef,
+    response: { kind: 'json', status: 200, description: 'The endpoint.', schema: WebhookEndpointSchema },
+    example: endpointExample,
+  }),
+  route({
+    method: 'PATCH',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}',
+    operationId: 'updateWebhookEndpoint',
+    summary: "Change a webhook endpoint's URL, description or event types",
+    description:
+      'Runs `webhooks.update` (owner, admin); an omitted field keeps its value. The URL is checked as at creation.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.update',
+    params: EndpointParams,
+    query: NoQuery,
+    body: UpdateEndpointInputSchema.omit({ orgId: true, endpointId: true }),
+    idempotent: true,
+    input: ({ params, body }) => ({ ...body, orgId: params.orgId, endpointId: params.endpointId }),
+    response: { kind: 'json', status: 200, description: 'Changed.', schema: CommandPositionSchema },
+    example: { ...endpointExample, body: { description: 'CRM sync (members)' } },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}',
+    operationId: 'deleteWebhookEndpoint',
+    summary: 'Delete a webhook endpoint',
+    description: 'Runs `webhooks.delete` (owner, admin): nothing more is delivered to it, and its secrets are gone.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.delete',
+    params: EndpointParams,
+    query: NoQuery,
+    idempotent: true,
+    input: endpointRef,
+    response: { kind: 'json', status: 200, description: 'Deleted.', schema: DeletedSchema },
+    example: endpointExample,
+  }),
+  endpointAction(
+    'pause',
+    'Pause a webhook endpoint',
+    'Runs `webhooks.pause`: its deliveries wait until it is resumed.',
+  ),
+  endpointAction(
+    'resume',
+    'Resume a webhook endpoint',
+    'Runs `webhooks.resume`, after a pause or after Quorum disabled it: waiting deliveries go out, oldest first.',
+  ),
+  route({
+    method: 'POST',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}/secret/rotate',
+    operationId: 'rotateWebhookEndpointSecret',
+    summary: "Replace a webhook endpoint's signing secret",
+    description:
+      'Runs `webhooks.rotateSecret`. The new secret signs from now on; the previous one also signs until `previousValidUntil` (`overlapSeconds`, default a day, at most a week), so both signatures arrive meanwhile.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.rotateSecret',
+    params: EndpointParams,
+    query: NoQuery,
+    body: RotateEndpointSecretInputSchema.omit({ orgId: true, endpointId: true }),
+    idempotent: true,
+    input: ({ params, body }) => ({ ...body, orgId: params.orgId, endpointId: params.endpointId }),
+    response: { kind: 'json', status: 200, description: 'The new secret.', schema: RotatedSecretSchema },
+    example: { ...endpointExample, body: { overlapSeconds: 3600 } },
+  }),
+  route({
+    method: 'POST',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}/secret/reveal',
+    operationId: 'revealWebhookEndpointSecret',
+    summary: "A webhook endpoint's current signing secret",
+    description: 'Runs `webhooks.revealSecret` (owner, admin). A POST, so the secret is never in a URL a proxy logs.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.revealSecret',
+    params: EndpointParams,
+    query: NoQuery,
+    input: endpointRef,
+    response: { kind: 'json', status: 200, description: 'The current secret.', schema: RevealedSecretSchema },
+    example: endpointExample,
+  }),
+  route({
+    method: 'POST',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}/ping',
+    operationId: 'pingWebhookEndpoint',
+    summary: 'Send a signed test ping to a webhook endpoint now',
+    description:
+      'Runs `webhooks.ping`: a signed `webhook.ping` is posted now, as a delivery would be, and the answer says what came back. Nothing is retried.',
+    tag: WEBHOOKS,
+    procedure: 'webhooks.ping',
+    params: EndpointParams,
+    query: NoQuery,
+    input: endpointRef,
+    response: { kind: 'json', status: 200, description: "The ping's outcome.", schema: PingResultSchema },
+    example: endpointExample,
+  }),
   route({
     method: 'GET',
     path: '/orgs/{orgId}',

@@ -67,3 +67,61 @@ export const EventsPageSchema = z.object({
     'The cursor of the last event when more may follow at once; null at the end (poll again with `after` = the last `sequence`).',
   ),
 });
+
+/** A webhook endpoint as `webhooks.get` answers it. */
+export const WebhookEndpointSchema = z
+  .object({
+    id: IdSchema,
+    url: z.string(),
+    description: z.string(),
+    eventTypes: z.array(z.string()).describe('Public event types it receives; empty: every public type.'),
+    status: z.enum(['enabled', 'paused', 'disabled', 'deleted']),
+    disabledReason: z.enum(['gone', 'failing']).nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    secretRotatedAt: z.string().nullable(),
+    position: CursorSchema.describe('Position of the last event that changed it.'),
+  })
+  .describe('A webhook endpoint.');
+
+export const WebhookEndpointListSchema = z.array(WebhookEndpointSchema).describe("The organization's endpoints.");
+
+const SecretSchema = z
+  .string()
+  .regex(/^whsec_/)
+  .describe('The signing secret (`whsec_…`), for the Standard Webhooks libraries. Keep it secret.');
+
+export const CreatedWebhookEndpointSchema = z
+  .object({ endpoint: WebhookEndpointSchema, secret: SecretSchema, position: CursorSchema })
+  .describe('The new endpoint and its secret, shown this once (reveal it again with POST …/secret/reveal).');
+
+export const CommandPositionSchema = z
+  .object({ position: CursorSchema.describe('Where the change landed in the log.') })
+  .describe('Done.');
+
+export const DeletedSchema = z.object({ deleted: z.literal(true), position: CursorSchema }).describe('Deleted.');
+
+export const RotatedSecretSchema = z
+  .object({
+    secret: SecretSchema,
+    previousValidUntil: z.string().nullable().describe('Until when the previous secret still signs too.'),
+    position: CursorSchema,
+  })
+  .describe('The new secret.');
+
+export const RevealedSecretSchema = z
+  .object({ secret: SecretSchema, createdAt: z.string() })
+  .describe('The current secret.');
+
+export const PingResultSchema = z
+  .object({
+    ok: z.boolean().describe('Whether the endpoint answered 2xx.'),
+    webhookId: IdSchema,
+    status: z.number().int().nullable(),
+    durationMs: z.number(),
+    error: z.string().nullable().describe('Why no answer came (timeout, connection, tls), or null.'),
+    message: z.string().nullable(),
+    body: z.string().nullable().describe("The first 4 KiB of the endpoint's answer."),
+    truncated: z.boolean(),
+  })
+  .describe("The test ping's outcome.");
