@@ -35,6 +35,16 @@ const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = 
   'usage.summary': [Y, N, Y, N, N],
   'usage.records': [Y, N, Y, N, N],
   'billing.preview': [Y, N, Y, N, N],
+  'webhooks.create': [Y, Y, N, N, N],
+  'webhooks.list': [Y, Y, N, N, N],
+  'webhooks.get': [Y, Y, N, N, N],
+  'webhooks.update': [Y, Y, N, N, N],
+  'webhooks.pause': [Y, Y, N, N, N],
+  'webhooks.resume': [Y, Y, N, N, N],
+  'webhooks.rotateSecret': [Y, Y, N, N, N],
+  'webhooks.revealSecret': [Y, Y, N, N, N],
+  'webhooks.delete': [Y, Y, N, N, N],
+  'webhooks.ping': [Y, Y, N, N, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {

@@ -13,6 +13,10 @@
  *   invoice preview (`billing.preview`).
  * - `members.accept` is not role-gated: the caller holds an invitation, not a role
  *   (see {@link UNGATED_ACTIONS}); the decider checks the invitation instead.
+ * - Webhook endpoints are owner + admin, both to manage them (create, change, pause, resume,
+ *   rotate, delete, ping, and reveal a secret: whoever holds it can forge deliveries) and to read
+ *   them ({@link WEBHOOKS_MANAGE}, {@link WEBHOOKS_READ}). An endpoint's URL and event types
+ *   say where the organization's events go, which is no member's business.
  * - Meetings: owners, admins and hosts create them (the host also needs a seat, checked by
  *   the session decider); every member may see and join them. Host controls (end, lock,
  *   unlock, mute, remove) are open to the same roles here, and the decider narrows them to the
@@ -30,6 +34,10 @@ const ALL: readonly Role[] = ROLES;
 const OWNER_ADMIN: readonly Role[] = ['owner', 'admin'];
 const OWNER_BILLING: readonly Role[] = ['owner', 'billing'];
 const HOSTS: readonly Role[] = ['owner', 'admin', 'host'];
+/** Who manages an organization's webhook endpoints (`webhooks.manage` in docs/webhooks.md). */
+export const WEBHOOKS_MANAGE: readonly Role[] = OWNER_ADMIN;
+/** Who may list and read them (`webhooks.read`). */
+export const WEBHOOKS_READ: readonly Role[] = OWNER_ADMIN;
 
 /** Which roles may perform each role-gated action. */
 export const PERMISSIONS = {
@@ -60,6 +68,16 @@ export const PERMISSIONS = {
   'usage.summary': OWNER_BILLING,
   'usage.records': OWNER_BILLING,
   'billing.preview': OWNER_BILLING,
+  'webhooks.create': WEBHOOKS_MANAGE,
+  'webhooks.list': WEBHOOKS_READ,
+  'webhooks.get': WEBHOOKS_READ,
+  'webhooks.update': WEBHOOKS_MANAGE,
+  'webhooks.pause': WEBHOOKS_MANAGE,
+  'webhooks.resume': WEBHOOKS_MANAGE,
+  'webhooks.rotateSecret': WEBHOOKS_MANAGE,
+  'webhooks.revealSecret': WEBHOOKS_MANAGE,
+  'webhooks.delete': WEBHOOKS_MANAGE,
+  'webhooks.ping': WEBHOOKS_MANAGE,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */
