@@ -14,6 +14,7 @@ import type { FinanceRepository } from './finance/finance.repository';
 import type { OperatorAccess } from './operators/operator-access';
 import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
+import type { EventTails } from './events/events.tail';
 import type { ReadModels } from './read/read-models.repository';
 import type { UsageRepository } from './usage/usage.repository';
 import type { WebhooksRepository } from './webhooks/webhooks.repository';
@@ -98,6 +99,8 @@ export interface GatewayDeps {
    * `onAdvance`); returns the unsubscribe. Absent, live feeds poll the read model instead.
    */
   onProjected?: (listener: () => void) => () => void;
+  /** The shared tails of the organizations followed live (`events.live`, the `/v1` event stream). */
+  eventTails: EventTails;
   /** How long a query waits for `minPosition` before answering TIMEOUT. */
   readWaitTimeoutMs: number;
   accessTokenTtlSeconds: number;

@@ -77,9 +77,18 @@ export const GatewayEnvShape = {
   V1_STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
   /** How long a `/v1` event stream's consumer may leave its socket full before it is cut off. */
   V1_STREAM_SLOW_CONSUMER_SECONDS: z.coerce.number().min(0.05).max(600).default(30),
+  /** Recent events of each organization followed live, kept once for all its live feeds (`events.tail.ts`). */
+  EVENT_TAIL_MAX_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
+  /** The same ring's bound in MiB. */
+  EVENT_TAIL_MAX_MIB: z.coerce.number().min(0.01).max(1_024).default(4),
   /** Webhook endpoints over plain http, and on loopback (both off; docs/webhooks.md, URL rules). */
   ...WebhookPolicyEnvShape,
 };
+
+/** The live feeds' shared tail bounds from the environment. */
+export function eventTailSettings(env: { EVENT_TAIL_MAX_EVENTS: number; EVENT_TAIL_MAX_MIB: number }) {
+  return { maxEvents: env.EVENT_TAIL_MAX_EVENTS, maxBytes: Math.round(env.EVENT_TAIL_MAX_MIB * 1024 * 1024) };
+}
 
 /** `/v1`'s event stream timings from the environment. */
 export function v1StreamSettings(env: {

@@ -20,6 +20,7 @@ import { createStripeWebhookRoute, STRIPE_WEBHOOK_PATH } from './billing/stripe-
 import { StripeWebhooksRepository } from './billing/stripe-webhooks.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
 import { EmailTokensService } from './email/email-tokens.service';
+import { createEventTails, DEFAULT_EVENT_TAIL_SETTINGS, type EventTailSettings } from './events/events.tail';
 import { JoinTokensRepository } from './meetings/join-tokens.repository';
 import { MeetingMinutesReader } from './meetings/meeting-minutes';
 import type { Mailer } from '@quorum/mail';
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   waitForPosition: GatewayDeps['waitForPosition'];
   /** Wakes live feeds (`events.live`) when the projection advances; they poll every second without it. */
   onProjected?: GatewayDeps['onProjected'];
+  /** How much of each followed organization's recent log live feeds share; `DEFAULT_EVENT_TAIL_SETTINGS` when absent. */
+  eventTail?: EventTailSettings;
   /**
    * Login and sign-up limiters (see `authRateLimitOptions`); in-process defaults when absent,
    * which count per process, so pass Redis ones when several gateways run.
@@ -199,6 +202,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.meetings ? { meetings: options.meetings } : {}),
     waitForPosition: options.waitForPosition,
     ...(options.onProjected ? { onProjected: options.onProjected } : {}),
+    eventTails: createEventTails({
+      ...(options.eventTail ?? DEFAULT_EVENT_TAIL_SETTINGS),
+      read,
+      ...(options.onProjected ? { onProjected: options.onProjected } : {}),
+      logger: options.logger.child({ component: 'event-tail' }),
+    }),
     now,
     logger: options.logger,
     readWaitTimeoutMs: options.readWaitTimeoutMs ?? 5_000,

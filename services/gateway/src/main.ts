@@ -7,7 +7,7 @@ import { waitForProjection } from '@quorum/projector/wait';
 import { openPostgresStore, run } from '@quorum/runtime';
 import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
-import { parseGatewayEnv, v1StreamSettings } from './env';
+import { eventTailSettings, parseGatewayEnv, v1StreamSettings } from './env';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { Redis } from 'ioredis';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
@@ -118,6 +118,7 @@ await run({ name: 'gateway', logger }, async (life) => {
     webhooks: { policy: { allowHttp: env.WEBHOOK_ALLOW_HTTP, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK } },
     waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
     v1: { rateLimiter: v1RateLimiter, stream: v1StreamSettings(env) },
+    eventTail: eventTailSettings(env),
     ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
   });
   const { port } = await gateway.http.listen(env.PORT, env.HOST);

@@ -21,7 +21,7 @@ import {
   type AuthRateLimiters,
   type Gateway,
 } from '@quorum/gateway/gateway';
-import { v1StreamSettings } from '@quorum/gateway/env';
+import { eventTailSettings, v1StreamSettings } from '@quorum/gateway/env';
 import { createMailer } from '@quorum/mail';
 import { meteringOptions } from '@quorum/metering/env';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
@@ -256,6 +256,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,
       v1: { rateLimiter: v1RateLimiter, stream: v1StreamSettings(env) },
+      eventTail: eventTailSettings(env),
       readiness: async () => ({
         ...(await pipeline.readiness()),
         // The embedded SFU starts once the gateway listens (its URL needs the port).

@@ -2,7 +2,10 @@ import type { WireEvent } from '@quorum/eventstore';
 import { currentVersionOf, isDomainEventType, parseEventData } from '@quorum/domain';
 import { authorizeQuery, awaitPosition } from '../access';
 import type { Context, Principal } from '../trpc';
+import type { ReadModels } from '../read/read-models.repository';
 import type { ListEventsInput } from './events.schema';
+
+type EventRow = Awaited<ReturnType<ReadModels['events']>>[number];
 
 export async function listEvents(ctx: Context & { principal: Principal }, input: ListEventsInput) {
   await awaitPosition(ctx, input.minPosition);
@@ -14,36 +17,39 @@ export async function listEvents(ctx: Context & { principal: Principal }, input:
     limit: input.limit,
     ...(input.types ? { types: input.types } : {}),
   });
-  const events: WireEvent[] = rows.map((r) => {
-    const m = r.metadata as {
-      version?: number;
-      actor: WireEvent['actor'];
-      correlationId: string;
-      causationId: string | null;
-      traceparent?: string | null;
-    };
-    const storedVersion = m.version ?? 1;
-    // Known types are upcast, so readers only ever see each type's current shape.
-    const type = r.type;
-    const current = isDomainEventType(type)
-      ? { version: currentVersionOf(type), data: parseEventData(type, storedVersion, r.data) }
-      : undefined;
-    return {
-      id: r.event_id,
-      type: r.type,
-      version: current?.version ?? storedVersion,
-      streamId: r.stream_id,
-      revision: String(r.revision),
-      position: String(r.position),
-      occurredAt: new Date(r.occurred_at).toISOString(),
-      orgId: r.org_id,
-      actor: m.actor,
-      correlationId: m.correlationId,
-      causationId: m.causationId,
-      traceparent: m.traceparent ?? null,
-      data: current ? current.data : r.data,
-    };
-  });
+  const events = rows.map(toWireEvent);
   const last = events.at(-1);
   return { events, next: events.length === input.limit && last ? last.position : null };
+}
+
+/** A row of the event log as readers see it, its data upcast to its type's current version. */
+export function toWireEvent(r: EventRow): WireEvent {
+  const m = r.metadata as {
+    version?: number;
+    actor: WireEvent['actor'];
+    correlationId: string;
+    causationId: string | null;
+    traceparent?: string | null;
+  };
+  const storedVersion = m.version ?? 1;
+  // Known types are upcast, so readers only ever see each type's current shape.
+  const type = r.type;
+  const current = isDomainEventType(type)
+    ? { version: currentVersionOf(type), data: parseEventData(type, storedVersion, r.data) }
+    : undefined;
+  return {
+    id: r.event_id,
+    type: r.type,
+    version: current?.version ?? storedVersion,
+    streamId: r.stream_id,
+    revision: String(r.revision),
+    position: String(r.position),
+    occurredAt: new Date(r.occurred_at).toISOString(),
+    orgId: r.org_id,
+    actor: m.actor,
+    correlationId: m.correlationId,
+    causationId: m.causationId,
+    traceparent: m.traceparent ?? null,
+    data: current ? current.data : r.data,
+  };
 }

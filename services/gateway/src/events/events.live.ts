@@ -1,16 +1,19 @@
 /**
  * `events.live`: an organization's events as the projector applies them, in position order,
  * as a tRPC subscription (SSE over HTTP, or WebSocket). The feed reads the same event log as
- * `events.list`, so it shows exactly what a reload would; it wakes when the projection
- * advances in this process (`deps.onProjected`) and otherwise polls. Each event is `tracked`
- * by its position, so a client that reconnects resumes after the last event it got.
+ * `events.list`, so it shows exactly what a reload would: from the organization's shared tail
+ * (`events.tail.ts`) when its cursor is inside the tail's ring, and page by page from the log
+ * while it is behind. Each event is `tracked` by its position, so a client that reconnects
+ * resumes after the last event it got.
  */
 import { AppError, IdSchema } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
 import { tracked, TRPCError, type TrackedEnvelope } from '@trpc/server';
 import { z } from 'zod';
-import { positionSchema, type AuthedContext, type Context } from '../trpc';
+import { authorizeQuery } from '../access';
+import { positionSchema, type AuthedContext, type Principal } from '../trpc';
 import { listEvents } from './events.handler';
+import { TAIL_PAGE } from './events.tail';
 
 const Position = positionSchema();
 
@@ -23,11 +26,8 @@ export const LiveEventsInputSchema = z.object({
 });
 export type LiveEventsInput = z.infer<typeof LiveEventsInputSchema>;
 
-const PAGE = 100;
-/** Without a projector hook (standalone gateway), poll this often. */
-const POLL_MS = 1_000;
-/** With the hook, still poll now and then: a version switch or another process may advance it. */
-const SAFETY_POLL_MS = 5_000;
+/** How long an idle feed waits before looking at the tail again without being woken. */
+const IDLE_RECHECK_MS = 5_000;
 
 /**
  * Checks access and finds the starting position before the stream opens, so a refusal is an
@@ -49,17 +49,34 @@ async function* follow(
   start: string | undefined,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<TrackedEnvelope<WireEvent>> {
-  const wake = createWake(ctx.deps.onProjected);
+  const wake = createWake();
+  let recheck = false;
   // A revoked key, an ended login, an expired token or a membership change wakes the feed at
   // once (on whichever gateway it happened), and the checks below end it.
-  const unwatch = ctx.deps.credentials.watch({ principal: ctx.principal, orgId }, () => wake.now());
+  const unwatch = ctx.deps.credentials.watch({ principal: ctx.principal, orgId }, (reason) => {
+    if (reason === 'membership_changed') recheck = true;
+    wake.now();
+  });
+  const tail = await ctx.deps.eventTails.subscribe(orgId, () => wake.now());
+  const credential = credentialKey(ctx.principal);
   let after = start;
   try {
     while (!signal?.aborted) {
-      // listEvents checks the role again each time, so a member removed meanwhile is cut off.
       const page = await (async () => {
         ctx.deps.credentials.assertValid(ctx.principal);
-        return listEvents(ctx, { orgId, ...(after ? { after } : {}), order: 'asc', limit: PAGE });
+        const fromTail = tail.after(after === undefined ? -1n : BigInt(after), TAIL_PAGE);
+        if (fromTail) {
+          // The role is checked again at most every few seconds per credential, and at once
+          // after a membership change, so a member removed meanwhile is cut off.
+          const force = recheck;
+          recheck = false;
+          await tail.authorize(credential, () => authorizeQuery(ctx, orgId, 'events.list'), force);
+          return fromTail;
+        }
+        // Behind the tail's ring: page the log; listEvents checks the role again each time.
+        recheck = false;
+        const listed = await listEvents(ctx, { orgId, ...(after ? { after } : {}), order: 'asc', limit: TAIL_PAGE });
+        return { events: listed.events, more: listed.next !== null };
       })().catch((err: unknown) => {
         throw toTRPCError(ctx, err);
       });
@@ -67,12 +84,18 @@ async function* follow(
         after = event.position;
         yield tracked(event.position, event);
       }
-      if (page.next === null) await wake.next(signal);
+      if (!page.more) await wake.next(signal);
     }
   } finally {
     unwatch();
+    tail.close();
     wake.close();
   }
+}
+
+/** Whose role a feed holds: feeds of one credential share its checks. */
+function credentialKey(principal: Principal): string {
+  return principal.kind === 'apiKey' ? `apiKey:${principal.keyId}` : `user:${principal.userId}`;
 }
 
 /** Errors thrown while streaming bypass the error middleware, so map them here the same way. */
@@ -83,15 +106,10 @@ function toTRPCError(ctx: AuthedContext, err: unknown): TRPCError {
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Internal error (request ${ctx.requestId}).` });
 }
 
-/** A wake-up that is never lost: an advance between two reads makes the next wait return at once. */
-function createWake(onProjected: Context['deps']['onProjected']) {
+/** A wake-up that is never lost: a wake between two reads makes the next wait return at once. */
+function createWake() {
   let pending = false;
   let wakeNow: (() => void) | undefined;
-  const unsubscribe = onProjected?.(() => {
-    pending = true;
-    wakeNow?.();
-  });
-  const pollMs = unsubscribe ? SAFETY_POLL_MS : POLL_MS;
   return {
     /** Wakes the current wait, or makes the next one return at once. */
     now() {
@@ -111,14 +129,14 @@ function createWake(onProjected: Context['deps']['onProjected']) {
           pending = false;
           resolve();
         };
-        const timer = setTimeout(done, pollMs);
+        // The tail wakes the feed; this bounds the wait should a wake go astray.
+        const timer = setTimeout(done, IDLE_RECHECK_MS);
         signal?.addEventListener('abort', done, { once: true });
         wakeNow = done;
       });
     },
     close() {
       wakeNow?.();
-      unsubscribe?.();
     },
   };
 }

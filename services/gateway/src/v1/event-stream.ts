@@ -8,7 +8,8 @@
  * stream. A consumer that keeps the socket full longer than `slowConsumerMs`, or lets more than
  * `maxBufferedBytes` wait, is cut off with `event: error` (`consumer_too_slow`) instead of being
  * buffered for. A revoked credential ends the stream at once (`credentials.watch`), on whichever
- * gateway it was revoked; the feed re-checks the role on every page.
+ * gateway it was revoked; the feed re-checks the role every few seconds and on a membership
+ * change.
  */
 import type { ServerResponse } from 'node:http';
 import { toPublicEvent } from '@quorum/domain';
@@ -37,6 +38,24 @@ export const DEFAULT_EVENT_STREAM_SETTINGS: EventStreamSettings = {
 
 /** How long a closing stream's last words may take to leave before the socket is dropped. */
 const FAREWELL_MS = 10_000;
+
+/**
+ * The SSE message of each event, made once: the feeds of one organization hand out the same
+ * event objects from its shared tail, so a thousand streams share one envelope and one
+ * `JSON.stringify`. Keyed weakly, it lives as long as the event does.
+ */
+const messages = new WeakMap<WireEvent, { baseUrl: string; message: string | undefined }>();
+
+function messageOf(event: WireEvent, baseUrl: string): string | undefined {
+  const made = messages.get(event);
+  if (made?.baseUrl === baseUrl) return made.message;
+  const envelope = toPublicEvent(event, baseUrl);
+  const message = envelope
+    ? `id: ${envelope.sequence}\nevent: ${envelope.type}\ndata: ${JSON.stringify(envelope)}\n\n`
+    : undefined;
+  messages.set(event, { baseUrl, message });
+  return message;
+}
 
 /** Why a stream ended, as its final `event: error` says. */
 export interface StreamEnd {
@@ -131,9 +150,8 @@ export function createEventStreams(settings: EventStreamSettings) {
       if (!(await write(`retry: ${settings.retryMs}\n: stream of ${orgId}\n\n`))) return;
       for await (const [, event] of feed) {
         if (ended) break;
-        const envelope = toPublicEvent(event, baseUrl);
-        if (!envelope) continue;
-        const message = `id: ${envelope.sequence}\nevent: ${envelope.type}\ndata: ${JSON.stringify(envelope)}\n\n`;
+        const message = messageOf(event, baseUrl);
+        if (message === undefined) continue;
         if (!(await write(message))) break;
       }
       end({ reason: 'stream.ended', message: 'The stream ended; reconnect with Last-Event-ID to resume.' });
