@@ -2,14 +2,16 @@
  * `npm run bench`: (a) event store appends vs plain INSERTs, (b) command-to-read-model lag
  * at a steady rate over HTTP through NATS, (c) projection rebuild throughput, (d) metering's
  * usage lag under a steady stream of session events, (e) usage.summary and the CSV export over a
- * month of a million usage events. Prints a table
+ * month of a million usage events, (f) 1,000 `/v1` event streams of one organization at 500
+ * events/s. Prints a table
  * and writes docs/benchmarks.md (the k6 section of an existing file is kept).
  *
  * Env: BENCH_DATABASE_URL (admin URL; each part uses its own fresh database), NATS_URL,
  * BENCH_ONLY=append,lag,rebuild,metering (subset), BENCH_LAG_RATE, BENCH_LAG_SECONDS,
  * BENCH_CAPACITY_SECONDS (the capacity search's budget), BENCH_CAPACITY_STEP_SECONDS,
  * BENCH_LOADGEN_SECONDS (the outside generator's run), VEGETA_BIN (else scripts/vegeta.sh's cache),
- * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization).
+ * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization),
+ * BENCH_SSE_STREAMS, BENCH_SSE_RATE, BENCH_SSE_SECONDS ((f): event streams fanned out).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,12 +28,15 @@ import { runLagBench, type LagBenchResult } from './lag.bench';
 import { runMeteringBench, type MeteringBenchResult } from './metering.bench';
 import { runUsageReadBench, type UsageReadBenchResult } from './usage-read.bench';
 import { runRebuildBench, type RebuildBenchResult } from './rebuild.bench';
+import { runSseBench, type SseBenchResult } from './sse.bench';
 import { sleep } from './stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = `${ROOT}docs/benchmarks.md`;
 
-const only = new Set((process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage').split(',').map((s) => s.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage,sse').split(',').map((s) => s.trim()),
+);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function natsVersion(): Promise<string> {
@@ -88,6 +93,7 @@ let baseline: InsertBaseline | undefined;
 let rebuild: RebuildBenchResult | undefined;
 let metering: MeteringBenchResult | undefined;
 let usage: UsageReadBenchResult | undefined;
+let sse: SseBenchResult | undefined;
 const failures: string[] = [];
 
 if (only.has('append')) {
@@ -169,7 +175,19 @@ if (only.has('usage')) {
   });
 }
 
-const results = { append, lag, capacity, baseline, rebuild, metering, usage };
+if (only.has('sse')) {
+  if (append || lag || capacity || rebuild || metering || usage) await quiesce();
+  const streams = Number(process.env.BENCH_SSE_STREAMS ?? 1_000);
+  const rate = Number(process.env.BENCH_SSE_RATE ?? 500);
+  const seconds = Number(process.env.BENCH_SSE_SECONDS ?? 30);
+  log(`(f) ${streams} /v1 event streams of one organization at ${rate} events/s for ${seconds} s`);
+  sse = await runSseBench({ log, streams, rate, durationMs: seconds * 1_000 }).catch((err: unknown) => {
+    failures.push(`(f) failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
+}
+
+const results = { append, lag, capacity, baseline, rebuild, metering, usage, sse };
 const tables = benchTables(results, only);
 printBenchTables(results, tables, log);
 for (const f of failures) log(`\n${f}`);

@@ -1,0 +1,78 @@
+/** Part (f)'s rows, targets and section of docs/benchmarks.md (the `/v1` event stream fan-out). */
+import type { SseBenchResult } from './sse.bench';
+import { int, markdownTable, ms, type Row } from './stats';
+
+const mib = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} MiB` : 'n/a');
+const lat = (s: SseBenchResult['latency']) => `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}  (${int(s.count)} samples)`;
+
+export const SSE_HEADER: Row = ['measure', 'value'];
+
+export function sseRows(sse: SseBenchResult): Row[] {
+  return [
+    ['streams open (one organization, one admin API key)', `${int(sse.opened)} of ${int(sse.streams)}`],
+    [
+      'commands (meetings.create, one public event each)',
+      `${int(sse.commands)} in ${sse.durationMs / 1000} s (${sse.achievedRate.toFixed(1)}/s of ${sse.targetRate}/s), ${sse.commandErrors} errors`,
+    ],
+    ['public events in the window (the log)', int(sse.events)],
+    [
+      'streams with every event, in order, once',
+      `${int(sse.complete)} of ${int(sse.streams)} (${sse.outOfOrder} out of order, ${sse.ended} ended)`,
+    ],
+    ['event → received p50 / p99 / max, all streams', lat(sse.latency)],
+    ['baseline: the same with one stream open', lat(sse.baseline)],
+    ['command answered p50 / p99 / max', lat(sse.commandLatency)],
+    [
+      "Quorum's live heap: streams open / ⅓ in / after the drain",
+      `${mib(sse.heap.openMiB)} / ${mib(sse.heap.midMiB)} / ${mib(sse.heap.endMiB)}`,
+    ],
+    [
+      "Quorum's RSS: streams open / ⅓ in / after the drain",
+      `${mib(sse.rss.openMiB)} / ${mib(sse.rss.midMiB)} / ${mib(sse.rss.endMiB)}`,
+    ],
+    ["Quorum's CPU during the window and drain", `${sse.childCpuPercent.toFixed(0)}% of one core`],
+  ];
+}
+
+export function sseTargets(sse: SseBenchResult | undefined, asked: boolean): Row[] {
+  if (!sse) return asked ? [['(f) SSE fan-out', 'did not run', 'FAIL']] : [];
+  return [
+    [
+      `(f) ${int(sse.streams)} streams each get every event, in order, once`,
+      `${int(sse.complete)} of ${int(sse.streams)} over ${int(sse.events)} events`,
+      sse.target.deliveryPass ? 'PASS' : 'FAIL',
+    ],
+    [
+      `(f) live heap grows < ${sse.target.maxHeapGrowthMiB} MiB, and not with events`,
+      `+${(sse.heap.endMiB - sse.heap.openMiB).toFixed(1)} MiB (⅓ in → end: ${(sse.heap.endMiB - sse.heap.midMiB).toFixed(1)} MiB)`,
+      sse.target.memoryPass ? 'PASS' : 'FAIL',
+    ],
+    [
+      `(f) event rate ≥ 97% of ${sse.targetRate}/s`,
+      `${sse.achievedRate.toFixed(1)}/s`,
+      sse.target.rateKept ? 'PASS' : 'FAIL',
+    ],
+  ];
+}
+
+export function sseSection(sse: SseBenchResult | undefined): string {
+  return `
+## (f) Event streams fanned out
+${
+  sse
+    ? `
+Quorum as a child process (inspector on loopback) on a fresh database and NATS namespace. One
+business organization and an admin API key; ${int(sse.streams)} \`GET /v1/orgs/{orgId}/events/stream\` streams
+opened with it over keep-alive loopback sockets, then an open loop of \`meetings.create\` (one
+\`session.scheduled\` each, on its own stream) at ${sse.targetRate}/s for ${sse.durationMs / 1000} s over keep-alive HTTP.
+Each stream is checked against the log paged over \`/v1/events\` afterwards (count, rising
+sequences, sums of the sequences and of their squares). Latency runs from the envelope's \`time\`
+(the command's decision) to the message's arrival, on every tenth stream. The live heap is read
+through Quorum's inspector after a full collection. Baseline, same run: one stream at the same
+rate before the others open.
+
+${markdownTable(SSE_HEADER, sseRows(sse))}
+`
+    : '\n_Did not run._\n'
+}`;
+}
