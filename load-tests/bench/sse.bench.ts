@@ -32,6 +32,8 @@ export interface SseBenchResult {
   targetRate: number;
   durationMs: number;
   commands: number;
+  /** From the first command sent to the last one answered. */
+  answeredMs: number;
   commandErrors: number;
   achievedRate: number;
   /** Public events of the organization during the window, from the log. */
@@ -390,6 +392,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
       targetRate: rate,
       durationMs,
       commands,
+      answeredMs: window.elapsedMs,
       commandErrors,
       achievedRate,
       events: count,
