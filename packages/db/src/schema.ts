@@ -34,6 +34,13 @@ import {
   type UsageRecordTable,
   type UsageThresholdTable,
 } from './usage.schema';
+import {
+  WEBHOOK_DELIVERIES_SQL,
+  type WebhookAttemptTable,
+  type WebhookDeliveryTable,
+  type WebhookEndpointTargetTable,
+  type WebhookFanoutCheckpointTable,
+} from './webhook-deliveries.schema';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** A timestamp with a database default. */
@@ -241,6 +248,10 @@ export interface Database {
   billing_usage_cursors: BillingUsageCursorTable;
   billing_dead_letters: BillingDeadLetterTable;
   stripe_webhook_events: StripeWebhookEventTable;
+  webhook_endpoint_targets: WebhookEndpointTargetTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+  webhook_fanout_checkpoints: WebhookFanoutCheckpointTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -364,7 +375,8 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
 ${METERING_SQL}
 ${OPERATORS_SQL}
 ${BILLING_SYNC_SQL}
-${STRIPE_WEBHOOKS_SQL}`;
+${STRIPE_WEBHOOKS_SQL}
+${WEBHOOK_DELIVERIES_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {

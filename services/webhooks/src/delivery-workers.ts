@@ -1,0 +1,343 @@
+/**
+ * The delivery workers: claim due deliveries, send each, record the attempt and what follows.
+ *
+ * Claims: `FOR UPDATE SKIP LOCKED` over due pending deliveries whose endpoint is enabled, and
+ * only the oldest pending delivery of each (endpoint, stream), so one stream's events reach an
+ * endpoint in log order while other streams and endpoints go on. A claim is a lease (the
+ * attempt's deadline and a margin), committed at once, so any number of workers in any number
+ * of processes never send one delivery at the same time, and a worker that dies frees its
+ * claims when their lease ends. Every attempt of a delivery carries the event id as
+ * `webhook-id`, so a receiver deduplicates on it whatever was sent twice.
+ */
+import type { SqlDatabase } from '@quorum/db';
+import { currentVersionOf, streamIds } from '@quorum/domain';
+import { DuplicateEventIdError, uuidV5, type EventStore } from '@quorum/eventstore';
+import {
+  createWebhookSender,
+  webhookHeaders,
+  type OutboundPolicy,
+  type Resolver,
+  type SendOutcome,
+  type WebhookSender,
+} from '@quorum/webhooks';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { nextRetryDelayMs, parseRetryAfter } from './retry-schedule';
+
+/** Namespace of `endpoint.disabled` ids: uuid v5 of `<endpointId>:disabled:<enabled position>`. */
+const DISABLED_NAMESPACE = 'b7a4f2e1-5c3d-4e8a-9f6b-2d1c0e9a8b7f';
+
+/** Held past an attempt's deadline before another worker may take the delivery over. */
+const LEASE_MARGIN_MS = 30_000;
+
+export const USER_AGENT = 'Quorum-Webhooks/1';
+
+export interface DeliveryWorkersOptions {
+  sql: SqlDatabase;
+  store: EventStore;
+  logger: Logger;
+  now: () => Date;
+  policy: OutboundPolicy;
+  timeoutMs: number;
+  /** Multiplies the retry schedule. */
+  retryScale: number;
+  /** An endpoint failing this long since its first failure, without a success, is disabled. */
+  disableAfterMs: number;
+  /** Attempts in flight at once. */
+  concurrency: number;
+  /** How often to look for due deliveries when nothing wakes the workers. */
+  pollMs: number;
+  resolve?: Resolver;
+  random?: () => number;
+}
+
+interface Claimed {
+  id: string;
+  endpoint_id: string;
+  org_id: string;
+  event_id: string;
+  body: string;
+  round_attempts: number;
+  url: string;
+  claim_token: string;
+}
+
+export interface DeliveryWorkersStatus {
+  inFlight: number;
+  attempts: number;
+  delivered: number;
+  failedAttempts: number;
+}
+
+export class DeliveryWorkers {
+  private readonly sender: WebhookSender;
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private readonly counts = { attempts: 0, delivered: 0, failedAttempts: 0 };
+
+  constructor(private readonly options: DeliveryWorkersOptions) {
+    this.sender = createWebhookSender({
+      policy: options.policy,
+      timeoutMs: options.timeoutMs,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Looks for due deliveries now (new ones were added, or a slot came free). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  status(): DeliveryWorkersStatus {
+    return { inFlight: this.inFlight.size, ...this.counts };
+  }
+
+  /** Stops claiming and waits for the attempts in flight to be recorded. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    await this.loop;
+    await Promise.all(this.inFlight);
+    this.sender.close();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      this.woken = false;
+      const free = this.options.concurrency - this.inFlight.size;
+      let claimed: Claimed[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.claim(free);
+        } catch (err) {
+          this.options.logger.warn({ err }, 'webhook delivery: claiming failed; will retry');
+        }
+        for (const delivery of claimed) {
+          const attempt = this.attempt(delivery).catch((err: unknown) =>
+            this.options.logger.error(
+              { err, deliveryId: delivery.id },
+              'webhook delivery: recording an attempt failed; its claim lapses and it is tried again',
+            ),
+          );
+          const tracked = attempt.finally(() => {
+            this.inFlight.delete(tracked);
+            this.wake();
+          });
+          this.inFlight.add(tracked);
+        }
+      }
+      if (this.closed || (claimed.length === free && free > 0)) continue;
+      if (this.woken) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  /** Leases up to `limit` deliveries that are due and first in line on their stream. */
+  private async claim(limit: number): Promise<Claimed[]> {
+    const now = this.options.now();
+    const { rows } = await this.options.sql.query<Claimed>(
+      `WITH due AS (
+         SELECT d.id FROM webhook_deliveries d
+         JOIN webhook_endpoint_targets t ON t.endpoint_id = d.endpoint_id AND t.status = 'enabled'
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+           AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
+           AND NOT EXISTS (
+             SELECT 1 FROM webhook_deliveries o
+             WHERE o.endpoint_id = d.endpoint_id AND o.stream_id = d.stream_id
+               AND o.status = 'pending' AND o.position < d.position)
+         ORDER BY d.next_attempt_at, d.position
+         LIMIT $2
+         FOR UPDATE OF d SKIP LOCKED)
+       UPDATE webhook_deliveries d SET claimed_until = $3, claim_token = $4
+       FROM due, webhook_endpoint_targets t
+       WHERE d.id = due.id AND t.endpoint_id = d.endpoint_id
+       RETURNING d.id, d.endpoint_id, d.org_id, d.event_id, d.body, d.round_attempts, t.url, d.claim_token`,
+      [now, limit, new Date(now.getTime() + this.options.timeoutMs + LEASE_MARGIN_MS), randomUUID()],
+    );
+    return rows;
+  }
+
+  private async attempt(delivery: Claimed): Promise<void> {
+    const at = this.options.now();
+    const { rows: secrets } = await this.options.sql.query<{ secret: string }>(
+      `SELECT secret FROM webhook_secrets WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+       ORDER BY expires_at IS NULL DESC, created_at DESC`,
+      [delivery.endpoint_id, at],
+    );
+    const content = { id: delivery.event_id, timestamp: Math.floor(at.getTime() / 1000), body: delivery.body };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'webhook-id': content.id,
+      'webhook-timestamp': String(content.timestamp),
+    };
+    let outcome: SendOutcome;
+    if (secrets.length === 0) {
+      // Endpoint management always stores a secret with the endpoint: this is a broken endpoint, not a receiver's fault.
+      outcome = {
+        kind: 'error',
+        error: 'invalid_url',
+        message: 'the endpoint has no valid signing secret',
+        durationMs: 0,
+      };
+    } else {
+      Object.assign(
+        headers,
+        webhookHeaders(
+          content,
+          secrets.map((s) => s.secret),
+        ),
+      );
+      outcome = await this.sender.send(delivery.url, headers, delivery.body);
+    }
+    await this.record(delivery, at, headers, outcome);
+  }
+
+  private async record(
+    delivery: Claimed,
+    at: Date,
+    headers: Record<string, string>,
+    outcome: SendOutcome,
+  ): Promise<void> {
+    const ok = outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300;
+    const status = outcome.kind === 'response' ? outcome.status : null;
+    let next: Date | null = null;
+    let state: 'delivered' | 'pending' | 'failed' = 'delivered';
+    if (!ok) {
+      const retryAfter =
+        status === 429 || status === 503
+          ? parseRetryAfter(outcome.kind === 'response' ? outcome.headers['retry-after'] : undefined, at)
+          : undefined;
+      const delay = nextRetryDelayMs(
+        delivery.round_attempts + 1,
+        { scale: this.options.retryScale, ...(this.options.random ? { random: this.options.random } : {}) },
+        retryAfter,
+      );
+      state = delay === undefined ? 'failed' : 'pending';
+      next = delay === undefined ? null : new Date(this.options.now().getTime() + delay);
+    }
+    const error =
+      outcome.kind === 'error'
+        ? { class: outcome.error, message: outcome.message }
+        : ok
+          ? null
+          : { class: 'http', message: `answered ${outcome.status}` };
+    const { rows } = await this.options.sql.query<{
+      failing_since: Date | null;
+      enabled_position: string;
+      status: string;
+      org_id: string;
+    }>(
+      `WITH d AS (
+         UPDATE webhook_deliveries SET
+           attempts = attempts + 1, round_attempts = round_attempts + 1, status = $2::text,
+           next_attempt_at = COALESCE($3::timestamptz, next_attempt_at), claimed_until = NULL, claim_token = NULL,
+           last_status = $4::integer, last_error = $5::text,
+           delivered_at = CASE WHEN $2::text = 'delivered' THEN $6::timestamptz ELSE delivered_at END,
+           failed_at = CASE WHEN $2::text = 'failed' THEN $6::timestamptz ELSE failed_at END
+         WHERE id = $1 AND claim_token = $12::uuid
+         RETURNING id, attempts, endpoint_id),
+       a AS (
+         INSERT INTO webhook_attempts
+           (delivery_id, n, at, request_headers, status, response_headers, response_body, duration_ms, error_class, error_message)
+         SELECT id, attempts, $6::timestamptz, $7::jsonb, $4::integer, $8::jsonb, $9::text, $10::real, $11::text, $5::text FROM d)
+       UPDATE webhook_endpoint_targets SET failing_since =
+         CASE WHEN $2::text = 'delivered' THEN NULL ELSE COALESCE(failing_since, $6::timestamptz) END
+       WHERE endpoint_id = (SELECT endpoint_id FROM d)
+       RETURNING failing_since, enabled_position, status, org_id`,
+      [
+        delivery.id,
+        state,
+        next,
+        status,
+        error ? `${error.class}: ${error.message}`.slice(0, 1_000) : null,
+        at,
+        JSON.stringify(headers),
+        outcome.kind === 'response' ? JSON.stringify(outcome.headers) : null,
+        outcome.kind === 'response' ? outcome.body : null,
+        outcome.durationMs,
+        error?.class ?? null,
+        delivery.claim_token,
+      ],
+    );
+    this.counts.attempts++;
+    if (ok) this.counts.delivered++;
+    else this.counts.failedAttempts++;
+    const target = rows[0];
+    if (!target)
+      this.options.logger.warn(
+        { deliveryId: delivery.id },
+        'webhook delivery: its claim lapsed before the attempt was recorded (another worker has it now)',
+      );
+    if (ok || !target || target.status !== 'enabled') return;
+    if (status === 410) {
+      await this.disable(delivery, target, 'gone', at);
+      return;
+    }
+    const failingSince = target.failing_since ?? at;
+    if (this.options.now().getTime() - failingSince.getTime() > this.options.disableAfterMs)
+      await this.disable(delivery, target, 'failing', failingSince);
+  }
+
+  /**
+   * Appends `endpoint.disabled` (once per enabling: its id derives from the event that last
+   * enabled the endpoint) and stops claims for it at once, before the fan-out folds the event.
+   */
+  private async disable(
+    delivery: Claimed,
+    target: { enabled_position: string; org_id: string },
+    reason: 'gone' | 'failing',
+    failingSince: Date,
+  ): Promise<void> {
+    const at = this.options.now();
+    const id = uuidV5(DISABLED_NAMESPACE, `${delivery.endpoint_id}:disabled:${target.enabled_position}`);
+    try {
+      await this.options.store.appendToStream(streamIds.webhooks(target.org_id), [
+        {
+          id,
+          type: 'endpoint.disabled',
+          version: currentVersionOf('endpoint.disabled'),
+          data: {
+            endpointId: delivery.endpoint_id,
+            reason,
+            failingSince: failingSince.toISOString(),
+            at: at.toISOString(),
+          },
+          metadata: {
+            orgId: target.org_id,
+            actor: { kind: 'system', id: 'webhooks' },
+            correlationId: delivery.event_id,
+            causationId: delivery.event_id,
+          },
+        },
+      ]);
+    } catch (err) {
+      // Its id is derived: another worker (or an earlier try of this one) appended it already.
+      if (!(err instanceof DuplicateEventIdError)) throw err;
+    }
+    await this.options.sql.query(
+      `UPDATE webhook_endpoint_targets SET status = 'disabled', updated_at = now()
+       WHERE endpoint_id = $1 AND enabled_position = $2 AND status = 'enabled'`,
+      [delivery.endpoint_id, target.enabled_position],
+    );
+    this.options.logger.warn(
+      { endpointId: delivery.endpoint_id, orgId: target.org_id, reason },
+      'webhook endpoint disabled',
+    );
+  }
+}
