@@ -197,8 +197,8 @@ export class FanOut {
     if (dirty.length > 0) await this.saveTargets(tx, dirty);
     if (deliveries.length === 0) return 0;
     const inserted = await tx.query(
-      `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, event_type, stream_id, position, body, next_attempt_at)
-       SELECT d.*, $9::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+      `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, event_type, stream_id, position, body, next_attempt_at, created_at)
+       SELECT d.*, $9::timestamptz, $9::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
          AS d(id, endpoint_id, org_id, event_id, event_type, stream_id, position, body)
        ON CONFLICT DO NOTHING`,
       [
