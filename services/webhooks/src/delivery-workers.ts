@@ -27,8 +27,11 @@ import { nextRetryDelayMs, parseRetryAfter } from './retry-schedule';
 /** Namespace of `endpoint.disabled` ids: uuid v5 of `<endpointId>:disabled:<enabled position>`. */
 const DISABLED_NAMESPACE = 'b7a4f2e1-5c3d-4e8a-9f6b-2d1c0e9a8b7f';
 
-/** Held past an attempt's deadline before another worker may take the delivery over. */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * Held past an attempt's deadline (by as long again, at most 30 s) before another worker may
+ * take the delivery over: time to record the attempt after the answer.
+ */
+const leaseMarginMs = (timeoutMs: number) => Math.min(timeoutMs, 30_000);
 
 export const USER_AGENT = 'Quorum-Webhooks/1';
 
@@ -167,7 +170,12 @@ export class DeliveryWorkers {
        FROM due, webhook_endpoint_targets t
        WHERE d.id = due.id AND t.endpoint_id = d.endpoint_id
        RETURNING d.id, d.endpoint_id, d.org_id, d.event_id, d.body, d.round_attempts, t.url, d.claim_token`,
-      [now, limit, new Date(now.getTime() + this.options.timeoutMs + LEASE_MARGIN_MS), randomUUID()],
+      [
+        now,
+        limit,
+        new Date(now.getTime() + this.options.timeoutMs + leaseMarginMs(this.options.timeoutMs)),
+        randomUUID(),
+      ],
     );
     return rows;
   }
