@@ -35,6 +35,10 @@ const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = 
   'usage.summary': [Y, N, Y, N, N],
   'usage.records': [Y, N, Y, N, N],
   'billing.preview': [Y, N, Y, N, N],
+  'webhookDeliveries.list': [Y, Y, N, N, N],
+  'webhookDeliveries.attempts': [Y, Y, N, N, N],
+  'webhookDeliveries.resend': [Y, Y, N, N, N],
+  'webhookDeliveries.recover': [Y, Y, N, N, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {

@@ -5,7 +5,8 @@
  *
  * Decisions:
  * - Money (plan, buying and releasing seats) is owner + billing; admins cannot spend.
- * - People, seat assignment and API keys are owner + admin.
+ * - People, seat assignment and API keys are owner + admin. So is the webhook delivery log
+ *   and its recovery (`webhookDeliveries.*`): it shows what went to integrators' endpoints.
  * - Everyone may read the organization, its seats and its member list.
  * - The raw event log (`events.list`) is owner + admin + billing.
  * - Metered usage (`usage.summary`, `usage.records`, and the CSV export, which follows
@@ -60,6 +61,10 @@ export const PERMISSIONS = {
   'usage.summary': OWNER_BILLING,
   'usage.records': OWNER_BILLING,
   'billing.preview': OWNER_BILLING,
+  'webhookDeliveries.list': OWNER_ADMIN,
+  'webhookDeliveries.attempts': OWNER_ADMIN,
+  'webhookDeliveries.resend': OWNER_ADMIN,
+  'webhookDeliveries.recover': OWNER_ADMIN,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */

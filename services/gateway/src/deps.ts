@@ -16,6 +16,7 @@ import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
 import type { UsageRepository } from './usage/usage.repository';
+import type { WebhookDeliveriesRepository } from './webhooks/deliveries.repository';
 
 export interface HealthReport {
   ready: boolean;
@@ -68,6 +69,8 @@ export interface GatewayDeps {
   finance: FinanceRepository;
   /** The Stripe sync's dead letters and operators' requests on them, Stripe's invoices and Customers. */
   billingSync: BillingSyncRepository;
+  /** Webhook deliveries and their attempts, and their recovery (the delivery engine's tables). */
+  webhookDeliveries: WebhookDeliveriesRepository;
   /** Whether this deployment syncs billing with Stripe; without it billing is Quorum's own figures. */
   stripeConnected: boolean;
   /** Absent when no SFU is configured: `meetings.join` then answers PRECONDITION_FAILED. */

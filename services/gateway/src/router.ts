@@ -10,6 +10,7 @@ import { orgRouter } from './orgs/org.router';
 import { seatsRouter } from './seats/seats.router';
 import { router } from './trpc';
 import { usageRouter } from './usage/usage.router';
+import { webhookDeliveriesRouter } from './webhooks/deliveries.router';
 
 export const appRouter = router({
   auth: authRouter,
@@ -23,6 +24,7 @@ export const appRouter = router({
   usage: usageRouter,
   billing: billingRouter,
   finance: financeRouter,
+  webhookDeliveries: webhookDeliveriesRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

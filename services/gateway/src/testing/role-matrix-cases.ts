@@ -132,6 +132,8 @@ export interface MatrixDriver {
   asService(path: string, input: unknown): Promise<unknown>;
   /** A new user invited into `orgId` by the owner with role member, who accepted; their user id. */
   addMember(orgId: string): Promise<string>;
+  /** The gateway's database, for rows another process writes (webhook deliveries). */
+  sql(): SqlExecutor;
 }
 
 export interface MatrixCase {
@@ -231,6 +233,17 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     return { sessionId, participantId };
   }
 
+  /** A failed webhook delivery of `org`, as the delivery engine records one. */
+  async function failedDelivery(org: string): Promise<string> {
+    const deliveryId = randomUUID();
+    await driver.sql().query(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, event_type, stream_id, position, body, status, next_attempt_at)
+         VALUES ($1, $2, $3, $4, 'member.joined', $5, 1, '{}', 'failed', now())`,
+      [deliveryId, randomUUID(), org, randomUUID(), `organization-${org}`],
+    );
+    return deliveryId;
+  }
+
   const cases: Record<Action, MatrixCase> = {
     'org.get': { input: async (org) => ({ orgId: org }) },
     'org.changePlan': {
@@ -285,6 +298,16 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     'usage.summary': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD, groupBy: 'meter' }) },
     'usage.records': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
     'billing.preview': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
+    'webhookDeliveries.list': { input: async (org) => ({ orgId: org, endpointId: randomUUID() }) },
+    'webhookDeliveries.attempts': {
+      input: async (org) => ({ orgId: org, deliveryId: await failedDelivery(org) }),
+    },
+    'webhookDeliveries.resend': {
+      input: async (org) => ({ orgId: org, deliveryId: await failedDelivery(org) }),
+    },
+    'webhookDeliveries.recover': {
+      input: async (org) => ({ orgId: org, endpointId: randomUUID(), since: '2025-01-01T00:00:00.000Z' }),
+    },
   };
 
   const types = procedureTypes();
