@@ -6,8 +6,8 @@
  */
 import { IdSchema, IsoDateTimeSchema, notFound, conflict } from '@quorum/domain';
 import { z } from 'zod';
-import { authorizeQuery } from '../access';
-import { positionSchema, type AuthedContext } from '../trpc';
+import { authorizeQuery, awaitPosition } from '../access';
+import { MinPositionSchema, positionSchema, type AuthedContext } from '../trpc';
 
 export const ListDeliveriesInputSchema = z.object({
   orgId: IdSchema,
@@ -16,10 +16,11 @@ export const ListDeliveriesInputSchema = z.object({
   /** The page after this cursor (`nextCursor` of the previous page): older events. */
   cursor: positionSchema('cursor must be a nextCursor from a previous page').optional(),
   limit: z.number().int().min(1).max(200).default(50),
+  minPosition: MinPositionSchema,
 });
 export type ListDeliveriesInput = z.infer<typeof ListDeliveriesInputSchema>;
 
-export const DeliveryInputSchema = z.object({ orgId: IdSchema, deliveryId: IdSchema });
+export const DeliveryInputSchema = z.object({ orgId: IdSchema, deliveryId: IdSchema, minPosition: MinPositionSchema });
 export type DeliveryInput = z.infer<typeof DeliveryInputSchema>;
 
 export const RecoverInputSchema = z.object({
@@ -27,12 +28,14 @@ export const RecoverInputSchema = z.object({
   endpointId: IdSchema,
   /** Failed deliveries of events fanned out at or after this instant go out again. */
   since: IsoDateTimeSchema,
+  minPosition: MinPositionSchema,
 });
 export type RecoverInput = z.infer<typeof RecoverInputSchema>;
 
 const deliveryNotFound = () => notFound('webhooks.delivery_not_found', 'No such delivery in this organization.');
 
 export async function listDeliveries(ctx: AuthedContext, input: ListDeliveriesInput) {
+  await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'webhookDeliveries.list');
   const items = await ctx.deps.webhookDeliveries.list(input.orgId, input.endpointId, {
     status: input.status,
@@ -43,6 +46,7 @@ export async function listDeliveries(ctx: AuthedContext, input: ListDeliveriesIn
 }
 
 export async function listAttempts(ctx: AuthedContext, input: DeliveryInput) {
+  await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'webhookDeliveries.attempts');
   const delivery = await ctx.deps.webhookDeliveries.get(input.orgId, input.deliveryId);
   if (!delivery) throw deliveryNotFound();
@@ -50,6 +54,7 @@ export async function listAttempts(ctx: AuthedContext, input: DeliveryInput) {
 }
 
 export async function resendDelivery(ctx: AuthedContext, input: DeliveryInput) {
+  await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'webhookDeliveries.resend');
   const outcome = await ctx.deps.webhookDeliveries.resend(input.orgId, input.deliveryId, ctx.deps.now());
   switch (outcome) {
@@ -66,6 +71,7 @@ export async function resendDelivery(ctx: AuthedContext, input: DeliveryInput) {
 }
 
 export async function recoverDeliveries(ctx: AuthedContext, input: RecoverInput) {
+  await awaitPosition(ctx, input.minPosition);
   await authorizeQuery(ctx, input.orgId, 'webhookDeliveries.recover');
   const recovered = await ctx.deps.webhookDeliveries.recover(
     input.orgId,
