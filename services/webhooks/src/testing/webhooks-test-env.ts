@@ -10,8 +10,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import type { SqlDatabase } from '@quorum/db';
 import { currentVersionOf, streamIds, type DomainEventType } from '@quorum/domain';
-import type { NewEvent } from '@quorum/eventstore';
-import type { PostgresEventStore } from '@quorum/eventstore/postgres';
+import type { EventStore, NewEvent } from '@quorum/eventstore';
 import { openConsumerTestEnv, type ConsumerTestEnv } from '@quorum/relay/testing';
 import { generateWebhookSecret } from '@quorum/webhooks';
 
@@ -40,7 +39,7 @@ function event<T extends DomainEventType>(orgId: string, type: T, data: unknown)
 
 /** Appends one endpoint event to `webhooks-<orgId>`; its position. */
 export async function appendEndpointEvent(
-  store: PostgresEventStore,
+  store: EventStore,
   orgId: string,
   type: Extract<DomainEventType, `endpoint.${string}`>,
   data: Record<string, unknown>,
@@ -56,7 +55,7 @@ export interface TestEndpoint {
 
 /** An endpoint as `webhooks.create` makes it: its secret stored, then `endpoint.created`. */
 export async function createEndpoint(
-  store: PostgresEventStore,
+  store: EventStore,
   sql: SqlDatabase,
   orgId: string,
   url: string,
@@ -81,7 +80,7 @@ export async function createEndpoint(
 
 /** A rotation: a new current secret; the previous one signs until `previousValidUntil`. */
 export async function rotateSecret(
-  store: PostgresEventStore,
+  store: EventStore,
   sql: SqlDatabase,
   orgId: string,
   endpointId: string,
@@ -112,7 +111,7 @@ export async function rotateSecret(
  * display name is its number in the stream (`0`, `1`, …), so a receiver can check the order.
  */
 export async function appendSessionEvents(
-  store: PostgresEventStore,
+  store: EventStore,
   orgId: string,
   sessionId: string,
   count: number,
