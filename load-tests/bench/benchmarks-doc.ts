@@ -8,6 +8,7 @@ import type { LagBenchResult } from './lag.bench';
 import type { MeteringBenchResult } from './metering.bench';
 import type { UsageReadBenchResult } from './usage-read.bench';
 import type { RebuildBenchResult } from './rebuild.bench';
+import { webhooksRows, webhooksSection, webhooksTargets, type WebhooksBenchResult } from './webhooks.bench';
 import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
 
 const K6 = markers('k6');
@@ -19,6 +20,7 @@ export interface BenchResults {
   rebuild?: RebuildBenchResult | undefined;
   metering?: MeteringBenchResult | undefined;
   usage?: UsageReadBenchResult | undefined;
+  webhooks?: WebhooksBenchResult | undefined;
 }
 
 export interface BenchMachine extends MachineFacts {
@@ -38,12 +40,13 @@ export interface BenchTables {
   rebuild: Table;
   metering: Table;
   usage: Table;
+  webhooks: Table;
   targets: Row[];
 }
 
 /** `only`: the parts asked for; one of them without a result fails its target. */
 export function benchTables(
-  { append, lag, rebuild, metering, usage }: BenchResults,
+  { append, lag, rebuild, metering, usage, webhooks }: BenchResults,
   only: ReadonlySet<string>,
 ): BenchTables {
   const appendHeader: Row = [
@@ -262,6 +265,8 @@ export function benchTables(
       verdict(usage.target.memoryPass && usage.exportRows >= 1_000_000),
     ]);
   } else if (only.has('usage')) targets.push(['(e) usage reads', 'did not run', 'FAIL']);
+  if (webhooks) targets.push(...webhooksTargets(webhooks));
+  else if (only.has('webhooks')) targets.push(['(f) webhook event → received p99 < 1 s', 'did not run', 'FAIL']);
 
   return {
     append: { header: appendHeader, rows: appendRows },
@@ -269,12 +274,13 @@ export function benchTables(
     rebuild: { header: rebuildHeader, rows: rebuildRows },
     metering: { header: meteringHeader, rows: meteringRows },
     usage: { header: usageHeader, rows: usageRows },
+    webhooks: { header: ['measure', 'value'], rows: webhooks ? webhooksRows(webhooks) : [] },
     targets,
   };
 }
 
 export function printBenchTables(
-  { append, lag, rebuild, metering, usage }: BenchResults,
+  { append, lag, rebuild, metering, usage, webhooks }: BenchResults,
   tables: BenchTables,
   log: (line: string) => void,
 ): void {
@@ -287,13 +293,14 @@ export function printBenchTables(
   if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
   if (metering) log(`(d) metering\n${textTable(tables.metering.header, tables.metering.rows)}\n`);
   if (usage) log(`(e) usage reads\n${textTable(tables.usage.header, tables.usage.rows)}\n`);
+  if (webhooks) log(`(f) webhook delivery\n${textTable(tables.webhooks.header, tables.webhooks.rows)}\n`);
   log(textTable(['target', 'measured', 'result'], tables.targets));
 }
 
 /** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
 export function renderBenchmarksDoc(
   machine: BenchMachine,
-  { append, lag, rebuild, metering, usage }: BenchResults,
+  { append, lag, rebuild, metering, usage, webhooks }: BenchResults,
   tables: BenchTables,
   previous: string | undefined,
 ): string {
@@ -391,6 +398,8 @@ ${markdownTable(tables.usage.header, tables.usage.rows)}
 `
     : '\n_Did not run._\n'
 }
+## (f) Webhook delivery
+${webhooks ? webhooksSection(webhooks, markdownTable(tables.webhooks.header, tables.webhooks.rows)) : '\n_Did not run._\n'}
 ## k6
 
 ${k6Section}

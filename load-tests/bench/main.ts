@@ -2,12 +2,13 @@
  * `npm run bench`: (a) event store appends vs plain INSERTs, (b) command-to-read-model lag
  * at a steady rate over HTTP through NATS, (c) projection rebuild throughput, (d) metering's
  * usage lag under a steady stream of session events, (e) usage.summary and the CSV export over a
- * month of a million usage events. Prints a table
+ * month of a million usage events, (f) webhook delivery from an append to 50 endpoints' receivers. Prints a table
  * and writes docs/benchmarks.md (the k6 section of an existing file is kept).
  *
  * Env: BENCH_DATABASE_URL (admin URL; each part uses its own fresh database), NATS_URL,
  * BENCH_ONLY=append,lag,rebuild,metering (subset), BENCH_LAG_RATE, BENCH_LAG_SECONDS,
- * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization).
+ * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization),
+ * BENCH_WEBHOOKS_RATE, BENCH_WEBHOOKS_SECONDS, BENCH_WEBHOOKS_ENDPOINTS.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +22,15 @@ import { runLagBench, type LagBenchResult } from './lag.bench';
 import { runMeteringBench, type MeteringBenchResult } from './metering.bench';
 import { runUsageReadBench, type UsageReadBenchResult } from './usage-read.bench';
 import { runRebuildBench, type RebuildBenchResult } from './rebuild.bench';
+import { runWebhooksBench, type WebhooksBenchResult } from './webhooks.bench';
 import { sleep } from './stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = `${ROOT}docs/benchmarks.md`;
 
-const only = new Set((process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage').split(',').map((s) => s.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage,webhooks').split(',').map((s) => s.trim()),
+);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function natsVersion(): Promise<string> {
@@ -81,6 +85,7 @@ let lag: LagBenchResult | undefined;
 let rebuild: RebuildBenchResult | undefined;
 let metering: MeteringBenchResult | undefined;
 let usage: UsageReadBenchResult | undefined;
+let webhooks: WebhooksBenchResult | undefined;
 const failures: string[] = [];
 
 if (only.has('append')) {
@@ -130,7 +135,19 @@ if (only.has('usage')) {
   });
 }
 
-const results = { append, lag, rebuild, metering, usage };
+if (only.has('webhooks')) {
+  if (append || lag || rebuild || metering || usage) await quiesce();
+  const rate = Number(process.env.BENCH_WEBHOOKS_RATE ?? 500);
+  const seconds = Number(process.env.BENCH_WEBHOOKS_SECONDS ?? 20);
+  const endpoints = Number(process.env.BENCH_WEBHOOKS_ENDPOINTS ?? 50);
+  log(`(f) webhook delivery at ${rate} events/s to ${endpoints} endpoints for ${seconds} s`);
+  webhooks = await runWebhooksBench({ log, rate, durationMs: seconds * 1_000, endpoints }).catch((err: unknown) => {
+    failures.push(`(f) failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
+}
+
+const results = { append, lag, rebuild, metering, usage, webhooks };
 const tables = benchTables(results, only);
 printBenchTables(results, tables, log);
 for (const f of failures) log(`\n${f}`);

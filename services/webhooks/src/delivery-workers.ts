@@ -35,6 +35,12 @@ const leaseMarginMs = (timeoutMs: number) => Math.min(timeoutMs, 30_000);
 
 export const USER_AGENT = 'Quorum-Webhooks/1';
 
+/** Most deliveries of one stream a worker takes in one claim, to send one after another. */
+const RUN_LENGTH = 50;
+
+/** How long a woken worker loop waits for more wakes before it claims. */
+const CLAIM_COALESCE_MS = 5;
+
 export interface DeliveryWorkersOptions {
   sql: SqlDatabase;
   store: EventStore;
@@ -63,6 +69,12 @@ interface Claimed {
   round_attempts: number;
   url: string;
   claim_token: string;
+  stream_id: string;
+  position: string;
+  /** Position of the event that last enabled the endpoint, as of the claim. */
+  enabled_position: string;
+  /** The endpoint's valid secrets, the current one first. */
+  secrets: string[];
 }
 
 export interface DeliveryWorkersStatus {
@@ -116,77 +128,139 @@ export class DeliveryWorkers {
     while (!this.closed) {
       this.woken = false;
       const free = this.options.concurrency - this.inFlight.size;
-      let claimed: Claimed[] = [];
+      let runs: Claimed[][] = [];
       if (free > 0) {
         try {
-          claimed = await this.claim(free);
+          runs = await this.claim(free);
         } catch (err) {
           this.options.logger.warn({ err }, 'webhook delivery: claiming failed; will retry');
         }
-        for (const delivery of claimed) {
-          const attempt = this.attempt(delivery).catch((err: unknown) =>
-            this.options.logger.error(
-              { err, deliveryId: delivery.id },
-              'webhook delivery: recording an attempt failed; its claim lapses and it is tried again',
-            ),
-          );
-          const tracked = attempt.finally(() => {
+        const claimedAt = performance.now();
+        for (const run of runs) {
+          const tracked = this.send(run, claimedAt).finally(() => {
             this.inFlight.delete(tracked);
             this.wake();
           });
           this.inFlight.add(tracked);
         }
       }
-      if (this.closed || (claimed.length === free && free > 0)) continue;
-      if (this.woken) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (this.closed || (runs.length === free && free > 0)) continue;
+      if (!this.woken)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.pollMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       this.wakeUp = undefined;
+      // Wakes come in bursts (a batch fanned out, attempts finishing): one claim takes them all.
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_COALESCE_MS));
     }
   }
 
-  /** Leases up to `limit` deliveries that are due and first in line on their stream. */
-  private async claim(limit: number): Promise<Claimed[]> {
+  /**
+   * Sends one stream's run in order, each after the one before was delivered. A failure stops
+   * the run (the rest wait behind the failed one); so does the lease getting short: a send
+   * starts only while its whole deadline still fits in the lease. What is not sent is released.
+   */
+  private async send(run: readonly Claimed[], claimedAt: number): Promise<void> {
+    let next = 0;
+    try {
+      while (next < run.length) {
+        if (next > 0 && (this.closed || performance.now() - claimedAt > leaseMarginMs(this.options.timeoutMs))) break;
+        const delivered = await this.attempt(run[next]!);
+        next++;
+        if (!delivered) break;
+      }
+    } catch (err) {
+      this.options.logger.error(
+        { err, deliveryId: run[next]?.id },
+        'webhook delivery: recording an attempt failed; its claim lapses and it is tried again',
+      );
+      next++;
+    }
+    const rest = run.slice(next);
+    if (rest.length === 0) return;
+    try {
+      await this.options.sql.query(
+        `UPDATE webhook_deliveries SET claimed_until = NULL, claim_token = NULL WHERE id = ANY($1::uuid[]) AND claim_token = $2`,
+        [rest.map((d) => d.id), rest[0]!.claim_token],
+      );
+    } catch (err) {
+      this.options.logger.warn({ err }, 'webhook delivery: releasing unsent claims failed; they lapse on their own');
+    }
+  }
+
+  /**
+   * Leases runs of deliveries that are due: the head of each (endpoint, stream) among pending
+   * deliveries of enabled endpoints (one pass over the pending index), those heads that are due
+   * and unclaimed locked with SKIP LOCKED (at most `limit`), and behind each head the pending
+   * deliveries of its stream that follow it without a break, up to {@link RUN_LENGTH}: one not
+   * due yet, or still held by a run that has not released it, ends the run there, so a run is
+   * never out of order. Only a head is ever contended: the rest of a stream is not a head while
+   * its head is pending. A head another worker holds is skipped. The endpoint's valid secrets come with
+   * each, so an attempt needs no other read.
+   */
+  private async claim(limit: number): Promise<Claimed[][]> {
     const now = this.options.now();
     const { rows } = await this.options.sql.query<Claimed>(
-      `WITH due AS (
-         SELECT d.id FROM webhook_deliveries d
-         JOIN webhook_endpoint_targets t ON t.endpoint_id = d.endpoint_id AND t.status = 'enabled'
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-           AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
-           AND NOT EXISTS (
-             SELECT 1 FROM webhook_deliveries o
-             WHERE o.endpoint_id = d.endpoint_id AND o.stream_id = d.stream_id
-               AND o.status = 'pending' AND o.position < d.position)
-         ORDER BY d.next_attempt_at, d.position
+      `WITH heads AS (
+         SELECT DISTINCT ON (p.endpoint_id, p.stream_id) p.id, p.next_attempt_at, p.claimed_until
+         FROM webhook_deliveries p
+         JOIN webhook_endpoint_targets t ON t.endpoint_id = p.endpoint_id AND t.status = 'enabled'
+         WHERE p.status = 'pending'
+         ORDER BY p.endpoint_id, p.stream_id, p.position),
+       due AS (
+         SELECT d.id, d.endpoint_id, d.stream_id, d.position FROM webhook_deliveries d JOIN heads h ON h.id = d.id
+         WHERE h.next_attempt_at <= $1 AND (h.claimed_until IS NULL OR h.claimed_until <= $1)
+           AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
+         ORDER BY d.next_attempt_at
          LIMIT $2
-         FOR UPDATE OF d SKIP LOCKED)
+         FOR UPDATE OF d SKIP LOCKED),
+       runs AS (
+         SELECT r.id FROM due
+         CROSS JOIN LATERAL (
+           SELECT n.id, bool_and(n.free) OVER (ORDER BY n.position) AS unbroken
+           FROM (
+             SELECT f.id, f.position,
+                    f.next_attempt_at <= $1 AND (f.claimed_until IS NULL OR f.claimed_until <= $1) AS free
+             FROM webhook_deliveries f
+             WHERE f.endpoint_id = due.endpoint_id AND f.stream_id = due.stream_id AND f.status = 'pending'
+               AND f.position >= due.position
+             ORDER BY f.position
+             LIMIT $5) n) r
+         WHERE r.unbroken)
        UPDATE webhook_deliveries d SET claimed_until = $3, claim_token = $4
-       FROM due, webhook_endpoint_targets t
-       WHERE d.id = due.id AND t.endpoint_id = d.endpoint_id
-       RETURNING d.id, d.endpoint_id, d.org_id, d.event_id, d.body, d.round_attempts, t.url, d.claim_token`,
+       FROM runs, webhook_endpoint_targets t
+       WHERE d.id = runs.id AND t.endpoint_id = d.endpoint_id
+       RETURNING d.id, d.endpoint_id, d.org_id, d.event_id, d.stream_id, d.position, d.body, d.round_attempts, t.url,
+         t.enabled_position,
+         d.claim_token,
+         ARRAY(SELECT s.secret FROM webhook_secrets s
+               WHERE s.endpoint_id = d.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > $1)
+               ORDER BY s.expires_at IS NULL DESC, s.created_at DESC) AS secrets`,
       [
         now,
         limit,
         new Date(now.getTime() + this.options.timeoutMs + leaseMarginMs(this.options.timeoutMs)),
         randomUUID(),
+        RUN_LENGTH,
       ],
     );
-    return rows;
+    const runs = new Map<string, Claimed[]>();
+    for (const row of rows) {
+      const key = `${row.endpoint_id} ${row.stream_id}`;
+      runs.set(key, [...(runs.get(key) ?? []), row]);
+    }
+    for (const run of runs.values()) run.sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
+    return [...runs.values()];
   }
 
-  private async attempt(delivery: Claimed): Promise<void> {
+  /** One attempt, recorded; true when it was delivered. */
+  private async attempt(delivery: Claimed): Promise<boolean> {
     const at = this.options.now();
-    const { rows: secrets } = await this.options.sql.query<{ secret: string }>(
-      `SELECT secret FROM webhook_secrets WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)
-       ORDER BY expires_at IS NULL DESC, created_at DESC`,
-      [delivery.endpoint_id, at],
-    );
+    const secrets = delivery.secrets;
     const content = { id: delivery.event_id, timestamp: Math.floor(at.getTime() / 1000), body: delivery.body };
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -204,16 +278,10 @@ export class DeliveryWorkers {
         durationMs: 0,
       };
     } else {
-      Object.assign(
-        headers,
-        webhookHeaders(
-          content,
-          secrets.map((s) => s.secret),
-        ),
-      );
+      Object.assign(headers, webhookHeaders(content, secrets));
       outcome = await this.sender.send(delivery.url, headers, delivery.body);
     }
-    await this.record(delivery, at, headers, outcome);
+    return this.record(delivery, at, headers, outcome);
   }
 
   private async record(
@@ -221,7 +289,7 @@ export class DeliveryWorkers {
     at: Date,
     headers: Record<string, string>,
     outcome: SendOutcome,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const ok = outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300;
     const status = outcome.kind === 'response' ? outcome.status : null;
     let next: Date | null = null;
@@ -239,6 +307,11 @@ export class DeliveryWorkers {
       state = delay === undefined ? 'failed' : 'pending';
       next = delay === undefined ? null : new Date(this.options.now().getTime() + delay);
     }
+    // 410 Gone: the disable is appended before the attempt is recorded (with the endpoint's
+    // status, in one statement), so no retry is claimed in between, and a crash between the two
+    // sends it again, gets 410 again and appends nothing new (the event's id is derived).
+    const gone = status === 410;
+    if (gone) await this.appendDisabled(delivery, 'gone', at);
     const error =
       outcome.kind === 'error'
         ? { class: outcome.error, message: outcome.message }
@@ -264,8 +337,10 @@ export class DeliveryWorkers {
          INSERT INTO webhook_attempts
            (delivery_id, n, at, request_headers, status, response_headers, response_body, duration_ms, error_class, error_message)
          SELECT id, attempts, $6::timestamptz, $7::jsonb, $4::integer, $8::jsonb, $9::text, $10::real, $11::text, $5::text FROM d)
-       UPDATE webhook_endpoint_targets SET failing_since =
-         CASE WHEN $2::text = 'delivered' THEN NULL ELSE COALESCE(failing_since, $6::timestamptz) END
+       UPDATE webhook_endpoint_targets SET
+         failing_since = CASE WHEN $2::text = 'delivered' THEN NULL ELSE COALESCE(failing_since, $6::timestamptz) END,
+         status = CASE WHEN $13::boolean AND status = 'enabled' AND enabled_position = $14::bigint
+                       THEN 'disabled' ELSE status END
        WHERE endpoint_id = (SELECT endpoint_id FROM d)
        RETURNING failing_since, enabled_position, status, org_id`,
       [
@@ -281,6 +356,8 @@ export class DeliveryWorkers {
         outcome.durationMs,
         error?.class ?? null,
         delivery.claim_token,
+        gone,
+        delivery.enabled_position,
       ],
     );
     this.counts.attempts++;
@@ -292,30 +369,30 @@ export class DeliveryWorkers {
         { deliveryId: delivery.id },
         'webhook delivery: its claim lapsed before the attempt was recorded (another worker has it now)',
       );
-    if (ok || !target || target.status !== 'enabled') return;
-    if (status === 410) {
-      await this.disable(delivery, target, 'gone', at);
-      return;
-    }
+    if (gone && target?.status === 'disabled')
+      this.options.logger.warn({ endpointId: delivery.endpoint_id, reason: 'gone' }, 'webhook endpoint disabled');
+    if (ok || !target || target.status !== 'enabled') return ok && target !== undefined;
     const failingSince = target.failing_since ?? at;
-    if (this.options.now().getTime() - failingSince.getTime() > this.options.disableAfterMs)
-      await this.disable(delivery, target, 'failing', failingSince);
+    if (this.options.now().getTime() - failingSince.getTime() > this.options.disableAfterMs) {
+      await this.appendDisabled(delivery, 'failing', failingSince);
+      await this.options.sql.query(
+        `UPDATE webhook_endpoint_targets SET status = 'disabled', updated_at = now()
+         WHERE endpoint_id = $1 AND enabled_position = $2 AND status = 'enabled'`,
+        [delivery.endpoint_id, target.enabled_position],
+      );
+      this.options.logger.warn({ endpointId: delivery.endpoint_id, reason: 'failing' }, 'webhook endpoint disabled');
+    }
+    return false;
   }
 
   /**
-   * Appends `endpoint.disabled` (once per enabling: its id derives from the event that last
-   * enabled the endpoint) and stops claims for it at once, before the fan-out folds the event.
+   * Appends `endpoint.disabled`, once per enabling: its id derives from the event that last
+   * enabled the endpoint, so every worker and every retry that decides it appends one event.
    */
-  private async disable(
-    delivery: Claimed,
-    target: { enabled_position: string; org_id: string },
-    reason: 'gone' | 'failing',
-    failingSince: Date,
-  ): Promise<void> {
-    const at = this.options.now();
-    const id = uuidV5(DISABLED_NAMESPACE, `${delivery.endpoint_id}:disabled:${target.enabled_position}`);
+  private async appendDisabled(delivery: Claimed, reason: 'gone' | 'failing', failingSince: Date): Promise<void> {
+    const id = uuidV5(DISABLED_NAMESPACE, `${delivery.endpoint_id}:disabled:${delivery.enabled_position}`);
     try {
-      await this.options.store.appendToStream(streamIds.webhooks(target.org_id), [
+      await this.options.store.appendToStream(streamIds.webhooks(delivery.org_id), [
         {
           id,
           type: 'endpoint.disabled',
@@ -324,10 +401,10 @@ export class DeliveryWorkers {
             endpointId: delivery.endpoint_id,
             reason,
             failingSince: failingSince.toISOString(),
-            at: at.toISOString(),
+            at: this.options.now().toISOString(),
           },
           metadata: {
-            orgId: target.org_id,
+            orgId: delivery.org_id,
             actor: { kind: 'system', id: 'webhooks' },
             correlationId: delivery.event_id,
             causationId: delivery.event_id,
@@ -338,14 +415,5 @@ export class DeliveryWorkers {
       // Its id is derived: another worker (or an earlier try of this one) appended it already.
       if (!(err instanceof DuplicateEventIdError)) throw err;
     }
-    await this.options.sql.query(
-      `UPDATE webhook_endpoint_targets SET status = 'disabled', updated_at = now()
-       WHERE endpoint_id = $1 AND enabled_position = $2 AND status = 'enabled'`,
-      [delivery.endpoint_id, target.enabled_position],
-    );
-    this.options.logger.warn(
-      { endpointId: delivery.endpoint_id, orgId: target.org_id, reason },
-      'webhook endpoint disabled',
-    );
   }
 }

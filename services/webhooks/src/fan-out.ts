@@ -74,6 +74,8 @@ export class FanOut {
   private consumer: Consumer | undefined;
   private closed = false;
   private fannedOut = 0;
+  /** The checkpoint this instance last read or wrote: where its gap filling starts. */
+  private known: bigint | undefined;
 
   constructor(private readonly options: FanOutOptions) {}
 
@@ -118,16 +120,14 @@ export class FanOut {
 
   /**
    * The store is read before the transaction (on PGlite both share one session, which the
-   * transaction holds); inside it, under the lock, events at or below the checkpoint another
-   * instance moved meanwhile are dropped.
+   * transaction holds), from the checkpoint this instance last knew; inside it, under the lock,
+   * events at or below the checkpoint another instance moved meanwhile are dropped. Four round
+   * trips in the transaction: the lock with the checkpoint, the targets, the deliveries with the
+   * new checkpoint, the commit (and the targets' changes when there are any).
    */
   private async apply(messages: readonly DeliveredMessage[]): Promise<number> {
-    const ordered = await withGapsFilled(
-      this.options.store,
-      this.options.logger,
-      messages,
-      await this.checkpoint(this.options.sql),
-    );
+    this.known ??= await this.checkpoint();
+    const ordered = await withGapsFilled(this.options.store, this.options.logger, messages, this.known);
     if (ordered.length === 0) return 0;
     const events: WireEvent[] = [];
     for (const message of ordered) {
@@ -138,37 +138,68 @@ export class FanOut {
       }
     }
     const top = ordered[ordered.length - 1]!.position;
-    return this.options.sql.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`webhooks-fanout:${this.options.durableName}`]);
-      const checkpoint = await this.checkpoint(tx);
+    const added = await this.options.sql.transaction(async (tx) => {
+      // The checkpoint is read in the statement that takes the lock, so it may be a moment old:
+      // events another instance applied just before are then applied again, which adds nothing.
+      const { rows } = await tx.query<{ position: string | null }>(
+        `SELECT pg_advisory_xact_lock(hashtext($1)),
+                (SELECT position FROM webhook_fanout_checkpoints WHERE name = $2) AS position`,
+        [`webhooks-fanout:${this.options.durableName}`, this.options.durableName],
+      );
+      const checkpoint = BigInt(rows[0]?.position ?? '0');
       if (top <= checkpoint) return 0;
-      const added = await this.fanOut(
+      const deliveries = await this.fanOut(
         tx,
         events.filter((e) => BigInt(e.position) > checkpoint),
       );
-      await tx.query(
-        `INSERT INTO webhook_fanout_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-         ON CONFLICT (name) DO UPDATE SET position = GREATEST(webhook_fanout_checkpoints.position, EXCLUDED.position), updated_at = now()`,
-        [this.options.durableName, top.toString()],
+      const { rows: inserted } = await tx.query<{ n: string }>(
+        `WITH added AS (
+           INSERT INTO webhook_deliveries
+             (id, endpoint_id, org_id, event_id, event_type, stream_id, position, body, next_attempt_at, created_at)
+           SELECT d.*, $9::timestamptz, $9::timestamptz
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+             AS d(id, endpoint_id, org_id, event_id, event_type, stream_id, position, body)
+           ON CONFLICT DO NOTHING
+           RETURNING 1),
+         moved AS (
+           INSERT INTO webhook_fanout_checkpoints (name, position, updated_at) VALUES ($10, $11, now())
+           ON CONFLICT (name) DO UPDATE
+             SET position = GREATEST(webhook_fanout_checkpoints.position, EXCLUDED.position), updated_at = now())
+         SELECT count(*) AS n FROM added`,
+        [
+          deliveries.map((d) => d.id),
+          deliveries.map((d) => d.endpointId),
+          deliveries.map((d) => d.orgId),
+          deliveries.map((d) => d.eventId),
+          deliveries.map((d) => d.eventType),
+          deliveries.map((d) => d.streamId),
+          deliveries.map((d) => d.position),
+          deliveries.map((d) => d.body),
+          this.options.now(),
+          this.options.durableName,
+          top.toString(),
+        ],
       );
-      return added;
+      return Number(inserted[0]?.n ?? 0);
     });
+    this.known = top;
+    return added;
   }
 
-  private async checkpoint(sql: SqlExecutor): Promise<bigint> {
-    const { rows } = await sql.query<{ position: string }>(
+  private async checkpoint(): Promise<bigint> {
+    const { rows } = await this.options.sql.query<{ position: string }>(
       `SELECT position FROM webhook_fanout_checkpoints WHERE name = $1`,
       [this.options.durableName],
     );
     return BigInt(rows[0]?.position ?? '0');
   }
 
-  /** Folds and fans out `events` (in log order) in `tx`; returns the deliveries newly added. */
-  private async fanOut(tx: SqlExecutor, events: readonly WireEvent[]): Promise<number> {
+  /** Folds `events` (in log order) and returns the deliveries they make; the targets' changes are saved in `tx`. */
+  private async fanOut(tx: SqlExecutor, events: readonly WireEvent[]): Promise<NewDelivery[]> {
     const orgs = [
       ...new Set(events.filter((e) => isPublicEventType(e.type) || isEndpointEvent(e.type)).map((e) => e.orgId)),
     ];
-    if (orgs.length === 0) return 0;
+    if (orgs.length === 0) return [];
     const targets = await this.loadTargets(tx, orgs);
     const deliveries: NewDelivery[] = [];
     for (const event of events) {
@@ -195,25 +226,7 @@ export class FanOut {
     }
     const dirty = [...targets.values()].filter((t) => t.dirty);
     if (dirty.length > 0) await this.saveTargets(tx, dirty);
-    if (deliveries.length === 0) return 0;
-    const inserted = await tx.query(
-      `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, event_type, stream_id, position, body, next_attempt_at, created_at)
-       SELECT d.*, $9::timestamptz, $9::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
-         AS d(id, endpoint_id, org_id, event_id, event_type, stream_id, position, body)
-       ON CONFLICT DO NOTHING`,
-      [
-        deliveries.map((d) => d.id),
-        deliveries.map((d) => d.endpointId),
-        deliveries.map((d) => d.orgId),
-        deliveries.map((d) => d.eventId),
-        deliveries.map((d) => d.eventType),
-        deliveries.map((d) => d.streamId),
-        deliveries.map((d) => d.position),
-        deliveries.map((d) => d.body),
-        this.options.now(),
-      ],
-    );
-    return inserted.rowCount ?? 0;
+    return deliveries;
   }
 
   private async loadTargets(tx: SqlExecutor, orgs: readonly string[]): Promise<Map<string, Target>> {
