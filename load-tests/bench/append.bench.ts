@@ -74,6 +74,61 @@ async function drive(workers: number, durationMs: number, op: (worker: number) =
   return { ops: latencies.length, opsPerSec: (latencies.length / elapsed) * 1_000, latency: summarize(latencies) };
 }
 
+/** One worker per stream, each an autocommit INSERT into `bench_baseline` per call. */
+function baselineOp(db: SqlDatabase, concurrency: number, phase: string) {
+  const streams = Array.from({ length: concurrency }, () => {
+    const orgId = randomUUID();
+    return { id: `seats-${orgId}-${phase}`, orgId, userId: randomUUID(), total: 0 };
+  });
+  return async (w: number) => {
+    const s = streams[w]!;
+    await db.query(
+      'INSERT INTO bench_baseline (event_id, stream_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5)',
+      [
+        randomUUID(),
+        s.id,
+        'seats.purchased',
+        JSON.stringify({ quantity: 1, total: ++s.total }),
+        JSON.stringify(metadataFor(s.orgId, s.userId)),
+      ],
+    );
+  };
+}
+
+export interface InsertBaselineResult {
+  concurrency: number;
+  opsPerSec: number;
+  latency: Summary;
+}
+
+/**
+ * The plain-INSERT baseline of (a) alone, for a run that compares against it without running
+ * (a): the same table, pool, warm-up and duration.
+ */
+export async function runInsertBaseline(options: {
+  concurrencies: number[];
+  durationMs?: number;
+  warmupMs?: number;
+}): Promise<InsertBaselineResult[]> {
+  const durationMs = options.durationMs ?? 5_000;
+  const warmupMs = options.warmupMs ?? 750;
+  const database = await createBenchDatabase();
+  const db = createPgSqlDatabase({ connectionString: database.url, max: POOL_MAX, applicationName: 'quorum-bench' });
+  try {
+    await db.exec(BASELINE_SQL);
+    const results: InsertBaselineResult[] = [];
+    for (const concurrency of options.concurrencies) {
+      await drive(concurrency, warmupMs, baselineOp(db, concurrency, 'warm'));
+      const r = await drive(concurrency, durationMs, baselineOp(db, concurrency, 'run'));
+      results.push({ concurrency, opsPerSec: r.opsPerSec, latency: r.latency });
+    }
+    return results;
+  } finally {
+    await db.close();
+    await database.drop();
+  }
+}
+
 export async function runAppendBench(options: AppendBenchOptions = {}): Promise<AppendBenchResult> {
   const levels = options.levels ?? [1, 8, 32];
   const durationMs = options.durationMs ?? 5_000;
@@ -110,28 +165,8 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
           s.next = r.nextExpectedRevision;
         };
       };
-      const makeBaselineOp = (phase: string) => {
-        const streams = Array.from({ length: concurrency }, () => {
-          const orgId = randomUUID();
-          return { id: `seats-${orgId}-${phase}`, orgId, userId: randomUUID(), total: 0 };
-        });
-        return async (w: number) => {
-          const s = streams[w]!;
-          await db.query(
-            'INSERT INTO bench_baseline (event_id, stream_id, type, data, metadata) VALUES ($1, $2, $3, $4, $5)',
-            [
-              randomUUID(),
-              s.id,
-              'seats.purchased',
-              JSON.stringify({ quantity: 1, total: ++s.total }),
-              JSON.stringify(metadataFor(s.orgId, s.userId)),
-            ],
-          );
-        };
-      };
-
-      await drive(concurrency, warmupMs, makeBaselineOp('warm'));
-      const baseline = await drive(concurrency, durationMs, makeBaselineOp('run'));
+      await drive(concurrency, warmupMs, baselineOp(db, concurrency, 'warm'));
+      const baseline = await drive(concurrency, durationMs, baselineOp(db, concurrency, 'run'));
       await drive(concurrency, warmupMs, makeAdapterOp('warm'));
       const adapter = await drive(concurrency, durationMs, makeAdapterOp('run'));
       const ratio = adapter.opsPerSec / baseline.opsPerSec;

@@ -4,6 +4,17 @@
  */
 import type { AppendBenchResult } from './append.bench';
 import { machineTable, markedBlock, markers, type MachineFacts } from './bench-doc';
+import {
+  capacityRows,
+  capacitySection,
+  capacityTargets,
+  loadGeneratorRows,
+  rebuildRatioTarget,
+  STEP_HEADER,
+  stepRow,
+  type InsertBaseline,
+} from './capacity-doc';
+import type { CapacityBenchResult } from './capacity.bench';
 import type { LagBenchResult } from './lag.bench';
 import type { MeteringBenchResult } from './metering.bench';
 import type { UsageReadBenchResult } from './usage-read.bench';
@@ -17,6 +28,9 @@ const K6 = markers('k6');
 export interface BenchResults {
   append?: AppendBenchResult | undefined;
   lag?: LagBenchResult | undefined;
+  capacity?: CapacityBenchResult | undefined;
+  /** The plain-INSERT baselines that (b)'s capacity and (c)'s rebuild are set beside. */
+  baseline?: InsertBaseline | undefined;
   rebuild?: RebuildBenchResult | undefined;
   metering?: MeteringBenchResult | undefined;
   usage?: UsageReadBenchResult | undefined;
@@ -37,6 +51,9 @@ interface Table {
 export interface BenchTables {
   append: Table;
   lag: Table;
+  capacity: Table;
+  steps: Table;
+  loadGenerator: Table;
   rebuild: Table;
   metering: Table;
   usage: Table;
@@ -46,7 +63,7 @@ export interface BenchTables {
 
 /** `only`: the parts asked for; one of them without a result fails its target. */
 export function benchTables(
-  { append, lag, rebuild, metering, usage, webhooks }: BenchResults,
+  { append, lag, capacity, baseline = { source: 'not measured' }, rebuild, metering, usage, webhooks }: BenchResults,
   only: ReadonlySet<string>,
 ): BenchTables {
   const appendHeader: Row = [
@@ -126,6 +143,12 @@ export function benchTables(
             `  ${t.statement.slice(0, 48)}`,
             `${int(t.count)} × ${t.avgMs.toFixed(3)} ms = ${(t.totalMs / 1000).toFixed(1)} s`,
           ]),
+        [
+          'plain INSERTs at concurrency 1, same run',
+          baseline.c1
+            ? `${int(baseline.c1)}/s (${baseline.source}); rebuild ${(rebuild.rebuild.eventsPerSecond / baseline.c1).toFixed(1)}× it`
+            : 'not measured',
+        ],
         [
           'read model check',
           `${rebuild.check.ok ? 'ok' : 'MISMATCH'} (event_log ${int(rebuild.check.eventLog)}, members ${int(rebuild.check.members)}, assignments ${int(rebuild.check.assignments)}, dead letters ${rebuild.check.deadLetters})`,
@@ -214,7 +237,7 @@ export function benchTables(
   else if (only.has('append')) targets.push(['(a) adapter ≥ 40% of baseline at concurrency 32', 'did not run', 'FAIL']);
   if (lag) {
     targets.push([
-      '(b) lag p99 < 100 ms at 500 commands/s, 0 errors',
+      `(b) lag p99 < 100 ms at ${lag.targetRate} commands/s, 0 errors`,
       `${ms(lag.lag.p99)}, ${lag.errors} errors`,
       verdict(lag.target.pass),
     ]);
@@ -224,13 +247,15 @@ export function benchTables(
       verdict(lag.target.rateKept),
     ]);
   } else if (only.has('lag')) targets.push(['(b) lag p99 < 100 ms', 'did not run', 'FAIL']);
-  if (rebuild)
+  targets.push(...capacityTargets(capacity, baseline, only.has('lag')));
+  if (rebuild) {
     targets.push([
       '(c) rebuild ≥ 10,000 events/s',
       `${int(rebuild.rebuild.eventsPerSecond)} events/s`,
       verdict(rebuild.target.pass),
     ]);
-  else if (only.has('rebuild')) targets.push(['(c) rebuild ≥ 10,000 events/s', 'did not run', 'FAIL']);
+    targets.push(rebuildRatioTarget(rebuild.rebuild.eventsPerSecond, baseline));
+  } else if (only.has('rebuild')) targets.push(['(c) rebuild ≥ 10,000 events/s', 'did not run', 'FAIL']);
   if (metering) {
     targets.push([
       '(d) usage lag p99 < 1 s at 500 session events/s, every leave metered, totals equal',
@@ -271,6 +296,9 @@ export function benchTables(
   return {
     append: { header: appendHeader, rows: appendRows },
     lag: { header: lagHeader, rows: lagRows },
+    capacity: { header: ['measure', 'value'], rows: capacity ? capacityRows(capacity, baseline) : [] },
+    steps: { header: STEP_HEADER, rows: capacity ? capacity.steps.map(stepRow) : [] },
+    loadGenerator: { header: ['measure', 'value'], rows: capacity ? loadGeneratorRows(capacity) : [] },
     rebuild: { header: rebuildHeader, rows: rebuildRows },
     metering: { header: meteringHeader, rows: meteringRows },
     usage: { header: usageHeader, rows: usageRows },
@@ -280,7 +308,7 @@ export function benchTables(
 }
 
 export function printBenchTables(
-  { append, lag, rebuild, metering, usage, webhooks }: BenchResults,
+  { append, lag, capacity, rebuild, metering, usage, webhooks }: BenchResults,
   tables: BenchTables,
   log: (line: string) => void,
 ): void {
@@ -290,6 +318,13 @@ export function printBenchTables(
       `(a) appends, ${append.durationMs / 1000} s per measurement after ${append.warmupMs} ms warm-up, pool max ${append.poolMax}\n${textTable(tables.append.header, tables.append.rows)}\n`,
     );
   if (lag) log(`(b) lag\n${textTable(tables.lag.header, tables.lag.rows)}\n`);
+  if (capacity) {
+    log(`(b) capacity\n${textTable(tables.capacity.header, tables.capacity.rows)}\n`);
+    log(`(b) capacity search steps\n${textTable(tables.steps.header, tables.steps.rows)}\n`);
+    log(
+      `(b) the k6 scenario at half the capacity\n${textTable(tables.loadGenerator.header, tables.loadGenerator.rows)}\n`,
+    );
+  }
   if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
   if (metering) log(`(d) metering\n${textTable(tables.metering.header, tables.metering.rows)}\n`);
   if (usage) log(`(e) usage reads\n${textTable(tables.usage.header, tables.usage.rows)}\n`);
@@ -300,7 +335,7 @@ export function printBenchTables(
 /** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
 export function renderBenchmarksDoc(
   machine: BenchMachine,
-  { append, lag, rebuild, metering, usage, webhooks }: BenchResults,
+  { append, lag, capacity, baseline = { source: 'not measured' }, rebuild, metering, usage, webhooks }: BenchResults,
   tables: BenchTables,
   previous: string | undefined,
 ): string {
@@ -351,7 +386,7 @@ query on a position already applied, so most of it is also inside the lag.
 ${markdownTable(tables.lag.header, tables.lag.rows)}
 ${lag.errorSamples.length ? `\nFirst errors:\n\n${lag.errorSamples.map((e) => `- \`${e}\``).join('\n')}\n` : ''}`
     : '\n_Did not run._\n'
-}
+}${capacity ? capacitySection(capacity, baseline) : ''}
 ## (c) Rebuild throughput
 ${
   rebuild

@@ -11,11 +11,9 @@
  * already-applied position is timed separately (`queryOverhead`) so the reader can see how
  * much of the lag is the query's own round trip.
  */
-import { randomBytes } from 'node:crypto';
-import { connect } from 'nats';
 import pg from 'pg';
-import { createBenchDatabase, NATS_URL } from './env';
-import { createClient, freePort, procCpuMs, startQuorum, stopQuorum, type Child } from './quorum-child';
+import { commandFor, startBenchQuorum, type BenchQuorum } from './bench-quorum';
+import { procCpuMs } from './quorum-child';
 import { sleep, summarize, type Summary } from './stats';
 
 export interface LagBenchResult {
@@ -61,86 +59,11 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
   const orgCount = options.orgs ?? 50;
   const userCount = options.users ?? 5; // sign-up is limited to 20 per IP per hour
   const log = options.log ?? (() => {});
-  const database = await createBenchDatabase();
-  const namespace = `bench_${randomBytes(4).toString('hex')}`;
-  const port = await freePort();
-  let child: Child | undefined;
-  let client: ReturnType<typeof createClient> | undefined;
+  let quorum: BenchQuorum | undefined;
   try {
-    child = startQuorum({
-      DATABASE_URL: database.url,
-      NATS_URL,
-      NATS_NAMESPACE: namespace,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AUTH_SECRET: randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'warn',
-      // The command path alone: no SFU node (meetings have their own bench, bench:sfu).
-      SFU: 'off',
-      NODE_ENV: 'production',
-    });
-    const c = createClient(port);
-    client = c;
-
-    // Ready when /health/ready answers 200.
-    const readyBy = performance.now() + 90_000;
-    for (;;) {
-      if (child.proc.exitCode !== null)
-        throw new Error(`Quorum exited with ${child.proc.exitCode}:\n${child.output.slice(-20).join('\n')}`);
-      // Connection refused until the child listens: keep polling.
-      const a = await c
-        .request('GET', '/health/ready', undefined)
-        .catch((err: Error) => (err.message.includes('ECONNREFUSED') ? undefined : Promise.reject(err)));
-      if (a?.status === 200) break;
-      if (performance.now() > readyBy)
-        throw new Error(`Quorum not ready after 90 s:\n${child.output.slice(-20).join('\n')}`);
-      await sleep(200);
-    }
-    log(`  Quorum child pid ${child.proc.pid} ready on :${port} (NATS namespace ${namespace})`);
-
-    // Set-up: users, organizations on the business plan, 10 seats each.
-    const tag = randomBytes(3).toString('hex');
-    const users: string[] = [];
-    for (let u = 0; u < userCount; u++) {
-      const r = await c.call<{ accessToken: string }>('POST', 'auth.signUp', {
-        email: `bench-${tag}-${u}@example.com`,
-        password: 'correct horse battery staple',
-        name: `Bench User ${u}`,
-      });
-      users.push(r.accessToken);
-    }
-    const orgs: Array<{ orgId: string; token: string }> = [];
-    for (let o = 0; o < orgCount; o++) {
-      const token = users[o % users.length]!;
-      const r = await c.call<{ orgId: string }>(
-        'POST',
-        'org.create',
-        { name: `Bench ${tag} ${o}`, plan: 'business' },
-        token,
-      );
-      orgs.push({ orgId: r.orgId, token });
-    }
-    let lastPosition = '0';
-    await Promise.all(
-      orgs.map(async (org) => {
-        const r = await c.call<{ position: string }>(
-          'POST',
-          'seats.purchase',
-          { orgId: org.orgId, quantity: 10 },
-          org.token,
-        );
-        if (BigInt(r.position) > BigInt(lastPosition)) lastPosition = r.position;
-      }),
-    );
-    const first = orgs[0]!;
-    const seats = await c.call<{ purchased: number }>(
-      'GET',
-      'seats.get',
-      { orgId: first.orgId, minPosition: lastPosition },
-      first.token,
-    );
-    if (seats.purchased !== 10)
-      throw new Error(`set-up check: expected 10 purchased seats, read ${JSON.stringify(seats)}`);
+    quorum = await startBenchQuorum({ orgs: orgCount, users: userCount, log });
+    const { child, client: c, orgs, setupPosition: lastPosition } = quorum;
+    const database = quorum.database;
 
     // The query's own cost on a position the read model already has.
     const overhead: number[] = [];
@@ -205,8 +128,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     const ryw: number[] = [];
 
     const fire = (i: number, due: number) => {
-      const org = orgs[i % orgs.length]!;
-      const procedure = Math.floor(i / orgs.length) % 2 === 0 ? 'seats.purchase' : 'seats.release';
+      const { org, procedure } = commandFor(orgs, i);
       const sentAt = performance.now();
       const measured = i >= rampCount;
       if (measured) {
@@ -298,18 +220,6 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
       target: { maxP99Ms: 100, pass: errors === 0 && lag.count === total && lag.p99 < 100, rateKept },
     };
   } finally {
-    client?.close();
-    if (child) await stopQuorum(child);
-    try {
-      const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams
-        .delete(`EVENTS_${namespace}`)
-        .catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
-      await nc.close();
-    } catch {
-      // best effort: a leftover stream only costs disk
-    }
-    await database.drop();
+    await quorum?.close();
   }
 }

@@ -7,6 +7,8 @@
  *
  * Env: BENCH_DATABASE_URL (admin URL; each part uses its own fresh database), NATS_URL,
  * BENCH_ONLY=append,lag,rebuild,metering (subset), BENCH_LAG_RATE, BENCH_LAG_SECONDS,
+ * BENCH_CAPACITY_SECONDS (the capacity search's budget), BENCH_CAPACITY_STEP_SECONDS,
+ * BENCH_LOADGEN_SECONDS (the outside generator's run), VEGETA_BIN (else scripts/vegeta.sh's cache),
  * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization),
  * BENCH_WEBHOOKS_RATE, BENCH_WEBHOOKS_SECONDS, BENCH_WEBHOOKS_ENDPOINTS.
  */
@@ -14,8 +16,11 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
 import pgDriver from 'pg';
-import { runAppendBench, type AppendBenchResult } from './append.bench';
+import { runAppendBench, runInsertBaseline, type AppendBenchResult } from './append.bench';
 import { describeMachine, readDoc } from './bench-doc';
+import type { InsertBaseline } from './capacity-doc';
+import { runCapacityBench, type CapacityBenchResult } from './capacity.bench';
+import { findVegeta } from './load-generator';
 import { benchTables, printBenchTables, renderBenchmarksDoc, type BenchMachine } from './benchmarks-doc';
 import { BENCH_DATABASE_URL, NATS_URL, postgresInfo } from './env';
 import { runLagBench, type LagBenchResult } from './lag.bench';
@@ -82,6 +87,8 @@ async function quiesce(): Promise<void> {
 
 let append: AppendBenchResult | undefined;
 let lag: LagBenchResult | undefined;
+let capacity: CapacityBenchResult | undefined;
+let baseline: InsertBaseline | undefined;
 let rebuild: RebuildBenchResult | undefined;
 let metering: MeteringBenchResult | undefined;
 let usage: UsageReadBenchResult | undefined;
@@ -95,6 +102,22 @@ if (only.has('append')) {
     return undefined;
   });
 }
+if (only.has('lag') || only.has('rebuild')) {
+  const c1 = append?.levels.find((l) => l.concurrency === 1)?.baseline.opsPerSec;
+  const c32 = append?.levels.find((l) => l.concurrency === 32)?.baseline.opsPerSec;
+  if (c1 !== undefined && c32 !== undefined) baseline = { source: 'part (a)', c1, c32 };
+  else {
+    // (b) and (c) are set beside plain INSERTs of the same run: without (a), measure those alone.
+    log('plain-INSERT baseline at concurrency 1 and 32 (part (a) did not run)');
+    const levels = await runInsertBaseline({ concurrencies: [1, 32] }).catch((err: unknown) => {
+      failures.push(`baseline failed: ${(err as Error).stack ?? String(err)}`);
+      return [];
+    });
+    const at = (c: number) => levels.find((l) => l.concurrency === c)?.opsPerSec;
+    baseline = { source: 'measured alone', c1: at(1), c32: at(32) };
+    log(`  c=1: ${Math.round(at(1) ?? Number.NaN)}/s, c=32: ${Math.round(at(32) ?? Number.NaN)}/s`);
+  }
+}
 if (only.has('lag')) {
   if (append) await quiesce();
   const rate = Number(process.env.BENCH_LAG_RATE ?? 500);
@@ -105,8 +128,24 @@ if (only.has('lag')) {
     return undefined;
   });
 }
+if (only.has('lag')) {
+  await quiesce();
+  const budget = Number(process.env.BENCH_CAPACITY_SECONDS ?? 240);
+  const step = Number(process.env.BENCH_CAPACITY_STEP_SECONDS ?? 8);
+  log(`(b) capacity: steps of ${step} s from 50 commands/s, within ${budget} s; CPU per command at 250/s`);
+  capacity = await runCapacityBench({
+    log,
+    budgetMs: budget * 1_000,
+    stepMs: step * 1_000,
+    vegeta: findVegeta(),
+    loadGeneratorSeconds: Number(process.env.BENCH_LOADGEN_SECONDS ?? 30),
+  }).catch((err: unknown) => {
+    failures.push(`(b) capacity failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
+}
 if (only.has('rebuild')) {
-  if (append || lag) await quiesce();
+  if (append || lag || capacity) await quiesce();
   log('(c) rebuild throughput');
   rebuild = await runRebuildBench({ log }).catch((err: unknown) => {
     failures.push(`(c) failed: ${(err as Error).stack ?? String(err)}`);
@@ -115,7 +154,7 @@ if (only.has('rebuild')) {
 }
 
 if (only.has('metering')) {
-  if (append || lag || rebuild) await quiesce();
+  if (append || lag || capacity || rebuild) await quiesce();
   const rate = Number(process.env.BENCH_METERING_RATE ?? 500);
   const seconds = Number(process.env.BENCH_METERING_SECONDS ?? 20);
   log(`(d) metering at ${rate} session events/s for ${seconds} s`);
@@ -126,7 +165,7 @@ if (only.has('metering')) {
 }
 
 if (only.has('usage')) {
-  if (append || lag || rebuild || metering) await quiesce();
+  if (append || lag || capacity || rebuild || metering) await quiesce();
   const bigMeetings = Number(process.env.BENCH_USAGE_MEETINGS ?? 100_000);
   log(`(e) usage reads over ${bigMeetings} meetings of one organization and 999 others`);
   usage = await runUsageReadBench({ log, bigMeetings }).catch((err: unknown) => {
@@ -136,7 +175,7 @@ if (only.has('usage')) {
 }
 
 if (only.has('webhooks')) {
-  if (append || lag || rebuild || metering || usage) await quiesce();
+  if (append || lag || capacity || rebuild || metering || usage) await quiesce();
   const rate = Number(process.env.BENCH_WEBHOOKS_RATE ?? 500);
   const seconds = Number(process.env.BENCH_WEBHOOKS_SECONDS ?? 20);
   const endpoints = Number(process.env.BENCH_WEBHOOKS_ENDPOINTS ?? 50);
@@ -147,7 +186,7 @@ if (only.has('webhooks')) {
   });
 }
 
-const results = { append, lag, rebuild, metering, usage, webhooks };
+const results = { append, lag, capacity, baseline, rebuild, metering, usage, webhooks };
 const tables = benchTables(results, only);
 printBenchTables(results, tables, log);
 for (const f of failures) log(`\n${f}`);

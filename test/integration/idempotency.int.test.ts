@@ -140,6 +140,37 @@ describe('seats.purchase', () => {
   });
 });
 
+describe('one key in two organizations', () => {
+  it('creates an invitation, an API key and a meeting in each, with ids of their own', async () => {
+    const a = await createOrg(q.http, owner, 'pro');
+    const b = await createOrg(q.http, owner, 'pro');
+    const k = key();
+    const opts = { token: owner.token, idempotencyKey: k };
+    const invites = await Promise.all(
+      [a, b].map(({ orgId }) =>
+        q.http.mutation('members.invite', { orgId, email: uniqueEmail('twice'), role: 'member' }, opts),
+      ),
+    );
+    expect(invites[0].invitationId).not.toBe(invites[1].invitationId);
+    const keys = await Promise.all(
+      [a, b].map(({ orgId }) => q.http.mutation('apiKeys.create', { orgId, name: 'ci', role: 'member' }, opts)),
+    );
+    expect(keys[0].key.id).not.toBe(keys[1].key.id);
+    for (const { orgId } of [a, b]) {
+      await q.http.mutation('seats.purchase', { orgId, quantity: 1 }, { token: owner.token });
+      await q.http.mutation('seats.assign', { orgId, userId: owner.userId }, { token: owner.token });
+    }
+    const meetings = await Promise.all(
+      [a, b].map(({ orgId }) => q.http.mutation('meetings.create', { orgId, title: 'Standup' }, opts)),
+    );
+    expect(meetings[0].sessionId).not.toBe(meetings[1].sessionId);
+    for (const [i, { orgId }] of [a, b].entries()) {
+      const list = await q.http.query('members.list', { orgId, minPosition: keys[i].position }, { token: owner.token });
+      expect(list.invitations.map((v: { invitationId: string }) => v.invitationId)).toEqual([invites[i].invitationId]);
+    }
+  });
+});
+
 describe('members.invite', () => {
   it('the same key twice invites once with the same invitationId; a different key invites again', async () => {
     const { orgId } = await createOrg(q.http, owner, 'pro');

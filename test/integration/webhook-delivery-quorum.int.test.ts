@@ -1,10 +1,11 @@
 /**
  * Webhook delivery inside the all-in-one process (its pipeline on the worker thread, PostgreSQL
- * and NATS): a purchase through the gateway reaches an endpoint on 127.0.0.1 as a signed
+ * and NATS): an endpoint made with `webhooks.create`, then a purchase through the gateway, which
+ * reaches the endpoint on 127.0.0.1 as a signed
  * CloudEvents envelope whose `dataschema` is under PUBLIC_URL, the delivery log shows it, and
  * readiness reports the engine.
  */
-import { createEndpoint, startReceiver, type Receiver } from '@quorum/webhook-delivery/testing';
+import { startReceiver, type Receiver } from '@quorum/webhook-delivery/testing';
 import { USER_AGENT } from '@quorum/webhook-delivery/webhooks';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -37,8 +38,13 @@ afterAll(async () => {
 });
 
 it('delivers an event made through the gateway, signed, and lists it in the delivery log', async () => {
-  // As endpoint management makes one: the secret in webhook_secrets, then endpoint.created.
-  const { endpointId, secret } = await createEndpoint(q.app.store, q.app.sql, orgId, receiver.url, ['seats.purchased']);
+  const created = (await q.http.mutation(
+    'webhooks.create',
+    { orgId, url: receiver.url, eventTypes: ['seats.purchased'] },
+    { token: owner.token },
+  )) as { endpoint: { id: string }; secret: string };
+  const { secret } = created;
+  const endpointId = created.endpoint.id;
   const endpointFolded = async () => {
     const { rows } = await q.app.sql.query(`SELECT 1 FROM webhook_endpoint_targets WHERE endpoint_id = $1`, [
       endpointId,

@@ -49,6 +49,9 @@ export async function startTestQuorum(
     // No background appends behind a test's back: tests that sweep call `gateway.sweeper.sweep()`.
     MEETING_EMPTY_SWEEP_SECONDS: '0',
     SFU_NODE_SWEEP_SECONDS: '0',
+    // Webhook receivers in tests listen on http://127.0.0.1.
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOW_LOOPBACK: 'true',
     ...overrides,
   });
   let app: QuorumApp;

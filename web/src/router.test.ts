@@ -9,6 +9,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/orgs/new')).toEqual({ name: 'newOrg' });
     expect(matchRoute('/orgs/o1')).toEqual({ name: 'org', orgId: 'o1', tab: 'seats' });
     expect(matchRoute('/orgs/o1/api-keys')).toEqual({ name: 'org', orgId: 'o1', tab: 'api-keys' });
+    expect(matchRoute('/orgs/o1/webhooks')).toEqual({ name: 'org', orgId: 'o1', tab: 'webhooks' });
     expect(matchRoute('/invite/o1/i1/t1')).toEqual({ name: 'invite', orgId: 'o1', invitationId: 'i1', token: 't1' });
     expect(matchRoute('/invite/o1/i1')).toEqual({ name: 'notFound' });
     expect(matchRoute('/verify-email/t1')).toEqual({ name: 'verifyEmail', token: 't1' });

@@ -53,7 +53,7 @@ export type Route =
   | { name: 'finance' }
   | { name: 'notFound' };
 
-export const ORG_TABS = ['seats', 'members', 'meetings', 'plan', 'usage', 'api-keys', 'activity'] as const;
+export const ORG_TABS = ['seats', 'members', 'meetings', 'plan', 'usage', 'api-keys', 'webhooks', 'activity'] as const;
 export type OrgTab = (typeof ORG_TABS)[number];
 
 export function matchRoute(pathname: string): Route {

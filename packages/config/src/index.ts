@@ -97,4 +97,24 @@ export const BrowserEnvShape = {
     .default([]),
 };
 
+/**
+ * What outbound webhooks may reach (the gateway checks endpoints with it when they are created
+ * or changed and sends test pings under it; deliveries check every connection under it). Both
+ * off in production: https only, and never this host. Development and tests turn them on to
+ * use receivers at `http://127.0.0.1`. Private, link-local and metadata addresses are refused
+ * whatever these say.
+ */
+export const WebhookPolicyEnvShape = {
+  /** Plain `http:` endpoint URLs. */
+  WEBHOOK_ALLOW_HTTP: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Endpoints on loopback (127.0.0.0/8, ::1, names resolving there such as `localhost`). */
+  WEBHOOK_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+};
+
 export { z };

@@ -22,4 +22,5 @@ export type * from './operators.schema';
 export type * from './metering.schema';
 export type * from './billing-sync.schema';
 export type * from './stripe.schema';
+export type * from './webhooks.schema';
 export type * from './webhook-deliveries.schema';

@@ -29,6 +29,12 @@ import {
   type StripeWebhookEventTable,
 } from './stripe.schema';
 import {
+  WEBHOOK_SECRETS_SQL,
+  webhooksReadModelSql,
+  type WebhookEndpointTable,
+  type WebhookSecretTable,
+} from './webhooks.schema';
+import {
   usageReadModelSql,
   type UsageDailyTable,
   type UsageRecordTable,
@@ -269,6 +275,8 @@ export interface Database {
   billing_customers: BillingCustomerTable;
   billing_invoices: BillingInvoiceTable;
   billing_reconciliations: BillingReconciliationTable;
+  webhook_secrets: WebhookSecretTable;
+  webhook_endpoints: WebhookEndpointTable;
 }
 
 export type UserRow = Selectable<UserTable>;
@@ -376,6 +384,7 @@ ${METERING_SQL}
 ${OPERATORS_SQL}
 ${BILLING_SYNC_SQL}
 ${STRIPE_WEBHOOKS_SQL}
+${WEBHOOK_SECRETS_SQL}
 ${WEBHOOK_DELIVERIES_SQL}`;
 
 /** Schema name of a read-model version. */
@@ -484,7 +493,8 @@ CREATE TABLE IF NOT EXISTS ${s}.event_log (
 CREATE INDEX IF NOT EXISTS event_log_org_type ON ${s}.event_log (org_id, type, position);
 ${usageReadModelSql(s)}
 ${billingReadModelSql(s)}
-${stripeReadModelSql(s)}`;
+${stripeReadModelSql(s)}
+${webhooksReadModelSql(s)}`;
 }
 
 /** Creates the public tables; safe to run concurrently from several processes. */

@@ -3,7 +3,7 @@
  * endpoints as its fan-out folded them from `webhooks-<orgId>` (where to send, which types,
  * whether to), one delivery per endpoint and public event (keyed by both, so a redelivered or
  * replayed event adds nothing), every attempt of each, and how far each fan-out has read the
- * log. See docs/webhook-delivery.md.
+ * log. See docs/webhooks.md.
  */
 import type { ColumnType } from 'kysely';
 
@@ -90,20 +90,8 @@ export interface WebhookFanoutCheckpointTable {
   updated_at: GeneratedTimestamp;
 }
 
-/**
- * DDL of the delivery tables. `webhook_secrets` belongs to endpoint management (the gateway
- * writes it); it is declared here too, identically and only if missing, because the engine
- * reads it to sign and must find it whichever process migrates first.
- */
+/** DDL of the delivery tables (the secrets they sign with are in `webhook_secrets`, webhooks.schema.ts). */
 export const WEBHOOK_DELIVERIES_SQL = `
-CREATE TABLE IF NOT EXISTS webhook_secrets (
-  endpoint_id uuid NOT NULL,
-  org_id uuid NOT NULL,
-  secret text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  expires_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS webhook_secrets_endpoint ON webhook_secrets (endpoint_id);
 CREATE TABLE IF NOT EXISTS webhook_endpoint_targets (
   endpoint_id uuid PRIMARY KEY,
   org_id uuid NOT NULL,

@@ -43,6 +43,8 @@ export {
   OPERATOR_ACTIONS,
   PERMISSIONS,
   UNGATED_ACTIONS,
+  WEBHOOKS_MANAGE,
+  WEBHOOKS_READ,
   assertCan,
   assertCanAssignRole,
   can,
@@ -89,6 +91,37 @@ export {
   type WebhooksEvent,
   type WebhooksEventType,
 } from './webhooks/webhooks.events';
+export {
+  DEFAULT_SECRET_OVERLAP_MS,
+  MAX_ENDPOINTS_PER_ORG,
+  MAX_SECRET_OVERLAP_MS,
+  type CreateEndpoint,
+  type DeleteEndpoint,
+  type DisableEndpoint,
+  type PauseEndpoint,
+  type ResumeEndpoint,
+  type RotateEndpointSecret,
+  type UpdateEndpoint,
+  type WebhooksCommand,
+} from './webhooks/webhooks.commands';
+export {
+  initialWebhooksState,
+  liveEndpoints,
+  webhooksDecider,
+  type Endpoint,
+  type EndpointStatus,
+  type WebhooksState,
+} from './webhooks/webhooks.decider';
+export {
+  CreateEndpointInputSchema,
+  EndpointRefInputSchema,
+  RotateEndpointSecretInputSchema,
+  UpdateEndpointInputSchema,
+  type CreateEndpointInput,
+  type EndpointRefInput,
+  type RotateEndpointSecretInput,
+  type UpdateEndpointInput,
+} from './webhooks/webhooks.schema';
 export {
   SEAT_HOLDING_EVENT_TYPES,
   SEAT_TIMELINE_EVENT_TYPES,

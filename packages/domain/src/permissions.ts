@@ -5,8 +5,7 @@
  *
  * Decisions:
  * - Money (plan, buying and releasing seats) is owner + billing; admins cannot spend.
- * - People, seat assignment and API keys are owner + admin. So is the webhook delivery log
- *   and its recovery (`webhookDeliveries.*`): it shows what went to integrators' endpoints.
+ * - People, seat assignment and API keys are owner + admin.
  * - Everyone may read the organization, its seats and its member list.
  * - The raw event log (`events.list`) is owner + admin + billing.
  * - Metered usage (`usage.summary`, `usage.records`, and the CSV export, which follows
@@ -14,6 +13,12 @@
  *   invoice preview (`billing.preview`).
  * - `members.accept` is not role-gated: the caller holds an invitation, not a role
  *   (see {@link UNGATED_ACTIONS}); the decider checks the invitation instead.
+ * - Webhook endpoints are owner + admin, both to manage them (create, change, pause, resume,
+ *   rotate, delete, ping, and reveal a secret: whoever holds it can forge deliveries) and to read
+ *   them ({@link WEBHOOKS_MANAGE}, {@link WEBHOOKS_READ}). An endpoint's URL and event types
+ *   say where the organization's events go, which is no member's business. The delivery log
+ *   (`webhookDeliveries.list`, `.attempts`) is read like the endpoints; a resend or a recovery
+ *   (`.resend`, `.recover`) sends events again, so it is managing them.
  * - Meetings: owners, admins and hosts create them (the host also needs a seat, checked by
  *   the session decider); every member may see and join them. Host controls (end, lock,
  *   unlock, mute, remove) are open to the same roles here, and the decider narrows them to the
@@ -31,6 +36,10 @@ const ALL: readonly Role[] = ROLES;
 const OWNER_ADMIN: readonly Role[] = ['owner', 'admin'];
 const OWNER_BILLING: readonly Role[] = ['owner', 'billing'];
 const HOSTS: readonly Role[] = ['owner', 'admin', 'host'];
+/** Who manages an organization's webhook endpoints (`webhooks.manage` in docs/webhooks.md). */
+export const WEBHOOKS_MANAGE: readonly Role[] = OWNER_ADMIN;
+/** Who may list and read them (`webhooks.read`). */
+export const WEBHOOKS_READ: readonly Role[] = OWNER_ADMIN;
 
 /** Which roles may perform each role-gated action. */
 export const PERMISSIONS = {
@@ -61,10 +70,20 @@ export const PERMISSIONS = {
   'usage.summary': OWNER_BILLING,
   'usage.records': OWNER_BILLING,
   'billing.preview': OWNER_BILLING,
-  'webhookDeliveries.list': OWNER_ADMIN,
-  'webhookDeliveries.attempts': OWNER_ADMIN,
-  'webhookDeliveries.resend': OWNER_ADMIN,
-  'webhookDeliveries.recover': OWNER_ADMIN,
+  'webhooks.create': WEBHOOKS_MANAGE,
+  'webhooks.list': WEBHOOKS_READ,
+  'webhooks.get': WEBHOOKS_READ,
+  'webhooks.update': WEBHOOKS_MANAGE,
+  'webhooks.pause': WEBHOOKS_MANAGE,
+  'webhooks.resume': WEBHOOKS_MANAGE,
+  'webhooks.rotateSecret': WEBHOOKS_MANAGE,
+  'webhooks.revealSecret': WEBHOOKS_MANAGE,
+  'webhooks.delete': WEBHOOKS_MANAGE,
+  'webhooks.ping': WEBHOOKS_MANAGE,
+  'webhookDeliveries.list': WEBHOOKS_READ,
+  'webhookDeliveries.attempts': WEBHOOKS_READ,
+  'webhookDeliveries.resend': WEBHOOKS_MANAGE,
+  'webhookDeliveries.recover': WEBHOOKS_MANAGE,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */

@@ -16,6 +16,8 @@ import type { Mailer } from '@quorum/mail';
 import type { CommandHandler } from './commands/command-handler';
 import type { ReadModels } from './read/read-models.repository';
 import type { UsageRepository } from './usage/usage.repository';
+import type { WebhooksRepository } from './webhooks/webhooks.repository';
+import type { OutboundPolicy, Resolver, WebhookSender } from '@quorum/webhooks';
 import type { WebhookDeliveriesRepository } from './webhooks/deliveries.repository';
 
 export interface HealthReport {
@@ -37,6 +39,17 @@ export interface MeetingsConfig {
   signalingUrlFor(sessionId: string, origin: { host: string | undefined; secure: boolean }): Promise<string>;
   /** How long a started meeting may stay empty before it is ended. */
   emptyGraceMs: number;
+}
+
+/** Webhook endpoints: their secrets and read model, and what the gateway's own requests to them (pings) may reach. */
+export interface WebhooksDeps {
+  repository: WebhooksRepository;
+  /** `WEBHOOK_ALLOW_HTTP` and `WEBHOOK_ALLOW_LOOPBACK`; endpoints are checked against it when created or changed. */
+  policy: OutboundPolicy;
+  /** DNS for the address guard; the system's when absent. */
+  resolve?: Resolver;
+  /** Sends test pings, under `policy`. */
+  sender: WebhookSender;
 }
 
 /** Everything the procedures use; `main.ts` composes it. */
@@ -73,6 +86,7 @@ export interface GatewayDeps {
   webhookDeliveries: WebhookDeliveriesRepository;
   /** Whether this deployment syncs billing with Stripe; without it billing is Quorum's own figures. */
   stripeConnected: boolean;
+  webhooks: WebhooksDeps;
   /** Absent when no SFU is configured: `meetings.join` then answers PRECONDITION_FAILED. */
   meetings?: MeetingsConfig;
   now: () => Date;

@@ -1,4 +1,4 @@
-import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, z } from '@quorum/config';
+import { BrowserEnvShape, CommonEnvSchema, MailEnvShape, parseEnv, WebhookPolicyEnvShape, z } from '@quorum/config';
 import { EmailSchema, IdSchema } from '@quorum/domain';
 import { IceServersEnvSchema } from '@quorum/signaling';
 
@@ -71,6 +71,8 @@ export const GatewayEnvShape = {
   BILLING_PAST_DUE_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
   /** How often the gateway looks for organizations past due beyond the grace; 0 turns it off. */
   BILLING_DUNNING_SWEEP_SECONDS: z.coerce.number().min(0).max(86_400).default(3_600),
+  /** Webhook endpoints over plain http, and on loopback (both off; docs/webhooks.md, URL rules). */
+  ...WebhookPolicyEnvShape,
 };
 
 /** Environment of the standalone gateway (`src/main.ts`). */

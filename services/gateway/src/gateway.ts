@@ -38,6 +38,8 @@ import { OperatorsRepository } from './operators/operators.repository';
 import { ReadModels } from './read/read-models.repository';
 import { createUsageExportRoute, USAGE_EXPORT_PATH } from './usage/usage-export.route';
 import { UsageRepository } from './usage/usage.repository';
+import { WebhooksRepository } from './webhooks/webhooks.repository';
+import { createWebhookSender, type OutboundPolicy, type Resolver } from '@quorum/webhooks';
 
 export type { MeetingsConfig } from './deps';
 export { signalingFromPlacement } from './meetings/meetings.handler';
@@ -108,6 +110,11 @@ export interface GatewayOptions {
    * absent, Stripe counts as connected when its webhooks are (`stripe`). The console says so.
    */
   stripeSync?: boolean;
+  /**
+   * What webhook endpoints may point at (`WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOW_LOOPBACK`): https
+   * and public addresses only when absent. `resolve` replaces the system's DNS (tests).
+   */
+  webhooks?: { policy: OutboundPolicy; resolve?: Resolver };
   /** How often the shared credential revocation log is read (1 s by default): the longest a revocation made on another gateway takes to hold here. */
   revocationPollMs?: number;
   now?: () => Date;
@@ -136,6 +143,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger: options.logger.child({ component: 'credential-guard' }),
     now,
     ...(options.revocationPollMs !== undefined ? { pollMs: options.revocationPollMs } : {}),
+  });
+  const webhookPolicy = options.webhooks?.policy ?? { allowHttp: false, allowLoopback: false };
+  const webhookResolve = options.webhooks?.resolve;
+  const webhookSender = createWebhookSender({
+    policy: webhookPolicy,
+    ...(webhookResolve ? { resolve: webhookResolve } : {}),
   });
   const deps: GatewayDeps = {
     store: options.store,
@@ -173,6 +186,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     billingSync: new BillingSyncRepository(db, () => read.activeVersion()),
     webhookDeliveries: new WebhookDeliveriesRepository(db, options.sql),
     stripeConnected: options.stripeSync ?? options.stripe !== undefined,
+    webhooks: {
+      repository: new WebhooksRepository(db, () => read.activeVersion()),
+      policy: webhookPolicy,
+      ...(webhookResolve ? { resolve: webhookResolve } : {}),
+      sender: webhookSender,
+    },
     ...(options.meetings ? { meetings: options.meetings } : {}),
     waitForPosition: options.waitForPosition,
     ...(options.onProjected ? { onProjected: options.onProjected } : {}),
@@ -230,6 +249,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop(), dunningSweeper?.stop()]);
     },
     afterClose: async () => {
+      webhookSender.close();
       await credentials.close();
     },
   });

@@ -97,6 +97,7 @@ await run({ name: 'gateway', logger }, async (life) => {
           },
         }
       : {}),
+    webhooks: { policy: { allowHttp: env.WEBHOOK_ALLOW_HTTP, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK } },
     waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
     ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
   });

@@ -10,6 +10,7 @@ import { orgRouter } from './orgs/org.router';
 import { seatsRouter } from './seats/seats.router';
 import { router } from './trpc';
 import { usageRouter } from './usage/usage.router';
+import { webhooksRouter } from './webhooks/webhooks.router';
 import { webhookDeliveriesRouter } from './webhooks/deliveries.router';
 
 export const appRouter = router({
@@ -24,6 +25,7 @@ export const appRouter = router({
   usage: usageRouter,
   billing: billingRouter,
   finance: financeRouter,
+  webhooks: webhooksRouter,
   webhookDeliveries: webhookDeliveriesRouter,
 });
 

@@ -233,6 +233,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
       trustProxy: env.TRUST_PROXY,
       connectSources: env.CSP_CONNECT_SRC,
       operators: env.QUORUM_OPERATORS,
+      webhooks: { policy: { allowHttp: env.WEBHOOK_ALLOW_HTTP, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK } },
       // This process runs the billing sync when it has a Stripe key.
       stripeSync: env.STRIPE_SECRET_KEY !== undefined,
       ...(env.STRIPE_WEBHOOK_SECRET

@@ -1,16 +1,9 @@
-import { CommonEnvSchema, parseEnv, z } from '@quorum/config';
-
-const Flag = z
-  .enum(['true', 'false'])
-  .default('false')
-  .transform((v) => v === 'true');
+import { CommonEnvSchema, parseEnv, WebhookPolicyEnvShape, z } from '@quorum/config';
 
 /** Settings of webhook delivery, shared by its own process and the all-in-one process. */
 export const WebhooksEnvShape = {
-  /** Plain `http:` endpoints (development). Production delivers over https only. */
-  WEBHOOK_ALLOW_HTTP: Flag,
-  /** Endpoints on loopback addresses (development and tests); private and metadata addresses never. */
-  WEBHOOK_ALLOW_LOOPBACK: Flag,
+  /** WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_LOOPBACK: the gateway's, checked again at every connection. */
+  ...WebhookPolicyEnvShape,
   /** Multiplies every delay of the retry schedule (0.001 in tests: 5 minutes become 300 ms). */
   WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1_000).default(1),
   /** How long one attempt may take, connection to last byte. */

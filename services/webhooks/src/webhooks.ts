@@ -3,7 +3,7 @@
  * fan-out.ts) and the workers that send them (delivery-workers.ts), over the tables of
  * packages/db/src/webhook-deliveries.schema.ts. Both run in the standalone process
  * (`src/main.ts`) and in the all-in-one's pipeline; any number of instances may share the
- * durable and the tables. See docs/webhook-delivery.md.
+ * durable and the tables. See docs/webhooks.md (Delivery).
  */
 import type { EventBus } from '@quorum/bus';
 import type { SqlDatabase } from '@quorum/db';

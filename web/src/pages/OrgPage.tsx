@@ -13,6 +13,7 @@ import { MembersPage } from './MembersPage';
 import { OrgContext, permission, useOrgQuery } from './org-context';
 import { PlanPage, planLabel, statusLabel } from './PlanPage';
 import { SeatsPage } from './SeatsPage';
+import { WebhooksPage } from './webhooks/WebhooksPage';
 
 // The usage page brings its chart library: loaded only when the page opens.
 const UsagePage = lazy(() => import('./usage/UsagePage').then((m) => ({ default: m.UsagePage })));
@@ -24,15 +25,19 @@ const TAB_TITLES: Record<OrgTab, string> = {
   plan: 'Plan',
   usage: 'Usage & billing',
   'api-keys': 'API keys',
+  webhooks: 'Webhooks',
   activity: 'Activity',
 };
 
 /**
  * Whether the organization's navigation offers `tab` to `role`. Usage & billing is listed only
- * for the roles that may read usage; anyone else who opens its address is told why instead.
+ * for the roles that may read usage, Webhooks for those that may read endpoints; anyone else
+ * who opens its address is told why instead.
  */
 export function tabVisible(tab: OrgTab, role: Role): boolean {
-  return tab === 'usage' ? permission(role, 'usage.summary').allowed : true;
+  if (tab === 'usage') return permission(role, 'usage.summary').allowed;
+  if (tab === 'webhooks') return permission(role, 'webhooks.list').allowed;
+  return true;
 }
 
 export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
@@ -90,6 +95,7 @@ export function OrgPage({ orgId, tab }: { orgId: string; tab: OrgTab }) {
             </Suspense>
           ) : null}
           {tab === 'api-keys' ? <ApiKeysPage /> : null}
+          {tab === 'webhooks' ? <WebhooksPage /> : null}
           {tab === 'activity' ? <ActivityPage /> : null}
         </PageTitle>
       </LiveContext.Provider>

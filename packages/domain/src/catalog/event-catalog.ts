@@ -5,6 +5,7 @@
  * `test/docs` fails when the file and this output differ.
  */
 import { z } from 'zod';
+import { PUBLIC_EVENTS, isPublicEventType } from '../contract/public-events';
 import { EVENT_SCHEMAS, type DomainEventType, type EventCategory } from '../events';
 import { streamIds } from '../streams';
 
@@ -122,6 +123,19 @@ function renderFields(schema: JsonSchema): string[] {
   ];
 }
 
+/** The summary's "integrators" cell: the CloudEvents type, or "internal". */
+function publicNote(type: DomainEventType): string {
+  return isPublicEventType(type) ? `\`${PUBLIC_EVENTS[type].cloudEventType}\`` : 'internal';
+}
+
+/** The fields of `type` that stay inside Quorum, for its section. */
+function omittedNote(type: DomainEventType & keyof typeof PUBLIC_EVENTS): string {
+  const all = Object.keys((z.toJSONSchema(EVENT_SCHEMAS[type].schema) as JsonSchema).properties ?? {});
+  const kept = new Set(Object.keys((z.toJSONSchema(PUBLIC_EVENTS[type].schema) as JsonSchema).properties ?? {}));
+  const omitted = all.filter((field) => !kept.has(field));
+  return omitted.length === 0 ? '' : `; without ${omitted.map((f) => `\`${f}\``).join(', ')}`;
+}
+
 /**
  * The generated part of the event catalog (Markdown), from {@link EVENT_SCHEMAS}: a summary
  * table, then per event type its stream, current version, NATS subject, description and
@@ -134,13 +148,13 @@ export function renderEventCatalog(): string {
     '',
     '### Summary',
     '',
-    '| type | stream | version | description |',
-    '|---|---|---|---|',
+    '| type | stream | version | integrators | description |',
+    '|---|---|---|---|---|',
   ];
   for (const type of types) {
     const entry = EVENT_SCHEMAS[type];
     lines.push(
-      `| [\`${type}\`](#${anchorOf(type)}) | \`${streamOf(entry.category)}\` | ${entry.version} | ${entry.description} |`,
+      `| [\`${type}\`](#${anchorOf(type)}) | \`${streamOf(entry.category)}\` | ${entry.version} | ${publicNote(type)} | ${entry.description} |`,
     );
   }
   for (const type of types) {
@@ -155,6 +169,9 @@ export function renderEventCatalog(): string {
       `- stream: \`${streamOf(entry.category)}\``,
       `- current version: ${entry.version}`,
       `- subject: \`${subjectOf(entry.category, type)}\``,
+      isPublicEventType(type)
+        ? `- public: CloudEvents type \`${PUBLIC_EVENTS[type].cloudEventType}\`, data schema \`${PUBLIC_EVENTS[type].schemaPath}\`${omittedNote(type)}`
+        : '- internal: never sent to integrators',
       '',
       ...renderFields(json),
     );

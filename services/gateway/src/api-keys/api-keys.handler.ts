@@ -12,7 +12,7 @@ import { actorId, revokeKeysMadeBy } from './key-revocation';
  */
 export async function createApiKey(ctx: AuthedContext, input: CreateApiKeyInput) {
   const meta = commandMeta(ctx, input.orgId, 'apiKeys.create');
-  const keyId = meta.ids.entityId('api-key');
+  const keyId = meta.ids.entityId(`api-key|${input.orgId}`);
   const createdBy = actorId(ctx.principal);
   const outcome = await ctx.deps.commands.execute(
     organizationDecider,

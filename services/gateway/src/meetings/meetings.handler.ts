@@ -82,7 +82,7 @@ export async function createMeeting(ctx: AuthedContext, input: CreateMeetingInpu
     throw new AppError('NOT_FOUND', 'meetings.host_not_member', 'The named host is not a member of this organization.');
   }
   const hostHoldsSeat = await holdsSeatIn(ctx, input.orgId, hostUserId);
-  const sessionId = entityIds(ctx, 'meetings.create').entityId('session');
+  const sessionId = entityIds(ctx, 'meetings.create').entityId(`session|${input.orgId}`);
   const meta = commandMeta(ctx, input.orgId, 'meetings.create');
   const outcome = await ctx.deps.commands.execute(sessionDecider, streamIds.session(sessionId), meta, (state) =>
     sessionDecider.decide(

@@ -26,7 +26,7 @@ import type { AuthedContext, UserContext } from '../trpc';
  */
 export async function inviteMember(ctx: AuthedContext, input: InviteMemberInput) {
   const meta = commandMeta(ctx, input.orgId, 'members.invite');
-  const invitationId = meta.ids.entityId('invitation');
+  const invitationId = meta.ids.entityId(`invitation|${input.orgId}`);
   const invitedBy = ctx.principal.kind === 'user' ? ctx.principal.userId : ctx.principal.keyId;
   let orgName = '';
   let invited: { email: string; role: string; expiresAt: string } | undefined;

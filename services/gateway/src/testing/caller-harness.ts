@@ -192,6 +192,8 @@ export async function startCallerHarness(options: CallerHarnessOptions = {}): Pr
       // Sweeps run only when a test asks (`gateway.sweeper.sweep()`), never behind its back.
       emptySweepIntervalMs: 0,
       revocationPollMs: 0,
+      // Webhook endpoints in tests point at receivers on http://127.0.0.1.
+      webhooks: { policy: { allowHttp: true, allowLoopback: true } },
       ...(options.operators ? { operators: options.operators } : {}),
     });
     closers.push(() => gateway.http.close());

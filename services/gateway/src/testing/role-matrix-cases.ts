@@ -233,6 +233,31 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     return { sessionId, participantId };
   }
 
+  /**
+   * A webhook endpoint of `org` made by the owner, at a loopback address nothing listens on (a
+   * ping gets "connection refused", an answer). The test's Quorum allows http and loopback.
+   */
+  async function newEndpoint(org: string): Promise<{ endpointId: string; position: string }> {
+    const created = (await driver.asOwner('webhooks.create', {
+      orgId: org,
+      url: 'http://127.0.0.1:9/matrix',
+      eventTypes: ['member.joined'],
+    })) as { endpoint: { id: string }; position: string };
+    return { endpointId: created.endpoint.id, position: created.position };
+  }
+  /** One endpoint per organization for the calls that leave it as it was (or nearly). */
+  const sharedEndpoints = new Map<string, Promise<{ endpointId: string; position: string }>>();
+  const sharedEndpoint = (org: string) => {
+    let shared = sharedEndpoints.get(org);
+    if (!shared) sharedEndpoints.set(org, (shared = newEndpoint(org)));
+    return shared;
+  };
+  /**
+   * An endpoint for a call that changes it for good: a fresh one when the call should succeed
+   * (an organization has at most 20), the shared one when it is refused before it is looked at.
+   */
+  const endpointFor = async (org: string, allowed: boolean) =>
+    (allowed ? await newEndpoint(org) : await sharedEndpoint(org)).endpointId;
   /** A failed webhook delivery of `org`, as the delivery engine records one. */
   async function failedDelivery(org: string): Promise<string> {
     const deliveryId = randomUUID();
@@ -298,7 +323,42 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     'usage.summary': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD, groupBy: 'meter' }) },
     'usage.records': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
     'billing.preview': { input: async (org) => ({ orgId: org, period: USAGE_PERIOD }) },
-    'webhookDeliveries.list': { input: async (org) => ({ orgId: org, endpointId: randomUUID() }) },
+    'webhooks.create': {
+      input: async (org) => ({ orgId: org, url: 'http://127.0.0.1:9/created', eventTypes: ['seat.assigned'] }),
+    },
+    'webhooks.list': { input: async (org) => ({ orgId: org }) },
+    'webhooks.get': {
+      input: async (org) => {
+        const { endpointId, position } = await sharedEndpoint(org);
+        return { orgId: org, endpointId, minPosition: position };
+      },
+    },
+    'webhooks.update': {
+      input: async (org) => ({
+        orgId: org,
+        endpointId: (await sharedEndpoint(org)).endpointId,
+        description: `matrix ${randomUUID().slice(0, 8)}`,
+      }),
+    },
+    'webhooks.pause': { input: async (org, allowed) => ({ orgId: org, endpointId: await endpointFor(org, allowed) }) },
+    'webhooks.resume': {
+      input: async (org, allowed) => {
+        const endpointId = await endpointFor(org, allowed);
+        if (allowed) await driver.asOwner('webhooks.pause', { orgId: org, endpointId });
+        return { orgId: org, endpointId };
+      },
+    },
+    'webhooks.rotateSecret': {
+      input: async (org) => ({ orgId: org, endpointId: (await sharedEndpoint(org)).endpointId, overlapSeconds: 60 }),
+    },
+    'webhooks.revealSecret': {
+      input: async (org) => ({ orgId: org, endpointId: (await sharedEndpoint(org)).endpointId }),
+    },
+    'webhooks.delete': { input: async (org, allowed) => ({ orgId: org, endpointId: await endpointFor(org, allowed) }) },
+    'webhooks.ping': { input: async (org) => ({ orgId: org, endpointId: (await sharedEndpoint(org)).endpointId }) },
+    'webhookDeliveries.list': {
+      input: async (org) => ({ orgId: org, endpointId: (await sharedEndpoint(org)).endpointId }),
+    },
     'webhookDeliveries.attempts': {
       input: async (org) => ({ orgId: org, deliveryId: await failedDelivery(org) }),
     },
@@ -306,7 +366,11 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
       input: async (org) => ({ orgId: org, deliveryId: await failedDelivery(org) }),
     },
     'webhookDeliveries.recover': {
-      input: async (org) => ({ orgId: org, endpointId: randomUUID(), since: '2025-01-01T00:00:00.000Z' }),
+      input: async (org) => ({
+        orgId: org,
+        endpointId: (await sharedEndpoint(org)).endpointId,
+        since: '2025-01-01T00:00:00.000Z',
+      }),
     },
   };
 

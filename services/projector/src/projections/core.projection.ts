@@ -1,9 +1,10 @@
 /**
  * The `core` projection: organizations, entitlements, members, invitations, seats, seat
- * assignments, meetings and the per-organization event log, in one read-model schema
+ * assignments, meetings, webhook endpoints and the per-organization event log, in one read-model schema
  * (`rm_v<N>`), and metered usage and Stripe's customers and invoices beside them. This module
  * writes the event log and hands each event to the module of the read model it changes
- * (`organizations`, `members`, `seats`, `sessions`, `usage`, `billing`, and the seat timeline).
+ * (`organizations`, `members`, `seats`, `sessions`, `usage`, `billing`, `webhooks`, and the
+ * seat timeline).
  *
  * Set-based: a batch of events is folded in memory into one final operation per row key
  * (insert, update, delete, replace), then each table is written with one statement whose rows
@@ -26,6 +27,7 @@ import { planSeats, flushSeats } from './seats.projection';
 import { SeatTimelinePlan } from './seat-timeline.projection';
 import { flushSessions } from './sessions.projection';
 import { UsagePlan } from './usage.projection';
+import { flushEndpoints, planEndpoint } from './webhooks.projection';
 import { json, WritePlan, type Trx } from './write-plan';
 
 /** Name of the projection in the bookkeeping tables. */
@@ -98,8 +100,7 @@ function plan(w: WritePlan, usage: UsagePlan, billing: BillingPlan, e: WireEvent
     case 'endpoint.secret_rotated':
     case 'endpoint.deleted':
     case 'endpoint.disabled':
-      // In the event log (above); the endpoints' read model is the webhooks projection's.
-      return;
+      return planEndpoint(w, orgId, streamId, { position: e.position, at }, domainEvent);
     default:
       return assertUnreachable(domainEvent);
   }
@@ -163,6 +164,7 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
   await usage.flush(trx, t);
   await billing.flush(trx, t);
   await timeline.flush(trx, t);
+  await flushEndpoints(trx, t, w);
   return outcomes;
 }
 

@@ -51,7 +51,11 @@ function timelineEvent(row: LoggedEvent): TimelineEvent {
 
 function byOrg<T extends { org_id: string }>(rows: readonly T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
-  for (const r of rows) out.set(r.org_id, [...(out.get(r.org_id) ?? []), r]);
+  for (const r of rows) {
+    const group = out.get(r.org_id);
+    if (group) group.push(r);
+    else out.set(r.org_id, [r]);
+  }
   return out;
 }
 

@@ -5,7 +5,14 @@
  * (`jsonb_to_recordset`).
  */
 import { assertUnreachable, type Plan, type SessionEvent } from '@quorum/domain';
-import type { Database, InvitationTable, MemberTable, OrganizationTable, SeatAssignmentTable } from '@quorum/db';
+import type {
+  Database,
+  InvitationTable,
+  MemberTable,
+  OrganizationTable,
+  SeatAssignmentTable,
+  WebhookEndpointTable,
+} from '@quorum/db';
 import { sql, type Insertable, type Transaction } from 'kysely';
 
 export type Trx = Transaction<Database>;
@@ -63,6 +70,7 @@ export type OrganizationInsert = Insertable<OrganizationTable>;
 export type MemberInsert = Insertable<MemberTable>;
 export type InvitationInsert = Insertable<InvitationTable>;
 export type SeatAssignmentInsert = Insertable<SeatAssignmentTable>;
+export type WebhookEndpointInsert = Insertable<WebhookEndpointTable>;
 
 /** What a batch does, keyed by row. */
 export class WritePlan {
@@ -73,6 +81,7 @@ export class WritePlan {
   readonly members = new Map<string, RowOp<MemberInsert>>();
   readonly invitations = new Map<string, RowOp<InvitationInsert>>();
   readonly assignments = new Map<string, RowOp<SeatAssignmentInsert>>();
+  readonly endpoints = new Map<string, RowOp<WebhookEndpointInsert>>();
   /** Session (meeting) events in order; few per batch, applied one statement or two each. */
   readonly sessionEvents: Array<{ orgId: string; streamId: string; at: string; event: SessionEvent }> = [];
 
@@ -90,6 +99,9 @@ export class WritePlan {
     const key = `${orgId}|${userId}`;
     this.assignments.set(key, fold(this.assignments.get(key), op));
     this.seatsTouched.add(orgId);
+  }
+  endpoint(endpointId: string, op: Op<WebhookEndpointInsert>) {
+    this.endpoints.set(endpointId, fold(this.endpoints.get(endpointId), op));
   }
 }
 
@@ -147,7 +159,7 @@ export async function flushKeyed<Row extends object>(
     .split(',')
     .map((c) => c.trim().split(' ')[0]!)
     .join(', ');
-  const keyTypes = key.map((k) => `${k} ${k.endsWith('_id') ? 'uuid' : 'text'}`).join(', ');
+  const keyTypes = key.map((k) => `${k} ${k === 'id' || k.endsWith('_id') ? 'uuid' : 'text'}`).join(', ');
   const keyMatch = key.map((k) => `t.${k} = v.${k}`).join(' AND ');
   const runUpdates = async (groups: typeof pre) => {
     for (const [columns, rows] of groups) {

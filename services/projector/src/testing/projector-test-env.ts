@@ -281,6 +281,13 @@ export async function snapshot(sql: SqlDatabase, schema: string, orgIds: readonl
       .orderBy('org_id')
       .orderBy('period')
       .execute(),
+    webhook_endpoints: await db
+      .selectFrom('webhook_endpoints')
+      .where('org_id', 'in', ids)
+      .selectAll()
+      .orderBy('org_id')
+      .orderBy('id')
+      .execute(),
   };
 }
 

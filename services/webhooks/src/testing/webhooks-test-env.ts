@@ -53,7 +53,10 @@ export interface TestEndpoint {
   secret: string;
 }
 
-/** An endpoint as `webhooks.create` makes it: its secret stored, then `endpoint.created`. */
+/**
+ * An endpoint as `webhooks.create` makes it, without the gateway: its secret stored, then
+ * `endpoint.created` (the engine's tests run without a gateway; the all-in-one's use the procedure).
+ */
 export async function createEndpoint(
   store: EventStore,
   sql: SqlDatabase,
@@ -63,11 +66,10 @@ export async function createEndpoint(
 ): Promise<TestEndpoint> {
   const endpointId = randomUUID();
   const secret = generateWebhookSecret();
-  await sql.query(`INSERT INTO webhook_secrets (endpoint_id, org_id, secret) VALUES ($1, $2, $3)`, [
-    endpointId,
-    orgId,
-    secret,
-  ]);
+  await sql.query(
+    `INSERT INTO webhook_secrets (endpoint_id, org_id, secret, created_at) VALUES ($1, $2, $3, clock_timestamp())`,
+    [endpointId, orgId, secret],
+  );
   await appendEndpointEvent(store, orgId, 'endpoint.created', {
     endpointId,
     url,
@@ -92,11 +94,10 @@ export async function rotateSecret(
       endpointId,
       previousValidUntil,
     ]);
-    await tx.query(`INSERT INTO webhook_secrets (endpoint_id, org_id, secret) VALUES ($1, $2, $3)`, [
-      endpointId,
-      orgId,
-      secret,
-    ]);
+    await tx.query(
+      `INSERT INTO webhook_secrets (endpoint_id, org_id, secret, created_at) VALUES ($1, $2, $3, clock_timestamp())`,
+      [endpointId, orgId, secret],
+    );
   });
   await appendEndpointEvent(store, orgId, 'endpoint.secret_rotated', {
     endpointId,
