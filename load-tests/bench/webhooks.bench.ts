@@ -40,6 +40,8 @@ export interface WebhooksBenchResult {
   deliveryLag: Summary;
   /** Same append → delivered to a plain bus consumer: the baseline. */
   busLag: Summary;
+  /** Append → the delivery row added by the fan-out. */
+  fanOutLag: Summary;
   /** Delivery row added by the fan-out → its first attempt starting: time spent waiting for a worker. */
   queueWait: Summary;
   /** Events never received within the drain time. */
@@ -89,6 +91,8 @@ export async function runWebhooksBench(options: WebhooksBenchOptions = {}): Prom
     relay.start();
 
     const appendedAt = new Map<string, number>();
+    /** Wall-clock instants of the same, to compare with the engine's timestamps in the tables. */
+    const appendedWall = new Map<string, number>();
     const deliveryLag: number[] = [];
     const received = new Map<string, number>();
     let duplicates = 0;
@@ -204,6 +208,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions = {}): Prom
         ])
         .then(() => {
           appendedAt.set(id, performance.now());
+          appendedWall.set(id, Date.now());
         });
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
@@ -218,10 +223,14 @@ export async function runWebhooksBench(options: WebhooksBenchOptions = {}): Prom
     const missing = waiting();
     log(`    sent ${sent} events in ${(elapsed / 1000).toFixed(1)} s; ${missing} not received after the drain`);
     await baseline.close();
-    const { rows: waits } = await sql.query<{ ms: number }>(
-      `SELECT extract(epoch FROM (a.at - d.created_at)) * 1000 AS ms
+    const { rows: waits } = await sql.query<{ ms: number; event_id: string; created: Date }>(
+      `SELECT extract(epoch FROM (a.at - d.created_at)) * 1000 AS ms, d.event_id, d.created_at AS created
        FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE a.n = 1`,
     );
+    const fanOutLag = waits.flatMap((w) => {
+      const at = appendedWall.get(w.event_id);
+      return at === undefined ? [] : [new Date(w.created).getTime() - at];
+    });
 
     const lag = summarize(deliveryLag);
     const achievedRate = (sent / elapsed) * 1000;
@@ -234,6 +243,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions = {}): Prom
       achievedRate,
       deliveryLag: lag,
       busLag: summarize(busLag),
+      fanOutLag: summarize(fanOutLag),
       queueWait: summarize(waits.map((w) => Number(w.ms))),
       missing,
       duplicates,
@@ -272,6 +282,10 @@ export function webhooksRows(result: WebhooksBenchResult): Row[] {
     [
       'baseline: bus delivery p50 / p99 / max',
       `${ms(result.busLag.p50)} / ${ms(result.busLag.p99)} / ${ms(result.busLag.max)}  (${int(result.busLag.count)} events)`,
+    ],
+    [
+      'of which: append → fanned out p50 / p99',
+      `${ms(result.fanOutLag.p50)} / ${ms(result.fanOutLag.p99)}  (the bus, then the fan-out's transaction)`,
     ],
     [
       'of which: fanned out → first attempt p50 / p99',

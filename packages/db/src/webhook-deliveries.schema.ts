@@ -66,12 +66,12 @@ export interface WebhookDeliveryTable {
   failed_at: Timestamp | null;
 }
 
-/** One attempt of a delivery: what was sent (secrets aside) and what came back. */
+/** One attempt of a delivery: what was sent and what came back. */
 export interface WebhookAttemptTable {
   delivery_id: string;
   n: number;
   at: Timestamp;
-  /** Request headers without the signature (it is derived from the secrets). */
+  /** Request headers as sent: no secret is among them (the signature is derived from the secrets). */
   request_headers: unknown;
   status: number | null;
   response_headers: unknown;

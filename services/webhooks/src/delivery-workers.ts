@@ -77,6 +77,19 @@ interface Claimed {
   secrets: string[];
 }
 
+/** An attempt made, to be recorded. */
+interface Sent {
+  at: Date;
+  /** What was sent (the signature is no secret: it is derived from one). */
+  headers: Record<string, string>;
+  outcome: SendOutcome;
+}
+
+/** Only a 2xx delivers. */
+function isSuccess(outcome: SendOutcome): boolean {
+  return outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300;
+}
+
 export interface DeliveryWorkersStatus {
   inFlight: number;
   attempts: number;
@@ -160,26 +173,36 @@ export class DeliveryWorkers {
   }
 
   /**
-   * Sends one stream's run in order, each after the one before was delivered. A failure stops
-   * the run (the rest wait behind the failed one); so does the lease getting short: a send
+   * Sends one stream's run in order, each once the one before was answered with a 2xx. A
+   * delivered attempt is recorded while the next is sent (order needs the answer, not the
+   * write); a failure is recorded before the run stops, the rest waiting behind it. A send
    * starts only while its whole deadline still fits in the lease. What is not sent is released.
    */
   private async send(run: readonly Claimed[], claimedAt: number): Promise<void> {
     let next = 0;
+    const recording: Promise<unknown>[] = [];
+    const logFailure = (err: unknown, deliveryId: string | undefined) =>
+      this.options.logger.error(
+        { err, deliveryId },
+        'webhook delivery: recording an attempt failed; its claim lapses and it is sent again',
+      );
     try {
       while (next < run.length) {
         if (next > 0 && (this.closed || performance.now() - claimedAt > leaseMarginMs(this.options.timeoutMs))) break;
-        const delivered = await this.attempt(run[next]!);
+        const delivery = run[next]!;
+        const sent = await this.post(delivery);
         next++;
-        if (!delivered) break;
+        if (isSuccess(sent.outcome)) {
+          recording.push(this.record(delivery, sent).catch((err: unknown) => logFailure(err, delivery.id)));
+          continue;
+        }
+        await this.record(delivery, sent);
+        break;
       }
     } catch (err) {
-      this.options.logger.error(
-        { err, deliveryId: run[next]?.id },
-        'webhook delivery: recording an attempt failed; its claim lapses and it is tried again',
-      );
-      next++;
+      logFailure(err, run[next - 1]?.id);
     }
+    await Promise.all(recording);
     const rest = run.slice(next);
     if (rest.length === 0) return;
     try {
@@ -258,7 +281,8 @@ export class DeliveryWorkers {
   }
 
   /** One attempt, recorded; true when it was delivered. */
-  private async attempt(delivery: Claimed): Promise<boolean> {
+  /** One attempt, not yet recorded. */
+  private async post(delivery: Claimed): Promise<Sent> {
     const at = this.options.now();
     const secrets = delivery.secrets;
     const content = { id: delivery.event_id, timestamp: Math.floor(at.getTime() / 1000), body: delivery.body };
@@ -281,16 +305,12 @@ export class DeliveryWorkers {
       Object.assign(headers, webhookHeaders(content, secrets));
       outcome = await this.sender.send(delivery.url, headers, delivery.body);
     }
-    return this.record(delivery, at, headers, outcome);
+    return { at, headers, outcome };
   }
 
-  private async record(
-    delivery: Claimed,
-    at: Date,
-    headers: Record<string, string>,
-    outcome: SendOutcome,
-  ): Promise<boolean> {
-    const ok = outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300;
+  /** Records an attempt and what follows from it; true when it was delivered and recorded. */
+  private async record(delivery: Claimed, { at, headers, outcome }: Sent): Promise<boolean> {
+    const ok = isSuccess(outcome);
     const status = outcome.kind === 'response' ? outcome.status : null;
     let next: Date | null = null;
     let state: 'delivered' | 'pending' | 'failed' = 'delivered';
