@@ -71,7 +71,7 @@ export async function runWebhooksBench(options: WebhooksBenchOptions = {}): Prom
   const rate = options.rate ?? 500;
   const durationMs = options.durationMs ?? 20_000;
   const endpointCount = options.endpoints ?? 50;
-  const workers = options.workers ?? 64;
+  const workers = options.workers ?? Number(process.env.BENCH_WEBHOOKS_WORKERS ?? 64);
   const log = options.log ?? (() => undefined);
   const logger = pino({ level: 'warn' });
   const db = await createBenchDatabase();

@@ -22,6 +22,7 @@ import {
 } from '@quorum/webhooks';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+import { DeliveredWriter } from './delivered-writer';
 import { nextRetryDelayMs, parseRetryAfter } from './retry-schedule';
 
 /** Namespace of `endpoint.disabled` ids: uuid v5 of `<endpointId>:disabled:<enabled position>`. */
@@ -105,8 +106,10 @@ export class DeliveryWorkers {
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private readonly counts = { attempts: 0, delivered: 0, failedAttempts: 0 };
+  private readonly delivered: DeliveredWriter;
 
   constructor(private readonly options: DeliveryWorkersOptions) {
+    this.delivered = new DeliveredWriter(options.sql);
     this.sender = createWebhookSender({
       policy: options.policy,
       timeoutMs: options.timeoutMs,
@@ -311,22 +314,34 @@ export class DeliveryWorkers {
   /** Records an attempt and what follows from it; true when it was delivered and recorded. */
   private async record(delivery: Claimed, { at, headers, outcome }: Sent): Promise<boolean> {
     const ok = isSuccess(outcome);
-    const status = outcome.kind === 'response' ? outcome.status : null;
-    let next: Date | null = null;
-    let state: 'delivered' | 'pending' | 'failed' = 'delivered';
-    if (!ok) {
-      const retryAfter =
-        status === 429 || status === 503
-          ? parseRetryAfter(outcome.kind === 'response' ? outcome.headers['retry-after'] : undefined, at)
-          : undefined;
-      const delay = nextRetryDelayMs(
-        delivery.round_attempts + 1,
-        { scale: this.options.retryScale, ...(this.options.random ? { random: this.options.random } : {}) },
-        retryAfter,
-      );
-      state = delay === undefined ? 'failed' : 'pending';
-      next = delay === undefined ? null : new Date(this.options.now().getTime() + delay);
+    if (ok && outcome.kind === 'response') {
+      const recorded = await this.delivered.record({
+        deliveryId: delivery.id,
+        claimToken: delivery.claim_token,
+        at,
+        requestHeaders: headers,
+        status: outcome.status,
+        responseHeaders: outcome.headers,
+        responseBody: outcome.body,
+        durationMs: outcome.durationMs,
+      });
+      this.counts.attempts++;
+      this.counts.delivered++;
+      if (!recorded) this.lapsed(delivery);
+      return recorded;
     }
+    const status = outcome.kind === 'response' ? outcome.status : null;
+    const retryAfter =
+      status === 429 || status === 503
+        ? parseRetryAfter(outcome.kind === 'response' ? outcome.headers['retry-after'] : undefined, at)
+        : undefined;
+    const delay = nextRetryDelayMs(
+      delivery.round_attempts + 1,
+      { scale: this.options.retryScale, ...(this.options.random ? { random: this.options.random } : {}) },
+      retryAfter,
+    );
+    const state = delay === undefined ? 'failed' : 'pending';
+    const next = delay === undefined ? null : new Date(this.options.now().getTime() + delay);
     // 410 Gone: the disable is appended before the attempt is recorded (with the endpoint's
     // status, in one statement), so no retry is claimed in between, and a crash between the two
     // sends it again, gets 410 again and appends nothing new (the event's id is derived).
@@ -335,9 +350,7 @@ export class DeliveryWorkers {
     const error =
       outcome.kind === 'error'
         ? { class: outcome.error, message: outcome.message }
-        : ok
-          ? null
-          : { class: 'http', message: `answered ${outcome.status}` };
+        : { class: 'http', message: `answered ${outcome.status}` };
     const { rows } = await this.options.sql.query<{
       failing_since: Date | null;
       enabled_position: string;
@@ -349,7 +362,6 @@ export class DeliveryWorkers {
            attempts = attempts + 1, round_attempts = round_attempts + 1, status = $2::text,
            next_attempt_at = COALESCE($3::timestamptz, next_attempt_at), claimed_until = NULL, claim_token = NULL,
            last_status = $4::integer, last_error = $5::text,
-           delivered_at = CASE WHEN $2::text = 'delivered' THEN $6::timestamptz ELSE delivered_at END,
            failed_at = CASE WHEN $2::text = 'failed' THEN $6::timestamptz ELSE failed_at END
          WHERE id = $1 AND claim_token = $12::uuid
          RETURNING id, attempts, endpoint_id),
@@ -358,7 +370,7 @@ export class DeliveryWorkers {
            (delivery_id, n, at, request_headers, status, response_headers, response_body, duration_ms, error_class, error_message)
          SELECT id, attempts, $6::timestamptz, $7::jsonb, $4::integer, $8::jsonb, $9::text, $10::real, $11::text, $5::text FROM d)
        UPDATE webhook_endpoint_targets SET
-         failing_since = CASE WHEN $2::text = 'delivered' THEN NULL ELSE COALESCE(failing_since, $6::timestamptz) END,
+         failing_since = COALESCE(failing_since, $6::timestamptz),
          status = CASE WHEN $13::boolean AND status = 'enabled' AND enabled_position = $14::bigint
                        THEN 'disabled' ELSE status END
        WHERE endpoint_id = (SELECT endpoint_id FROM d)
@@ -381,17 +393,12 @@ export class DeliveryWorkers {
       ],
     );
     this.counts.attempts++;
-    if (ok) this.counts.delivered++;
-    else this.counts.failedAttempts++;
+    this.counts.failedAttempts++;
     const target = rows[0];
-    if (!target)
-      this.options.logger.warn(
-        { deliveryId: delivery.id },
-        'webhook delivery: its claim lapsed before the attempt was recorded (another worker has it now)',
-      );
+    if (!target) this.lapsed(delivery);
     if (gone && target?.status === 'disabled')
       this.options.logger.warn({ endpointId: delivery.endpoint_id, reason: 'gone' }, 'webhook endpoint disabled');
-    if (ok || !target || target.status !== 'enabled') return ok && target !== undefined;
+    if (!target || target.status !== 'enabled') return false;
     const failingSince = target.failing_since ?? at;
     if (this.options.now().getTime() - failingSince.getTime() > this.options.disableAfterMs) {
       await this.appendDisabled(delivery, 'failing', failingSince);
@@ -403,6 +410,13 @@ export class DeliveryWorkers {
       this.options.logger.warn({ endpointId: delivery.endpoint_id, reason: 'failing' }, 'webhook endpoint disabled');
     }
     return false;
+  }
+
+  private lapsed(delivery: Claimed): void {
+    this.options.logger.warn(
+      { deliveryId: delivery.id },
+      'webhook delivery: its claim lapsed before the attempt was recorded (another worker has it now)',
+    );
   }
 
   /**
