@@ -79,7 +79,6 @@ it('delivers every event to every endpoint when the delivery process is SIGKILLe
   const ids: string[] = [];
   let killed!: () => void;
   const kill = new Promise<void>((resolve) => (killed = resolve));
-  let appendedAtKill = -1;
   const appending = (async () => {
     for (let round = 0; round < PER_SESSION / 5; round++) {
       if (round === HOLD_AT) await kill;
@@ -104,7 +103,7 @@ it('delivers every event to every endpoint when the delivery process is SIGKILLe
   );
   first.child.kill('SIGKILL');
   expect((await first.exited).signal).toBe('SIGKILL');
-  appendedAtKill = ids.length;
+  const appendedAtKill = ids.length;
   killed();
   await appending;
   expect(appendedAtKill, 'the kill must land while events are still being appended').toBeLessThan(ids.length);
