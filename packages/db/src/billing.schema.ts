@@ -45,7 +45,24 @@ export interface SeatHoldingTable {
 export type SeatIntervalRow = Selectable<SeatIntervalTable>;
 export type SeatHoldingRow = Selectable<SeatHoldingTable>;
 
-/** DDL of the seat timeline tables in read-model schema `s`. */
+/**
+ * The event types the seat timeline folds (`SEAT_TIMELINE_EVENT_TYPES` and
+ * `SEAT_HOLDING_EVENT_TYPES` of `@quorum/domain`, which this package does not import; the
+ * projector's tests check the lists agree). `event_log_seat_event_id` indexes their ids, so the
+ * projector can tell an event stored again under a later position without reading a whole
+ * history; the far more numerous events of other types are not in it.
+ */
+const SEAT_EVENT_TYPES = [
+  'organization.created',
+  'organization.plan_changed',
+  'organization.closed',
+  'seats.purchased',
+  'seats.released',
+  'seat.assigned',
+  'seat.unassigned',
+];
+
+/** DDL of the seat timeline tables (and their index of the event log) in read-model schema `s`. */
 export function billingReadModelSql(s: string): string {
   return `
 CREATE TABLE IF NOT EXISTS ${s}.seat_intervals (
@@ -75,5 +92,7 @@ CREATE TABLE IF NOT EXISTS ${s}.seat_holdings (
 );
 CREATE INDEX IF NOT EXISTS seat_holdings_user ON ${s}.seat_holdings (org_id, user_id, position);
 CREATE INDEX IF NOT EXISTS seat_holdings_time ON ${s}.seat_holdings (org_id, from_at, position);
+CREATE INDEX IF NOT EXISTS event_log_seat_event_id ON ${s}.event_log (org_id, event_id)
+  WHERE type IN (${SEAT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')});
 `;
 }

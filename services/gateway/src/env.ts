@@ -71,9 +71,26 @@ export const GatewayEnvShape = {
   BILLING_PAST_DUE_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
   /** How often the gateway looks for organizations past due beyond the grace; 0 turns it off. */
   BILLING_DUNNING_SWEEP_SECONDS: z.coerce.number().min(0).max(86_400).default(3_600),
+  /** Calls to `/v1` per minute per credential (API key, user); shared through Redis with REDIS_URL. */
+  V1_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(600),
+  /** How often an idle `/v1` event stream sends a heartbeat comment. */
+  V1_STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
+  /** How long a `/v1` event stream's consumer may leave its socket full before it is cut off. */
+  V1_STREAM_SLOW_CONSUMER_SECONDS: z.coerce.number().min(0.05).max(600).default(30),
   /** Webhook endpoints over plain http, and on loopback (both off; docs/webhooks.md, URL rules). */
   ...WebhookPolicyEnvShape,
 };
+
+/** `/v1`'s event stream timings from the environment. */
+export function v1StreamSettings(env: {
+  V1_STREAM_HEARTBEAT_SECONDS: number;
+  V1_STREAM_SLOW_CONSUMER_SECONDS: number;
+}) {
+  return {
+    heartbeatMs: Math.round(env.V1_STREAM_HEARTBEAT_SECONDS * 1000),
+    slowConsumerMs: Math.round(env.V1_STREAM_SLOW_CONSUMER_SECONDS * 1000),
+  };
+}
 
 /** Environment of the standalone gateway (`src/main.ts`). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({

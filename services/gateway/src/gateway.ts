@@ -28,7 +28,7 @@ import type { GatewayDeps, HealthReport, MeetingsConfig } from './deps';
 import type { Placement } from '@quorum/placement';
 import { startEmptyMeetingSweeper, type EmptyMeetingSweeper } from './meetings/empty-sweeper';
 import { startLostNodeSweeper, type LostNodeSweeper } from './meetings/lost-node-sweeper';
-import { createGatewayServer, type GatewayServer } from './http/server';
+import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './http/server';
 import { BillingSyncRepository } from './finance/billing-sync.repository';
 import { FinanceRepository } from './finance/finance.repository';
 import { WebhookDeliveriesRepository } from './webhooks/deliveries.repository';
@@ -43,6 +43,7 @@ import { createWebhookSender, type OutboundPolicy, type Resolver } from '@quorum
 
 export type { MeetingsConfig } from './deps';
 export { signalingFromPlacement } from './meetings/meetings.handler';
+export { createMemoryV1RateLimiter, v1RateLimitOptions } from './v1/v1-rate-limit';
 export {
   AUTH_RATE_LIMITS,
   authRateLimitOptions,
@@ -77,6 +78,11 @@ export interface GatewayOptions {
    * which count per process, so pass Redis ones when several gateways run.
    */
   rateLimiter?: AuthRateLimiters;
+  /**
+   * `/v1`: the per-credential rate limiter (`v1RateLimitOptions`; in-process at 600 a minute
+   * when absent) and the event stream's heartbeat and slow-consumer bound.
+   */
+  v1?: GatewayServerOptions['v1'];
   /** Extra readiness checks (projector, bus) merged into `/health/ready`. */
   readiness?: () => Promise<HealthReport['checks']>;
   /** Meetings (join tokens, signaling placement); without it `meetings.join` is refused. */
@@ -245,6 +251,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createGatewayServer(deps, {
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
     ...(options.connectSources ? { connectSources: options.connectSources } : {}),
+    ...(options.v1 ? { v1: options.v1 } : {}),
     beforeClose: async () => {
       await Promise.all([sweeper?.stop(), lostNodeSweeper?.stop(), dunningSweeper?.stop()]);
     },

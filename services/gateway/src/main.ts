@@ -7,10 +7,17 @@ import { waitForProjection } from '@quorum/projector/wait';
 import { openPostgresStore, run } from '@quorum/runtime';
 import { useTelemetry } from '@quorum/runtime/telemetry';
 import { pino } from 'pino';
-import { parseGatewayEnv } from './env';
+import { parseGatewayEnv, v1StreamSettings } from './env';
 import { RedisPlacement } from '@quorum/placement/redis';
 import { Redis } from 'ioredis';
-import { createGateway, signalingFromPlacement, type MeetingsConfig } from './gateway';
+import { RedisRateLimiter } from '@quorum/ratelimit/redis';
+import {
+  createGateway,
+  createMemoryV1RateLimiter,
+  signalingFromPlacement,
+  v1RateLimitOptions,
+  type MeetingsConfig,
+} from './gateway';
 
 const env = parseGatewayEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'gateway' } });
@@ -34,10 +41,21 @@ await run({ name: 'gateway', logger }, async (life) => {
   );
   let meetings: MeetingsConfig | undefined;
   let placement: RedisPlacement | undefined;
-  if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && env.REDIS_URL) {
-    const redis = new Redis(env.REDIS_URL);
-    life.onClose('connection', 'redis', () => redis.quit());
-    redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+  let redis: Redis | undefined;
+  if (env.REDIS_URL) {
+    const client = new Redis(env.REDIS_URL);
+    redis = client;
+    life.onClose('connection', 'redis', () => client.quit());
+    client.on('error', (err: Error) => logger.warn({ err }, 'redis connection error; reconnecting'));
+  }
+  // Every gateway counts /v1 calls in Redis when there is one, so a credential's limit is global.
+  const v1RateLimiter = redis
+    ? await RedisRateLimiter.create({
+        redis,
+        ...v1RateLimitOptions(env.V1_RATE_LIMIT_PER_MINUTE, env.REDIS_NAMESPACE),
+      })
+    : createMemoryV1RateLimiter(env.V1_RATE_LIMIT_PER_MINUTE);
+  if (env.JOIN_TOKEN_SECRET && env.SFU_SERVICE_SECRET && redis) {
     placement = new RedisPlacement({
       redis,
       ...(env.REDIS_NAMESPACE ? { namespace: `${env.REDIS_NAMESPACE}:placement` } : {}),
@@ -99,6 +117,7 @@ await run({ name: 'gateway', logger }, async (life) => {
       : {}),
     webhooks: { policy: { allowHttp: env.WEBHOOK_ALLOW_HTTP, allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK } },
     waitForPosition: (position, timeoutMs) => waitForProjection(sql, position, timeoutMs),
+    v1: { rateLimiter: v1RateLimiter, stream: v1StreamSettings(env) },
     ...(env.WEB_DIST ? { staticDir: env.WEB_DIST } : {}),
   });
   const { port } = await gateway.http.listen(env.PORT, env.HOST);

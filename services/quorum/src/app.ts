@@ -16,14 +16,18 @@ import {
   authRateLimitOptions,
   createGateway,
   createMemoryAuthRateLimiters,
+  createMemoryV1RateLimiter,
   signalingFromPlacement,
+  v1RateLimitOptions,
   type AuthRateLimiters,
   type Gateway,
 } from '@quorum/gateway/gateway';
+import { v1StreamSettings } from '@quorum/gateway/env';
 import { createMailer } from '@quorum/mail';
 import { meteringOptions } from '@quorum/metering/env';
 import { MemoryPlacement, type Placement } from '@quorum/placement';
 import { RedisPlacement } from '@quorum/placement/redis';
+import type { RateLimiter } from '@quorum/ratelimit';
 import { RedisRateLimiter } from '@quorum/ratelimit/redis';
 import { Lifecycle, openBus, openNatsBus, openStore } from '@quorum/runtime';
 import { startSfu, type Sfu } from '@quorum/sfu';
@@ -142,6 +146,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
 
     let redis: Redis | undefined;
     let rateLimiter: AuthRateLimiters;
+    let v1RateLimiter: RateLimiter;
     const limits = authRateLimitOptions({
       login: env.AUTH_LOGIN_LIMIT,
       loginByIp: env.AUTH_LOGIN_IP_LIMIT,
@@ -157,9 +162,14 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         loginByIp: await RedisRateLimiter.create({ redis: client, ...limits.loginByIp }),
         signUp: await RedisRateLimiter.create({ redis: client, ...limits.signUp }),
       };
+      v1RateLimiter = await RedisRateLimiter.create({
+        redis: client,
+        ...v1RateLimitOptions(env.V1_RATE_LIMIT_PER_MINUTE, env.REDIS_NAMESPACE),
+      });
       logger.info('rate limits: Redis (REDIS_URL)');
     } else {
       rateLimiter = createMemoryAuthRateLimiters(limits);
+      v1RateLimiter = createMemoryV1RateLimiter(env.V1_RATE_LIMIT_PER_MINUTE);
       logger.info('rate limits: in-process');
     }
 
@@ -247,6 +257,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         : {}),
       ...(existsSync(join(webDist, 'index.html')) ? { staticDir: webDist } : {}),
       rateLimiter,
+      v1: { rateLimiter: v1RateLimiter, stream: v1StreamSettings(env) },
       readiness: async () => ({
         ...(await pipeline.readiness()),
         // The embedded SFU starts once the gateway listens (its URL needs the port).

@@ -1,9 +1,10 @@
 /**
  * What an organization was billed for over time, folded from its events in position order: the
  * seat quantity and plan in force (one stretch per change) and who held a seat when. The
- * projector keeps both as read models (`seat_intervals`, `seat_holdings`) by folding each
- * organization's events from its event log again whenever one of them arrives, so the rows
- * depend only on the events, never on how they were batched, replayed or retried.
+ * projector keeps both as read models (`seat_intervals`, `seat_holdings`): when new events all
+ * come after an organization's last stretch (a user's last holding) it goes on from that row,
+ * otherwise it folds the organization's events from its event log again, so the rows depend
+ * only on the events, never on how they were batched, replayed or retried.
  *
  * Times: a stretch starts at its event's `occurredAt`, but never before the stretch it follows.
  * Events of the seats and organization streams are ordered by position, and two gateways'
@@ -80,14 +81,21 @@ function inOrder(events: readonly TimelineEvent[]): TimelineEvent[] {
  * The stretches of one organization from its timeline events (any order: they are sorted by
  * position, and an id seen before is skipped). A change that leaves quantity and plan as they were starts nothing; after
  * `organization.closed` nothing is in force and later events change nothing.
+ *
+ * With `last`, the fold goes on from a stretch folded before: `last` must be the final stretch
+ * of the events up to and including its position, and `events` only the ones after that
+ * position, none with an id folded before. The result is `last` as those events end it (or
+ * leave it open) followed by the stretches they start: exactly the tail, from `last` on, of
+ * folding every event at once. `last` is taken as it was when it started (its `to` is
+ * recomputed), so an event that ended it may be among `events`.
  */
-export function foldSeatTimeline(events: readonly TimelineEvent[]): SeatStretch[] {
+export function foldSeatTimeline(events: readonly TimelineEvent[], last?: SeatStretch): SeatStretch[] {
   const sorted = inOrder(events);
-  const out: SeatStretch[] = [];
-  let quantity = 0;
-  let quantityEventId: string | null = null;
-  let plan: Plan | null = null;
-  let planEventId: string | null = null;
+  const out: SeatStretch[] = last ? [{ ...last, to: null, toEventId: null }] : [];
+  let quantity = last?.quantity ?? 0;
+  let quantityEventId: string | null = last?.quantityEventId ?? null;
+  let plan: Plan | null = last?.plan ?? null;
+  let planEventId: string | null = last?.planEventId ?? null;
   let closed = false;
   for (const e of sorted) {
     if (closed) break;
@@ -138,11 +146,18 @@ export function foldSeatTimeline(events: readonly TimelineEvent[]): SeatStretch[
  * order: they are sorted by position, and an id seen before is skipped). An assignment while the user already holds a seat
  * changes nothing, as does an unassignment while they hold none (the seats decider never
  * writes either).
+ *
+ * With `last`, the fold goes on from holdings folded before, at most one per user: each must
+ * be its user's final holding among the events up to and including its position, and `events`
+ * of that user only the ones after it, none with an id folded before. Each is taken as it was
+ * when it started (held; its end is recomputed). The result is those holdings as `events` end
+ * them (or not) followed by the holdings they start: exactly what folding every event at once
+ * gives for them and after them.
  */
-export function foldSeatHoldings(events: readonly TimelineEvent[]): SeatHolding[] {
+export function foldSeatHoldings(events: readonly TimelineEvent[], last: readonly SeatHolding[] = []): SeatHolding[] {
   const sorted = inOrder(events);
-  const out: SeatHolding[] = [];
-  const open = new Map<string, SeatHolding>();
+  const out: SeatHolding[] = last.map((h) => ({ ...h, to: null, unassignedEventId: null, reason: null }));
+  const open = new Map<string, SeatHolding>(out.map((h) => [h.userId, h]));
   for (const e of sorted) {
     switch (e.event.type) {
       case 'seat.assigned': {

@@ -1,26 +1,8 @@
 import type { WireEvent } from '@quorum/eventstore';
-import { IdSchema, currentVersionOf, isDomainEventType, parseEventData } from '@quorum/domain';
-import { z } from 'zod';
+import { currentVersionOf, isDomainEventType, parseEventData } from '@quorum/domain';
 import { authorizeQuery, awaitPosition } from '../access';
-import { MinPositionSchema, positionSchema, type Context, type Principal } from '../trpc';
-
-const Position = positionSchema();
-
-export const ListEventsInputSchema = z.object({
-  orgId: IdSchema,
-  /** Events strictly after this position (ascending pages). */
-  after: Position.optional(),
-  /** Events strictly before this position (descending pages, newest first). */
-  before: Position.optional(),
-  order: z.enum(['asc', 'desc']).default('asc'),
-  limit: z.number().int().min(1).max(500).default(100),
-  types: z
-    .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be an event type, such as member.joined'))
-    .max(50)
-    .optional(),
-  minPosition: MinPositionSchema,
-});
-export type ListEventsInput = z.infer<typeof ListEventsInputSchema>;
+import type { Context, Principal } from '../trpc';
+import type { ListEventsInput } from './events.schema';
 
 export async function listEvents(ctx: Context & { principal: Principal }, input: ListEventsInput) {
   await awaitPosition(ctx, input.minPosition);

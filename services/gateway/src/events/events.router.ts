@@ -1,5 +1,6 @@
 import { authedProcedure, router } from '../trpc';
-import { listEvents, ListEventsInputSchema } from './events.handler';
+import { listEvents } from './events.handler';
+import { ListEventsInputSchema } from './events.schema';
 import { liveEvents, LiveEventsInputSchema } from './events.live';
 
 export const eventsRouter = router({

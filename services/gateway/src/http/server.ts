@@ -1,7 +1,8 @@
 /**
  * The gateway's HTTP server: tRPC over HTTP and WebSocket at `/trpc` (plain JSON, no
  * transformer, so any HTTP client can call it), `/health`, `/health/ready`, the public event
- * contract's JSON Schemas under `/schemas/`, and optionally
+ * contract's JSON Schemas under `/schemas/`, the REST surface for integrators under `/v1` (its
+ * event stream and OpenAPI document), and optionally
  * static files (the web app) for everything else.
  */
 import { createReadStream } from 'node:fs';
@@ -18,6 +19,10 @@ import { createRequestContext } from '../context';
 import type { GatewayDeps } from '../deps';
 import { appRouter } from '../router';
 import { createSchemasRoute } from '../public/schemas.route';
+import { DEFAULT_EVENT_STREAM_SETTINGS, type EventStreamSettings } from '../v1/event-stream';
+import { createMemoryV1RateLimiter } from '../v1/v1-rate-limit';
+import { createV1Handler, V1_PREFIX } from '../v1/v1.http';
+import type { RateLimiter } from '@quorum/ratelimit';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** The most calls one batch may hold (HTTP or WebSocket); a larger batch is a 400 and runs nothing. */
@@ -74,6 +79,11 @@ export interface GatewayServerOptions {
   beforeClose?: () => Promise<void>;
   /** Runs last, once every socket and request is done (what calls needed until then). */
   afterClose?: () => Promise<void>;
+  /**
+   * `/v1`: its rate limiter (per credential; in-process at 600 calls a minute when absent, so
+   * pass a Redis one when several gateways run) and its event stream's timings.
+   */
+  v1?: { rateLimiter?: RateLimiter; stream?: Partial<EventStreamSettings> };
 }
 
 export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOptions = {}): GatewayServer {
@@ -123,6 +133,11 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
   }
 
   const schemasRoute = createSchemasRoute(deps);
+  const v1 = createV1Handler(deps, {
+    rateLimiter: options.v1?.rateLimiter ?? createMemoryV1RateLimiter(undefined, () => deps.now().getTime()),
+    stream: { ...DEFAULT_EVENT_STREAM_SETTINGS, ...options.v1?.stream },
+    maxBodyBytes: MAX_BODY_BYTES,
+  });
   const connectSources = [...(options.connectSources ?? [])];
   const requests = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   const server = createServer((req, res) => {
@@ -141,6 +156,7 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
       return;
     }
     if (path.startsWith('/schemas/')) return schemasRoute(req, res, path);
+    if (path === V1_PREFIX || path.startsWith(`${V1_PREFIX}/`)) return v1.handle(req, res, path);
     if (path.startsWith('/trpc/')) {
       const parent = propagation.extract(otelContext.active(), req.headers);
       const span = tracer.startSpan(
@@ -216,7 +232,12 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
   return {
     server,
     routeRequest(path, handler) {
-      if (path === '/health' || path === '/health/ready' || path.startsWith('/trpc/'))
+      if (
+        path === '/health' ||
+        path === '/health/ready' ||
+        path.startsWith('/trpc/') ||
+        path.startsWith(`${V1_PREFIX}/`)
+      )
         throw new Error(`${path} is the gateway's own`);
       requests.set(path, handler);
     },
@@ -239,6 +260,8 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
     close() {
       closing ??= (async () => {
         await options.beforeClose?.();
+        // Open event streams would hold the server open; their clients resume with Last-Event-ID.
+        v1.close();
         wsHandler.broadcastReconnectNotification();
         for (const client of wss.clients) client.close(1001, 'server shutting down');
         await new Promise<void>((r) => wss.close(() => r()));

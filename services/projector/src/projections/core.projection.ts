@@ -153,7 +153,7 @@ export async function applyEvents(trx: Trx, schema: string, events: readonly Wir
     // Event types this code does not know (newer producers, other categories) only go to the log.
     if (domainEvent) {
       plan(w, usage, billing, e, domainEvent);
-      timeline.add(e.orgId, domainEvent);
+      timeline.add(e.orgId, e.position, domainEvent);
     }
     return 'applied';
   });

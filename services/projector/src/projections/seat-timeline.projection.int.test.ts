@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePublicSchema, migrateReadModelSchema, readModelSchema } from '@quorum/db';
+import { SEAT_HOLDING_EVENT_TYPES, SEAT_TIMELINE_EVENT_TYPES } from '@quorum/domain';
 import { toWireEvent, type RecordedEvent, type WireEvent } from '@quorum/eventstore';
 import {
   append,
@@ -13,6 +14,7 @@ import {
   type TestDatabase,
 } from '../testing/projector-test-env';
 import { applyEvents, type ApplyOutcome } from './core.projection';
+import { sql } from 'kysely';
 
 const VERSION = 1;
 const schema = readModelSchema(VERSION);
@@ -176,5 +178,145 @@ describe('seat timeline projection', () => {
     await apply(all, batched);
     for (const e of all) await apply([e]);
     expect(await snapshot(t.sql, batched, orgs)).toEqual(await snapshot(t.sql, schema, orgs));
+  });
+});
+
+/**
+ * An organization that stays open: created, seats bought and released (one purchase that
+ * leaves the total as it was), a user's seat assigned, assigned again (which changes nothing),
+ * unassigned and assigned once more.
+ */
+async function openOrganization(orgId: string) {
+  const user = randomUUID();
+  const org = await append(t.store, orgStream(orgId), [
+    newEvent(orgId, {
+      type: 'organization.created',
+      data: {
+        orgId,
+        name: 'Open',
+        plan: 'business',
+        ownerUserId: user,
+        ownerEmail: 'o@open.test',
+        trialEndsAt: '2025-03-15T00:00:00.000Z',
+      },
+    }),
+  ]);
+  const seats = await append(t.store, seatsStream(orgId), [
+    newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: 1 } }),
+    newEvent(orgId, { type: 'seat.assigned', data: { userId: user } }),
+    newEvent(orgId, { type: 'seats.purchased', data: { quantity: 1, total: 2 } }),
+    newEvent(orgId, { type: 'seat.assigned', data: { userId: user } }),
+    newEvent(orgId, { type: 'seats.released', data: { quantity: 1, total: 1 } }),
+    newEvent(orgId, { type: 'seat.unassigned', data: { userId: user, reason: 'unassigned' } }),
+    newEvent(orgId, { type: 'seats.purchased', data: { quantity: 2, total: 3 } }),
+    newEvent(orgId, { type: 'seat.assigned', data: { userId: user } }),
+  ]);
+  const recorded = [...org, ...seats];
+  return at(
+    recorded,
+    recorded.map((_, i) => new Date(Date.UTC(2025, 2, 1 + i)).toISOString()),
+  );
+}
+
+async function timelineOf(into: string, orgId: string) {
+  const rows = await snapshot(t.sql, into, [orgId]);
+  return { seat_intervals: rows.seat_intervals, seat_holdings: rows.seat_holdings };
+}
+
+describe('seat timeline projection, going on from the last row', () => {
+  let version = 20;
+  async function freshSchema(): Promise<string> {
+    version += 1;
+    await migrateReadModelSchema(t.sql, version);
+    return readModelSchema(version);
+  }
+
+  it('lands a late event after the last row, or before it, where its position puts it', async () => {
+    const orgId = randomUUID();
+    const wire = await openOrganization(orgId);
+    const whole = await freshSchema();
+    await apply(wire, whole);
+    const expected = await timelineOf(whole, orgId);
+    expect(expected.seat_intervals.map((r) => r.quantity)).toEqual([0, 1, 2, 1, 3]);
+    expect(expected.seat_holdings.map((r) => [r.assigned_event_id, r.unassigned_event_id])).toEqual([
+      [wire[2]!.id, wire[6]!.id],
+      [wire[8]!.id, null],
+    ]);
+
+    // Held back: the second purchase (after the last row, which is then the first purchase's;
+    // without it the release changes nothing) and the unassignment (after the user's last
+    // holding; without it the second assignment changes nothing). Both are applied after the
+    // events that follow them.
+    const afterLast = await freshSchema();
+    for (const i of [0, 1, 2, 4, 5, 6]) await apply([wire[i]!], afterLast);
+    await apply([wire[3]!], afterLast);
+    await apply([wire[7]!, wire[8]!], afterLast);
+    expect(await timelineOf(afterLast, orgId)).toEqual(expected);
+
+    // Held back until the end: an event before the last row.
+    const beforeLast = await freshSchema();
+    for (const i of [0, 1, 2, 4, 5, 6, 7, 8]) await apply([wire[i]!], beforeLast);
+    await apply([wire[3]!], beforeLast);
+    expect(await timelineOf(beforeLast, orgId)).toEqual(expected);
+  });
+
+  it('changes nothing for a batch applied twice, or again under later positions, or one copied event', async () => {
+    const orgId = randomUUID();
+    const wire = await openOrganization(orgId);
+    const into = await freshSchema();
+    const [first, second] = [wire.slice(0, 5), wire.slice(5)];
+    await apply(first, into);
+    await apply(second, into);
+    const before = await timelineOf(into, orgId);
+
+    expect(await apply(second, into)).toEqual(second.map(() => 'duplicate'));
+    expect(await timelineOf(into, orgId)).toEqual(before);
+
+    // Every event of the batch comes after the last row, but each repeats an event folded before.
+    let next = BigInt(wire.at(-1)!.position) + 1_000_000n;
+    const moved = (e: WireEvent) => ({ ...e, position: String((next += 1n)) });
+    expect(await apply(second.map(moved), into)).toEqual(second.map(() => 'applied'));
+    expect(await timelineOf(into, orgId)).toEqual(before);
+
+    // A copy of the second purchase would, folded on its own after the last row, set 2 seats
+    // again; the fold skips it, its id having been folded before.
+    expect(await apply([moved(wire[3]!)], into)).toEqual(['applied']);
+    expect(await timelineOf(into, orgId)).toEqual(before);
+
+    // New events after all of them go on from the last row and the user's last holding.
+    const user = (wire[2]!.data as { userId: string }).userId;
+    const more = await append(t.store, seatsStream(orgId), [
+      newEvent(orgId, { type: 'seats.released', data: { quantity: 1, total: 2 } }),
+      newEvent(orgId, { type: 'seat.unassigned', data: { userId: user, reason: 'member_removed' } }),
+    ]);
+    await apply(
+      more.map((e) => ({ ...toWireEvent(e), position: String((next += 1n)) })),
+      into,
+    );
+    const after = await timelineOf(into, orgId);
+    expect(after.seat_intervals.slice(0, -1)).toEqual([
+      ...before.seat_intervals.slice(0, -1),
+      { ...before.seat_intervals.at(-1)!, to_at: after.seat_intervals.at(-1)!.from_at, to_event_id: more[0]!.id },
+    ]);
+    expect(after.seat_intervals.at(-1)).toMatchObject({ event_id: more[0]!.id, quantity: 2, to_at: null });
+    expect(after.seat_holdings.map((h) => [h.assigned_event_id, h.unassigned_event_id, h.reason])).toEqual([
+      [wire[2]!.id, wire[6]!.id, 'unassigned'],
+      [wire[8]!.id, more[1]!.id, 'member_removed'],
+    ]);
+
+    // A copy of the assignment that changed nothing when it came (the seat was held) would, now
+    // that none is, open a holding; the fold skips it.
+    expect(await apply([moved(wire[4]!)], into)).toEqual(['applied']);
+    expect(await timelineOf(into, orgId)).toEqual(after);
+  });
+
+  it('indexes the ids of every event type the seat timeline folds', async () => {
+    const { rows } = await sql<{ indexdef: string }>`
+      SELECT indexdef FROM pg_indexes WHERE schemaname = ${schema} AND indexname = 'event_log_seat_event_id'`.execute(
+      testDb(t.sql),
+    );
+    expect(rows).toHaveLength(1);
+    for (const type of [...SEAT_TIMELINE_EVENT_TYPES, ...SEAT_HOLDING_EVENT_TYPES])
+      expect(rows[0]!.indexdef).toContain(`'${type}'`);
   });
 });

@@ -1,0 +1,163 @@
+/**
+ * `GET /v1/orgs/{orgId}/events/stream`: the feed of `events.live` as Server-Sent Events of
+ * public envelopes (`id: <sequence>`, `event: <CloudEvents type>`, `data: <envelope>`), so a
+ * browser's `EventSource` or any SSE client resumes with `Last-Event-ID`.
+ *
+ * Backpressure: the next event is taken from the feed only once the socket accepted the last
+ * one (`res.write` returned true, or `drain` came), so at most one event waits in memory per
+ * stream. A consumer that keeps the socket full longer than `slowConsumerMs`, or lets more than
+ * `maxBufferedBytes` wait, is cut off with `event: error` (`consumer_too_slow`) instead of being
+ * buffered for. A revoked credential ends the stream at once (`credentials.watch`), on whichever
+ * gateway it was revoked; the feed re-checks the role on every page.
+ */
+import type { ServerResponse } from 'node:http';
+import { toPublicEvent } from '@quorum/domain';
+import type { WireEvent } from '@quorum/eventstore';
+import type { TrackedEnvelope } from '@trpc/server';
+import type { AuthedContext } from '../trpc';
+import { errorAnswer } from './v1-errors';
+
+export interface EventStreamSettings {
+  /** A comment line this often keeps proxies and clients from timing the stream out. */
+  heartbeatMs: number;
+  /** How long the socket may stay full before the consumer is cut off. */
+  slowConsumerMs: number;
+  /** Bytes that may wait unsent before the consumer is cut off. */
+  maxBufferedBytes: number;
+  /** The `retry:` hint: how long a client waits before reconnecting. */
+  retryMs: number;
+}
+
+export const DEFAULT_EVENT_STREAM_SETTINGS: EventStreamSettings = {
+  heartbeatMs: 15_000,
+  slowConsumerMs: 30_000,
+  maxBufferedBytes: 1024 * 1024,
+  retryMs: 2_000,
+};
+
+/** How long a closing stream's last words may take to leave before the socket is dropped. */
+const FAREWELL_MS = 10_000;
+
+/** Why a stream ended, as its final `event: error` says. */
+export interface StreamEnd {
+  reason: string;
+  message: string;
+}
+
+/** The open streams of one gateway, so closing it ends them (their clients resume elsewhere). */
+export function createEventStreams(settings: EventStreamSettings) {
+  const open = new Set<(end: StreamEnd) => void>();
+
+  async function serve(
+    ctx: AuthedContext,
+    res: ServerResponse,
+    orgId: string,
+    feed: AsyncIterable<TrackedEnvelope<WireEvent>>,
+    baseUrl: string,
+    stop: () => void,
+  ): Promise<void> {
+    let ended = false;
+    let draining: ((drained: boolean) => void) | undefined;
+    const end = (why: StreamEnd) => {
+      if (ended) return;
+      ended = true;
+      draining?.(false);
+      if (!res.destroyed) {
+        res.end(`event: error\ndata: ${JSON.stringify(why)}\n\n`);
+        // A consumer that does not read never lets the end through; its socket goes after a grace.
+        const farewell = setTimeout(() => res.destroy(), FAREWELL_MS);
+        farewell.unref();
+        res.once('close', () => clearTimeout(farewell));
+      }
+      stop();
+    };
+    open.add(end);
+    res.once('close', () => {
+      ended = true;
+      draining?.(false);
+      stop();
+    });
+    const unwatch = ctx.deps.credentials.watch({ principal: ctx.principal, orgId }, (reason) => {
+      // A membership change is checked by the feed itself on its next page.
+      if (reason === 'membership_changed') return;
+      ctx.log.info({ reason }, 'ending an event stream whose credential no longer holds');
+      end({ reason: `credential.${reason}`, message: `The stream's credential no longer holds (${reason}).` });
+    });
+
+    const waitForDrain = () =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => settle(false), settings.slowConsumerMs);
+        const onDrain = () => settle(true);
+        const settle = (drained: boolean) => {
+          clearTimeout(timer);
+          res.off('drain', onDrain);
+          draining = undefined;
+          resolve(drained);
+        };
+        draining = settle;
+        res.once('drain', onDrain);
+      });
+    /** Writes `chunk`; false once the consumer is cut off or gone. */
+    const write = async (chunk: string): Promise<boolean> => {
+      if (ended) return false;
+      const accepted = res.write(chunk);
+      if (accepted && res.writableLength <= settings.maxBufferedBytes) return true;
+      if (res.writableLength > settings.maxBufferedBytes || !(await waitForDrain())) {
+        if (!ended) {
+          ctx.log.info({ buffered: res.writableLength }, 'cutting off a slow event stream consumer');
+          end({
+            reason: 'consumer_too_slow',
+            message: `The consumer did not keep up (the socket stayed full over ${settings.slowConsumerMs} ms); reconnect with Last-Event-ID to resume.`,
+          });
+        }
+        return false;
+      }
+      return !ended;
+    };
+
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': ctx.requestId,
+    });
+    res.socket?.setNoDelay(true);
+    const heartbeat = setInterval(() => {
+      // A full socket needs no heartbeat; the wait for it has its own bound.
+      if (!draining && !ended) res.write(': heartbeat\n\n');
+    }, settings.heartbeatMs);
+    try {
+      if (!(await write(`retry: ${settings.retryMs}\n: stream of ${orgId}\n\n`))) return;
+      for await (const [, event] of feed) {
+        if (ended) break;
+        const envelope = toPublicEvent(event, baseUrl);
+        if (!envelope) continue;
+        const message = `id: ${envelope.sequence}\nevent: ${envelope.type}\ndata: ${JSON.stringify(envelope)}\n\n`;
+        if (!(await write(message))) break;
+      }
+      end({ reason: 'stream.ended', message: 'The stream ended; reconnect with Last-Event-ID to resume.' });
+    } catch (err) {
+      const { body } = errorAnswer(err, ctx.requestId, ctx.log);
+      end({ reason: body.error.reason, message: body.error.message });
+    } finally {
+      clearInterval(heartbeat);
+      unwatch();
+      open.delete(end);
+    }
+  }
+
+  return {
+    serve,
+    /** Streams open now. */
+    get size() {
+      return open.size;
+    },
+    /** Ends every open stream with `why` (the server is shutting down). */
+    closeAll(why: StreamEnd) {
+      for (const end of [...open]) end(why);
+    },
+  };
+}
+
+export type EventStreams = ReturnType<typeof createEventStreams>;
