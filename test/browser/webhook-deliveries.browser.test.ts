@@ -2,8 +2,9 @@
  * The delivery log of the Webhooks page as an owner uses it, against a receiver on 127.0.0.1
  * that fails on demand: a delivery that failed every attempt shows each attempt with the
  * receiver's answer; Resend delivers it; "Recover failed since…" queues the ones that failed;
- * a resend while an attempt is under way is refused in words. The retry schedule is scaled
- * down (WEBHOOK_RETRY_SCALE) so a delivery runs out of attempts in about a second.
+ * a resend while an attempt is under way is refused in words; older deliveries come a page at a
+ * time. The retry schedule is scaled down (WEBHOOK_RETRY_SCALE) so a delivery runs out of
+ * attempts in about a second.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -113,7 +114,7 @@ const rowsIn = (log: Locator, status: string) => log.locator(`[data-testid="deli
 const POLL = { timeout: 15_000 };
 
 describe('the delivery log of the Webhooks page', () => {
-  it('shows failed attempts with the answer, resends one, recovers the failed ones', async () => {
+  it('shows failed attempts with the answer, resends one, recovers the failed ones, pages back', async () => {
     const email = uniqueEmail('owner');
     const owner = await call<{ accessToken: string }>(quorum.baseUrl, 'mutation', 'auth.signUp', {
       email,
@@ -226,6 +227,18 @@ describe('the delivery log of the Webhooks page', () => {
     receiver.answer = { status: 200, body: 'ok' };
     receiver.release();
     await rowOf(log, heldId, 'delivered').waitFor();
+
+    // A page holds 20, newest first; "Older deliveries" brings the rest.
+    const sent = receiver.received.length;
+    for (let i = 0; i < 17; i++) await invite();
+    await receivedAtLeast(sent + 17);
+    await log.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => rowsIn(log, 'delivered').count(), POLL).toBe(20);
+    expect(await log.getByTestId('delivery-row').last().getAttribute('data-event-id')).not.toBe(firstId);
+    await log.getByRole('button', { name: 'Older deliveries' }).click();
+    await expect.poll(() => log.getByTestId('delivery-row').count(), POLL).toBe(21);
+    expect(await log.getByTestId('delivery-row').last().getAttribute('data-event-id')).toBe(firstId);
+    await expect.poll(() => log.getByRole('button', { name: 'Older deliveries' }).count()).toBe(0);
     await context.close();
   });
 

@@ -41,7 +41,8 @@ export function EndpointDeliveries({ endpoint }: { endpoint: EndpointRow }) {
   const org = useOrg();
   const position = useOrgPosition(org.orgId);
   const queryClient = useQueryClient();
-  const canRecover = permission(org.yourRole, 'webhookDeliveries.recover', 'resend or recover deliveries');
+  const canResend = permission(org.yourRole, 'webhookDeliveries.resend', 'resend a delivery');
+  const canRecover = permission(org.yourRole, 'webhookDeliveries.recover', 'recover failed deliveries');
   const [status, setStatus] = useState<DeliveryStatus | ''>('');
   const [openId, setOpenId] = useState<string | undefined>();
   const [since, setSince] = useState(() => toLocalInput(new Date(Date.now() - DAY_MS)));
@@ -172,7 +173,7 @@ export function EndpointDeliveries({ endpoint }: { endpoint: EndpointRow }) {
                   <td>{d.status === 'pending' ? formatInstant(d.nextAttemptAt) : '—'}</td>
                   <td className="delivery-error">{lastProblem(d) ?? '—'}</td>
                   <td>
-                    {canRecover.allowed ? (
+                    {canResend.allowed ? (
                       <button
                         type="button"
                         className="secondary"
