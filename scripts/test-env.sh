@@ -30,6 +30,15 @@ if [[ ! -x /usr/bin/chromium ]]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
 fi
 
+# The non-TypeScript client tests (test/clients) run Python from a virtual environment they make.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  echo "[test] installing Python's venv (Debian package) for the client tests"
+  sudo=()
+  [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3 python3-venv >/dev/null
+fi
+
 # run_tier <project> <report file>: one vitest project, its results also written as JSON.
 run_tier() {
   npx vitest run --project "$1" --reporter=default --reporter=json --outputFile.json="$2"

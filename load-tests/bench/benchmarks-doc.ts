@@ -21,6 +21,7 @@ import type { UsageReadBenchResult } from './usage-read.bench';
 import type { RebuildBenchResult } from './rebuild.bench';
 import { SSE_HEADER, sseRows, sseSection, sseTargets } from './sse-doc';
 import type { SseBenchResult } from './sse.bench';
+import { webhooksRows, webhooksSection, webhooksTargets, type WebhooksBenchResult } from './webhooks.bench';
 import { int, markdownTable, ms, pct, textTable, verdict, type Row } from './stats';
 
 const K6 = markers('k6');
@@ -35,6 +36,7 @@ export interface BenchResults {
   rebuild?: RebuildBenchResult | undefined;
   metering?: MeteringBenchResult | undefined;
   usage?: UsageReadBenchResult | undefined;
+  webhooks?: WebhooksBenchResult | undefined;
   sse?: SseBenchResult | undefined;
 }
 
@@ -58,13 +60,24 @@ export interface BenchTables {
   rebuild: Table;
   metering: Table;
   usage: Table;
+  webhooks: Table;
   sse: Table;
   targets: Row[];
 }
 
 /** `only`: the parts asked for; one of them without a result fails its target. */
 export function benchTables(
-  { append, lag, capacity, baseline = { source: 'not measured' }, rebuild, metering, usage, sse }: BenchResults,
+  {
+    append,
+    lag,
+    capacity,
+    baseline = { source: 'not measured' },
+    rebuild,
+    metering,
+    usage,
+    webhooks,
+    sse,
+  }: BenchResults,
   only: ReadonlySet<string>,
 ): BenchTables {
   const appendHeader: Row = [
@@ -291,6 +304,8 @@ export function benchTables(
       verdict(usage.target.memoryPass && usage.exportRows >= 1_000_000),
     ]);
   } else if (only.has('usage')) targets.push(['(e) usage reads', 'did not run', 'FAIL']);
+  if (webhooks) targets.push(...webhooksTargets(webhooks));
+  else if (only.has('webhooks')) targets.push(['(f) webhook event → received p99 < 1 s', 'did not run', 'FAIL']);
   targets.push(...sseTargets(sse, only.has('sse')));
 
   return {
@@ -302,13 +317,14 @@ export function benchTables(
     rebuild: { header: rebuildHeader, rows: rebuildRows },
     metering: { header: meteringHeader, rows: meteringRows },
     usage: { header: usageHeader, rows: usageRows },
+    webhooks: { header: ['measure', 'value'], rows: webhooks ? webhooksRows(webhooks) : [] },
     sse: { header: SSE_HEADER, rows: sse ? sseRows(sse) : [] },
     targets,
   };
 }
 
 export function printBenchTables(
-  { append, lag, capacity, rebuild, metering, usage, sse }: BenchResults,
+  { append, lag, capacity, rebuild, metering, usage, webhooks, sse }: BenchResults,
   tables: BenchTables,
   log: (line: string) => void,
 ): void {
@@ -328,14 +344,25 @@ export function printBenchTables(
   if (rebuild) log(`(c) rebuild\n${textTable(tables.rebuild.header, tables.rebuild.rows)}\n`);
   if (metering) log(`(d) metering\n${textTable(tables.metering.header, tables.metering.rows)}\n`);
   if (usage) log(`(e) usage reads\n${textTable(tables.usage.header, tables.usage.rows)}\n`);
-  if (sse) log(`(f) event streams fanned out\n${textTable(tables.sse.header, tables.sse.rows)}\n`);
+  if (webhooks) log(`(f) webhook delivery\n${textTable(tables.webhooks.header, tables.webhooks.rows)}\n`);
+  if (sse) log(`(g) event streams fanned out\n${textTable(tables.sse.header, tables.sse.rows)}\n`);
   log(textTable(['target', 'measured', 'result'], tables.targets));
 }
 
 /** docs/benchmarks.md for this run; `previous` is the file being replaced (its k6 block is kept). */
 export function renderBenchmarksDoc(
   machine: BenchMachine,
-  { append, lag, capacity, baseline = { source: 'not measured' }, rebuild, metering, usage, sse }: BenchResults,
+  {
+    append,
+    lag,
+    capacity,
+    baseline = { source: 'not measured' },
+    rebuild,
+    metering,
+    usage,
+    webhooks,
+    sse,
+  }: BenchResults,
   tables: BenchTables,
   previous: string | undefined,
 ): string {
@@ -432,7 +459,9 @@ sampled every 100 ms; its baseline reads the same rows from PostgreSQL in keyset
 ${markdownTable(tables.usage.header, tables.usage.rows)}
 `
     : '\n_Did not run._\n'
-}${sseSection(sse)}
+}
+## (f) Webhook delivery
+${webhooks ? webhooksSection(webhooks, markdownTable(tables.webhooks.header, tables.webhooks.rows)) : '\n_Did not run._\n'}${sseSection(sse)}
 ## k6
 
 ${k6Section}

@@ -2,8 +2,8 @@
  * `npm run bench`: (a) event store appends vs plain INSERTs, (b) command-to-read-model lag
  * at a steady rate over HTTP through NATS, (c) projection rebuild throughput, (d) metering's
  * usage lag under a steady stream of session events, (e) usage.summary and the CSV export over a
- * month of a million usage events, (f) 1,000 `/v1` event streams of one organization at 500
- * events/s. Prints a table
+ * month of a million usage events, (f) webhook delivery from an append to 50 endpoints' receivers,
+ * (g) 1,000 `/v1` event streams of one organization at 500 events/s. Prints a table
  * and writes docs/benchmarks.md (the k6 section of an existing file is kept).
  *
  * Env: BENCH_DATABASE_URL (admin URL; each part uses its own fresh database), NATS_URL,
@@ -11,7 +11,8 @@
  * BENCH_CAPACITY_SECONDS (the capacity search's budget), BENCH_CAPACITY_STEP_SECONDS,
  * BENCH_LOADGEN_SECONDS (the outside generator's run), VEGETA_BIN (else scripts/vegeta.sh's cache),
  * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization),
- * BENCH_SSE_STREAMS, BENCH_SSE_RATE, BENCH_SSE_SECONDS ((f): event streams fanned out).
+ * BENCH_WEBHOOKS_RATE, BENCH_WEBHOOKS_SECONDS, BENCH_WEBHOOKS_ENDPOINTS,
+ * BENCH_SSE_STREAMS, BENCH_SSE_RATE, BENCH_SSE_SECONDS ((g): event streams fanned out).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +30,14 @@ import { runMeteringBench, type MeteringBenchResult } from './metering.bench';
 import { runUsageReadBench, type UsageReadBenchResult } from './usage-read.bench';
 import { runRebuildBench, type RebuildBenchResult } from './rebuild.bench';
 import { runSseBench, type SseBenchResult } from './sse.bench';
+import { runWebhooksBench, type WebhooksBenchResult } from './webhooks.bench';
 import { sleep } from './stats';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = `${ROOT}docs/benchmarks.md`;
 
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage,sse').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'append,lag,rebuild,metering,usage,webhooks,sse').split(',').map((s) => s.trim()),
 );
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -93,6 +95,7 @@ let baseline: InsertBaseline | undefined;
 let rebuild: RebuildBenchResult | undefined;
 let metering: MeteringBenchResult | undefined;
 let usage: UsageReadBenchResult | undefined;
+let webhooks: WebhooksBenchResult | undefined;
 let sse: SseBenchResult | undefined;
 const failures: string[] = [];
 
@@ -175,19 +178,31 @@ if (only.has('usage')) {
   });
 }
 
-if (only.has('sse')) {
+if (only.has('webhooks')) {
   if (append || lag || capacity || rebuild || metering || usage) await quiesce();
-  const streams = Number(process.env.BENCH_SSE_STREAMS ?? 1_000);
-  const rate = Number(process.env.BENCH_SSE_RATE ?? 500);
-  const seconds = Number(process.env.BENCH_SSE_SECONDS ?? 30);
-  log(`(f) ${streams} /v1 event streams of one organization at ${rate} events/s for ${seconds} s`);
-  sse = await runSseBench({ log, streams, rate, durationMs: seconds * 1_000 }).catch((err: unknown) => {
+  const rate = Number(process.env.BENCH_WEBHOOKS_RATE ?? 500);
+  const seconds = Number(process.env.BENCH_WEBHOOKS_SECONDS ?? 20);
+  const endpoints = Number(process.env.BENCH_WEBHOOKS_ENDPOINTS ?? 50);
+  log(`(f) webhook delivery at ${rate} events/s to ${endpoints} endpoints for ${seconds} s`);
+  webhooks = await runWebhooksBench({ log, rate, durationMs: seconds * 1_000, endpoints }).catch((err: unknown) => {
     failures.push(`(f) failed: ${(err as Error).stack ?? String(err)}`);
     return undefined;
   });
 }
 
-const results = { append, lag, capacity, baseline, rebuild, metering, usage, sse };
+if (only.has('sse')) {
+  if (append || lag || capacity || rebuild || metering || usage || webhooks) await quiesce();
+  const streams = Number(process.env.BENCH_SSE_STREAMS ?? 1_000);
+  const rate = Number(process.env.BENCH_SSE_RATE ?? 500);
+  const seconds = Number(process.env.BENCH_SSE_SECONDS ?? 30);
+  log(`(g) ${streams} /v1 event streams of one organization at ${rate} events/s for ${seconds} s`);
+  sse = await runSseBench({ log, streams, rate, durationMs: seconds * 1_000 }).catch((err: unknown) => {
+    failures.push(`(g) failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
+}
+
+const results = { append, lag, capacity, baseline, rebuild, metering, usage, webhooks, sse };
 const tables = benchTables(results, only);
 printBenchTables(results, tables, log);
 for (const f of failures) log(`\n${f}`);

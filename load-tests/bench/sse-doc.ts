@@ -1,4 +1,4 @@
-/** Part (f)'s rows, targets and section of docs/benchmarks.md (the `/v1` event stream fan-out). */
+/** Part (g)'s rows, targets and section of docs/benchmarks.md (the `/v1` event stream fan-out). */
 import type { SseBenchResult } from './sse.bench';
 import { int, markdownTable, ms, type Row } from './stats';
 
@@ -35,20 +35,20 @@ export function sseRows(sse: SseBenchResult): Row[] {
 }
 
 export function sseTargets(sse: SseBenchResult | undefined, asked: boolean): Row[] {
-  if (!sse) return asked ? [['(f) SSE fan-out', 'did not run', 'FAIL']] : [];
+  if (!sse) return asked ? [['(g) SSE fan-out', 'did not run', 'FAIL']] : [];
   return [
     [
-      `(f) ${int(sse.streams)} streams each get every event, in order, once`,
+      `(g) ${int(sse.streams)} streams each get every event, in order, once`,
       `${int(sse.complete)} of ${int(sse.streams)} over ${int(sse.events)} events`,
       sse.target.deliveryPass ? 'PASS' : 'FAIL',
     ],
     [
-      `(f) live heap grows < ${sse.target.maxHeapGrowthMiB} MiB, and not with events`,
+      `(g) live heap grows < ${sse.target.maxHeapGrowthMiB} MiB, and not with events`,
       `+${(sse.heap.endMiB - sse.heap.openMiB).toFixed(1)} MiB (⅓ in → end: ${(sse.heap.endMiB - sse.heap.midMiB).toFixed(1)} MiB)`,
       sse.target.memoryPass ? 'PASS' : 'FAIL',
     ],
     [
-      `(f) commands answered at ≥ 97% of ${sse.targetRate}/s`,
+      `(g) commands answered at ≥ 97% of ${sse.targetRate}/s`,
       `${sse.achievedRate.toFixed(1)}/s`,
       sse.target.rateKept ? 'PASS' : 'FAIL',
     ],
@@ -57,7 +57,7 @@ export function sseTargets(sse: SseBenchResult | undefined, asked: boolean): Row
 
 export function sseSection(sse: SseBenchResult | undefined): string {
   return `
-## (f) Event streams fanned out
+## (g) Event streams fanned out
 ${
   sse
     ? `

@@ -1,5 +1,5 @@
 /**
- * (f) `/v1` event streams fanned out: many concurrent Server-Sent Event streams of one
+ * (g) `/v1` event streams fanned out: many concurrent Server-Sent Event streams of one
  * organization while commands produce its events at a steady rate.
  *
  * Quorum as a child process (inspector on loopback) on a fresh database and a NATS namespace of

@@ -48,6 +48,7 @@ const matrix = createRoleMatrix({
   asOwner: (path, input) => call(path, input, asOwner()),
   asService: (path, input) => call(path, input, { serviceToken: serviceToken(q) }),
   addMember: async (org) => (await addMember(q.http, org, owner, 'member', 'target')).userId,
+  sql: () => q.app.sql,
 });
 
 beforeAll(async () => {

@@ -14,13 +14,14 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually';
 import { createOrg, signUp, type TestUser } from '../support/people';
 import { expectPublicEvent, publicContractValidator, type PublicContractValidator } from '../support/public-contract';
 import { pythonWith } from '../support/python';
 import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
 import { openSse, v1Client } from '../support/v1';
 
-const V1_ROUTE_COUNT = 14;
+const V1_ROUTE_COUNT = 18;
 const CLIENT = fileURLToPath(new URL('../clients/v1_client.py', import.meta.url));
 
 interface Parameter {
@@ -96,7 +97,7 @@ describe('the document', () => {
     expect(operations).toHaveLength(V1_ROUTE_COUNT);
     for (const { path, method, op } of operations) {
       const res = await fetch(
-        `${q.baseUrl}/v1${path.replace('{orgId}', orgId).replace('{endpointId}', randomUUID())}`,
+        `${q.baseUrl}/v1${path.replace('{orgId}', orgId).replace('{endpointId}', randomUUID()).replace('{deliveryId}', randomUUID())}`,
         {
           method: method.toUpperCase(),
           ...(op.requestBody ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}),
@@ -143,11 +144,36 @@ describe('the document', () => {
             { token: boss.token },
           );
         }
+        // An operation on one delivery gets a delivery made for it: an endpoint, an event, its delivery.
+        let deliveryId: string | undefined;
+        if (path.includes('{deliveryId}')) {
+          const created = (await q.http.mutation(
+            'webhooks.create',
+            { orgId: fresh.orgId, url: receiverUrl },
+            { token: boss.token },
+          )) as { endpoint: { id: string }; position: string };
+          await q.http.mutation('seats.purchase', { orgId: fresh.orgId, quantity: 1 }, { token: boss.token });
+          deliveryId = await eventually(async () => {
+            const page = (await q.http.query(
+              'webhookDeliveries.list',
+              { orgId: fresh.orgId, endpointId: created.endpoint.id, status: 'delivered' },
+              { token: boss.token },
+            )) as { items: Array<{ deliveryId: string }> };
+            expect(page.items.length).toBeGreaterThan(0);
+            return page.items[0]!.deliveryId;
+          }, 30_000);
+        }
         for (const p of op.parameters) {
           if (p.in === 'path')
             url = url.replace(
               `{${p.name}}`,
-              p.name === 'orgId' ? fresh.orgId : p.name === 'endpointId' ? endpointId! : String(p.example),
+              p.name === 'orgId'
+                ? fresh.orgId
+                : p.name === 'endpointId'
+                  ? endpointId!
+                  : p.name === 'deliveryId'
+                    ? deliveryId!
+                    : String(p.example),
             );
           else if (p.in === 'query' && p.example !== undefined) query.set(p.name, String(p.example));
         }

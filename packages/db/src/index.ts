@@ -23,3 +23,4 @@ export type * from './metering.schema';
 export type * from './billing-sync.schema';
 export type * from './stripe.schema';
 export type * from './webhooks.schema';
+export type * from './webhook-deliveries.schema';

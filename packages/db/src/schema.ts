@@ -40,6 +40,13 @@ import {
   type UsageRecordTable,
   type UsageThresholdTable,
 } from './usage.schema';
+import {
+  WEBHOOK_DELIVERIES_SQL,
+  type WebhookAttemptTable,
+  type WebhookDeliveryTable,
+  type WebhookEndpointTargetTable,
+  type WebhookFanoutCheckpointTable,
+} from './webhook-deliveries.schema';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** A timestamp with a database default. */
@@ -247,6 +254,10 @@ export interface Database {
   billing_usage_cursors: BillingUsageCursorTable;
   billing_dead_letters: BillingDeadLetterTable;
   stripe_webhook_events: StripeWebhookEventTable;
+  webhook_endpoint_targets: WebhookEndpointTargetTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+  webhook_fanout_checkpoints: WebhookFanoutCheckpointTable;
   organizations: OrganizationTable;
   entitlements: EntitlementTable;
   members: MemberTable;
@@ -373,7 +384,8 @@ ${METERING_SQL}
 ${OPERATORS_SQL}
 ${BILLING_SYNC_SQL}
 ${STRIPE_WEBHOOKS_SQL}
-${WEBHOOK_SECRETS_SQL}`;
+${WEBHOOK_SECRETS_SQL}
+${WEBHOOK_DELIVERIES_SQL}`;
 
 /** Schema name of a read-model version. */
 export function readModelSchema(version: number): string {

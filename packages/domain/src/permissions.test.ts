@@ -45,6 +45,10 @@ const EXPECTED: Record<Action, [boolean, boolean, boolean, boolean, boolean]> = 
   'webhooks.revealSecret': [Y, Y, N, N, N],
   'webhooks.delete': [Y, Y, N, N, N],
   'webhooks.ping': [Y, Y, N, N, N],
+  'webhookDeliveries.list': [Y, Y, N, N, N],
+  'webhookDeliveries.attempts': [Y, Y, N, N, N],
+  'webhookDeliveries.resend': [Y, Y, N, N, N],
+  'webhookDeliveries.recover': [Y, Y, N, N, N],
 };
 
 function refusal(fn: () => void): AppError | undefined {

@@ -16,7 +16,9 @@
  * - Webhook endpoints are owner + admin, both to manage them (create, change, pause, resume,
  *   rotate, delete, ping, and reveal a secret: whoever holds it can forge deliveries) and to read
  *   them ({@link WEBHOOKS_MANAGE}, {@link WEBHOOKS_READ}). An endpoint's URL and event types
- *   say where the organization's events go, which is no member's business.
+ *   say where the organization's events go, which is no member's business. The delivery log
+ *   (`webhookDeliveries.list`, `.attempts`) is read like the endpoints; a resend or a recovery
+ *   (`.resend`, `.recover`) sends events again, so it is managing them.
  * - Meetings: owners, admins and hosts create them (the host also needs a seat, checked by
  *   the session decider); every member may see and join them. Host controls (end, lock,
  *   unlock, mute, remove) are open to the same roles here, and the decider narrows them to the
@@ -78,6 +80,10 @@ export const PERMISSIONS = {
   'webhooks.revealSecret': WEBHOOKS_MANAGE,
   'webhooks.delete': WEBHOOKS_MANAGE,
   'webhooks.ping': WEBHOOKS_MANAGE,
+  'webhookDeliveries.list': WEBHOOKS_READ,
+  'webhookDeliveries.attempts': WEBHOOKS_READ,
+  'webhookDeliveries.resend': WEBHOOKS_MANAGE,
+  'webhookDeliveries.recover': WEBHOOKS_MANAGE,
 } as const satisfies Record<string, readonly Role[]>;
 
 /** A role-gated action (a gateway procedure name). */

@@ -19,6 +19,7 @@ import type { ReadModels } from './read/read-models.repository';
 import type { UsageRepository } from './usage/usage.repository';
 import type { WebhooksRepository } from './webhooks/webhooks.repository';
 import type { OutboundPolicy, Resolver, WebhookSender } from '@quorum/webhooks';
+import type { WebhookDeliveriesRepository } from './webhooks/deliveries.repository';
 
 export interface HealthReport {
   ready: boolean;
@@ -82,6 +83,8 @@ export interface GatewayDeps {
   finance: FinanceRepository;
   /** The Stripe sync's dead letters and operators' requests on them, Stripe's invoices and Customers. */
   billingSync: BillingSyncRepository;
+  /** Webhook deliveries and their attempts, and their recovery (the delivery engine's tables). */
+  webhookDeliveries: WebhookDeliveriesRepository;
   /** Whether this deployment syncs billing with Stripe; without it billing is Quorum's own figures. */
   stripeConnected: boolean;
   webhooks: WebhooksDeps;

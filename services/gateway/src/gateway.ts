@@ -32,6 +32,7 @@ import { startLostNodeSweeper, type LostNodeSweeper } from './meetings/lost-node
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './http/server';
 import { BillingSyncRepository } from './finance/billing-sync.repository';
 import { FinanceRepository } from './finance/finance.repository';
+import { WebhookDeliveriesRepository } from './webhooks/deliveries.repository';
 import { createFinanceExportRoute, FINANCE_EXPORT_PATH } from './finance/finance-export.route';
 import { OperatorAccess } from './operators/operator-access';
 import { OperatorsRepository } from './operators/operators.repository';
@@ -192,6 +193,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     operators: new OperatorAccess(new OperatorsRepository(db), options.operators),
     finance: new FinanceRepository(db, () => read.activeVersion()),
     billingSync: new BillingSyncRepository(db, () => read.activeVersion()),
+    webhookDeliveries: new WebhookDeliveriesRepository(db, options.sql),
     stripeConnected: options.stripeSync ?? options.stripe !== undefined,
     webhooks: {
       repository: new WebhooksRepository(db, () => read.activeVersion()),

@@ -48,6 +48,7 @@ const matrix = createRoleMatrix({
   asOwner: (path, input) => callPath(asOwner(), path, input),
   asService: (path, input) => callPath(h.service(), path, input),
   addMember: async (org) => (await h.addMember(org, owner, 'member', 'target')).userId,
+  sql: () => h.sql,
 });
 
 /** Opens a subscription and closes it at once; a refusal comes before the stream opens. */

@@ -11,6 +11,7 @@ import { seatsRouter } from './seats/seats.router';
 import { router } from './trpc';
 import { usageRouter } from './usage/usage.router';
 import { webhooksRouter } from './webhooks/webhooks.router';
+import { webhookDeliveriesRouter } from './webhooks/deliveries.router';
 
 export const appRouter = router({
   auth: authRouter,
@@ -25,6 +26,7 @@ export const appRouter = router({
   billing: billingRouter,
   finance: financeRouter,
   webhooks: webhooksRouter,
+  webhookDeliveries: webhookDeliveriesRouter,
 });
 
 /** The API's type, for typed clients (`@quorum/api`). */

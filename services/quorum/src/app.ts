@@ -1,5 +1,6 @@
 /**
- * Quorum in one process: gateway, relay and projector over shared adapters. With no
+ * Quorum in one process: gateway, relay, projector and the consumers (metering, webhook
+ * delivery, the billing sync) over shared adapters. With no
  * environment it runs on PGlite under DATA_DIR and the in-process bus (the embedded
  * default); DATABASE_URL, NATS_URL, ESDB_URL and REDIS_URL switch each port to its server.
  */
@@ -34,7 +35,7 @@ import { sfuNodeOptions } from '@quorum/sfu/env';
 import { serveSfuState } from '@quorum/sfu/http';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { QuorumEnv } from './env';
+import { quorumWebhooksOptions, type QuorumEnv } from './env';
 import { startInlinePipeline, type Pipeline } from './pipeline/pipeline';
 import { startThreadPipeline } from './pipeline/thread-pipeline';
 
@@ -194,6 +195,7 @@ export async function startQuorum(env: QuorumEnv, logger: Logger): Promise<Quoru
         metering: meteringOptions(env),
         billing: env,
         redis,
+        webhooks: quorumWebhooksOptions(env),
       });
       logger.info('relay and projector: this thread');
     }

@@ -3,6 +3,7 @@ import { BillingEnvShape } from '@quorum/billing/env';
 import { GatewayEnvShape } from '@quorum/gateway/env';
 import { MeteringEnvShape } from '@quorum/metering/env';
 import { SfuNodeEnvShape } from '@quorum/sfu/env';
+import { WebhooksEnvShape, webhooksOptions } from '@quorum/webhook-delivery/env';
 
 /** The gateway's settings and an embedded SFU node's, with what the one process does differently. */
 export const QuorumEnvSchema = CommonEnvSchema.extend({
@@ -39,8 +40,16 @@ export const QuorumEnvSchema = CommonEnvSchema.extend({
   ...MeteringEnvShape,
   /** The Stripe sync (off without STRIPE_SECRET_KEY): key, API base, prices, meter, call rate. */
   ...BillingEnvShape,
+  /** Webhook delivery: outbound policy, retry scale, timeout, failing window, workers (PUBLIC_URL is the gateway's). */
+  ...WebhooksEnvShape,
+  PUBLIC_URL: GatewayEnvShape.PUBLIC_URL,
 });
 export type QuorumEnv = z.infer<typeof QuorumEnvSchema>;
+
+/** Webhook delivery's options: `dataschema` points at this process's own port unless PUBLIC_URL is set. */
+export function quorumWebhooksOptions(env: QuorumEnv) {
+  return webhooksOptions({ ...env, PUBLIC_URL: env.PUBLIC_URL ?? `http://localhost:${env.PORT}` });
+}
 
 export function loadEnv(): QuorumEnv {
   return parseEnv(QuorumEnvSchema);

@@ -207,6 +207,27 @@ export function badInputs(ids: BadInputIds): Record<string, BadCase[]> {
       { input: { orgId: 'acme', period: 'March' }, fields: ['orgId', 'period'] },
       { input: { orgId, period: '202503', minPosition: '-5' }, fields: ['minPosition'] },
     ],
+    'webhookDeliveries.list': [
+      { input: { orgId }, fields: ['endpointId'] },
+      { input: { orgId, endpointId: 'hook' }, fields: ['endpointId'] },
+      { input: { orgId, endpointId: uuid(), status: 'lost' }, fields: ['status'] },
+      { input: { orgId, endpointId: uuid(), cursor: 'page-2' }, fields: ['cursor'] },
+      { input: { orgId, endpointId: uuid(), limit: 0 }, fields: ['limit'] },
+      { input: { orgId, endpointId: uuid(), limit: 201 }, fields: ['limit'] },
+    ],
+    'webhookDeliveries.attempts': [
+      { input: { orgId }, fields: ['deliveryId'] },
+      { input: { orgId, deliveryId: 'msg_1' }, fields: ['deliveryId'] },
+    ],
+    'webhookDeliveries.resend': [
+      { input: { orgId }, fields: ['deliveryId'] },
+      { input: { orgId: 'acme', deliveryId: uuid() }, fields: ['orgId'] },
+    ],
+    'webhookDeliveries.recover': [
+      { input: { orgId, endpointId: uuid() }, fields: ['since'] },
+      { input: { orgId, endpointId: uuid(), since: 'yesterday' }, fields: ['since'] },
+      { input: { orgId, since: '2025-01-01T00:00:00.000Z' }, fields: ['endpointId'] },
+    ],
     'finance.stripe': [{ input: 'all', fields: ['(input)'] }],
     'finance.stripeRequest': [
       { input: {}, fields: ['causeEventId', 'operation', 'action'] },

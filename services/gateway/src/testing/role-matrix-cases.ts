@@ -132,6 +132,8 @@ export interface MatrixDriver {
   asService(path: string, input: unknown): Promise<unknown>;
   /** A new user invited into `orgId` by the owner with role member, who accepted; their user id. */
   addMember(orgId: string): Promise<string>;
+  /** The gateway's database, for rows another process writes (webhook deliveries). */
+  sql(): SqlExecutor;
 }
 
 export interface MatrixCase {
@@ -256,6 +258,16 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
    */
   const endpointFor = async (org: string, allowed: boolean) =>
     (allowed ? await newEndpoint(org) : await sharedEndpoint(org)).endpointId;
+  /** A failed webhook delivery of `org`, as the delivery engine records one. */
+  async function failedDelivery(org: string): Promise<string> {
+    const deliveryId = randomUUID();
+    await driver.sql().query(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, event_type, stream_id, position, body, status, next_attempt_at)
+         VALUES ($1, $2, $3, $4, 'member.joined', $5, 1, '{}', 'failed', now())`,
+      [deliveryId, randomUUID(), org, randomUUID(), `organization-${org}`],
+    );
+    return deliveryId;
+  }
 
   const cases: Record<Action, MatrixCase> = {
     'org.get': { input: async (org) => ({ orgId: org }) },
@@ -344,6 +356,22 @@ export function createRoleMatrix(driver: MatrixDriver): RoleMatrix {
     },
     'webhooks.delete': { input: async (org, allowed) => ({ orgId: org, endpointId: await endpointFor(org, allowed) }) },
     'webhooks.ping': { input: async (org) => ({ orgId: org, endpointId: (await sharedEndpoint(org)).endpointId }) },
+    'webhookDeliveries.list': {
+      input: async (org) => ({ orgId: org, endpointId: (await sharedEndpoint(org)).endpointId }),
+    },
+    'webhookDeliveries.attempts': {
+      input: async (org) => ({ orgId: org, deliveryId: await failedDelivery(org) }),
+    },
+    'webhookDeliveries.resend': {
+      input: async (org) => ({ orgId: org, deliveryId: await failedDelivery(org) }),
+    },
+    'webhookDeliveries.recover': {
+      input: async (org) => ({
+        orgId: org,
+        endpointId: (await sharedEndpoint(org)).endpointId,
+        since: '2025-01-01T00:00:00.000Z',
+      }),
+    },
   };
 
   const types = procedureTypes();

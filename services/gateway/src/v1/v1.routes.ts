@@ -9,6 +9,7 @@
 import {
   CreateEndpointInputSchema,
   IdSchema,
+  IsoDateTimeSchema,
   InviteMemberInputSchema,
   RotateEndpointSecretInputSchema,
   UpdateEndpointInputSchema,
@@ -27,8 +28,12 @@ import {
   InvitationSchema,
   OrganizationSchema,
   PingResultSchema,
+  RecoveredSchema,
+  ResentSchema,
   RevealedSecretSchema,
   RotatedSecretSchema,
+  WebhookAttemptsSchema,
+  WebhookDeliveryPageSchema,
   WebhookEndpointListSchema,
   WebhookEndpointSchema,
 } from './v1.schema';
@@ -125,6 +130,14 @@ const endpointRef = ({ params }: { params: z.output<typeof EndpointParams> }) =>
 });
 const endpointExample = { params: { orgId: EXAMPLE_ORG, endpointId: EXAMPLE_ENDPOINT } };
 const WEBHOOKS = 'Webhook endpoints';
+const DELIVERIES = 'Webhook deliveries';
+const EXAMPLE_DELIVERY = '8a3c1e5f-7b9d-4f2a-8c6e-0d1b3a5c7e9f';
+const DeliveryParams = OrgParams.extend({ deliveryId: IdSchema.describe('The delivery.') });
+const DeliveriesQuerySchema = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'failed']).optional().describe('Only deliveries in this state.'),
+  cursor: CursorSchema.optional().describe('`nextCursor` of the previous page: older deliveries.'),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('At most this many (1 to 200).'),
+});
 
 /** One action on one endpoint (`POST …/endpoints/{endpointId}/<action>`), answering a position. */
 function endpointAction(action: 'pause' | 'resume', summary: string, description: string): V1Route {
@@ -293,6 +306,80 @@ export const V1_ROUTES: readonly V1Route[] = [
     input: endpointRef,
     response: { kind: 'json', status: 200, description: 'The current secret.', schema: RevealedSecretSchema },
     example: endpointExample,
+  }),
+  route({
+    method: 'GET',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}/deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: "An endpoint's deliveries, newest event first",
+    description:
+      'Runs `webhookDeliveries.list` (owner, admin): each event delivered, waiting or failed, with its attempts count, next attempt and last error.',
+    tag: DELIVERIES,
+    procedure: 'webhookDeliveries.list',
+    params: EndpointParams,
+    query: DeliveriesQuerySchema,
+    input: ({ params, query }) => ({
+      orgId: params.orgId,
+      endpointId: params.endpointId,
+      limit: query.limit,
+      ...(query.status !== undefined ? { status: query.status } : {}),
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+    }),
+    response: { kind: 'json', status: 200, description: 'A page of deliveries.', schema: WebhookDeliveryPageSchema },
+    example: { ...endpointExample, query: { limit: '20' } },
+  }),
+  route({
+    method: 'POST',
+    path: '/orgs/{orgId}/webhooks/endpoints/{endpointId}/recover',
+    operationId: 'recoverWebhookDeliveries',
+    summary: 'Send again everything that failed since a time',
+    description:
+      'Runs `webhookDeliveries.recover` (owner, admin): every failed delivery to the endpoint made at or after `since` is queued again, in order, with its original webhook-id.',
+    tag: DELIVERIES,
+    procedure: 'webhookDeliveries.recover',
+    params: EndpointParams,
+    query: NoQuery,
+    body: z.object({ since: IsoDateTimeSchema.describe('ISO 8601 date-time (UTC).') }),
+    idempotent: true,
+    input: ({ params, body }) => ({ orgId: params.orgId, endpointId: params.endpointId, since: body.since }),
+    response: { kind: 'json', status: 200, description: 'How many were queued.', schema: RecoveredSchema },
+    example: { ...endpointExample, body: { since: '2026-01-01T00:00:00.000Z' } },
+  }),
+  route({
+    method: 'GET',
+    path: '/orgs/{orgId}/webhooks/deliveries/{deliveryId}',
+    operationId: 'getWebhookDelivery',
+    summary: 'A delivery and each of its attempts',
+    description:
+      'Runs `webhookDeliveries.attempts` (owner, admin): the request headers sent (signatures, never secrets), the status or error, the duration and at most 4 KiB of each answer.',
+    tag: DELIVERIES,
+    procedure: 'webhookDeliveries.attempts',
+    params: DeliveryParams,
+    query: NoQuery,
+    input: ({ params }) => ({ orgId: params.orgId, deliveryId: params.deliveryId }),
+    response: {
+      kind: 'json',
+      status: 200,
+      description: 'The delivery and its attempts.',
+      schema: WebhookAttemptsSchema,
+    },
+    example: { params: { orgId: EXAMPLE_ORG, deliveryId: EXAMPLE_DELIVERY } },
+  }),
+  route({
+    method: 'POST',
+    path: '/orgs/{orgId}/webhooks/deliveries/{deliveryId}/resend',
+    operationId: 'resendWebhookDelivery',
+    summary: 'Send one delivery again',
+    description:
+      'Runs `webhookDeliveries.resend` (owner, admin): a new attempt now, with the same webhook-id, so a receiver that dedupes applies it once. Refused (409) while an attempt is in flight.',
+    tag: DELIVERIES,
+    procedure: 'webhookDeliveries.resend',
+    params: DeliveryParams,
+    query: NoQuery,
+    idempotent: true,
+    input: ({ params }) => ({ orgId: params.orgId, deliveryId: params.deliveryId }),
+    response: { kind: 'json', status: 200, description: 'Queued again.', schema: ResentSchema },
+    example: { params: { orgId: EXAMPLE_ORG, deliveryId: EXAMPLE_DELIVERY } },
   }),
   route({
     method: 'POST',

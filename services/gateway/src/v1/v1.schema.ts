@@ -125,3 +125,59 @@ export const PingResultSchema = z
     truncated: z.boolean(),
   })
   .describe("The test ping's outcome.");
+
+/** One delivery of one event to one endpoint, as the delivery log lists it. */
+export const WebhookDeliverySchema = z
+  .object({
+    deliveryId: IdSchema,
+    endpointId: IdSchema,
+    eventId: IdSchema.describe('The event id: the `webhook-id` of every attempt.'),
+    eventType: z.string(),
+    streamId: z.string(),
+    position: CursorSchema,
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    nextAttemptAt: z.string().nullable(),
+    lastStatus: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    deliveredAt: z.string().nullable(),
+    failedAt: z.string().nullable(),
+  })
+  .describe('A delivery.');
+
+export const WebhookDeliveryPageSchema = z
+  .object({
+    items: z.array(WebhookDeliverySchema),
+    nextCursor: CursorSchema.nullable().describe('Pass as `cursor` for older deliveries; null at the end.'),
+  })
+  .describe("A page of an endpoint's deliveries, newest event first.");
+
+export const WebhookAttemptsSchema = z
+  .object({
+    delivery: WebhookDeliverySchema.extend({
+      payload: EventEnvelopeSchema.describe("The body every attempt sends: the event's public envelope."),
+    }),
+    attempts: z.array(
+      z.object({
+        n: z.number().int(),
+        at: z.string(),
+        requestHeaders: z.record(z.string(), z.string()).describe('What was sent, signatures included, secrets never.'),
+        status: z.number().int().nullable(),
+        responseHeaders: z.record(z.string(), z.string()).nullable(),
+        responseBody: z.string().nullable().describe('At most 4 KiB of the answer.'),
+        durationMs: z.number(),
+        errorClass: z.string().nullable(),
+        errorMessage: z.string().nullable(),
+      }),
+    ),
+  })
+  .describe('A delivery and each of its attempts.');
+
+export const ResentSchema = z
+  .object({ deliveryId: IdSchema, status: z.literal('pending') })
+  .describe('Queued again; it goes out with the same webhook-id.');
+
+export const RecoveredSchema = z
+  .object({ recovered: z.number().int().describe('Failed deliveries queued again.') })
+  .describe('Recovered.');

@@ -11,7 +11,7 @@ import { Lifecycle, openNatsBus, openPostgresStore } from '@quorum/runtime';
 import { useTelemetry } from '@quorum/runtime/telemetry';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { QuorumEnv } from '../env';
+import { quorumWebhooksOptions, type QuorumEnv } from '../env';
 import { startInlinePipeline } from './pipeline';
 import type { MainMessage, WorkerMessage } from './pipeline-messages';
 
@@ -56,7 +56,16 @@ try {
   const pipeline = life.use(
     'consumer',
     'relay and projector',
-    await startInlinePipeline({ store, bus, sql, logger, metering: meteringOptions(env), billing: env, redis }),
+    await startInlinePipeline({
+      store,
+      bus,
+      sql,
+      logger,
+      metering: meteringOptions(env),
+      billing: env,
+      redis,
+      webhooks: quorumWebhooksOptions(env),
+    }),
   );
   pipeline.onAdvance(() => post({ type: 'advanced', position: pipeline.projector.position.toString() }));
   port.on('message', (message: MainMessage) => {

@@ -1,7 +1,7 @@
 /**
- * The relay, the projector, metering and (with a Stripe key) the billing sync together: the part
- * of Quorum that moves committed events to the bus, into the read models, into usage and into
- * Stripe. It runs on this thread (the embedded default, whose
+ * The relay, the projector, metering, webhook delivery and (with a Stripe key) the billing sync
+ * together: the part of Quorum that moves committed events to the bus, into the read models, into
+ * usage, out to integrators' endpoints and into Stripe. It runs on this thread (the embedded default, whose
  * PGlite is one session that cannot be shared) or on a worker thread of the same process
  * (with PostgreSQL and NATS), so that HTTP handling and event processing each get a core.
  */
@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { Metering, type MeteringOptions } from '@quorum/metering/metering';
 import { Projector } from '@quorum/projector/projector';
 import { Relay } from '@quorum/relay/relay';
+import { Webhooks, type WebhooksOptions } from '@quorum/webhook-delivery/webhooks';
 import type { Logger } from 'pino';
 
 export type ReadinessChecks = Record<string, { ok: boolean; detail?: unknown }>;
@@ -35,11 +36,13 @@ export async function readinessOf(
   projector: Projector,
   metering: Metering,
   billing: Billing | undefined,
+  webhooks: Webhooks,
 ): Promise<ReadinessChecks> {
   const p = await projector.status();
   const r = relay.status();
   const m = await metering.status();
   return {
+    webhooks: await webhooks.readiness(),
     billing: { ok: true, detail: billing ? { stripe: 'connected' } : { stripe: 'not connected' } },
     metering: { ok: true, detail: m },
     projector: {
@@ -67,7 +70,20 @@ export async function startInlinePipeline(deps: {
   billing?: BillingSettings;
   /** Shares the billing sync's Stripe call rate with other processes. */
   redis?: Redis | undefined;
-}): Promise<Pipeline & { relay: Relay; projector: Projector; metering: Metering; billing: Billing | undefined }> {
+  /** Webhook delivery's settings (`webhooksOptions`). */
+  webhooks: Pick<
+    WebhooksOptions,
+    'policy' | 'retryScale' | 'timeoutMs' | 'disableAfterMs' | 'concurrency' | 'publicUrl'
+  >;
+}): Promise<
+  Pipeline & {
+    relay: Relay;
+    projector: Projector;
+    metering: Metering;
+    webhooks: Webhooks;
+    billing: Billing | undefined;
+  }
+> {
   const relay = await Relay.create({
     store: deps.store,
     bus: deps.bus,
@@ -103,6 +119,22 @@ export async function startInlinePipeline(deps: {
     await relay.close();
     throw err;
   }
+  let webhooks: Webhooks;
+  try {
+    webhooks = await Webhooks.create({
+      store: deps.store,
+      bus: deps.bus,
+      sql: deps.sql,
+      logger: deps.logger.child({ component: 'webhooks' }),
+      ...deps.webhooks,
+    });
+    await webhooks.start();
+  } catch (err) {
+    await metering.close();
+    await projector.close();
+    await relay.close();
+    throw err;
+  }
   let billing: Billing | undefined;
   try {
     billing = deps.billing
@@ -116,6 +148,7 @@ export async function startInlinePipeline(deps: {
       : undefined;
     await billing?.start();
   } catch (err) {
+    await webhooks.close();
     await metering.close();
     await projector.close();
     await relay.close();
@@ -126,13 +159,15 @@ export async function startInlinePipeline(deps: {
     relay,
     projector,
     metering,
+    webhooks,
     billing,
     waitForPosition: (position, timeoutMs) => projector.waitForPosition(position, timeoutMs),
     onAdvance: (listener) => projector.onAdvance(listener),
-    readiness: () => readinessOf(relay, projector, metering, billing),
+    readiness: () => readinessOf(relay, projector, metering, billing, webhooks),
     close: () =>
       (closing ??= (async () => {
         await billing?.close();
+        await webhooks.close();
         await metering.close();
         await relay.close();
         await projector.close();
