@@ -66,11 +66,13 @@ async function* follow(
         ctx.deps.credentials.assertValid(ctx.principal);
         const fromTail = tail.after(after === undefined ? -1n : BigInt(after), TAIL_PAGE);
         if (fromTail) {
-          // The role is checked again at most every few seconds per credential, and at once
-          // after a membership change, so a member removed meanwhile is cut off.
+          // The role is checked again before events go out, at most every few seconds per
+          // credential, and at once after a membership change, so a member removed meanwhile is
+          // cut off; an idle feed costs no query.
           const force = recheck;
           recheck = false;
-          await tail.authorize(credential, () => authorizeQuery(ctx, orgId, 'events.list'), force);
+          if (fromTail.events.length > 0 || force)
+            await tail.authorize(credential, () => authorizeQuery(ctx, orgId, 'events.list'), force);
           return fromTail;
         }
         // Behind the tail's ring: page the log; listEvents checks the role again each time.
