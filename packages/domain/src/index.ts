@@ -145,7 +145,7 @@ export {
   type SeatLineSources,
 } from './billing/invoice-preview';
 export { EmailSchema, IdSchema, IsoDateTimeSchema, OrgNameSchema, plainText } from './schemas';
-export { foldEvents, type Decider } from './decider';
+export { FoldScope, foldEvents, type Decider } from './decider';
 export { renderEventCatalog } from './catalog/event-catalog';
 export { renderRoleMatrix } from './catalog/role-matrix';
 export {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { given } from '../testing/given-when-then';
+import { foldEvents } from '../decider';
 import type { OrganizationEvent } from './organization.events';
 import { organizationDecider as decider } from './organization.decider';
 import {
@@ -423,7 +424,7 @@ describe('queries', () => {
 });
 
 describe('initial status by plan', () => {
-  const fold = (events: OrganizationEvent[]) => events.reduce(decider.evolve, decider.initialState) as Organization;
+  const fold = (events: OrganizationEvent[]) => foldEvents(decider, events) as Organization;
 
   it('a paid plan starts a 14-day trial that lapses into past_due', () => {
     const org = fold(created);

@@ -7,6 +7,7 @@ import { can, type Action } from '../permissions';
 import { initialStatusFor, type Plan } from '../plans';
 import type { Role } from '../roles';
 import { assertUnreachable } from '../util/assert-unreachable';
+import { FoldScope } from '../decider';
 import type { OrganizationEvent, OrganizationStatus } from './organization.events';
 
 /** How long an invitation can be accepted. */
@@ -165,8 +166,12 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** Folds one event into the organization's state. */
-export function evolveOrganization(state: OrganizationState, event: OrganizationEvent): OrganizationState {
+/** Folds one event into the organization's state (collections copied through `scope`). */
+export function evolveOrganization(
+  state: OrganizationState,
+  event: OrganizationEvent,
+  scope: FoldScope = new FoldScope(),
+): OrganizationState {
   if (event.type === 'organization.created') {
     const { orgId, name, plan, trialEndsAt } = event.data;
     return {
@@ -197,36 +202,36 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'organization.closed':
       return { ...state, status: 'closed' };
     case 'member.invited': {
-      const invitations = new Map(state.invitations);
+      const invitations = scope.map(state.invitations);
       invitations.set(event.data.invitationId, { ...event.data, acceptedBy: null });
       return { ...state, invitations };
     }
     case 'member.joined': {
       const { userId, email, role, invitationId } = event.data;
-      const members = new Map(state.members);
+      const members = scope.map(state.members);
       members.set(userId, { userId, email, role });
       const invitation = invitationId === null ? undefined : state.invitations.get(invitationId);
       if (invitation === undefined) return { ...state, members };
-      const invitations = new Map(state.invitations);
+      const invitations = scope.map(state.invitations);
       invitations.set(invitation.invitationId, { ...invitation, acceptedBy: userId });
       return { ...state, members, invitations };
     }
     case 'member.role_changed': {
       const member = state.members.get(event.data.userId);
       if (member === undefined) return state;
-      const members = new Map(state.members);
+      const members = scope.map(state.members);
       members.set(member.userId, { ...member, role: event.data.to });
       return { ...state, members };
     }
     case 'member.removed': {
-      const members = new Map(state.members);
+      const members = scope.map(state.members);
       members.delete(event.data.userId);
       return { ...state, members };
     }
     case 'api_key.created':
       return {
         ...state,
-        apiKeys: new Map(state.apiKeys).set(event.data.keyId, {
+        apiKeys: scope.map(state.apiKeys).set(event.data.keyId, {
           active: true,
           role: event.data.role,
           createdBy: event.data.createdBy,
@@ -235,7 +240,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'api_key.revoked': {
       const key = state.apiKeys.get(event.data.keyId);
       return key
-        ? { ...state, apiKeys: new Map(state.apiKeys).set(event.data.keyId, { ...key, active: false }) }
+        ? { ...state, apiKeys: scope.map(state.apiKeys).set(event.data.keyId, { ...key, active: false }) }
         : state;
     }
     default:

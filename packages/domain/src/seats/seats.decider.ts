@@ -3,7 +3,7 @@
  * holds them. The stream has no creation event; an empty stream is zero seats. Facts owned by
  * the organization stream (plan, membership) arrive in the commands.
  */
-import type { Decider } from '../decider';
+import { FoldScope, type Decider } from '../decider';
 import { badRequest, conflict, notFound, preconditionFailed } from '../errors';
 import { entitlementsFor } from '../plans';
 import { assertUnreachable } from '../util/assert-unreachable';
@@ -41,15 +41,15 @@ export function holdsSeat(state: SeatsState, userId: string): boolean {
   return state.holders.has(userId);
 }
 
-function evolve(state: SeatsState, event: SeatsEvent): SeatsState {
+function evolve(state: SeatsState, event: SeatsEvent, scope: FoldScope = new FoldScope()): SeatsState {
   switch (event.type) {
     case 'seats.purchased':
     case 'seats.released':
       return { ...state, purchased: event.data.total };
     case 'seat.assigned':
-      return { ...state, holders: new Set(state.holders).add(event.data.userId) };
+      return { ...state, holders: scope.set(state.holders).add(event.data.userId) };
     case 'seat.unassigned': {
-      const holders = new Set(state.holders);
+      const holders = scope.set(state.holders);
       holders.delete(event.data.userId);
       return { ...state, holders };
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { given } from '../testing/given-when-then';
+import { foldEvents } from '../decider';
 import type { JoinSession, OrgFacts } from './session.commands';
 import { presentParticipants, sessionDecider as decider } from './session.decider';
 import type { SessionEvent } from './session.events';
@@ -369,7 +370,7 @@ describe('SFU node runs', () => {
   });
 
   it('a reconnect keeps the join time and moves the run', () => {
-    const bob = presentParticipants(bobMovedToB.reduce(decider.evolve, decider.initialState)).get(BOB);
+    const bob = presentParticipants(foldEvents(decider, bobMovedToB)).get(BOB);
     expect(bob).toEqual({ displayName: 'p-2', isHost: false, joinedAt: iso(5), node: B });
   });
 });

@@ -4,7 +4,7 @@
  * active, a free organization joins nobody new once its included minutes are used), locking (nobody new is admitted), removal (a removed participant cannot rejoin)
  * and the end (by the host, or after the last person left and a grace period passed).
  */
-import type { Decider } from '../decider';
+import { FoldScope, type Decider } from '../decider';
 import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '../errors';
 import { cutOffAtIncludedMinutes, entitlementsFor } from '../plans';
 import { usagePeriodOf } from '../streams';
@@ -70,13 +70,13 @@ export const initialSessionState: SessionState = { exists: false };
 /** Organization statuses in which meetings may be scheduled and joined. */
 const MEETING_STATUSES = new Set(['trialing', 'active']);
 
-function withoutPresent(state: Session, participantId: string, at: string): Session {
-  const present = new Map(state.present);
+function withoutPresent(state: Session, participantId: string, at: string, scope: FoldScope): Session {
+  const present = scope.map(state.present);
   present.delete(participantId);
   return { ...state, present, emptySince: present.size === 0 ? at : state.emptySince };
 }
 
-function evolve(state: SessionState, event: SessionEvent): SessionState {
+function evolve(state: SessionState, event: SessionEvent, scope: FoldScope = new FoldScope()): SessionState {
   if (event.type === 'session.scheduled') {
     return {
       exists: true,
@@ -104,25 +104,25 @@ function evolve(state: SessionState, event: SessionEvent): SessionState {
       const { participantId, displayName, isHost, at, node } = event.data;
       return {
         ...state,
-        present: new Map(state.present).set(participantId, { displayName, isHost, joinedAt: at, node }),
-        joinedBefore: new Set(state.joinedBefore).add(participantId),
+        present: scope.map(state.present).set(participantId, { displayName, isHost, joinedAt: at, node }),
+        joinedBefore: scope.set(state.joinedBefore).add(participantId),
         emptySince: null,
       };
     }
     case 'participant.left':
-      return withoutPresent(state, event.data.participantId, event.data.at);
+      return withoutPresent(state, event.data.participantId, event.data.at, scope);
     case 'participant.reconnected': {
       const present = state.present.get(event.data.participantId);
       if (!present) return state;
       return {
         ...state,
-        present: new Map(state.present).set(event.data.participantId, { ...present, node: event.data.node }),
+        present: scope.map(state.present).set(event.data.participantId, { ...present, node: event.data.node }),
       };
     }
     case 'participant.removed':
       return {
-        ...withoutPresent(state, event.data.participantId, event.data.at),
-        removed: new Set(state.removed).add(event.data.participantId),
+        ...withoutPresent(state, event.data.participantId, event.data.at, scope),
+        removed: scope.set(state.removed).add(event.data.participantId),
       };
     case 'session.locked':
       return { ...state, locked: true };

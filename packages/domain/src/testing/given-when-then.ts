@@ -3,7 +3,7 @@
  * Internal to this package's tests (not exported): the package's only entry is `index.ts`.
  */
 import { expect } from 'vitest';
-import type { Decider } from '../decider';
+import { foldEvents, type Decider } from '../decider';
 import { AppError, type AppErrorCode } from '../errors';
 
 export interface Then<Event> {
@@ -14,7 +14,7 @@ export interface Then<Event> {
 }
 
 export function given<Command, Event, State>(decider: Decider<Command, Event, State>, events: readonly Event[] = []) {
-  const state = events.reduce((s, e) => decider.evolve(s, e), decider.initialState);
+  const state = foldEvents(decider, events);
   return {
     state,
     when(command: Command): Then<Event> {

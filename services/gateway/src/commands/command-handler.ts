@@ -6,7 +6,7 @@
  * With an `Idempotency-Key`, event ids are derived from the key, so a retried command whose
  * first attempt was stored appends nothing and answers the stored position.
  */
-import { AppError, parseEvent, type Decider, type DomainEvent, currentVersionOf } from '@quorum/domain';
+import { AppError, foldEvents, parseEvent, type Decider, type DomainEvent, currentVersionOf } from '@quorum/domain';
 import {
   WrongExpectedRevisionError,
   type Actor,
@@ -118,9 +118,11 @@ export class CommandHandler {
     const cached = options.full ? undefined : this.cache.get(streamId);
     const from = cached && cached.decider === decider ? cached : undefined;
     const events = await this.store.readStream(streamId, from ? { fromRevision: from.revision + 1n } : {});
-    let state = from ? (from.state as S) : decider.initialState;
-    for (const e of events)
-      state = decider.evolve(state, parseEvent({ type: e.type, version: e.version, data: e.data }) as E);
+    const state = foldEvents(
+      decider,
+      events.map((e) => parseEvent({ type: e.type, version: e.version, data: e.data }) as E),
+      from ? (from.state as S) : decider.initialState,
+    );
     const last = events.at(-1);
     const revision = last ? last.revision : from?.revision;
     if (revision !== undefined) this.remember(streamId, decider, state, revision);
@@ -181,7 +183,7 @@ export class CommandHandler {
             this.remember(
               streamId,
               decider,
-              events.reduce<S>(decider.evolve, target.state),
+              foldEvents(decider, events, target.state),
               result.nextExpectedRevision,
             );
             return { position: result.position, replayed: false };
@@ -201,7 +203,7 @@ export class CommandHandler {
           revision: fresh.expected === 'no_stream' ? 'no_stream' : (fresh.expected as bigint),
         };
         const result = await this.appendEvents(streamId, events, loaded.expected, meta, [guard]);
-        this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
+        this.remember(streamId, decider, foldEvents(decider, events, loaded.state), result.nextExpectedRevision);
         return { position: result.position, replayed: false };
       });
     });
@@ -227,7 +229,7 @@ export class CommandHandler {
       if (replay) return replay;
       const events = decide(loaded.state, loaded);
       const result = await this.appendEvents(streamId, events, loaded.expected, meta);
-      this.remember(streamId, decider, events.reduce(decider.evolve, loaded.state), result.nextExpectedRevision);
+      this.remember(streamId, decider, foldEvents(decider, events, loaded.state), result.nextExpectedRevision);
       return { position: result.position, replayed: false };
     });
   }
@@ -283,7 +285,7 @@ export class CommandHandler {
     if (events.length === 0) return undefined;
     try {
       const result = await this.appendEvents(streamId, events, cached.revision, meta);
-      this.remember(streamId, decider, events.reduce(decider.evolve, state), result.nextExpectedRevision);
+      this.remember(streamId, decider, foldEvents(decider, events, state), result.nextExpectedRevision);
       return { position: result.position, replayed: false };
     } catch (err) {
       if (err instanceof WrongExpectedRevisionError) return undefined;
