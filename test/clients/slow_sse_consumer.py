@@ -3,7 +3,9 @@
 It opens the stream with a small, fixed receive buffer (the kernel then cannot grow the
 receive window while nobody reads, so the server's socket fills up quickly), reads the
 response head, and reads nothing more until a line arrives on stdin. Then it reads
-everything the server still sends and prints it, as JSON, on stdout.
+everything the server still sends, until the server closes the connection or a deadline passes
+(heartbeats alone would keep an open stream going for ever), and prints it, as JSON, on stdout,
+with whether the server closed it.
 
 Usage: slow_sse_consumer.py <host> <port> <path> <api key>. Only the standard library.
 """
@@ -11,6 +13,10 @@ Usage: slow_sse_consumer.py <host> <port> <path> <api key>. Only the standard li
 import json
 import socket
 import sys
+import time
+
+# Reading the rest ends after this many seconds even if the server keeps the stream open.
+DEADLINE_SECONDS = 30
 
 
 def main() -> None:
@@ -35,16 +41,25 @@ def main() -> None:
     print(json.dumps({"status": status}), flush=True)
 
     sys.stdin.readline()
-    sock.settimeout(60)
+    deadline = time.monotonic() + DEADLINE_SECONDS
     chunks = [body]
+    closed = False
     while True:
-        chunk = sock.recv(65536)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
         if not chunk:
+            closed = True
             break
         chunks.append(chunk)
     sock.close()
-    text = b"".join(chunks).decode("utf-8")
-    print(json.dumps({"bytes": len(text.encode("utf-8")), "body": text}), flush=True)
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    print(json.dumps({"bytes": len(text.encode("utf-8")), "closed": closed, "body": text}), flush=True)
 
 
 if __name__ == "__main__":

@@ -174,11 +174,13 @@ describe('ending the stream', () => {
     const own = await apiKey(org, 'admin', boss);
     const consumer = startSlowConsumer(`/v1/orgs/${org}/events/stream?from=start`, own.secret);
     expect(await consumer.head).toEqual({ status: 200 });
+    const openWithConsumer = q.app.gateway.http.openEventStreams;
 
-    // More than the server's socket send buffer holds (up to 4 MB on Linux), appended at once
-    // as a busy organization's would be: long addresses make each envelope about 0.8 KB.
-    const total = 6_000;
-    const batch = 1_000;
+    // Well over what the kernel holds between the two sockets (the server's send buffer grows to
+    // 4 MiB on Linux, and 6,000 events fitted in it on some runs), appended at once as a busy
+    // organization's would be: long addresses make each envelope about 0.8 KB, 10 MB in all.
+    const total = 12_000;
+    const batch = 2_000;
     const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
     let last = 0n;
     for (let b = 0; b < total / batch; b++) {
@@ -214,9 +216,12 @@ describe('ending the stream', () => {
       250,
     );
     // The stream waits on the full socket past its bound (1 s here) and gives up on it.
-    await new Promise((r) => setTimeout(r, 2_500));
-    const { body, bytes } = await consumer.readRest();
+    await eventually(() => expect(q.app.gateway.http.openEventStreams).toBe(openWithConsumer - 1), 60_000, 100);
+    const { body, bytes, closed } = await consumer.readRest();
     const { messages } = parseSse(body);
+    expect(closed, `the server kept the stream open; its last messages: ${JSON.stringify(messages.slice(-2))}`).toBe(
+      true,
+    );
     const final = messages.at(-1)!;
     expect(final.event).toBe('error');
     expect(JSON.parse(final.data)).toMatchObject({ reason: 'consumer_too_slow' });
@@ -248,9 +253,9 @@ function startSlowConsumer(path: string, secret: string) {
   };
   return {
     head: nextLine(),
-    async readRest(): Promise<{ body: string; bytes: number }> {
+    async readRest(): Promise<{ body: string; bytes: number; closed: boolean }> {
       child.stdin.write('go\n');
-      const rest = (await nextLine()) as { body: string; bytes: number };
+      const rest = (await nextLine()) as { body: string; bytes: number; closed: boolean };
       await new Promise((r) => child.once('exit', r));
       return rest;
     },

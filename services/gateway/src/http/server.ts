@@ -40,6 +40,8 @@ export interface GatewayServer {
   routeUpgrade(path: string, handler: UpgradeHandler): void;
   /** Hands plain HTTP requests of `path` to another service on this server (the SFU's `/sfu/state`). */
   routeRequest(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /** `/v1` event streams open now. */
+  readonly openEventStreams: number;
   /** Lets the web app connect to `origin` too (Content-Security-Policy `connect-src`): the embedded SFU's public signaling origin. */
   allowConnectSource(origin: string): void;
   /** Stops accepting, closes WebSockets, waits for in-flight requests; idempotent. */
@@ -231,6 +233,9 @@ export function createGatewayServer(deps: GatewayDeps, options: GatewayServerOpt
   let closing: Promise<void> | undefined;
   return {
     server,
+    get openEventStreams() {
+      return v1.streams.size;
+    },
     routeRequest(path, handler) {
       if (
         path === '/health' ||

@@ -103,32 +103,40 @@ export function createEventStreams(settings: EventStreamSettings) {
       end({ reason: `credential.${reason}`, message: `The stream's credential no longer holds (${reason}).` });
     });
 
-    const waitForDrain = () =>
-      new Promise<boolean>((resolve) => {
+    /**
+     * Resolves true when the full socket drains, false when it stays full past the bound or the
+     * stream ends; one wait at a time, shared by the events and the heartbeats.
+     */
+    let drained: Promise<boolean> | undefined;
+    const whenDrained = () =>
+      (drained ??= new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => settle(false), settings.slowConsumerMs);
         const onDrain = () => settle(true);
-        const settle = (drained: boolean) => {
+        const settle = (ok: boolean) => {
           clearTimeout(timer);
           res.off('drain', onDrain);
           draining = undefined;
-          resolve(drained);
+          drained = undefined;
+          resolve(ok);
         };
         draining = settle;
         res.once('drain', onDrain);
+      }));
+    const cutOff = () => {
+      if (ended) return;
+      ctx.log.info({ buffered: res.writableLength }, 'cutting off a slow event stream consumer');
+      end({
+        reason: 'consumer_too_slow',
+        message: `The consumer did not keep up (the socket stayed full over ${settings.slowConsumerMs} ms); reconnect with Last-Event-ID to resume.`,
       });
+    };
     /** Writes `chunk`; false once the consumer is cut off or gone. */
     const write = async (chunk: string): Promise<boolean> => {
       if (ended) return false;
       const accepted = res.write(chunk);
       if (accepted && res.writableLength <= settings.maxBufferedBytes) return true;
-      if (res.writableLength > settings.maxBufferedBytes || !(await waitForDrain())) {
-        if (!ended) {
-          ctx.log.info({ buffered: res.writableLength }, 'cutting off a slow event stream consumer');
-          end({
-            reason: 'consumer_too_slow',
-            message: `The consumer did not keep up (the socket stayed full over ${settings.slowConsumerMs} ms); reconnect with Last-Event-ID to resume.`,
-          });
-        }
+      if (res.writableLength > settings.maxBufferedBytes || !(await whenDrained())) {
+        cutOff();
         return false;
       }
       return !ended;
@@ -143,8 +151,14 @@ export function createEventStreams(settings: EventStreamSettings) {
     });
     res.socket?.setNoDelay(true);
     const heartbeat = setInterval(() => {
-      // A full socket needs no heartbeat; the wait for it has its own bound.
-      if (!draining && !ended) res.write(': heartbeat\n\n');
+      // A full socket needs no heartbeat, only the wait for it, which has its own bound; a
+      // heartbeat the socket does not take starts that wait, so a consumer that stops reading
+      // while the organization is quiet is cut off too rather than buffered for.
+      if (draining || ended) return;
+      if (!res.write(': heartbeat\n\n'))
+        void whenDrained().then((ok) => {
+          if (!ok) cutOff();
+        });
     }, settings.heartbeatMs);
     try {
       if (!(await write(`retry: ${settings.retryMs}\n: stream of ${orgId}\n\n`))) return;
