@@ -130,9 +130,24 @@ export function createEventStreams(settings: EventStreamSettings) {
         message: `The consumer did not keep up (the socket stayed full over ${settings.slowConsumerMs} ms); reconnect with Last-Event-ID to resume.`,
       });
     };
+    /**
+     * Events handed out together (a page of the feed, the events of one projection batch) leave
+     * in one socket write: the first write corks the response and the next turn of the event
+     * loop uncorks it, instead of a system call per event and stream.
+     */
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      res.uncork();
+    };
     /** Writes `chunk`; false once the consumer is cut off or gone. */
     const write = async (chunk: string): Promise<boolean> => {
       if (ended) return false;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
+      }
       const accepted = res.write(chunk);
       if (accepted && res.writableLength <= settings.maxBufferedBytes) return true;
       if (res.writableLength > settings.maxBufferedBytes || !(await whenDrained())) {
