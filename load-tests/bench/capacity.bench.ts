@@ -47,7 +47,7 @@ export interface CapacityBenchOptions {
 
 export const CPU_MS_PER_COMMAND_GOAL = 0.6;
 
-function describeStep(s: CommandStepResult): string {
+export function describeStep(s: CommandStepResult): string {
   return (
     `${s.rate}/s: read-your-writes p99 ${ms(s.readYourWrites.p99)} (${s.readYourWrites.count}), ` +
     `lag p99 ${ms(s.lag.p99)}, ${s.errors} errors, ${s.achievedRate.toFixed(1)}/s sent, ` +
