@@ -25,7 +25,12 @@ try {
   quorum = await startBenchQuorum({ orgs: 50, users: 5, log });
   let index = (await runCommandStep(quorum, { rate: 100, warmupMs: 0, durationMs: 5_000, startIndex: 0 })).nextIndex;
   for (const rate of rates) {
-    const step = await runCommandStep(quorum, { rate, warmupMs: 3_000, durationMs: seconds * 1_000, startIndex: index });
+    const step = await runCommandStep(quorum, {
+      rate,
+      warmupMs: 3_000,
+      durationMs: seconds * 1_000,
+      startIndex: index,
+    });
     index = step.nextIndex;
     log(`step ${describeStep(step)}`);
     log(
