@@ -457,3 +457,39 @@ it('pauses and resumes: deliveries wait, then go out in order', async () => {
   );
   expect(r.received.map((q) => q.headers['webhook-id'])).toEqual(ids);
 });
+
+it('events of an organization without endpoints add nothing yet move the checkpoint; an endpoint made right after gets exactly what follows it', async () => {
+  const orgId = randomUUID();
+  const sessionId = randomUUID();
+  await appendSessionEvents(env.store, orgId, sessionId, 30);
+  const quietHead = await env.store.headPosition();
+  // Quiet batches take no transaction and write the checkpoint about once a second.
+  await waitFor(
+    async () => {
+      const { rows } = await env.sql.query<{ position: string }>(
+        `SELECT position FROM webhook_fanout_checkpoints WHERE name = 'webhooks'`,
+      );
+      return rows.some((row) => BigInt(row.position) >= quietHead);
+    },
+    20_000,
+    () => 'the checkpoint did not pass the quiet events',
+  );
+  const count = async () =>
+    Number(
+      (await env.sql.query<{ n: string }>(`SELECT count(*) AS n FROM webhook_deliveries WHERE org_id = $1`, [orgId]))
+        .rows[0]!.n,
+    );
+  expect(await count()).toBe(0);
+
+  // The organization stops being quiet at its endpoint event, with no pause in between.
+  const r = await receiver();
+  const { endpointId } = await createEndpoint(env.store, env.sql, orgId, r.url, ['participant.joined']);
+  const after = await appendSessionEvents(env.store, orgId, sessionId, 3, 30);
+  await waitFor(
+    async () => (await deliveryCounts(env.sql, endpointId)).delivered === 3,
+    20_000,
+    () => `delivered: ${JSON.stringify(r.received.length)}`,
+  );
+  expect([...applied(r).keys()]).toEqual(after);
+  expect(await count()).toBe(3);
+});

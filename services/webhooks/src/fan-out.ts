@@ -65,6 +65,8 @@ export interface FanOutOptions {
 }
 
 const RETRY_MS = 500;
+/** How often the checkpoint of quiet batches (nothing to deliver, see `apply`) is written. */
+const QUIET_CHECKPOINT_MS = 1_000;
 
 function isEndpointEvent(type: string): type is WebhooksEventType {
   return Object.hasOwn(WEBHOOKS_EVENT_DATA_SCHEMAS, type);
@@ -76,6 +78,9 @@ export class FanOut {
   private fannedOut = 0;
   /** The checkpoint this instance last read or wrote: where its gap filling starts. */
   private known: bigint | undefined;
+  /** A quiet batch's position not yet written, and the timer that writes it. */
+  private quietCheckpoint: bigint | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: FanOutOptions) {}
 
@@ -97,6 +102,8 @@ export class FanOut {
     if (this.closed) return;
     this.closed = true;
     await this.consumer?.close();
+    clearTimeout(this.quietTimer);
+    await this.writeQuietCheckpoint();
   }
 
   /**
@@ -138,6 +145,11 @@ export class FanOut {
       }
     }
     const top = ordered[ordered.length - 1]!.position;
+    if (await this.quiet(events)) {
+      this.known = top;
+      this.deferCheckpoint(top);
+      return 0;
+    }
     const added = await this.options.sql.transaction(async (tx) => {
       // The checkpoint is read in the statement that takes the lock, so it may be a moment old:
       // events another instance applied just before are then applied again, which adds nothing.
@@ -184,6 +196,60 @@ export class FanOut {
     });
     this.known = top;
     return added;
+  }
+
+  /**
+   * Whether `events` (everything in the log after `known` up to the batch's end) can make no
+   * delivery and change no target: none is an endpoint event, and no organization of their
+   * public events has an endpoint that is not deleted. Most batches are quiet (most
+   * organizations have no endpoint), and a quiet batch costs this one read instead of a locked
+   * transaction. The read is safe outside the lock: every endpoint event at or before `known` was
+   * folded into the targets and committed before `known` was set, and every later one is among
+   * `events`, so the targets it reads are at least as new as the events need.
+   */
+  private async quiet(events: readonly WireEvent[]): Promise<boolean> {
+    const orgs = new Set<string>();
+    for (const event of events) {
+      if (isEndpointEvent(event.type)) return false;
+      if (isPublicEventType(event.type)) orgs.add(event.orgId);
+    }
+    if (orgs.size === 0) return true;
+    const { rows } = await this.options.sql.query(
+      `SELECT 1 FROM webhook_endpoint_targets WHERE org_id = ANY($1::uuid[]) AND status <> 'deleted' LIMIT 1`,
+      [[...orgs]],
+    );
+    return rows.length === 0;
+  }
+
+  /**
+   * A quiet batch moves the checkpoint only now and then (and on close): replaying quiet events
+   * after a crash adds nothing, so the checkpoint only bounds how far back a restart reads. It
+   * only ever moves forward, so writing it without the lock is safe.
+   */
+  private deferCheckpoint(position: bigint): void {
+    this.quietCheckpoint = position;
+    this.quietTimer ??= setTimeout(() => {
+      this.quietTimer = undefined;
+      void this.writeQuietCheckpoint();
+    }, QUIET_CHECKPOINT_MS);
+    this.quietTimer.unref();
+  }
+
+  private async writeQuietCheckpoint(): Promise<void> {
+    const position = this.quietCheckpoint;
+    if (position === undefined) return;
+    this.quietCheckpoint = undefined;
+    try {
+      await this.options.sql.query(
+        `INSERT INTO webhook_fanout_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (name) DO UPDATE
+           SET position = GREATEST(webhook_fanout_checkpoints.position, EXCLUDED.position), updated_at = now()`,
+        [this.options.durableName, position.toString()],
+      );
+    } catch (err) {
+      // The next quiet batch or transaction moves it; until then a restart reads a little further back.
+      this.options.logger.warn({ err }, 'webhook fan-out: could not write the checkpoint of quiet batches');
+    }
   }
 
   private async checkpoint(): Promise<bigint> {
