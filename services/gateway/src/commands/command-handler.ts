@@ -180,12 +180,7 @@ export class CommandHandler {
             const result = await this.appendEvents(streamId, events, target.revision, meta, [
               { streamId: context.streamId, revision: facts.revision },
             ]);
-            this.remember(
-              streamId,
-              decider,
-              foldEvents(decider, events, target.state),
-              result.nextExpectedRevision,
-            );
+            this.remember(streamId, decider, foldEvents(decider, events, target.state), result.nextExpectedRevision);
             return { position: result.position, replayed: false };
           } catch (err) {
             if (!(err instanceof WrongExpectedRevisionError)) throw err;
