@@ -171,8 +171,8 @@ export function capacitySection(c: CapacityBenchResult, baseline: InsertBaseline
 The same kind of Quorum child, started afresh. After an unmeasured warm-up (100 commands/s for 5 s),
 a search of steps of steady traffic: each step runs ${c.warmupMs / 1000} s at its rate unmeasured, then ${c.stepMs / 1000} s
 measured, then drains (every command answered and projected, at most 30 s). One command in 10 (or
-more often in a step with fewer than 500 commands, so that about 50 are read; the reads column
-counts them) is read back with \`seats.get?minPosition=<its position>\`; read-your-writes is the time from sending
+more often in a step with fewer than 4,000 commands, so that about 400 are read and the p99 is
+not the largest of a few dozen; the reads column counts them) is read back with \`seats.get?minPosition=<its position>\`; read-your-writes is the time from sending
 the command to that read's answer. A step passes when read-your-writes p99 < ${READ_YOUR_WRITES_MAX_P99_MS} ms with no
 errors, the rate kept (≥ 97%) and everything drained. The search starts at ${c.plan.startRate}/s, doubles while
 steps pass, then bisects ${c.plan.bisectSteps} times between the highest pass and the lowest failure, within

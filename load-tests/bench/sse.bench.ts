@@ -1,24 +1,29 @@
 /**
  * (g) `/v1` event streams fanned out: many concurrent Server-Sent Event streams of one
- * organization while commands produce its events at a steady rate.
+ * organization while its events are appended at a steady rate.
  *
  * Quorum as a child process (inspector on loopback) on a fresh database and a NATS namespace of
  * its own. One business organization, an admin API key; `streams` streams opened with it over
- * keep-alive loopback sockets (`http.get`), all from now. Then an open loop of `meetings.create`
- * (one `session.scheduled` each, every one on its own stream so no command waits on another)
- * at `rate` per second for `durationMs`, and a bounded drain.
+ * keep-alive loopback sockets (`http.get`), all from now. Then an open loop of appends of
+ * `session.scheduled` (each on its own stream) straight to Quorum's event store from this
+ * process, as part (f) does, at `rate` per second for `durationMs`, and a bounded drain: the
+ * streams' fan-out is measured at the rate asked, not at what the command path carries (that is
+ * part (b)). Quorum's relay finds appends from another process by its poll (every 20 ms).
  *
  * Measured: every stream received every event of the window in order, once (count, strictly
  * rising sequences, and sums of the sequences and their squares, against the log paged over
- * `/v1/events` afterwards); event → received latency (the envelope's `time`, the command's
- * decision, to the message's arrival; on one stream in `latencyEvery` to keep this process's
+ * `/v1/events` afterwards); event → received latency (the envelope's `time`, the append, to the
+ * message's arrival; on one stream in `latencyEvery` to keep this process's
  * parsing light); Quorum's live heap (a full collection, then the heap in use) and RSS when the
  * streams are open, a third of the way in, and after the drain. Baseline in the same run: the
  * same latency with a single stream, before the others open.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createPgSqlDatabase } from '@quorum/db';
+import { streamIds } from '@quorum/domain';
+import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { connect } from 'nats';
 import { createBenchDatabase, NATS_URL } from './env';
 import { inspectorUrlIn, openHeapProbe, type HeapProbe } from './heap-probe';
@@ -27,14 +32,14 @@ import { sleep, summarize, type Summary } from './stats';
 
 export interface SseBenchResult {
   streams: number;
-  /** Streams that opened (200) before the commands started. */
+  /** Streams that opened (200) before the appends started. */
   opened: number;
   targetRate: number;
   durationMs: number;
-  commands: number;
-  /** From the first command sent to the last one answered. */
+  appends: number;
+  /** From the first append sent to the last one returned. */
   answeredMs: number;
-  commandErrors: number;
+  appendErrors: number;
   achievedRate: number;
   /** Public events of the organization during the window, from the log. */
   events: number;
@@ -47,7 +52,7 @@ export interface SseBenchResult {
   latency: Summary;
   /** The same latency with one stream open, before the others: the baseline. */
   baseline: Summary;
-  commandLatency: Summary;
+  appendLatency: Summary;
   heap: { openMiB: number; midMiB: number; endMiB: number };
   rss: { openMiB: number; midMiB: number; endMiB: number };
   childCpuPercent: number;
@@ -189,6 +194,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     { nodeArgs: ['--inspect=127.0.0.1:0'] },
   );
   const client = createClient(port);
+  const sql = createPgSqlDatabase({ connectionString: db.url, max: 20 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: streamCount + 16 });
   const tallies: StreamTally[] = [];
   let probe: HeapProbe | undefined;
@@ -218,9 +224,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
       { name: 'Fan-out', plan: 'business' },
       token,
     );
-    // meetings.create needs its host to hold a seat on a paid plan.
-    await client.call('POST', 'seats.purchase', { orgId, quantity: 1 }, token);
-    await client.call('POST', 'seats.assign', { orgId, userId: owner.user.id }, token);
+    const store = await PostgresEventStore.create(sql);
     const key = await client.call<{ secret: string; position: string }>(
       'POST',
       'apiKeys.create',
@@ -230,13 +234,13 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     await client.call('GET', 'apiKeys.list', { orgId, minPosition: key.position }, token);
     const path = `/v1/orgs/${orgId}/events/stream`;
 
-    const commandLatency: number[] = [];
-    let commands = 0;
-    let commandErrors = 0;
+    const appendLatency: number[] = [];
+    let appends = 0;
+    let appendErrors = 0;
     const errorSamples: string[] = [];
     let lastPosition = 0;
-    /** Open loop of meetings.create at `rate` for `ms`; resolves when every command has answered. */
-    const sendCommands = async (ms: number, measured: boolean) => {
+    /** Open loop of appends at `rate` for `ms`; resolves when every append has returned. */
+    const sendEvents = async (ms: number, measured: boolean) => {
       const inFlight = new Set<Promise<void>>();
       const started = performance.now();
       let sent = 0;
@@ -244,22 +248,29 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait);
         const at = performance.now();
-        const p = client.request('POST', '/trpc/meetings.create', { orgId, title: 'Fan-out' }, token).then(
-          (answer) => {
-            if (answer.status !== 200) {
-              commandErrors++;
-              if (errorSamples.length < 3) errorSamples.push(`${answer.status} ${answer.body.error?.message ?? ''}`);
-            } else {
-              if (measured) commandLatency.push(performance.now() - at);
-              const position = Number((answer.body.result?.data as { position?: string } | undefined)?.position);
+        const sessionId = randomUUID();
+        const id = randomUUID();
+        const p = store
+          .appendToStream(streamIds.session(sessionId), [
+            {
+              id,
+              type: 'session.scheduled',
+              version: 1,
+              data: { sessionId, orgId, title: 'Fan-out', hostUserId: owner.user.id, scheduledFor: null },
+              metadata: { orgId, actor: { kind: 'user', id: owner.user.id }, correlationId: id, causationId: null },
+            },
+          ])
+          .then(
+            (appended) => {
+              if (measured) appendLatency.push(performance.now() - at);
+              const position = Number(appended.position);
               if (position > lastPosition) lastPosition = position;
-            }
-          },
-          (err: Error) => {
-            commandErrors++;
-            if (errorSamples.length < 3) errorSamples.push(err.message);
-          },
-        );
+            },
+            (err: Error) => {
+              appendErrors++;
+              if (errorSamples.length < 3) errorSamples.push(err.message);
+            },
+          );
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         sent++;
@@ -332,7 +343,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     const single = await openStream(port, path, key.secret, agent, true);
     await sleep(500);
     const beforeBaseline = await newest();
-    await sendCommands(baselineMs, false);
+    await sendEvents(baselineMs, false);
     await drain([single], (await reference(beforeBaseline)).last, 30_000);
     single.req.destroy();
     const baseline = summarize(single.latencies ?? []);
@@ -367,9 +378,9 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
       heapMid = await probe!.liveHeapMiB();
       rssMid = rssMiB(pid);
     })();
-    const window = await sendCommands(durationMs, true);
+    const window = await sendEvents(durationMs, true);
     await midProbe;
-    commands = window.sent;
+    appends = window.sent;
     await newest();
     const ref = await reference(from);
     const drained = await drain(tallies, ref.last, 60_000);
@@ -377,7 +388,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     const heapEnd = await probe.liveHeapMiB();
     const rssEnd = rssMiB(pid);
     log(
-      `    sent ${commands} commands in ${(window.elapsedMs / 1000).toFixed(1)} s (${commandErrors} errors${errorSamples.length ? `: ${errorSamples.join('; ')}` : ''}); ${ref.count} events; drained: ${drained}`,
+      `    appended ${appends} events in ${(window.elapsedMs / 1000).toFixed(1)} s (${appendErrors} errors${errorSamples.length ? `: ${errorSamples.join('; ')}` : ''}); ${ref.count} events; drained: ${drained}`,
     );
     const { count, sum, squares } = ref;
     const complete = tallies.filter(
@@ -385,15 +396,15 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     ).length;
     const latencies = tallies.flatMap((t) => t.latencies ?? []);
     const latency = summarize(latencies);
-    const achievedRate = (commands / window.elapsedMs) * 1000;
+    const achievedRate = (appends / window.elapsedMs) * 1000;
     return {
       streams: streamCount,
       opened,
       targetRate: rate,
       durationMs,
-      commands,
+      appends,
       answeredMs: window.elapsedMs,
-      commandErrors,
+      appendErrors,
       achievedRate,
       events: count,
       complete,
@@ -401,7 +412,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
       ended: tallies.filter((t) => t.ended).length,
       latency,
       baseline,
-      commandLatency: summarize(commandLatency),
+      appendLatency: summarize(appendLatency),
       heap: { openMiB: heapOpen, midMiB: heapMid, endMiB: heapEnd },
       rss: { openMiB: rssOpen, midMiB: rssMid, endMiB: rssEnd },
       childCpuPercent,
@@ -420,6 +431,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     client.close();
     await stopQuorum(child);
     await deleteBusStream(namespace);
+    await sql.close();
     await db.drop();
   }
 }
