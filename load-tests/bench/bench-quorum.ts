@@ -4,8 +4,7 @@
  * `seats.release` for. Parts (b)'s fixed-rate lag and its capacity search both start one.
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'nats';
-import { createBenchDatabase, NATS_URL, type BenchDatabase } from './env';
+import { createBenchDatabase, deleteBusStream, NATS_URL, type BenchDatabase } from './env';
 import { createClient, freePort, startQuorum, stopQuorum, type Child } from './quorum-child';
 import { sleep } from './stats';
 
@@ -63,17 +62,7 @@ export async function startBenchQuorum({
     closed = true;
     client.close();
     await stopQuorum(child);
-    try {
-      const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams
-        .delete(`EVENTS_${namespace}`)
-        .catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
-      await nc.close();
-    } catch (err) {
-      // A leftover stream only costs disk; say so rather than fail a finished measurement.
-      process.stderr.write(`could not reach NATS to delete the bench stream: ${(err as Error).message}\n`);
-    }
+    await deleteBusStream(namespace);
     await database.drop();
   };
   try {

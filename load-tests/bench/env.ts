@@ -3,6 +3,7 @@
  * and dropped through the admin URL like test/support/test-database.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
 import pg from 'pg';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://quorum:quorum@127.0.0.1:5432/quorum';
@@ -63,4 +64,19 @@ export async function postgresInfo(): Promise<{ version: string; settings: strin
       settings: rows.rows.map((r) => `${r.name}=${r.setting}${r.unit ? r.unit : ''}`).join(', '),
     };
   });
+}
+
+/** Deletes a bench child's JetStream stream: idle bench streams slow a shared NATS down. */
+export async function deleteBusStream(namespace: string): Promise<void> {
+  try {
+    const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams
+      .delete(`EVENTS_${namespace}`)
+      .catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
+    await nc.close();
+  } catch (err) {
+    // A leftover stream only costs disk; say so rather than fail a finished measurement.
+    process.stderr.write(`could not reach NATS to delete the bench stream: ${(err as Error).message}\n`);
+  }
 }

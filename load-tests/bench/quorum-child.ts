@@ -3,6 +3,7 @@
  * keep-alive HTTP client for its tRPC endpoint, and the process's CPU from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -66,6 +67,23 @@ export function createClient(port: number) {
     return a.body.result.data as T;
   };
   return { request, call, close: () => agent.destroy() };
+}
+
+/** Signs up an owner and creates a business organization of theirs. */
+export async function signUpWithOrg(client: ReturnType<typeof createClient>, label: string, orgName: string) {
+  const owner = await client.call<{ accessToken: string; user: { id: string } }>('POST', 'auth.signUp', {
+    email: `${label}-${randomBytes(4).toString('hex')}@example.com`,
+    password: 'bench password long enough',
+    name: 'Bench',
+  });
+  const token = owner.accessToken;
+  const { orgId } = await client.call<{ orgId: string }>(
+    'POST',
+    'org.create',
+    { name: orgName, plan: 'business' },
+    token,
+  );
+  return { owner, token, orgId };
 }
 
 /** utime + stime of a process, in ms (Linux, 100 ticks/s). */

@@ -24,10 +24,9 @@ import http from 'node:http';
 import { createPgSqlDatabase } from '@quorum/db';
 import { streamIds } from '@quorum/domain';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { connect } from 'nats';
-import { createBenchDatabase, NATS_URL } from './env';
+import { createBenchDatabase, deleteBusStream, NATS_URL } from './env';
 import { inspectorUrlIn, openHeapProbe, type HeapProbe } from './heap-probe';
-import { createClient, freePort, procCpuMs, startQuorum, stopQuorum } from './quorum-child';
+import { createClient, freePort, procCpuMs, signUpWithOrg, startQuorum, stopQuorum } from './quorum-child';
 import { sleep, summarize, type Summary } from './stats';
 
 export interface SseBenchResult {
@@ -82,21 +81,6 @@ interface StreamTally {
 }
 
 const MAX_HEAP_GROWTH_MIB = 50;
-
-/** Its JetStream stream: idle bench streams slow a shared NATS down. */
-async function deleteBusStream(namespace: string): Promise<void> {
-  try {
-    const nc = await connect({ servers: NATS_URL, timeout: 3_000 });
-    const jsm = await nc.jetstreamManager();
-    await jsm.streams
-      .delete(`EVENTS_${namespace}`)
-      .catch((err: Error) => process.stderr.write(`could not delete the bench stream: ${err.message}\n`));
-    await nc.close();
-  } catch (err) {
-    // A leftover stream only costs disk; say so rather than fail a finished measurement.
-    process.stderr.write(`could not reach NATS to delete the bench stream: ${(err as Error).message}\n`);
-  }
-}
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -212,18 +196,7 @@ export async function runSseBench(options: SseBenchOptions = {}): Promise<SseBen
     probe = await openHeapProbe(inspectorUrl);
     const pid = child.proc.pid!;
 
-    const owner = await client.call<{ accessToken: string; user: { id: string } }>('POST', 'auth.signUp', {
-      email: `bench-sse-${randomBytes(4).toString('hex')}@example.com`,
-      password: 'bench password long enough',
-      name: 'Bench',
-    });
-    const token = owner.accessToken;
-    const { orgId } = await client.call<{ orgId: string }>(
-      'POST',
-      'org.create',
-      { name: 'Fan-out', plan: 'business' },
-      token,
-    );
+    const { owner, token, orgId } = await signUpWithOrg(client, 'bench-sse', 'Fan-out');
     const store = await PostgresEventStore.create(sql);
     const key = await client.call<{ secret: string; position: string }>(
       'POST',

@@ -29,7 +29,7 @@ import type { NewEvent } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
 import { createBenchDatabase, NATS_URL } from './env';
 import { inspectorUrlIn, openHeapProbe } from './heap-probe';
-import { createClient, freePort, startQuorum, stopQuorum } from './quorum-child';
+import { createClient, freePort, signUpWithOrg, startQuorum, stopQuorum } from './quorum-child';
 import { sleep, summarize, type Summary } from './stats';
 
 export interface UsageReadBenchResult {
@@ -162,19 +162,7 @@ export async function runUsageReadBench(options: UsageReadBenchOptions = {}): Pr
     }
     const inspectorUrl = inspectorUrlIn(child.output);
     if (!inspectorUrl) throw new Error(`Quorum's inspector address is not in its output:\n${child.output.join('\n')}`);
-    const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
-    const owner = await client.call<{ accessToken: string; user: { id: string } }>('POST', 'auth.signUp', {
-      email,
-      password: 'bench password long enough',
-      name: 'Bench',
-    });
-    const token = owner.accessToken;
-    const { orgId } = await client.call<{ orgId: string }>(
-      'POST',
-      'org.create',
-      { name: 'Big', plan: 'business' },
-      token,
-    );
+    const { owner, token, orgId } = await signUpWithOrg(client, 'bench', 'Big');
 
     const now = new Date();
     const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
