@@ -123,16 +123,27 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     }
   };
 
+  const read = (from: bigint) => store.readAll({ fromPosition: from, maxCount: batchSize });
+
   // Catch up to the head read at the start of each round; stop when a round finds nothing new.
   for (let round = 1; ; round++) {
     const head = await store.headPosition();
     if (checkpoint >= head) break;
     log.info({ round, head: head.toString(), checkpoint: checkpoint.toString() }, 'rebuild: catching up');
+    let next: Promise<RecordedEvent[]> | undefined;
     while (checkpoint < head) {
       // Read outside the transaction: on PGlite the store and kysely share one session.
-      const batch = await store.readAll({ fromPosition: checkpoint, maxCount: batchSize });
+      const batch = await (next ?? read(checkpoint));
+      next = undefined;
       const last = batch[batch.length - 1];
       if (last === undefined) break;
+      // On PostgreSQL the next batch is read on another connection while this one is written,
+      // so the two overlap (the read is the one the next turn would make). PGlite is one session.
+      if (sql.kind === 'pg' && last.position < head) {
+        next = read(last.position);
+        // Awaited next turn; if this batch fails first, its error is the one that counts.
+        next.catch(() => undefined);
+      }
       await applyBatch(batch);
       checkpoint = last.position;
       events += batch.length;
