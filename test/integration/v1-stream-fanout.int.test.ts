@@ -4,12 +4,11 @@
  * the tail's ring (kept small here, 12 events) pages the log and then joins the ring with no
  * gap and no repeat; a stream far behind catches up from the log.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually';
 import { createOrg, signUp, type TestUser } from '../support/people';
 import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
-import { envelopesOf, openSse, v1Client, type SseStream } from '../support/v1';
+import { envelopesOf, inviteOverV1, openSse, publicEventsOverV1, v1Client, type SseStream } from '../support/v1';
 
 const RING = 12;
 
@@ -34,20 +33,8 @@ async function stream(org: string, query: string, headers: Record<string, string
   return s;
 }
 
-async function invite(org: string, secret: string, label: string): Promise<string> {
-  const res = await v1('POST', `/orgs/${org}/invitations`, {
-    apiKey: secret,
-    body: { email: `${label}-${randomUUID().slice(0, 8)}@example.com`, role: 'member' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.position as string;
-}
-
-async function allEvents(org: string, secret: string) {
-  const res = await v1('GET', `/orgs/${org}/events?limit=500`, { apiKey: secret });
-  expect(res.body.next).toBeNull();
-  return res.body.data as Array<{ id: string; sequence: string }>;
-}
+const invite = (org: string, secret: string, label: string) => inviteOverV1(v1, org, secret, label);
+const allEvents = (org: string, secret: string) => publicEventsOverV1(v1, org, secret);
 
 /** Counts queries of `orgId`'s event log from now (the gateway's read model, wrapped in place). */
 function countEventLogQueries(orgId: string) {

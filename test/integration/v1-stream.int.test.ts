@@ -14,7 +14,15 @@ import { eventually } from '../support/eventually';
 import { createOrg, signUp, type TestUser } from '../support/people';
 import { expectPublicEvent, publicContractValidator, type PublicContractValidator } from '../support/public-contract';
 import { startTestQuorum, type TestQuorum } from '../support/test-quorum';
-import { envelopesOf, openSse, parseSse, v1Client, type SseStream } from '../support/v1';
+import {
+  envelopesOf,
+  inviteOverV1,
+  openSse,
+  parseSse,
+  publicEventsOverV1,
+  v1Client,
+  type SseStream,
+} from '../support/v1';
 
 const SLOW_CONSUMER = fileURLToPath(new URL('../clients/slow_sse_consumer.py', import.meta.url));
 
@@ -42,21 +50,8 @@ async function stream(org: string, query: string, headers: Record<string, string
   return s;
 }
 
-async function invite(org: string, label: string, secret = key): Promise<string> {
-  const res = await v1('POST', `/orgs/${org}/invitations`, {
-    apiKey: secret,
-    body: { email: `${label}-${randomUUID().slice(0, 8)}@example.com`, role: 'member' },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.position as string;
-}
-
-/** Every public event of `org`, paged. */
-async function allEvents(org: string, secret: string) {
-  const res = await v1('GET', `/orgs/${org}/events?limit=500`, { apiKey: secret });
-  expect(res.body.next).toBeNull();
-  return res.body.data as Array<{ id: string; sequence: string; type: string }>;
-}
+const invite = (org: string, label: string, secret = key) => inviteOverV1(v1, org, secret, label);
+const allEvents = (org: string, secret: string) => publicEventsOverV1(v1, org, secret);
 
 beforeAll(async () => {
   q = await startTestQuorum('v1stream', {

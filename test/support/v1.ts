@@ -3,7 +3,9 @@
  * token, and a Server-Sent Events reader over `node:http` that can stop reading (a slow
  * consumer) and reports every field it got (ids, event names, comments, `retry:`).
  */
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { expect } from 'vitest';
 
 export interface V1Credentials {
   apiKey?: string;
@@ -33,6 +35,29 @@ export function v1Client(baseUrl: string) {
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
   };
+}
+
+export type V1Client = ReturnType<typeof v1Client>;
+
+/** Invites a new member over `/v1` with `apiKey`; answers the invitation's log position. */
+export async function inviteOverV1(v1: V1Client, org: string, apiKey: string, label: string): Promise<string> {
+  const res = await v1('POST', `/orgs/${org}/invitations`, {
+    apiKey,
+    body: { email: `${label}-${randomUUID().slice(0, 8)}@example.com`, role: 'member' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.position as string;
+}
+
+/** Every public event of `org` over `/v1/events`, in one page (a test's organization has fewer than 500). */
+export async function publicEventsOverV1(
+  v1: V1Client,
+  org: string,
+  apiKey: string,
+): Promise<Array<{ id: string; sequence: string; type: string }>> {
+  const res = await v1('GET', `/orgs/${org}/events?limit=500`, { apiKey });
+  expect(res.body.next).toBeNull();
+  return res.body.data as Array<{ id: string; sequence: string; type: string }>;
 }
 
 export interface SseMessage {
