@@ -303,7 +303,13 @@ it('honours Retry-After on 429: no attempt sooner', async () => {
   );
   expect(r.received[1]!.at - r.received[0]!.at).toBeGreaterThanOrEqual(2_000);
   expect(r.received[1]!.headers['webhook-id']).toBe(r.received[0]!.headers['webhook-id']);
-  const attempts = await attemptsOf(env.sql, endpointId);
+  // The delivered attempt is recorded after its answer is in: wait for the record too.
+  let attempts = await attemptsOf(env.sql, endpointId);
+  await waitFor(
+    async () => (attempts = await attemptsOf(env.sql, endpointId)).length >= 2,
+    10_000,
+    () => `attempts recorded: ${attempts.length}`,
+  );
   expect(attempts.map((a) => a.status)).toEqual([429, 204]);
   expect(attempts[0]!.response_headers).toMatchObject({ 'retry-after': '2' });
 });
