@@ -68,6 +68,44 @@ describe('NatsBus namespace', () => {
     }
   });
 
+  it('takes every message of a pull read after the event loop stalled past the pull, without waiting out ack_wait', async () => {
+    // With a fetch that closed its inbox on a client timer, the messages the server had sent
+    // during a 1.5 s stall went to an inbox nobody read and came back only after ack_wait (30 s).
+    const bus = await NatsBus.create({ servers: NATS_URL, namespace: `nss${randomUUID().slice(0, 8)}` });
+    try {
+      await bus.ensureStream();
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      const acks = await bus.publish(
+        ids.map((id, index) => ({
+          id,
+          subject: 'evt.org1.seats.seat_assigned',
+          position: BigInt(index + 1),
+          payload: { index },
+        })),
+      );
+      expect(acks.every((ack) => ack.ok)).toBe(true);
+      const seen: string[] = [];
+      const started = Date.now();
+      const consumer = await bus.consume({
+        durableName: `stall${randomUUID().slice(0, 8)}`,
+        handler: async (message) => void seen.push(message.id),
+      });
+      // Let the pull reach the wire (nats.js writes in a microtask); then nothing reads the socket.
+      for (let turn = 0; turn < 20; turn += 1) await Promise.resolve();
+      const until = Date.now() + 1_500;
+      while (Date.now() < until);
+      const deadline = Date.now() + 20_000;
+      while (seen.length < ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const tookMs = Date.now() - started;
+      await consumer.close();
+      expect(seen).toEqual(ids);
+      expect(tookMs).toBeLessThan(20_000);
+    } finally {
+      await bus.deleteStream();
+      await bus.close();
+    }
+  });
+
   it('deletes its stream with the messages in it; deleting a missing stream is fine', async () => {
     const namespace = `nsd${randomUUID().slice(0, 8)}`;
     const bus = await NatsBus.create({ servers: NATS_URL, namespace });

@@ -4,12 +4,11 @@
  * - Publish: sequential `js.publish` with `msgID` = event id; the server's duplicate window
  *   turns a relay's retry into `PubAck.duplicate`. Sequential so a failure never leaves a later
  *   position stored before an earlier one (see `PublishAck`).
- * - Consume: durable pull consumers driven by bounded `fetch` batches rather than `consume()`.
- *   `consume()` keeps pulls outstanding and drops messages that arrive after it is closed; those
- *   stay pending on the server until `ack_wait` (30 s) expires, so a reopened durable would stall.
- *   With `fetch`, closing lets the current batch finish, naks what was not handled (immediately
- *   redeliverable) and never leaves a pull behind, at the cost of closing taking up to
- *   `fetchExpiresMs`.
+ * - Consume: durable pull consumers making their own bounded pull requests on one inbox that
+ *   lives as long as the consumer (`nats-consumer.ts` says why neither nats.js's `fetch()` nor
+ *   its `consume()`): no message is ever delivered to an inbox nobody reads, so none waits out
+ *   `ack_wait` (30 s). Closing lets the current batch finish, naks what was not handled
+ *   (immediately redeliverable) and waits for the open pull to end, up to `fetchExpiresMs`.
  * - Server 2.9 has no `filter_subjects`: more than one filter needs 2.10 (`UNSUPPORTED`).
  */
 import {
@@ -64,7 +63,7 @@ export interface NatsBusOptions {
   readonly name?: string;
   /** Connect and JetStream API timeout. Default 5,000 ms. */
   readonly timeoutMs?: number;
-  /** How long one fetch waits for messages; bounds `Consumer.close()` latency. Default 1,000 ms (the client's minimum). */
+  /** How long one pull waits on the server for messages; bounds `Consumer.close()` latency. Default 1,000 ms. */
   readonly fetchExpiresMs?: number;
   /**
    * Durables unused this long are deleted by the server. Default: never. Test suites set it so
@@ -227,18 +226,16 @@ export class NatsBus implements EventBus {
       filters.map((f) => this.options.subjectPrefix + f),
       maxAckPending,
     );
-    let consumer;
-    try {
-      consumer = await this.js.consumers.get(this.options.streamName, options.durableName);
-    } catch (error) {
-      throw translate(error, `open consumer ${options.durableName}`);
-    }
     const natsConsumer = new NatsConsumer(
-      consumer,
+      {
+        nc: this.nc,
+        stream: this.options.streamName,
+        subjectPrefix: this.options.subjectPrefix,
+        batchSize: Math.min(maxAckPending, MAX_FETCH_BATCH),
+        expiresMs: this.options.fetchExpiresMs,
+        timeoutMs: this.options.timeoutMs,
+      },
       options,
-      this.options.subjectPrefix,
-      Math.min(maxAckPending, MAX_FETCH_BATCH),
-      this.options.fetchExpiresMs,
       () => this.consumers.delete(natsConsumer),
     );
     this.consumers.add(natsConsumer);

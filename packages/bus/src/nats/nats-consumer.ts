@@ -1,8 +1,23 @@
 /**
- * A durable pull consumer driven by bounded `fetch` batches (see `nats-bus.ts` for why not
- * `consume()`): closing lets the current batch finish and naks what was not handled.
+ * A durable pull consumer with its own pull requests on one inbox that stays subscribed for the
+ * consumer's whole life.
+ *
+ * Why not nats.js's `fetch()`: each fetch subscribes a new inbox and a client-side timer closes
+ * it at 1.05 × `expires`. When the event loop stalls past that timer (a busy machine, a long
+ * GC), the timer runs before the socket is read, the inbox is gone, and the messages the server
+ * already delivered to it stay unacknowledged until `ack_wait` (30 s) ends: a consumer stalled
+ * half a minute by a one-second pause. Here every message the server sends reaches the
+ * subscription, however late it is read, and a pull ends only when the server says so (its
+ * status at `expires`, or the batch filled), with a watchdog for a pull the server lost.
+ *
+ * Why not `consume()`: it keeps pulls outstanding and drops messages that arrive after it is
+ * closed, with the same 30 s stall for the durable's next reader. Closing here stops asking,
+ * lets the batch in hand finish, naks what arrives until the open pull ends (at most
+ * `expires`), then unsubscribes, so nothing is left delivered to nobody.
  */
-import type { JetStreamClient, JsMsg } from 'nats';
+import { createInbox, nanos, type JsMsg, type Msg, type NatsConnection, type Subscription } from 'nats';
+// nats.js builds its JsMsg (ack, nak with delay, term, working, delivery info) with this.
+import { toJsMsg } from 'nats/lib/jetstream/jsmsg';
 import { BusError } from '../bus-error';
 import {
   DEFAULT_MAX_BATCH,
@@ -12,12 +27,31 @@ import {
   type Consumer,
   type DeliveredMessage,
 } from '../event-bus';
-import { describe, translate } from './nats-errors';
+import { describe } from './nats-errors';
 import { decode } from './nats-message';
 
 export const ACK_WAIT_MS = 30_000;
+const JS_API_PREFIX = '$JS.API';
 
-type PullConsumer = Awaited<ReturnType<JetStreamClient['consumers']['get']>>;
+/** Where the consumer pulls from, and how. */
+export interface PullTarget {
+  readonly nc: NatsConnection;
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  /** Messages asked for per pull. */
+  readonly batchSize: number;
+  /** How long one pull waits on the server; bounds `close()`. */
+  readonly expiresMs: number;
+  /** Ack round-trip timeout handed to nats.js's messages. */
+  readonly timeoutMs: number;
+}
+
+interface OpenPull {
+  readonly id: number;
+  /** Messages still due on it (a hint: a late message of a pull given up on counts here too). */
+  left: number;
+  readonly watchdog: NodeJS.Timeout;
+}
 
 export class NatsConsumer implements Consumer {
   private closing = false;
@@ -25,13 +59,18 @@ export class NatsConsumer implements Consumer {
   private cancelPause: (() => void) | undefined;
   private readonly redeliveryDelayMs: (deliveryCount: number) => number;
   private readonly onError: (error: BusError) => void;
+  private readonly maxBatch: number;
+  private readonly inbox = createInbox();
+  private sub: Subscription | undefined;
+  private pullSeq = 0;
+  private pull: OpenPull | undefined;
+  private readonly queue: JsMsg[] = [];
+  private failure: BusError | undefined;
+  private wake: (() => void) | undefined;
 
   constructor(
-    private readonly consumer: PullConsumer,
+    private readonly target: PullTarget,
     private readonly options: ConsumeOptions,
-    private readonly subjectPrefix: string,
-    private readonly batchSize: number,
-    private readonly fetchExpiresMs: number,
     private readonly onClosed: () => void,
   ) {
     this.redeliveryDelayMs = options.redeliveryDelayMs ?? defaultRedeliveryDelayMs;
@@ -39,56 +78,142 @@ export class NatsConsumer implements Consumer {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   }
 
-  private readonly maxBatch: number;
-
   start(): void {
+    this.sub = this.target.nc.subscribe(`${this.inbox}.*`, {
+      callback: (error, msg) => {
+        if (error)
+          this.fail(new BusError('REJECTED', `inbox of consumer ${this.options.durableName}: ${describe(error)}`));
+        else this.receive(msg);
+      },
+    });
     this.loop = this.run();
   }
 
   async close(): Promise<void> {
     this.closing = true;
     this.cancelPause?.();
+    this.wakeUp();
     await this.loop;
+  }
+
+  private receive(msg: Msg): void {
+    if (msg.subject.startsWith(this.inbox)) {
+      this.status(msg);
+      return;
+    }
+    const jsMsg = toJsMsg(msg, this.target.timeoutMs);
+    if (this.pull !== undefined) {
+      this.pull.left -= 1;
+      if (this.pull.left <= 0) this.endPull();
+    }
+    if (this.closing) {
+      // Not handled: hand it back now rather than after ack_wait.
+      jsMsg.nak();
+      return;
+    }
+    this.queue.push(jsMsg);
+    this.wakeUp();
+  }
+
+  /** A status from the server about one of our pulls (its id is the inbox's last token). */
+  private status(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.inbox.length + 1));
+    const code = msg.headers?.code ?? 0;
+    if (code >= 100 && code < 200) return; // idle heartbeat or flow control: not asked for
+    if (this.pull?.id !== id) return; // a pull already given up on
+    this.endPull();
+    const description = msg.headers?.description ?? '';
+    // 404 no messages, 408 expired: the normal end. A 409 (consumer deleted, leadership change,
+    // a server limit) or a 503 (no JetStream answering) is told and retried after a pause, so a
+    // server that refuses every pull is not asked again in a tight loop.
+    if (code === 409 || code === 503) {
+      this.fail(
+        new BusError(
+          code === 503 ? 'UNAVAILABLE' : 'REJECTED',
+          `pull for consumer ${this.options.durableName}: ${code} ${description || 'no responders'}`,
+        ),
+      );
+    }
+  }
+
+  private requestPull(): void {
+    const id = ++this.pullSeq;
+    const watchdog = setTimeout(
+      () => {
+        // The server answers every pull by `expires`; none came (a reconnect lost it).
+        if (this.pull?.id === id) this.endPull();
+      },
+      this.target.expiresMs * 2 + 2_000,
+    );
+    this.pull = { id, left: this.target.batchSize, watchdog };
+    try {
+      this.target.nc.publish(
+        `${JS_API_PREFIX}.CONSUMER.MSG.NEXT.${this.target.stream}.${this.options.durableName}`,
+        JSON.stringify({ batch: this.target.batchSize, expires: nanos(this.target.expiresMs) }),
+        { reply: `${this.inbox}.${id}` },
+      );
+    } catch (error) {
+      this.endPull();
+      this.fail(new BusError('UNAVAILABLE', `pull for consumer ${this.options.durableName}: ${describe(error)}`));
+    }
+  }
+
+  private endPull(): void {
+    if (this.pull === undefined) return;
+    clearTimeout(this.pull.watchdog);
+    this.pull = undefined;
+    this.wakeUp();
+  }
+
+  private fail(error: BusError): void {
+    this.failure ??= error;
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   private async run(): Promise<void> {
     let failures = 0;
     try {
       while (!this.closing) {
-        try {
-          const batch = await this.consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
-          let waiting: JsMsg[] = [];
-          for await (const msg of batch) {
-            if (this.closing) {
-              // Fetched but not handled: hand it back now rather than after ack_wait.
-              for (const m of waiting) m.nak();
-              waiting = [];
-              msg.nak();
-              continue;
-            }
-            if (!this.options.batchHandler) {
-              await this.handle(msg);
-              continue;
-            }
-            waiting.push(msg);
-            // Hand over what has arrived as soon as nothing more is buffered: no added latency.
-            // nats.js counts the message in hand as pending until the loop moves on, so "nothing
-            // more" is 1; waiting for 0 held every batch until the fetch expired (1 s).
-            if (batch.getPending() <= 1 || waiting.length >= this.maxBatch) {
-              const handing = waiting;
-              waiting = [];
-              await this.handleBatch(handing);
-            }
-          }
-          if (waiting.length > 0) await this.handleBatch(waiting);
-          failures = 0;
-        } catch (error) {
+        if (this.failure !== undefined) {
+          const failure = this.failure;
+          this.failure = undefined;
           failures += 1;
-          this.onError(translate(error, `fetch for consumer ${this.options.durableName}`));
+          this.onError(failure);
           await this.pause(Math.min(250 * 2 ** failures, 5_000));
+          continue;
+        }
+        if (this.queue.length === 0) {
+          if (this.pull === undefined) this.requestPull();
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+          continue;
+        }
+        failures = 0;
+        if (this.options.batchHandler) {
+          await this.handleBatch(this.queue.splice(0, this.maxBatch));
+        } else {
+          await this.handle(this.queue.shift()!);
         }
       }
+      // Closing: what is queued was not handled; what the open pull still brings is nak'd as it
+      // arrives. Wait for the pull's end so no message is delivered to an inbox nobody reads.
+      for (const msg of this.queue.splice(0)) msg.nak();
+      while (this.pull !== undefined && !this.target.nc.isClosed()) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+      }
     } finally {
+      if (this.pull !== undefined) clearTimeout(this.pull.watchdog);
+      this.pull = undefined;
+      this.sub?.unsubscribe();
       this.onClosed();
     }
   }
@@ -98,7 +223,7 @@ export class NatsConsumer implements Consumer {
     const kept: JsMsg[] = [];
     for (const msg of msgs) {
       try {
-        messages.push(decode(msg, this.subjectPrefix));
+        messages.push(decode(msg, this.target.subjectPrefix));
         kept.push(msg);
       } catch (error) {
         msg.term();
@@ -121,7 +246,7 @@ export class NatsConsumer implements Consumer {
   private async handle(msg: JsMsg): Promise<void> {
     let message: DeliveredMessage;
     try {
-      message = decode(msg, this.subjectPrefix);
+      message = decode(msg, this.target.subjectPrefix);
     } catch (error) {
       // Not something this bus wrote: redelivering cannot help, so stop it for good.
       msg.term();
