@@ -17,7 +17,7 @@
  */
 import { createInbox, nanos, type JsMsg, type Msg, type NatsConnection, type Subscription } from 'nats';
 // nats.js builds its JsMsg (ack, nak with delay, term, working, delivery info) with this.
-import { toJsMsg } from 'nats/lib/jetstream/jsmsg';
+import { toJsMsg } from 'nats/lib/jetstream/jsmsg.js';
 import { BusError } from '../bus-error';
 import {
   DEFAULT_MAX_BATCH,
