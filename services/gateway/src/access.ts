@@ -62,12 +62,24 @@ function authorizeApiKey(
   return key.role;
 }
 
-/** The caller's role from the read model, checked against `action`. */
+/**
+ * The caller's role from the read model, checked against `action`. `fromStream`: from the
+ * organization's stream instead, for a check made because a membership change was announced
+ * (the change is appended before it is announced, but may not be projected yet).
+ */
 export async function authorizeQuery(
   ctx: Context & { principal: Principal },
   orgId: string,
   action: Action,
+  { fromStream = false }: { fromStream?: boolean } = {},
 ): Promise<Role> {
+  if (fromStream && ctx.principal.kind === 'user') {
+    const { state } = await ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
+    const role = state.exists ? state.members.get(ctx.principal.userId)?.role : undefined;
+    if (!role) throw orgNotFound();
+    assertCan(role, action);
+    return role;
+  }
   if (ctx.principal.kind === 'apiKey') {
     if (ctx.principal.orgId !== orgId) throw orgNotFound();
     // The stream, not the read model: a maker's demotion or removal must hold at once.

@@ -30,6 +30,27 @@ export type LiveEventsInput = z.infer<typeof LiveEventsInputSchema>;
 const IDLE_RECHECK_MS = 5_000;
 
 /**
+ * A live feed: iterated, it yields each event `tracked` by its position (what tRPC clients get);
+ * `pages()` yields the same events in the groups they come in, for a transport that writes a
+ * group at once (the `/v1` stream). Groups read from the shared tail are the same array for
+ * every feed at the same cursor, so work keyed on the group is done once for all of them.
+ */
+export class LiveFeed implements AsyncIterable<TrackedEnvelope<WireEvent>> {
+  constructor(private readonly open: () => AsyncGenerator<readonly WireEvent[]>) {}
+
+  /** The feed's events in groups; one of this or iterating, once. */
+  pages(): AsyncGenerator<readonly WireEvent[]> {
+    return this.open();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<TrackedEnvelope<WireEvent>> {
+    for await (const page of this.open()) {
+      for (const event of page) yield tracked(event.position, event);
+    }
+  }
+}
+
+/**
  * Checks access and finds the starting position before the stream opens, so a refusal is an
  * ordinary tRPC error (NOT_FOUND for a non-member, FORBIDDEN for a role without `events.list`).
  */
@@ -37,10 +58,10 @@ export async function liveEvents(
   ctx: AuthedContext,
   input: LiveEventsInput,
   signal: AbortSignal | undefined,
-): Promise<AsyncGenerator<TrackedEnvelope<WireEvent>>> {
+): Promise<LiveFeed> {
   const newest = await listEvents(ctx, { orgId: input.orgId, order: 'desc', limit: 1 });
   const after = input.lastEventId ?? input.after ?? newest.events[0]?.position;
-  return follow(ctx, input.orgId, after, signal);
+  return new LiveFeed(() => follow(ctx, input.orgId, after, signal));
 }
 
 async function* follow(
@@ -48,7 +69,7 @@ async function* follow(
   orgId: string,
   start: string | undefined,
   signal: AbortSignal | undefined,
-): AsyncGenerator<TrackedEnvelope<WireEvent>> {
+): AsyncGenerator<readonly WireEvent[]> {
   const wake = createWake();
   let recheck = false;
   // A revoked key, an ended login, an expired token or a membership change wakes the feed at
@@ -71,20 +92,29 @@ async function* follow(
           // cut off; an idle feed costs no query.
           const force = recheck;
           recheck = false;
+          // A forced check reads the organization's stream: the change that forced it may not be
+          // in the read model yet, and a stale pass would hold for the next few seconds.
           if (fromTail.events.length > 0 || force)
-            await tail.authorize(credential, () => authorizeQuery(ctx, orgId, 'events.list'), force);
+            await tail.authorize(
+              credential,
+              () => authorizeQuery(ctx, orgId, 'events.list', { fromStream: force }),
+              force,
+            );
           return fromTail;
         }
-        // Behind the tail's ring: page the log; listEvents checks the role again each time.
+        // Behind the tail's ring: page the log; listEvents checks the role again each time (after
+        // a membership change, from the stream first, as above).
+        if (recheck) await authorizeQuery(ctx, orgId, 'events.list', { fromStream: true });
         recheck = false;
         const listed = await listEvents(ctx, { orgId, ...(after ? { after } : {}), order: 'asc', limit: TAIL_PAGE });
         return { events: listed.events, more: listed.next !== null };
       })().catch((err: unknown) => {
         throw toTRPCError(ctx, err);
       });
-      for (const event of page.events) {
-        after = event.position;
-        yield tracked(event.position, event);
+      const last = page.events.at(-1);
+      if (last !== undefined) {
+        after = last.position;
+        yield page.events;
       }
       if (!page.more) await wake.next(signal);
     }

@@ -103,6 +103,9 @@ describe('the shared event tail', () => {
     for (const positions of got) expect(positions).toEqual(expected);
     // The same event objects go to every feed, so their envelopes are made once.
     expect(feeds[0]?.after(3n, 1)?.events[0]).toBe(feeds[49]?.after(3n, 1)?.events[0]);
+    // Feeds at one cursor get one page object until the ring changes, so a page's text is made once.
+    expect(feeds[0]?.after(3n, TAIL_PAGE)).toBe(feeds[49]?.after(3n, TAIL_PAGE));
+    expect(feeds[0]?.after(3n, TAIL_PAGE)).not.toBe(feeds[0]?.after(4n, TAIL_PAGE));
     for (const feed of feeds) feed.close();
     expect(tails.size).toBe(0);
     expect(projector.listeners).toBe(0);
@@ -129,6 +132,14 @@ describe('the shared event tail', () => {
     );
     expect(feed.after(20n, 3)).toEqual({ events: expect.any(Array), more: true });
     expect(feed.after(25n, 3)).toEqual({ events: [], more: false });
+    const before = feed.after(20n, 100);
+    log.append('org', 1);
+    projector.advance();
+    await settle();
+    const after = feed.after(20n, 100);
+    expect(after).not.toBe(before);
+    expect(after?.events.map((e) => e.position)).toEqual(['21', '22', '23', '24', '25', '26']);
+    expect(before?.events.map((e) => e.position)).toEqual(['21', '22', '23', '24', '25']);
     // Each event costs at least 512 bytes: two fit in 1,100.
     const small = createEventTails({
       maxEvents: 100,
@@ -141,8 +152,8 @@ describe('the shared event tail', () => {
     log.append('org', 5);
     projector.advance();
     await settle();
-    expect(other.after(28n, 100)?.events.map((e) => e.position)).toEqual(['29', '30']);
-    expect(other.after(27n, 100)).toBeUndefined();
+    expect(other.after(29n, 100)?.events.map((e) => e.position)).toEqual(['30', '31']);
+    expect(other.after(28n, 100)).toBeUndefined();
     feed.close();
     other.close();
   });

@@ -52,7 +52,7 @@ export interface TailSubscription {
    * Up to `limit` events after `after` (-1n: from the first), and whether more are in the ring;
    * undefined when `after` is before the ring's start, so the caller pages the log instead.
    */
-  after(after: bigint, limit: number): { events: WireEvent[]; more: boolean } | undefined;
+  after(after: bigint, limit: number): TailPage | undefined;
   /**
    * Runs `check` for credential `key` unless one passed within `roleCheckMs` (or `force`);
    * concurrent callers of one credential share one run. Rejects as `check` does.
@@ -60,6 +60,16 @@ export interface TailSubscription {
   authorize(key: string, check: () => Promise<unknown>, force: boolean): Promise<void>;
   /** Idempotent. */
   close(): void;
+}
+
+/**
+ * Events of the ring after a cursor. Feeds at the same cursor between two reads of the log get
+ * the same page object (and the same `events` array), so what a transport makes of a page (the
+ * `/v1` stream's one chunk of text) is made once for all of them. Never change it.
+ */
+export interface TailPage {
+  readonly events: readonly WireEvent[];
+  readonly more: boolean;
 }
 
 interface RoleCheck {
@@ -78,6 +88,9 @@ class OrgTail {
   private high = -1n;
   private readonly subscribers = new Set<() => void>();
   private readonly roleChecks = new Map<string, RoleCheck>();
+  /** Pages handed out since the ring last changed, by cursor and limit. */
+  private readonly pages = new Map<string, TailPage>();
+  private pagesOf = { floor: -1n, high: -1n };
   private pulling = false;
   private again = false;
   private stopped = false;
@@ -195,8 +208,15 @@ class OrgTail {
     };
   }
 
-  private read(after: bigint, limit: number): { events: WireEvent[]; more: boolean } | undefined {
+  private read(after: bigint, limit: number): TailPage | undefined {
     if (after < this.floor) return undefined;
+    if (this.pagesOf.floor !== this.floor || this.pagesOf.high !== this.high) {
+      this.pages.clear();
+      this.pagesOf = { floor: this.floor, high: this.high };
+    }
+    const key = `${after}/${limit}`;
+    const made = this.pages.get(key);
+    if (made) return made;
     // The first entry after `after`: positions ascend, so a binary search.
     let lo = this.start;
     let hi = this.positions.length;
@@ -206,7 +226,9 @@ class OrgTail {
       else hi = mid;
     }
     const end = Math.min(lo + limit, this.positions.length);
-    return { events: this.events.slice(lo, end), more: end < this.positions.length };
+    const page: TailPage = { events: this.events.slice(lo, end), more: end < this.positions.length };
+    this.pages.set(key, page);
+    return page;
   }
 
   private authorize(key: string, check: () => Promise<unknown>, force: boolean): Promise<void> {

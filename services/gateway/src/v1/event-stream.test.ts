@@ -5,11 +5,10 @@
 import { Writable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { WireEvent } from '@quorum/eventstore';
-import { tracked, type TrackedEnvelope } from '@trpc/server';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AuthedContext } from '../trpc';
-import { createEventStreams, type EventStreamSettings } from './event-stream';
+import { chunkOf, createEventStreams, type EventStreamSettings } from './event-stream';
 
 const ORG = '00000000-0000-4000-8000-00000000000a';
 const USER = '00000000-0000-4000-8000-000000000001';
@@ -67,20 +66,21 @@ function memberJoined(position: number): WireEvent {
   };
 }
 
-/** A feed that hands out `count` events as fast as they are taken, then waits until stopped. */
+/** A feed that hands out `count` events in groups of ten as fast as they are taken, then waits until stopped. */
 function feed(count: number) {
   let stopped: () => void = () => {};
   const stop = new Promise<void>((resolve) => (stopped = resolve));
   let taken = 0;
-  async function* events(): AsyncGenerator<TrackedEnvelope<WireEvent>> {
-    for (let p = 1; p <= count; p++) {
-      taken++;
-      yield tracked(String(p), memberJoined(p));
+  async function* pages(): AsyncGenerator<readonly WireEvent[]> {
+    for (let p = 1; p <= count; p += 10) {
+      const page = Array.from({ length: Math.min(10, count - p + 1) }, (_, i) => memberJoined(p + i));
+      taken += page.length;
+      yield page;
     }
     await stop;
   }
   return {
-    events: events(),
+    events: pages(),
     stop: () => stopped(),
     get taken() {
       return taken;
@@ -117,5 +117,23 @@ describe('a consumer that stops reading', () => {
     // The heartbeats fill the 1 KiB high-water mark in about 90 beats, then the 100 ms bound runs.
     expect(res.writableLength).toBeLessThan(2 * 1024);
     expect(streams.size).toBe(0);
+  });
+});
+
+describe('the text of a group of events', () => {
+  it('is every event as an SSE message in order, made once per group and base URL', () => {
+    const page = [memberJoined(1), memberJoined(2)];
+    const chunk = chunkOf(page, 'http://q');
+    const messages = chunk.split('\n\n').filter((m) => m !== '');
+    expect(messages.map((m) => m.split('\n')[0])).toEqual(['id: 1', 'id: 2']);
+    const envelopes = messages.map((m) => JSON.parse(m.split('\n')[2]!.slice('data: '.length)) as { type: string });
+    expect(messages.map((m) => m.split('\n')[1])).toEqual(envelopes.map((e) => `event: ${e.type}`));
+    expect(envelopes).toMatchObject([
+      { specversion: '1.0', id: page[0]!.id, source: `/orgs/${ORG}`, sequence: '1' },
+      { specversion: '1.0', id: page[1]!.id, source: `/orgs/${ORG}`, sequence: '2' },
+    ]);
+    expect(chunkOf(page, 'http://q')).toBe(chunk);
+    expect(chunkOf(page, 'http://other')).not.toBe(chunk);
+    expect(chunkOf(page, 'http://other')).toContain('http://other');
   });
 });

@@ -3,9 +3,9 @@
  * public envelopes (`id: <sequence>`, `event: <CloudEvents type>`, `data: <envelope>`), so a
  * browser's `EventSource` or any SSE client resumes with `Last-Event-ID`.
  *
- * Backpressure: the next event is taken from the feed only once the socket accepted the last
- * one (`res.write` returned true, or `drain` came), so at most one event waits in memory per
- * stream. A consumer that keeps the socket full longer than `slowConsumerMs`, or lets more than
+ * Backpressure: the next group of events is taken from the feed only once the socket accepted
+ * the last (`res.write` returned true, or `drain` came), so at most one group (a page, at most
+ * 100 events) waits in memory per stream. A consumer that keeps the socket full longer than `slowConsumerMs`, or lets more than
  * `maxBufferedBytes` wait, is cut off with `event: error` (`consumer_too_slow`) instead of being
  * buffered for. A revoked credential ends the stream at once (`credentials.watch`), on whichever
  * gateway it was revoked; the feed re-checks the role every few seconds and on a membership
@@ -14,7 +14,6 @@
 import type { ServerResponse } from 'node:http';
 import { toPublicEvent } from '@quorum/domain';
 import type { WireEvent } from '@quorum/eventstore';
-import type { TrackedEnvelope } from '@trpc/server';
 import type { AuthedContext } from '../trpc';
 import { errorAnswer } from './v1-errors';
 
@@ -57,6 +56,22 @@ function messageOf(event: WireEvent, baseUrl: string): string | undefined {
   return message;
 }
 
+/**
+ * The SSE text of a group of events, made once: feeds at the same cursor get the same group
+ * from the shared tail (`TailPage`), so a thousand streams at the head write one string each,
+ * made once, for each batch the tail reads.
+ */
+const chunks = new WeakMap<readonly WireEvent[], { baseUrl: string; chunk: string }>();
+
+export function chunkOf(events: readonly WireEvent[], baseUrl: string): string {
+  const made = chunks.get(events);
+  if (made?.baseUrl === baseUrl) return made.chunk;
+  let chunk = '';
+  for (const event of events) chunk += messageOf(event, baseUrl) ?? '';
+  chunks.set(events, { baseUrl, chunk });
+  return chunk;
+}
+
 /** Why a stream ended, as its final `event: error` says. */
 export interface StreamEnd {
   reason: string;
@@ -71,7 +86,8 @@ export function createEventStreams(settings: EventStreamSettings) {
     ctx: AuthedContext,
     res: ServerResponse,
     orgId: string,
-    feed: AsyncIterable<TrackedEnvelope<WireEvent>>,
+    /** The feed's events in the groups they come in (`LiveFeed.pages`). */
+    pages: AsyncIterable<readonly WireEvent[]>,
     baseUrl: string,
     stop: () => void,
   ): Promise<void> {
@@ -177,11 +193,11 @@ export function createEventStreams(settings: EventStreamSettings) {
     }, settings.heartbeatMs);
     try {
       if (!(await write(`retry: ${settings.retryMs}\n: stream of ${orgId}\n\n`))) return;
-      for await (const [, event] of feed) {
+      for await (const page of pages) {
         if (ended) break;
-        const message = messageOf(event, baseUrl);
-        if (message === undefined) continue;
-        if (!(await write(message))) break;
+        const chunk = chunkOf(page, baseUrl);
+        if (chunk === '') continue;
+        if (!(await write(chunk))) break;
       }
       end({ reason: 'stream.ended', message: 'The stream ended; reconnect with Last-Event-ID to resume.' });
     } catch (err) {

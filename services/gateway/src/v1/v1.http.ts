@@ -8,10 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RateLimiter } from '@quorum/ratelimit';
-import type { WireEvent } from '@quorum/eventstore';
-import type { TrackedEnvelope } from '@trpc/server';
 import { createRequestContext } from '../context';
 import type { GatewayDeps } from '../deps';
+import { LiveFeed } from '../events/events.live';
 import { publicBaseUrl } from '../public/base-url';
 import { appRouter } from '../router';
 import { createCallerFactory, type AuthedContext, type Context } from '../trpc';
@@ -189,9 +188,10 @@ export function createV1Handler(deps: GatewayDeps, options: V1Options) {
       const input = route.input(request);
       if (route.response.kind === 'event-stream') {
         // The procedure checks access before the stream opens: a refusal is an ordinary JSON error.
-        const feed = (await call(input)) as AsyncIterable<TrackedEnvelope<WireEvent>>;
+        const feed = await call(input);
+        if (!(feed instanceof LiveFeed)) throw new Error(`${route.procedure} did not answer with a live feed`);
         const orgId = (params.data as { orgId: string }).orgId;
-        await streams.serve(ctx as AuthedContext, res, orgId, feed, request.baseUrl, () => abort.abort());
+        await streams.serve(ctx as AuthedContext, res, orgId, feed.pages(), request.baseUrl, () => abort.abort());
         return;
       }
       const result = route.run ? await route.run(request, call as never, input) : await call(input);
