@@ -7,13 +7,14 @@
  * GC), the timer runs before the socket is read, the inbox is gone, and the messages the server
  * already delivered to it stay unacknowledged until `ack_wait` (30 s) ends: a consumer stalled
  * half a minute by a one-second pause. Here every message the server sends reaches the
- * subscription, however late it is read, and a pull ends only when the server says so (its
- * status at `expires`, or the batch filled), with a watchdog for a pull the server lost.
+ * subscription, however late it is read. A pull ends when the server says so (its status at
+ * `expires`, or the batch filled), or a little after `expires` when no status came; the next is
+ * asked for halfway through the last, so one is always waiting on the server.
  *
  * Why not `consume()`: it keeps pulls outstanding and drops messages that arrive after it is
  * closed, with the same 30 s stall for the durable's next reader. Closing here stops asking,
- * lets the batch in hand finish, naks what arrives until the open pull ends (at most
- * `expires`), then unsubscribes, so nothing is left delivered to nobody.
+ * lets the batch in hand finish, naks what arrives until the open pulls end (at most
+ * `expires` and a grace), then unsubscribes, so nothing is left delivered to nobody.
  */
 import { createInbox, nanos, type JsMsg, type Msg, type NatsConnection, type Subscription } from 'nats';
 // nats.js builds its JsMsg (ack, nak with delay, term, working, delivery info) with this.
@@ -32,6 +33,8 @@ import { decode } from './nats-message';
 
 export const ACK_WAIT_MS = 30_000;
 const JS_API_PREFIX = '$JS.API';
+/** How long after `expires` a pull without its status is taken as over. */
+const EXPIRY_GRACE_MS = 250;
 
 /** Where the consumer pulls from, and how. */
 export interface PullTarget {
@@ -48,9 +51,12 @@ export interface PullTarget {
 
 interface OpenPull {
   readonly id: number;
-  /** Messages still due on it (a hint: a late message of a pull given up on counts here too). */
+  /** When it was asked for (`performance.now()`). */
+  readonly at: number;
+  /** Messages still due on it (the server fills pulls in the order they came). */
   left: number;
-  readonly watchdog: NodeJS.Timeout;
+  /** Ends it for us a little after `expires` if no status came. */
+  readonly expiry: NodeJS.Timeout;
 }
 
 export class NatsConsumer implements Consumer {
@@ -63,7 +69,8 @@ export class NatsConsumer implements Consumer {
   private readonly inbox = createInbox();
   private sub: Subscription | undefined;
   private pullSeq = 0;
-  private pull: OpenPull | undefined;
+  /** Pulls the server may still answer, oldest first. */
+  private readonly open = new Map<number, OpenPull>();
   private readonly queue: JsMsg[] = [];
   private failure: BusError | undefined;
   private wake: (() => void) | undefined;
@@ -102,9 +109,10 @@ export class NatsConsumer implements Consumer {
       return;
     }
     const jsMsg = toJsMsg(msg, this.target.timeoutMs);
-    if (this.pull !== undefined) {
-      this.pull.left -= 1;
-      if (this.pull.left <= 0) this.endPull();
+    const oldest = this.open.values().next().value;
+    if (oldest !== undefined) {
+      oldest.left -= 1;
+      if (oldest.left <= 0) this.endPull(oldest.id);
     }
     if (this.closing) {
       // Not handled: hand it back now rather than after ack_wait.
@@ -120,8 +128,8 @@ export class NatsConsumer implements Consumer {
     const id = Number(msg.subject.slice(this.inbox.length + 1));
     const code = msg.headers?.code ?? 0;
     if (code >= 100 && code < 200) return; // idle heartbeat or flow control: not asked for
-    if (this.pull?.id !== id) return; // a pull already given up on
-    this.endPull();
+    if (!this.open.has(id)) return; // a pull already over for us
+    this.endPull(id);
     const description = msg.headers?.description ?? '';
     // 404 no messages, 408 expired: the normal end. A 409 (consumer deleted, leadership change,
     // a server limit) or a 503 (no JetStream answering) is told and retried after a pause, so a
@@ -136,16 +144,17 @@ export class NatsConsumer implements Consumer {
     }
   }
 
+  /**
+   * Asks for a batch. The server usually ends a pull with a status at `expires`, but not always
+   * (nats-server 2.9 now and then lets a pull that got messages expire in silence, and a
+   * reconnect loses one), so a pull is also over for us a little after `expires`, and the next
+   * is asked for halfway through the last (see {@link needsPull}): one is always waiting on the
+   * server. The inbox stays, so whatever the server still sends for a pull over for us lands.
+   */
   private requestPull(): void {
     const id = ++this.pullSeq;
-    const watchdog = setTimeout(
-      () => {
-        // The server answers every pull by `expires`; none came (a reconnect lost it).
-        if (this.pull?.id === id) this.endPull();
-      },
-      this.target.expiresMs * 2 + 2_000,
-    );
-    this.pull = { id, left: this.target.batchSize, watchdog };
+    const expiry = setTimeout(() => this.endPull(id), this.target.expiresMs + EXPIRY_GRACE_MS);
+    this.open.set(id, { id, at: performance.now(), left: this.target.batchSize, expiry });
     try {
       this.target.nc.publish(
         `${JS_API_PREFIX}.CONSUMER.MSG.NEXT.${this.target.stream}.${this.options.durableName}`,
@@ -153,15 +162,24 @@ export class NatsConsumer implements Consumer {
         { reply: `${this.inbox}.${id}` },
       );
     } catch (error) {
-      this.endPull();
+      this.endPull(id);
       this.fail(new BusError('UNAVAILABLE', `pull for consumer ${this.options.durableName}: ${describe(error)}`));
     }
   }
 
-  private endPull(): void {
-    if (this.pull === undefined) return;
-    clearTimeout(this.pull.watchdog);
-    this.pull = undefined;
+  /** Milliseconds until the newest open pull is halfway through (0: ask for another now). */
+  private needsPull(): number {
+    let newest: OpenPull | undefined;
+    for (const pull of this.open.values()) newest = pull;
+    if (newest === undefined) return 0;
+    return Math.max(0, newest.at + this.target.expiresMs / 2 - performance.now());
+  }
+
+  private endPull(id: number): void {
+    const pull = this.open.get(id);
+    if (pull === undefined) return;
+    clearTimeout(pull.expiry);
+    this.open.delete(id);
     this.wakeUp();
   }
 
@@ -189,9 +207,17 @@ export class NatsConsumer implements Consumer {
           continue;
         }
         if (this.queue.length === 0) {
-          if (this.pull === undefined) this.requestPull();
+          let renewInMs = this.needsPull();
+          if (renewInMs === 0) {
+            this.requestPull();
+            renewInMs = this.needsPull();
+          }
           await new Promise<void>((resolve) => {
-            this.wake = resolve;
+            const renew = setTimeout(resolve, Math.max(1, renewInMs));
+            this.wake = () => {
+              clearTimeout(renew);
+              resolve();
+            };
           });
           continue;
         }
@@ -202,17 +228,17 @@ export class NatsConsumer implements Consumer {
           await this.handle(this.queue.shift()!);
         }
       }
-      // Closing: what is queued was not handled; what the open pull still brings is nak'd as it
-      // arrives. Wait for the pull's end so no message is delivered to an inbox nobody reads.
+      // Closing: what is queued was not handled; what the open pulls still bring is nak'd as it
+      // arrives. Wait for their end so no message is delivered to an inbox nobody reads.
       for (const msg of this.queue.splice(0)) msg.nak();
-      while (this.pull !== undefined && !this.target.nc.isClosed()) {
+      while (this.open.size > 0 && !this.target.nc.isClosed()) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
         });
       }
     } finally {
-      if (this.pull !== undefined) clearTimeout(this.pull.watchdog);
-      this.pull = undefined;
+      for (const pull of this.open.values()) clearTimeout(pull.expiry);
+      this.open.clear();
       this.sub?.unsubscribe();
       this.onClosed();
     }
