@@ -4,6 +4,7 @@
  */
 import { readModelSchema, type Database } from '@quorum/db';
 import { sql, type Kysely } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 
 export const PROJECTION = 'core';
 
@@ -101,20 +102,35 @@ export class ReadModels {
     return { members, invitations };
   }
 
+  /**
+   * The seat counts, plan cap and assignments in one statement: one round trip and one pooled
+   * connection instead of three (a read-your-writes read after every seat command).
+   */
   async seats(orgId: string) {
     const db = await this.rm();
-    const [seats, assignments, entitlements] = await Promise.all([
-      db.selectFrom('seats').selectAll().where('org_id', '=', orgId).executeTakeFirst(),
-      db
-        .selectFrom('seat_assignments as s')
-        .innerJoin('members as m', (j) => j.onRef('m.org_id', '=', 's.org_id').onRef('m.user_id', '=', 's.user_id'))
-        .select(['s.user_id', 'm.email', 's.assigned_at'])
-        .where('s.org_id', '=', orgId)
-        .orderBy('s.assigned_at')
-        .execute(),
-      db.selectFrom('entitlements').select(['plan', 'max_seats']).where('org_id', '=', orgId).executeTakeFirst(),
-    ]);
-    return { seats, assignments, entitlements };
+    const row = await db
+      .selectNoFrom((eb) => [
+        eb.selectFrom('seats').select('purchased').where('org_id', '=', orgId).as('purchased'),
+        eb.selectFrom('seats').select('assigned').where('org_id', '=', orgId).as('assigned'),
+        eb.selectFrom('entitlements').select('plan').where('org_id', '=', orgId).as('plan'),
+        eb.selectFrom('entitlements').select('max_seats').where('org_id', '=', orgId).as('max_seats'),
+        jsonArrayFrom(
+          eb
+            .selectFrom('seat_assignments as s')
+            .innerJoin('members as m', (j) => j.onRef('m.org_id', '=', 's.org_id').onRef('m.user_id', '=', 's.user_id'))
+            .select(['s.user_id', 'm.email', 's.assigned_at'])
+            .where('s.org_id', '=', orgId)
+            .orderBy('s.assigned_at'),
+        ).as('assignments'),
+      ])
+      .executeTakeFirstOrThrow();
+    return {
+      seats: row.purchased === null ? undefined : { purchased: row.purchased, assigned: row.assigned ?? 0 },
+      // In JSON, `assigned_at` comes as text.
+      assignments: row.assignments as Array<{ user_id: string; email: string; assigned_at: Date | string }>,
+      entitlements:
+        row.plan === null && row.max_seats === null ? undefined : { plan: row.plan, max_seats: row.max_seats },
+    };
   }
 
   async events(
