@@ -177,9 +177,8 @@ describe('ending the stream', () => {
     const total = 12_000;
     const batch = 2_000;
     const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
-    let last = 0n;
     for (let b = 0; b < total / batch; b++) {
-      const appended = await q.app.store.appendToStream(
+      await q.app.store.appendToStream(
         streamIds.organization(org),
         Array.from({ length: batch }, (_, i) => ({
           id: randomUUID(),
@@ -200,18 +199,11 @@ describe('ending the stream', () => {
           },
         })),
       );
-      last = appended.position;
     }
-    await eventually(
-      async () => {
-        const res = await v1('GET', `/orgs/${org}/events?after=${last - 1n}`, { apiKey: own.secret });
-        expect(res.body.data).toHaveLength(1);
-      },
-      90_000,
-      250,
-    );
-    // The stream waits on the full socket past its bound (1 s here) and gives up on it.
-    await eventually(() => expect(q.app.gateway.http.openEventStreams).toBe(openWithConsumer - 1), 60_000, 100);
+    // As the events are projected the stream fills the socket, waits on it past its bound (1 s
+    // here) and gives up on it. Its last words wait behind what the consumer did not read, for
+    // a grace of 10 s before the socket is dropped: read as soon as it gives up.
+    await eventually(() => expect(q.app.gateway.http.openEventStreams).toBe(openWithConsumer - 1), 120_000, 50);
     const { body, bytes, closed } = await consumer.readRest();
     const { messages } = parseSse(body);
     expect(closed, `the server kept the stream open; its last messages: ${JSON.stringify(messages.slice(-2))}`).toBe(
