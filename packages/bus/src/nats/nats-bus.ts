@@ -8,7 +8,8 @@
  *   lives as long as the consumer (`nats-consumer.ts` says why neither nats.js's `fetch()` nor
  *   its `consume()`): no message is ever delivered to an inbox nobody reads, so none waits out
  *   `ack_wait` (30 s). Closing lets the current batch finish, naks what was not handled
- *   (immediately redeliverable) and waits for the open pull to end, up to `fetchExpiresMs`.
+ *   (immediately redeliverable) and waits for the open pulls to end, up to `fetchExpiresMs` and
+ *   250 ms.
  * - Server 2.9 has no `filter_subjects`: more than one filter needs 2.10 (`UNSUPPORTED`).
  */
 import {

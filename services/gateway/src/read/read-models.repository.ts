@@ -4,7 +4,7 @@
  */
 import { readModelSchema, type Database } from '@quorum/db';
 import { sql, type Kysely } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 
 export const PROJECTION = 'core';
 
@@ -110,10 +110,12 @@ export class ReadModels {
     const db = await this.rm();
     const row = await db
       .selectNoFrom((eb) => [
-        eb.selectFrom('seats').select('purchased').where('org_id', '=', orgId).as('purchased'),
-        eb.selectFrom('seats').select('assigned').where('org_id', '=', orgId).as('assigned'),
-        eb.selectFrom('entitlements').select('plan').where('org_id', '=', orgId).as('plan'),
-        eb.selectFrom('entitlements').select('max_seats').where('org_id', '=', orgId).as('max_seats'),
+        jsonObjectFrom(eb.selectFrom('seats').select(['purchased', 'assigned']).where('org_id', '=', orgId)).as(
+          'seats',
+        ),
+        jsonObjectFrom(eb.selectFrom('entitlements').select(['plan', 'max_seats']).where('org_id', '=', orgId)).as(
+          'entitlements',
+        ),
         jsonArrayFrom(
           eb
             .selectFrom('seat_assignments as s')
@@ -125,11 +127,10 @@ export class ReadModels {
       ])
       .executeTakeFirstOrThrow();
     return {
-      seats: row.purchased === null ? undefined : { purchased: row.purchased, assigned: row.assigned ?? 0 },
+      seats: row.seats ?? undefined,
       // In JSON, `assigned_at` comes as text.
       assignments: row.assignments as Array<{ user_id: string; email: string; assigned_at: Date | string }>,
-      entitlements:
-        row.plan === null && row.max_seats === null ? undefined : { plan: row.plan, max_seats: row.max_seats },
+      entitlements: row.entitlements ?? undefined,
     };
   }
 
