@@ -15,6 +15,7 @@ import type {
   StreamGuard,
   SubscribeToAllOptions,
 } from '../event-store';
+import { GroupCommit, type GroupCommitOptions } from './group-commit';
 import {
   DUPLICATE_EVENT_ID_SQLSTATE,
   EVENT_STORE_SCHEMA_SQL,
@@ -30,6 +31,11 @@ export interface PostgresEventStoreOptions {
   pollIntervalMs?: number;
   /** Events per read while catching up. */
   subscriptionBatchSize?: number;
+  /**
+   * Group commit of concurrent appends (see `group-commit.ts`); `false` sends every append
+   * alone, at once.
+   */
+  groupCommit?: GroupCommitOptions | false;
 }
 
 interface EventRow {
@@ -103,6 +109,7 @@ export class PostgresEventStore implements EventStore {
     private readonly db: SqlDatabase,
     private readonly notifier: ChangeNotifier,
     private readonly batchSize: number,
+    private readonly appends: GroupCommit,
   ) {}
 
   static async create(db: SqlDatabase, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
@@ -110,7 +117,11 @@ export class PostgresEventStore implements EventStore {
     // In the embedded default every append comes through this object, so polling is only
     // a fallback; against a shared server other processes append too.
     const poll = options.pollIntervalMs ?? (db.kind === 'pglite' ? 1_000 : 20);
-    return new PostgresEventStore(db, new ChangeNotifier(poll), options.subscriptionBatchSize ?? 500);
+    const appends = new GroupCommit(
+      db,
+      options.groupCommit === false ? { maxItems: 1, maxInFlight: Number.MAX_SAFE_INTEGER } : options.groupCommit,
+    );
+    return new PostgresEventStore(db, new ChangeNotifier(poll), options.subscriptionBatchSize ?? 500, appends);
   }
 
   /**
@@ -159,13 +170,9 @@ export class PostgresEventStore implements EventStore {
       events.map((e) => ({ id: e.id, type: e.type, version: e.version, data: e.data ?? null, metadata: e.metadata })),
     );
     const guards = options.guards && options.guards.length > 0 ? guardsToJson(streamId, options.guards) : null;
+    const item = { streamId, expected: expectedToText(expected), events: payload, guards, count: events.length };
     const attempt = async () => {
-      const { rows } = await this.db.query<{ next_revision: string; last_position: string; appended: boolean }>(
-        'SELECT next_revision, last_position, appended FROM es_append($1, $2, $3::jsonb, $4::jsonb)',
-        [streamId, expectedToText(expected), payload, guards],
-      );
-      const row = rows[0];
-      if (!row) throw new Error('es_append returned no row');
+      const row = await this.appends.append(item);
       this.notifier.notify();
       for (const listener of this.appendListeners) listener();
       return { nextExpectedRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };

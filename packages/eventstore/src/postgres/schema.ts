@@ -11,7 +11,9 @@
  * reader waits at most for the oldest open writing transaction.
  *
  * Appending is one statement (`es_append`), so it costs one round trip and is atomic in
- * autocommit.
+ * autocommit. Appends that queue behind others go as one `es_append_batch` statement: one
+ * transaction, its positions running on across the items, each item in a subtransaction
+ * that keeps its own outcome (see `group-commit.ts`).
  */
 
 /** Events per append are limited by the index bits of a position. */
@@ -65,24 +67,20 @@ $$;
 -- default guards.
 DROP FUNCTION IF EXISTS es_append(text, text, jsonb);
 
-CREATE OR REPLACE FUNCTION es_append(p_stream_id text, p_expected text, p_events jsonb, p_guards jsonb DEFAULT NULL)
-RETURNS TABLE (next_revision bigint, last_position bigint, appended boolean)
+-- The body of an append, shared by es_append and es_append_batch: checks the expected revision
+-- and the guards, and writes the events at positions p_base, p_base + 1, ...; returns the
+-- stream's revision after it. The callers own the transaction and the positions.
+CREATE OR REPLACE FUNCTION es_append_at(p_stream_id text, p_expected text, p_events jsonb, p_guards jsonb, p_base bigint)
+RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
   n        integer := jsonb_array_length(p_events);
   v_rev    bigint;
   v_actual bigint;
-  v_base   bigint;
   v_count  integer;
   v_guard  record;
   v_at     bigint;
 BEGIN
-  -- Positions come from this transaction's id; an earlier write in the same transaction
-  -- would have taken an id before the reader's horizon could account for it.
-  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-    RAISE EXCEPTION 'es_append must be the first write of its transaction';
-  END IF;
-
   IF p_expected = 'any' THEN
     INSERT INTO es_streams AS s (stream_id, revision) VALUES (p_stream_id, n - 1)
       ON CONFLICT (stream_id) DO UPDATE SET revision = s.revision + n
@@ -106,7 +104,6 @@ BEGIN
       MESSAGE = 'wrong expected revision', DETAIL = coalesce(v_actual::text, 'no_stream');
   END IF;
 
-  -- After the write above, so this transaction already has its id (a row lock takes one).
   IF p_guards IS NOT NULL THEN
     FOR v_guard IN SELECT x->>'stream' AS stream, x->>'revision' AS revision FROM jsonb_array_elements(p_guards) AS x LOOP
       v_at := NULL;
@@ -119,9 +116,8 @@ BEGIN
     END LOOP;
   END IF;
 
-  v_base := pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS};
   INSERT INTO es_events (position, event_id, stream_id, revision, type, version, data, metadata)
-  SELECT v_base + x.ord - 1,
+  SELECT p_base + x.ord - 1,
          (x.e->>'id')::uuid,
          p_stream_id,
          v_rev - n + x.ord,
@@ -136,8 +132,72 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '${DUPLICATE_EVENT_ID_SQLSTATE}',
       MESSAGE = 'some event ids are already stored';
   END IF;
+  RETURN v_rev;
+END
+$$;
 
-  RETURN QUERY SELECT v_rev, v_base + n - 1, true;
+CREATE OR REPLACE FUNCTION es_append(p_stream_id text, p_expected text, p_events jsonb, p_guards jsonb DEFAULT NULL)
+RETURNS TABLE (next_revision bigint, last_position bigint, appended boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_base bigint;
+  v_rev  bigint;
+BEGIN
+  -- Positions come from this transaction's id; an earlier write in the same transaction
+  -- would have taken an id before the reader's horizon could account for it.
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    RAISE EXCEPTION 'es_append must be the first write of its transaction';
+  END IF;
+  v_base := pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS};
+  v_rev := es_append_at(p_stream_id, p_expected, p_events, p_guards, v_base);
+  RETURN QUERY SELECT v_rev, v_base + jsonb_array_length(p_events) - 1, true;
+END
+$$;
+
+-- Several appends in one transaction (group commit): p_items is a JSON array of
+-- {stream, expected, events, guards?}, each as es_append takes them. Each item runs in a
+-- subtransaction of its own, so an item refused with ${WRONG_EXPECTED_REVISION_SQLSTATE}, ${DUPLICATE_EVENT_ID_SQLSTATE}, ${GUARD_REVISION_SQLSTATE} or a unique
+-- violation writes nothing and the others still commit; its row carries the SQLSTATE,
+-- message and detail that es_append would have raised. The items' events take consecutive
+-- positions of this transaction in item order (a refused item takes none). Any other error
+-- fails the whole call, and nothing is written.
+CREATE OR REPLACE FUNCTION es_append_batch(p_items jsonb)
+RETURNS TABLE (item integer, next_revision bigint, last_position bigint, error_code text, error_message text, error_detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_base  bigint;
+  v_next  bigint := 0;
+  v_item  jsonb;
+  v_ord   integer;
+  v_n     integer;
+  v_rev   bigint;
+BEGIN
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    RAISE EXCEPTION 'es_append_batch must be the first write of its transaction';
+  END IF;
+  v_base := pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS};
+  FOR v_item, v_ord IN SELECT x.e, x.ord FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(e, ord) LOOP
+    v_n := jsonb_array_length(v_item->'events');
+    IF v_next + v_n > ${MAX_EVENTS_PER_APPEND} THEN
+      RAISE EXCEPTION 'at most ${MAX_EVENTS_PER_APPEND} events per transaction';
+    END IF;
+    item := v_ord;
+    error_code := NULL;
+    error_message := NULL;
+    error_detail := NULL;
+    BEGIN
+      v_rev := es_append_at(v_item->>'stream', v_item->>'expected', v_item->'events',
+                            NULLIF(v_item->'guards', 'null'::jsonb), v_base + v_next);
+      next_revision := v_rev;
+      last_position := v_base + v_next + v_n - 1;
+      v_next := v_next + v_n;
+    EXCEPTION WHEN SQLSTATE '${WRONG_EXPECTED_REVISION_SQLSTATE}' OR SQLSTATE '${DUPLICATE_EVENT_ID_SQLSTATE}' OR SQLSTATE '${GUARD_REVISION_SQLSTATE}' OR unique_violation THEN
+      GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT, error_detail = PG_EXCEPTION_DETAIL;
+      next_revision := NULL;
+      last_position := NULL;
+    END;
+    RETURN NEXT;
+  END LOOP;
 END
 $$;
 `;
