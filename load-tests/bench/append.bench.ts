@@ -5,7 +5,9 @@
  * at the same concurrency, for the same duration. Adapter: each worker appends one event per
  * call to a stream of its own with the exact expected revision (as a command does). Baseline:
  * one autocommit `INSERT` per operation into a table shaped like `es_events` (bigserial, uuid,
- * stream id, jsonb). Each level is warmed up briefly first, and the two kinds alternate per
+ * stream id, jsonb). The adapter runs twice: as Quorum runs it (group commit: appends that queue
+ * behind others go as one statement) and with group commit off (each append alone), the
+ * before and after of that change in one run. Each level is warmed up briefly first, and the two kinds alternate per
  * level so drift (autovacuum, cache) hits both alike.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,8 @@ import { summarize, type Summary } from './stats';
 export interface AppendLevelResult {
   concurrency: number;
   adapter: { opsPerSec: number; latency: Summary; ops: number };
+  /** The same adapter with group commit off: every append its own statement and transaction. */
+  alone: { opsPerSec: number; latency: Summary; ops: number };
   baseline: { opsPerSec: number; latency: Summary; ops: number };
   /** adapter / baseline throughput. */
   ratio: number;
@@ -137,17 +141,18 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
   const database = await createBenchDatabase();
   let sql: SqlDatabase | undefined;
   let store: PostgresEventStore | undefined;
+  let aloneStore: PostgresEventStore | undefined;
   try {
     sql = createPgSqlDatabase({ connectionString: database.url, max: POOL_MAX, applicationName: 'quorum-bench' });
     store = await PostgresEventStore.create(sql);
+    aloneStore = await PostgresEventStore.create(sql, { migrate: false, groupCommit: false });
     await sql.exec(BASELINE_SQL);
     const db = sql;
-    const es = store;
 
     const results: AppendLevelResult[] = [];
     for (const concurrency of levels) {
       // Adapter workers: one stream each per phase, exact expected revisions.
-      const makeAdapterOp = (phase: string) => {
+      const makeAdapterOp = (es: PostgresEventStore, phase: string) => {
         const streams = Array.from({ length: concurrency }, () => {
           const orgId = randomUUID();
           return { id: `seats-${orgId}-${phase}`, orgId, userId: randomUUID(), next: -1n, total: 0 };
@@ -167,12 +172,14 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
       };
       await drive(concurrency, warmupMs, baselineOp(db, concurrency, 'warm'));
       const baseline = await drive(concurrency, durationMs, baselineOp(db, concurrency, 'run'));
-      await drive(concurrency, warmupMs, makeAdapterOp('warm'));
-      const adapter = await drive(concurrency, durationMs, makeAdapterOp('run'));
+      await drive(concurrency, warmupMs, makeAdapterOp(store, 'warm'));
+      const adapter = await drive(concurrency, durationMs, makeAdapterOp(store, 'run'));
+      await drive(concurrency, warmupMs, makeAdapterOp(aloneStore, 'warm-alone'));
+      const alone = await drive(concurrency, durationMs, makeAdapterOp(aloneStore, 'run-alone'));
       const ratio = adapter.opsPerSec / baseline.opsPerSec;
-      results.push({ concurrency, adapter, baseline, ratio });
+      results.push({ concurrency, adapter, alone, baseline, ratio });
       log(
-        `  c=${concurrency}: adapter ${Math.round(adapter.opsPerSec)}/s, baseline ${Math.round(baseline.opsPerSec)}/s, ratio ${(ratio * 100).toFixed(0)}%`,
+        `  c=${concurrency}: adapter ${Math.round(adapter.opsPerSec)}/s (one by one ${Math.round(alone.opsPerSec)}/s), baseline ${Math.round(baseline.opsPerSec)}/s, ratio ${(ratio * 100).toFixed(0)}%`,
       );
     }
     const top = results.find((r) => r.concurrency === 32) ?? results[results.length - 1]!;
@@ -185,6 +192,7 @@ export async function runAppendBench(options: AppendBenchOptions = {}): Promise<
     };
   } finally {
     await store?.close();
+    await aloneStore?.close();
     await sql?.close();
     await database.drop();
   }

@@ -89,6 +89,10 @@ export function benchTables(
     'p50',
     'p99',
     'adapter / baseline',
+    'one by one appends/s',
+    'p50',
+    'p99',
+    'one by one / baseline',
   ];
   const appendRows: Row[] = (append?.levels ?? []).map((l) => [
     String(l.concurrency),
@@ -99,6 +103,10 @@ export function benchTables(
     ms(l.baseline.latency.p50),
     ms(l.baseline.latency.p99),
     pct(l.ratio),
+    int(l.alone.opsPerSec),
+    ms(l.alone.latency.p50),
+    ms(l.alone.latency.p99),
+    pct(l.alone.opsPerSec / l.baseline.opsPerSec),
   ]);
 
   const lagHeader: Row = ['measure', 'value'];
@@ -392,7 +400,10 @@ ${
 \`PostgresEventStore\` over \`createPgSqlDatabase({ max: ${append.poolMax} })\` in a fresh database. Each worker
 appends one event per call to its own stream with the exact expected revision. The baseline is one
 autocommit \`INSERT\` per operation into a table shaped like \`es_events\` (bigserial, uuid, stream id,
-jsonb data and metadata) through the same pool at the same concurrency. ${append.durationMs / 1000} s per
+jsonb data and metadata) through the same pool at the same concurrency. The adapter runs as Quorum
+runs it, with group commit (appends that queue behind others go as one \`es_append_batch\`
+statement and transaction), and again with group commit off ("one by one": every append its own
+statement and transaction, as before that change). ${append.durationMs / 1000} s per
 measurement after a ${append.warmupMs} ms warm-up.
 
 ${markdownTable(tables.append.header, tables.append.rows)}
