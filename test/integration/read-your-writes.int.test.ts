@@ -97,6 +97,10 @@ describe('each mutation is visible to the next query at its position', () => {
     const seats = await read('seats.get', { orgId }, assigned.position);
     expect(seats).toMatchObject({ assigned: 1, free: 2 });
     expect(seats.assignments).toEqual([expect.objectContaining({ userId: member.user.id, email })]);
+    // A member reads the seats too (the role and the seats come from one statement).
+    expect(await read('seats.get', { orgId }, assigned.position, { token: member.accessToken })).toMatchObject({
+      assigned: 1,
+    });
 
     const unassigned = await q.http.mutation('seats.unassign', { orgId, userId: member.user.id }, asOwner);
     expect(await read('seats.get', { orgId }, unassigned.position)).toMatchObject({ assigned: 0, assignments: [] });
@@ -107,6 +111,9 @@ describe('each mutation is visible to the next query at its position', () => {
     ).toEqual([owner.userId]);
     // The removed member no longer sees the organization.
     expect(await failure(read('org.get', { orgId }, removed.position, { token: member.accessToken }))).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(await failure(read('seats.get', { orgId }, removed.position, { token: member.accessToken }))).toMatchObject({
       code: 'NOT_FOUND',
     });
 

@@ -86,10 +86,35 @@ export async function authorizeQuery(
     const { state } = await ctx.deps.commands.load(organizationDecider, streamIds.organization(orgId));
     return authorizeApiKey(ctx.principal, orgId, state, action);
   }
-  const role = (await ctx.deps.read.memberRole(orgId, ctx.principal.userId)) as Role | undefined;
+  return checkedRole(await ctx.deps.read.memberRole(orgId, ctx.principal.userId), action);
+}
+
+/** A member's role as the read model holds it: none reads as no such organization. */
+function checkedRole(role: string | undefined, action: Action): Role {
   if (!role) throw orgNotFound();
-  assertCan(role, action);
-  return role;
+  assertCan(role as Role, action);
+  return role as Role;
+}
+
+/**
+ * A query whose read model can answer the caller's role beside the data: for a user, `read`
+ * gets the user's id and returns the role it found with the data, one statement for both, and
+ * the data is returned only once that role may do `action` (as {@link authorizeQuery} checks
+ * it). An API key is checked first, on the organization's stream, and `read` gets no viewer.
+ */
+export async function authorizedRead<T>(
+  ctx: Context & { principal: Principal },
+  orgId: string,
+  action: Action,
+  read: (viewer: string | undefined) => Promise<{ role: string | undefined; data: T }>,
+): Promise<T> {
+  if (ctx.principal.kind === 'user') {
+    const { role, data } = await read(ctx.principal.userId);
+    checkedRole(role, action);
+    return data;
+  }
+  await authorizeQuery(ctx, orgId, action);
+  return (await read(undefined)).data;
 }
 
 /** Read-your-writes: waits until the projection has applied `minPosition`. */

@@ -106,10 +106,15 @@ export class ReadModels {
    * The seat counts, plan cap and assignments in one statement: one round trip and one pooled
    * connection instead of three (a read-your-writes read after every seat command).
    */
-  async seats(orgId: string) {
+  /** The seats, the plan's cap and the assignments; with `viewer`, that member's role too (one statement). */
+  async seats(orgId: string, viewer?: string) {
     const db = await this.rm();
     const row = await db
       .selectNoFrom((eb) => [
+        (viewer === undefined
+          ? sql<string | null>`null`
+          : eb.selectFrom('members').select('role').where('org_id', '=', orgId).where('user_id', '=', viewer)
+        ).as('role'),
         jsonObjectFrom(eb.selectFrom('seats').select(['purchased', 'assigned']).where('org_id', '=', orgId)).as(
           'seats',
         ),
@@ -127,6 +132,7 @@ export class ReadModels {
       ])
       .executeTakeFirstOrThrow();
     return {
+      role: row.role ?? undefined,
       seats: row.seats ?? undefined,
       // In JSON, `assigned_at` comes as text.
       assignments: row.assignments as Array<{ user_id: string; email: string; assigned_at: Date | string }>,

@@ -12,7 +12,7 @@ import {
   type SeatsCommand,
   type UnassignSeatInput,
 } from '@quorum/domain';
-import { authorizeCommand, authorizeQuery, awaitPosition, commandMeta } from '../access';
+import { authorizeCommand, authorizedRead, awaitPosition, commandMeta } from '../access';
 import { assertOrganizationOpen } from '../org-facts';
 import type { AuthedContext } from '../trpc';
 
@@ -82,8 +82,11 @@ export const unassignSeat = (ctx: AuthedContext, input: UnassignSeatInput) =>
 
 export async function getSeats(ctx: AuthedContext, input: { orgId: string; minPosition?: string | undefined }) {
   await awaitPosition(ctx, input.minPosition);
-  await authorizeQuery(ctx, input.orgId, 'seats.get');
-  const { seats, assignments, entitlements } = await ctx.deps.read.seats(input.orgId);
+  // The caller's role and the seats in one statement.
+  const { seats, assignments, entitlements } = await authorizedRead(ctx, input.orgId, 'seats.get', async (viewer) => {
+    const { role, ...data } = await ctx.deps.read.seats(input.orgId, viewer);
+    return { role, data };
+  });
   return {
     purchased: seats?.purchased ?? 0,
     assigned: seats?.assigned ?? 0,
