@@ -7,8 +7,8 @@ import { readModelSchema, type Database } from '@quorum/db';
 import { parseWireEvent, type WireEvent } from '@quorum/eventstore';
 import { SpanKind, SpanStatusCode, contextFromTraceparent, type Tracer } from '@quorum/telemetry';
 import type { Kysely } from 'kysely';
-import { advanceCheckpoint, lockCheckpoint, writeCheckpoint } from './bookkeeping.repository';
-import { applyEvents } from './projections/core.projection';
+import { lockCheckpoint, writeCheckpoint } from './bookkeeping.repository';
+import { applyEvents, applyEventsAdvancing } from './projections/core.projection';
 
 export interface ApplyBatchContext {
   db: Kysely<Database>;
@@ -57,14 +57,20 @@ export async function applyBatch(
   let outcome: BatchOutcome;
   try {
     outcome = await ctx.db.transaction().execute(async (trx) => {
-      // Usually this process wrote the checkpoint and its copy is current: one statement
-      // then checks that and moves it, holding the row lock for the rest of the transaction.
+      // Usually this process wrote the checkpoint and its copy is current: the statement that
+      // writes the event log checks that and moves it, holding the row lock for the rest of
+      // the transaction, and writes nothing if it had moved.
       if (known !== undefined) {
         const ahead = events.filter(({ message }) => message.position > known).map(({ event }) => event);
         if (ahead.length === 0) return { applied: [], checkpoint: known };
         const next = BigInt(ahead.at(-1)!.position);
-        if (await advanceCheckpoint(trx, ctx.projection, version, known, next)) {
-          const outcomes = await applyEvents(trx, readModelSchema(version), ahead);
+        const outcomes = await applyEventsAdvancing(trx, readModelSchema(version), ahead, {
+          projection: ctx.projection,
+          version,
+          from: known,
+          to: next,
+        });
+        if (outcomes) {
           outcomes.forEach((o, i) =>
             spans[events.findIndex((e) => e.event === ahead[i])]?.setAttribute('quorum.projection.outcome', o),
           );

@@ -68,27 +68,6 @@ export async function lockCheckpoint(trx: Db, projection: string, version: numbe
   return BigInt(row.position);
 }
 
-/**
- * Moves the checkpoint from `from` to `to` if it is still at `from`, taking the row lock for the
- * rest of the transaction; `false` if it had moved (call inside a transaction).
- */
-export async function advanceCheckpoint(
-  trx: Db,
-  projection: string,
-  version: number,
-  from: bigint,
-  to: bigint,
-): Promise<boolean> {
-  const result = await trx
-    .updateTable('projection_checkpoints')
-    .set({ position: to.toString(), updated_at: new Date() })
-    .where('projection', '=', projection)
-    .where('version', '=', version)
-    .where('position', '=', from.toString())
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
-}
-
 export async function writeCheckpoint(db: Db, projection: string, version: number, position: bigint): Promise<void> {
   await db
     .insertInto('projection_checkpoints')
