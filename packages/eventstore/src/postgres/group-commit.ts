@@ -2,8 +2,9 @@
  * Group commit of appends. Appends that arrive while earlier ones are on their way to the
  * database wait and then go together, as one `es_append_batch` statement: one round trip,
  * one transaction and one WAL flush for the group instead of one each. An append that finds
- * nothing in flight goes at once, alone, through `es_append`, so a quiet store adds no
- * latency; under load a group forms by itself from what arrived during the last round trip.
+ * fewer than `maxInFlight` appends or groups on their way goes at once, alone, through
+ * `es_append`, so a quiet store adds no latency; under load a group forms by itself from what
+ * arrived during the last round trip.
  *
  * Each item keeps its own outcome: the batch function runs every item in a subtransaction,
  * and an item refused for its expected revision, a guard or a stored event id comes back as
