@@ -10,6 +10,13 @@ export interface CatchUpSubscriptionOptions {
    * or when `signal` aborts.
    */
   waitForChange(signal: AbortSignal): Promise<void>;
+  /**
+   * Least time from the start of one read to the start of the next once caught up (default 0):
+   * what is appended meanwhile is read together, one batch for the relay, the bus and the
+   * projector instead of one per append. A read after a quiet spell longer than this starts at
+   * once (a read that found nothing does not count); catching up reads back to back.
+   */
+  minReadIntervalMs?: number;
 }
 
 /**
@@ -21,15 +28,24 @@ export function createCatchUpSubscription(options: CatchUpSubscriptionOptions): 
   const abort = new AbortController();
   let cursor = options.fromPosition;
 
+  const interval = options.minReadIntervalMs ?? 0;
+
   async function* iterate(): AsyncGenerator<RecordedEvent> {
+    // When the last read that found events began: an empty read (a poll) opens no interval.
+    let windowAt = -Infinity;
     while (!abort.signal.aborted) {
+      const readAt = performance.now();
       const batch = await options.read(cursor, options.batchSize);
+      if (batch.length > 0) windowAt = readAt;
       for (const event of batch) {
         if (abort.signal.aborted) return;
         cursor = event.position;
         yield event;
       }
-      if (batch.length < options.batchSize) await options.waitForChange(abort.signal);
+      if (batch.length < options.batchSize) {
+        await options.waitForChange(abort.signal);
+        await pause(windowAt + interval - performance.now(), abort.signal);
+      }
     }
   }
 
@@ -40,6 +56,20 @@ export function createCatchUpSubscription(options: CatchUpSubscriptionOptions): 
       abort.abort();
     },
   };
+}
+
+/** Resolves after `ms` (at once when it is not positive), or when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Wakes waiting subscribers when this process appends, and on a poll interval otherwise. */
