@@ -13,6 +13,7 @@
  */
 import pg from 'pg';
 import { commandFor, startBenchQuorum, type BenchQuorum } from './bench-quorum';
+import { readCoreCheckpoint } from './lag-probe';
 import { procCpuMs } from './quorum-child';
 import { sleep, summarize, type Summary } from './stats';
 
@@ -106,10 +107,7 @@ export async function runLagBench(options: LagBenchOptions = {}): Promise<LagBen
     let probing = true;
     const probeLoop = (async () => {
       while (probing) {
-        const { rows } = await probe.query<{ position: string }>(
-          `SELECT c.position FROM projection_checkpoints c JOIN projection_active a ON a.projection = c.projection AND a.version = c.version WHERE c.projection = 'core'`,
-        );
-        const reached = rows[0] ? BigInt(rows[0].position) : 0n;
+        const reached = await readCoreCheckpoint(probe);
         const now = performance.now();
         for (let k = pending.length - 1; k >= 0; k--) {
           const w = pending[k]!;
