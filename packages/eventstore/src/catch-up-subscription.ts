@@ -59,7 +59,7 @@ export function createCatchUpSubscription(options: CatchUpSubscriptionOptions): 
 }
 
 /** Resolves after `ms` (at once when it is not positive), or when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

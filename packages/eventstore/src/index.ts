@@ -14,7 +14,7 @@ export type {
   SubscribeToAllOptions,
 } from './event-store';
 export { DuplicateEventIdError, InvalidAppendError, WrongExpectedRevisionError } from './errors';
-export { ChangeNotifier, createCatchUpSubscription } from './catch-up-subscription';
+export { ChangeNotifier, createCatchUpSubscription, pause } from './catch-up-subscription';
 export type { CatchUpSubscriptionOptions } from './catch-up-subscription';
 export { parseWireEvent, streamCategory, toWireEvent } from './wire';
 export type { WireEvent } from './wire';

@@ -27,6 +27,7 @@ import {
 import { eventSubject, lastContiguousPosition, type BusMessage, type EventBus, type PublishAck } from '@quorum/bus';
 import type { SqlDatabase, SqlExecutor } from '@quorum/db';
 import {
+  pause,
   streamCategory,
   toWireEvent,
   type AllSubscription,
@@ -447,17 +448,7 @@ export class Relay {
 
   /** Resolves after `ms`, or at once when the relay is closing. */
   private sleep(ms: number): Promise<void> {
-    const signal = this.stopController.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return pause(ms, this.stopController.signal);
   }
 }
 
