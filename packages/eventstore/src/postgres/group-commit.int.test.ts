@@ -163,4 +163,14 @@ describe('PostgresEventStore group commit', () => {
       /maxInFlight/,
     );
   });
+
+  it('refuses a live read interval outside 0 to 1000 ms, and takes one inside', async () => {
+    for (const liveReadIntervalMs of [-1, 1_001, Number.NaN]) {
+      await expect(PostgresEventStore.create(db, { migrate: false, liveReadIntervalMs })).rejects.toThrow(
+        /liveReadIntervalMs must be 0 to 1000/,
+      );
+    }
+    const store = await PostgresEventStore.create(db, { migrate: false, liveReadIntervalMs: 0 });
+    await store.close();
+  });
 });
