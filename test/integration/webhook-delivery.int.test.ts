@@ -138,7 +138,9 @@ it('signs each delivery so standardwebhooks verifies it, with the contract envel
     // The SFU node is Quorum's own: the public data leaves it out.
     expect(body.data).not.toHaveProperty('node');
   }
-  expect(await deliveryCounts(env.sql, (await endpointOf(ids[0]!))!)).toEqual({ delivered: 3 });
+  // The deliverer records an outcome after the receiver has answered: wait for the record.
+  const endpointId = (await endpointOf(ids[0]!))!;
+  await expect.poll(() => deliveryCounts(env.sql, endpointId), { timeout: 20_000 }).toEqual({ delivered: 3 });
 });
 
 async function endpointOf(eventId: string): Promise<string | undefined> {
@@ -214,7 +216,7 @@ it('delivers only the event types an endpoint asked for, and nothing from before
   expect(Number(JSON.parse(r.received[0]!.body).sequence)).toBe(Number(purchase.position));
   const { rows } = await env.sql.query(`SELECT 1 FROM webhook_deliveries WHERE event_id = ANY($1::uuid[])`, [before]);
   expect(rows).toEqual([]);
-  expect(await deliveryCounts(env.sql, endpointId)).toEqual({ delivered: 1 });
+  await expect.poll(() => deliveryCounts(env.sql, endpointId), { timeout: 20_000 }).toEqual({ delivered: 1 });
 });
 
 it('keeps each stream in order for an endpoint that fails some requests', async () => {
