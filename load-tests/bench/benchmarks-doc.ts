@@ -153,7 +153,7 @@ export function benchTables(
         ],
         [
           'rebuild',
-          `${(rebuild.rebuild.durationMs / 1000).toFixed(1)} s, ${int(rebuild.rebuild.eventsPerSecond)} events/s (batchSize ${rebuild.batchSize})`,
+          `${(rebuild.rebuild.durationMs / 1000).toFixed(1)} s, ${int(rebuild.rebuild.eventsPerSecond)} events/s (batchSize ${rebuild.batchSize}, partitions ${rebuild.partitions})`,
         ],
         [
           'SQL round trips (writes)',
@@ -431,7 +431,7 @@ ${
     ? `
 ${int(rebuild.events)} events (${int(rebuild.orgs)} organizations × organization.created, member.invited/joined,
 seats.purchased/released, seat.assigned) appended to a fresh database, then
-\`rebuildProjection({ batchSize: ${rebuild.batchSize} })\` from \`@quorum/projector/rebuild\`. The statement profile is
+\`rebuildProjection({ batchSize: ${rebuild.batchSize}, partitions: ${rebuild.partitions} })\` from \`@quorum/projector/rebuild\`. The statement profile is
 client-side time per statement (round trip included) for the projection's writes; reads of \`$all\`
 are not in it.
 

@@ -12,7 +12,8 @@
  * BENCH_LOADGEN_SECONDS (the outside generator's run), VEGETA_BIN (else scripts/vegeta.sh's cache),
  * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization),
  * BENCH_WEBHOOKS_RATE, BENCH_WEBHOOKS_SECONDS, BENCH_WEBHOOKS_ENDPOINTS,
- * BENCH_SSE_STREAMS, BENCH_SSE_RATE, BENCH_SSE_SECONDS ((g): event streams fanned out).
+ * BENCH_SSE_STREAMS, BENCH_SSE_RATE, BENCH_SSE_SECONDS ((g): event streams fanned out),
+ * BENCH_REBUILD_PARTITIONS ((c): transactions per batch; rebuildProjection's default otherwise).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -153,10 +154,13 @@ if (only.has('lag')) {
 if (only.has('rebuild')) {
   if (append || lag || capacity) await quiesce();
   log('(c) rebuild throughput');
-  rebuild = await runRebuildBench({ log }).catch((err: unknown) => {
-    failures.push(`(c) failed: ${(err as Error).stack ?? String(err)}`);
-    return undefined;
-  });
+  const partitions = process.env.BENCH_REBUILD_PARTITIONS;
+  rebuild = await runRebuildBench({ log, ...(partitions ? { partitions: Number(partitions) } : {}) }).catch(
+    (err: unknown) => {
+      failures.push(`(c) failed: ${(err as Error).stack ?? String(err)}`);
+      return undefined;
+    },
+  );
 }
 
 if (only.has('metering')) {

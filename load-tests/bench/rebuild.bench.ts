@@ -6,7 +6,8 @@
  * 7 × seats.purchased / seats.released), appended through the PostgreSQL event store in a few
  * chunks per stream by 16 concurrent appenders, so organizations interleave in `$all`. Every
  * payload is validated with the domain's own schemas first. Then `rebuildProjection` builds a
- * new read-model version from position 0 and its reported events/s is the figure.
+ * new read-model version from position 0 (`partitions` transactions per batch, by default
+ * `rebuildProjection`'s) and its reported events/s is the figure.
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -20,7 +21,7 @@ import {
 import { parseEvent, streamIds, type DomainEventType } from '@quorum/domain';
 import type { EventMetadata, NewEvent } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { rebuildProjection, type RebuildResult } from '@quorum/projector/rebuild';
+import { DEFAULT_REBUILD_PARTITIONS, rebuildProjection, type RebuildResult } from '@quorum/projector/rebuild';
 import { createBenchDatabase } from './env';
 
 export interface RebuildBenchResult {
@@ -29,6 +30,8 @@ export interface RebuildBenchResult {
   appendMs: number;
   appendEventsPerSec: number;
   batchSize: number;
+  /** Transactions writing each batch at once (`rebuildProjection`'s `partitions`). */
+  partitions: number;
   rebuild: RebuildResult;
   /** Client-side time per kind of SQL statement during the rebuild (round trip included). */
   profile: {
@@ -51,6 +54,7 @@ export interface RebuildBenchResult {
 export interface RebuildBenchOptions {
   orgs?: number;
   batchSize?: number;
+  partitions?: number;
   log?: (line: string) => void;
 }
 
@@ -167,6 +171,7 @@ function profiled(db: SqlDatabase) {
 export async function runRebuildBench(options: RebuildBenchOptions = {}): Promise<RebuildBenchResult> {
   const orgs = options.orgs ?? 1_000;
   const batchSize = options.batchSize ?? 1_000;
+  const partitions = options.partitions ?? DEFAULT_REBUILD_PARTITIONS;
   const log = options.log ?? (() => {});
   const database = await createBenchDatabase();
   let sql: SqlDatabase | undefined;
@@ -200,10 +205,18 @@ export async function runRebuildBench(options: RebuildBenchOptions = {}): Promis
       }),
     );
     const appendMs = performance.now() - appendStarted;
-    log(`  appended ${events} events in ${(appendMs / 1000).toFixed(1)} s; rebuilding (batchSize ${batchSize})`);
+    log(
+      `  appended ${events} events in ${(appendMs / 1000).toFixed(1)} s; rebuilding (batchSize ${batchSize}, partitions ${partitions})`,
+    );
 
     const prof = profiled(sql);
-    const rebuild = await rebuildProjection({ sql: prof.db, store, logger: pino({ level: 'error' }), batchSize });
+    const rebuild = await rebuildProjection({
+      sql: prof.db,
+      store,
+      logger: pino({ level: 'error' }),
+      batchSize,
+      partitions,
+    });
     const entries = [...prof.stats.entries()].map(([statement, s]) => ({
       statement,
       count: s.count,
@@ -242,6 +255,7 @@ export async function runRebuildBench(options: RebuildBenchOptions = {}): Promis
       appendMs,
       appendEventsPerSec: (events / appendMs) * 1_000,
       batchSize,
+      partitions,
       rebuild,
       profile,
       check,

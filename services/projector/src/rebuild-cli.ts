@@ -1,7 +1,7 @@
 /**
  * `npm run rebuild -w @quorum/projector` (or `node --import tsx src/rebuild-cli.ts`): rebuilds
  * the core projection into a new version and switches reads to it. Needs `DATABASE_URL`;
- * `REBUILD_BATCH_SIZE` and `REBUILD_VERSION` are optional.
+ * `REBUILD_BATCH_SIZE`, `REBUILD_PARTITIONS` and `REBUILD_VERSION` are optional.
  */
 import { pino } from 'pino';
 import { openConnections } from './connections';
@@ -17,6 +17,7 @@ try {
     store: connections.store,
     logger,
     batchSize: env.REBUILD_BATCH_SIZE,
+    partitions: env.REBUILD_PARTITIONS,
     ...(env.REBUILD_VERSION !== undefined ? { version: env.REBUILD_VERSION } : {}),
   });
   process.stdout.write(

@@ -1,7 +1,10 @@
 /**
  * Rebuilds a projection beside the live one: fills version N+1 (or a given version) from
- * position 0 of `$all`, one transaction per batch together with its checkpoint, until it has
- * caught up with the moving head, then flips `projection_active` in one transaction. The live
+ * position 0 of `$all` until it has caught up with the moving head, then flips
+ * `projection_active` in one transaction. Each batch is written by `partitions` transactions at
+ * once, one per share of the organizations ({@link partitionOf}), and the checkpoint moves after
+ * all of them committed; with one partition (and always on PGlite) the batch and its checkpoint
+ * are one transaction. A rebuild is not resumed: run again, it starts the schema afresh. The live
  * {@link Projector} notices the flip and moves its consumer to the new version. Run one
  * rebuild of a projection at a time.
  */
@@ -37,6 +40,30 @@ export interface RebuildOptions {
   name?: 'core';
   /** Tries of one event (when its batch failed) before it is dead-lettered. Default 3. */
   maxAttempts?: number;
+  /**
+   * Transactions writing one batch at once, each on its own connection and for its own share of
+   * the organizations (see {@link partitionOf}). Default 2 on PostgreSQL, from 1 to 8; PGlite
+   * is one session and always writes with 1.
+   */
+  partitions?: number;
+}
+
+/** Default {@link RebuildOptions.partitions} on PostgreSQL. */
+export const DEFAULT_REBUILD_PARTITIONS = 2;
+
+/**
+ * The partition of an organization's events: FNV-1a of its id, modulo `partitions`. Every row of
+ * the core read model belongs to one organization (rows keyed by an outside id, a Stripe
+ * customer or invoice, keep the version of the highest position whatever the order they are
+ * written in), so the partitions of one batch touch disjoint rows and can commit in any order.
+ */
+export function partitionOf(orgId: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < orgId.length; i++) {
+    h ^= orgId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % partitions;
 }
 
 export interface RebuildResult {
@@ -56,6 +83,9 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const name = options.name ?? CORE_PROJECTION;
   const batchSize = options.batchSize ?? 1_000;
   const maxAttempts = options.maxAttempts ?? 3;
+  const partitions = sql.kind === 'pg' ? (options.partitions ?? DEFAULT_REBUILD_PARTITIONS) : 1;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 8)
+    throw new Error(`rebuild partitions must be an integer from 1 to 8, got ${options.partitions}`);
   const db = createKysely<Database>(sql);
   await migratePublicSchema(sql);
   const previousVersion = await ensureActiveVersion(db, name);
@@ -75,27 +105,31 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   let events = 0;
   let deadLetters = 0;
 
-  const applyBatch = async (batch: RecordedEvent[]): Promise<void> => {
-    const last = batch[batch.length - 1];
+  /**
+   * Applies `events` in one transaction, with the checkpoint when `checkpointed`; if that fails,
+   * one event per transaction, an event failing `maxAttempts` times going to the dead letters.
+   */
+  const applyEventsOf = async (events: readonly RecordedEvent[], checkpointed: boolean): Promise<void> => {
+    const last = events[events.length - 1];
     if (last === undefined) return;
     try {
       await db.transaction().execute(async (trx) => {
-        await applyEvents(trx, schema, batch.map(toWireEvent));
-        await writeCheckpoint(trx, name, version, last.position);
+        await applyEvents(trx, schema, events.map(toWireEvent));
+        if (checkpointed) await writeCheckpoint(trx, name, version, last.position);
       });
       return;
     } catch (err) {
       log.warn(
-        { err, from: batch[0]?.position.toString(), to: last.position.toString() },
+        { err, from: events[0]?.position.toString(), to: last.position.toString() },
         'rebuild: batch failed; applying its events one by one',
       );
     }
-    for (const e of batch) {
+    for (const e of events) {
       for (let attempt = 1; ; attempt++) {
         try {
           await db.transaction().execute(async (trx) => {
             await applyEvent(trx, schema, toWireEvent(e));
-            await writeCheckpoint(trx, name, version, e.position);
+            if (checkpointed) await writeCheckpoint(trx, name, version, e.position);
           });
           break;
         } catch (err) {
@@ -110,7 +144,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
               error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
               attempts: attempt,
             });
-            await writeCheckpoint(trx, name, version, e.position);
+            if (checkpointed) await writeCheckpoint(trx, name, version, e.position);
           });
           deadLetters++;
           log.error(
@@ -121,6 +155,22 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
         }
       }
     }
+  };
+
+  // One partition: the batch and its checkpoint in one transaction. Several: each partition's
+  // share in a transaction of its own, all at once, and the checkpoint once every one of them
+  // has committed, so it never passes an event that is not written.
+  const applyBatch = async (batch: RecordedEvent[]): Promise<void> => {
+    const last = batch[batch.length - 1];
+    if (last === undefined) return;
+    if (partitions === 1) {
+      await applyEventsOf(batch, true);
+      return;
+    }
+    const shares: RecordedEvent[][] = Array.from({ length: partitions }, () => []);
+    for (const e of batch) shares[partitionOf(e.metadata.orgId, partitions)]!.push(e);
+    await settleAll(shares.map((share) => applyEventsOf(share, false)));
+    await writeCheckpoint(db, name, version, last.position);
   };
 
   const read = (from: bigint) => store.readAll({ fromPosition: from, maxCount: batchSize });
@@ -177,4 +227,11 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   );
   if ((await readActiveVersion(db, name)) !== version) throw new Error('projection_active did not switch');
   return { previousVersion, version, events, deadLetters, checkpoint, durationMs, eventsPerSecond };
+}
+
+/** Waits for every promise; then rejects with the first rejection, if any. */
+async function settleAll(promises: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
