@@ -3,6 +3,7 @@ import { benchTables, renderBenchmarksDoc, type BenchMachine } from './benchmark
 import type { CapacityBenchResult } from './capacity.bench';
 import type { CommandStepResult } from './command-step';
 import type { RebuildBenchResult } from './rebuild.bench';
+import type { FloorStep } from './stack-floor';
 import { summarize } from './stats';
 
 function step(rate: number, rywP99: number, over: Partial<CommandStepResult> = {}): CommandStepResult {
@@ -27,6 +28,20 @@ function step(rate: number, rywP99: number, over: Partial<CommandStepResult> = {
     pass: rywP99 < 100,
     nextIndex: 0,
     ...over,
+  };
+}
+
+function floorStep(rate: number, p99: number, cpuMsPerRequest: number): FloorStep {
+  return {
+    rate,
+    requests: rate * 8,
+    achievedRate: rate,
+    latency: summarize([2, p99]),
+    errors: 0,
+    errorSamples: [],
+    cpuMsPerRequest,
+    cpuPercent: (rate * cpuMsPerRequest) / 10,
+    pass: p99 < 100,
   };
 }
 
@@ -65,6 +80,13 @@ function capacityResult(over: Partial<CapacityBenchResult> = {}): CapacityBenchR
         },
         pass: true,
       },
+    },
+    floor: {
+      ran: true,
+      plan: { startRate: 400, bisectSteps: 3, maxRate: 6_400, minGap: 25 },
+      cpu: floorStep(250, 6, 0.95),
+      steps: [floorStep(400, 8, 0.8), floorStep(800, 20, 0.7), floorStep(1_600, 900, 0.6), floorStep(1_600, 700, 0.6)],
+      capacity: 800,
     },
     target: { maxCpuMsPerCommand: 0.6, cpuPass: false },
     ...over,
@@ -129,6 +151,21 @@ describe('the capacity rows', () => {
     expect(target(benchTables({}, new Set(['append'])).targets, '(b) capacity')).toBeUndefined();
   });
 
+  it("sets Quorum's CPU and capacity beside the stack's floor measured in the same run", () => {
+    const { capacity: table } = benchTables({ capacity: capacityResult(), baseline }, new Set(['lag']));
+    expect(table.rows.find((r) => r[0] === 'stack floor: CPU per request at 250/s')?.[1]).toBe(
+      "0.95 ms; Quorum's per command 4.0× it",
+    );
+    expect(table.rows.find((r) => r[0]!.startsWith('stack floor: capacity'))?.[1]).toBe(
+      "800 requests/s = 13% of plain INSERTs at concurrency 32; Quorum's capacity 9.4% of it",
+    );
+    const without = capacityResult({ floor: { ran: false, error: 'stack floor server did not listen within 60 s' } });
+    expect(benchTables({ capacity: without, baseline }, new Set(['lag'])).capacity.rows.at(-1)).toEqual([
+      'stack floor (tRPC standalone server, zod, one INSERT)',
+      'not run: stack floor server did not listen within 60 s',
+    ]);
+  });
+
   it('lists every step of the search', () => {
     const { steps } = benchTables({ capacity: capacityResult(), baseline }, new Set(['lag']));
     expect(steps.rows.map((r) => [r[0], r[9]])).toEqual([
@@ -181,6 +218,8 @@ describe('docs/benchmarks.md', () => {
     expect(section).toContain('| Quorum CPU per command at 250/s | 3.80 ms (goal ≤ 0.6 ms; 2,000 commands in 8 s) |');
     expect(section).toContain('| 75/s | 75.0 | 20.0 ms | 90.0 ms (2) | 15.0 ms | 60.0 ms | 0 | 40% | 3.80 | pass |');
     expect(section).toContain('| threshold p99 < 250 ms | PASS |');
+    expect(section).toContain("### The stack's floor");
+    expect(section).toContain('| 1600/s | 1600.0 | 2.00 ms | 900 ms | 0 | 96% | 0.60 | fail |');
     expect(doc).toContain('<!-- k6:start -->\nan operator run\n<!-- k6:end -->');
   });
 });

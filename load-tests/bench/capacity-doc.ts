@@ -4,6 +4,7 @@
  * the outside generator at half the capacity, and the rebuild beside the baseline at concurrency 1.
  */
 import type { CapacityBenchResult } from './capacity.bench';
+import type { FloorStep } from './stack-floor';
 import { READ_YOUR_WRITES_MAX_P99_MS, type CommandStepResult } from './command-step';
 import { LOAD_GENERATOR_THRESHOLDS } from './load-generator';
 import { int, markdownTable, ms, pct, verdict, type Row } from './stats';
@@ -94,7 +95,60 @@ export function capacityRows(c: CapacityBenchResult, baseline: InsertBaseline): 
       `${ms(cpu.readYourWrites.p99)}, ${ms(cpu.lag.p99)}, ${cpu.errors}`,
     ],
   );
+  rows.push(...floorRows(c, baseline));
   return rows;
+}
+
+/** The stack's floor beside Quorum: CPU per request at the fixed rate, and its capacity. */
+export function floorRows(c: CapacityBenchResult, baseline: InsertBaseline): Row[] {
+  const f = c.floor;
+  if (!f.ran) return [['stack floor (tRPC standalone server, zod, one INSERT)', `not run: ${f.error}`]];
+  return [
+    [
+      `stack floor: CPU per request at ${f.cpu.rate}/s`,
+      `${f.cpu.cpuMsPerRequest.toFixed(2)} ms; Quorum's per command ${(c.cpu.childCpuMsPerCommand / f.cpu.cpuMsPerRequest).toFixed(1)}× it`,
+    ],
+    [
+      `stack floor: capacity (p99 < ${READ_YOUR_WRITES_MAX_P99_MS} ms send to answer, 0 errors)`,
+      `${int(f.capacity)} requests/s = ${share(ratio(f.capacity, baseline.c32))} of plain INSERTs at concurrency 32; Quorum's capacity ${share(ratio(c.capacity, f.capacity))} of it`,
+    ],
+  ];
+}
+
+const FLOOR_HEADER: Row = ['rate', 'sent/s', 'p50', 'p99', 'errors', 'floor CPU', 'CPU-ms / request', 'result'];
+
+function floorStepRow(s: FloorStep): Row {
+  return [
+    `${s.rate}/s`,
+    s.achievedRate.toFixed(1),
+    ms(s.latency.p50),
+    ms(s.latency.p99),
+    String(s.errors),
+    `${s.cpuPercent.toFixed(0)}%`,
+    s.cpuMsPerRequest.toFixed(2),
+    s.pass ? 'pass' : 'fail',
+  ];
+}
+
+function floorSection(c: CapacityBenchResult): string {
+  const f = c.floor;
+  if (!f.ran) return `\n### The stack's floor\n\nNot run: ${f.error}\n`;
+  return `
+### The stack's floor
+
+What a command costs at the least on this stack, measured right after Quorum stopped:
+\`load-tests/bench/stack-floor-server.ts\`, tRPC's own standalone HTTP server with one mutation whose
+input a zod schema checks and which runs one prepared INSERT (pg, a pool of 4) and answers the row's
+id: no authentication, no event store, no bus, no projection. A child process started as Quorum is
+(\`node --import tsx\`), driven by the same client in an open loop. Its CPU per request at ${f.cpu.rate}/s
+is measured as Quorum's per command; its capacity by the same search (from ${f.plan.startRate}/s), a step
+passing when the p99 from send to answer is under ${READ_YOUR_WRITES_MAX_P99_MS} ms with no errors. Quorum's step
+times more than this one request: the command, its projection and the read that waits for it.
+
+${markdownTable(FLOOR_HEADER, [f.cpu, ...f.steps].map(floorStepRow))}
+
+The first row is the fixed rate (${int(f.cpu.requests)} requests measured), the others the search's steps.
+`;
 }
 
 export function loadGeneratorRows(c: CapacityBenchResult): Row[] {
@@ -202,5 +256,5 @@ against the same child right after the search by an outside open-loop generator,
 scenario's thresholds.
 
 ${markdownTable(['measure', 'value'], loadGeneratorRows(c))}
-`;
+${floorSection(c)}`;
 }

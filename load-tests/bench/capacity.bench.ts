@@ -5,11 +5,15 @@
  * Quorum child. The same child then takes the command scenario of load-tests/k6 at half the
  * capacity from an outside generator (load-generator.ts), against the scenario's own
  * thresholds, and last a fixed rate for Quorum's CPU per command (a rate that may overload it).
+ * After Quorum has stopped, the stack's floor (stack-floor.ts: tRPC's standalone server, a zod
+ * input, one INSERT) takes the same fixed rate and its own capacity search, so Quorum's figures
+ * stand beside what the bare stack does on the same machine in the same run.
  */
 import { startBenchQuorum, type BenchQuorum } from './bench-quorum';
 import { capacityOf, nextRate, type SearchPlan } from './capacity-search';
 import { runCommandStep, type CommandStepResult } from './command-step';
 import { runLoadGenerator, VEGETA_INSTALL_HINT, type LoadGeneratorResult } from './load-generator';
+import { describeFloorStep, startStackFloor, type FloorStep } from './stack-floor';
 import { ms } from './stats';
 
 export interface CapacityBenchResult {
@@ -29,8 +33,13 @@ export interface CapacityBenchResult {
   /** Steady traffic at a fixed rate for Quorum's CPU per command. */
   cpu: CommandStepResult;
   loadGenerator: { ran: true; result: LoadGeneratorResult } | { ran: false; reason: string };
+  /** The stack's floor, measured after Quorum stopped; `error` when it could not run. */
+  floor: StackFloorResult;
   target: { maxCpuMsPerCommand: number; cpuPass: boolean };
 }
+
+export type StackFloorResult =
+  { ran: true; plan: SearchPlan; cpu: FloorStep; steps: FloorStep[]; capacity: number } | { ran: false; error: string };
 
 export interface CapacityBenchOptions {
   log?: (line: string) => void;
@@ -43,6 +52,8 @@ export interface CapacityBenchOptions {
   /** The outside generator's binary; `undefined` when it is not installed. */
   vegeta?: string | undefined;
   loadGeneratorSeconds?: number;
+  /** Runs the stack's floor after Quorum (default true). */
+  floor?: boolean;
 }
 
 export const CPU_MS_PER_COMMAND_GOAL = 0.6;
@@ -126,6 +137,12 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
       startIndex: index,
     });
     log(`  fixed ${describeStep(cpu)}`);
+    await quorum.close();
+    quorum = undefined;
+    const floor: StackFloorResult =
+      options.floor === false
+        ? { ran: false, error: 'not asked for' }
+        : await runFloor({ log, stepMs, warmupMs, cpuRate, cpuDurationMs });
 
     return {
       plan,
@@ -139,6 +156,7 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
       stoppedByBudget,
       cpu,
       loadGenerator,
+      floor,
       target: {
         maxCpuMsPerCommand: CPU_MS_PER_COMMAND_GOAL,
         cpuPass: cpu.errors === 0 && cpu.drained && cpu.childCpuMsPerCommand <= CPU_MS_PER_COMMAND_GOAL,
@@ -146,5 +164,40 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
     };
   } finally {
     await quorum?.close();
+  }
+}
+
+/**
+ * The stack's floor at the fixed rate, then its capacity by the same search (starting at 400/s:
+ * the floor carries far more than Quorum, and each step costs ten seconds of the run).
+ */
+async function runFloor(o: {
+  log: (line: string) => void;
+  stepMs: number;
+  warmupMs: number;
+  cpuRate: number;
+  cpuDurationMs: number;
+}): Promise<StackFloorResult> {
+  const plan: SearchPlan = { startRate: 400, bisectSteps: 3, maxRate: 6_400, minGap: 25 };
+  let floor;
+  try {
+    floor = await startStackFloor();
+    await floor.step(100, { warmupMs: 0, durationMs: 5_000 });
+    const cpu = await floor.step(o.cpuRate, { warmupMs: 3_000, durationMs: o.cpuDurationMs });
+    o.log(`  stack floor, fixed ${describeFloorStep(cpu)}`);
+    const steps: FloorStep[] = [];
+    for (let rate = nextRate(steps, plan); rate !== undefined; rate = nextRate(steps, plan)) {
+      const step = await floor.step(rate, { warmupMs: o.warmupMs, durationMs: o.stepMs });
+      steps.push(step);
+      o.log(`  stack floor step ${describeFloorStep(step)}`);
+    }
+    const capacity = capacityOf(steps);
+    o.log(`  stack floor capacity ${capacity} requests/s`);
+    return { ran: true, plan, cpu, steps, capacity };
+  } catch (err) {
+    o.log(`  stack floor did not run: ${(err as Error).message}`);
+    return { ran: false, error: (err as Error).message };
+  } finally {
+    await floor?.close();
   }
 }
