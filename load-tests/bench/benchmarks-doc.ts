@@ -433,7 +433,8 @@ ${int(rebuild.events)} events (${int(rebuild.orgs)} organizations × organizatio
 seats.purchased/released, seat.assigned) appended to a fresh database, then
 \`rebuildProjection({ batchSize: ${rebuild.batchSize}, partitions: ${rebuild.partitions} })\` from \`@quorum/projector/rebuild\`. The statement profile is
 client-side time per statement (round trip included) for the projection's writes; reads of \`$all\`
-are not in it.
+are not in it. With more than one partition the shares' statements run at the same time, so their
+total is more than the rebuild took.
 
 ${markdownTable(tables.rebuild.header, tables.rebuild.rows)}
 `

@@ -17,6 +17,7 @@
 import pg from 'pg';
 import { commandFor, type BenchQuorum } from './bench-quorum';
 import { readCoreCheckpoint } from './lag-probe';
+import { idleCpuPerMs, openLoop } from './open-loop';
 import { procCpuMs } from './quorum-child';
 import { sleep, summarize, type Summary } from './stats';
 
@@ -79,15 +80,11 @@ export async function runCommandStep(quorum: BenchQuorum, options: CommandStepOp
   const { client: c, orgs, child } = quorum;
   const pid = child.proc.pid!;
 
-  const idle0 = procCpuMs(pid);
-  const idleT0 = performance.now();
-  await sleep(idleMs);
-  const idleCpuPerMs = (procCpuMs(pid) - idle0) / (performance.now() - idleT0);
+  const idleCpu = await idleCpuPerMs(pid, idleMs);
 
   const warmupCount = Math.round((warmupMs / 1_000) * rate);
   const total = windowCommands;
   const all = warmupCount + total;
-  const interval = 1_000 / rate;
 
   const cmdLatency: number[] = [];
   const ryw: number[] = [];
@@ -156,24 +153,17 @@ export async function runCommandStep(quorum: BenchQuorum, options: CommandStepOp
 
   const childCpu0 = procCpuMs(pid);
   const stepT0 = performance.now();
-  const start = stepT0 + 5;
   let windowChildCpu0 = Number.NaN;
   let windowBenchCpu0: NodeJS.CpuUsage | undefined;
   let windowT0 = Number.NaN;
-  let i = 0;
-  while (i < all) {
-    const now = performance.now();
-    while (i < all && start + i * interval <= now) {
-      if (i === warmupCount) {
-        windowChildCpu0 = procCpuMs(pid);
-        windowBenchCpu0 = process.cpuUsage();
-        windowT0 = performance.now();
-      }
-      fire(i);
-      i++;
+  await openLoop(all, rate, (i) => {
+    if (i === warmupCount) {
+      windowChildCpu0 = procCpuMs(pid);
+      windowBenchCpu0 = process.cpuUsage();
+      windowT0 = performance.now();
     }
-    if (i < all) await sleep(Math.max(0, Math.floor(start + i * interval - performance.now())));
-  }
+    fire(i);
+  });
   const windowMs = performance.now() - windowT0;
   const windowChildCpuMs = procCpuMs(pid) - windowChildCpu0;
   const windowBenchCpu = process.cpuUsage(windowBenchCpu0);
@@ -215,8 +205,8 @@ export async function runCommandStep(quorum: BenchQuorum, options: CommandStepOp
     drained,
     childCpuPercent: (windowChildCpuMs / windowMs) * 100,
     benchCpuPercent: ((windowBenchCpu.user + windowBenchCpu.system) / 1_000 / windowMs) * 100,
-    childCpuMsPerCommand: Math.max(0, stepChildCpuMs - idleCpuPerMs * stepMs) / all,
-    idleCpuPercent: idleCpuPerMs * 100,
+    childCpuMsPerCommand: Math.max(0, stepChildCpuMs - idleCpu * stepMs) / all,
+    idleCpuPercent: idleCpu * 100,
     pass:
       errors === 0 &&
       drained &&

@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createBenchDatabase } from './env';
+import { idleCpuPerMs, openLoop } from './open-loop';
 import { createClient, freePort, procCpuMs } from './quorum-child';
 import { sleep, summarize, type Summary } from './stats';
 
@@ -85,15 +86,11 @@ export async function startStackFloor(): Promise<StackFloor> {
   const step = async (rate: number, options: { warmupMs?: number; durationMs?: number } = {}): Promise<FloorStep> => {
     const warmupMs = options.warmupMs ?? 3_000;
     const durationMs = options.durationMs ?? 10_000;
-    const idle0 = procCpuMs(pid);
-    const idleT0 = performance.now();
-    await sleep(1_000);
-    const idleCpuPerMs = (procCpuMs(pid) - idle0) / (performance.now() - idleT0);
+    const idleCpu = await idleCpuPerMs(pid, 1_000);
 
     const warmup = Math.round((warmupMs / 1_000) * rate);
     const total = Math.round((durationMs / 1_000) * rate);
     const all = warmup + total;
-    const interval = 1_000 / rate;
     const latencies: number[] = [];
     const errorSamples: string[] = [];
     let errors = 0;
@@ -124,21 +121,15 @@ export async function startStackFloor(): Promise<StackFloor> {
 
     const cpu0 = procCpuMs(pid);
     const t0 = performance.now();
-    const start = t0 + 5;
     let windowCpu0 = Number.NaN;
     let windowT0 = Number.NaN;
-    for (let i = 0; i < all;) {
-      const now = performance.now();
-      while (i < all && start + i * interval <= now) {
-        if (i === warmup) {
-          windowCpu0 = procCpuMs(pid);
-          windowT0 = performance.now();
-        }
-        fire(i);
-        i++;
+    await openLoop(all, rate, (i) => {
+      if (i === warmup) {
+        windowCpu0 = procCpuMs(pid);
+        windowT0 = performance.now();
       }
-      if (i < all) await sleep(Math.max(0, Math.floor(start + i * interval - performance.now())));
-    }
+      fire(i);
+    });
     const windowMs = performance.now() - windowT0;
     const windowCpuMs = procCpuMs(pid) - windowCpu0;
     const answered = await Promise.race([Promise.all([...inflight]).then(() => true), sleep(30_000).then(() => false)]);
@@ -146,7 +137,7 @@ export async function startStackFloor(): Promise<StackFloor> {
       errors += inflight.size;
       errorSamples.push(`${inflight.size} requests still unanswered 30 s after the last send`);
     }
-    const stepCpuMs = procCpuMs(pid) - cpu0 - idleCpuPerMs * (performance.now() - t0);
+    const stepCpuMs = procCpuMs(pid) - cpu0 - idleCpu * (performance.now() - t0);
     const achievedRate = total > 1 ? ((total - 1) / (lastSend - firstSend)) * 1_000 : 0;
     const latency = summarize(latencies);
     return {
