@@ -38,6 +38,7 @@ try {
         `read-your-writes p50 ${step.readYourWrites.p50.toFixed(1)} ms, lag p50 ${step.lag.p50.toFixed(1)} ms, ` +
         `idle ${step.idleCpuPercent.toFixed(1)}%, generator ${step.benchCpuPercent.toFixed(0)}%`,
     );
+    for (const sample of step.errorSamples) log(`  error: ${sample}`);
   }
 } finally {
   await quorum?.close();
