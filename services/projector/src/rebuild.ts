@@ -83,9 +83,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const name = options.name ?? CORE_PROJECTION;
   const batchSize = options.batchSize ?? 1_000;
   const maxAttempts = options.maxAttempts ?? 3;
-  const partitions = sql.kind === 'pg' ? (options.partitions ?? DEFAULT_REBUILD_PARTITIONS) : 1;
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 8)
-    throw new Error(`rebuild partitions must be an integer from 1 to 8, got ${options.partitions}`);
+  const asked = options.partitions ?? DEFAULT_REBUILD_PARTITIONS;
+  if (!Number.isInteger(asked) || asked < 1 || asked > 8)
+    throw new Error(`rebuild partitions must be an integer from 1 to 8, got ${asked}`);
+  const partitions = sql.kind === 'pg' ? asked : 1;
   const db = createKysely<Database>(sql);
   await migratePublicSchema(sql);
   const previousVersion = await ensureActiveVersion(db, name);
@@ -106,25 +107,25 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   let deadLetters = 0;
 
   /**
-   * Applies `events` in one transaction, with the checkpoint when `checkpointed`; if that fails,
+   * Applies `share` in one transaction, with the checkpoint when `checkpointed`; if that fails,
    * one event per transaction, an event failing `maxAttempts` times going to the dead letters.
    */
-  const applyEventsOf = async (events: readonly RecordedEvent[], checkpointed: boolean): Promise<void> => {
-    const last = events[events.length - 1];
+  const applyEventsOf = async (share: readonly RecordedEvent[], checkpointed: boolean): Promise<void> => {
+    const last = share[share.length - 1];
     if (last === undefined) return;
     try {
       await db.transaction().execute(async (trx) => {
-        await applyEvents(trx, schema, events.map(toWireEvent));
+        await applyEvents(trx, schema, share.map(toWireEvent));
         if (checkpointed) await writeCheckpoint(trx, name, version, last.position);
       });
       return;
     } catch (err) {
       log.warn(
-        { err, from: events[0]?.position.toString(), to: last.position.toString() },
+        { err, from: share[0]?.position.toString(), to: last.position.toString() },
         'rebuild: batch failed; applying its events one by one',
       );
     }
-    for (const e of events) {
+    for (const e of share) {
       for (let attempt = 1; ; attempt++) {
         try {
           await db.transaction().execute(async (trx) => {
