@@ -13,7 +13,8 @@
  * BENCH_METERING_RATE, BENCH_METERING_SECONDS, BENCH_USAGE_MEETINGS (meetings of the big organization),
  * BENCH_WEBHOOKS_RATE, BENCH_WEBHOOKS_SECONDS, BENCH_WEBHOOKS_ENDPOINTS,
  * BENCH_SSE_STREAMS, BENCH_SSE_RATE, BENCH_SSE_SECONDS ((g): event streams fanned out),
- * BENCH_REBUILD_PARTITIONS ((c): transactions per batch; rebuildProjection's default otherwise).
+ * BENCH_REBUILD_PARTITIONS, BENCH_REBUILD_BATCH_SIZE ((c): transactions per batch and events per
+ * batch; rebuildProjection's defaults otherwise).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -155,12 +156,15 @@ if (only.has('rebuild')) {
   if (append || lag || capacity) await quiesce();
   log('(c) rebuild throughput');
   const partitions = process.env.BENCH_REBUILD_PARTITIONS;
-  rebuild = await runRebuildBench({ log, ...(partitions ? { partitions: Number(partitions) } : {}) }).catch(
-    (err: unknown) => {
-      failures.push(`(c) failed: ${(err as Error).stack ?? String(err)}`);
-      return undefined;
-    },
-  );
+  const batchSize = process.env.BENCH_REBUILD_BATCH_SIZE;
+  rebuild = await runRebuildBench({
+    log,
+    ...(partitions ? { partitions: Number(partitions) } : {}),
+    ...(batchSize ? { batchSize: Number(batchSize) } : {}),
+  }).catch((err: unknown) => {
+    failures.push(`(c) failed: ${(err as Error).stack ?? String(err)}`);
+    return undefined;
+  });
 }
 
 if (only.has('metering')) {

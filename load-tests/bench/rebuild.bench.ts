@@ -21,7 +21,12 @@ import {
 import { parseEvent, streamIds, type DomainEventType } from '@quorum/domain';
 import type { EventMetadata, NewEvent } from '@quorum/eventstore';
 import { PostgresEventStore } from '@quorum/eventstore/postgres';
-import { DEFAULT_REBUILD_PARTITIONS, rebuildProjection, type RebuildResult } from '@quorum/projector/rebuild';
+import {
+  DEFAULT_REBUILD_BATCH_SIZE,
+  DEFAULT_REBUILD_PARTITIONS,
+  rebuildProjection,
+  type RebuildResult,
+} from '@quorum/projector/rebuild';
 import { createBenchDatabase } from './env';
 
 export interface RebuildBenchResult {
@@ -170,7 +175,7 @@ function profiled(db: SqlDatabase) {
 
 export async function runRebuildBench(options: RebuildBenchOptions = {}): Promise<RebuildBenchResult> {
   const orgs = options.orgs ?? 1_000;
-  const batchSize = options.batchSize ?? 1_000;
+  const batchSize = options.batchSize ?? DEFAULT_REBUILD_BATCH_SIZE;
   const partitions = options.partitions ?? DEFAULT_REBUILD_PARTITIONS;
   const log = options.log ?? (() => {});
   const database = await createBenchDatabase();

@@ -8,7 +8,7 @@ export const ProjectorEnvSchema = CommonEnvSchema.extend({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,100}$/)
     .default('projector'),
-  REBUILD_BATCH_SIZE: z.coerce.number().int().positive().max(10_000).default(1_000),
+  REBUILD_BATCH_SIZE: z.coerce.number().int().positive().max(10_000).default(5_000),
   /** Transactions writing each batch at once, each for its share of the organizations. */
   REBUILD_PARTITIONS: z.coerce.number().int().min(1).max(8).default(2),
   /** Version to rebuild into; the active version + 1 when unset. */
