@@ -50,7 +50,7 @@ export interface RebuildOptions {
 
 /**
  * Default {@link RebuildOptions.batchSize}. Each batch costs the same few statements per table
- * whatever its size; 5,000 rebuilt 100,000 events 1.3–1.6× as fast as 1,000 (docs/benchmarks.md).
+ * whatever its size; 5,000 rebuilt 100,000 events 1.2–1.7× as fast as 1,000 (docs/benchmarks.md).
  */
 export const DEFAULT_REBUILD_BATCH_SIZE = 5_000;
 
